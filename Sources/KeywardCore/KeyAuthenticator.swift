@@ -1,0 +1,152 @@
+import Foundation
+import KeywardCrypto
+import SQLKit
+import Synchronization
+
+/// Who a verified secret key speaks for.
+public struct AuthenticatedKey: Sendable, Equatable {
+    public let keyID: String
+    public let merchantID: String
+    public let mid: String
+    public let mode: Mode
+    /// `nil` for an unrestricted key.
+    public let permissions: [String]?
+    public let allowedIPs: [IPNetwork]
+    public let expiresAt: Date?
+    public let revokedAt: Date?
+    public let replacedBy: String?
+
+    /// Whether the key may use `scope`.
+    public func allows(_ scope: String) -> Bool { permissions?.contains(scope) ?? true }
+    /// Whether the key is unrestricted.
+    public var isUnrestricted: Bool { permissions == nil }
+}
+
+/// Verifies presented secret keys: shape, lookup by hash, revocation, expiry, IP allowlist.
+///
+/// Verified keys are cached by digest. A credential change anywhere clears the cache (see
+/// `CredentialChanges`); the generation counter stops a lookup that raced with a change from caching a
+/// stale row.
+public final class KeyAuthenticator: Sendable {
+    private struct Cache {
+        var generation: UInt64 = 0
+        var entries: [String: AuthenticatedKey] = [:]
+    }
+
+    let store: KeywardStore
+    let clock: KeywardClock
+    let lastUsed: LastUsedRecorder
+    private let cache = Mutex(Cache())
+    private let cacheLimit: Int
+
+    public init(store: KeywardStore, changes: CredentialChanges, lastUsed: LastUsedRecorder, clock: KeywardClock = .system, cacheLimit: Int = 200_000) {
+        self.store = store
+        self.clock = clock
+        self.lastUsed = lastUsed
+        self.cacheLimit = cacheLimit
+        changes.subscribe { [weak self] in self?.invalidateAll() }
+    }
+
+    /// Forgets every cached key; the next use of each is read from the database.
+    public func invalidateAll() {
+        cache.withLock { state in
+            state.generation &+= 1
+            state.entries.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Verifies `presented` for a caller at `clientAddress` (4 or 16 bytes; `nil` when unknown, which
+    /// fails any allowlist).
+    public func authenticate(_ presented: String, clientAddress: [UInt8]?) async throws(KeywardError) -> AuthenticatedKey {
+        do {
+            _ = try APIKeyFormat.validate(presented)
+        } catch {
+            throw Self.malformed(error)
+        }
+        let digest = APIKeyFormat.digest(of: presented)
+        let key: AuthenticatedKey
+        let (cached, generation) = cache.withLock { ($0.entries[digest], $0.generation) }
+        if let cached {
+            key = cached
+        } else {
+            do {
+                guard let loaded = try await load(digest: digest) else {
+                    throw KeywardError(.unauthenticated, "invalid_key", "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live).")
+                }
+                key = loaded
+            } catch let error as KeywardError {
+                throw error
+            } catch {
+                throw KeywardError(.unavailable, "storage_unavailable", "Credentials cannot be checked right now; retry shortly.")
+            }
+            cache.withLock { state in
+                guard state.generation == generation else { return }
+                if state.entries.count >= cacheLimit { state.entries.removeAll(keepingCapacity: true) }
+                state.entries[digest] = key
+            }
+        }
+        let now = clock.now()
+        if key.revokedAt != nil {
+            throw KeywardError(.unauthenticated, "key_revoked", "Key \(key.keyID) was revoked. Create or roll a key in the cabinet or management API.")
+        }
+        if let expiresAt = key.expiresAt, expiresAt <= now {
+            let hint = key.replacedBy.map { " It was rolled; use its replacement \($0)." } ?? ""
+            throw KeywardError(.unauthenticated, "key_expired", "Key \(key.keyID) expired at \(ISO8601DateFormatter().string(from: expiresAt)).\(hint)")
+        }
+        if !key.allowedIPs.isEmpty {
+            guard let clientAddress, key.allowedIPs.contains(where: { $0.contains(clientAddress) }) else {
+                throw KeywardError(.forbidden, "ip_not_allowed", "Key \(key.keyID) may only be used from its IP allowlist; this call came from \(Self.describe(clientAddress)).")
+            }
+        }
+        lastUsed.record(keyID: key.keyID, at: now)
+        return key
+    }
+
+    private func load(digest: String) async throws -> AuthenticatedKey? {
+        struct Row: Decodable {
+            let id: String, merchant_id: String, mid: String, mode: String, secret_hash: String
+            let permissions: String?, allowed_ips: String, expires_ms: Int64?, revoked_ms: Int64?, replaced_by: String?
+        }
+        let query = store.sql.raw("""
+            SELECT k.id, k.merchant_id, m.mid, k.mode, k.secret_hash, k.permissions, k.allowed_ips,
+                   k.expires_ms, k.revoked_ms, k.replaced_by
+            FROM secret_keys k JOIN merchants m ON m.id = k.merchant_id
+            WHERE k.secret_hash = \(bind: digest)
+            """)
+        guard let row = try await query.first(decoding: Row.self),
+              ConstantTime.equals(Array(row.secret_hash.utf8), Array(digest.utf8)),
+              let mode = Mode(rawValue: row.mode)
+        else { return nil }
+        return AuthenticatedKey(
+            keyID: row.id, merchantID: row.merchant_id, mid: row.mid, mode: mode,
+            permissions: row.permissions.flatMap { JSONText.decode([String].self, $0) },
+            allowedIPs: JSONText.decode([IPNetwork].self, row.allowed_ips) ?? [],
+            expiresAt: row.expires_ms.map(Date.init(millis:)), revokedAt: row.revoked_ms.map(Date.init(millis:)),
+            replacedBy: row.replaced_by)
+    }
+
+    static func malformed(_ malformation: APIKeyFormat.Malformation) -> KeywardError {
+        let reason: String = switch malformation {
+        case .empty: "The key is empty."
+        case .tooLong: "The value is far longer than a Keyward key."
+        case .notASCII: "The key contains characters a Keyward key never has."
+        case .unknownPrefix: "Keyward secret keys start with kw_test_ or kw_live_."
+        case .wrongLength, .badCharacters: "The key has the wrong length or characters; it may be truncated."
+        case .checksumMismatch: "The key's checksum does not match: it was mistyped or truncated."
+        }
+        return KeywardError(.unauthenticated, "invalid_key", reason)
+    }
+
+    static func describe(_ address: [UInt8]?) -> String {
+        guard let address else { return "an unknown address" }
+        if address.count == 4 { return address.map(String.init).joined(separator: ".") }
+        return IPNetwork.formatIPv6(address)
+    }
+}
+
+extension IPNetwork {
+    static func formatIPv6(_ bytes: [UInt8]) -> String {
+        stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
+            .joined(separator: ":")
+    }
+}

@@ -1,0 +1,76 @@
+import FluentKit
+import SQLKit
+
+/// Every schema change, in order. Never edit a shipped migration: add a new one.
+enum KeywardMigrations {
+    static let all: [any Migration] = [V1InitialSchema()]
+}
+
+/// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
+///
+/// Identifiers are prefixed random strings, timestamps are milliseconds since 1970 as BIGINT and lists
+/// are JSON text, so SQLite and PostgreSQL store exactly the same values.
+struct V1InitialSchema: AsyncMigration {
+    var name: String { "v1_initial_schema" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("merchants")
+            .field("id", .string, .identifier(auto: false))
+            .field("name", .string, .required)
+            .field("mid", .string, .required)
+            .field("created_ms", .int64, .required)
+            .field("updated_ms", .int64, .required)
+            .unique(on: "mid")
+            .create()
+
+        try await database.schema("secret_keys")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("name", .string, .required)
+            .field("secret_hash", .string, .required)
+            .field("last4", .string, .required)
+            .field("permissions", .string)
+            .field("allowed_ips", .string, .required)
+            .field("expires_ms", .int64)
+            .field("revoked_ms", .int64)
+            .field("last_used_ms", .int64)
+            .field("created_ms", .int64, .required)
+            .field("rolled_from", .string)
+            .field("replaced_by", .string)
+            .unique(on: "secret_hash")
+            .create()
+
+        try await database.schema("payment_keys")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("label", .string, .required)
+            .field("sealed_secret", .string, .required)
+            .field("last4", .string, .required)
+            .field("expires_ms", .int64)
+            .field("revoked_ms", .int64)
+            .field("created_ms", .int64, .required)
+            .field("replaced_by", .string)
+            .create()
+
+        try await database.schema("keyward_revisions")
+            .field("name", .string, .identifier(auto: false))
+            .field("value", .int64, .required)
+            .create()
+
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "secret_keys_by_merchant").on("secret_keys")
+            .column("merchant_id").column("mode").column("created_ms").run()
+        try await sql.create(index: "payment_keys_by_merchant").on("payment_keys")
+            .column("merchant_id").column("mode").column("created_ms").run()
+        try await sql.insert(into: "keyward_revisions").columns("name", "value")
+            .values(SQLBind(CredentialChanges.revisionName), SQLBind(Int64(0))).run()
+    }
+
+    func revert(on database: any Database) async throws {
+        for table in ["keyward_revisions", "payment_keys", "secret_keys", "merchants"] {
+            try await database.schema(table).delete()
+        }
+    }
+}

@@ -1,0 +1,258 @@
+import Foundation
+import KeywardCrypto
+import SQLKit
+
+/// What a listing shows of a secret API key: never the key itself.
+public struct SecretKeyInfo: Sendable, Codable, Equatable {
+    /// Key id (`key_…`).
+    public let id: String
+    /// Owning merchant.
+    public let merchantID: String
+    /// Test or live.
+    public let mode: Mode
+    /// The merchant's label.
+    public let name: String
+    /// `kw_test_` / `kw_live_`.
+    public let prefix: String
+    /// Last four characters of the key.
+    public let last4: String
+    /// Scopes of a restricted key; `nil` for an unrestricted key.
+    public let permissions: [String]?
+    /// Networks the key may be used from; empty = anywhere.
+    public let allowedIPs: [IPNetwork]
+    /// When it stops working, if ever.
+    public let expiresAt: Date?
+    /// When it was revoked.
+    public let revokedAt: Date?
+    /// Last successful use, recorded with up to a few seconds' delay.
+    public let lastUsedAt: Date?
+    /// Creation time.
+    public let createdAt: Date
+    /// The key this one replaced by a roll.
+    public let rolledFrom: String?
+    /// The key that replaced this one by a roll.
+    public let replacedBy: String?
+
+    /// Lifecycle state at `now`.
+    public func status(at now: Date) -> CredentialStatus {
+        if revokedAt != nil { return .revoked }
+        if let expiresAt, expiresAt <= now { return .expired }
+        if replacedBy != nil { return .rolling }
+        return .active
+    }
+}
+
+/// Lifecycle state of a credential.
+public enum CredentialStatus: String, Sendable, Codable {
+    /// Works.
+    case active
+    /// Replaced by a roll; works until its overlap ends.
+    case rolling
+    /// Past its expiry.
+    case expired
+    /// Revoked.
+    case revoked
+}
+
+/// A key as returned once at creation or roll: the only time the secret is visible.
+public struct CreatedSecretKey: Sendable {
+    /// The stored description.
+    public let info: SecretKeyInfo
+    /// The full key. Show it once; Keyward keeps only its hash.
+    public let secret: String
+}
+
+struct SecretKeyRow: Codable {
+    let id: String
+    let merchant_id: String
+    let mode: String
+    let name: String
+    let secret_hash: String
+    let last4: String
+    let permissions: String?
+    let allowed_ips: String
+    let expires_ms: Int64?
+    var revoked_ms: Int64?
+    let last_used_ms: Int64?
+    let created_ms: Int64
+    let rolled_from: String?
+    var replaced_by: String?
+
+    var info: SecretKeyInfo {
+        SecretKeyInfo(
+            id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, name: name,
+            prefix: APIKeyFormat.prefix(for: Mode(rawValue: mode) ?? .test), last4: last4,
+            permissions: permissions.flatMap { JSONText.decode([String].self, $0) },
+            allowedIPs: JSONText.decode([IPNetwork].self, allowed_ips) ?? [],
+            expiresAt: expires_ms.map(Date.init(millis:)), revokedAt: revoked_ms.map(Date.init(millis:)),
+            lastUsedAt: last_used_ms.map(Date.init(millis:)), createdAt: Date(millis: created_ms),
+            rolledFrom: rolled_from, replacedBy: replaced_by)
+    }
+}
+
+/// Settings of a new secret key.
+public struct SecretKeyOptions: Sendable {
+    public var name: String?
+    public var expiresAt: Date?
+    public var permissions: [String]?
+    public var allowedIPs: [String]?
+
+    public init(name: String? = nil, expiresAt: Date? = nil, permissions: [String]? = nil, allowedIPs: [String]? = nil) {
+        self.name = name
+        self.expiresAt = expiresAt
+        self.permissions = permissions
+        self.allowedIPs = allowedIPs
+    }
+}
+
+/// Creates, lists, rolls and revokes secret API keys. Every change bumps the credential revision so
+/// every instance's cache forgets what it knew.
+public struct SecretKeyService: Sendable {
+    let store: KeywardStore
+    let changes: CredentialChanges
+    let clock: KeywardClock
+
+    public init(store: KeywardStore, changes: CredentialChanges, clock: KeywardClock = .system) {
+        self.store = store
+        self.changes = changes
+        self.clock = clock
+    }
+
+    /// Creates a key for `merchantID` in `mode`.
+    public func create(merchantID: String, mode: Mode, options: SecretKeyOptions) async throws -> CreatedSecretKey {
+        _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
+        let now = clock.now()
+        let name = try Validation.name(options.name ?? "Secret key", field: "name")
+        let permissions = try Validation.permissions(options.permissions)
+        let networks = try Validation.allowList(options.allowedIPs)
+        let expiresAt = try Validation.expiry(options.expiresAt, now: now)
+        let (row, secret) = Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: permissions,
+                                         networks: networks, expiresAt: expiresAt, now: now, rolledFrom: nil)
+        try await store.transaction { sql in
+            try await sql.insert(into: "secret_keys").model(row).run()
+            try await changes.record(on: sql)
+        }
+        changes.localChange()
+        return CreatedSecretKey(info: row.info, secret: secret)
+    }
+
+    /// Creates `count` keys in batches (operator provisioning and benchmarks). Secrets are returned once.
+    public func createMany(merchantID: String, mode: Mode, name: String, count: Int) async throws -> [CreatedSecretKey] {
+        _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
+        let name = try Validation.name(name, field: "name")
+        var created = [CreatedSecretKey]()
+        created.reserveCapacity(count)
+        var remaining = count
+        while remaining > 0 {
+            let batch = (0..<min(remaining, 500)).map { _ in
+                Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: nil, networks: [],
+                             expiresAt: nil, now: clock.now(), rolledFrom: nil)
+            }
+            try await store.transaction { sql in
+                try await sql.insert(into: "secret_keys").models(batch.map(\.0)).run()
+                try await changes.record(on: sql)
+            }
+            created += batch.map { CreatedSecretKey(info: $0.0.info, secret: $0.1) }
+            remaining -= batch.count
+        }
+        changes.localChange()
+        return created
+    }
+
+    /// Keys of a merchant in one mode, newest first, `limit` at a time after the key `startingAfter`.
+    public func list(merchantID: String, mode: Mode, limit: Int = 100, startingAfter: String? = nil) async throws -> [SecretKeyInfo] {
+        var query = store.sql.select().column("*").from("secret_keys")
+            .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
+        if let startingAfter {
+            let cursor = try await row(merchantID: merchantID, mode: mode, id: startingAfter)
+            query = query.where {
+                $0.where("created_ms", .lessThan, cursor.created_ms)
+                    .orWhere { $0.where("created_ms", .equal, cursor.created_ms).where("id", .lessThan, cursor.id) }
+            }
+        }
+        return try await query.orderBy("created_ms", .descending).orderBy("id", .descending)
+            .limit(max(1, min(limit, 1000))).all(decoding: SecretKeyRow.self).map(\.info)
+    }
+
+    /// One key.
+    public func get(merchantID: String, mode: Mode, id: String) async throws -> SecretKeyInfo {
+        try await row(merchantID: merchantID, mode: mode, id: id).info
+    }
+
+    /// Replaces a key with a new one of the same name, permissions and allowlist (and the same lifetime,
+    /// if it had an expiry). The old key keeps working for `overlapSeconds` (0 = stops now, at most 7 days).
+    public func roll(merchantID: String, mode: Mode, id: String, overlapSeconds: Int?) async throws -> CreatedSecretKey {
+        let overlap = try Validation.overlap(overlapSeconds)
+        let now = clock.now()
+        let old = try await row(merchantID: merchantID, mode: mode, id: id)
+        switch old.info.status(at: now) {
+        case .active: break
+        case .rolling:
+            throw KeywardError(.conflict, "key_already_rolled", "Key \(id) was already rolled into \(old.replaced_by ?? "another key"); roll that one instead.")
+        case .expired, .revoked:
+            throw KeywardError(.conflict, "key_inactive", "Key \(id) is \(old.info.status(at: now).rawValue) and cannot be rolled; create a new key.")
+        }
+        let info = old.info
+        let lifetime = old.expires_ms.map { TimeInterval($0 - old.created_ms) / 1000 }
+        let (row, secret) = Self.makeRow(
+            merchantID: merchantID, mode: mode, name: info.name, permissions: info.permissions,
+            networks: info.allowedIPs, expiresAt: lifetime.map { now.addingTimeInterval($0) }, now: now, rolledFrom: old.id)
+        let oldExpiry = min(now.addingTimeInterval(overlap), info.expiresAt ?? .distantFuture).millis
+        try await store.transaction { sql in
+            try await sql.insert(into: "secret_keys").model(row).run()
+            try await sql.update("secret_keys").set("expires_ms", to: oldExpiry).set("replaced_by", to: row.id)
+                .where("id", .equal, old.id).run()
+            try await changes.record(on: sql)
+        }
+        changes.localChange()
+        return CreatedSecretKey(info: row.info, secret: secret)
+    }
+
+    /// Revokes a key at once, on every instance. Revoking a revoked key changes nothing.
+    public func revoke(merchantID: String, mode: Mode, id: String) async throws -> SecretKeyInfo {
+        var existing = try await row(merchantID: merchantID, mode: mode, id: id)
+        if existing.revoked_ms != nil { return existing.info }
+        let now = clock.now().millis
+        try await store.transaction { sql in
+            try await sql.update("secret_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
+            try await changes.record(on: sql)
+        }
+        changes.localChange()
+        existing.revoked_ms = now
+        return existing.info
+    }
+
+    func row(merchantID: String, mode: Mode, id: String) async throws -> SecretKeyRow {
+        guard Identifier.isWellFormed(id, prefix: "key"),
+              let row = try await store.sql.select().column("*").from("secret_keys")
+                .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
+                .first(decoding: SecretKeyRow.self)
+        else { throw KeywardError.notFound("secret key", id: id) }
+        return row
+    }
+
+    static func makeRow(merchantID: String, mode: Mode, name: String, permissions: [String]?, networks: [IPNetwork],
+                        expiresAt: Date?, now: Date, rolledFrom: String?) -> (SecretKeyRow, String) {
+        let secret = APIKeyFormat.generate(mode: mode)
+        let row = SecretKeyRow(
+            id: Identifier.make("key"), merchant_id: merchantID, mode: mode.rawValue, name: name,
+            secret_hash: APIKeyFormat.digest(of: secret), last4: APIKeyFormat.lastFour(of: secret),
+            permissions: permissions.map { JSONText.encode($0) }, allowed_ips: JSONText.encode(networks),
+            expires_ms: expiresAt?.millis, revoked_ms: nil, last_used_ms: nil, created_ms: now.millis,
+            rolled_from: rolledFrom, replaced_by: nil)
+        return (row, secret)
+    }
+}
+
+/// JSON stored in text columns (lists), identical on SQLite and PostgreSQL.
+enum JSONText {
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        return (try? encoder.encode(value)).map { String(decoding: $0, as: UTF8.self) } ?? "[]"
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) -> T? {
+        try? JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}

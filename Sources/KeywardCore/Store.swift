@@ -1,0 +1,95 @@
+import FluentKit
+import FluentPostgresDriver
+import FluentSQLiteDriver
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import PostgresKit
+import SQLKit
+
+/// The database behind Keyward: SQLite (embedded default) or PostgreSQL (scale-out), reached through
+/// one SQL code path (SQLKit), with versioned migrations (Fluent's migrator).
+public final class KeywardStore: Sendable {
+    /// Which engine this store runs on.
+    public enum Engine: Sendable, Equatable {
+        case sqlite(path: String)
+        case postgres(url: String)
+    }
+
+    /// The engine in use.
+    public let engine: Engine
+    /// SQL access shared by every service.
+    public let sql: any SQLDatabase
+    let fluent: any Database
+    private let databases: Databases
+    let logger: Logger
+
+    /// Opens (without migrating) the database at `databaseURL` (`postgres://…`), or the SQLite file at `sqlitePath`.
+    public init(databaseURL: String?, sqlitePath: String, logger: Logger) throws {
+        let databases = Databases(threadPool: NIOThreadPool.singleton, on: MultiThreadedEventLoopGroup.singleton)
+        if let databaseURL, !databaseURL.isEmpty {
+            guard databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://") else {
+                throw StoreError("KEYWARD_DATABASE_URL must start with postgres:// (or leave it unset for SQLite)")
+            }
+            databases.use(try .postgres(url: databaseURL, maxConnectionsPerEventLoop: 4), as: .psql)
+            self.engine = .postgres(url: databaseURL)
+        } else {
+            let directory = (sqlitePath as NSString).deletingLastPathComponent
+            if !directory.isEmpty {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+            }
+            databases.use(.sqlite(.file(sqlitePath)), as: .sqlite)
+            self.engine = .sqlite(path: sqlitePath)
+        }
+        guard let database = databases.database(logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()),
+              let sql = database as? any SQLDatabase else {
+            throw StoreError("the database driver does not speak SQL")
+        }
+        self.databases = databases
+        self.fluent = database
+        self.sql = sql
+        self.logger = logger
+    }
+
+    /// Applies every pending migration; safe to call at every start.
+    public func migrate() async throws {
+        if case .sqlite = engine {
+            // WAL lets the CLI write while a server reads; busy_timeout waits instead of failing on a lock.
+            try await sql.raw("PRAGMA journal_mode=WAL").run()
+        }
+        let migrations = Migrations()
+        migrations.add(KeywardMigrations.all)
+        let migrator = Migrator(databaseFactory: { [fluent] _ in fluent }, migrations: migrations,
+                                on: MultiThreadedEventLoopGroup.singleton.any(), migrationLogLevel: .debug)
+        try await migrator.setupIfNeeded().get()
+        try await migrator.prepareBatch().get()
+    }
+
+    /// Names of the migrations applied so far, oldest first.
+    public func appliedMigrations() async throws -> [String] {
+        struct Row: Decodable { let name: String }
+        return try await sql.raw("SELECT name FROM _fluent_migrations ORDER BY batch, created_at")
+            .all(decoding: Row.self).map(\.name)
+    }
+
+    /// Runs `body` in one transaction.
+    public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await fluent.transaction { database in
+            guard let sql = database as? any SQLDatabase else { throw StoreError("the database driver does not speak SQL") }
+            return try await body(sql)
+        }
+    }
+
+    /// Closes every connection.
+    public func shutdown() async {
+        await databases.shutdownAsync()
+    }
+}
+
+/// A storage configuration problem.
+public struct StoreError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

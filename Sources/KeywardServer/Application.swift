@@ -1,0 +1,95 @@
+import Foundation
+import Hummingbird
+import HummingbirdTLS
+import KeywardCore
+import Logging
+import ServiceLifecycle
+
+/// Which listener a router serves.
+public enum Listener: Sendable {
+    /// The HTTPS listener: the whole API.
+    case https
+    /// The plain HTTP listener: `/.well-known/`, redirects, and 403 `https_required` for API calls
+    /// (the whole API with `--insecure-http`).
+    case plainHTTP
+}
+
+/// The routes of one listener.
+public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: UpstreamProxyHandle? = nil) -> Router<KeywardRequestContext> {
+    let settings = services.settings
+    let router = Router(context: KeywardRequestContext.self)
+    router.add(middleware: RequestLogMiddleware())
+    if listener == .plainHTTP && !settings.insecureHTTP {
+        router.add(middleware: PlainHTTPGuardMiddleware(trustedProxies: settings.trustedProxies, httpsPort: settings.httpsPort))
+    }
+    router.add(middleware: ClientAddressMiddleware(trustedProxies: settings.trustedProxies))
+    router.get("healthz") { _, _ in
+        try JSONResponse.make(["status": "ok"])
+    }
+    router.get("/") { _, _ in
+        try JSONResponse.make(["service": "keyward", "auth_test": "/v1/auth/test", "management": "/v1/manage/keys"])
+    }
+    let v1 = router.group("v1").add(middleware: SecretKeyAuthMiddleware(authenticator: services.authenticator))
+    let manage = v1.group("manage").add(middleware: UnrestrictedKeyMiddleware())
+    ManagementController(secretKeys: services.secretKeys, paymentKeys: services.paymentKeys, clock: services.clock)
+        .addRoutes(to: manage)
+    for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
+        // Management paths are Keyward's own: an unknown one is a 404 here, never forwarded upstream.
+        manage.on("**", method: method) { _, _ -> Response in
+            throw KeywardError(.notFound, "not_found", "No such management endpoint.")
+        }
+    }
+    GatewayController(proxy: proxy?.proxy).addRoutes(to: v1)
+    return router
+}
+
+/// The upstream proxy, when `KEYWARD_UPSTREAM_URL` is set (opaque to callers).
+public struct UpstreamProxyHandle: Sendable {
+    let proxy: UpstreamProxy
+}
+
+/// Builds the Keyward server: the HTTPS application, with the plain HTTP listener and the background
+/// services (change listener, last-used recorder, upstream client) attached. Used by `keyward serve`
+/// and by the tests.
+public func buildApplication(settings: Settings, logger: Logger? = nil, clock: KeywardClock = .system) async throws -> some ApplicationProtocol {
+    var logger = logger ?? Logger(label: "keyward")
+    if logger.logLevel == .info, let level = Logger.Level(rawValue: settings.logLevel) { logger.logLevel = level }
+    let services = try await KeywardServices.open(settings: settings, logger: logger, clock: clock)
+    let proxy = settings.upstreamURL.map { UpstreamProxyHandle(proxy: UpstreamProxy(baseURL: $0, maxBodyBytes: settings.maxBodyBytes)) }
+
+    let tls = LocalTLS(dataDirectory: settings.dataDirectory)
+    let tlsConfiguration: TLSConfiguration
+    do {
+        tlsConfiguration = try tls.serverConfiguration(hostnames: settings.hostnames, keyring: services.keyring, logger: logger)
+    } catch {
+        await services.store.shutdown()
+        throw error
+    }
+    if settings.insecureHTTP {
+        logger.critical("--insecure-http: the whole API, keys included, is served on plain HTTP port \(settings.httpPort). For tests and benchmarks only.")
+    }
+    let plainHTTP = Application(
+        router: buildRouter(services, listener: .plainHTTP, proxy: proxy),
+        configuration: .init(address: .hostname(settings.host, port: settings.httpPort), serverName: "Keyward"),
+        logger: logger)
+
+    var background: [any Service] = [
+        StoreLifecycle(store: services.store),
+        CredentialChangeListener(store: services.store, changes: services.changes, logger: logger),
+        services.lastUsed,
+        plainHTTP,
+    ]
+    if let proxy { background.append(proxy.proxy) }
+    let caPath = tls.caCertificatePath
+    let httpsPort = settings.httpsPort
+    let startLogger = logger
+    return Application(
+        router: buildRouter(services, listener: .https, proxy: proxy),
+        server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+        configuration: .init(address: .hostname(settings.host, port: httpsPort), serverName: "Keyward"),
+        services: background,
+        onServerRunning: { channel in
+            startLogger.notice("Keyward is serving HTTPS on \(channel.localAddress?.description ?? "port \(httpsPort)"); local CA certificate: \(caPath)")
+        },
+        logger: logger)
+}

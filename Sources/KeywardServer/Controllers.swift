@@ -1,0 +1,120 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+
+/// `/v1/auth/test` and the forwarding of every other authenticated `/v1/` call.
+struct GatewayController {
+    let proxy: UpstreamProxy?
+
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+        group.get("auth/test") { _, context in
+            try JSONResponse.make(AuthTestResponse(try context.requireKey()))
+        }
+        for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head, .options] {
+            group.on("**", method: method) { request, context in
+                let key = try context.requireKey()
+                guard let proxy else {
+                    throw KeywardError(.notFound, "not_found", "No such endpoint, and no upstream API is configured (KEYWARD_UPSTREAM_URL).")
+                }
+                return try await proxy.forward(request, context: context, key: key)
+            }
+        }
+    }
+}
+
+/// `/v1/manage/…`: secret keys, payment keys and order hashes of the calling key's merchant and mode.
+/// A test key manages test objects only; a live key live objects only.
+struct ManagementController {
+    let secretKeys: SecretKeyService
+    let paymentKeys: PaymentKeyService
+    let clock: KeywardClock
+
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+        group.get("keys", use: listKeys)
+        group.post("keys", use: createKey)
+        group.get("keys/:id") { _, context in
+            let key = try context.requireKey()
+            let info = try await secretKeys.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
+            return try JSONResponse.make(SecretKeyResource(info, now: clock.now()))
+        }
+        group.post("keys/:id/roll") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(RollBody.self, from: request)
+            let created = try await secretKeys.roll(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"), overlapSeconds: body.overlap_seconds)
+            return try JSONResponse.make(SecretKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
+        }
+        group.post("keys/:id/revoke") { request, context in
+            let key = try context.requireKey()
+            _ = try await JSONBody.decode(EmptyBody.self, from: request)
+            let info = try await secretKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
+            return try JSONResponse.make(SecretKeyResource(info, now: clock.now()))
+        }
+        group.get("payment-keys") { _, context in
+            let key = try context.requireKey()
+            let list = try await paymentKeys.list(merchantID: key.merchantID, mode: key.mode)
+            return try JSONResponse.make(ListResource(data: list.map { PaymentKeyResource($0, now: clock.now()) }, has_more: false))
+        }
+        group.post("payment-keys") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(CreatePaymentKeyBody.self, from: request)
+            let created = try await paymentKeys.create(merchantID: key.merchantID, mode: key.mode, label: body.label, importing: body.value)
+            return try JSONResponse.make(PaymentKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
+        }
+        group.post("payment-keys/:id/roll") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(RollBody.self, from: request)
+            let created = try await paymentKeys.roll(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"), overlapSeconds: body.overlap_seconds)
+            return try JSONResponse.make(PaymentKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
+        }
+        group.post("payment-keys/:id/revoke") { request, context in
+            let key = try context.requireKey()
+            _ = try await JSONBody.decode(EmptyBody.self, from: request)
+            let info = try await paymentKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
+            return try JSONResponse.make(PaymentKeyResource(info, now: clock.now()))
+        }
+        group.post("order-hash") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(OrderHashBody.self, from: request)
+            guard body.hash == nil else {
+                throw KeywardError(.invalidInput, "unknown_field", "'hash' belongs to /v1/manage/order-hash/verify.", field: "hash")
+            }
+            let result = try await paymentKeys.orderHash(merchantID: key.merchantID, mode: key.mode, paymentKeyID: body.payment_key_id,
+                                                         orderID: body.order_id, amount: body.amount, currency: body.currency)
+            return try JSONResponse.make(OrderHashResource(hash: result.hash, path: result.path, payment_key_id: result.paymentKeyID))
+        }
+        group.post("order-hash/verify") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(OrderHashBody.self, from: request)
+            guard let hash = body.hash else {
+                throw KeywardError(.invalidInput, "missing_field", "'hash' is required.", field: "hash")
+            }
+            let valid = try await paymentKeys.verifyOrderHash(merchantID: key.merchantID, mode: key.mode, paymentKeyID: body.payment_key_id,
+                                                              orderID: body.order_id, amount: body.amount, currency: body.currency, hash: hash)
+            return try JSONResponse.make(OrderHashVerification(valid: valid))
+        }
+    }
+
+    @Sendable func listKeys(_ request: Request, context: KeywardRequestContext) async throws -> Response {
+        let key = try context.requireKey()
+        let limitText = request.uri.queryParameters["limit"].map(String.init)
+        let limit = try limitText.map { text -> Int in
+            guard let value = Int(text), (1...1000).contains(value) else {
+                throw KeywardError(.invalidInput, "invalid_limit", "'limit' must be an integer from 1 to 1000.", field: "limit")
+            }
+            return value
+        } ?? 100
+        let after = request.uri.queryParameters["starting_after"].map(String.init)
+        let page = try await secretKeys.list(merchantID: key.merchantID, mode: key.mode, limit: limit + 1, startingAfter: after)
+        let now = clock.now()
+        return try JSONResponse.make(ListResource(data: page.prefix(limit).map { SecretKeyResource($0, now: now) }, has_more: page.count > limit))
+    }
+
+    @Sendable func createKey(_ request: Request, context: KeywardRequestContext) async throws -> Response {
+        let key = try context.requireKey()
+        let body = try await JSONBody.decode(CreateSecretKeyBody.self, from: request)
+        let options = SecretKeyOptions(name: body.name, expiresAt: try Timestamp.parse(body.expires_at, field: "expires_at"),
+                                       permissions: body.permissions, allowedIPs: body.allowed_ips)
+        let created = try await secretKeys.create(merchantID: key.merchantID, mode: key.mode, options: options)
+        return try JSONResponse.make(SecretKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
+    }
+}

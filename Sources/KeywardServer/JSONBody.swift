@@ -1,0 +1,97 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+
+/// A request body type that refuses fields it does not know: a typo such as `"expire_at"` must fail
+/// loudly rather than silently create a key that never expires.
+protocol StrictJSONBody: Decodable {
+    /// Every accepted top-level field.
+    static var fields: Set<String> { get }
+}
+
+enum JSONBody {
+    /// Management bodies are small; anything larger is a mistake or an attack.
+    static let limit = 64 * 1024
+
+    static func decode<T: StrictJSONBody>(_ type: T.Type, from request: Request) async throws -> T {
+        if let contentType = request.headers[.contentType]?.lowercased(), !contentType.hasPrefix("application/json") {
+            throw KeywardError(.invalidInput, "unsupported_media_type", "Send the body as application/json.")
+        }
+        var request = request
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.collectBody(upTo: limit)
+        } catch {
+            throw KeywardError(.tooLarge, "body_too_large", "The JSON body must be at most \(limit / 1024) KiB.")
+        }
+        var data = Data(buffer: buffer)
+        if data.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) { data = Data("{}".utf8) }
+        guard let object = try? JSONSerialization.jsonObject(with: data), let dictionary = object as? [String: Any] else {
+            throw KeywardError(.invalidInput, "invalid_json", "The body must be a JSON object.")
+        }
+        if let unknown = dictionary.keys.sorted().first(where: { !T.fields.contains($0) }) {
+            throw KeywardError(.invalidInput, "unknown_field", "Unknown field '\(unknown.prefix(64))'; accepted: \(T.fields.sorted().joined(separator: ", ")).", field: String(unknown.prefix(64)))
+        }
+        do {
+            return try JSONDecoder().decode(T.self, from: data)
+        } catch let error as KeywardError {
+            throw error
+        } catch let error as DecodingError {
+            throw describe(error)
+        }
+    }
+
+    static func describe(_ error: DecodingError) -> KeywardError {
+        func path(_ context: DecodingError.Context) -> String {
+            context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .typeMismatch(let type, let context):
+            return KeywardError(.invalidInput, "invalid_field", "'\(path(context))' must be \(describe(type)).", field: path(context))
+        case .valueNotFound(let type, let context):
+            return KeywardError(.invalidInput, "invalid_field", "'\(path(context))' must be \(describe(type)), not null.", field: path(context))
+        case .keyNotFound(let key, _):
+            return KeywardError(.invalidInput, "missing_field", "'\(key.stringValue)' is required.", field: key.stringValue)
+        case .dataCorrupted(let context):
+            return KeywardError(.invalidInput, "invalid_json", "The body is not valid JSON (\(path(context))).")
+        @unknown default:
+            return KeywardError(.invalidInput, "invalid_json", "The body could not be read.")
+        }
+    }
+
+    static func describe(_ type: Any.Type) -> String {
+        switch type {
+        case is String.Type: "a string"
+        case is Int.Type: "an integer"
+        case is Bool.Type: "true or false"
+        case is [String].Type: "an array of strings"
+        default: "a value of another type"
+        }
+    }
+}
+
+/// RFC 3339 timestamps in and out of the API.
+enum Timestamp {
+    static func format(_ date: Date?) -> String? {
+        date.map { $0.formatted(.iso8601) }
+    }
+
+    static func parse(_ text: String?, field: String) throws -> Date? {
+        guard let text else { return nil }
+        let withFraction = ISO8601DateFormatter()
+        withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = ISO8601DateFormatter().date(from: text) ?? withFraction.date(from: text) { return date }
+        throw KeywardError(.invalidInput, "invalid_date", "'\(field)' must be an RFC 3339 timestamp such as 2027-01-31T23:59:59Z.", field: field)
+    }
+}
+
+/// Encodes API responses.
+enum JSONResponse {
+    static func make<T: Encodable>(_ value: T, status: HTTPResponse.Status = .ok) throws -> Response {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = try encoder.encode(value)
+        return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
+                        body: .init(byteBuffer: ByteBuffer(data: data)))
+    }
+}

@@ -1,0 +1,107 @@
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+import KeywardDialects
+
+/// Authenticates `/v1/` calls by secret key (`Authorization: Bearer <key>` or the bare key).
+struct SecretKeyAuthMiddleware: RouterMiddleware {
+    typealias Context = KeywardRequestContext
+    let authenticator: KeyAuthenticator
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let values = request.headers[values: .authorization]
+        guard values.count <= 1 else {
+            throw KeywardError(.unauthenticated, "invalid_key", "Send exactly one Authorization header.")
+        }
+        switch NativeAuthorization.parse(values.first) {
+        case .missing:
+            throw KeywardError(.unauthenticated, "missing_credentials", "No secret key given. Send 'Authorization: Bearer <your secret key>'.")
+        case .malformed(let reason):
+            throw KeywardError(.unauthenticated, "invalid_key", reason)
+        case .key(let presented):
+            var context = context
+            context.key = try await authenticator.authenticate(presented, clientAddress: context.clientAddress)
+            context.logger[metadataKey: "key_id"] = .string(context.key?.keyID ?? "-")
+            return try await next(request, context)
+        }
+    }
+}
+
+/// The management API is for unrestricted keys only: a restricted key names the upstream scopes it
+/// may use, and managing credentials is not one of them.
+struct UnrestrictedKeyMiddleware: RouterMiddleware {
+    typealias Context = KeywardRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let key = try context.requireKey()
+        guard key.isUnrestricted else {
+            throw KeywardError(.forbidden, "insufficient_permissions", "Key \(key.keyID) is restricted; the management API needs an unrestricted secret key.")
+        }
+        return try await next(request, context)
+    }
+}
+
+/// Resolves the caller's address: the TCP peer, or, when the peer is a trusted proxy, the right-most
+/// `X-Forwarded-For` entry that is not itself a trusted proxy.
+struct ClientAddressMiddleware: RouterMiddleware {
+    typealias Context = KeywardRequestContext
+    let trustedProxies: [IPNetwork]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard !trustedProxies.isEmpty, let peer = context.clientAddress, isTrusted(peer) else {
+            return try await next(request, context)
+        }
+        var context = context
+        let hops = request.headers[values: .xForwardedFor].flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        for hop in hops.reversed() {
+            guard let bytes = IPAddressBytes.parse(hop) else { break }
+            context.clientAddress = bytes
+            if !isTrusted(bytes) { break }
+        }
+        return try await next(request, context)
+    }
+
+    func isTrusted(_ address: [UInt8]) -> Bool { trustedProxies.contains { $0.contains(address) } }
+}
+
+/// Guards the plain-HTTP listener: API calls get 403 `https_required` (never a redirect: a redirected
+/// call has already sent its key in clear), browsers get a redirect, `/.well-known/` is served. A
+/// trusted TLS-terminating proxy saying `X-Forwarded-Proto: https` is let through.
+struct PlainHTTPGuardMiddleware: RouterMiddleware {
+    typealias Context = KeywardRequestContext
+    let trustedProxies: [IPNetwork]
+    let httpsPort: Int
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let path = request.uri.path
+        if path.hasPrefix("/.well-known/") || path == "/healthz" { return try await next(request, context) }
+        if let peer = context.remoteAddress?.ipAddress.flatMap(IPAddressBytes.parse),
+           trustedProxies.contains(where: { $0.contains(peer) }),
+           request.headers[.xForwardedProto]?.lowercased() == "https" {
+            return try await next(request, context)
+        }
+        let isAPICall = path.hasPrefix("/v1/") || path == "/v1" || request.headers[.authorization] != nil
+            || !(request.method == .get || request.method == .head)
+        if !isAPICall, let host = request.head.authority.flatMap(Self.hostPart) {
+            let port = httpsPort == 443 ? "" : ":\(httpsPort)"
+            return Response(status: .permanentRedirect, headers: [.location: "https://\(host)\(port)\(request.uri.string)"])
+        }
+        throw KeywardError(.forbidden, "https_required", "Keyward accepts API calls over HTTPS only. This call was sent over plain HTTP; if it carried a key, roll that key.")
+    }
+
+    /// The host of an authority (`example.com:8080`, `[::1]:8080`), only if it is made of characters a
+    /// host name or address can hold, so a crafted Host header cannot shape the redirect.
+    static func hostPart(_ authority: String) -> String? {
+        let host: Substring
+        if authority.hasPrefix("["), let close = authority.firstIndex(of: "]") {
+            host = authority[...close]
+        } else {
+            host = authority.split(separator: ":", maxSplits: 1).first ?? ""
+        }
+        let allowed = host.utf8.allSatisfy { c in
+            (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a) || c == 0x2e || c == 0x2d || c == 0x3a || c == 0x5b || c == 0x5d
+        }
+        return !host.isEmpty && host.utf8.count <= 255 && allowed ? String(host) : nil
+    }
+}

@@ -1,0 +1,156 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeywardCore
+import Logging
+
+/// RFC 9457 problem details, the body of every error Keyward answers.
+struct Problem: Encodable {
+    let type: String
+    let title: String
+    let status: Int
+    let detail: String
+    let code: String
+    let field: String?
+    let requestID: String
+
+    enum CodingKeys: String, CodingKey {
+        case type, title, status, detail, code, field
+        case requestID = "request_id"
+    }
+
+    static func status(for kind: KeywardError.Kind) -> HTTPResponse.Status {
+        switch kind {
+        case .unauthenticated: .unauthorized
+        case .forbidden: .forbidden
+        case .notFound: .notFound
+        case .invalidInput: .badRequest
+        case .conflict: .conflict
+        case .tooLarge: .contentTooLarge
+        case .unavailable: .serviceUnavailable
+        case .badGateway: .badGateway
+        }
+    }
+
+    static func response(_ error: KeywardError, requestID: String) -> Response {
+        let status = status(for: error.kind)
+        let problem = Problem(type: "urn:keyward:problem:\(error.code)", title: status.reasonPhrase, status: status.code,
+                              detail: error.message, code: error.code, field: error.field, requestID: requestID)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let body = (try? encoder.encode(problem)) ?? Data("{}".utf8)
+        var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
+        if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"keyward\"" }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
+    }
+}
+
+/// Turns every failure into problem+json with a stable code; an unexpected error becomes a 500 whose
+/// body says nothing internal (the log line, keyed by request id, has the detail).
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = KeywardRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch {
+            return Self.map(error, context: context)
+        }
+    }
+
+    static func map(_ error: any Error, context: Context) -> Response {
+        switch error {
+        case let error as KeywardError:
+            return Problem.response(error, requestID: context.requestID)
+        case let error as HTTPError:
+            let mapped: KeywardError = switch error.status {
+            case .notFound: KeywardError(.notFound, "not_found", "No such endpoint.")
+            case .contentTooLarge: KeywardError(.tooLarge, "body_too_large", "The request body is larger than this endpoint accepts.")
+            case .methodNotAllowed: KeywardError(.invalidInput, "method_not_allowed", "This endpoint does not accept that HTTP method.")
+            default: KeywardError(.invalidInput, "bad_request", error.body ?? "The request could not be read.")
+            }
+            var response = Problem.response(mapped, requestID: context.requestID)
+            if error.status == .methodNotAllowed { response.status = .methodNotAllowed }
+            return response
+        default:
+            context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))"])
+            return Problem.response(KeywardError(.unavailable, "internal_error", "Something went wrong on our side; quote the request id when asking for help."),
+                                    requestID: context.requestID).withStatus(.internalServerError)
+        }
+    }
+}
+
+extension Response {
+    func withStatus(_ status: HTTPResponse.Status) -> Response {
+        var copy = self
+        copy.status = status
+        return copy
+    }
+}
+
+/// Gives each request an id (a well-formed incoming `Keyward-Request-Id` or `X-Request-Id` is kept, so
+/// a trace can span a load balancer) and logs one line per request: never headers, bodies or keys.
+struct RequestLogMiddleware: RouterMiddleware {
+    typealias Context = KeywardRequestContext
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        let incoming = request.headers[.keywardRequestID] ?? request.headers[.xRequestID]
+        if let incoming, RequestIdentifier.isAcceptable(incoming) {
+            context.requestID = incoming
+        } else {
+            context.requestID = RequestIdentifier.make()
+        }
+        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        let start = ContinuousClock.now
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            response = ProblemMiddleware.map(error, context: context)
+        }
+        response.headers[.keywardRequestID] = context.requestID
+        let elapsed = ContinuousClock.now - start
+        let level: Logger.Level = response.status.code >= 500 ? .error : .info
+        context.logger.log(level: level, "request", metadata: [
+            "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
+            "status": "\(response.status.code)",
+            "ms": "\(RequestIdentifier.milliseconds(elapsed))",
+            "key_id": "\(context.key?.keyID ?? "-")",
+        ])
+        return response
+    }
+}
+
+enum RequestIdentifier {
+    /// Incoming ids are kept only if short and made of `[A-Za-z0-9_-]`, so they are safe in logs.
+    static func isAcceptable(_ id: String) -> Bool {
+        guard (8...64).contains(id.utf8.count) else { return false }
+        return id.utf8.allSatisfy { c in
+            let digit = c >= 0x30 && c <= 0x39
+            let letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
+            return digit || letter || c == 0x2d || c == 0x5f
+        }
+    }
+
+    static func milliseconds(_ duration: Duration) -> Double {
+        let (seconds, attoseconds) = duration.components
+        return Double(seconds) * 1000 + Double(attoseconds / 1_000_000_000) / 1_000_000
+    }
+
+    static func make() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return "req_" + String(UInt64.random(in: .min ... .max, using: &generator), radix: 36)
+    }
+}
+
+extension HTTPField.Name {
+    static let keywardRequestID = Self("Keyward-Request-Id")!
+    static let xRequestID = Self("X-Request-Id")!
+    static let xForwardedProto = Self("X-Forwarded-Proto")!
+    static let xForwardedFor = Self("X-Forwarded-For")!
+    static let keywardMerchantID = Self("Keyward-Merchant-Id")!
+    static let keywardMode = Self("Keyward-Mode")!
+    static let keywardKeyID = Self("Keyward-Key-Id")!
+    static let keywardPermissions = Self("Keyward-Permissions")!
+}

@@ -1,0 +1,105 @@
+import Foundation
+import KeywardCore
+import KeywardCrypto
+import KeywardDialects
+import Logging
+import ServiceLifecycle
+
+/// Everything the server and the CLI share: the opened store, the master keyring and the domain services.
+public struct KeywardServices: Sendable {
+    public let settings: Settings
+    public let store: KeywardStore
+    public let keyring: MasterKeyring
+    public let changes: CredentialChanges
+    public let lastUsed: LastUsedRecorder
+    public let authenticator: KeyAuthenticator
+    public let merchants: MerchantService
+    public let secretKeys: SecretKeyService
+    public let paymentKeys: PaymentKeyService
+    public let clock: KeywardClock
+    public let logger: Logger
+
+    /// Opens the database (migrating it when `migrate`), loads or creates the master key, and builds the services.
+    public static func open(settings: Settings, logger: Logger, clock: KeywardClock = .system, migrate: Bool = true) async throws -> KeywardServices {
+        let keyring = try loadKeyring(settings: settings, logger: logger)
+        let store = try KeywardStore(databaseURL: settings.databaseURL, sqlitePath: settings.sqlitePath, logger: logger)
+        do {
+            if migrate { try await store.migrate() }
+            if migrate { try await checkSealedSecretsReadable(store: store, keyring: keyring, settings: settings) }
+        } catch {
+            await store.shutdown()
+            throw error
+        }
+        let changes = CredentialChanges(engine: store.engine)
+        let lastUsed = LastUsedRecorder(store: store, logger: logger)
+        return KeywardServices(
+            settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
+            authenticator: KeyAuthenticator(store: store, changes: changes, lastUsed: lastUsed, clock: clock),
+            merchants: MerchantService(store: store, clock: clock),
+            secretKeys: SecretKeyService(store: store, changes: changes, clock: clock),
+            paymentKeys: PaymentKeyService(store: store, keyring: keyring, changes: changes, clock: clock),
+            clock: clock, logger: logger)
+    }
+
+    static func loadKeyring(settings: Settings, logger: Logger) throws -> MasterKeyring {
+        let files = MasterKeyFiles(path: settings.effectiveMasterKeyFile)
+        if !files.exists {
+            let key = try files.create()
+            let banner = """
+
+            ************************************************************************
+            * WARNING: created a NEW master key at \(files.path)
+            * (id \(key.id)). Every sealed secret depends on it: back it up, keep it
+            * off shared disks, and give every instance the same file. Losing it
+            * loses every payment key and private key stored in this database.
+            ************************************************************************
+
+            """
+            FileHandle.standardError.write(Data(banner.utf8))
+            logger.warning("created a new master key", metadata: ["master_key_id": "\(key.id)", "path": "\(files.path)"])
+        }
+        return try files.load()
+    }
+
+    /// Refuses to start with a master key that cannot open what the database holds (e.g. a new key file
+    /// created by mistake on a second instance), rather than failing later on every sealed secret.
+    static func checkSealedSecretsReadable(store: KeywardStore, keyring: MasterKeyring, settings: Settings) async throws {
+        struct Row: Decodable { let key_id: String }
+        let rows = try await store.sql.raw("SELECT DISTINCT substr(sealed_secret, 5, 16) AS key_id FROM payment_keys")
+            .all(decoding: Row.self)
+        let unknown = Set(rows.map(\.key_id)).subtracting(keyring.keyIDs)
+        if !unknown.isEmpty {
+            throw SettingsError("the database holds secrets sealed under master key(s) \(unknown.sorted().joined(separator: ", ")) but \(settings.effectiveMasterKeyFile) has \(keyring.keyIDs.joined(separator: ", ")); point KEYWARD_MASTER_KEY_FILE at the right key")
+        }
+    }
+
+    /// Files sealed under the master key, for rotation.
+    public var sealedFiles: [(path: String, context: String)] {
+        let tls = LocalTLS(dataDirectory: settings.dataDirectory)
+        return [(tls.caKeyPath, LocalTLS.caKeyContext)]
+    }
+}
+
+/// Closes the store when the server stops. Registered first so it stops last.
+struct StoreLifecycle: Service {
+    let store: KeywardStore
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        await store.shutdown()
+    }
+}
+
+/// Runs `keyward master-key rotate` against these services' store and key files.
+public func rotateMasterKey(_ services: KeywardServices) async throws -> MasterKeyRotation.Report {
+    try await MasterKeyRotation(store: services.store, files: MasterKeyFiles(path: services.settings.effectiveMasterKeyFile),
+                                sealedFiles: services.sealedFiles).run()
+}
+
+/// The order-hash computation the CLI exposes (pure; no database).
+public enum OrderHashCLI {
+    public static func compute(key: String, mid: String, order: String, amount: String, currency: String) -> (hash: String, path: String) {
+        (KashierOrderHash.compute(paymentKey: key, mid: mid, orderID: order, amount: amount, currency: currency),
+         KashierOrderHash.path(mid: mid, orderID: order, amount: amount, currency: currency))
+    }
+}

@@ -1,0 +1,126 @@
+import Foundation
+import KeywardCore
+
+/// Every setting of a Keyward server, read in one place with the precedence
+/// command-line flag > `KEYWARD_*` environment variable > config file (JSON) > default.
+public struct Settings: Sendable {
+    /// Directory of the embedded default: SQLite file, master key, local CA.
+    public var dataDirectory: String = "./.keyward"
+    /// `postgres://user:pass@host:port/db`; unset = SQLite under the data directory.
+    public var databaseURL: String?
+    /// Master key file; default `<data dir>/master.key`.
+    public var masterKeyFile: String?
+    /// Address both listeners bind to.
+    public var host: String = "127.0.0.1"
+    /// HTTPS listener port.
+    public var httpsPort: Int = 8443
+    /// Plain HTTP listener port (ACME challenges, `/.well-known/`, redirects).
+    public var httpPort: Int = 8080
+    /// Extra names for the local-CA HTTPS certificate (besides localhost, 127.0.0.1, ::1).
+    public var hostnames: [String] = []
+    /// Proxies whose `X-Forwarded-Proto` / `X-Forwarded-For` are believed.
+    public var trustedProxies: [IPNetwork] = []
+    /// Serve the whole API on plain HTTP (tests and benchmarks only).
+    public var insecureHTTP: Bool = false
+    /// Where authenticated `/v1/` calls are forwarded.
+    public var upstreamURL: String?
+    /// swift-log level.
+    public var logLevel: String = "info"
+    /// Largest request body forwarded upstream, in bytes.
+    public var maxBodyBytes: Int = 10 * 1024 * 1024
+
+    public init() {}
+
+    /// SQLite file of the embedded default.
+    public var sqlitePath: String { dataDirectory + "/keyward.sqlite" }
+    /// Effective master key file.
+    public var effectiveMasterKeyFile: String { masterKeyFile ?? dataDirectory + "/master.key" }
+
+    /// Names of every setting, as used in the config file (`snake_case`) and, upper-cased with a
+    /// `KEYWARD_` prefix, in the environment. Listed by `keyward serve --help`.
+    public static let names = [
+        "data_dir", "database_url", "master_key_file", "host", "https_port", "http_port", "hostname",
+        "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes",
+    ]
+
+    /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
+    /// file named by the `config` flag or `KEYWARD_CONFIG_FILE`.
+    public static func resolve(flags: [String: String], environment: [String: String]) throws -> Settings {
+        var file: [String: String] = [:]
+        if let path = flags["config"] ?? environment["KEYWARD_CONFIG_FILE"] {
+            file = try loadConfigFile(path)
+        }
+        func value(_ name: String) -> String? {
+            flags[name] ?? environment["KEYWARD_" + name.uppercased()] ?? file[name]
+        }
+        func list(_ name: String) -> [String] {
+            (value(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        func port(_ name: String, _ fallback: Int) throws -> Int {
+            guard let text = value(name) else { return fallback }
+            guard let number = Int(text), (0...65535).contains(number) else { throw SettingsError("\(name) must be a port number, got '\(text)'") }
+            return number
+        }
+        var settings = Settings()
+        if let dir = value("data_dir") { settings.dataDirectory = dir }
+        settings.databaseURL = value("database_url").flatMap { $0.isEmpty ? nil : $0 }
+        settings.masterKeyFile = value("master_key_file")
+        if let host = value("host") { settings.host = host }
+        settings.httpsPort = try port("https_port", settings.httpsPort)
+        settings.httpPort = try port("http_port", settings.httpPort)
+        settings.hostnames = list("hostname")
+        settings.trustedProxies = try list("trusted_proxy").map { text in
+            do { return try IPNetwork(parsing: text) } catch { throw SettingsError("trusted_proxy: \((error as? KeywardError)?.message ?? "invalid")") }
+        }
+        if let flag = value("insecure_http") {
+            guard let parsed = parseBool(flag) else { throw SettingsError("insecure_http must be true or false") }
+            settings.insecureHTTP = parsed
+        }
+        settings.upstreamURL = value("upstream_url").flatMap { $0.isEmpty ? nil : $0 }
+        if let upstream = settings.upstreamURL {
+            guard let url = URL(string: upstream), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+                throw SettingsError("upstream_url must be an http:// or https:// URL")
+            }
+        }
+        if let level = value("log_level") { settings.logLevel = level }
+        if let text = value("max_body_bytes") {
+            guard let bytes = Int(text), bytes > 0 else { throw SettingsError("max_body_bytes must be a positive integer") }
+            settings.maxBodyBytes = bytes
+        }
+        return settings
+    }
+
+    static func parseBool(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "1", "true", "yes", "on": true
+        case "0", "false", "no", "off": false
+        default: nil
+        }
+    }
+
+    /// Reads a flat JSON object of settings; lists may be JSON arrays or comma-separated strings.
+    static func loadConfigFile(_ path: String) throws -> [String: String] {
+        guard let data = FileManager.default.contents(atPath: path) else { throw SettingsError("config file \(path) cannot be read") }
+        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw SettingsError("config file \(path) must be a JSON object")
+        }
+        var values: [String: String] = [:]
+        for (key, raw) in object {
+            guard names.contains(key) else { throw SettingsError("config file \(path): unknown setting '\(key)' (known: \(names.joined(separator: ", ")))") }
+            switch raw {
+            case let text as String: values[key] = text
+            case let flag as Bool where key == "insecure_http": values[key] = flag ? "true" : "false"
+            case let number as NSNumber: values[key] = number.stringValue
+            case let array as [Any]: values[key] = array.map { "\($0)" }.joined(separator: ",")
+            default: throw SettingsError("config file \(path): '\(key)' has an unsupported type")
+            }
+        }
+        return values
+    }
+}
+
+/// A setting that cannot be used; says which and why.
+public struct SettingsError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,113 @@
+import AsyncHTTPClient
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeywardCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import ServiceLifecycle
+
+/// Forwards authenticated calls to the merchant API behind Keyward, streaming both bodies.
+///
+/// The caller's `Authorization` and any `Keyward-*` headers it sent are removed (a client must never be
+/// able to claim an identity); Keyward's verified identity is added as `Keyward-Merchant-Id`,
+/// `Keyward-Mode`, `Keyward-Key-Id`, `Keyward-Permissions`. Redirects are passed back, never followed.
+final class UpstreamProxy: Service, Sendable {
+    let baseURL: String
+    let client: HTTPClient
+    let maxBodyBytes: Int
+
+    /// Headers that describe one hop, not the message (RFC 9110 §7.6.1), and `Host`, which the client sets.
+    static let hopByHop: Set<String> = [
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization", "te",
+        "trailer", "transfer-encoding", "upgrade", "host",
+    ]
+
+    init(baseURL: String, maxBodyBytes: Int) {
+        self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
+        self.maxBodyBytes = maxBodyBytes
+        var configuration = HTTPClient.Configuration(redirectConfiguration: .disallow, decompression: .disabled)
+        configuration.timeout = .init(connect: .seconds(5), read: .seconds(60))
+        self.client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }
+
+    func run() async throws {
+        try? await gracefulShutdown()
+        try await client.shutdown()
+    }
+
+    func forward(_ request: Request, context: KeywardRequestContext, key: AuthenticatedKey) async throws -> Response {
+        if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
+            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+        }
+        var outgoing = HTTPClientRequest(url: baseURL + request.uri.string)
+        outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        for field in request.headers {
+            let name = field.name.canonicalName
+            if Self.hopByHop.contains(name) || name == "authorization" || name.hasPrefix("keyward-") { continue }
+            outgoing.headers.add(name: field.name.rawName, value: field.value)
+        }
+        outgoing.headers.add(name: "Keyward-Merchant-Id", value: key.merchantID)
+        outgoing.headers.add(name: "Keyward-Mode", value: key.mode.rawValue)
+        outgoing.headers.add(name: "Keyward-Key-Id", value: key.keyID)
+        outgoing.headers.add(name: "Keyward-Permissions", value: key.permissions?.joined(separator: ",") ?? "*")
+        outgoing.headers.add(name: "Keyward-Request-Id", value: context.requestID)
+        if let client = context.clientAddress.map(IPText.format) {
+            outgoing.headers.add(name: "X-Forwarded-For", value: client)
+        }
+        outgoing.headers.replaceOrAdd(name: "X-Forwarded-Proto", value: "https")
+
+        let length: HTTPClientRequest.Body.Length = request.headers[.contentLength].flatMap(Int64.init).map { .known($0) } ?? .unknown
+        if request.method != .get && request.method != .head {
+            outgoing.body = .stream(LimitedBody(base: request.body, limit: maxBodyBytes), length: length)
+        }
+        let upstream: HTTPClientResponse
+        do {
+            upstream = try await client.execute(outgoing, timeout: .seconds(60), logger: context.logger)
+        } catch let error as KeywardError {
+            throw error
+        } catch {
+            context.logger.warning("upstream call failed", metadata: ["error_type": "\(type(of: error))"])
+            throw KeywardError(.badGateway, "upstream_unavailable", "The upstream API did not answer; retry later.")
+        }
+        var headers = HTTPFields()
+        for header in upstream.headers where !Self.hopByHop.contains(header.name.lowercased()) {
+            if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
+        }
+        return Response(status: .init(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
+                        headers: headers, body: ResponseBody(asyncSequence: upstream.body))
+    }
+}
+
+/// A request body that stops with 413 once more than `limit` bytes have arrived (chunked uploads have
+/// no Content-Length to check up front).
+struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
+    typealias Element = ByteBuffer
+    let base: Base
+    let limit: Int
+
+    struct AsyncIterator: AsyncIteratorProtocol {
+        var base: Base.AsyncIterator
+        let limit: Int
+        var seen = 0
+
+        mutating func next() async throws -> ByteBuffer? {
+            guard let chunk = try await base.next() else { return nil }
+            seen += chunk.readableBytes
+            if seen > limit { throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(limit) bytes.") }
+            return chunk
+        }
+    }
+
+    func makeAsyncIterator() -> AsyncIterator { AsyncIterator(base: base.makeAsyncIterator(), limit: limit) }
+}
+
+/// Textual form of address bytes.
+enum IPText {
+    static func format(_ bytes: [UInt8]) -> String {
+        if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
+        return stride(from: 0, to: bytes.count - 1, by: 2)
+            .map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":")
+    }
+}

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import KeywardServer
+import Logging
+
+@main
+struct Keyward: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "keyward",
+        abstract: "Credential authority, authenticating gateway and certificate manager for payment platforms.",
+        subcommands: [Serve.self, Migrate.self, MerchantCommand.self, KeysCommand.self, OrderHash.self, MasterKeyCommand.self])
+}
+
+/// Options every command that opens the database shares. Each also reads `KEYWARD_*` and the config file.
+struct StorageOptions: ParsableArguments {
+    @Option(help: "JSON config file (env KEYWARD_CONFIG_FILE).") var config: String?
+    @Option(name: .customLong("data-dir"), help: "Data directory of the embedded default (env KEYWARD_DATA_DIR; default ./.keyward).") var dataDir: String?
+    @Option(name: .customLong("database-url"), help: "postgres://user:pass@host:port/db (env KEYWARD_DATABASE_URL; default SQLite in the data dir).") var databaseURL: String?
+    @Option(name: .customLong("master-key-file"), help: "Master key file (env KEYWARD_MASTER_KEY_FILE; default <data dir>/master.key).") var masterKeyFile: String?
+
+    var flags: [String: String] {
+        var flags: [String: String] = [:]
+        flags["config"] = config
+        flags["data_dir"] = dataDir
+        flags["database_url"] = databaseURL
+        flags["master_key_file"] = masterKeyFile
+        return flags
+    }
+
+    func settings(extra: [String: String] = [:]) throws -> Settings {
+        try Settings.resolve(flags: flags.merging(extra) { _, new in new }, environment: ProcessInfo.processInfo.environment)
+    }
+
+    /// Opens the services for a one-shot command, runs `body`, and closes the database.
+    func withServices<T>(_ body: (KeywardServices) async throws -> T) async throws -> T {
+        var logger = Logger(label: "keyward")
+        logger.logLevel = .warning
+        let services = try await KeywardServices.open(settings: try settings(), logger: logger)
+        do {
+            let result = try await body(services)
+            await services.store.shutdown()
+            return result
+        } catch {
+            await services.store.shutdown()
+            throw error
+        }
+    }
+}
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run the server: HTTPS API (default 8443) and HTTP listener (default 8080).",
+        discussion: "Every option can also come from the environment (KEYWARD_<NAME>) or the config file (<name>); flags win, then environment, then file, then defaults. Settings: \(Settings.names.joined(separator: ", ")).")
+
+    @OptionGroup var storage: StorageOptions
+    @Option(help: "Bind address (env KEYWARD_HOST; default 127.0.0.1).") var host: String?
+    @Option(name: .customLong("https-port"), help: "HTTPS port (env KEYWARD_HTTPS_PORT; default 8443).") var httpsPort: Int?
+    @Option(name: .customLong("http-port"), help: "Plain HTTP port (env KEYWARD_HTTP_PORT; default 8080).") var httpPort: Int?
+    @Option(help: "Extra host name for the local HTTPS certificate; repeatable (env KEYWARD_HOSTNAME, comma-separated).") var hostname: [String] = []
+    @Option(name: .customLong("trusted-proxy"), help: "CIDR of a TLS-terminating proxy whose X-Forwarded-Proto/-For are believed; repeatable (env KEYWARD_TRUSTED_PROXY).") var trustedProxy: [String] = []
+    @Flag(name: .customLong("insecure-http"), help: "Serve the whole API on plain HTTP. Tests and benchmarks only (env KEYWARD_INSECURE_HTTP).") var insecureHTTP = false
+    @Option(name: .customLong("upstream-url"), help: "Forward authenticated /v1/ calls here (env KEYWARD_UPSTREAM_URL).") var upstreamURL: String?
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (env KEYWARD_LOG_LEVEL; default info).") var logLevel: String?
+    @Option(name: .customLong("max-body-bytes"), help: "Largest body forwarded upstream (env KEYWARD_MAX_BODY_BYTES; default 10485760).") var maxBodyBytes: Int?
+
+    func run() async throws {
+        var extra: [String: String] = [:]
+        extra["host"] = host
+        extra["https_port"] = httpsPort.map(String.init)
+        extra["http_port"] = httpPort.map(String.init)
+        if !hostname.isEmpty { extra["hostname"] = hostname.joined(separator: ",") }
+        if !trustedProxy.isEmpty { extra["trusted_proxy"] = trustedProxy.joined(separator: ",") }
+        if insecureHTTP { extra["insecure_http"] = "true" }
+        extra["upstream_url"] = upstreamURL
+        extra["log_level"] = logLevel
+        extra["max_body_bytes"] = maxBodyBytes.map(String.init)
+        let settings = try storage.settings(extra: extra)
+        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        var logger = Logger(label: "keyward")
+        logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
+        let app = try await buildApplication(settings: settings, logger: logger)
+        try await app.runService()
+    }
+}
+
+struct Migrate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Apply pending database migrations (serve also does this at start).")
+    @OptionGroup var storage: StorageOptions
+
+    func run() async throws {
+        let applied = try await storage.withServices { try await $0.store.appliedMigrations() }
+        print("migrations applied: \(applied.joined(separator: ", "))")
+    }
+}
+
+struct OrderHash: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "order-hash",
+        abstract: "Compute a Kashier order hash (HMAC-SHA256 hex over /?payment=MID.order.amount.currency). Needs no database.")
+    @Option(help: "The payment API key (HMAC key).") var key: String
+    @Option(help: "Merchant id (MID).") var mid: String
+    @Option(help: "Order id, exactly as sent.") var order: String
+    @Option(help: "Amount, exactly as sent (20 and 20.00 hash differently).") var amount: String
+    @Option(help: "Currency, e.g. EGP.") var currency: String
+    @Flag(help: "JSON output.") var json = false
+
+    func run() async throws {
+        let result = OrderHashCLI.compute(key: key, mid: mid, order: order, amount: amount, currency: currency)
+        if json {
+            printJSON(["hash": result.hash, "path": result.path])
+        } else {
+            print(result.hash)
+        }
+    }
+}
+
+struct MasterKeyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "master-key", abstract: "Master key operations.", subcommands: [Rotate.self])
+
+    struct Rotate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Re-seal every secret under a new master key; the old key is kept as <file>.previous.")
+        @OptionGroup var storage: StorageOptions
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            let report = try await storage.withServices { services in
+                try await rotateMasterKey(services)
+            }
+            if json {
+                printJSON(report)
+            } else {
+                print("master key rotated: \(report.previousKeyID) -> \(report.newKeyID); re-sealed \(report.resealedSecrets) secrets and \(report.resealedFiles) files")
+                print("restart every instance (each must get the new key file) to seal new secrets under it")
+            }
+        }
+    }
+}
+
+func printJSON<T: Encodable>(_ value: T) {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted]
+    encoder.dateEncodingStrategy = .iso8601
+    if let data = try? encoder.encode(value) { print(String(decoding: data, as: UTF8.self)) }
+}
