@@ -43,9 +43,7 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible, Codable {
         if address.count == 4 {
             host = address.map(String.init).joined(separator: ".")
         } else {
-            host = stride(from: 0, to: 16, by: 2)
-                .map { String(UInt16(address[$0]) << 8 | UInt16(address[$0 + 1]), radix: 16) }
-                .joined(separator: ":")
+            host = Self.formatIPv6(address)
         }
         return "\(host)/\(prefixLength)"
     }

@@ -145,8 +145,22 @@ public final class KeyAuthenticator: Sendable {
 }
 
 extension IPNetwork {
-    static func formatIPv6(_ bytes: [UInt8]) -> String {
-        stride(from: 0, to: 16, by: 2).map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }
-            .joined(separator: ":")
+    /// RFC 5952 text: lowercase hex, the longest run (two or more) of zero groups as `::`.
+    public static func formatIPv6(_ bytes: [UInt8]) -> String {
+        let groups = stride(from: 0, to: 16, by: 2).map { UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]) }
+        var best = (start: -1, length: 0)
+        var index = 0
+        while index < groups.count {
+            guard groups[index] == 0 else { index += 1; continue }
+            var end = index
+            while end < groups.count && groups[end] == 0 { end += 1 }
+            if end - index > best.length { best = (index, end - index) }
+            index = end
+        }
+        let text = groups.map { String($0, radix: 16) }
+        guard best.length >= 2 else { return text.joined(separator: ":") }
+        let head = text[..<best.start].joined(separator: ":")
+        let tail = text[(best.start + best.length)...].joined(separator: ":")
+        return head + "::" + tail
     }
 }

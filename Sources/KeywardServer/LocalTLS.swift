@@ -36,6 +36,8 @@ struct LocalTLS {
             let keyPEM = try keyring.openString(sealed, context: Self.caKeyContext)
             return try LocalCertificateAuthority(certificatePEM: certificatePEM, privateKeyPEM: keyPEM)
         }
+        let directory = (caKeyPath as NSString).deletingLastPathComponent
+        try manager.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let authority = try LocalCertificateAuthority.create()
         let sealed = try keyring.seal(string: authority.privateKeyPEM, context: Self.caKeyContext)
         try Data(sealed.utf8).write(to: URL(fileURLWithPath: caKeyPath), options: .atomic)

@@ -106,8 +106,6 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
 /// Textual form of address bytes.
 enum IPText {
     static func format(_ bytes: [UInt8]) -> String {
-        if bytes.count == 4 { return bytes.map(String.init).joined(separator: ".") }
-        return stride(from: 0, to: bytes.count - 1, by: 2)
-            .map { String(UInt16(bytes[$0]) << 8 | UInt16(bytes[$0 + 1]), radix: 16) }.joined(separator: ":")
+        bytes.count == 4 ? bytes.map(String.init).joined(separator: ".") : IPNetwork.formatIPv6(bytes)
     }
 }

@@ -1,0 +1,130 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KeywardCore
+import KeywardServer
+import Logging
+import NIOCore
+import Testing
+
+/// Builds Keyward for a test: a fresh data directory, and the database named by
+/// `KEYWARD_TEST_DATABASE_URL` (PostgreSQL in CI's second pass) or a fresh SQLite file.
+enum Harness {
+    static var databaseURL: String? {
+        ProcessInfo.processInfo.environment["KEYWARD_TEST_DATABASE_URL"].flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    static var logger: Logger {
+        var logger = Logger(label: "keyward-test")
+        logger.logLevel = .warning
+        return logger
+    }
+
+    static func settings(_ adjust: (inout Settings) -> Void = { _ in }) -> Settings {
+        var settings = Settings()
+        settings.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("keyward-test-\(UUID().uuidString)").path
+        settings.databaseURL = databaseURL
+        // Instances of one database share one master key, as in production.
+        if let databaseURL {
+            settings.masterKeyFile = FileManager.default.temporaryDirectory.appendingPathComponent("keyward-test-master-\(stableTag(databaseURL)).key").path
+        }
+        settings.httpsPort = 0
+        settings.httpPort = 0
+        settings.logLevel = "warning"
+        adjust(&settings)
+        return settings
+    }
+
+    /// Services on `settings`, migrated once per process first (parallel tests share one PostgreSQL).
+    static func services(_ settings: Settings, clock: KeywardClock = .system) async throws -> KeywardServices {
+        try await MigrationGate.shared.migrateOnce(settings)
+        return try await KeywardServices.open(settings: settings, logger: logger, clock: clock)
+    }
+
+    /// A merchant with an unrestricted key in each mode.
+    struct Tenant {
+        let merchant: Merchant
+        let testKey: CreatedSecretKey
+        let liveKey: CreatedSecretKey
+    }
+
+    static func tenant(_ services: KeywardServices) async throws -> Tenant {
+        let merchant = try await services.merchants.create(name: "Shop \(UUID().uuidString.prefix(6))")
+        return Tenant(
+            merchant: merchant,
+            testKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "test")),
+            liveKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live")))
+    }
+
+    /// The full application (the one `keyward serve` runs), for router tests.
+    static func app(_ settings: Settings, clock: KeywardClock = .system) async throws -> some ApplicationProtocol {
+        try await MigrationGate.shared.migrateOnce(settings)
+        return try await buildApplication(settings: settings, logger: logger, clock: clock)
+    }
+}
+
+/// A name derived from the database URL that is the same in every test process (unlike `hashValue`).
+func stableTag(_ text: String) -> String {
+    String(text.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }, radix: 36)
+}
+
+/// Runs the migrations of a shared database once per process, before any test opens it.
+actor MigrationGate {
+    static let shared = MigrationGate()
+    private var migration: Task<Void, any Error>?
+
+    func migrateOnce(_ settings: Settings) async throws {
+        guard Harness.databaseURL != nil else { return }
+        if migration == nil {
+            migration = Task {
+                let services = try await KeywardServices.open(settings: settings, logger: Harness.logger)
+                await services.store.shutdown()
+            }
+        }
+        try await migration?.value
+    }
+}
+
+extension TestClientProtocol {
+    /// A request with a key in the Authorization header and an optional JSON body.
+    @discardableResult
+    func call(_ method: HTTPRequest.Method, _ uri: String, key: String?, json: String? = nil, headers extra: HTTPFields = [:],
+              _ check: (TestResponse) throws -> Void = { _ in }) async throws -> TestResponse {
+        var headers = extra
+        if let key { headers[.authorization] = "Bearer \(key)" }
+        if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
+        let response = try await execute(uri: uri, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) }) { $0 }
+        try check(response)
+        return response
+    }
+}
+
+extension TestResponse {
+    var json: [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(buffer: body)) as? [String: Any]) ?? [:]
+    }
+
+    var text: String { String(buffer: body) }
+
+    /// Asserts a problem+json answer with `status` and `code`, that never echoes `secret`.
+    func expectProblem(_ status: HTTPResponse.Status, _ code: String, notContaining secret: String? = nil,
+                       sourceLocation: SourceLocation = #_sourceLocation) {
+        #expect(self.status == status, "status for \(code)", sourceLocation: sourceLocation)
+        #expect(headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
+        #expect(json["code"] as? String == code, "body: \(text)", sourceLocation: sourceLocation)
+        #expect(json["status"] as? Int == status.code, sourceLocation: sourceLocation)
+        #expect((json["detail"] as? String).map { !$0.isEmpty } == true, sourceLocation: sourceLocation)
+        if let secret, secret.count > 8 {
+            #expect(!text.contains(secret), "problem body echoes the secret", sourceLocation: sourceLocation)
+        }
+    }
+}
+
+/// A clock tests can move.
+final class TestClock: Sendable {
+    private let offset = Mutex<TimeInterval>(0)
+    var clock: KeywardClock { KeywardClock { [self] in Date().addingTimeInterval(offset.withLock { $0 }) } }
+    func advance(_ seconds: TimeInterval) { offset.withLock { $0 += seconds } }
+}
+
+import Synchronization
