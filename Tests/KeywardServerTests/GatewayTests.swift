@@ -5,7 +5,7 @@ import KeywardCore
 import KeywardServer
 import Testing
 
-@Suite struct GatewayTests {
+@Suite(.closesStores) struct GatewayTests {
     @Test func bearerAndBareKeysAuthenticate() async throws {
         let settings = Harness.settings()
         let services = try await Harness.services(settings)

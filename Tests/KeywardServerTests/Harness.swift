@@ -24,21 +24,23 @@ enum Harness {
         var settings = Settings()
         settings.dataDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("keyward-test-\(UUID().uuidString)").path
         settings.databaseURL = databaseURL
-        // Instances of one database share one master key, as in production.
-        if let databaseURL {
-            settings.masterKeyFile = FileManager.default.temporaryDirectory.appendingPathComponent("keyward-test-master-\(stableTag(databaseURL)).key").path
-        }
         settings.httpsPort = 0
         settings.httpPort = 0
         settings.logLevel = "warning"
         adjust(&settings)
+        // Instances of one database share one master key, as in production.
+        if let url = settings.databaseURL, settings.masterKeyFile == nil {
+            settings.masterKeyFile = FileManager.default.temporaryDirectory.appendingPathComponent("keyward-test-master-\(stableTag(url)).key").path
+        }
         return settings
     }
 
     /// Services on `settings`, migrated once per process first (parallel tests share one PostgreSQL).
     static func services(_ settings: Settings, clock: KeywardClock = .system) async throws -> KeywardServices {
         try await MigrationGate.shared.migrateOnce(settings)
-        return try await KeywardServices.open(settings: settings, logger: logger, clock: clock)
+        let services = try await KeywardServices.open(settings: settings, logger: logger, clock: clock)
+        await StoreRegistry.current?.add(services.store)
+        return services
     }
 
     /// A merchant with an unrestricted key in each mode.
@@ -68,21 +70,59 @@ func stableTag(_ text: String) -> String {
     String(text.utf8.reduce(UInt64(14_695_981_039_346_656_037)) { ($0 ^ UInt64($1)) &* 1_099_511_628_211 }, radix: 36)
 }
 
-/// Runs the migrations of a shared database once per process, before any test opens it.
+/// Runs the migrations of a shared database once per process, before any test opens it (parallel
+/// tests would otherwise race to create the same tables). Private SQLite files need no gate.
 actor MigrationGate {
     static let shared = MigrationGate()
-    private var migration: Task<Void, any Error>?
+    private var migrations: [String: Task<Void, any Error>] = [:]
 
     func migrateOnce(_ settings: Settings) async throws {
-        guard Harness.databaseURL != nil else { return }
-        if migration == nil {
-            migration = Task {
+        guard let url = settings.databaseURL else { return }
+        if migrations[url] == nil {
+            migrations[url] = Task {
                 let services = try await KeywardServices.open(settings: settings, logger: Harness.logger)
                 await services.store.shutdown()
             }
         }
-        try await migration?.value
+        try await migrations[url]?.value
     }
+}
+
+/// Stores opened by the current test, closed when it ends, whether it passed or threw: a store left
+/// open trips a debug assertion in the connection pool that would hide the test's real failure.
+actor StoreRegistry {
+    @TaskLocal static var current: StoreRegistry?
+    private var stores: [KeywardStore] = []
+
+    func add(_ store: KeywardStore) { stores.append(store) }
+
+    func shutdownAll() async {
+        for store in stores { await store.shutdown() }
+        stores = []
+    }
+}
+
+/// Applied to every suite that opens stores: runs each test inside a `StoreRegistry`.
+struct ClosesStores: SuiteTrait, TestTrait, TestScoping {
+    var isRecursive: Bool { true }
+
+    func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
+        guard testCase != nil || !test.isSuite else { return try await function() }
+        let registry = StoreRegistry()
+        try await StoreRegistry.$current.withValue(registry) {
+            do {
+                try await function()
+            } catch {
+                await registry.shutdownAll()
+                throw error
+            }
+            await registry.shutdownAll()
+        }
+    }
+}
+
+extension Trait where Self == ClosesStores {
+    static var closesStores: ClosesStores { ClosesStores() }
 }
 
 extension TestClientProtocol {

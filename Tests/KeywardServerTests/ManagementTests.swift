@@ -7,7 +7,7 @@ import KeywardDialects
 import KeywardServer
 import Testing
 
-@Suite struct ManagementTests {
+@Suite(.closesStores) struct ManagementTests {
     @Test func createListRollRevokeSecretKeys() async throws {
         let settings = Harness.settings()
         let services = try await Harness.services(settings)

@@ -1,0 +1,78 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KeywardCore
+import KeywardServer
+import Testing
+
+/// An upstream merchant API that reports what it received.
+private func echoUpstream() -> Application<RouterResponder<BasicRequestContext>> {
+    let router = Router()
+    for method in [HTTPRequest.Method.get, .post, .delete] {
+        router.on("**", method: method) { request, context -> Response in
+            var request = request
+            let body = try await request.collectBody(upTo: 8 * 1024 * 1024)
+            var seen: [String: String] = ["method": request.method.rawValue, "uri": request.uri.string, "body_bytes": "\(body.readableBytes)"]
+            for field in request.headers { seen["h_" + field.name.canonicalName] = field.value }
+            let data = try JSONEncoder().encode(seen)
+            return Response(status: request.uri.path.hasSuffix("/missing") ? .notFound : .accepted,
+                            headers: [.contentType: "application/json", .init("X-Upstream")!: "yes"],
+                            body: .init(byteBuffer: ByteBuffer(data: data)))
+        }
+    }
+    return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+}
+
+@Suite(.closesStores) struct UpstreamTests {
+    @Test func authenticatedCallsAreForwardedWithVerifiedIdentityOnly() async throws {
+        try await echoUpstream().test(.live) { upstream in
+            let port = try #require(upstream.port)
+            let settings = Harness.settings { $0.upstreamURL = "http://127.0.0.1:\(port)" }
+            let services = try await Harness.services(settings)
+            let tenant = try await Harness.tenant(services)
+            let restricted = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .live, options: .init(permissions: ["payments.write"]))
+            await services.store.shutdown()
+            let app = try await Harness.app(settings)
+            try await app.test(.router) { client in
+                let spoofed: HTTPFields = [.init("Keyward-Merchant-Id")!: "mch_someoneelse", .init("Keyward-Mode")!: "live", .init("X-Custom")!: "kept"]
+                let big = String(repeating: "p", count: 2 * 1024 * 1024)
+                let response = try await client.call(.post, "/v1/payments?capture=true", key: tenant.testKey.secret, json: "{\"note\":\"\(big)\"}", headers: spoofed)
+                #expect(response.status == .accepted)
+                #expect(response.headers[.init("X-Upstream")!] == "yes")
+                let seen = response.json
+                #expect(seen["uri"] as? String == "/v1/payments?capture=true")
+                #expect(seen["h_authorization"] == nil, "the key must not reach upstream")
+                #expect(seen["h_keyward-merchant-id"] as? String == tenant.merchant.id)
+                #expect(seen["h_keyward-mode"] as? String == "test")
+                #expect(seen["h_keyward-key-id"] as? String == tenant.testKey.info.id)
+                #expect(seen["h_keyward-permissions"] as? String == "*")
+                #expect(seen["h_x-custom"] as? String == "kept")
+                #expect(seen["h_x-forwarded-proto"] as? String == "https")
+                #expect(Int(seen["body_bytes"] as? String ?? "") == big.utf8.count + 11)
+
+                try await client.call(.get, "/v1/payments/missing", key: restricted.secret) { response in
+                    #expect(response.status == .notFound, "upstream status preserved")
+                    #expect(response.json["h_keyward-permissions"] as? String == "payments.write")
+                    #expect(response.json["h_keyward-mode"] as? String == "live")
+                }
+                // Unauthenticated calls never reach upstream.
+                try await client.call(.post, "/v1/payments", key: nil, json: "{}") { $0.expectProblem(.unauthorized, "missing_credentials") }
+            }
+        }
+    }
+
+    @Test func oversizedBodiesAndDeadUpstreamsAreClearErrors() async throws {
+        let settings = Harness.settings {
+            $0.upstreamURL = "http://127.0.0.1:1"
+            $0.maxBodyBytes = 1024
+        }
+        let services = try await Harness.services(settings)
+        let tenant = try await Harness.tenant(services)
+        await services.store.shutdown()
+        let app = try await Harness.app(settings)
+        try await app.test(.router) { client in
+            try await client.call(.post, "/v1/payments", key: tenant.testKey.secret, json: String(repeating: " ", count: 2048)) { $0.expectProblem(.contentTooLarge, "body_too_large") }
+            try await client.call(.get, "/v1/payments", key: tenant.testKey.secret) { $0.expectProblem(.badGateway, "upstream_unavailable") }
+        }
+    }
+}
