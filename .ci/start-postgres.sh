@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Starts a throwaway PostgreSQL cluster on 127.0.0.1:${KEYWARD_PG_PORT:-54329} and creates the
+# Starts a throwaway PostgreSQL cluster on 127.0.0.1 (a free port, or $KEYWARD_PG_PORT) and creates the
 # role and database the tests use. Prints the database URL on the last line.
 set -euo pipefail
-port="${KEYWARD_PG_PORT:-54329}"
+cd /   # su postgres cannot enter a root-only working directory
+port="${KEYWARD_PG_PORT:-$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')}"
 bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 data="$(mktemp -d /tmp/keyward-pg.XXXXXX)"
 chown postgres "$data"

@@ -64,7 +64,7 @@ public struct CredentialChangeListener: Service {
     }
 
     public func run() async throws {
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await poll() }
                 if case .postgres(let url) = store.engine {
@@ -96,11 +96,12 @@ public struct CredentialChangeListener: Service {
                 let connection = try await PostgresConnection.connect(
                     on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0, logger: logger)
                 do {
-                    let notifications = try await connection.listen(CredentialChanges.channel)
-                    // Anything may have changed while we were not listening.
-                    changes.localChange()
                     try await cancelWhenGracefulShutdown {
-                        for try await _ in notifications { changes.localChange() }
+                        try await connection.listen(on: CredentialChanges.channel) { notifications in
+                            // Anything may have changed while we were not listening.
+                            changes.localChange()
+                            for try await _ in notifications { changes.localChange() }
+                        }
                     }
                 } catch {
                     try? await connection.close()

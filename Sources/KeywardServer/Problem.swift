@@ -46,19 +46,9 @@ struct Problem: Encodable {
 }
 
 /// Turns every failure into problem+json with a stable code; an unexpected error becomes a 500 whose
-/// body says nothing internal (the log line, keyed by request id, has the detail).
-struct ProblemMiddleware: RouterMiddleware {
-    typealias Context = KeywardRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        do {
-            return try await next(request, context)
-        } catch {
-            return Self.map(error, context: context)
-        }
-    }
-
-    static func map(_ error: any Error, context: Context) -> Response {
+/// body says nothing internal (the log line, keyed by request id, has the error type).
+enum ProblemMapping {
+    static func map(_ error: any Error, context: KeywardRequestContext) -> Response {
         switch error {
         case let error as KeywardError:
             return Problem.response(error, requestID: context.requestID)
@@ -107,7 +97,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         do {
             response = try await next(request, context)
         } catch {
-            response = ProblemMiddleware.map(error, context: context)
+            response = ProblemMapping.map(error, context: context)
         }
         response.headers[.keywardRequestID] = context.requestID
         let elapsed = ContinuousClock.now - start
@@ -116,7 +106,6 @@ struct RequestLogMiddleware: RouterMiddleware {
             "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
             "status": "\(response.status.code)",
             "ms": "\(RequestIdentifier.milliseconds(elapsed))",
-            "key_id": "\(context.key?.keyID ?? "-")",
         ])
         return response
     }

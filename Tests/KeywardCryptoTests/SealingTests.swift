@@ -43,7 +43,7 @@ import Testing
         let key = try files.create()
         let attributes = try FileManager.default.attributesOfItem(atPath: files.path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-        #expect(try FileManager.default.contents(atPath: files.path)?.count == 32)
+        #expect(FileManager.default.contents(atPath: files.path)?.count == 32)
         #expect(throws: (any Error).self) { try files.create() }
         #expect(try files.load().primary.id == key.id)
 

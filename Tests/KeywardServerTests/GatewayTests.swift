@@ -12,7 +12,7 @@ import Testing
         let tenant = try await Harness.tenant(services)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             for header in ["Bearer \(tenant.testKey.secret)", tenant.testKey.secret] {
                 try await client.execute(uri: "/v1/auth/test", method: .get, headers: [.authorization: header]) { response in
                     #expect(response.status == .ok)
@@ -41,7 +41,7 @@ import Testing
             ("Bearer " + String(valid.dropLast(3)), "invalid_key"), ("Bearer " + valid, "invalid_key"),
             ("Bearer a b c", "invalid_key"),
         ]
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             for (header, code) in cases {
                 var headers = HTTPFields()
                 if let header { headers[.authorization] = header }
@@ -68,7 +68,7 @@ import Testing
         let expiring = try await services.secretKeys.create(
             merchantID: tenant.merchant.id, mode: .test, options: .init(expiresAt: Date().addingTimeInterval(3600)))
         let app = try await Harness.app(settings, clock: clock.clock)
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             try await client.call(.get, "/v1/auth/test", key: expiring.secret) { #expect($0.status == .ok) }
             clock.advance(3601)
             try await client.call(.get, "/v1/auth/test", key: expiring.secret) { $0.expectProblem(.unauthorized, "key_expired", notContaining: expiring.secret) }
@@ -86,7 +86,7 @@ import Testing
             merchantID: tenant.merchant.id, mode: .test, options: .init(permissions: ["payments.write", "payments.read"]))
         await services.store.shutdown()
         let app = try await Harness.app(settings)
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             try await client.call(.get, "/v1/auth/test", key: restricted.secret) { response in
                 #expect(response.json["permissions"] as? [String] == ["payments.read", "payments.write"])
             }
@@ -97,7 +97,7 @@ import Testing
 
     @Test func unknownPathsAreProblemJSON() async throws {
         let app = try await Harness.app(Harness.settings())
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             try await client.call(.get, "/nope", key: nil) { $0.expectProblem(.notFound, "not_found") }
             try await client.call(.get, "/healthz", key: nil) { #expect($0.status == .ok) }
         }

@@ -16,7 +16,7 @@ import Testing
         let tenant = try await Harness.tenant(services)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
-        try await app.test(.live) { client in
+        _ = try await app.test(.live) { client in
             let port = try #require(client.port)
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(settings.dataDirectory + "/ca.pem")
@@ -43,7 +43,7 @@ import Testing
         let loopbackOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["127.0.0.0/8", "::1"]))
         let officeOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["10.0.0.0/8"]))
         let app = Application(router: buildRouter(services, listener: .https), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
-        try await app.test(.live) { client in
+        _ = try await app.test(.live) { client in
             try await client.call(.get, "/v1/auth/test", key: loopbackOnly.secret) { #expect($0.status == .ok) }
             try await client.call(.get, "/v1/auth/test", key: officeOnly.secret) { response in
                 response.expectProblem(.forbidden, "ip_not_allowed", notContaining: officeOnly.secret)
@@ -63,7 +63,7 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let officeOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["198.51.100.0/24"]))
         let plain = Application(router: buildRouter(services, listener: .plainHTTP), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
-        try await plain.test(.live) { client in
+        _ = try await plain.test(.live) { client in
             let forwarded: HTTPFields = [.init("X-Forwarded-Proto")!: "https", .init("X-Forwarded-For")!: "198.51.100.7, 127.0.0.1"]
             try await client.call(.get, "/v1/auth/test", key: officeOnly.secret, headers: forwarded) { #expect($0.status == .ok) }
             try await client.call(.get, "/v1/auth/test", key: officeOnly.secret) { $0.expectProblem(.forbidden, "https_required") }
@@ -76,7 +76,7 @@ import Testing
         untrustedSettings.trustedProxies = [try IPNetwork(parsing: "10.0.0.0/8")]
         let untrusted = try await Harness.services(untrustedSettings)
         let guarded = Application(router: buildRouter(untrusted, listener: .plainHTTP), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
-        try await guarded.test(.live) { client in
+        _ = try await guarded.test(.live) { client in
             try await client.call(.get, "/v1/auth/test", key: tenant.testKey.secret, headers: [.init("X-Forwarded-Proto")!: "https"]) {
                 $0.expectProblem(.forbidden, "https_required", notContaining: tenant.testKey.secret)
             }
@@ -92,7 +92,7 @@ import Testing
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let app = Application(router: buildRouter(services, listener: .plainHTTP), logger: Harness.logger)
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             try await client.call(.get, "/v1/auth/test", key: tenant.testKey.secret) { $0.expectProblem(.forbidden, "https_required", notContaining: tenant.testKey.secret) }
             try await client.call(.post, "/v1/manage/keys", key: tenant.testKey.secret, json: "{}") { $0.expectProblem(.forbidden, "https_required") }
             try await client.call(.get, "/v1/auth/test", key: nil) { $0.expectProblem(.forbidden, "https_required") }
@@ -108,7 +108,7 @@ import Testing
         insecure.insecureHTTP = true
         let insecureServices = try await Harness.services(insecure)
         let open = Application(router: buildRouter(insecureServices, listener: .plainHTTP), logger: Harness.logger)
-        try await open.test(.router) { client in
+        _ = try await open.test(.router) { client in
             try await client.call(.get, "/v1/auth/test", key: tenant.testKey.secret) { #expect($0.status == .ok) }
         }
         await insecureServices.store.shutdown()

@@ -14,7 +14,7 @@ import Testing
         let tenant = try await Harness.tenant(services)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             let admin = tenant.testKey.secret
             let created = try await client.call(.post, "/v1/manage/keys", key: admin, json: """
                 {"name":"checkout","expires_at":"2030-01-01T00:00:00Z","permissions":["payments.read"],"allowed_ips":["203.0.113.0/24","2001:db8::/32"]}
@@ -76,7 +76,7 @@ import Testing
         _ = try await services.secretKeys.createMany(merchantID: tenant.merchant.id, mode: .test, name: "bulk", count: 7)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             var seen: [String] = []
             var cursor: String?
             repeat {
@@ -100,7 +100,7 @@ import Testing
         let other = try await Harness.tenant(services)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             let liveList = try await client.call(.get, "/v1/manage/keys", key: tenant.liveKey.secret)
             let liveIDs = (liveList.json["data"] as? [[String: Any]])?.compactMap { $0["id"] as? String }
             #expect(liveIDs == [tenant.liveKey.info.id])
@@ -140,7 +140,7 @@ import Testing
             ("{not json", .badRequest, "invalid_json"),
             ("{\"name\":\"" + String(repeating: "x", count: 70_000) + "\"}", .contentTooLarge, "body_too_large"),
         ]
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             for (body, status, code) in cases {
                 try await client.call(.post, "/v1/manage/keys", key: tenant.testKey.secret, json: body) { $0.expectProblem(status, code) }
             }
@@ -166,7 +166,7 @@ import Testing
         let tenant = try await Harness.tenant(services)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             let admin = tenant.testKey.secret
             try await client.call(.post, "/v1/manage/order-hash", key: admin, json: #"{"order_id":"1","amount":"20","currency":"EGP"}"#) {
                 $0.expectProblem(.badRequest, "no_payment_key")

@@ -18,8 +18,8 @@ import Testing
         await services.store.shutdown()
         let instanceA = try await Harness.app(settings)
         let instanceB = try await Harness.app(settings)
-        try await instanceA.test(.router) { a in
-            try await instanceB.test(.router) { b in
+        _ = try await instanceA.test(.router) { a in
+            _ = try await instanceB.test(.router) { b in
                 // B has verified (and cached) the key.
                 try await b.call(.get, "/v1/auth/test", key: victim.secret) { #expect($0.status == .ok) }
                 try await b.call(.get, "/v1/auth/test", key: victim.secret) { #expect($0.status == .ok) }
@@ -93,7 +93,7 @@ import Testing
         let paymentKey = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "shop")
         let before = try await services.paymentKeys.orderHash(merchantID: tenant.merchant.id, mode: .test, paymentKeyID: nil, orderID: "1", amount: "10", currency: "EGP")
         // The local CA key file (sealed too) is created by the first start.
-        try await buildApplication(settings: settings, logger: Harness.logger).test(.router) { client in
+        _ = try await buildApplication(settings: settings, logger: Harness.logger).test(.router) { client in
             try await client.call(.get, "/healthz", key: nil) { #expect($0.status == .ok) }
         }
         let oldID = services.keyring.primary.id
@@ -113,7 +113,7 @@ import Testing
         #expect(FileManager.default.fileExists(atPath: settings.effectiveMasterKeyFile + ".previous"))
         await reopened.store.shutdown()
         // The server starts on the rotated key (it opens the re-sealed CA key) and still knows the keys.
-        try await buildApplication(settings: settings, logger: Harness.logger).test(.router) { client in
+        _ = try await buildApplication(settings: settings, logger: Harness.logger).test(.router) { client in
             try await client.call(.get, "/v1/auth/test", key: tenant.testKey.secret) { #expect($0.status == .ok) }
         }
     }

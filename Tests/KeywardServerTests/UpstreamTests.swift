@@ -33,7 +33,7 @@ private func echoUpstream() -> Application<RouterResponder<BasicRequestContext>>
             let restricted = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .live, options: .init(permissions: ["payments.write"]))
             await services.store.shutdown()
             let app = try await Harness.app(settings)
-            try await app.test(.router) { client in
+            _ = try await app.test(.router) { client in
                 let spoofed: HTTPFields = [.init("Keyward-Merchant-Id")!: "mch_someoneelse", .init("Keyward-Mode")!: "live", .init("X-Custom")!: "kept"]
                 let big = String(repeating: "p", count: 2 * 1024 * 1024)
                 let response = try await client.call(.post, "/v1/payments?capture=true", key: tenant.testKey.secret, json: "{\"note\":\"\(big)\"}", headers: spoofed)
@@ -70,7 +70,7 @@ private func echoUpstream() -> Application<RouterResponder<BasicRequestContext>>
         let tenant = try await Harness.tenant(services)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
-        try await app.test(.router) { client in
+        _ = try await app.test(.router) { client in
             try await client.call(.post, "/v1/payments", key: tenant.testKey.secret, json: String(repeating: " ", count: 2048)) { $0.expectProblem(.contentTooLarge, "body_too_large") }
             try await client.call(.get, "/v1/payments", key: tenant.testKey.secret) { $0.expectProblem(.badGateway, "upstream_unavailable") }
         }
