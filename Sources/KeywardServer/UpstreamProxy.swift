@@ -41,11 +41,19 @@ final class UpstreamProxy: Service, Sendable {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
         }
+        // Only origin-form targets ("/path?query") are appended to the upstream base URL, so no request
+        // can steer the forwarded call to another host.
+        guard request.uri.string.hasPrefix("/"), !request.uri.string.hasPrefix("//") else {
+            throw KeywardError(.invalidInput, "bad_request", "The request target must be a path starting with '/'.")
+        }
         var outgoing = HTTPClientRequest(url: baseURL + request.uri.string)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
+        // Headers the client named in `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
+        let named = Set(request.headers[values: .connection].flatMap { $0.split(separator: ",") }
+            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
         for field in request.headers {
             let name = field.name.canonicalName
-            if Self.hopByHop.contains(name) || name == "authorization" || name.hasPrefix("keyward-") { continue }
+            if Self.hopByHop.contains(name) || named.contains(name) || name == "authorization" || name.hasPrefix("keyward-") { continue }
             outgoing.headers.add(name: field.name.rawName, value: field.value)
         }
         outgoing.headers.add(name: "Keyward-Merchant-Id", value: key.merchantID)

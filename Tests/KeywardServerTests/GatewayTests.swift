@@ -60,6 +60,24 @@ import Testing
         }
     }
 
+    /// Random header values (printable, control-free, and non-ASCII) are always a clean 401.
+    @Test func randomAuthorizationValuesNeverBreakTheGateway() async throws {
+        let app = try await Harness.app(Harness.settings())
+        let alphabet = Array("abcXYZ019_-+/=. \t\"'{}kw_test_kw_live_Bearer\u{e9}\u{4e2d}\u{1F511}")
+        _ = try await app.test(.router) { client in
+            var generator = SystemRandomNumberGenerator()
+            for _ in 0..<300 {
+                let length = Int.random(in: 0...80, using: &generator)
+                let value = String((0..<length).map { _ in alphabet.randomElement(using: &generator)! })
+                var headers = HTTPFields()
+                headers[.authorization] = value
+                let response = try await client.execute(uri: "/v1/auth/test", method: .get, headers: headers) { $0 }
+                #expect(response.status == .unauthorized, "\(value.debugDescription) -> \(response.status)")
+                #expect(response.headers[.contentType] == "application/problem+json")
+            }
+        }
+    }
+
     @Test func revokedAndExpiredKeysSayWhy() async throws {
         let clock = TestClock()
         let settings = Harness.settings()

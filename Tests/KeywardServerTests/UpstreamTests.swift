@@ -34,7 +34,8 @@ private func echoUpstream() -> Application<RouterResponder<BasicRequestContext>>
             await services.store.shutdown()
             let app = try await Harness.app(settings)
             _ = try await app.test(.router) { client in
-                let spoofed: HTTPFields = [.init("Keyward-Merchant-Id")!: "mch_someoneelse", .init("Keyward-Mode")!: "live", .init("X-Custom")!: "kept"]
+                let spoofed: HTTPFields = [.init("Keyward-Merchant-Id")!: "mch_someoneelse", .init("Keyward-Mode")!: "live", .init("X-Custom")!: "kept",
+                                           .connection: "x-hop", .init("X-Hop")!: "dropped"]
                 let big = String(repeating: "p", count: 2 * 1024 * 1024)
                 let response = try await client.call(.post, "/v1/payments?capture=true", key: tenant.testKey.secret, json: "{\"note\":\"\(big)\"}", headers: spoofed)
                 #expect(response.status == .accepted)
@@ -47,6 +48,7 @@ private func echoUpstream() -> Application<RouterResponder<BasicRequestContext>>
                 #expect(seen["h_keyward-key-id"] as? String == tenant.testKey.info.id)
                 #expect(seen["h_keyward-permissions"] as? String == "*")
                 #expect(seen["h_x-custom"] as? String == "kept")
+                #expect(seen["h_x-hop"] == nil, "headers named in Connection are hop-by-hop")
                 #expect(seen["h_x-forwarded-proto"] as? String == "https")
                 #expect(Int(seen["body_bytes"] as? String ?? "") == big.utf8.count + 11)
 
