@@ -30,7 +30,7 @@ public struct AuthenticatedKey: Sendable, Equatable {
 public final class KeyAuthenticator: Sendable {
     private struct Cache {
         var generation: UInt64 = 0
-        var entries: [String: AuthenticatedKey] = [:]
+        var entries: [APIKeyDigest: AuthenticatedKey] = [:]
     }
 
     let store: KeywardStore
@@ -57,20 +57,20 @@ public final class KeyAuthenticator: Sendable {
 
     /// Verifies `presented` for a caller at `clientAddress` (4 or 16 bytes; `nil` when unknown, which
     /// fails any allowlist).
-    public func authenticate(_ presented: String, clientAddress: [UInt8]?) async throws(KeywardError) -> AuthenticatedKey {
+    public func authenticate(_ presented: String, clientAddress: @autoclosure () -> [UInt8]?) async throws(KeywardError) -> AuthenticatedKey {
         do {
             _ = try APIKeyFormat.validate(presented)
         } catch {
             throw Self.malformed(error)
         }
-        let digest = APIKeyFormat.digest(of: presented)
+        let rawDigest = APIKeyFormat.rawDigest(of: presented)
         let key: AuthenticatedKey
-        let (cached, generation) = cache.withLock { ($0.entries[digest], $0.generation) }
+        let (cached, generation) = cache.withLock { ($0.entries[rawDigest], $0.generation) }
         if let cached {
             key = cached
         } else {
             do {
-                guard let loaded = try await load(digest: digest) else {
+                guard let loaded = try await load(digest: rawDigest.hex) else {
                     throw KeywardError(.unauthenticated, "invalid_key", "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live).")
                 }
                 key = loaded
@@ -82,7 +82,7 @@ public final class KeyAuthenticator: Sendable {
             cache.withLock { state in
                 guard state.generation == generation else { return }
                 if state.entries.count >= cacheLimit { state.entries.removeAll(keepingCapacity: true) }
-                state.entries[digest] = key
+                state.entries[rawDigest] = key
             }
         }
         let now = clock.now()
@@ -94,8 +94,9 @@ public final class KeyAuthenticator: Sendable {
             throw KeywardError(.unauthenticated, "key_expired", "Key \(key.keyID) expired at \(ISO8601DateFormatter().string(from: expiresAt)).\(hint)")
         }
         if !key.allowedIPs.isEmpty {
-            guard let clientAddress, key.allowedIPs.contains(where: { $0.contains(clientAddress) }) else {
-                throw KeywardError(.forbidden, "ip_not_allowed", "Key \(key.keyID) may only be used from its IP allowlist; this call came from \(Self.describe(clientAddress)).")
+            let address = clientAddress()
+            guard let address, key.allowedIPs.contains(where: { $0.contains(address) }) else {
+                throw KeywardError(.forbidden, "ip_not_allowed", "Key \(key.keyID) may only be used from its IP allowlist; this call came from \(Self.describe(address)).")
             }
         }
         lastUsed.record(keyID: key.keyID, at: now)

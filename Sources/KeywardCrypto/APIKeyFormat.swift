@@ -19,8 +19,16 @@ public struct APIKeyFormat: Sendable {
     /// Random bytes per key.
     static let randomBytes = 24
 
+    private static let testPrefix = Array("kw_test_".utf8)
+    private static let livePrefix = Array("kw_live_".utf8)
+
     /// The prefix every key of `mode` starts with, e.g. `kw_test_`.
-    public static func prefix(for mode: Mode) -> String { "kw_\(mode.rawValue)_" }
+    public static func prefix(for mode: Mode) -> String {
+        switch mode {
+        case .test: "kw_test_"
+        case .live: "kw_live_"
+        }
+    }
 
     /// Longest possible key; anything longer is rejected before hashing.
     public static let maximumLength = "kw_live_".utf8.count + randomDigits + checksumDigits
@@ -39,32 +47,50 @@ public struct APIKeyFormat: Sendable {
     }
 
     /// Checks the shape of `key` and returns its mode. Does not say whether the key exists.
+    /// Runs on every gateway request, so it works on the UTF-8 bytes and allocates nothing.
     public static func validate(_ key: String) throws(Malformation) -> Mode {
-        let utf8 = key.utf8
-        if utf8.isEmpty { throw .empty }
-        if utf8.count > maximumLength * 4 { throw .tooLong }
-        guard utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { throw .notASCII }
+        var key = key
+        let result = key.withUTF8 { bytes -> Result<Mode, Malformation> in
+            do throws(Malformation) { return .success(try validate(bytes)) } catch { return .failure(error) }
+        }
+        return try result.get()
+    }
+
+    static func validate(_ bytes: UnsafeBufferPointer<UInt8>) throws(Malformation) -> Mode {
+        if bytes.isEmpty { throw .empty }
+        if bytes.count > maximumLength * 4 { throw .tooLong }
+        for c in bytes where c <= 0x20 || c >= 0x7f { throw .notASCII }
         let mode: Mode
-        if key.hasPrefix(prefix(for: .test)) {
+        if bytes.starts(with: testPrefix) {
             mode = .test
-        } else if key.hasPrefix(prefix(for: .live)) {
+        } else if bytes.starts(with: livePrefix) {
             mode = .live
         } else {
             throw .unknownPrefix
         }
-        let prefixLength = prefix(for: mode).utf8.count
-        guard utf8.count == prefixLength + randomDigits + checksumDigits else { throw .wrongLength }
-        guard Base62.isValid(utf8.dropFirst(prefixLength)) else { throw .badCharacters }
-        let body = String(decoding: utf8.dropLast(checksumDigits), as: UTF8.self)
-        let presented = utf8.suffix(checksumDigits)
-        guard ConstantTime.equals(Array(checksum(of: body).utf8), presented) else { throw .checksumMismatch }
+        let prefixLength = testPrefix.count
+        guard bytes.count == prefixLength + randomDigits + checksumDigits else { throw .wrongLength }
+        var presented: UInt64 = 0
+        for (index, c) in bytes.enumerated() where index >= prefixLength {
+            guard let digit = Base62.value(of: c) else { throw .badCharacters }
+            if index >= bytes.count - checksumDigits { presented = presented * 62 + UInt64(digit) }
+        }
+        let crc = CRC32.checksum(UnsafeBufferPointer(rebasing: bytes[..<(bytes.count - checksumDigits)]))
+        // Not secret: the checksum only catches typos. A plain comparison is fine.
+        guard presented == UInt64(crc) else { throw .checksumMismatch }
         return mode
     }
 
     /// The digest Keyward stores and looks keys up by (hex SHA-256). A key has ≥ 128 bits of entropy,
     /// so a fast hash is enough and keeps bcrypt off the hot path.
     public static func digest(of key: String) -> String {
-        Hex.encode(SHA256.hash(data: Array(key.utf8)))
+        rawDigest(of: key).hex
+    }
+
+    /// The SHA-256 of `key` as a hashable value, for in-memory lookups without building a string.
+    public static func rawDigest(of key: String) -> APIKeyDigest {
+        var key = key
+        return APIKeyDigest(key.withUTF8 { SHA256.hash(data: $0) })
     }
 
     /// The last four characters, safe to show in listings.
@@ -74,6 +100,37 @@ public struct APIKeyFormat: Sendable {
         let crc = CRC32.checksum(body.utf8)
         let bytes = [UInt8(crc >> 24 & 0xff), UInt8(crc >> 16 & 0xff), UInt8(crc >> 8 & 0xff), UInt8(crc & 0xff)]
         return Base62.encode(bytes, width: checksumDigits)
+    }
+}
+
+/// SHA-256 of an API key as four words: hashable and comparable without allocating.
+public struct APIKeyDigest: Hashable, Sendable {
+    let words: (UInt64, UInt64, UInt64, UInt64)
+
+    init(_ digest: SHA256.Digest) {
+        words = digest.withUnsafeBytes { raw in
+            (raw.loadUnaligned(fromByteOffset: 0, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 8, as: UInt64.self),
+             raw.loadUnaligned(fromByteOffset: 16, as: UInt64.self), raw.loadUnaligned(fromByteOffset: 24, as: UInt64.self))
+        }
+    }
+
+    /// Lowercase hex, as stored in the database.
+    public var hex: String {
+        var bytes = [UInt8]()
+        bytes.reserveCapacity(32)
+        for word in [words.0, words.1, words.2, words.3] {
+            withUnsafeBytes(of: word) { bytes.append(contentsOf: $0) }
+        }
+        return Hex.encode(bytes)
+    }
+
+    public static func == (lhs: APIKeyDigest, rhs: APIKeyDigest) -> Bool {
+        lhs.words.0 == rhs.words.0 && lhs.words.1 == rhs.words.1 && lhs.words.2 == rhs.words.2 && lhs.words.3 == rhs.words.3
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(words.0)
+        hasher.combine(words.1)
     }
 }
 

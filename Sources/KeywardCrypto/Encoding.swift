@@ -65,6 +65,17 @@ public enum Base62 {
         return String(decoding: digits, as: UTF8.self)
     }
 
+    /// The value of one base62 digit, or `nil`.
+    @inline(__always)
+    public static func value(of c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): c - UInt8(ascii: "A") + 10
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): c - UInt8(ascii: "a") + 36
+        default: nil
+        }
+    }
+
     /// Whether every byte of `utf8` is a base62 digit.
     public static func isValid<S: Sequence>(_ utf8: S) -> Bool where S.Element == UInt8 {
         utf8.allSatisfy { c in

@@ -14,35 +14,38 @@ public enum NativeAuthorization {
         case malformed(reason: String)
     }
 
-    /// Reads an `Authorization` header value.
+    /// Reads an `Authorization` header value. One pass over the bytes, one string for the key: this
+    /// runs on every gateway request.
     public static func parse(_ header: String?) -> Parsed {
-        guard let header else { return .missing }
-        let utf8 = header.utf8
-        if utf8.count > maximumLength { return .malformed(reason: "The Authorization header is longer than any Keyward key.") }
-        guard utf8.allSatisfy({ $0 >= 0x20 && $0 < 0x7f }) else {
+        guard var header else { return .missing }
+        return header.withUTF8(parse)
+    }
+
+    static func parse(_ bytes: UnsafeBufferPointer<UInt8>) -> Parsed {
+        if bytes.count > maximumLength { return .malformed(reason: "The Authorization header is longer than any Keyward key.") }
+        for c in bytes where c < 0x20 && c != 0x09 || c >= 0x7f {
             return .malformed(reason: "The Authorization header contains non-ASCII or control characters.")
         }
-        let trimmed = header.trimmingSpaces()
-        if trimmed.isEmpty { return .missing }
-        let parts = trimmed.split(separator: " ", omittingEmptySubsequences: true)
-        switch parts.count {
-        case 1:
-            return .key(String(parts[0]))
-        case 2 where parts[0].lowercased() == "bearer":
-            return .key(String(parts[1]))
-        case 2:
-            return .malformed(reason: "Unsupported authorization scheme; use 'Bearer <key>' or the bare key.")
-        default:
+        let isBlank: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 }
+        guard let first = bytes.firstIndex(where: { !isBlank($0) }), let last = bytes.lastIndex(where: { !isBlank($0) }) else {
+            return .missing
+        }
+        let trimmed = UnsafeBufferPointer(rebasing: bytes[first...last])
+        guard let gap = trimmed.firstIndex(where: isBlank) else {
+            return .key(String(decoding: trimmed, as: UTF8.self))
+        }
+        let scheme = UnsafeBufferPointer(rebasing: trimmed[..<gap])
+        guard let tokenStart = trimmed[gap...].firstIndex(where: { !isBlank($0) }) else {
             return .malformed(reason: "The Authorization header must be 'Bearer <key>' or the bare key.")
         }
-    }
-}
-
-extension String {
-    func trimmingSpaces() -> String {
-        var view = Substring(self)
-        while view.first == " " || view.first == "\t" { view = view.dropFirst() }
-        while view.last == " " || view.last == "\t" { view = view.dropLast() }
-        return String(view)
+        let token = UnsafeBufferPointer(rebasing: trimmed[tokenStart...])
+        guard !token.contains(where: isBlank) else {
+            return .malformed(reason: "The Authorization header must be 'Bearer <key>' or the bare key.")
+        }
+        let bearer: [UInt8] = Array("bearer".utf8)
+        guard scheme.count == bearer.count, zip(scheme, bearer).allSatisfy({ $0 | 0x20 == $1 }) else {
+            return .malformed(reason: "Unsupported authorization scheme; use 'Bearer <key>' or the bare key.")
+        }
+        return .key(String(decoding: token, as: UTF8.self))
     }
 }

@@ -2,23 +2,6 @@ import Foundation
 import KeywardCore
 import KeywardCrypto
 
-/// `GET /v1/auth/test` answer.
-struct AuthTestResponse: Encodable {
-    let merchant_id: String
-    let mid: String
-    let mode: String
-    let key_id: String
-    let permissions: [String]
-
-    init(_ key: AuthenticatedKey) {
-        merchant_id = key.merchantID
-        mid = key.mid
-        mode = key.mode.rawValue
-        key_id = key.keyID
-        permissions = key.permissions ?? ["*"]
-    }
-}
-
 /// A secret key as the API shows it; `secret` only in the creation/roll answer.
 struct SecretKeyResource: Encodable {
     let object = "secret_key"

@@ -24,7 +24,9 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     }
     router.add(middleware: ClientAddressMiddleware(trustedProxies: settings.trustedProxies))
     router.get("healthz") { _, _ in
-        try JSONResponse.make(["status": "ok"])
+        var json = FlatJSON()
+        json.add("status", "ok")
+        return json.response()
     }
     router.get("/") { _, _ in
         try JSONResponse.make(["service": "keyward", "auth_test": "/v1/auth/test", "management": "/v1/manage/keys"])

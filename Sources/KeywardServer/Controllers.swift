@@ -8,7 +8,14 @@ struct GatewayController {
 
     func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
         group.get("auth/test") { _, context in
-            try JSONResponse.make(AuthTestResponse(try context.requireKey()))
+            let key = try context.requireKey()
+            var json = FlatJSON()
+            json.add("key_id", key.keyID)
+            json.add("merchant_id", key.merchantID)
+            json.add("mid", key.mid)
+            json.add("mode", key.mode.rawValue)
+            json.add("permissions", key.permissions ?? ["*"])
+            return json.response()
         }
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head, .options] {
             group.on("**", method: method) { request, context in

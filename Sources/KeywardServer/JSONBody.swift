@@ -95,3 +95,70 @@ enum JSONResponse {
                         body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 }
+
+/// A writer for small flat JSON objects on the hot path (`/v1/auth/test`, `/healthz`), where
+/// JSONEncoder's reflection and boxing cost more than the whole authentication.
+struct FlatJSON {
+    private var buffer = ByteBuffer()
+    private var first = true
+
+    init() { buffer.writeInteger(UInt8(ascii: "{")) }
+
+    mutating func add(_ key: String, _ value: String) {
+        separator(key)
+        write(value)
+    }
+
+    mutating func add(_ key: String, _ values: [String]) {
+        separator(key)
+        buffer.writeInteger(UInt8(ascii: "["))
+        for (index, value) in values.enumerated() {
+            if index > 0 { buffer.writeInteger(UInt8(ascii: ",")) }
+            write(value)
+        }
+        buffer.writeInteger(UInt8(ascii: "]"))
+    }
+
+    /// The finished object.
+    consuming func bytes() -> ByteBuffer {
+        buffer.writeInteger(UInt8(ascii: "}"))
+        return buffer
+    }
+
+    /// A 200 answer with the finished object.
+    consuming func response() -> Response {
+        Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "no-store"], body: .init(byteBuffer: bytes()))
+    }
+
+    private mutating func separator(_ key: String) {
+        if !first { buffer.writeInteger(UInt8(ascii: ",")) }
+        first = false
+        write(key)
+        buffer.writeInteger(UInt8(ascii: ":"))
+    }
+
+    /// A JSON string (RFC 8259 §7): quote, backslash and control characters escaped, UTF-8 kept.
+    private mutating func write(_ string: String) {
+        buffer.writeInteger(UInt8(ascii: "\""))
+        // Ids and codes never need escaping: copy them in one write.
+        if !string.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            buffer.writeString(string)
+            buffer.writeInteger(UInt8(ascii: "\""))
+            return
+        }
+        for byte in string.utf8 {
+            switch byte {
+            case UInt8(ascii: "\""): buffer.writeStaticString("\\\"")
+            case UInt8(ascii: "\\"): buffer.writeStaticString("\\\\")
+            case 0..<0x20:
+                buffer.writeStaticString("\\u00")
+                buffer.writeInteger(Self.hex[Int(byte >> 4)])
+                buffer.writeInteger(Self.hex[Int(byte & 0x0f)])
+            default: buffer.writeInteger(byte)
+            }
+        }
+        buffer.writeInteger(UInt8(ascii: "\""))
+    }
+
+    private static let hex = Array("0123456789abcdef".utf8)
+}

@@ -21,7 +21,6 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
         case .key(let presented):
             var context = context
             context.key = try await authenticator.authenticate(presented, clientAddress: context.clientAddress)
-            context.logger[metadataKey: "key_id"] = .string(context.key?.keyID ?? "-")
             return try await next(request, context)
         }
     }
@@ -56,7 +55,7 @@ struct ClientAddressMiddleware: RouterMiddleware {
             .map { $0.trimmingCharacters(in: .whitespaces) }
         for hop in hops.reversed() {
             guard let bytes = IPAddressBytes.parse(hop) else { break }
-            context.clientAddress = bytes
+            context.forwardedClient = bytes
             if !isTrusted(bytes) { break }
         }
         return try await next(request, context)
@@ -76,7 +75,7 @@ struct PlainHTTPGuardMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let path = request.uri.path
         if path.hasPrefix("/.well-known/") || path == "/healthz" { return try await next(request, context) }
-        if let peer = context.remoteAddress?.ipAddress.flatMap(IPAddressBytes.parse),
+        if let peer = KeywardRequestContext.bytes(of: context.remoteAddress),
            trustedProxies.contains(where: { $0.contains(peer) }),
            request.headers[.xForwardedProto]?.lowercased() == "https" {
             return try await next(request, context)

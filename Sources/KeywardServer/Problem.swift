@@ -63,7 +63,7 @@ enum ProblemMapping {
             if error.status == .methodNotAllowed { response.status = .methodNotAllowed }
             return response
         default:
-            context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))"])
+            context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
             return Problem.response(KeywardError(.unavailable, "internal_error", "Something went wrong on our side; quote the request id when asking for help."),
                                     requestID: context.requestID).withStatus(.internalServerError)
         }
@@ -91,7 +91,8 @@ struct RequestLogMiddleware: RouterMiddleware {
         } else {
             context.requestID = RequestIdentifier.make()
         }
-        context.logger[metadataKey: "request_id"] = .string(context.requestID)
+        // The id goes into each line we write rather than into the logger's metadata: changing a
+        // logger's metadata makes StreamLogHandler re-render it, a measurable cost on every request.
         let start = ContinuousClock.now
         var response: Response
         do {
@@ -103,6 +104,7 @@ struct RequestLogMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         let level: Logger.Level = response.status.code >= 500 ? .error : .info
         context.logger.log(level: level, "request", metadata: [
+            "request_id": "\(context.requestID)",
             "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
             "status": "\(response.status.code)",
             "ms": "\(RequestIdentifier.milliseconds(elapsed))",

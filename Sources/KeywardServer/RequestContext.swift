@@ -8,8 +8,11 @@ public struct KeywardRequestContext: RequestContext, RemoteAddressRequestContext
     public var coreContext: CoreRequestContextStorage
     /// The TCP peer.
     public let remoteAddress: SocketAddress?
-    /// The caller's address: the peer, or the client named by a trusted proxy.
-    public var clientAddress: [UInt8]?
+    /// The client named by a trusted proxy's `X-Forwarded-For`, when there is one.
+    var forwardedClient: [UInt8]?
+    /// The caller's address: the client named by a trusted proxy, else the TCP peer. Computed only
+    /// when needed (allowlists, forwarding): most requests never look.
+    public var clientAddress: [UInt8]? { forwardedClient ?? Self.bytes(of: remoteAddress) }
     /// Id echoed in `Keyward-Request-Id` and every log line of the request.
     public var requestID: String = ""
     /// Set by the authentication middleware.
@@ -18,7 +21,18 @@ public struct KeywardRequestContext: RequestContext, RemoteAddressRequestContext
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
-        self.clientAddress = remoteAddress?.ipAddress.flatMap(IPAddressBytes.parse)
+    }
+
+    /// Network-order bytes of an IP socket address, read straight from the sockaddr.
+    static func bytes(of address: SocketAddress?) -> [UInt8]? {
+        switch address {
+        case .v4(let v4):
+            return withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }
+        case .v6(let v6):
+            return withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+        default:
+            return nil
+        }
     }
 
     /// The authenticated key; only called behind the authentication middleware.

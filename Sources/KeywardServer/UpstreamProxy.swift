@@ -76,7 +76,7 @@ final class UpstreamProxy: Service, Sendable {
         } catch let error as KeywardError {
             throw error
         } catch {
-            context.logger.warning("upstream call failed", metadata: ["error_type": "\(type(of: error))"])
+            context.logger.warning("upstream call failed", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
             throw KeywardError(.badGateway, "upstream_unavailable", "The upstream API did not answer; retry later.")
         }
         var headers = HTTPFields()
