@@ -37,6 +37,16 @@ public final class CredentialChanges: Sendable {
         }
     }
 
+    /// Runs `write` in one transaction with the change record, then tells this process's subscribers:
+    /// every credential write goes through here, so no write can forget to invalidate the caches.
+    func commit(in store: KeywardStore, _ write: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
+        try await store.transaction { sql in
+            try await write(sql)
+            try await self.record(on: sql)
+        }
+        localChange()
+    }
+
     /// Tells this process's subscribers at once (the writer does not wait for its own notification).
     public func localChange() {
         for handler in subscribers.withLock({ $0 }) { handler() }

@@ -82,11 +82,9 @@ public struct PaymentKeyService: Sendable {
             throw KeywardError.invalid("invalid_payment_key", "An imported payment key must be 16 to 256 printable ASCII characters.", field: "value")
         }
         let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: label, secret: importing ?? PaymentKeyFormat.generate(), replacing: nil)
-        try await store.transaction { sql in
+        try await changes.commit(in: store) { sql in
             try await sql.insert(into: "payment_keys").model(row).run()
-            try await changes.record(on: sql)
         }
-        changes.localChange()
         return CreatedPaymentKey(info: row.info, secret: secret)
     }
 
@@ -108,13 +106,11 @@ public struct PaymentKeyService: Sendable {
         }
         let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: old.label, secret: PaymentKeyFormat.generate(), replacing: nil)
         let oldExpiry = now.addingTimeInterval(overlap).millis
-        try await store.transaction { sql in
+        try await changes.commit(in: store) { sql in
             try await sql.insert(into: "payment_keys").model(row).run()
             try await sql.update("payment_keys").set("expires_ms", to: oldExpiry).set("replaced_by", to: row.id)
                 .where("id", .equal, old.id).run()
-            try await changes.record(on: sql)
         }
-        changes.localChange()
         return CreatedPaymentKey(info: row.info, secret: secret)
     }
 
@@ -123,11 +119,9 @@ public struct PaymentKeyService: Sendable {
         var existing = try await row(merchantID: merchantID, mode: mode, id: id)
         if existing.revoked_ms != nil { return existing.info }
         let now = clock.now().millis
-        try await store.transaction { sql in
+        try await changes.commit(in: store) { sql in
             try await sql.update("payment_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
-            try await changes.record(on: sql)
         }
-        changes.localChange()
         existing.revoked_ms = now
         return existing.info
     }

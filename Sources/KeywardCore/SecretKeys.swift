@@ -128,11 +128,9 @@ public struct SecretKeyService: Sendable {
         let expiresAt = try Validation.expiry(options.expiresAt, now: now)
         let (row, secret) = Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: permissions,
                                          networks: networks, expiresAt: expiresAt, now: now, rolledFrom: nil)
-        try await store.transaction { sql in
+        try await changes.commit(in: store) { sql in
             try await sql.insert(into: "secret_keys").model(row).run()
-            try await changes.record(on: sql)
         }
-        changes.localChange()
         return CreatedSecretKey(info: row.info, secret: secret)
     }
 
@@ -148,14 +146,12 @@ public struct SecretKeyService: Sendable {
                 Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: nil, networks: [],
                              expiresAt: nil, now: clock.now(), rolledFrom: nil)
             }
-            try await store.transaction { sql in
+            try await changes.commit(in: store) { sql in
                 try await sql.insert(into: "secret_keys").models(batch.map(\.0)).run()
-                try await changes.record(on: sql)
             }
             created += batch.map { CreatedSecretKey(info: $0.0.info, secret: $0.1) }
             remaining -= batch.count
         }
-        changes.localChange()
         return created
     }
 
@@ -198,13 +194,11 @@ public struct SecretKeyService: Sendable {
             merchantID: merchantID, mode: mode, name: info.name, permissions: info.permissions,
             networks: info.allowedIPs, expiresAt: lifetime.map { now.addingTimeInterval($0) }, now: now, rolledFrom: old.id)
         let oldExpiry = min(now.addingTimeInterval(overlap), info.expiresAt ?? .distantFuture).millis
-        try await store.transaction { sql in
+        try await changes.commit(in: store) { sql in
             try await sql.insert(into: "secret_keys").model(row).run()
             try await sql.update("secret_keys").set("expires_ms", to: oldExpiry).set("replaced_by", to: row.id)
                 .where("id", .equal, old.id).run()
-            try await changes.record(on: sql)
         }
-        changes.localChange()
         return CreatedSecretKey(info: row.info, secret: secret)
     }
 
@@ -213,11 +207,9 @@ public struct SecretKeyService: Sendable {
         var existing = try await row(merchantID: merchantID, mode: mode, id: id)
         if existing.revoked_ms != nil { return existing.info }
         let now = clock.now().millis
-        try await store.transaction { sql in
+        try await changes.commit(in: store) { sql in
             try await sql.update("secret_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
-            try await changes.record(on: sql)
         }
-        changes.localChange()
         existing.revoked_ms = now
         return existing.info
     }

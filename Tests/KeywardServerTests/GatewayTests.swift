@@ -7,11 +7,7 @@ import Testing
 
 @Suite(.closesStores) struct GatewayTests {
     @Test func bearerAndBareKeysAuthenticate() async throws {
-        let settings = Harness.settings()
-        let services = try await Harness.services(settings)
-        let tenant = try await Harness.tenant(services)
-        await services.store.shutdown()
-        let app = try await Harness.app(settings)
+        let (app, tenant) = try await Harness.appWithTenant()
         _ = try await app.test(.router) { client in
             for header in ["Bearer \(tenant.testKey.secret)", tenant.testKey.secret] {
                 try await client.execute(uri: "/v1/auth/test", method: .get, headers: [.authorization: header]) { response in

@@ -58,6 +58,14 @@ enum Harness {
             liveKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live")))
     }
 
+    /// A fresh application with one merchant holding an unrestricted key in each mode.
+    static func appWithTenant(_ settings: Settings = Harness.settings()) async throws -> (some ApplicationProtocol, Tenant) {
+        let services = try await services(settings)
+        let tenant = try await tenant(services)
+        await services.store.shutdown()
+        return (try await app(settings), tenant)
+    }
+
     /// The full application (the one `keyward serve` runs), for router tests.
     static func app(_ settings: Settings, clock: KeywardClock = .system) async throws -> some ApplicationProtocol {
         try await MigrationGate.shared.migrateOnce(settings)

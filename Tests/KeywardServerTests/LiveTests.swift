@@ -12,10 +12,7 @@ import Testing
 @Suite(.closesStores) struct LiveTests {
     @Test func httpsServesWithALocalCAThatClientsCanTrust() async throws {
         let settings = Harness.settings()
-        let services = try await Harness.services(settings)
-        let tenant = try await Harness.tenant(services)
-        await services.store.shutdown()
-        let app = try await Harness.app(settings)
+        let (app, tenant) = try await Harness.appWithTenant(settings)
         _ = try await app.test(.live) { client in
             let port = try #require(client.port)
             var tls = TLSConfiguration.makeClientConfiguration()

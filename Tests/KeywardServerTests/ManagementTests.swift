@@ -9,11 +9,7 @@ import Testing
 
 @Suite(.closesStores) struct ManagementTests {
     @Test func createListRollRevokeSecretKeys() async throws {
-        let settings = Harness.settings()
-        let services = try await Harness.services(settings)
-        let tenant = try await Harness.tenant(services)
-        await services.store.shutdown()
-        let app = try await Harness.app(settings)
+        let (app, tenant) = try await Harness.appWithTenant()
         _ = try await app.test(.router) { client in
             let admin = tenant.testKey.secret
             let created = try await client.call(.post, "/v1/manage/keys", key: admin, json: """
@@ -119,11 +115,7 @@ import Testing
     }
 
     @Test func badInputGetsClearCodes() async throws {
-        let settings = Harness.settings()
-        let services = try await Harness.services(settings)
-        let tenant = try await Harness.tenant(services)
-        await services.store.shutdown()
-        let app = try await Harness.app(settings)
+        let (app, tenant) = try await Harness.appWithTenant()
         let cases: [(String, HTTPResponse.Status, String)] = [
             (#"{"name":"x","expire_at":"2099-01-01T00:00:00Z"}"#, .badRequest, "unknown_field"),
             (#"{"name":42}"#, .badRequest, "invalid_field"),
@@ -161,11 +153,7 @@ import Testing
     }
 
     @Test func paymentKeysAndOrderHashes() async throws {
-        let settings = Harness.settings()
-        let services = try await Harness.services(settings)
-        let tenant = try await Harness.tenant(services)
-        await services.store.shutdown()
-        let app = try await Harness.app(settings)
+        let (app, tenant) = try await Harness.appWithTenant()
         _ = try await app.test(.router) { client in
             let admin = tenant.testKey.secret
             try await client.call(.post, "/v1/manage/order-hash", key: admin, json: #"{"order_id":"1","amount":"20","currency":"EGP"}"#) {
