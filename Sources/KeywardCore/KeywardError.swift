@@ -31,7 +31,10 @@ extension KeywardError {
         KeywardError(.invalidInput, code, message, field: field)
     }
 
-    static func notFound(_ what: String, id: String) -> KeywardError {
-        KeywardError(.notFound, "resource_missing", "No \(what) with id '\(id.prefix(64))' in this merchant and mode.")
+    /// A missing object; `scoped` objects belong to a merchant and mode, and saying so tells the caller
+    /// to check they used a key of the right merchant and mode.
+    static func notFound(_ what: String, id: String, scoped: Bool = true) -> KeywardError {
+        let scope = scoped ? " in this merchant and mode" : ""
+        return KeywardError(.notFound, "resource_missing", "No \(what) with id '\(id.prefix(64))'\(scope).")
     }
 }

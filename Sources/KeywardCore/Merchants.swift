@@ -62,7 +62,7 @@ public struct MerchantService: Sendable {
         guard Identifier.isWellFormed(id, prefix: "mch"),
               let row = try await store.sql.select().column("*").from("merchants").where("id", .equal, id)
                 .first(decoding: MerchantRow.self)
-        else { throw KeywardError.notFound("merchant", id: id) }
+        else { throw KeywardError.notFound("merchant", id: id, scoped: false) }
         return row.merchant
     }
 
