@@ -1,0 +1,77 @@
+/// `application/x-www-form-urlencoded` bodies as ordered name/value pairs: myPOS signatures cover the
+/// values in the order sent, so a dictionary would lose what is signed.
+public enum FormEncoding {
+    /// A body that is not valid form encoding.
+    public struct MalformedForm: Error, Sendable, Equatable {
+        public let reason: String
+    }
+
+    /// Decodes `body`: pairs split on `&`, name and value on the first `=`, `+` is a space, `%XX` escapes.
+    public static func decode(_ body: some Collection<UInt8>) throws(MalformedForm) -> [(name: String, value: String)] {
+        var pairs: [(name: String, value: String)] = []
+        for part in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            let equals = part.firstIndex(of: UInt8(ascii: "="))
+            let name = try unescape(equals.map { part[..<$0] } ?? part[...])
+            var value = ""
+            if let equals { value = try unescape(part[part.index(after: equals)...]) }
+            pairs.append((name, value))
+        }
+        return pairs
+    }
+
+    /// Encodes pairs in order, escaping everything but unreserved characters (RFC 3986), as PHP's
+    /// `http_build_query` does with `PHP_QUERY_RFC3986`.
+    public static func encode(_ pairs: [(name: String, value: String)]) -> String {
+        pairs.map { escape($0.name) + "=" + escape($0.value) }.joined(separator: "&")
+    }
+
+    static func unescape<S: Collection<UInt8>>(_ bytes: S) throws(MalformedForm) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        var index = bytes.startIndex
+        while index != bytes.endIndex {
+            let byte = bytes[index]
+            if byte == UInt8(ascii: "+") {
+                out.append(0x20)
+            } else if byte == UInt8(ascii: "%") {
+                let first = bytes.index(after: index)
+                guard first != bytes.endIndex, bytes.index(after: first) != bytes.endIndex,
+                      let high = hexValue(bytes[first]), let low = hexValue(bytes[bytes.index(after: first)]) else {
+                    throw MalformedForm(reason: "A '%' escape in the form body is not followed by two hex digits.")
+                }
+                out.append(high << 4 | low)
+                index = bytes.index(after: first)
+            } else {
+                out.append(byte)
+            }
+            index = bytes.index(after: index)
+        }
+        guard let text = String(validating: out, as: UTF8.self) else {
+            throw MalformedForm(reason: "The form body is not valid UTF-8 once decoded.")
+        }
+        return text
+    }
+
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                 UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"):
+                out.unicodeScalars.append(Unicode.Scalar(byte))
+            default:
+                out += "%" + String(byte >> 4, radix: 16, uppercase: true) + String(byte & 0x0f, radix: 16, uppercase: true)
+            }
+        }
+        return out
+    }
+
+    static func hexValue(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,46 @@
+import Foundation
+import KeywardCrypto
+
+/// The myPOS Checkout (IPC) wire dialect.
+///
+/// `Signature = base64(RSA-PKCS1-v1_5-SHA256(base64(v1 + "-" + v2 + "-" + … )))` over the decoded values of
+/// every parameter except `Signature`, in the order sent; empty values count.
+public enum MyPOSIPC {
+    /// The parameter that carries the signature.
+    public static let signatureParameter = "Signature"
+
+    /// The bytes that are signed: the ASCII of base64 of the values joined by `-`.
+    public static func signedContent(values: [String]) -> [UInt8] {
+        Array(Data(values.joined(separator: "-").utf8).base64EncodedString().utf8)
+    }
+
+    /// The `Signature` value for `parameters` (any `Signature` among them is skipped).
+    public static func sign(_ parameters: [(name: String, value: String)], with key: RSASigningKey) throws -> String {
+        let values = parameters.filter { $0.name != signatureParameter }.map(\.value)
+        return Data(try key.signPKCS1v15(signedContent(values: values), digest: .sha256)).base64EncodedString()
+    }
+
+    /// `parameters` with their `Signature` appended last, as myPOS sends them.
+    public static func signed(_ parameters: [(name: String, value: String)], with key: RSASigningKey) throws -> [(name: String, value: String)] {
+        let unsigned = parameters.filter { $0.name != signatureParameter }
+        return unsigned + [(signatureParameter, try sign(unsigned, with: key))]
+    }
+
+    /// Checks the `Signature` of `parameters` against `key`.
+    public static func verify(_ parameters: [(name: String, value: String)], with key: VerificationKey) -> SignatureCheck {
+        let signatures = parameters.filter { $0.name == signatureParameter }
+        guard let signature = signatures.first else { return .missing("Signature parameter") }
+        guard signatures.count == 1 else {
+            return .invalid(code: "signature_invalid", reason: "The Signature parameter appears more than once.")
+        }
+        var seen = Set<String>()
+        for parameter in parameters where !seen.insert(parameter.name).inserted {
+            return .invalid(code: "duplicate_parameter", reason: "Parameter '\(parameter.name.prefix(64))' appears more than once; myPOS signs each parameter once.")
+        }
+        guard let bytes = SignatureCheck.decodeBase64(signature.value), !bytes.isEmpty else {
+            return .invalid(code: "signature_invalid", reason: "The Signature parameter is not base64.")
+        }
+        let values = parameters.filter { $0.name != signatureParameter }.map(\.value)
+        return key.isValidPKCS1v15Signature(bytes, for: signedContent(values: values), digest: .sha256) ? .valid : .mismatch
+    }
+}
