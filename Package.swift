@@ -73,6 +73,8 @@ let package = Package(
             name: "keyward",
             dependencies: [
                 "KeywardServer",
+                "KeywardCrypto",
+                "KeywardDialects",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

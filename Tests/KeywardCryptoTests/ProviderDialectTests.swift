@@ -1,6 +1,6 @@
 import Foundation
 import KeywardCrypto
-import KeywardDialects
+@testable import KeywardDialects
 import Testing
 
 @Suite struct MyPOSTests {
@@ -106,5 +106,22 @@ import Testing
         #expect(AliKassa.verify(body: [1], signature: nil, with: publicKey) == .invalid(code: "signature_missing", reason: "The request has no Sign header."))
         #expect(AliKassa.verify(body: [1], signature: "!!!", with: publicKey) == .invalid(code: "signature_invalid", reason: "The Sign header is not base64."))
         #expect(AliKassa.verify(body: [1], signature: "AAAA", with: publicKey) != .valid)
+    }
+}
+
+@Suite struct ManualSigningTests {
+    @Test func formFromATerminalIgnoresTheLineBreakAndMyPOSIsAlwaysSHA256() throws {
+        let keys = try KeyFixtures()
+        try keys.rsa("k")
+        let key = try RSASigningKey(pem: try keys.read("k.pem"))
+        let form = Array("IPCmethod=IPCPurchase&Amount=1.00&Note=".utf8)
+        let signature = try ManualSigning.sign(.mypos, input: form + [0x0a], key: key, digest: .sha256)
+        #expect(signature == (try MyPOSIPC.sign([("IPCmethod", "IPCPurchase"), ("Amount", "1.00"), ("Note", "")], with: key)))
+        let signedForm = form + Array("&Signature=\(FormEncoding.escape(signature))\r\n".utf8)
+        #expect(try ManualSigning.verify(.mypos, input: signedForm, publicKey: key.publicKey, signature: nil, digest: .sha256) == .valid)
+        #expect(throws: ManualSigningError.self) { try ManualSigning.sign(.mypos, input: form, key: key, digest: .sha1) }
+        // AliKassa bodies are signed raw: a trailing line break is part of the body.
+        let sign = try ManualSigning.sign(.alikassa, input: [0x7b, 0x7d], key: key, digest: .sha256)
+        #expect(try ManualSigning.verify(.alikassa, input: [0x7b, 0x7d, 0x0a], publicKey: key.publicKey, signature: sign, digest: .sha256) != .valid)
     }
 }
