@@ -36,15 +36,7 @@ public enum HTTPSignatureAlgorithm: String, Sendable, CaseIterable {
 }
 
 /// A failure reading or checking a message signature; `code` is the gateway's problem code.
-public struct HTTPSignatureError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let code: String
-    public let message: String
-    init(_ code: String, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-    public var description: String { "\(code): \(message)" }
-}
+public typealias HTTPSignatureError = CodedInputError
 
 /// One member of `Signature-Input`: the covered components and the signature parameters.
 public struct SignatureInput: Sendable {

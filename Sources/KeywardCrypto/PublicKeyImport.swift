@@ -63,20 +63,9 @@ public struct ImportedPublicKey: Sendable {
     public let certificateDER: [UInt8]?
 }
 
-/// Why an uploaded key cannot be used. The message names the problem, never key material.
-public struct KeyImportError: Error, Sendable, Equatable, CustomStringConvertible {
-    /// Stable codes: `not_pem`, `private_key_not_accepted`, `unsupported_pem_type`, `malformed_key`,
-    /// `unsupported_algorithm`, `rsa_key_too_small`, `wrong_passphrase`.
-    public let code: String
-    public let message: String
-
-    init(_ code: String, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { "\(code): \(message)" }
-}
+/// Why an uploaded key cannot be used. Stable codes: `not_pem`, `private_key_not_accepted`,
+/// `unsupported_pem_type`, `malformed_key`, `unsupported_algorithm`, `rsa_key_too_small`, `wrong_passphrase`.
+public typealias KeyImportError = CodedInputError
 
 /// Reads public keys in the forms merchants send: X.509 certificates, SPKI (`PUBLIC KEY`) and PKCS#1
 /// (`RSA PUBLIC KEY`) PEM, several blocks in one file.
