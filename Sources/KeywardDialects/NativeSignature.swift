@@ -1,0 +1,128 @@
+import KeywardCrypto
+
+/// Keyward's native signed-request scheme: RFC 9421 HTTP Message Signatures with `keyid` naming a
+/// registered key. Pure policy; the caller resolves keys and remembers nonces.
+public enum NativeSignature {
+    /// What a signature must satisfy.
+    public struct Policy: Sendable {
+        /// Seconds a signature stays acceptable after its `created` (and how far ahead of our clock it may be).
+        public var window: Int = 300
+        /// Algorithms accepted.
+        public var allowedAlgorithms: Set<HTTPSignatureAlgorithm> = Set(HTTPSignatureAlgorithm.allCases)
+        /// Components every signature must cover.
+        public var requiredComponents: [String] = ["@method", "@target-uri"]
+        /// Whether a `nonce` is required (replay protection).
+        public var requireNonce: Bool = true
+
+        public init() {}
+    }
+
+    /// A signature that verified: who signed, and the nonce the caller must now mark as used.
+    public struct Verified: Sendable, Equatable {
+        public let keyID: String
+        public let label: String
+        public let algorithm: HTTPSignatureAlgorithm
+        public let created: Int
+        public let nonce: String?
+    }
+
+    /// A refusal, with the gateway's problem code.
+    public struct Refusal: Error, Sendable, Equatable {
+        public let code: String
+        public let reason: String
+    }
+
+    /// Checks the first signature of `request` that names a key `resolveKey` knows.
+    ///
+    /// - Parameters:
+    ///   - body: the raw body; a non-empty body must be covered by a matching `content-digest`.
+    ///   - now: seconds since 1970.
+    public static func verify(request: HTTPRequestView, body: [UInt8], now: Int, policy: Policy = Policy(),
+                              resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
+        let inputHeader = field("signature-input", in: request)
+        let signatureHeader = field("signature", in: request)
+        guard let inputHeader, let signatureHeader else {
+            return .failure(Refusal(code: "signature_missing", reason: "Send Signature-Input and Signature headers (RFC 9421)."))
+        }
+        let inputs: [SignatureInput]
+        let signatures: [String: [UInt8]]
+        do {
+            inputs = try HTTPMessageSignatures.parseInputs(inputHeader)
+            signatures = try HTTPMessageSignatures.parseSignatures(signatureHeader)
+        } catch {
+            return .failure(Refusal(code: "signature_invalid", reason: error.message))
+        }
+        guard let input = inputs.first else {
+            return .failure(Refusal(code: "signature_missing", reason: "Signature-Input names no signature."))
+        }
+        guard let signature = signatures[input.label] else {
+            return .failure(Refusal(code: "signature_missing", reason: "Signature has no value labelled '\(input.label.prefix(64))'."))
+        }
+        guard let keyID = input.keyID else {
+            return .failure(Refusal(code: "signature_invalid", reason: "The signature parameters have no keyid."))
+        }
+        guard let key = resolveKey(keyID) else {
+            return .failure(Refusal(code: "unknown_key_index", reason: "No registered key has id '\(keyID.prefix(64))' for this merchant and mode."))
+        }
+        let algorithm: HTTPSignatureAlgorithm
+        if let named = input.algorithm {
+            guard let parsed = HTTPSignatureAlgorithm(rawValue: named), policy.allowedAlgorithms.contains(parsed) else {
+                return .failure(Refusal(code: "algorithm_not_allowed", reason: "Algorithm '\(named.prefix(40))' is not accepted; use one of \(policy.allowedAlgorithms.map(\.rawValue).sorted().joined(separator: ", "))."))
+            }
+            algorithm = parsed
+        } else {
+            algorithm = HTTPMessageSignatures.defaultAlgorithm(for: key)
+            guard policy.allowedAlgorithms.contains(algorithm) else {
+                return .failure(Refusal(code: "algorithm_not_allowed", reason: "Algorithm '\(algorithm.rawValue)' is not accepted."))
+            }
+        }
+        guard HTTPMessageSignatures.defaultAlgorithm(for: key) == algorithm
+                || (algorithm == .rsaV15SHA256 && HTTPMessageSignatures.defaultAlgorithm(for: key) == .rsaPSSSHA512) else {
+            return .failure(Refusal(code: "algorithm_not_allowed", reason: "Algorithm '\(algorithm.rawValue)' does not fit key \(keyID.prefix(64)) (\(key.algorithmDescription))."))
+        }
+        guard let created = input.created else {
+            return .failure(Refusal(code: "signature_invalid", reason: "The signature parameters have no created time."))
+        }
+        if created > now + policy.window || now - created > policy.window {
+            return .failure(Refusal(code: "signature_expired", reason: "The signature was created \(now - created) s ago; it must be within \(policy.window) s of the server clock."))
+        }
+        if let expires = input.expires, expires <= now {
+            return .failure(Refusal(code: "signature_expired", reason: "The signature expired \(now - expires) s ago."))
+        }
+        if policy.requireNonce && (input.nonce ?? "").isEmpty {
+            return .failure(Refusal(code: "signature_invalid", reason: "The signature parameters need a nonce (replay protection)."))
+        }
+        var required = policy.requiredComponents
+        if !body.isEmpty { required.append("content-digest") }
+        if let missing = required.first(where: { !input.components.contains($0) }) {
+            return .failure(Refusal(code: "signature_invalid", reason: "The signature must cover \(missing)."))
+        }
+        if !body.isEmpty {
+            guard let digest = field("content-digest", in: request) else {
+                return .failure(Refusal(code: "digest_mismatch", reason: "A request with a body needs a Content-Digest header (RFC 9530)."))
+            }
+            do {
+                guard try ContentDigest.matches(digest, body: body) else {
+                    return .failure(Refusal(code: "digest_mismatch", reason: "The body does not match its Content-Digest: it changed after signing."))
+                }
+            } catch {
+                return .failure(Refusal(code: "digest_mismatch", reason: error.message))
+            }
+        }
+        let base: [UInt8]
+        do {
+            base = try HTTPMessageSignatures.signatureBase(for: request, input: input)
+        } catch {
+            return .failure(Refusal(code: "signature_invalid", reason: error.message))
+        }
+        guard HTTPMessageSignatures.verify(signature, base: base, key: key, algorithm: algorithm) else {
+            return .failure(Refusal(code: "signature_invalid", reason: "The signature does not match the covered components; check the method, URL and headers you signed."))
+        }
+        return .success(Verified(keyID: keyID, label: input.label, algorithm: algorithm, created: created, nonce: input.nonce))
+    }
+
+    static func field(_ name: String, in request: HTTPRequestView) -> String? {
+        let values = request.fields.filter { $0.name.lowercased() == name }.map(\.value)
+        return values.isEmpty ? nil : values.joined(separator: ", ")
+    }
+}
