@@ -95,6 +95,10 @@ let package = Package(
             name: "KeywardServerTests",
             dependencies: [
                 "KeywardServer",
+                "KeywardCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

@@ -15,11 +15,36 @@ public struct AuthenticatedKey: Sendable, Equatable {
     public let expiresAt: Date?
     public let revokedAt: Date?
     public let replacedBy: String?
+    /// How the caller proved who it is.
+    public let scheme: AuthScheme
+
+    /// A principal; `scheme` defaults to a secret key.
+    public init(keyID: String, merchantID: String, mid: String, mode: Mode, permissions: [String]?, allowedIPs: [IPNetwork],
+                expiresAt: Date?, revokedAt: Date?, replacedBy: String?, scheme: AuthScheme = .secretKey) {
+        self.keyID = keyID
+        self.merchantID = merchantID
+        self.mid = mid
+        self.mode = mode
+        self.permissions = permissions
+        self.allowedIPs = allowedIPs
+        self.expiresAt = expiresAt
+        self.revokedAt = revokedAt
+        self.replacedBy = replacedBy
+        self.scheme = scheme
+    }
 
     /// Whether the key may use `scope`.
     public func allows(_ scope: String) -> Bool { permissions?.contains(scope) ?? true }
     /// Whether the key is unrestricted.
     public var isUnrestricted: Bool { permissions == nil }
+}
+
+/// How a request was authenticated.
+public enum AuthScheme: String, Sendable, Equatable {
+    /// `Authorization: Bearer <secret key>` (or the bare key).
+    case secretKey = "secret_key"
+    /// RFC 9421 HTTP Message Signature by a registered signing key.
+    case httpSignature = "http_signature"
 }
 
 /// Verifies presented secret keys: shape, lookup by hash, revocation, expiry, IP allowlist.

@@ -3,7 +3,7 @@ import SQLKit
 
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
-    static let all: [any Migration] = [V1InitialSchema()]
+    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -72,5 +72,39 @@ struct V1InitialSchema: AsyncMigration {
         for table in ["keyward_revisions", "payment_keys", "secret_keys", "merchants"] {
             try await database.schema(table).delete()
         }
+    }
+}
+
+/// Public keys merchants register to sign requests (RFC 9421 now; myPOS/AliKassa key indexes next),
+/// and the nonces already used, so a replayed signature fails on every instance.
+struct V2SigningKeys: AsyncMigration {
+    var name: String { "v2_signing_keys" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("signing_keys")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("name", .string, .required)
+            .field("public_key_pem", .string, .required)
+            .field("algorithm", .string, .required)
+            .field("not_after_ms", .int64)
+            .field("created_ms", .int64, .required)
+            .field("revoked_ms", .int64)
+            .create()
+        try await database.schema("signature_nonces")
+            .field("key_id", .string, .required)
+            .field("nonce", .string, .required)
+            .field("expires_ms", .int64, .required)
+            .unique(on: "key_id", "nonce")
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "signing_keys_by_merchant").on("signing_keys").column("merchant_id").column("mode").run()
+        try await sql.create(index: "signature_nonces_by_expiry").on("signature_nonces").column("expires_ms").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("signature_nonces").delete()
+        try await database.schema("signing_keys").delete()
     }
 }

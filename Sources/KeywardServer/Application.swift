@@ -31,10 +31,14 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     router.get("/") { _, _ in
         try JSONResponse.make(["service": "keyward", "auth_test": "/v1/auth/test", "management": "/v1/manage/keys"])
     }
-    let v1 = router.group("v1").add(middleware: SecretKeyAuthMiddleware(authenticator: services.authenticator))
+    let signatures = HTTPSignatureAuthenticator(
+        signingKeys: services.signingKeys, clock: services.clock,
+        scheme: listener == .plainHTTP && settings.insecureHTTP ? "http" : "https", maxBodyBytes: settings.maxBodyBytes)
+    let v1 = router.group("v1").add(middleware: SecretKeyAuthMiddleware(authenticator: services.authenticator, signatures: signatures))
     let manage = v1.group("manage").add(middleware: UnrestrictedKeyMiddleware())
     ManagementController(secretKeys: services.secretKeys, paymentKeys: services.paymentKeys, clock: services.clock)
         .addRoutes(to: manage)
+    SigningKeyController(signingKeys: services.signingKeys).addRoutes(to: manage)
     for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
         // Management paths are Keyward's own: an unknown one is a 404 here, never forwarded upstream.
         manage.on("**", method: method) { _, _ -> Response in

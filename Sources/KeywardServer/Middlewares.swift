@@ -3,12 +3,20 @@ import KeywardCore
 import KeywardCrypto
 import KeywardDialects
 
-/// Authenticates `/v1/` calls by secret key (`Authorization: Bearer <key>` or the bare key).
+/// Authenticates `/v1/` calls by secret key (`Authorization: Bearer <key>` or the bare key), or by an
+/// RFC 9421 signature when the request carries `Signature-Input` and no `Authorization`.
 struct SecretKeyAuthMiddleware: RouterMiddleware {
     typealias Context = KeywardRequestContext
     let authenticator: KeyAuthenticator
+    let signatures: HTTPSignatureAuthenticator
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.headers[.authorization] == nil, request.headers[.signatureInput] != nil {
+            var request = request
+            var context = context
+            context.key = try await signatures.authenticate(&request)
+            return try await next(request, context)
+        }
         let values = request.headers[values: .authorization]
         guard values.count <= 1 else {
             throw KeywardError(.unauthenticated, "invalid_key", "Send exactly one Authorization header.")
@@ -33,6 +41,9 @@ struct UnrestrictedKeyMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let key = try context.requireKey()
+        guard key.scheme == .secretKey else {
+            throw KeywardError(.forbidden, "insufficient_permissions", "The management API needs an unrestricted secret key; signing keys authenticate API calls only.")
+        }
         guard key.isUnrestricted else {
             throw KeywardError(.forbidden, "insufficient_permissions", "Key \(key.keyID) is restricted; the management API needs an unrestricted secret key.")
         }

@@ -144,4 +144,5 @@ extension HTTPField.Name {
     static let keywardMode = Self("Keyward-Mode")!
     static let keywardKeyID = Self("Keyward-Key-Id")!
     static let keywardPermissions = Self("Keyward-Permissions")!
+    static let signatureInput = Self("Signature-Input")!
 }

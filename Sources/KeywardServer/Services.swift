@@ -16,6 +16,7 @@ public struct KeywardServices: Sendable {
     public let merchants: MerchantService
     public let secretKeys: SecretKeyService
     public let paymentKeys: PaymentKeyService
+    public let signingKeys: SigningKeyService
     public let clock: KeywardClock
     public let logger: Logger
 
@@ -38,6 +39,7 @@ public struct KeywardServices: Sendable {
             merchants: MerchantService(store: store, clock: clock),
             secretKeys: SecretKeyService(store: store, changes: changes, clock: clock),
             paymentKeys: PaymentKeyService(store: store, keyring: keyring, changes: changes, clock: clock),
+            signingKeys: SigningKeyService(store: store, changes: changes, clock: clock),
             clock: clock, logger: logger)
     }
 

@@ -1,0 +1,143 @@
+import Foundation
+import KeywardCrypto
+import SQLKit
+
+/// A public key a merchant registered to sign requests.
+public struct SigningKeyInfo: Sendable, Equatable {
+    public let id: String
+    public let merchantID: String
+    public let mode: Mode
+    public let name: String
+    /// e.g. `Ed25519`, `RSA 2048`.
+    public let algorithm: String
+    /// SubjectPublicKeyInfo PEM.
+    public let publicKeyPEM: String
+    /// The end of the certificate's validity, when the key came in a certificate.
+    public let notAfter: Date?
+    public let createdAt: Date
+    public let revokedAt: Date?
+}
+
+struct SigningKeyRow: Codable {
+    let id: String
+    let merchant_id: String
+    let mode: String
+    let name: String
+    let public_key_pem: String
+    let algorithm: String
+    let not_after_ms: Int64?
+    let created_ms: Int64
+    var revoked_ms: Int64?
+
+    var info: SigningKeyInfo {
+        SigningKeyInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, name: name, algorithm: algorithm,
+                       publicKeyPEM: public_key_pem, notAfter: not_after_ms.map(Date.init(millis:)), createdAt: Date(millis: created_ms),
+                       revokedAt: revoked_ms.map(Date.init(millis:)))
+    }
+}
+
+/// Registers, lists and revokes merchants' public signing keys, and resolves them for the gateway.
+public struct SigningKeyService: Sendable {
+    let store: KeywardStore
+    let changes: CredentialChanges
+    let clock: KeywardClock
+
+    public init(store: KeywardStore, changes: CredentialChanges, clock: KeywardClock = .system) {
+        self.store = store
+        self.changes = changes
+        self.clock = clock
+    }
+
+    /// Registers the public key in `pem` (certificate, SPKI or PKCS#1). RSA below 2048 bits is refused in
+    /// live mode (test mode takes 1024: the public myPOS sandbox key); expired certificates are refused.
+    public func register(merchantID: String, mode: Mode, name: String?, pem: String) async throws -> SigningKeyInfo {
+        _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
+        let name = try Validation.name(name ?? "Signing key", field: "name")
+        guard pem.utf8.count <= 64 * 1024 else {
+            throw KeywardError.invalid("invalid_public_key", "A public key or certificate is at most 64 KiB.", field: "public_key")
+        }
+        let imported: ImportedPublicKey
+        do {
+            let keys = try PublicKeyImport.parse(pem: pem, minimumRSABits: mode == .live ? 2048 : 1024)
+            guard keys.count == 1, let only = keys.first else {
+                throw KeywardError.invalid("invalid_public_key", "Send exactly one certificate or public key per registration.", field: "public_key")
+            }
+            imported = only
+        } catch let error as KeyImportError {
+            throw KeywardError.invalid(error.code, error.message, field: "public_key")
+        }
+        let now = clock.now()
+        if let notAfter = imported.notValidAfter, notAfter <= now {
+            throw KeywardError.invalid("certificate_expired", "The certificate expired on \(notAfter.formatted(.iso8601)).", field: "public_key")
+        }
+        let row = SigningKeyRow(id: Identifier.make("sgk"), merchant_id: merchantID, mode: mode.rawValue, name: name,
+                                public_key_pem: imported.key.spkiPEM, algorithm: imported.key.algorithmDescription,
+                                not_after_ms: imported.notValidAfter?.millis, created_ms: now.millis, revoked_ms: nil)
+        try await changes.commit(in: store) { sql in
+            try await sql.insert(into: "signing_keys").model(row).run()
+        }
+        return row.info
+    }
+
+    /// Keys of a merchant in one mode, newest first.
+    public func list(merchantID: String, mode: Mode) async throws -> [SigningKeyInfo] {
+        try await store.sql.select().column("*").from("signing_keys")
+            .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
+            .orderBy("created_ms", .descending).orderBy("id", .descending).limit(1000)
+            .all(decoding: SigningKeyRow.self).map(\.info)
+    }
+
+    /// Revokes a key at once, on every instance.
+    public func revoke(merchantID: String, mode: Mode, id: String) async throws -> SigningKeyInfo {
+        guard Identifier.isWellFormed(id, prefix: "sgk"),
+              var row = try await store.sql.select().column("*").from("signing_keys")
+                .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
+                .first(decoding: SigningKeyRow.self)
+        else { throw KeywardError.notFound("signing key", id: id) }
+        if row.revoked_ms != nil { return row.info }
+        let now = clock.now().millis
+        try await changes.commit(in: store) { sql in
+            try await sql.update("signing_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
+        }
+        row.revoked_ms = now
+        return row.info
+    }
+
+    /// A key the gateway can verify with, with its owner; `nil` if unknown, revoked or expired.
+    public func resolve(id: String) async throws -> (key: VerificationKey, owner: SigningKeyInfo, mid: String)? {
+        guard Identifier.isWellFormed(id, prefix: "sgk") else { return nil }
+        struct Row: Decodable {
+            let id: String, merchant_id: String, mode: String, name: String, public_key_pem: String, algorithm: String
+            let not_after_ms: Int64?, created_ms: Int64, revoked_ms: Int64?, mid: String
+        }
+        guard let row = try await store.sql.raw("""
+            SELECT k.id, k.merchant_id, k.mode, k.name, k.public_key_pem, k.algorithm, k.not_after_ms, k.created_ms, k.revoked_ms, m.mid
+            FROM signing_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.id = \(bind: id)
+            """).first(decoding: Row.self), row.revoked_ms == nil
+        else { return nil }
+        if let notAfter = row.not_after_ms, notAfter <= clock.now().millis { return nil }
+        guard let key = try? PublicKeyImport.parse(pem: row.public_key_pem, minimumRSABits: 1024).first?.key else { return nil }
+        let info = SigningKeyRow(id: row.id, merchant_id: row.merchant_id, mode: row.mode, name: row.name, public_key_pem: row.public_key_pem,
+                                 algorithm: row.algorithm, not_after_ms: row.not_after_ms, created_ms: row.created_ms, revoked_ms: nil).info
+        return (key, info, row.mid)
+    }
+
+    /// Marks `nonce` of `keyID` used until `expires`; `false` when it was used already (a replay). The
+    /// unique index makes this exact across instances.
+    public func useNonce(keyID: String, nonce: String, expires: Date) async throws -> Bool {
+        let now = clock.now().millis
+        // Forget nonces whose signatures can no longer be accepted anyway (cheap, indexed).
+        try await store.sql.delete(from: "signature_nonces").where("expires_ms", .lessThan, now).run()
+        do {
+            try await store.sql.insert(into: "signature_nonces").columns("key_id", "nonce", "expires_ms")
+                .values(SQLBind(keyID), SQLBind(nonce), SQLBind(expires.millis)).run()
+            return true
+        } catch {
+            struct Row: Decodable { let nonce: String }
+            let existing = try await store.sql.select().column("nonce").from("signature_nonces")
+                .where("key_id", .equal, keyID).where("nonce", .equal, nonce).first(decoding: Row.self)
+            if existing != nil { return false }
+            throw error
+        }
+    }
+}

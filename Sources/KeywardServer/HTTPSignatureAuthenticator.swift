@@ -1,0 +1,59 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+import KeywardDialects
+
+/// Verifies RFC 9421 signed requests against registered signing keys, single-use nonces included.
+struct HTTPSignatureAuthenticator: Sendable {
+    let signingKeys: SigningKeyService
+    let clock: KeywardClock
+    /// The scheme the client used to reach us (`https`, or `http` only with `--insecure-http`): part of `@target-uri`.
+    let scheme: String
+    let maxBodyBytes: Int
+    let policy = NativeSignature.Policy()
+
+    /// Verifies `request` (its body is buffered, so it can still be forwarded) and returns the principal.
+    func authenticate(_ request: inout Request) async throws -> AuthenticatedKey {
+        let body: ByteBuffer
+        do {
+            body = try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+        }
+        let fields = request.headers.map { (name: $0.name.rawName, value: $0.value) }
+        let view = HTTPRequestView(method: request.method.rawValue, scheme: scheme, authority: request.head.authority ?? "",
+                                   path: request.uri.path, query: request.uri.query, fields: fields)
+        // Resolve the key the first signature names (an async lookup), then check everything else purely.
+        let keyID = (try? HTTPMessageSignatures.parseInputs(request.headers[.signatureInput] ?? ""))?.first?.keyID
+        let resolved = try await keyID.asyncMap { try await signingKeys.resolve(id: $0) } ?? nil
+        let now = Int(clock.now().timeIntervalSince1970)
+        let result = NativeSignature.verify(request: view, body: Array(buffer: body), now: now, policy: policy) { id in
+            id == resolved?.owner.id ? resolved?.key : nil
+        }
+        switch result {
+        case .failure(let refusal):
+            throw KeywardError(.unauthenticated, refusal.code, refusal.reason)
+        case .success(let verified):
+            guard let owner = resolved?.owner, let mid = resolved?.mid else {
+                throw KeywardError(.unauthenticated, "unknown_key_index", "The signing key is unknown or revoked.")
+            }
+            if let nonce = verified.nonce {
+                let fresh = try await signingKeys.useNonce(keyID: owner.id, nonce: nonce,
+                                                           expires: Date(timeIntervalSince1970: Double(verified.created + policy.window)))
+                guard fresh else {
+                    throw KeywardError(.unauthenticated, "replayed_request", "This signature's nonce was already used; sign every request anew.")
+                }
+            }
+            return AuthenticatedKey(keyID: owner.id, merchantID: owner.merchantID, mid: mid, mode: owner.mode, permissions: nil,
+                                    allowedIPs: [], expiresAt: nil, revokedAt: nil, replacedBy: nil, scheme: .httpSignature)
+        }
+    }
+}
+
+extension Optional {
+    func asyncMap<T>(_ transform: (Wrapped) async throws -> T) async rethrows -> T? {
+        guard let value = self else { return nil }
+        return try await transform(value)
+    }
+}

@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+
+/// `/v1/manage/signing-keys`: the public keys a merchant signs requests with (RFC 9421 `keyid`).
+struct SigningKeyController {
+    let signingKeys: SigningKeyService
+
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+        group.get("signing-keys") { _, context in
+            let key = try context.requireKey()
+            let list = try await signingKeys.list(merchantID: key.merchantID, mode: key.mode)
+            return try JSONResponse.make(ListResource(data: list.map(SigningKeyResource.init), has_more: false))
+        }
+        group.post("signing-keys") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(RegisterSigningKeyBody.self, from: request)
+            let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: body.public_key)
+            return try JSONResponse.make(SigningKeyResource(info), status: .created)
+        }
+        group.post("signing-keys/:id/revoke") { request, context in
+            let key = try context.requireKey()
+            _ = try await JSONBody.decode(EmptyBody.self, from: request)
+            let info = try await signingKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
+            return try JSONResponse.make(SigningKeyResource(info))
+        }
+    }
+}
+
+struct RegisterSigningKeyBody: StrictJSONBody {
+    static let fields: Set<String> = ["name", "public_key"]
+    let name: String?
+    let public_key: String
+}
+
+struct SigningKeyResource: Encodable {
+    let object = "signing_key"
+    let id: String
+    let name: String
+    let mode: String
+    let algorithm: String
+    let public_key: String
+    let not_after: String?
+    let created_at: String?
+    let status: String
+
+    init(_ info: SigningKeyInfo) {
+        id = info.id
+        name = info.name
+        mode = info.mode.rawValue
+        algorithm = info.algorithm
+        public_key = info.publicKeyPEM
+        not_after = Timestamp.format(info.notAfter)
+        created_at = Timestamp.format(info.createdAt)
+        status = info.revokedAt == nil ? "active" : "revoked"
+    }
+}
