@@ -20,6 +20,22 @@ echo "$answer" | grep -q "\"merchant_id\":\"$merchant\""
 status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $secret" http://localhost:18080/v1/auth/test)
 [ "$status" = 403 ] || { echo "plain HTTP answered $status, expected 403"; exit 1; }
 
+# RFC 9421: register an Ed25519 key, sign with the Python http-message-signatures package, call over HTTPS.
+peer="$root/Tests/KeywardCryptoTests/peers/rfc9421_peer.py"
+openssl genpkey -algorithm ED25519 -out sign.pem
+openssl pkey -in sign.pem -pubout -out sign.pub
+body=$(python3 -c 'import json,sys; print(json.dumps({"name": "python client", "public_key": open("sign.pub").read()}))')
+signing_key=$(curl -sS --fail-with-body --cacert .keyward/ca.pem -H "Authorization: Bearer $secret" -H 'Content-Type: application/json' \
+  -d "$body" https://localhost:18443/v1/manage/signing-keys | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+headers=$(python3 "$peer" sign ed25519 sign.pem "$signing_key" https://localhost:18443/v1/auth/test "")
+args=()
+while IFS= read -r line; do args+=(-H "$line"); done < <(echo "$headers" | python3 -c 'import json,sys; [print(f"{k}: {v}") for k, v in json.load(sys.stdin).items() if k.lower().startswith("signature")]')
+signed=$(curl -sS --fail-with-body --cacert .keyward/ca.pem "${args[@]}" https://localhost:18443/v1/auth/test)
+echo "signed auth/test: $signed"
+echo "$signed" | grep -q "\"key_id\":\"$signing_key\""
+replay=$(curl -s -o /dev/null -w '%{http_code}' --cacert .keyward/ca.pem "${args[@]}" https://localhost:18443/v1/auth/test)
+[ "$replay" = 401 ] || { echo "a replayed signature answered $replay"; exit 1; }
+
 key_id=$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key_id"])')
 "$bin" keys revoke --merchant "$merchant" --mode test "$key_id"
 for _ in $(seq 1 20); do
