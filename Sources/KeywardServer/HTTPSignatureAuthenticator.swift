@@ -26,7 +26,7 @@ struct HTTPSignatureAuthenticator: Sendable {
                                    path: request.uri.path, query: request.uri.query, fields: fields)
         // Resolve the key the first signature names (an async lookup), then check everything else purely.
         let keyID = (try? HTTPMessageSignatures.parseInputs(request.headers[.signatureInput] ?? ""))?.first?.keyID
-        let resolved = try await keyID.asyncMap { try await signingKeys.resolve(id: $0) } ?? nil
+        let resolved = try await storage { try await keyID.asyncMap { try await signingKeys.resolve(id: $0) } ?? nil }
         let now = Int(clock.now().timeIntervalSince1970)
         let result = NativeSignature.verify(request: view, body: Array(buffer: body), now: now, policy: policy) { id in
             id == resolved?.owner.id ? resolved?.key : nil
@@ -39,14 +39,27 @@ struct HTTPSignatureAuthenticator: Sendable {
                 throw KeywardError(.unauthenticated, "unknown_key_index", "The signing key is unknown or revoked.")
             }
             if let nonce = verified.nonce {
-                let fresh = try await signingKeys.useNonce(keyID: owner.id, nonce: nonce,
-                                                           expires: Date(timeIntervalSince1970: Double(verified.created + policy.window)))
+                let expires = Date(timeIntervalSince1970: Double(verified.created + policy.window))
+                let fresh = try await storage { try await signingKeys.useNonce(keyID: owner.id, nonce: nonce, expires: expires) }
                 guard fresh else {
                     throw KeywardError(.unauthenticated, "replayed_request", "This signature's nonce was already used; sign every request anew.")
                 }
             }
             return AuthenticatedKey(keyID: owner.id, merchantID: owner.merchantID, mid: mid, mode: owner.mode, permissions: nil,
                                     allowedIPs: [], expiresAt: nil, revokedAt: nil, replacedBy: nil, scheme: .httpSignature)
+        }
+    }
+}
+
+extension HTTPSignatureAuthenticator {
+    /// Runs a storage call; a database failure is a 503 the client may retry, never a 500.
+    func storage<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as KeywardError {
+            throw error
+        } catch {
+            throw KeywardError(.unavailable, "storage_unavailable", "Signing keys cannot be checked right now; retry shortly.")
         }
     }
 }
