@@ -36,6 +36,21 @@ echo "$signed" | grep -q "\"key_id\":\"$signing_key\""
 replay=$(curl -s -o /dev/null -w '%{http_code}' --cacert .keyward/ca.pem "${args[@]}" https://localhost:18443/v1/auth/test)
 [ "$replay" = 401 ] || { echo "a replayed signature answered $replay"; exit 1; }
 
+# A key generated on site (private key shown once), a request signed by `keyward sign --dialect rfc9421`.
+generated=$(curl -sS --fail-with-body --cacert .keyward/ca.pem -H "Authorization: Bearer $secret" -H 'Content-Type: application/json' \
+  -d '{"algorithm":"ed25519","name":"cli"}' https://localhost:18443/v1/manage/signing-keys/generate)
+echo "$generated" | python3 -c 'import json,sys; print(json.load(sys.stdin)["private_key"], end="")' > generated.pem
+generated_id=$(echo "$generated" | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+args=()
+while IFS= read -r line; do args+=(-H "$line"); done < <(printf '{"amount":"1.00"}' | "$bin" sign --dialect rfc9421 --key generated.pem \
+  --keyid "$generated_id" --url https://localhost:18443/v1/payments)
+status=$(curl -s -o /dev/null -w '%{http_code}' --cacert .keyward/ca.pem "${args[@]}" -H 'Content-Type: application/json' \
+  --data-binary '{"amount":"1.00"}' https://localhost:18443/v1/payments)
+[ "$status" = 404 ] || { echo "CLI-signed request answered $status, expected 404 no_upstream after authentication"; exit 1; }
+status=$(curl -s -o /dev/null -w '%{http_code}' --cacert .keyward/ca.pem "${args[@]}" -H 'Content-Type: application/json' \
+  --data-binary '{"amount":"9.00"}' https://localhost:18443/v1/payments)
+[ "$status" = 401 ] || { echo "the same signature sent again with another body answered $status"; exit 1; }
+
 key_id=$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key_id"])')
 "$bin" keys revoke --merchant "$merchant" --mode test "$key_id"
 for _ in $(seq 1 20); do

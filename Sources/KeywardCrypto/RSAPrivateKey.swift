@@ -52,8 +52,10 @@ public struct RSASigningKey: Sendable {
     public var bits: Int { key.keySizeInBits }
     /// The matching public key.
     public var publicKey: VerificationKey { .rsa(key.publicKey) }
-    /// PKCS#8 PEM. Show once or seal; never log.
-    public var pkcs8PEM: String { key.pemRepresentation }
+    /// PKCS#8 PEM (`PRIVATE KEY`). Show once or seal; never log.
+    public var pkcs8PEM: String { key.pkcs8PEMRepresentation }
+    /// PKCS#1 PEM (`RSA PRIVATE KEY`), for older SDKs that want it.
+    public var pkcs1PEM: String { key.pemRepresentation }
 
     /// RSASSA-PKCS1-v1_5 over `message` with `digest`: deterministic, so equal to `openssl dgst -sign`.
     public func signPKCS1v15(_ message: [UInt8], digest: SignatureDigest) throws -> [UInt8] {

@@ -1,3 +1,4 @@
+import Foundation
 import KeywardCrypto
 
 /// What `keyward sign` and `keyward verify` do, without any I/O: support staff and merchants produce
@@ -42,6 +43,43 @@ public enum ManualSigning {
 
     static func requireSHA256(_ digest: SignatureDigest) throws {
         guard digest == .sha256 else { throw ManualSigningError("myPOS signatures always use SHA-256; drop --hash") }
+    }
+}
+
+extension ManualSigning {
+    /// The headers an RFC 9421 client sends for `method url` with `body`: `Content-Digest` (when there is
+    /// a body), `Signature-Input` and `Signature`, covering `@method`, `@target-uri` (and `content-digest`).
+    public static func signRFC9421(method: String, url: String, body: [UInt8], key: HTTPSigningKey, keyID: String,
+                                   created: Int, nonce: String) throws -> [(name: String, value: String)] {
+        guard let parts = URLParts(url) else { throw ManualSigningError("--url must be an absolute http(s) URL") }
+        var headers: [(name: String, value: String)] = []
+        var components = ["@method", "@target-uri"]
+        if !body.isEmpty {
+            headers.append(("Content-Digest", ContentDigest.make(for: body)))
+            components.append("content-digest")
+        }
+        let request = HTTPRequestView(method: method.uppercased(), scheme: parts.scheme, authority: parts.authority, path: parts.path,
+                                      query: parts.query, fields: headers)
+        let input = SignatureInput.make(components: components, created: created, nonce: nonce, keyID: keyID, algorithm: key.algorithm)
+        let signature = try key.sign(try HTTPMessageSignatures.signatureBase(for: request, input: input))
+        headers.append(("Signature-Input", input.headerValue))
+        headers.append(("Signature", "\(input.label)=:\(Data(signature).base64EncodedString()):"))
+        return headers
+    }
+}
+
+/// The parts of an absolute URL that RFC 9421 derived components use.
+struct URLParts {
+    let scheme: String, authority: String, path: String, query: String?
+
+    init?(_ text: String) {
+        guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
+              scheme == "https" || scheme == "http", let host = components.percentEncodedHost, !host.isEmpty else { return nil }
+        let defaultPort = scheme == "https" ? 443 : 80
+        self.scheme = scheme
+        self.authority = host.lowercased() + (components.port.map { $0 == defaultPort ? "" : ":\($0)" } ?? "")
+        self.path = components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath
+        self.query = components.percentEncodedQuery
     }
 }
 

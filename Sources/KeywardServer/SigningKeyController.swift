@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import KeywardCore
+import KeywardCrypto
 
 /// `/v1/manage/signing-keys`: the public keys a merchant signs requests with (RFC 9421 `keyid`).
 struct SigningKeyController {
@@ -10,13 +11,24 @@ struct SigningKeyController {
         group.get("signing-keys") { _, context in
             let key = try context.requireKey()
             let list = try await signingKeys.list(merchantID: key.merchantID, mode: key.mode)
-            return try JSONResponse.make(ListResource(data: list.map(SigningKeyResource.init), has_more: false))
+            return try JSONResponse.make(ListResource(data: list.map { SigningKeyResource($0) }, has_more: false))
         }
         group.post("signing-keys") { request, context in
             let key = try context.requireKey()
             let body = try await JSONBody.decode(RegisterSigningKeyBody.self, from: request)
             let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: body.public_key)
             return try JSONResponse.make(SigningKeyResource(info), status: .created)
+        }
+        group.post("signing-keys/generate") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(GenerateSigningKeyBody.self, from: request)
+            guard let algorithm = KeyAlgorithm(rawValue: body.algorithm) else {
+                throw KeywardError(.invalidInput, "unsupported_algorithm", "'algorithm' must be one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
+            }
+            let pair = try GeneratedKeyPair.generate(algorithm)
+            let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: pair.publicKey.spkiPEM)
+            // The private key is in this answer only: Keyward keeps the public part.
+            return try JSONResponse.make(SigningKeyResource(info, privateKey: pair.privateKeyPEM), status: .created)
         }
         group.post("signing-keys/:id/revoke") { request, context in
             let key = try context.requireKey()
@@ -33,6 +45,12 @@ struct RegisterSigningKeyBody: StrictJSONBody {
     let public_key: String
 }
 
+struct GenerateSigningKeyBody: StrictJSONBody {
+    static let fields: Set<String> = ["name", "algorithm"]
+    let name: String?
+    let algorithm: String
+}
+
 struct SigningKeyResource: Encodable {
     let object = "signing_key"
     let id: String
@@ -43,8 +61,11 @@ struct SigningKeyResource: Encodable {
     let not_after: String?
     let created_at: String?
     let status: String
+    /// PKCS#8 PEM, only in the answer to a generation.
+    let private_key: String?
 
-    init(_ info: SigningKeyInfo) {
+    init(_ info: SigningKeyInfo, privateKey: String? = nil) {
+        private_key = privateKey
         id = info.id
         name = info.name
         mode = info.mode.rawValue

@@ -4,20 +4,37 @@ import KeywardCrypto
 import KeywardDialects
 
 extension ManualSigning.Dialect: ExpressibleByArgument {}
+
+/// Dialects `keyward sign` speaks: the provider dialects and RFC 9421.
+enum SignDialect: String, ExpressibleByArgument, CaseIterable { case mypos, alikassa, rfc9421 }
 extension SignatureDigest: ExpressibleByArgument {}
 
 struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the signature a provider dialect expects for the request on standard input.",
-        discussion: "mypos: the form body (k=v&k=v, URL-encoded, order kept) on stdin; prints the Signature value. alikassa: the raw body on stdin (byte for byte); prints the Sign header value.")
-    @Option(help: "mypos or alikassa.") var dialect: ManualSigning.Dialect
-    @Option(help: "Private key: PKCS#1 or PKCS#8 PEM (encrypted PKCS#8 with --passphrase-file).") var key: String
+        discussion: "mypos: the form body (k=v&k=v, URL-encoded, order kept) on stdin; prints the Signature value. alikassa: the raw body on stdin (byte for byte); prints the Sign header value. rfc9421: the body (may be empty) on stdin, with --url, --keyid and --method; prints the Content-Digest, Signature-Input and Signature header lines.")
+    @Option(help: "mypos, alikassa or rfc9421.") var dialect: SignDialect
+    @Option(help: "Private key PEM: RSA PKCS#1/PKCS#8 (encrypted PKCS#8 with --passphrase-file); for rfc9421 also EC P-256/P-384 and Ed25519.") var key: String
     @Option(name: .customLong("passphrase-file"), help: "File holding the passphrase of an encrypted key.") var passphraseFile: String?
     @Option(help: "sha256 (default) or sha1 (AliKassa legacy keys only).") var hash: SignatureDigest = .sha256
+    @Option(help: "rfc9421: the request URL.") var url: String?
+    @Option(help: "rfc9421: the signing key id (sgk_…).") var keyid: String?
+    @Option(help: "rfc9421: the HTTP method (default POST with a body, GET without).") var method: String?
 
     func run() throws {
-        let signingKey = try SignTools.privateKey(path: key, passphraseFile: passphraseFile)
-        print(try ManualSigning.sign(dialect, input: SignTools.standardInput(), key: signingKey, digest: hash))
+        switch dialect {
+        case .mypos, .alikassa:
+            let signingKey = try SignTools.privateKey(path: key, passphraseFile: passphraseFile)
+            let provider: ManualSigning.Dialect = dialect == .mypos ? .mypos : .alikassa
+            print(try ManualSigning.sign(provider, input: SignTools.standardInput(), key: signingKey, digest: hash))
+        case .rfc9421:
+            guard let url, let keyid else { throw ValidationError("rfc9421 needs --url and --keyid") }
+            let body = SignTools.standardInput()
+            let signingKey = try HTTPSigningKey(pem: try String(contentsOfFile: key, encoding: .utf8), passphrase: try SignTools.passphrase(passphraseFile))
+            let headers = try ManualSigning.signRFC9421(method: method ?? (body.isEmpty ? "GET" : "POST"), url: url, body: body, key: signingKey,
+                                                        keyID: keyid, created: Int(Date().timeIntervalSince1970), nonce: UUID().uuidString)
+            for header in headers { print("\(header.name): \(header.value)") }
+        }
     }
 }
 
@@ -46,19 +63,21 @@ struct Verify: ParsableCommand {
 }
 
 enum SignTools {
+    /// The passphrase in `file`, without its trailing line break.
+    static func passphrase(_ file: String?) throws -> [UInt8]? {
+        guard let file else { return nil }
+        guard let data = FileManager.default.contents(atPath: file) else { throw ValidationError("cannot read \(file)") }
+        var bytes = Array(data)
+        while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
+        return bytes
+    }
+
     static func standardInput() -> [UInt8] { Array(FileHandle.standardInput.readDataToEndOfFile()) }
 
     /// Reads a private key; 1024-bit keys (the public myPOS sandbox) are accepted here with a warning.
     static func privateKey(path: String, passphraseFile: String?) throws -> RSASigningKey {
         let pem = try String(contentsOfFile: path, encoding: .utf8)
-        var passphrase: [UInt8]?
-        if let passphraseFile {
-            guard let data = FileManager.default.contents(atPath: passphraseFile) else { throw ValidationError("cannot read \(passphraseFile)") }
-            var bytes = Array(data)
-            while let last = bytes.last, last == 0x0a || last == 0x0d { bytes.removeLast() }
-            passphrase = bytes
-        }
-        let key = try RSASigningKey(pem: pem, passphrase: passphrase, minimumBits: 1024)
+        let key = try RSASigningKey(pem: pem, passphrase: try passphrase(passphraseFile), minimumBits: 1024)
         if key.bits < 2048 {
             FileHandle.standardError.write(Data("warning: \(key.bits)-bit RSA key; live mode requires 2048 bits or more\n".utf8))
         }

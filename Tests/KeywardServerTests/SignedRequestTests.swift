@@ -83,6 +83,29 @@ import Testing
         }
     }
 
+    /// The on-site generator: the private key is in the answer once, Keyward keeps the public part.
+    @Test func generatedKeysSignRequestsAndAreShownOnce() async throws {
+        let (app, tenant) = try await Harness.appWithTenant()
+        _ = try await app.test(.router) { client in
+            let generated = try await client.call(.post, "/v1/manage/signing-keys/generate", key: tenant.liveKey.secret, json: #"{"algorithm":"ec-p256","name":"pos"}"#)
+            #expect(generated.status == .created, "\(generated.text)")
+            let keyID = try #require(generated.json["id"] as? String)
+            let privatePEM = try #require(generated.json["private_key"] as? String)
+            #expect(generated.json["algorithm"] as? String == "EC P-256")
+            let signer = try HTTPSigningKey(pem: privatePEM)
+            let headers = try Self.signedHeaders(method: "GET", path: "/v1/auth/test", key: signer, keyID: keyID)
+            try await client.execute(uri: "/v1/auth/test", method: .get, headers: headers) { response in
+                #expect(response.status == .ok)
+                #expect(response.json["mode"] as? String == "live")
+            }
+            let listing = try await client.call(.get, "/v1/manage/signing-keys", key: tenant.liveKey.secret)
+            #expect(!listing.text.contains("PRIVATE KEY"))
+            try await client.call(.post, "/v1/manage/signing-keys/generate", key: tenant.liveKey.secret, json: #"{"algorithm":"dsa"}"#) {
+                $0.expectProblem(.badRequest, "unsupported_algorithm")
+            }
+        }
+    }
+
     @Test func registrationRefusesWhatCannotBeTrusted() async throws {
         // Fixtures first: an application that is built but never run keeps its database open.
         let keys = try ServerKeyFixtures()
