@@ -45,6 +45,10 @@ public enum AuthScheme: String, Sendable, Equatable {
     case secretKey = "secret_key"
     /// RFC 9421 HTTP Message Signature by a registered signing key.
     case httpSignature = "http_signature"
+    /// A myPOS IPC form signed by a store's key index.
+    case myPOS = "mypos_ipc"
+    /// An AliKassa `Sign` header by a store's key.
+    case aliKassa = "alikassa"
 }
 
 /// Verifies presented secret keys: shape, lookup by hash, revocation, expiry, IP allowlist.

@@ -41,17 +41,18 @@ public struct MasterKeyRotation: Sendable {
         let combined = try files.load()  // current + next (+ previous): opens anything
         let sealer = MasterKeyring(primary: next, others: [])
 
-        struct Row: Decodable { let id: String; let sealed_secret: String }
-        let rows = try await store.sql.select().column("id").column("sealed_secret").from("payment_keys")
-            .all(decoding: Row.self)
         var count = 0
-        for row in rows where MasterKeyring.keyID(of: row.sealed_secret) != next.id {
-            let context = PaymentKeyRow.sealContext(id: row.id)
-            let plaintext = try combined.open(row.sealed_secret, context: context)
-            let resealed = try sealer.seal(plaintext, context: context)
-            try await store.sql.update("payment_keys").set("sealed_secret", to: resealed)
-                .where("id", .equal, row.id).where("sealed_secret", .equal, row.sealed_secret).run()
-            count += 1
+        for column in SealedColumn.all {
+            struct Row: Decodable { let id: String; let sealed: String }
+            let rows = try await store.sql.select().column("id").column(SQLAlias(SQLColumn(column.column), as: SQLIdentifier("sealed")))
+                .from(column.table).all(decoding: Row.self)
+            for row in rows where MasterKeyring.keyID(of: row.sealed) != next.id {
+                let context = column.context(row.id)
+                let resealed = try sealer.seal(try combined.open(row.sealed, context: context), context: context)
+                try await store.sql.update(column.table).set(SQLColumn(column.column), to: SQLBind(resealed))
+                    .where("id", .equal, row.id).where(SQLColumn(column.column), .equal, SQLBind(row.sealed)).run()
+                count += 1
+            }
         }
         var fileCount = 0
         for file in sealedFiles where FileManager.default.fileExists(atPath: file.path) {
@@ -66,5 +67,26 @@ public struct MasterKeyRotation: Sendable {
         }
         try files.promoteNext()
         return Report(previousKeyID: current.primary.id, newKeyID: next.id, resealedSecrets: count, resealedFiles: fileCount)
+    }
+}
+
+/// Every database column holding a sealed envelope, with the AAD context of each row.
+public struct SealedColumn: Sendable {
+    public let table: String
+    public let column: String
+    let context: @Sendable (String) -> String
+
+    /// All of them: master-key rotation re-seals each, and startup checks the key can open each.
+    public static let all: [SealedColumn] = [
+        SealedColumn(table: "payment_keys", column: "sealed_secret", context: PaymentKeyRow.sealContext(id:)),
+        SealedColumn(table: "store_keys", column: "sealed_platform_key", context: StoreKeyRow.sealContext(id:)),
+    ]
+
+    /// The master key ids the rows of this column are sealed under.
+    public func keyIDs(in store: KeywardStore) async throws -> Set<String> {
+        struct Row: Decodable { let key_id: String }
+        let rows = try await store.sql.raw("SELECT DISTINCT substr(\(ident: column), 5, 16) AS key_id FROM \(ident: table)")
+            .all(decoding: Row.self)
+        return Set(rows.map(\.key_id))
     }
 }

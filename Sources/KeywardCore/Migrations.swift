@@ -3,7 +3,7 @@ import SQLKit
 
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
-    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys()]
+    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -106,5 +106,49 @@ struct V2SigningKeys: AsyncMigration {
     func revert(on database: any Database) async throws {
         try await database.schema("signature_nonces").delete()
         try await database.schema("signing_keys").delete()
+    }
+}
+
+/// Provider-dialect stores (myPOS SID + WalletNumber, AliKassa account) and their key indexes: the
+/// merchant's public key under each index and the platform key pair Keyward answers with (private
+/// key sealed, AAD = the row id).
+struct V3ProviderStores: AsyncMigration {
+    var name: String { "v3_provider_stores" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("stores")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("dialect", .string, .required)
+            .field("name", .string, .required)
+            .field("external_id", .string, .required)
+            .field("wallet_number", .string)
+            .field("reject_replays", .int64, .required)
+            .field("created_ms", .int64, .required)
+            .unique(on: "dialect", "external_id")
+            .create()
+        try await database.schema("store_keys")
+            .field("id", .string, .identifier(auto: false))
+            .field("store_id", .string, .required, .references("stores", "id"))
+            .field("key_index", .int64, .required)
+            .field("name", .string, .required)
+            .field("public_key_pem", .string, .required)
+            .field("algorithm", .string, .required)
+            .field("not_after_ms", .int64)
+            .field("legacy_sha1", .int64, .required)
+            .field("platform_certificate_pem", .string, .required)
+            .field("sealed_platform_key", .string, .required)
+            .field("created_ms", .int64, .required)
+            .field("revoked_ms", .int64)
+            .unique(on: "store_id", "key_index")
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "stores_by_merchant").on("stores").column("merchant_id").column("mode").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("store_keys").delete()
+        try await database.schema("stores").delete()
     }
 }

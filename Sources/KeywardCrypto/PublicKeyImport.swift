@@ -68,7 +68,7 @@ public struct ImportedPublicKey: Sendable {
 public typealias KeyImportError = CodedInputError
 
 /// Reads public keys in the forms merchants send: X.509 certificates, SPKI (`PUBLIC KEY`) and PKCS#1
-/// (`RSA PUBLIC KEY`) PEM, several blocks in one file.
+/// (`RSA PUBLIC KEY`) PEM and PKCS#7 certificates-only bundles (`PKCS7`), several blocks in one file.
 ///
 /// Certificates are read with a small DER walk instead of swift-certificates, because the public myPOS
 /// sandbox still uses a 1024-bit RSA key, which swift-certificates refuses to parse; whether such a
@@ -82,6 +82,10 @@ public enum PublicKeyImport {
             switch document.discriminator {
             case "CERTIFICATE":
                 keys.append(try certificate(der: document.derBytes, minimumRSABits: minimumRSABits))
+            case "PKCS7", "CMS":
+                for der in try PKCS7Bundle.certificates(der: document.derBytes) {
+                    keys.append(try certificate(der: der, minimumRSABits: minimumRSABits))
+                }
             case "PUBLIC KEY":
                 keys.append(ImportedPublicKey(key: try spki(der: document.derBytes, minimumRSABits: minimumRSABits), source: .spki,
                                               notValidBefore: nil, notValidAfter: nil, certificateDER: nil))
@@ -94,7 +98,7 @@ public enum PublicKeyImport {
             case let type where type.contains("PRIVATE KEY"):
                 throw KeyImportError("private_key_not_accepted", "This is a private key (\(type)). Register the public key or certificate; keep the private key to yourself.")
             case let type:
-                throw KeyImportError("unsupported_pem_type", "PEM blocks of type '\(type.prefix(40))' are not keys; send a CERTIFICATE, PUBLIC KEY or RSA PUBLIC KEY.")
+                throw KeyImportError("unsupported_pem_type", "PEM blocks of type '\(type.prefix(40))' are not keys; send a CERTIFICATE, PKCS7 bundle, PUBLIC KEY or RSA PUBLIC KEY.")
             }
         }
         return keys

@@ -43,10 +43,10 @@ public struct RSASigningKey: Sendable {
         case 4096: .bits4096
         default: throw KeyImportError("unsupported_algorithm", "RSA keys are generated with 2048, 3072 or 4096 bits.")
         }
-        return RSASigningKey(key: try _RSA.Signing.PrivateKey(keySize: size))
+        return RSASigningKey(try _RSA.Signing.PrivateKey(keySize: size))
     }
 
-    private init(key: _RSA.Signing.PrivateKey) { self.key = key }
+    init(_ key: _RSA.Signing.PrivateKey) { self.key = key }
 
     /// Size in bits.
     public var bits: Int { key.keySizeInBits }

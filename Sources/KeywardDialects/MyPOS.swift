@@ -43,4 +43,26 @@ public enum MyPOSIPC {
         let values = parameters.filter { $0.name != signatureParameter }.map(\.value)
         return key.isValidPKCS1v15Signature(bytes, for: signedContent(values: values), digest: .sha256) ? .valid : .mismatch
     }
+
+    /// A JSON answer signed the myPOS way: any top-level `Signature` dropped, the remaining leaf values
+    /// depth-first in document order (see `OrderedJSON.leafValues`), the new `Signature` added last.
+    public static func signJSON(_ document: OrderedJSON, with key: RSASigningKey) throws -> OrderedJSON {
+        guard case .object(let members) = document else { return document }
+        let unsigned = members.filter { $0.name != signatureParameter }
+        let values = OrderedJSON.object(unsigned).leafValues
+        let signature = Data(try key.signPKCS1v15(signedContent(values: values), digest: .sha256)).base64EncodedString()
+        return .object(unsigned + [.init(signatureParameter, .string(signature))])
+    }
+
+    /// Checks the top-level `Signature` of a JSON answer against `key`.
+    public static func verifyJSON(_ document: OrderedJSON, with key: VerificationKey) -> SignatureCheck {
+        guard case .object(let members) = document else { return .missing("JSON object with a Signature") }
+        let signatures = members.filter { $0.name == signatureParameter }
+        guard signatures.count == 1, case .string(let signature) = signatures[0].value else { return .missing("Signature member") }
+        guard let bytes = SignatureCheck.decodeBase64(signature), !bytes.isEmpty else {
+            return .invalid(code: "signature_invalid", reason: "The Signature member is not base64.")
+        }
+        let values = OrderedJSON.object(members.filter { $0.name != signatureParameter }).leafValues
+        return key.isValidPKCS1v15Signature(bytes, for: signedContent(values: values), digest: .sha256) ? .valid : .mismatch
+    }
 }

@@ -7,15 +7,19 @@ struct GatewayController {
     let proxy: UpstreamProxy?
 
     func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.get("auth/test") { _, context in
-            let key = try context.requireKey()
-            var json = FlatJSON()
-            json.add("key_id", key.keyID)
-            json.add("merchant_id", key.merchantID)
-            json.add("mid", key.mid)
-            json.add("mode", key.mode.rawValue)
-            json.add("permissions", key.permissions ?? ["*"])
-            return json.response()
+        // POST too: signed schemes (myPOS forms, AliKassa bodies) are posts.
+        for method in [HTTPRequest.Method.get, .post] {
+            group.on("auth/test", method: method) { _, context in
+                let key = try context.requireKey()
+                var json = FlatJSON()
+                json.add("key_id", key.keyID)
+                json.add("merchant_id", key.merchantID)
+                json.add("mid", key.mid)
+                json.add("mode", key.mode.rawValue)
+                json.add("scheme", key.scheme.rawValue)
+                json.add("permissions", key.permissions ?? ["*"])
+                return json.response()
+            }
         }
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head, .options] {
             group.on("**", method: method) { request, context in

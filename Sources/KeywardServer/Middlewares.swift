@@ -3,19 +3,31 @@ import KeywardCore
 import KeywardCrypto
 import KeywardDialects
 
-/// Authenticates `/v1/` calls by secret key (`Authorization: Bearer <key>` or the bare key), or by an
-/// RFC 9421 signature when the request carries `Signature-Input` and no `Authorization`.
+/// Authenticates `/v1/` calls by secret key (`Authorization: Bearer <key>` or the bare key). Without
+/// `Authorization`, a signed request in another scheme: RFC 9421 (`Signature-Input`), AliKassa
+/// (`Account` + `Sign`), or a myPOS IPC form (form body with `SID`, `KeyIndex`, `Signature`).
 struct SecretKeyAuthMiddleware: RouterMiddleware {
     typealias Context = KeywardRequestContext
     let authenticator: KeyAuthenticator
     let signatures: HTTPSignatureAuthenticator
+    let providers: ProviderAuthenticator
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.headers[.authorization] == nil, request.headers[.signatureInput] != nil {
+        if request.headers[.authorization] == nil {
             var request = request
             var context = context
-            context.key = try await signatures.authenticate(&request)
-            return try await next(request, context)
+            if request.headers[.signatureInput] != nil {
+                context.key = try await signatures.authenticate(&request)
+                return try await next(request, context)
+            }
+            if request.headers[.aliKassaAccount] != nil {
+                context.key = try await providers.authenticateAliKassa(&request)
+                return try await next(request, context)
+            }
+            if request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
+                context.key = try await providers.authenticateMyPOS(&request, mode: nil).principal
+                return try await next(request, context)
+            }
         }
         let values = request.headers[values: .authorization]
         guard values.count <= 1 else {

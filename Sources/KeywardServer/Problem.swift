@@ -145,4 +145,6 @@ extension HTTPField.Name {
     static let keywardKeyID = Self("Keyward-Key-Id")!
     static let keywardPermissions = Self("Keyward-Permissions")!
     static let signatureInput = Self("Signature-Input")!
+    static let aliKassaAccount = Self("Account")!
+    static let aliKassaSign = Self("Sign")!
 }

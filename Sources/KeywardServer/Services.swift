@@ -17,6 +17,8 @@ public struct KeywardServices: Sendable {
     public let secretKeys: SecretKeyService
     public let paymentKeys: PaymentKeyService
     public let signingKeys: SigningKeyService
+    public let stores: StoreService
+    public let storeDirectory: StoreDirectory
     public let clock: KeywardClock
     public let logger: Logger
 
@@ -40,6 +42,8 @@ public struct KeywardServices: Sendable {
             secretKeys: SecretKeyService(store: store, changes: changes, clock: clock),
             paymentKeys: PaymentKeyService(store: store, keyring: keyring, changes: changes, clock: clock),
             signingKeys: SigningKeyService(store: store, changes: changes, clock: clock),
+            stores: StoreService(store: store, keyring: keyring, changes: changes, clock: clock),
+            storeDirectory: StoreDirectory(store: store, keyring: keyring, changes: changes),
             clock: clock, logger: logger)
     }
 
@@ -66,10 +70,9 @@ public struct KeywardServices: Sendable {
     /// Refuses to start with a master key that cannot open what the database holds (e.g. a new key file
     /// created by mistake on a second instance), rather than failing later on every sealed secret.
     static func checkSealedSecretsReadable(store: KeywardStore, keyring: MasterKeyring, settings: Settings) async throws {
-        struct Row: Decodable { let key_id: String }
-        let rows = try await store.sql.raw("SELECT DISTINCT substr(sealed_secret, 5, 16) AS key_id FROM payment_keys")
-            .all(decoding: Row.self)
-        let unknown = Set(rows.map(\.key_id)).subtracting(keyring.keyIDs)
+        var sealedUnder = Set<String>()
+        for column in SealedColumn.all { sealedUnder.formUnion(try await column.keyIDs(in: store)) }
+        let unknown = sealedUnder.subtracting(keyring.keyIDs)
         if !unknown.isEmpty {
             throw SettingsError("the database holds secrets sealed under master key(s) \(unknown.sorted().joined(separator: ", ")) but \(settings.effectiveMasterKeyFile) has \(keyring.keyIDs.joined(separator: ", ")); point KEYWARD_MASTER_KEY_FILE at the right key")
         }

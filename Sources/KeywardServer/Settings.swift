@@ -28,6 +28,10 @@ public struct Settings: Sendable {
     public var logLevel: String = "info"
     /// Largest request body forwarded upstream, in bytes.
     public var maxBodyBytes: Int = 10 * 1024 * 1024
+    /// Where live myPOS IPC forms are posted (the path of myPOS's own endpoint by default).
+    public var myposPath: String = "/vmp/checkout"
+    /// Where test-mode myPOS IPC forms are posted.
+    public var myposTestPath: String = "/vmp/checkout-test"
 
     public init() {}
 
@@ -40,7 +44,7 @@ public struct Settings: Sendable {
     /// `KEYWARD_` prefix, in the environment. Listed by `keyward serve --help`.
     public static let names = [
         "data_dir", "database_url", "master_key_file", "host", "https_port", "http_port", "hostname",
-        "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes",
+        "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes", "mypos_path", "mypos_test_path",
     ]
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
@@ -87,6 +91,14 @@ public struct Settings: Sendable {
             guard let bytes = Int(text), bytes > 0 else { throw SettingsError("max_body_bytes must be a positive integer") }
             settings.maxBodyBytes = bytes
         }
+        for (name, keyPath) in [("mypos_path", \Settings.myposPath), ("mypos_test_path", \Settings.myposTestPath)] {
+            guard let path = value(name) else { continue }
+            let ok = path.hasPrefix("/") && !path.hasPrefix("/v1/") && path != "/v1" && !path.hasPrefix("/.well-known/")
+                && path.utf8.count <= 200 && !path.contains("*") && !path.contains(":")
+            guard ok else { throw SettingsError("\(name) must be a path starting with '/', outside /v1/ and /.well-known/, without '*' or ':'") }
+            settings[keyPath: keyPath] = path
+        }
+        guard settings.myposPath != settings.myposTestPath else { throw SettingsError("mypos_path and mypos_test_path must differ") }
         return settings
     }
 

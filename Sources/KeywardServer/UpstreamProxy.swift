@@ -38,6 +38,13 @@ final class UpstreamProxy: Service, Sendable {
     }
 
     func forward(_ request: Request, context: KeywardRequestContext, key: AuthenticatedKey) async throws -> Response {
+        let upstream = try await exchange(request, context: context, key: key)
+        return Response(status: .init(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
+                        headers: Self.responseHeaders(upstream), body: ResponseBody(asyncSequence: upstream.body))
+    }
+
+    /// Sends `request` upstream and returns the answer with its body not yet read.
+    func exchange(_ request: Request, context: KeywardRequestContext, key: AuthenticatedKey) async throws -> HTTPClientResponse {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
             throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
         }
@@ -59,6 +66,7 @@ final class UpstreamProxy: Service, Sendable {
         outgoing.headers.add(name: "Keyward-Merchant-Id", value: key.merchantID)
         outgoing.headers.add(name: "Keyward-Mode", value: key.mode.rawValue)
         outgoing.headers.add(name: "Keyward-Key-Id", value: key.keyID)
+        outgoing.headers.add(name: "Keyward-Auth-Scheme", value: key.scheme.rawValue)
         outgoing.headers.add(name: "Keyward-Permissions", value: key.permissions?.joined(separator: ",") ?? "*")
         outgoing.headers.add(name: "Keyward-Request-Id", value: context.requestID)
         if let client = context.clientAddress.map(IPText.format) {
@@ -70,21 +78,23 @@ final class UpstreamProxy: Service, Sendable {
         if request.method != .get && request.method != .head {
             outgoing.body = .stream(LimitedBody(base: request.body, limit: maxBodyBytes), length: length)
         }
-        let upstream: HTTPClientResponse
         do {
-            upstream = try await client.execute(outgoing, timeout: .seconds(60), logger: context.logger)
+            return try await client.execute(outgoing, timeout: .seconds(60), logger: context.logger)
         } catch let error as KeywardError {
             throw error
         } catch {
             context.logger.warning("upstream call failed", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
             throw KeywardError(.badGateway, "upstream_unavailable", "The upstream API did not answer; retry later.")
         }
+    }
+
+    /// The upstream answer's headers minus hop-by-hop ones.
+    static func responseHeaders(_ upstream: HTTPClientResponse) -> HTTPFields {
         var headers = HTTPFields()
-        for header in upstream.headers where !Self.hopByHop.contains(header.name.lowercased()) {
+        for header in upstream.headers where !hopByHop.contains(header.name.lowercased()) {
             if let name = HTTPField.Name(header.name) { headers.append(HTTPField(name: name, value: header.value)) }
         }
-        return Response(status: .init(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
-                        headers: headers, body: ResponseBody(asyncSequence: upstream.body))
+        return headers
     }
 }
 

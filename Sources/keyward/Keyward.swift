@@ -74,6 +74,8 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("upstream-url"), help: "Forward authenticated /v1/ calls here (env KEYWARD_UPSTREAM_URL).") var upstreamURL: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (env KEYWARD_LOG_LEVEL; default info).") var logLevel: String?
     @Option(name: .customLong("max-body-bytes"), help: "Largest body forwarded upstream (env KEYWARD_MAX_BODY_BYTES; default 10485760).") var maxBodyBytes: Int?
+    @Option(name: .customLong("mypos-path"), help: "Path of live myPOS IPC posts (env KEYWARD_MYPOS_PATH; default /vmp/checkout).") var myposPath: String?
+    @Option(name: .customLong("mypos-test-path"), help: "Path of test-mode myPOS IPC posts (env KEYWARD_MYPOS_TEST_PATH; default /vmp/checkout-test).") var myposTestPath: String?
 
     func run() async throws {
         var extra: [String: String] = [:]
@@ -86,6 +88,8 @@ struct Serve: AsyncParsableCommand {
         extra["upstream_url"] = upstreamURL
         extra["log_level"] = logLevel
         extra["max_body_bytes"] = maxBodyBytes.map(String.init)
+        extra["mypos_path"] = myposPath
+        extra["mypos_test_path"] = myposTestPath
         let settings = try storage.settings(extra: extra)
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "keyward")

@@ -152,12 +152,46 @@ struct ServerKeyFixtures {
     func path(_ name: String) -> String { directory + "/" + name }
     func read(_ name: String) throws -> String { try String(contentsOfFile: path(name), encoding: .utf8) }
     func openssl(_ arguments: [String]) throws {
+        _ = try run("/usr/bin/openssl", arguments)
+    }
+
+    /// An RSA key: `name`.pem (PKCS#8) and a self-signed `name`.crt valid `days` days.
+    func rsa(_ name: String, bits: Int = 2048, days: Int = 30) throws {
+        try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:\(bits)", "-out", path("\(name).pem")])
+        try openssl(["req", "-x509", "-key", path("\(name).pem"), "-subj", "/CN=\(name)", "-days", "\(days)", "-out", path("\(name).crt")])
+    }
+
+    /// Runs the Python provider peer (`Tests/KeywardCryptoTests/peers/provider_peer.py`); exit status 0 or throws.
+    func python(_ arguments: [String], stdin: Data? = nil) throws -> String {
+        let peer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("KeywardCryptoTests/peers/provider_peer.py").path
+        return try run("/usr/bin/env", ["python3", peer] + arguments, stdin: stdin)
+    }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+    }
+
+    func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> String {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
         process.standardError = FileHandle.nullDevice
+        let input = Pipe()
+        if stdin != nil { process.standardInput = input }
         try process.run()
+        if let stdin {
+            input.fileHandleForWriting.write(stdin)
+            try input.fileHandleForWriting.close()
+        }
+        let data = output.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw CocoaError(.fileWriteUnknown) }
+        guard process.terminationStatus == 0 else { throw PeerFailure(status: process.terminationStatus) }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }
+
+/// A peer process that exited non-zero (for a verifier: the signature did not verify).
+struct PeerFailure: Error, Equatable { let status: Int32 }

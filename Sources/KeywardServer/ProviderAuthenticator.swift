@@ -1,0 +1,144 @@
+import Crypto
+import Foundation
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+import KeywardDialects
+
+/// A verified myPOS IPC request: who sent it, the key index that verified it, and the form as sent.
+struct VerifiedMyPOSRequest: Sendable {
+    let principal: AuthenticatedKey
+    let key: ResolvedStoreKey
+    let store: StoreInfo
+    let parameters: [(name: String, value: String)]
+}
+
+/// Verifies requests signed in the provider dialects against stores' key indexes: myPOS IPC forms
+/// (`SID`, `KeyIndex`, `Signature`) and AliKassa (`Account` and `Sign` headers over the raw body).
+struct ProviderAuthenticator: Sendable {
+    let directory: StoreDirectory
+    let signingKeys: SigningKeyService
+    let clock: KeywardClock
+    let maxBodyBytes: Int
+    /// How long an identical myPOS request is refused for a store that rejects replays.
+    static let replayWindow: TimeInterval = 24 * 3600
+    static let maximumParameters = 1000
+
+    /// Verifies a myPOS form. `mode`, when given, is the mode the endpoint serves (`/vmp/checkout` live,
+    /// `/vmp/checkout-test` test); a store of the other mode is refused.
+    func authenticateMyPOS(_ request: inout Request, mode: Mode?) async throws -> VerifiedMyPOSRequest {
+        if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
+            throw KeywardError(.invalidInput, "unsupported_media_type", "myPOS IPC requests are form posts (application/x-www-form-urlencoded).")
+        }
+        let body = try await collect(&request)
+        let parameters: [(name: String, value: String)]
+        do {
+            parameters = try FormEncoding.decode(body.readableBytesView)
+        } catch {
+            throw KeywardError(.invalidInput, "malformed_form", error.reason)
+        }
+        guard parameters.count <= Self.maximumParameters else {
+            throw KeywardError(.invalidInput, "too_many_parameters", "A myPOS request has at most \(Self.maximumParameters) parameters.")
+        }
+        guard parameters.contains(where: { $0.name == MyPOSIPC.signatureParameter }) else {
+            throw KeywardError(.unauthenticated, "signature_missing", "The form has no Signature parameter; sign it with your private key as the myPOS SDK does.")
+        }
+        let sid = try single("SID", in: parameters, missing: "unknown_store")
+        guard let resolved = try await storage({ try await directory.resolve(.mypos, externalID: sid) }) else {
+            throw KeywardError(.unauthenticated, "unknown_store", "No store has SID '\(sid.prefix(32))'. Check the SID against your store in Keyward.")
+        }
+        if let mode, resolved.store.mode != mode {
+            let endpoint = resolved.store.mode == .test ? "the test endpoint (/vmp/checkout-test)" : "the live endpoint (/vmp/checkout)"
+            throw KeywardError(.unauthenticated, "unknown_store", "SID '\(sid)' is a \(resolved.store.mode.rawValue)-mode store; send its requests to \(endpoint).")
+        }
+        if let wallet = parameters.first(where: { $0.name == "WalletNumber" })?.value, let expected = resolved.store.walletNumber, wallet != expected {
+            throw KeywardError(.unauthenticated, "unknown_store", "WalletNumber '\(wallet.prefix(32))' does not belong to the store with SID '\(sid)'.")
+        }
+        let indexText = try single("KeyIndex", in: parameters, missing: "unknown_key_index")
+        guard let index = Int(indexText), let key = resolved.key(index: index, now: clock.now()) else {
+            throw KeywardError(.unauthenticated, "unknown_key_index", "Store '\(sid)' has no active key index '\(indexText.prefix(16))'. Check KeyIndex against the store's keys; revoked and expired keys do not verify.")
+        }
+        switch MyPOSIPC.verify(parameters, with: key.verificationKey) {
+        case .valid:
+            break
+        case .invalid(let code, let reason):
+            throw KeywardError(code == "duplicate_parameter" ? .invalidInput : .unauthenticated, code, reason)
+        }
+        if resolved.store.rejectReplays, let signature = parameters.last(where: { $0.name == MyPOSIPC.signatureParameter })?.value {
+            let fingerprint = Hex.encode(SHA256.hash(data: Array(signature.utf8)))
+            let expires = clock.now().addingTimeInterval(Self.replayWindow)
+            let fresh = try await storage { try await signingKeys.useNonce(keyID: key.info.id, nonce: fingerprint, expires: expires) }
+            guard fresh else {
+                throw KeywardError(.unauthenticated, "replayed_request", "This exact signed request was already accepted; this store refuses replays within 24 hours.")
+            }
+        }
+        return VerifiedMyPOSRequest(principal: principal(resolved, key: key, scheme: .myPOS), key: key, store: resolved.store, parameters: parameters)
+    }
+
+    /// Verifies an AliKassa request: the `Account` header names the store, `Sign` must verify over the
+    /// exact body bytes with one of the store's active keys (SHA-256, or SHA-1 for legacy keys).
+    func authenticateAliKassa(_ request: inout Request) async throws -> AuthenticatedKey {
+        let accounts = request.headers[values: .aliKassaAccount]
+        guard accounts.count == 1, let account = accounts.first?.trimmingCharacters(in: .whitespaces) else {
+            throw KeywardError(.unauthenticated, "unknown_store", "Send exactly one Account header with your AliKassa account id.")
+        }
+        let signs = request.headers[values: .aliKassaSign]
+        guard signs.count <= 1 else { throw KeywardError(.unauthenticated, "signature_invalid", "Send exactly one Sign header.") }
+        guard let sign = signs.first, !sign.isEmpty else {
+            throw KeywardError(.unauthenticated, "signature_missing", "The request has no Sign header; sign the raw body with your private key.")
+        }
+        let body = try await collect(&request)
+        let lookup = UUID(uuidString: account)?.uuidString.lowercased() ?? account
+        guard let resolved = try await storage({ try await directory.resolve(.alikassa, externalID: lookup) }) else {
+            throw KeywardError(.unauthenticated, "unknown_store", "No store has account '\(account.prefix(40))'.")
+        }
+        let now = clock.now()
+        let usable = resolved.keys.filter { $0.isUsable(at: now) }
+        guard !usable.isEmpty else {
+            throw KeywardError(.unauthenticated, "unknown_key_index", "Account '\(lookup)' has no active key; register one.")
+        }
+        var lastFailure = SignatureCheck.valid
+        for key in usable {
+            let check = AliKassa.verify(body: Array(buffer: body), signature: sign, with: key.verificationKey, digest: key.info.digest)
+            if check == .valid { return principal(resolved, key: key, scheme: .aliKassa) }
+            lastFailure = check
+        }
+        if case .invalid(let code, let reason) = lastFailure { throw KeywardError(.unauthenticated, code, reason) }
+        throw KeywardError(.unauthenticated, "signature_invalid", "The signature does not match.")
+    }
+
+    private func principal(_ resolved: ResolvedStore, key: ResolvedStoreKey, scheme: AuthScheme) -> AuthenticatedKey {
+        AuthenticatedKey(keyID: key.info.id, merchantID: resolved.store.merchantID, mid: resolved.mid, mode: resolved.store.mode,
+                         permissions: nil, allowedIPs: [], expiresAt: key.info.notAfter, revokedAt: nil, replacedBy: nil, scheme: scheme)
+    }
+
+    private func collect(_ request: inout Request) async throws -> ByteBuffer {
+        do {
+            return try await request.collectBody(upTo: maxBodyBytes)
+        } catch {
+            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+        }
+    }
+
+    /// The value of a parameter that must appear exactly once.
+    private func single(_ name: String, in parameters: [(name: String, value: String)], missing code: String) throws -> String {
+        let values = parameters.filter { $0.name == name }
+        guard let value = values.first?.value, !value.isEmpty else {
+            throw KeywardError(.unauthenticated, code, "The form has no \(name) parameter.")
+        }
+        guard values.count == 1 else {
+            throw KeywardError(.invalidInput, "duplicate_parameter", "Parameter '\(name)' appears more than once; myPOS signs each parameter once.")
+        }
+        return value
+    }
+
+    private func storage<T>(_ body: () async throws -> T) async throws -> T {
+        do {
+            return try await body()
+        } catch let error as KeywardError {
+            throw error
+        } catch {
+            throw KeywardError(.unavailable, "storage_unavailable", "Store keys cannot be checked right now; retry shortly.")
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+
+/// `/v1/manage/stores`: myPOS and AliKassa stores, the merchant keys under their key indexes and the
+/// platform certificates merchants download to verify Keyward's answers.
+struct StoreController {
+    let stores: StoreService
+    let clock: KeywardClock
+
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+        group.get("stores") { _, context in
+            let key = try context.requireKey()
+            let list = try await stores.list(merchantID: key.merchantID, mode: key.mode)
+            var resources = [StoreResource]()
+            for store in list { resources.append(StoreResource(store, keys: try await stores.keys(storeID: store.id), now: clock.now())) }
+            return try JSONResponse.make(ListResource(data: resources, has_more: false))
+        }
+        group.post("stores") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(CreateStoreBody.self, from: request)
+            guard let dialect = StoreDialect(rawValue: body.dialect) else {
+                throw KeywardError(.invalidInput, "invalid_dialect", "'dialect' must be 'mypos' or 'alikassa'.", field: "dialect")
+            }
+            if dialect == .mypos && body.account != nil {
+                throw KeywardError(.invalidInput, "unknown_field", "'account' is an AliKassa field; myPOS stores have 'sid'.", field: "account")
+            }
+            if dialect == .alikassa && (body.sid != nil || body.reject_replays != nil) {
+                throw KeywardError(.invalidInput, "unknown_field", "'sid' and 'reject_replays' are myPOS fields; AliKassa stores have 'account'.", field: body.sid != nil ? "sid" : "reject_replays")
+            }
+            let new = NewStore(name: body.name, dialect: dialect, externalID: body.sid ?? body.account, walletNumber: body.wallet_number,
+                               rejectReplays: body.reject_replays ?? false)
+            let store = try await stores.create(merchantID: key.merchantID, mode: key.mode, new)
+            return try JSONResponse.make(StoreResource(store, keys: [], now: clock.now()), status: .created)
+        }
+        group.get("stores/:id") { _, context in
+            let key = try context.requireKey()
+            let store = try await stores.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
+            return try JSONResponse.make(StoreResource(store, keys: try await stores.keys(storeID: store.id), now: clock.now()))
+        }
+        group.post("stores/:id/keys") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(AddStoreKeyBody.self, from: request)
+            let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
+                                                 pem: body.public_key, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false)
+            return try JSONResponse.make(ListResource(data: added.map { StoreKeyResource($0, now: clock.now()) }, has_more: false), status: .created)
+        }
+        group.post("stores/:id/keys/generate") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(GenerateStoreKeyBody.self, from: request)
+            let bits = body.bits ?? 2048
+            guard [2048, 3072, 4096].contains(bits) else {
+                throw KeywardError(.invalidInput, "unsupported_algorithm", "'bits' must be 2048, 3072 or 4096.", field: "bits")
+            }
+            let pair = try RSASigningKey.generate(bits: bits)
+            let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
+                                                 pem: pair.publicKey.spkiPEM, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false)
+            // The private key is in this answer only: Keyward keeps the public part.
+            let resources = added.map { StoreKeyResource($0, now: clock.now(), privateKey: pair.pkcs8PEM, privateKeyPKCS1: pair.pkcs1PEM) }
+            return try JSONResponse.make(ListResource(data: resources, has_more: false), status: .created)
+        }
+        group.post("stores/:id/keys/:index/revoke") { request, context in
+            let key = try context.requireKey()
+            _ = try await JSONBody.decode(EmptyBody.self, from: request)
+            let info = try await stores.revokeKey(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
+                                                  keyIndex: try Self.keyIndex(context))
+            return try JSONResponse.make(StoreKeyResource(info, now: clock.now()))
+        }
+        group.get("stores/:id/keys/:index/platform-certificate") { _, context in
+            let key = try context.requireKey()
+            let storeID = try context.parameters.require("id")
+            let index = try Self.keyIndex(context)
+            let info = try await stores.key(merchantID: key.merchantID, mode: key.mode, storeID: storeID, keyIndex: index)
+            return Response(status: .ok, headers: [
+                .contentType: "application/x-pem-file",
+                .contentDisposition: "attachment; filename=\"keyward-platform-\(storeID)-\(index).pem\"",
+            ], body: .init(byteBuffer: ByteBuffer(string: info.platformCertificatePEM)))
+        }
+    }
+
+    static func keyIndex(_ context: KeywardRequestContext) throws -> Int {
+        guard let text = context.parameters.get("index"), let index = Int(text), index > 0 else {
+            throw KeywardError(.notFound, "resource_missing", "A key index is a positive integer.")
+        }
+        return index
+    }
+}
+
+struct CreateStoreBody: StrictJSONBody {
+    static let fields: Set<String> = ["name", "dialect", "sid", "wallet_number", "account", "reject_replays"]
+    let name: String?
+    let dialect: String
+    let sid: String?
+    let wallet_number: String?
+    let account: String?
+    let reject_replays: Bool?
+}
+
+struct AddStoreKeyBody: StrictJSONBody {
+    static let fields: Set<String> = ["name", "public_key", "key_index", "legacy_sha1"]
+    let name: String?
+    let public_key: String
+    let key_index: Int?
+    let legacy_sha1: Bool?
+}
+
+struct GenerateStoreKeyBody: StrictJSONBody {
+    static let fields: Set<String> = ["name", "bits", "key_index", "legacy_sha1"]
+    let name: String?
+    let bits: Int?
+    let key_index: Int?
+    let legacy_sha1: Bool?
+}
+
+struct StoreResource: Encodable {
+    let object = "store"
+    let id: String
+    let name: String
+    let mode: String
+    let dialect: String
+    let sid: String?
+    let wallet_number: String?
+    let account: String?
+    let reject_replays: Bool?
+    let created_at: String?
+    let keys: [StoreKeyResource]
+
+    init(_ store: StoreInfo, keys: [StoreKeyInfo], now: Date) {
+        id = store.id
+        name = store.name
+        mode = store.mode.rawValue
+        dialect = store.dialect.rawValue
+        sid = store.dialect == .mypos ? store.externalID : nil
+        wallet_number = store.walletNumber
+        account = store.dialect == .alikassa ? store.externalID : nil
+        reject_replays = store.dialect == .mypos ? store.rejectReplays : nil
+        created_at = Timestamp.format(store.createdAt)
+        self.keys = keys.map { StoreKeyResource($0, now: now) }
+    }
+}
+
+struct StoreKeyResource: Encodable {
+    let object = "store_key"
+    let id: String
+    let key_index: Int
+    let name: String
+    let algorithm: String
+    let hash: String
+    let public_key: String
+    let not_after: String?
+    let platform_certificate: String
+    let created_at: String?
+    let status: String
+    /// PKCS#8 and PKCS#1 PEM, only in the answer to a generation.
+    let private_key: String?
+    let private_key_pkcs1: String?
+
+    init(_ info: StoreKeyInfo, now: Date, privateKey: String? = nil, privateKeyPKCS1: String? = nil) {
+        id = info.id
+        key_index = info.keyIndex
+        name = info.name
+        algorithm = info.algorithm
+        hash = info.digest.rawValue
+        public_key = info.publicKeyPEM
+        not_after = Timestamp.format(info.notAfter)
+        platform_certificate = info.platformCertificatePEM
+        created_at = Timestamp.format(info.createdAt)
+        status = info.revokedAt != nil ? "revoked" : (info.notAfter.map { $0 <= now } ?? false) ? "expired" : "active"
+        private_key = privateKey
+        private_key_pkcs1 = privateKeyPKCS1
+    }
+}
