@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KeywardCore
+import KeywardCrypto
 import KeywardServer
 import Logging
 import Synchronization
@@ -92,6 +93,9 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let paymentKey = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "shop")
         let before = try await services.paymentKeys.orderHash(merchantID: tenant.merchant.id, mode: .test, paymentKeyID: nil, orderID: "1", amount: "10", currency: "EGP")
+        let store = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos))
+        _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id,
+                                              pem: try RSASigningKey.generate(bits: 2048).publicKey.spkiPEM)
         // The local CA key file (sealed too) is created by the first start.
         _ = try await buildApplication(settings: settings, logger: Harness.logger).test(.router) { client in
             try await client.call(.get, "/healthz", key: nil) { #expect($0.status == .ok) }
@@ -99,7 +103,7 @@ import Testing
         let oldID = services.keyring.primary.id
         let report = try await rotateMasterKey(services)
         #expect(report.previousKeyID == oldID)
-        #expect(report.resealedSecrets == 1)
+        #expect(report.resealedSecrets == 2)  // the payment key and the store's platform key
         #expect(report.resealedFiles == 1)
         await services.store.shutdown()
 
@@ -107,6 +111,8 @@ import Testing
         #expect(reopened.keyring.primary.id == report.newKeyID)
         let after = try await reopened.paymentKeys.orderHash(merchantID: tenant.merchant.id, mode: .test, paymentKeyID: nil, orderID: "1", amount: "10", currency: "EGP")
         #expect(after == before)
+        let resolved = try await reopened.storeDirectory.resolve(.mypos, externalID: store.externalID)
+        #expect(resolved?.keys.count == 1, "the re-sealed platform key opens")
         struct Row: Decodable { let sealed_secret: String }
         let row = try await reopened.store.sql.raw("SELECT sealed_secret FROM payment_keys WHERE id = \(bind: paymentKey.info.id)").first(decoding: Row.self)
         #expect(row?.sealed_secret.hasPrefix("kw1.\(report.newKeyID).") == true)

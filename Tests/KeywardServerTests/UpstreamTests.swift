@@ -2,6 +2,8 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KeywardCore
+import KeywardCrypto
+import KeywardDialects
 import KeywardServer
 import Testing
 
@@ -75,6 +77,42 @@ private func echoUpstream() -> Application<RouterResponder<BasicRequestContext>>
         _ = try await app.test(.router) { client in
             try await client.call(.post, "/v1/payments", key: tenant.testKey.secret, json: String(repeating: " ", count: 2048)) { $0.expectProblem(.contentTooLarge, "body_too_large") }
             try await client.call(.get, "/v1/payments", key: tenant.testKey.secret) { $0.expectProblem(.badGateway, "upstream_unavailable") }
+        }
+    }
+
+    /// myPOS: the verified form goes upstream unchanged; the upstream's JSON answer comes back signed by
+    /// the platform key of the index, verifiable with the downloaded certificate.
+    @Test func myPOSAnswersFromUpstreamAreSignedWithThePlatformKey() async throws {
+        try await echoUpstream().test(.live) { upstream in
+            let port = try #require(upstream.port)
+            let settings = Harness.settings { $0.upstreamURL = "http://127.0.0.1:\(port)" }
+            let services = try await Harness.services(settings)
+            let tenant = try await Harness.tenant(services)
+            let store = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos))
+            let merchantKey = try RSASigningKey.generate(bits: 2048)
+            let added = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: merchantKey.publicKey.spkiPEM)
+            await services.store.shutdown()
+            let firstKey = try #require(added.first)
+            let platform = try #require(try PublicKeyImport.parse(pem: firstKey.platformCertificatePEM).first?.key)
+            let form = try MyPOSIPC.signed([("IPCmethod", "IPCGetTransactionStatus"), ("IPCVersion", "1.4"), ("SID", store.externalID),
+                                            ("WalletNumber", store.walletNumber ?? ""), ("OrderID", "o-1"), ("KeyIndex", "1"), ("OutputFormat", "json")],
+                                           with: merchantKey)
+            let body = FormEncoding.encode(form)
+            let app = try await Harness.app(settings)
+            _ = try await app.test(.router) { client in
+                let response = try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: ProviderGatewayTests.form, body: ByteBuffer(string: body)) { $0 }
+                #expect(response.status == .accepted)
+                #expect(response.headers[.init("X-Upstream")!] == "yes")
+                let document = try OrderedJSON.parse(Array(buffer: response.body))
+                #expect(MyPOSIPC.verifyJSON(document, with: platform) == .valid)
+                #expect(MyPOSIPC.verifyJSON(document, with: merchantKey.publicKey) != .valid)
+                let seen = response.json
+                #expect(seen["uri"] as? String == "/vmp/checkout-test")
+                #expect(seen["body_bytes"] as? String == "\(body.utf8.count)")
+                #expect(seen["h_keyward-auth-scheme"] as? String == "mypos_ipc")
+                #expect(seen["h_keyward-merchant-id"] as? String == tenant.merchant.id)
+                #expect(seen["h_keyward-key-id"] as? String == added.first?.id)
+            }
         }
     }
 }
