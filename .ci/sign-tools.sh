@@ -30,4 +30,31 @@ for hash in sha256 sha1; do
   python3 "$peer" alikassa-verify pub.pem "$hash" "$sign" < body.json
   "$bin" verify --dialect alikassa --public-key pub.pem --hash "$hash" --signature "$sign" < body.json >/dev/null
 done
+# RFC 9421: a request signed by Python's http-message-signatures verifies with `keyward verify`;
+# a changed body or URL does not, each with its reason.
+rpeer="$root/Tests/KeywardCryptoTests/peers/rfc9421_peer.py"
+openssl genpkey -algorithm ED25519 -out ed.pem
+openssl pkey -in ed.pem -pubout -out ed.pub
+url="https://api.example/v1/payments?x=1"
+python3 "$rpeer" sign ed25519 ed.pem sgk_manual "$url" "$(cat body.json)" > headers.json
+header_args=()
+while IFS= read -r line; do header_args+=(--header "$line"); done < <(python3 -c 'import json,sys; [print(f"{k}: {v}") for k, v in json.load(open(sys.argv[1])).items()]' headers.json)
+"$bin" verify --dialect rfc9421 --public-key ed.pub --url "$url" "${header_args[@]}" < body.json >/dev/null
+if printf '{"amount":"99.00","orderId":"A-1"}' | "$bin" verify --dialect rfc9421 --public-key ed.pub --url "$url" "${header_args[@]}" 2>reason.txt; then
+  echo "a tampered RFC 9421 body verified"; exit 1
+fi
+grep -q digest_mismatch reason.txt
+if "$bin" verify --dialect rfc9421 --public-key ed.pub --url "https://api.example/v1/refunds?x=1" "${header_args[@]}" < body.json 2>reason.txt; then
+  echo "an RFC 9421 request verified for another URL"; exit 1
+fi
+grep -q signature_invalid reason.txt
+# Our own signature verifies in Python.
+"$bin" sign --dialect rfc9421 --key ed.pem --url "$url" --keyid sgk_manual < body.json > ours.txt
+python3 - "$rpeer" ed.pub "$url" ours.txt body.json <<'PY'
+import json, subprocess, sys
+peer, pub, url, ours, body = sys.argv[1:]
+headers = dict(line.rstrip("\n").split(": ", 1) for line in open(ours))
+headers["Content-Type"] = "application/json"
+subprocess.run(["python3", peer, "verify", "ed25519", pub, url, json.dumps(headers), open(body).read()], check=True)
+PY
 echo "sign/verify tools OK"

@@ -68,6 +68,24 @@ extension ManualSigning {
     }
 }
 
+extension ManualSigning {
+    /// Checks an RFC 9421 signed request as the gateway does (same policy, nonce required), except that
+    /// the key is `publicKey` whatever the `keyid`, the nonce is not looked up, and with `ignoreTime`
+    /// an old request (a support ticket's) is judged on its signature alone.
+    public static func verifyRFC9421(method: String, url: String, body: [UInt8], headers: [(name: String, value: String)],
+                                     publicKey: VerificationKey, now: Int, ignoreTime: Bool = false) throws -> SignatureCheck {
+        guard let parts = URLParts(url) else { throw ManualSigningError("--url must be an absolute http(s) URL") }
+        let request = HTTPRequestView(method: method.uppercased(), scheme: parts.scheme, authority: parts.authority, path: parts.path,
+                                      query: parts.query, fields: headers)
+        var policy = NativeSignature.Policy()
+        if ignoreTime { policy.window = Int(Int32.max) }
+        switch NativeSignature.verify(request: request, body: body, now: now, policy: policy, resolveKey: { _ in publicKey }) {
+        case .success: return .valid
+        case .failure(let refusal): return .invalid(code: refusal.code, reason: refusal.reason)
+        }
+    }
+}
+
 /// The parts of an absolute URL that RFC 9421 derived components use.
 struct URLParts {
     let scheme: String, authority: String, path: String, query: String?

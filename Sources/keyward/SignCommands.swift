@@ -40,19 +40,37 @@ struct Sign: ParsableCommand {
 
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Check a provider-dialect signature; exits 0 when valid, 1 (with the reason) when not.",
-        discussion: "mypos: the signed form, with its Signature, on stdin. alikassa: the raw body on stdin and the Sign value in --signature.")
-    @Option(help: "mypos or alikassa.") var dialect: ManualSigning.Dialect
+        abstract: "Check a signature; exits 0 when valid, 1 (with the reason) when not.",
+        discussion: "mypos: the signed form, with its Signature, on stdin. alikassa: the raw body on stdin and the Sign value in --signature. rfc9421: the body (may be empty) on stdin, with --method, --url and each received header as --header 'Name: value' (Signature-Input, Signature, Content-Digest).")
+    @Option(help: "mypos, alikassa or rfc9421.") var dialect: SignDialect
     @Option(name: .customLong("public-key"), help: "Certificate or public key PEM (SPKI or PKCS#1).") var publicKey: String
     @Option(help: "The Sign header value (alikassa).") var signature: String?
     @Option(help: "sha256 (default) or sha1 (AliKassa legacy keys only).") var hash: SignatureDigest = .sha256
+    @Option(help: "rfc9421: the request URL as the client sent it.") var url: String?
+    @Option(help: "rfc9421: the HTTP method (default POST with a body, GET without).") var method: String?
+    @Option(name: .customLong("header"), help: "rfc9421: a received header, 'Name: value' (repeat).") var headers: [String] = []
+    @Flag(name: .customLong("ignore-time"), help: "rfc9421: judge the signature alone, not its created/expires times.") var ignoreTime = false
 
     func run() throws {
         let pem = try String(contentsOfFile: publicKey, encoding: .utf8)
         guard let key = try PublicKeyImport.parse(pem: pem, minimumRSABits: 1024).first?.key else {
             throw ValidationError("no public key in \(publicKey)")
         }
-        switch try ManualSigning.verify(dialect, input: SignTools.standardInput(), publicKey: key, signature: signature, digest: hash) {
+        let input = SignTools.standardInput()
+        let result: SignatureCheck
+        switch dialect {
+        case .mypos, .alikassa:
+            result = try ManualSigning.verify(dialect == .mypos ? .mypos : .alikassa, input: input, publicKey: key, signature: signature, digest: hash)
+        case .rfc9421:
+            guard let url else { throw ValidationError("rfc9421 needs --url") }
+            let fields = try headers.map { line -> (name: String, value: String) in
+                guard let colon = line.firstIndex(of: ":") else { throw ValidationError("--header takes 'Name: value', got '\(line.prefix(40))'") }
+                return (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+            }
+            result = try ManualSigning.verifyRFC9421(method: method ?? (input.isEmpty ? "GET" : "POST"), url: url, body: input, headers: fields,
+                                                     publicKey: key, now: Int(Date().timeIntervalSince1970), ignoreTime: ignoreTime)
+        }
+        switch result {
         case .valid:
             print("valid")
         case .invalid(let code, let reason):
