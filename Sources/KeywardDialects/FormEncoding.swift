@@ -19,6 +19,14 @@ public enum FormEncoding {
         return pairs
     }
 
+    /// The pairs as sent, still escaped (only split on `&` and the first `=`), to tell what a client signed.
+    public static func rawPairs(_ body: some Collection<UInt8>) -> [(name: String, value: String)] {
+        body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true).map { part in
+            guard let equals = part.firstIndex(of: UInt8(ascii: "=")) else { return (String(decoding: part, as: UTF8.self), "") }
+            return (String(decoding: part[..<equals], as: UTF8.self), String(decoding: part[part.index(after: equals)...], as: UTF8.self))
+        }
+    }
+
     /// Encodes pairs in order, escaping everything but unreserved characters (RFC 3986), as PHP's
     /// `http_build_query` does with `PHP_QUERY_RFC3986`.
     public static func encode(_ pairs: [(name: String, value: String)]) -> String {

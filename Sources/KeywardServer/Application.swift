@@ -51,6 +51,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
             throw KeywardError(.notFound, "not_found", "No such management endpoint.")
         }
     }
+    DiagnoseController(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock).addRoutes(to: v1)
     GatewayController(proxy: proxy?.proxy).addRoutes(to: v1)
     return router
 }
