@@ -51,6 +51,39 @@ status=$(curl -s -o /dev/null -w '%{http_code}' --cacert .keyward/ca.pem "${args
   --data-binary '{"amount":"9.00"}' https://localhost:18443/v1/payments)
 [ "$status" = 401 ] || { echo "the same signature sent again with another body answered $status"; exit 1; }
 
+# myPOS IPC: a store, the merchant's certificate (openssl) under key index 1, a form signed by the Python
+# peer the way the myPOS SDK signs, posted over HTTPS; our answer verifies with the downloaded platform certificate.
+provider_peer="$root/Tests/KeywardCryptoTests/peers/provider_peer.py"
+api() { curl -sS --fail-with-body --cacert .keyward/ca.pem -H "Authorization: Bearer $secret" -H 'Content-Type: application/json' "$@"; }
+field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out shop.pem 2>/dev/null
+openssl req -x509 -key shop.pem -subj /CN=shop -days 365 -out shop.crt
+store=$(api -d '{"dialect":"mypos","name":"Web shop"}' https://localhost:18443/v1/manage/stores)
+store_id=$(echo "$store" | field '["id"]'); sid=$(echo "$store" | field '["sid"]'); wallet=$(echo "$store" | field '["wallet_number"]')
+certificate_body=$(python3 -c 'import json; print(json.dumps({"public_key": open("shop.crt").read()}))')
+api -d "$certificate_body" "https://localhost:18443/v1/manage/stores/$store_id/keys" >/dev/null
+api -o platform.crt "https://localhost:18443/v1/manage/stores/$store_id/keys/1/platform-certificate"
+form=$(python3 "$provider_peer" mypos-request shop.pem "$sid" "$wallet" 1)
+mypos_answer=$(curl -sS --fail-with-body --cacert .keyward/ca.pem -H 'Content-Type: application/x-www-form-urlencoded' \
+  --data-binary "$form" https://localhost:18443/vmp/checkout-test)
+echo "myPOS answer: $mypos_answer"
+python3 "$provider_peer" mypos-verify platform.crt "$mypos_answer"
+echo "$mypos_answer" | "$bin" verify --dialect mypos --public-key platform.crt >/dev/null
+status=$(curl -s -o /dev/null -w '%{http_code}' --cacert .keyward/ca.pem -H 'Content-Type: application/x-www-form-urlencoded' \
+  --data-binary "${form/Amount=23.45/Amount=99.99}" https://localhost:18443/vmp/checkout-test)
+[ "$status" = 401 ] || { echo "a tampered myPOS form answered $status"; exit 1; }
+
+# AliKassa: the raw body signed by `openssl dgst -sha256 -sign`, Account and Sign headers.
+kassa=$(api -d '{"dialect":"alikassa","name":"Kiosk"}' https://localhost:18443/v1/manage/stores)
+kassa_id=$(echo "$kassa" | field '["id"]'); account=$(echo "$kassa" | field '["account"]')
+api -d "$certificate_body" "https://localhost:18443/v1/manage/stores/$kassa_id/keys" >/dev/null
+printf '{"amount":"10.00","orderId":"K-1"}' > kassa.json
+sign=$(openssl dgst -sha256 -sign shop.pem kassa.json | base64 -w0)
+kassa_answer=$(curl -sS --fail-with-body --cacert .keyward/ca.pem -H "Account: $account" -H "Sign: $sign" -H 'Content-Type: application/json' \
+  --data-binary @kassa.json https://localhost:18443/v1/auth/test)
+echo "AliKassa auth/test: $kassa_answer"
+echo "$kassa_answer" | grep -q '"scheme":"alikassa"'
+
 key_id=$(echo "$answer" | python3 -c 'import json,sys; print(json.load(sys.stdin)["key_id"])')
 "$bin" keys revoke --merchant "$merchant" --mode test "$key_id"
 for _ in $(seq 1 20); do
