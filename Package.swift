@@ -8,6 +8,7 @@ let package = Package(
         .executable(name: "keyward", targets: ["keyward"]),
         .library(name: "KeywardCrypto", targets: ["KeywardCrypto"]),
         .library(name: "KeywardDialects", targets: ["KeywardDialects"]),
+        .library(name: "KeywardClient", targets: ["KeywardClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
@@ -41,6 +42,10 @@ let package = Package(
         .target(
             name: "KeywardDialects",
             dependencies: ["KeywardCrypto"]
+        ),
+        .target(
+            name: "KeywardClient",
+            dependencies: ["KeywardCrypto", "KeywardDialects"]
         ),
         .target(
             name: "KeywardCore",
@@ -82,9 +87,14 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
+        .target(
+            name: "KeywardTestSupport",
+            path: "Tests/KeywardTestSupport"
+        ),
         .testTarget(
             name: "KeywardCryptoTests",
             dependencies: [
+                "KeywardTestSupport",
                 "KeywardCrypto",
                 "KeywardDialects",
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -92,9 +102,20 @@ let package = Package(
             ]
         ),
         .testTarget(
+            name: "KeywardClientTests",
+            dependencies: [
+                "KeywardClient",
+                "KeywardServer",
+                "KeywardTestSupport",
+                "KeywardCrypto",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
+        .testTarget(
             name: "KeywardServerTests",
             dependencies: [
                 "KeywardServer",
+                "KeywardTestSupport",
                 "KeywardCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end check of `keyward sign` / `keyward verify` against foreign peers: keys from openssl,
-# requests signed by the Python peer (Tests/KeywardCryptoTests/peers/provider_peer.py).
+# requests signed by the Python peer (Tests/peers/provider_peer.py).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 bin="$(cd "$root" && swift build --show-bin-path)/keyward"
-peer="$root/Tests/KeywardCryptoTests/peers/provider_peer.py"
+peer="$root/Tests/peers/provider_peer.py"
 work="$(mktemp -d)"
 cd "$work"
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out key.pem 2>/dev/null
@@ -32,7 +32,7 @@ for hash in sha256 sha1; do
 done
 # RFC 9421: a request signed by Python's http-message-signatures verifies with `keyward verify`;
 # a changed body or URL does not, each with its reason.
-rpeer="$root/Tests/KeywardCryptoTests/peers/rfc9421_peer.py"
+rpeer="$root/Tests/peers/rfc9421_peer.py"
 openssl genpkey -algorithm ED25519 -out ed.pem
 openssl pkey -in ed.pem -pubout -out ed.pub
 url="https://api.example/v1/payments?x=1"

@@ -21,7 +21,7 @@ status=$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $secre
 [ "$status" = 403 ] || { echo "plain HTTP answered $status, expected 403"; exit 1; }
 
 # RFC 9421: register an Ed25519 key, sign with the Python http-message-signatures package, call over HTTPS.
-peer="$root/Tests/KeywardCryptoTests/peers/rfc9421_peer.py"
+peer="$root/Tests/peers/rfc9421_peer.py"
 openssl genpkey -algorithm ED25519 -out sign.pem
 openssl pkey -in sign.pem -pubout -out sign.pub
 body=$(python3 -c 'import json,sys; print(json.dumps({"name": "python client", "public_key": open("sign.pub").read()}))')
@@ -53,7 +53,7 @@ status=$(curl -s -o /dev/null -w '%{http_code}' --cacert .keyward/ca.pem "${args
 
 # myPOS IPC: a store, the merchant's certificate (openssl) under key index 1, a form signed by the Python
 # peer the way the myPOS SDK signs, posted over HTTPS; our answer verifies with the downloaded platform certificate.
-provider_peer="$root/Tests/KeywardCryptoTests/peers/provider_peer.py"
+provider_peer="$root/Tests/peers/provider_peer.py"
 api() { curl -sS --fail-with-body --cacert .keyward/ca.pem -H "Authorization: Bearer $secret" -H 'Content-Type: application/json' "$@"; }
 field() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out shop.pem 2>/dev/null

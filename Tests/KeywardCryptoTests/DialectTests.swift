@@ -1,6 +1,7 @@
 import Foundation
 import KeywardCrypto
 import KeywardDialects
+import KeywardTestSupport
 import Testing
 
 @Suite struct KashierOrderHashTests {
@@ -49,32 +50,5 @@ import Testing
             }
             #expect(!reason.contains(header))
         }
-    }
-}
-
-enum Shell {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
-    }
-
-    /// Runs a real peer program and returns its standard output; fails with its standard error.
-    static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe(), input = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(executable) exited \(process.terminationStatus): \(String(decoding: errorData, as: UTF8.self))")
-        }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 }

@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
 import KeywardCrypto
+import KeywardTestSupport
 import Testing
 
 @Suite struct HTTPMessageSignatureTests {
@@ -114,7 +115,7 @@ import Testing
     }
 
     static var peer: String {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("peers/rfc9421_peer.py").path
+        Peers.rfc9421
     }
 
     static func signingKey(algorithm: HTTPSignatureAlgorithm, pem: String) throws -> HTTPSigningKey {

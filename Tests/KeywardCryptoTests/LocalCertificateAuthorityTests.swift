@@ -1,5 +1,6 @@
 import Foundation
 import KeywardCrypto
+import KeywardTestSupport
 import Testing
 import X509
 

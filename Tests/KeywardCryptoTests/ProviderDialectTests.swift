@@ -1,6 +1,7 @@
 import Foundation
 import KeywardCrypto
 @testable import KeywardDialects
+import KeywardTestSupport
 import Testing
 
 @Suite struct MyPOSTests {

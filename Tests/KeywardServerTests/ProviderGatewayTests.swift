@@ -6,6 +6,7 @@ import KeywardCore
 import KeywardCrypto
 import KeywardDialects
 import KeywardServer
+import KeywardTestSupport
 import Testing
 
 /// myPOS IPC and AliKassa requests built by a foreign peer (Python `cryptography`, the way the providers'
@@ -21,7 +22,7 @@ import Testing
     static func freshSID() -> String { String(UInt64.random(in: 100_000_000_000_000...999_999_999_999_999)) }
 
     @Test func myPOSFormsSignedLikeTheSDKAreVerifiedAndAnsweredWithThePlatformSignature() async throws {
-        let keys = try ServerKeyFixtures()
+        let keys = try KeyFixtures()
         try keys.rsa("merchant")
         let (app, tenant) = try await Harness.appWithTenant()
         let sid = Self.freshSID()
@@ -54,7 +55,7 @@ import Testing
             #expect(answer.headers[.contentType]?.hasPrefix("application/x-www-form-urlencoded") == true)
             #expect(answer.text.contains("Status=0"))
             #expect(throws: Never.self) { try keys.python(["mypos-verify", keys.path("platform.crt"), answer.text]) }
-            #expect(throws: PeerFailure.self) { try keys.python(["mypos-verify", keys.path("merchant.crt"), answer.text]) }
+            #expect(throws: Shell.Failure.self) { try keys.python(["mypos-verify", keys.path("merchant.crt"), answer.text]) }
 
             // JSON answers when OutputFormat=json, verified the PHP SDK's way.
             let jsonBody = try keys.python(["mypos-request", keys.path("merchant.pem"), sid, "61938166610", "1", "json"])
@@ -110,7 +111,7 @@ import Testing
     }
 
     @Test func myPOSStoresCanRefuseReplays() async throws {
-        let keys = try ServerKeyFixtures()
+        let keys = try KeyFixtures()
         try keys.rsa("merchant")
         let (app, tenant) = try await Harness.appWithTenant()
         let sid = Self.freshSID()
@@ -130,7 +131,7 @@ import Testing
     }
 
     @Test func aliKassaSignsTheRawBodyWithSHA256OrLegacySHA1() async throws {
-        let keys = try ServerKeyFixtures()
+        let keys = try KeyFixtures()
         try keys.rsa("modern")
         try keys.rsa("legacy")
         let (app, tenant) = try await Harness.appWithTenant()

@@ -7,6 +7,7 @@ import KeywardCore
 import KeywardCrypto
 import KeywardServer
 import X509
+import KeywardTestSupport
 import Testing
 
 @Suite(.closesStores) struct SignedRequestTests {
@@ -108,7 +109,7 @@ import Testing
 
     @Test func registrationRefusesWhatCannotBeTrusted() async throws {
         // Fixtures first: an application that is built but never run keeps its database open.
-        let keys = try ServerKeyFixtures()
+        let keys = try KeyFixtures()
         try keys.openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:1024", "-out", keys.path("small.pem")])
         try keys.openssl(["pkey", "-in", keys.path("small.pem"), "-pubout", "-out", keys.path("small.pub")])
         let small = try keys.read("small.pub")
@@ -144,54 +145,3 @@ import Testing
         String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
     }
 }
-
-/// openssl-made keys for server tests.
-struct ServerKeyFixtures {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("kw-skeys-\(UUID().uuidString)").path
-    init() throws { try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true) }
-    func path(_ name: String) -> String { directory + "/" + name }
-    func read(_ name: String) throws -> String { try String(contentsOfFile: path(name), encoding: .utf8) }
-    func openssl(_ arguments: [String]) throws {
-        _ = try run("/usr/bin/openssl", arguments)
-    }
-
-    /// An RSA key: `name`.pem (PKCS#8) and a self-signed `name`.crt valid `days` days.
-    func rsa(_ name: String, bits: Int = 2048, days: Int = 30) throws {
-        try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:\(bits)", "-out", path("\(name).pem")])
-        try openssl(["req", "-x509", "-key", path("\(name).pem"), "-subj", "/CN=\(name)", "-days", "\(days)", "-out", path("\(name).crt")])
-    }
-
-    /// Runs the Python provider peer (`Tests/KeywardCryptoTests/peers/provider_peer.py`); exit status 0 or throws.
-    func python(_ arguments: [String], stdin: Data? = nil) throws -> String {
-        let peer = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("KeywardCryptoTests/peers/provider_peer.py").path
-        return try run("/usr/bin/env", ["python3", peer] + arguments, stdin: stdin)
-    }
-
-    func write(_ name: String, _ text: String) throws {
-        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
-    }
-
-    func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = FileHandle.nullDevice
-        let input = Pipe()
-        if stdin != nil { process.standardInput = input }
-        try process.run()
-        if let stdin {
-            input.fileHandleForWriting.write(stdin)
-            try input.fileHandleForWriting.close()
-        }
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw PeerFailure(status: process.terminationStatus) }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-}
-
-/// A peer process that exited non-zero (for a verifier: the signature did not verify).
-struct PeerFailure: Error, Equatable { let status: Int32 }

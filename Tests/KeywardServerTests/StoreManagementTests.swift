@@ -6,6 +6,7 @@ import KeywardCore
 import KeywardCrypto
 import KeywardDialects
 import KeywardServer
+import KeywardTestSupport
 import Testing
 
 /// Registering stores and store keys: what is accepted, and a clear reason for everything else.
@@ -14,7 +15,7 @@ import Testing
     static let form = ProviderGatewayTests.form
 
     @Test func keyUploadsAreCheckedAndExplained() async throws {
-        let keys = try ServerKeyFixtures()
+        let keys = try KeyFixtures()
         try keys.rsa("small", bits: 1024)
         try keys.rsa("a")
         try keys.rsa("b")
@@ -92,7 +93,7 @@ import Testing
     }
 
     @Test func generatedStoreKeysSignRequestsTheGatewayAccepts() async throws {
-        let keys = try ServerKeyFixtures()
+        let keys = try KeyFixtures()
         let (app, tenant) = try await Harness.appWithTenant()
         _ = try await app.test(.router) { client in
             let store = try await client.call(.post, "/v1/manage/stores", key: tenant.testKey.secret, json: try Self.json(["dialect": "mypos"]))

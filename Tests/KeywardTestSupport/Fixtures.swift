@@ -1,0 +1,83 @@
+import Foundation
+
+/// Runs the real peer programs tests compare against (openssl, Python scripts under `Tests/peers`).
+public enum Shell {
+    /// A peer that exited non-zero (for a verifier: the signature did not verify), with its stderr.
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Runs `executable` and returns its standard output, trimmed; throws `Failure` on a non-zero exit.
+    @discardableResult
+    public static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        let output = Pipe(), error = Pipe(), input = Pipe()
+        process.standardOutput = output
+        process.standardError = error
+        process.standardInput = input
+        try process.run()
+        if let stdin { input.fileHandleForWriting.write(stdin) }
+        try input.fileHandleForWriting.close()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let errorData = error.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            throw Failure(description: "\(executable) exited \(process.terminationStatus): \(String(decoding: errorData, as: UTF8.self))")
+        }
+        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+}
+
+/// Keys and certificates made by the openssl CLI (an independent implementation) in a fresh temp folder.
+public struct KeyFixtures: Sendable {
+    public let directory: String
+
+    public init() throws {
+        directory = FileManager.default.temporaryDirectory.appendingPathComponent("kw-keys-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+    }
+
+    public func path(_ name: String) -> String { directory + "/" + name }
+
+    public func read(_ name: String) throws -> String { try String(contentsOfFile: path(name), encoding: .utf8) }
+
+    public func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: path(name), atomically: true, encoding: .utf8)
+    }
+
+    @discardableResult
+    public func openssl(_ arguments: [String], stdin: Data? = nil) throws -> String {
+        try Shell.run("/usr/bin/openssl", arguments, stdin: stdin)
+    }
+
+    /// An RSA key of `bits`: `name`.pem (PKCS#8), `name`.pub (SPKI), `name`.pkcs1.pem, `name`.pkcs1.pub
+    /// and a self-signed `name`.crt valid 30 days.
+    public func rsa(_ name: String, bits: Int = 2048) throws {
+        try openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:\(bits)", "-out", path("\(name).pem")])
+        try openssl(["pkey", "-in", path("\(name).pem"), "-pubout", "-out", path("\(name).pub")])
+        try openssl(["pkey", "-in", path("\(name).pem"), "-traditional", "-out", path("\(name).pkcs1.pem")])
+        try openssl(["rsa", "-in", path("\(name).pem"), "-RSAPublicKey_out", "-out", path("\(name).pkcs1.pub")])
+        try certificate(name)
+    }
+
+    /// A self-signed certificate `name`.crt for key `name`.pem, valid `days` days.
+    public func certificate(_ name: String, days: Int = 30) throws {
+        try openssl(["req", "-x509", "-key", path("\(name).pem"), "-subj", "/CN=\(name)", "-days", "\(days)", "-out", path("\(name).crt")])
+    }
+
+    /// Runs the provider peer (`Tests/peers/provider_peer.py`: myPOS and AliKassa as their SDKs sign).
+    public func python(_ arguments: [String], stdin: Data? = nil) throws -> String {
+        try Shell.run("/usr/bin/env", ["python3", Peers.provider] + arguments, stdin: stdin)
+    }
+}
+
+/// Paths of the foreign peer scripts.
+public enum Peers {
+    static let directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("peers")
+    /// myPOS / AliKassa, Python `cryptography`.
+    public static var provider: String { directory.appendingPathComponent("provider_peer.py").path }
+    /// RFC 9421, Python `http-message-signatures`.
+    public static var rfc9421: String { directory.appendingPathComponent("rfc9421_peer.py").path }
+}
