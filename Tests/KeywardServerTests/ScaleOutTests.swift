@@ -61,8 +61,8 @@ import Testing
             while seen.withLock({ $0 }) == 0 && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
             let before = seen.withLock { $0 }
             #expect(before >= 1)
-            let start = ContinuousClock.now
             _ = try await writer.secretKeys.revoke(merchantID: tenant.merchant.id, mode: .test, id: tenant.testKey.info.id)
+            let start = ContinuousClock.now  // committed: NOTIFY is delivered from here
             while seen.withLock({ $0 }) == before && ContinuousClock.now - start < .seconds(2) { try await Task.sleep(for: .milliseconds(5)) }
             #expect(seen.withLock { $0 } > before)
             #expect(ContinuousClock.now - start < .seconds(1))
