@@ -45,7 +45,7 @@ public struct MasterKeyRotation: Sendable {
         for column in SealedColumn.all {
             struct Row: Decodable { let id: String; let sealed: String }
             let rows = try await store.sql.select().column("id").column(SQLAlias(SQLColumn(column.column), as: SQLIdentifier("sealed")))
-                .from(column.table).all(decoding: Row.self)
+                .from(column.table).where(SQLColumn(column.column), .isNot, SQLLiteral.null).all(decoding: Row.self)
             for row in rows where MasterKeyring.keyID(of: row.sealed) != next.id {
                 let context = column.context(row.id)
                 let resealed = try sealer.seal(try combined.open(row.sealed, context: context), context: context)
@@ -80,12 +80,14 @@ public struct SealedColumn: Sendable {
     public static let all: [SealedColumn] = [
         SealedColumn(table: "payment_keys", column: "sealed_secret", context: PaymentKeyRow.sealContext(id:)),
         SealedColumn(table: "store_keys", column: "sealed_platform_key", context: StoreKeyRow.sealContext(id:)),
+        SealedColumn(table: "store_keys", column: "sealed_private_key", context: StoreKeyRow.privateKeyContext(id:)),
+        SealedColumn(table: "signing_keys", column: "sealed_private_key", context: SigningKeyRow.privateKeyContext(id:)),
     ]
 
     /// The master key ids the rows of this column are sealed under.
     public func keyIDs(in store: KeywardStore) async throws -> Set<String> {
         struct Row: Decodable { let key_id: String }
-        let rows = try await store.sql.raw("SELECT DISTINCT substr(\(ident: column), 5, 16) AS key_id FROM \(ident: table)")
+        let rows = try await store.sql.raw("SELECT DISTINCT substr(\(ident: column), 5, 16) AS key_id FROM \(ident: table) WHERE \(ident: column) IS NOT NULL")
             .all(decoding: Row.self)
         return Set(rows.map(\.key_id))
     }

@@ -3,7 +3,7 @@ import SQLKit
 
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
-    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores()]
+    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -150,5 +150,20 @@ struct V3ProviderStores: AsyncMigration {
     func revert(on database: any Database) async throws {
         try await database.schema("store_keys").delete()
         try await database.schema("stores").delete()
+    }
+}
+
+/// Private keys Keyward generated and was asked to keep (sealed, AAD = the row id), for later export.
+struct V4KeptPrivateKeys: AsyncMigration {
+    var name: String { "v4_kept_private_keys" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("signing_keys").field("sealed_private_key", .string).update()
+        try await database.schema("store_keys").field("sealed_private_key", .string).update()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("store_keys").deleteField("sealed_private_key").update()
+        try await database.schema("signing_keys").deleteField("sealed_private_key").update()
     }
 }

@@ -16,6 +16,8 @@ public struct SigningKeyInfo: Sendable, Equatable {
     public let notAfter: Date?
     public let createdAt: Date
     public let revokedAt: Date?
+    /// Whether Keyward keeps the (generated) private key sealed for export.
+    public let privateKeyKept: Bool
 }
 
 struct SigningKeyRow: Codable {
@@ -28,29 +30,35 @@ struct SigningKeyRow: Codable {
     let not_after_ms: Int64?
     let created_ms: Int64
     var revoked_ms: Int64?
+    var sealed_private_key: String?
+
+    static func privateKeyContext(id: String) -> String { "signing_key_private:\(id)" }
 
     var info: SigningKeyInfo {
         SigningKeyInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, name: name, algorithm: algorithm,
                        publicKeyPEM: public_key_pem, notAfter: not_after_ms.map(Date.init(millis:)), createdAt: Date(millis: created_ms),
-                       revokedAt: revoked_ms.map(Date.init(millis:)))
+                       revokedAt: revoked_ms.map(Date.init(millis:)), privateKeyKept: sealed_private_key != nil)
     }
 }
 
 /// Registers, lists and revokes merchants' public signing keys, and resolves them for the gateway.
 public struct SigningKeyService: Sendable {
     let store: KeywardStore
+    let keyring: MasterKeyring
     let changes: CredentialChanges
     let clock: KeywardClock
 
-    public init(store: KeywardStore, changes: CredentialChanges, clock: KeywardClock = .system) {
+    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system) {
         self.store = store
+        self.keyring = keyring
         self.changes = changes
         self.clock = clock
     }
 
     /// Registers the public key in `pem` (certificate, SPKI or PKCS#1). RSA below 2048 bits is refused in
     /// live mode (test mode takes 1024: the public myPOS sandbox key); expired certificates are refused.
-    public func register(merchantID: String, mode: Mode, name: String?, pem: String) async throws -> SigningKeyInfo {
+    /// `keepingPrivateKey` (PKCS#8 PEM of a key Keyward generated) is stored sealed for later export.
+    public func register(merchantID: String, mode: Mode, name: String?, pem: String, keepingPrivateKey: String? = nil) async throws -> SigningKeyInfo {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let name = try Validation.name(name ?? "Signing key", field: "name")
         guard pem.utf8.count <= 64 * 1024 else {
@@ -70,9 +78,11 @@ public struct SigningKeyService: Sendable {
         if let notAfter = imported.notValidAfter, notAfter <= now {
             throw KeywardError.invalid("certificate_expired", "The certificate expired on \(notAfter.formatted(.iso8601)).", field: "public_key")
         }
-        let row = SigningKeyRow(id: Identifier.make("sgk"), merchant_id: merchantID, mode: mode.rawValue, name: name,
+        let id = Identifier.make("sgk")
+        let sealed = try keepingPrivateKey.map { try keyring.seal(string: $0, context: SigningKeyRow.privateKeyContext(id: id)) }
+        let row = SigningKeyRow(id: id, merchant_id: merchantID, mode: mode.rawValue, name: name,
                                 public_key_pem: imported.key.spkiPEM, algorithm: imported.key.algorithmDescription,
-                                not_after_ms: imported.notValidAfter?.millis, created_ms: now.millis, revoked_ms: nil)
+                                not_after_ms: imported.notValidAfter?.millis, created_ms: now.millis, revoked_ms: nil, sealed_private_key: sealed)
         try await changes.commit(in: store) { sql in
             try await sql.insert(into: "signing_keys").model(row).run()
         }
@@ -118,8 +128,23 @@ public struct SigningKeyService: Sendable {
         if let notAfter = row.not_after_ms, notAfter <= clock.now().millis { return nil }
         guard let key = try? PublicKeyImport.parse(pem: row.public_key_pem, minimumRSABits: 1024).first?.key else { return nil }
         let info = SigningKeyRow(id: row.id, merchant_id: row.merchant_id, mode: row.mode, name: row.name, public_key_pem: row.public_key_pem,
-                                 algorithm: row.algorithm, not_after_ms: row.not_after_ms, created_ms: row.created_ms, revoked_ms: nil).info
+                                 algorithm: row.algorithm, not_after_ms: row.not_after_ms, created_ms: row.created_ms, revoked_ms: nil,
+                                 sealed_private_key: nil).info
         return (key, info, row.mid)
+    }
+
+    /// The kept private key of an active key (PKCS#8 PEM); 409 `private_key_not_kept` when Keyward was not asked to keep it.
+    public func exportPrivateKey(merchantID: String, mode: Mode, id: String) async throws -> String {
+        guard Identifier.isWellFormed(id, prefix: "sgk"),
+              let row = try await store.sql.select().column("*").from("signing_keys")
+                .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
+                .first(decoding: SigningKeyRow.self)
+        else { throw KeywardError.notFound("signing key", id: id) }
+        guard row.revoked_ms == nil else { throw KeywardError(.conflict, "key_revoked", "Key \(id) is revoked; its private key is no longer handed out.") }
+        guard let sealed = row.sealed_private_key else {
+            throw KeywardError(.conflict, "private_key_not_kept", "Keyward keeps only the public part of key \(id); the private key was shown once at generation.")
+        }
+        return try keyring.openString(sealed, context: SigningKeyRow.privateKeyContext(id: id))
     }
 
     /// Marks `nonce` of `keyID` used until `expires`; `false` when it was used already (a replay). The

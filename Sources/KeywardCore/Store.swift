@@ -63,8 +63,21 @@ public final class KeywardStore: Sendable {
         migrations.add(KeywardMigrations.all)
         let migrator = Migrator(databaseFactory: { [fluent] _ in fluent }, migrations: migrations,
                                 on: MultiThreadedEventLoopGroup.singleton.any(), migrationLogLevel: .debug)
-        try await migrator.setupIfNeeded().get()
-        try await migrator.prepareBatch().get()
+        // Two processes may start on a fresh database at once (a CLI command next to `serve`, instances
+        // of a deployment): the loser of a race sees "already exists" for what the winner just created.
+        // Retrying reads the winner's migration log and skips what is done.
+        var attempt = 0
+        while true {
+            do {
+                try await migrator.setupIfNeeded().get()
+                try await migrator.prepareBatch().get()
+                return
+            } catch {
+                attempt += 1
+                if attempt >= 10 { throw error }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 50...250)))
+            }
+        }
     }
 
     /// Names of the migrations applied so far, oldest first.

@@ -41,6 +41,8 @@ public struct StoreKeyInfo: Sendable, Equatable {
     public let platformCertificatePEM: String
     public let createdAt: Date
     public let revokedAt: Date?
+    /// Whether Keyward keeps the (generated) merchant private key sealed for export.
+    public let privateKeyKept: Bool
 
     /// The digest signatures under this key are made with.
     public var digest: SignatureDigest { legacySHA1 ? .sha1 : .sha256 }
@@ -95,15 +97,17 @@ struct StoreKeyRow: Codable {
     let sealed_platform_key: String
     let created_ms: Int64
     var revoked_ms: Int64?
+    var sealed_private_key: String?
 
     var info: StoreKeyInfo {
         StoreKeyInfo(id: id, storeID: store_id, keyIndex: Int(key_index), name: name, algorithm: algorithm, publicKeyPEM: public_key_pem,
                      notAfter: not_after_ms.map(Date.init(millis:)), legacySHA1: legacy_sha1 != 0,
                      platformCertificatePEM: platform_certificate_pem, createdAt: Date(millis: created_ms),
-                     revokedAt: revoked_ms.map(Date.init(millis:)))
+                     revokedAt: revoked_ms.map(Date.init(millis:)), privateKeyKept: sealed_private_key != nil)
     }
 
     static func sealContext(id: String) -> String { "store_key:\(id)" }
+    static func privateKeyContext(id: String) -> String { "store_key_private:\(id)" }
 }
 
 /// Stores and their key indexes (management side; the gateway reads them through `StoreDirectory`).
@@ -178,8 +182,9 @@ public struct StoreService: Sendable {
 
     /// Registers every public key in `pem` (certificates, PKCS#7 bundle, SPKI or PKCS#1) under
     /// successive key indexes, or the one key under `keyIndex`, each with a new platform key pair.
+    /// `keepingPrivateKey` (the PKCS#8 PEM of a key Keyward generated) is stored sealed for later export.
     public func addKeys(merchantID: String, mode: Mode, storeID: String, pem: String, keyIndex: Int? = nil,
-                        name: String? = nil, legacySHA1: Bool = false) async throws -> [StoreKeyInfo] {
+                        name: String? = nil, legacySHA1: Bool = false, keepingPrivateKey: String? = nil) async throws -> [StoreKeyInfo] {
         let owner = try await get(merchantID: merchantID, mode: mode, id: storeID)
         let name = try Validation.name(name ?? "Key", field: "name")
         if legacySHA1 && owner.dialect != .alikassa {
@@ -222,7 +227,8 @@ public struct StoreService: Sendable {
                 id: id, store_id: storeID, key_index: Int64(index), name: name, public_key_pem: key.key.spkiPEM, algorithm: key.key.algorithmDescription,
                 not_after_ms: key.notValidAfter?.millis, legacy_sha1: legacySHA1 ? 1 : 0, platform_certificate_pem: platform.certificatePEM,
                 sealed_platform_key: try keyring.seal(Array(platform.signingKey.pkcs8PEM.utf8), context: StoreKeyRow.sealContext(id: id)),
-                created_ms: now.millis, revoked_ms: nil))
+                created_ms: now.millis, revoked_ms: nil,
+                sealed_private_key: try keepingPrivateKey.map { try keyring.seal(string: $0, context: StoreKeyRow.privateKeyContext(id: id)) }))
         }
         do {
             try await changes.commit(in: store) { [rows] sql in
@@ -252,6 +258,19 @@ public struct StoreService: Sendable {
         }
         row.revoked_ms = now
         return row.info
+    }
+
+    /// The kept merchant private key under `keyIndex` (PKCS#8 PEM); 409 `private_key_not_kept` otherwise.
+    public func exportPrivateKey(merchantID: String, mode: Mode, storeID: String, keyIndex: Int) async throws -> String {
+        _ = try await get(merchantID: merchantID, mode: mode, id: storeID)
+        guard let row = try await store.sql.select().column("*").from("store_keys")
+            .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
+        else { throw KeywardError(.notFound, "resource_missing", "Store \(storeID) has no key index \(keyIndex).") }
+        guard row.revoked_ms == nil else { throw KeywardError(.conflict, "key_revoked", "Key index \(keyIndex) is revoked; its private key is no longer handed out.") }
+        guard let sealed = row.sealed_private_key else {
+            throw KeywardError(.conflict, "private_key_not_kept", "Keyward keeps only the public part of key index \(keyIndex); the private key was shown once at generation.")
+        }
+        return try keyring.openString(sealed, context: StoreKeyRow.privateKeyContext(id: row.id))
     }
 
     /// The key under `keyIndex` (revoked ones too: their certificates still explain old answers).

@@ -41,7 +41,7 @@ public struct KeywardServices: Sendable {
             merchants: MerchantService(store: store, clock: clock),
             secretKeys: SecretKeyService(store: store, changes: changes, clock: clock),
             paymentKeys: PaymentKeyService(store: store, keyring: keyring, changes: changes, clock: clock),
-            signingKeys: SigningKeyService(store: store, changes: changes, clock: clock),
+            signingKeys: SigningKeyService(store: store, keyring: keyring, changes: changes, clock: clock),
             stores: StoreService(store: store, keyring: keyring, changes: changes, clock: clock),
             storeDirectory: StoreDirectory(store: store, keyring: keyring, changes: changes),
             clock: clock, logger: logger)

@@ -25,10 +25,22 @@ struct SigningKeyController {
             guard let algorithm = KeyAlgorithm(rawValue: body.algorithm) else {
                 throw KeywardError(.invalidInput, "unsupported_algorithm", "'algorithm' must be one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
             }
+            let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
             let pair = try GeneratedKeyPair.generate(algorithm)
-            let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: pair.publicKey.spkiPEM)
-            // The private key is in this answer only: Keyward keeps the public part.
-            return try JSONResponse.make(SigningKeyResource(info, privateKey: pair.privateKeyPEM), status: .created)
+            let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: pair.publicKey.spkiPEM,
+                                                      keepingPrivateKey: body.keep_private_key == true ? pair.privateKeyPEM : nil)
+            // The private key is in this answer only, unless the merchant asked Keyward to keep it sealed.
+            let output = try PrivateKeyOutput(pkcs8PEM: pair.privateKeyPEM, signingKey: pair.signingKey, keyID: info.id, passphrase: passphrase)
+            return try JSONResponse.make(SigningKeyResource(info, privateKey: output), status: .created)
+        }
+        group.post("signing-keys/:id/private-key") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(ExportPrivateKeyBody.self, from: request)
+            let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
+            let id = try context.parameters.require("id")
+            let pem = try await signingKeys.exportPrivateKey(merchantID: key.merchantID, mode: key.mode, id: id)
+            let signingKey = try? HTTPSigningKey(pem: pem)
+            return try JSONResponse.make(try PrivateKeyOutput(pkcs8PEM: pem, signingKey: signingKey, keyID: id, passphrase: passphrase))
         }
         group.post("signing-keys/:id/revoke") { request, context in
             let key = try context.requireKey()
@@ -46,9 +58,18 @@ struct RegisterSigningKeyBody: StrictJSONBody {
 }
 
 struct GenerateSigningKeyBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "algorithm"]
+    static let fields: Set<String> = ["name", "algorithm", "passphrase", "keep_private_key"]
     let name: String?
     let algorithm: String
+    /// Encrypts the returned private key (PKCS#8, PBES2 AES-256-CBC) under this passphrase.
+    let passphrase: String?
+    /// Keep the private key sealed in Keyward so it can be exported later.
+    let keep_private_key: Bool?
+}
+
+struct ExportPrivateKeyBody: StrictJSONBody {
+    static let fields: Set<String> = ["passphrase"]
+    let passphrase: String?
 }
 
 struct SigningKeyResource: Encodable {
@@ -61,11 +82,16 @@ struct SigningKeyResource: Encodable {
     let not_after: String?
     let created_at: String?
     let status: String
-    /// PKCS#8 PEM, only in the answer to a generation.
+    let private_key_kept: Bool
+    /// Only in the answer to a generation.
     let private_key: String?
+    let private_key_pkcs1: String?
+    let private_jwk: [String: String]?
 
-    init(_ info: SigningKeyInfo, privateKey: String? = nil) {
-        private_key = privateKey
+    init(_ info: SigningKeyInfo, privateKey: PrivateKeyOutput? = nil) {
+        private_key = privateKey?.private_key
+        private_key_pkcs1 = privateKey?.private_key_pkcs1
+        private_jwk = privateKey?.private_jwk
         id = info.id
         name = info.name
         mode = info.mode.rawValue
@@ -74,5 +100,6 @@ struct SigningKeyResource: Encodable {
         not_after = Timestamp.format(info.notAfter)
         created_at = Timestamp.format(info.createdAt)
         status = info.revokedAt == nil ? "active" : "revoked"
+        private_key_kept = info.privateKeyKept
     }
 }

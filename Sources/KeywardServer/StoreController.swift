@@ -53,12 +53,28 @@ struct StoreController {
             guard [2048, 3072, 4096].contains(bits) else {
                 throw KeywardError(.invalidInput, "unsupported_algorithm", "'bits' must be 2048, 3072 or 4096.", field: "bits")
             }
+            let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
             let pair = try RSASigningKey.generate(bits: bits)
             let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
-                                                 pem: pair.publicKey.spkiPEM, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false)
-            // The private key is in this answer only: Keyward keeps the public part.
-            let resources = added.map { StoreKeyResource($0, now: clock.now(), privateKey: pair.pkcs8PEM, privateKeyPKCS1: pair.pkcs1PEM) }
+                                                 pem: pair.publicKey.spkiPEM, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false,
+                                                 keepingPrivateKey: body.keep_private_key == true ? pair.pkcs8PEM : nil)
+            // The private key is in this answer only, unless the merchant asked Keyward to keep it sealed.
+            let resources = try added.map {
+                StoreKeyResource($0, now: clock.now(), privateKey: try PrivateKeyOutput(pkcs8PEM: pair.pkcs8PEM, signingKey: .rsa(pair, pss: false),
+                                                                                          keyID: $0.id, passphrase: passphrase))
+            }
             return try JSONResponse.make(ListResource(data: resources, has_more: false), status: .created)
+        }
+        group.post("stores/:id/keys/:index/private-key") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(ExportPrivateKeyBody.self, from: request)
+            let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
+            let storeID = try context.parameters.require("id")
+            let index = try Self.keyIndex(context)
+            let pem = try await stores.exportPrivateKey(merchantID: key.merchantID, mode: key.mode, storeID: storeID, keyIndex: index)
+            let info = try await stores.key(merchantID: key.merchantID, mode: key.mode, storeID: storeID, keyIndex: index)
+            let rsa = try? RSASigningKey(pem: pem, minimumBits: 1024)
+            return try JSONResponse.make(try PrivateKeyOutput(pkcs8PEM: pem, signingKey: rsa.map { .rsa($0, pss: false) }, keyID: info.id, passphrase: passphrase))
         }
         group.post("stores/:id/keys/:index/revoke") { request, context in
             let key = try context.requireKey()
@@ -106,11 +122,13 @@ struct AddStoreKeyBody: StrictJSONBody {
 }
 
 struct GenerateStoreKeyBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "bits", "key_index", "legacy_sha1"]
+    static let fields: Set<String> = ["name", "bits", "key_index", "legacy_sha1", "passphrase", "keep_private_key"]
     let name: String?
     let bits: Int?
     let key_index: Int?
     let legacy_sha1: Bool?
+    let passphrase: String?
+    let keep_private_key: Bool?
 }
 
 struct StoreResource: Encodable {
@@ -152,11 +170,13 @@ struct StoreKeyResource: Encodable {
     let platform_certificate: String
     let created_at: String?
     let status: String
-    /// PKCS#8 and PKCS#1 PEM, only in the answer to a generation.
+    let private_key_kept: Bool
+    /// Only in the answer to a generation.
     let private_key: String?
     let private_key_pkcs1: String?
+    let private_jwk: [String: String]?
 
-    init(_ info: StoreKeyInfo, now: Date, privateKey: String? = nil, privateKeyPKCS1: String? = nil) {
+    init(_ info: StoreKeyInfo, now: Date, privateKey: PrivateKeyOutput? = nil) {
         id = info.id
         key_index = info.keyIndex
         name = info.name
@@ -167,7 +187,9 @@ struct StoreKeyResource: Encodable {
         platform_certificate = info.platformCertificatePEM
         created_at = Timestamp.format(info.createdAt)
         status = info.revokedAt != nil ? "revoked" : (info.notAfter.map { $0 <= now } ?? false) ? "expired" : "active"
-        private_key = privateKey
-        private_key_pkcs1 = privateKeyPKCS1
+        private_key_kept = info.privateKeyKept
+        private_key = privateKey?.private_key
+        private_key_pkcs1 = privateKey?.private_key_pkcs1
+        private_jwk = privateKey?.private_jwk
     }
 }

@@ -118,4 +118,58 @@ import Testing
             }
         }
     }
+
+    /// Generated private keys: plain (PKCS#8, PKCS#1, JWK) or passphrase-encrypted only; kept sealed for
+    /// export only when asked.
+    @Test func generatedPrivateKeysAreShownOnceUnlessKept() async throws {
+        let (app, tenant) = try await Harness.appWithTenant()
+        let secret = tenant.testKey.secret
+        _ = try await app.test(.router) { client in
+            let plain = try await client.call(.post, "/v1/manage/signing-keys/generate", key: secret, json: #"{"algorithm":"ec-p256"}"#)
+            #expect(plain.status == .created)
+            #expect((plain.json["private_jwk"] as? [String: Any])?["crv"] as? String == "P-256")
+            #expect(plain.json["private_key_kept"] as? Bool == false)
+            let plainID = try #require(plain.json["id"] as? String)
+            try await client.call(.post, "/v1/manage/signing-keys/\(plainID)/private-key", key: secret, json: "{}") {
+                $0.expectProblem(.conflict, "private_key_not_kept")
+            }
+
+            let encrypted = try await client.call(.post, "/v1/manage/signing-keys/generate", key: secret,
+                                                  json: #"{"algorithm":"rsa-2048","passphrase":"a long passphrase","keep_private_key":true}"#)
+            #expect((encrypted.json["private_key"] as? String)?.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----") == true)
+            #expect(encrypted.json["private_key_pkcs1"] == nil && encrypted.json["private_jwk"] == nil, "no plaintext form next to the encrypted one")
+            #expect(encrypted.json["private_key_kept"] as? Bool == true)
+            let keptID = try #require(encrypted.json["id"] as? String)
+            let exported = try await client.call(.post, "/v1/manage/signing-keys/\(keptID)/private-key", key: secret, json: "{}")
+            #expect(exported.status == .ok)
+            let exportedPEM = try #require(exported.json["private_key"] as? String)
+            let reread = try HTTPSigningKey(pem: exportedPEM)
+            let original = try HTTPSigningKey(pem: try #require(encrypted.json["private_key"] as? String), passphrase: Array("a long passphrase".utf8))
+            let base = Array("x".utf8)
+            let publicPEM = try #require(encrypted.json["public_key"] as? String)
+            let publicKey = try #require(try PublicKeyImport.parse(pem: publicPEM).first?.key)
+            #expect(HTTPMessageSignatures.verify(try reread.sign(base), base: base, key: publicKey, algorithm: reread.algorithm))
+            #expect(reread.algorithm == original.algorithm)
+            try await client.call(.post, "/v1/manage/signing-keys/generate", key: secret, json: #"{"algorithm":"ed25519","passphrase":"short"}"#) {
+                $0.expectProblem(.badRequest, "invalid_passphrase")
+            }
+            // The kept key is not handed out once revoked, nor through a live key.
+            try await client.call(.post, "/v1/manage/signing-keys/\(keptID)/private-key", key: tenant.liveKey.secret, json: "{}") {
+                $0.expectProblem(.notFound, "resource_missing")
+            }
+            try await client.call(.post, "/v1/manage/signing-keys/\(keptID)/revoke", key: secret)
+            try await client.call(.post, "/v1/manage/signing-keys/\(keptID)/private-key", key: secret, json: "{}") {
+                $0.expectProblem(.conflict, "key_revoked")
+            }
+
+            // Store keys: the same options.
+            let store = try await client.call(.post, "/v1/manage/stores", key: secret, json: #"{"dialect":"alikassa"}"#)
+            let storeID = try #require(store.json["id"] as? String)
+            let generated = try await client.call(.post, "/v1/manage/stores/\(storeID)/keys/generate", key: secret, json: #"{"keep_private_key":true}"#)
+            let storeKey = try #require((generated.json["data"] as? [[String: Any]])?.first)
+            #expect((storeKey["private_jwk"] as? [String: Any])?["alg"] as? String == "RS256")
+            let storeExport = try await client.call(.post, "/v1/manage/stores/\(storeID)/keys/1/private-key", key: secret, json: #"{"passphrase":"another long one"}"#)
+            #expect((storeExport.json["private_key"] as? String)?.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----") == true, "\(storeExport.text)")
+        }
+    }
 }
