@@ -1,6 +1,9 @@
 import Foundation
 import KeywardCrypto
+import Logging
+import ServiceLifecycle
 import SQLKit
+import Synchronization
 
 /// A public key a merchant registered to sign requests.
 public struct SigningKeyInfo: Sendable, Equatable {
@@ -47,12 +50,14 @@ public struct SigningKeyService: Sendable {
     let keyring: MasterKeyring
     let changes: CredentialChanges
     let clock: KeywardClock
+    private let resolved: ResolvedSigningKeys
 
     public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system) {
         self.store = store
         self.keyring = keyring
         self.changes = changes
         self.clock = clock
+        self.resolved = ResolvedSigningKeys(changes: changes)
     }
 
     /// Registers the public key in `pem` (certificate, SPKI or PKCS#1). RSA below 2048 bits is refused in
@@ -113,9 +118,24 @@ public struct SigningKeyService: Sendable {
         return row.info
     }
 
-    /// A key the gateway can verify with, with its owner; `nil` if unknown, revoked or expired.
+    /// A key the gateway can verify with, with its owner; `nil` if unknown, revoked or expired. Cached
+    /// like secret keys (dropped on any credential change), so the hot path reads no row and parses no PEM.
     public func resolve(id: String) async throws -> (key: VerificationKey, owner: SigningKeyInfo, mid: String)? {
         guard Identifier.isWellFormed(id, prefix: "sgk") else { return nil }
+        let entry: ResolvedSigningKeys.Entry
+        if let cached = resolved.lookup(id) {
+            entry = cached.entry
+        } else {
+            let generation = resolved.generation
+            guard let loaded = try await load(id: id) else { return nil }
+            resolved.insert(loaded, for: id, generation: generation)
+            entry = loaded
+        }
+        if let notAfter = entry.owner.notAfter, notAfter <= clock.now() { return nil }
+        return (entry.key, entry.owner, entry.mid)
+    }
+
+    private func load(id: String) async throws -> ResolvedSigningKeys.Entry? {
         struct Row: Decodable {
             let id: String, merchant_id: String, mode: String, name: String, public_key_pem: String, algorithm: String
             let not_after_ms: Int64?, created_ms: Int64, revoked_ms: Int64?, mid: String
@@ -125,12 +145,11 @@ public struct SigningKeyService: Sendable {
             FROM signing_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.id = \(bind: id)
             """).first(decoding: Row.self), row.revoked_ms == nil
         else { return nil }
-        if let notAfter = row.not_after_ms, notAfter <= clock.now().millis { return nil }
         guard let key = try? PublicKeyImport.parse(pem: row.public_key_pem, minimumRSABits: 1024).first?.key else { return nil }
         let info = SigningKeyRow(id: row.id, merchant_id: row.merchant_id, mode: row.mode, name: row.name, public_key_pem: row.public_key_pem,
                                  algorithm: row.algorithm, not_after_ms: row.not_after_ms, created_ms: row.created_ms, revoked_ms: nil,
                                  sealed_private_key: nil).info
-        return (key, info, row.mid)
+        return .init(key: key, owner: info, mid: row.mid)
     }
 
     /// The kept private key of an active key (PKCS#8 PEM); 409 `private_key_not_kept` when Keyward was not asked to keep it.
@@ -147,22 +166,87 @@ public struct SigningKeyService: Sendable {
         return try keyring.openString(sealed, context: SigningKeyRow.privateKeyContext(id: id))
     }
 
-    /// Marks `nonce` of `keyID` used until `expires`; `false` when it was used already (a replay). The
-    /// unique index makes this exact across instances.
+    /// Marks `nonce` of `keyID` used until `expires`; `false` when it was used already (a replay). One
+    /// statement: the unique index makes this exact across instances, and `RETURNING` says whether this
+    /// call inserted the row. Expired nonces are pruned in the background (`NoncePruner`), not here.
     public func useNonce(keyID: String, nonce: String, expires: Date) async throws -> Bool {
-        let now = clock.now().millis
-        // Forget nonces whose signatures can no longer be accepted anyway (cheap, indexed).
-        try await store.sql.delete(from: "signature_nonces").where("expires_ms", .lessThan, now).run()
-        do {
-            try await store.sql.insert(into: "signature_nonces").columns("key_id", "nonce", "expires_ms")
-                .values(SQLBind(keyID), SQLBind(nonce), SQLBind(expires.millis)).run()
-            return true
-        } catch {
-            struct Row: Decodable { let nonce: String }
-            let existing = try await store.sql.select().column("nonce").from("signature_nonces")
-                .where("key_id", .equal, keyID).where("nonce", .equal, nonce).first(decoding: Row.self)
-            if existing != nil { return false }
-            throw error
+        struct Row: Decodable { let key_id: String }
+        let inserted = try await store.sql.raw("""
+            INSERT INTO signature_nonces (key_id, nonce, expires_ms) VALUES (\(bind: keyID), \(bind: nonce), \(bind: expires.millis))
+            ON CONFLICT (key_id, nonce) DO NOTHING RETURNING key_id
+            """).first(decoding: Row.self)
+        return inserted != nil
+    }
+}
+
+/// Deletes nonces whose signatures can no longer be accepted anyway, every `interval`, with one
+/// indexed DELETE (instead of one per signed request).
+public struct NoncePruner: Service {
+    let store: KeywardStore
+    let clock: KeywardClock
+    let interval: Duration
+    let logger: Logger
+
+    public init(store: KeywardStore, clock: KeywardClock = .system, interval: Duration = .seconds(30), logger: Logger) {
+        self.store = store
+        self.clock = clock
+        self.interval = interval
+        self.logger = logger
+    }
+
+    /// Removes expired nonces now.
+    public func prune() async throws {
+        try await store.sql.delete(from: "signature_nonces").where("expires_ms", .lessThan, clock.now().millis).run()
+    }
+
+    public func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                if Task.isCancelled { break }
+                do { try await prune() } catch { logger.warning("pruning expired nonces failed", metadata: ["error_type": "\(type(of: error))"]) }
+            }
+        }
+    }
+}
+
+/// Active signing keys already read and parsed, by id; emptied on every credential change. The
+/// generation counter keeps a lookup that raced with a change from caching what it read before it.
+final class ResolvedSigningKeys: Sendable {
+    struct Entry: Sendable {
+        let key: VerificationKey
+        let owner: SigningKeyInfo
+        let mid: String
+    }
+
+    private struct State {
+        var generation: UInt64 = 0
+        var entries: [String: Entry] = [:]
+    }
+
+    private let state = Mutex(State())
+    private let limit = 50_000
+
+    init(changes: CredentialChanges) {
+        changes.subscribe { [weak self] in
+            self?.state.withLock { state in
+                state.generation &+= 1
+                state.entries.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    var generation: UInt64 { state.withLock { $0.generation } }
+
+    func lookup(_ id: String) -> (entry: Entry, generation: UInt64)? {
+        state.withLock { state in state.entries[id].map { ($0, state.generation) } }
+    }
+
+    func insert(_ entry: Entry, for id: String, generation: UInt64) {
+        state.withLock { state in
+            guard state.generation == generation else { return }
+            if state.entries.count >= limit { state.entries.removeAll(keepingCapacity: true) }
+            state.entries[id] = entry
         }
     }
 }

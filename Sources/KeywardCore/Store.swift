@@ -58,6 +58,10 @@ public final class KeywardStore: Sendable {
         if case .sqlite = engine {
             // WAL lets the CLI write while a server reads; busy_timeout waits instead of failing on a lock.
             try await sql.raw("PRAGMA journal_mode=WAL").run()
+            // In WAL mode, NORMAL syncs at checkpoints rather than at every commit: still crash-safe for the
+            // process (committed data is in the WAL), and signed requests' nonce inserts stop waiting on
+            // fsync. A power cut can lose the last instants of commits; PostgreSQL is the choice when that matters.
+            try await sql.raw("PRAGMA synchronous=NORMAL").run()
         }
         let migrations = Migrations()
         migrations.add(KeywardMigrations.all)

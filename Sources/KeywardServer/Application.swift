@@ -90,6 +90,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
         StoreLifecycle(store: services.store),
         CredentialChangeListener(store: services.store, changes: services.changes, logger: logger),
         services.lastUsed,
+        NoncePruner(store: services.store, clock: clock, logger: logger),
         plainHTTP,
     ]
     if let proxy { background.append(proxy.proxy) }

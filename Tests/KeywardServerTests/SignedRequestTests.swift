@@ -8,6 +8,7 @@ import KeywardCrypto
 import KeywardServer
 import X509
 import KeywardTestSupport
+import SQLKit
 import Testing
 
 @Suite(.closesStores) struct SignedRequestTests {
@@ -139,6 +140,26 @@ import Testing
             let live = try await client.call(.get, "/v1/manage/signing-keys", key: tenant.liveKey.secret)
             #expect((live.json["data"] as? [Any])?.isEmpty == true)
         }
+    }
+
+    /// Nonces are single-use on one statement; expired ones are pruned in the background, never the live ones.
+    @Test func noncesAreSingleUseAndPrunedOnceExpired() async throws {
+        let clock = TestClock()
+        let services = try await Harness.services(Harness.settings(), clock: clock.clock)
+        let keyID = "sgk_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(22)
+        let soon = clock.clock.now().addingTimeInterval(300)
+        #expect(try await services.signingKeys.useNonce(keyID: keyID, nonce: "a", expires: soon))
+        #expect(try await services.signingKeys.useNonce(keyID: keyID, nonce: "a", expires: soon) == false)
+        #expect(try await services.signingKeys.useNonce(keyID: keyID, nonce: "b", expires: soon.addingTimeInterval(600)))
+        let pruner = NoncePruner(store: services.store, clock: clock.clock, logger: Harness.logger)
+        try await pruner.prune()
+        #expect(try await services.signingKeys.useNonce(keyID: keyID, nonce: "a", expires: soon) == false, "live nonces survive pruning")
+        clock.advance(400)
+        try await pruner.prune()
+        struct Row: Decodable { let nonce: String }
+        let left = try await services.store.sql.raw("SELECT nonce FROM signature_nonces WHERE key_id = \(bind: keyID)").all(decoding: Row.self)
+        #expect(left.map(\.nonce) == ["b"])
+        await services.store.shutdown()
     }
 
     static func jsonBody(_ object: [String: String]) throws -> String {
