@@ -51,6 +51,7 @@ public struct SigningKeyService: Sendable {
     let changes: CredentialChanges
     let clock: KeywardClock
     private let resolved: ResolvedSigningKeys
+    private let nonces: NonceLedger
 
     public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system) {
         self.store = store
@@ -58,6 +59,7 @@ public struct SigningKeyService: Sendable {
         self.changes = changes
         self.clock = clock
         self.resolved = ResolvedSigningKeys(changes: changes)
+        self.nonces = NonceLedger(store: store)
     }
 
     /// Registers the public key in `pem` (certificate, SPKI or PKCS#1). RSA below 2048 bits is refused in
@@ -166,16 +168,11 @@ public struct SigningKeyService: Sendable {
         return try keyring.openString(sealed, context: SigningKeyRow.privateKeyContext(id: id))
     }
 
-    /// Marks `nonce` of `keyID` used until `expires`; `false` when it was used already (a replay). One
-    /// statement: the unique index makes this exact across instances, and `RETURNING` says whether this
-    /// call inserted the row. Expired nonces are pruned in the background (`NoncePruner`), not here.
+    /// Marks `nonce` of `keyID` used until `expires`; `false` when it was used already (a replay). Exact
+    /// across instances (the unique index decides); concurrent calls share one statement (`NonceLedger`).
+    /// Expired nonces are pruned in the background (`NoncePruner`), not here.
     public func useNonce(keyID: String, nonce: String, expires: Date) async throws -> Bool {
-        struct Row: Decodable { let key_id: String }
-        let inserted = try await store.sql.raw("""
-            INSERT INTO signature_nonces (key_id, nonce, expires_ms) VALUES (\(bind: keyID), \(bind: nonce), \(bind: expires.millis))
-            ON CONFLICT (key_id, nonce) DO NOTHING RETURNING key_id
-            """).first(decoding: Row.self)
-        return inserted != nil
+        try await nonces.use(keyID: keyID, nonce: nonce, expiresMillis: expires.millis)
     }
 }
 

@@ -8,13 +8,26 @@ public enum FormEncoding {
 
     /// Decodes `body`: pairs split on `&`, name and value on the first `=`, `+` is a space, `%XX` escapes.
     public static func decode(_ body: some Collection<UInt8>) throws(MalformedForm) -> [(name: String, value: String)] {
+        try decode(bytes: Array(body))
+    }
+
+    /// The same over an array: index loops on contiguous bytes (the gateway decodes every myPOS form,
+    /// and generic collection code across modules is not specialized).
+    public static func decode(bytes: [UInt8]) throws(MalformedForm) -> [(name: String, value: String)] {
         var pairs: [(name: String, value: String)] = []
-        for part in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
-            let equals = part.firstIndex(of: UInt8(ascii: "="))
-            let name = try unescape(equals.map { part[..<$0] } ?? part[...])
-            var value = ""
-            if let equals { value = try unescape(part[part.index(after: equals)...]) }
-            pairs.append((name, value))
+        var start = 0
+        let end = bytes.count
+        while start <= end {
+            var stop = start
+            while stop < end && bytes[stop] != UInt8(ascii: "&") { stop += 1 }
+            if stop > start {
+                var equals = start
+                while equals < stop && bytes[equals] != UInt8(ascii: "=") { equals += 1 }
+                let name = try unescape(bytes, from: start, to: equals)
+                let value = equals < stop ? try unescape(bytes, from: equals + 1, to: stop) : ""
+                pairs.append((name, value))
+            }
+            start = stop + 1
         }
         return pairs
     }
@@ -33,26 +46,24 @@ public enum FormEncoding {
         pairs.map { escape($0.name) + "=" + escape($0.value) }.joined(separator: "&")
     }
 
-    static func unescape<S: Collection<UInt8>>(_ bytes: S) throws(MalformedForm) -> String {
+    static func unescape(_ bytes: [UInt8], from start: Int, to end: Int) throws(MalformedForm) -> String {
         var out = [UInt8]()
-        out.reserveCapacity(bytes.count)
-        var index = bytes.startIndex
-        while index != bytes.endIndex {
+        out.reserveCapacity(end - start)
+        var index = start
+        while index < end {
             let byte = bytes[index]
             if byte == UInt8(ascii: "+") {
                 out.append(0x20)
             } else if byte == UInt8(ascii: "%") {
-                let first = bytes.index(after: index)
-                guard first != bytes.endIndex, bytes.index(after: first) != bytes.endIndex,
-                      let high = hexValue(bytes[first]), let low = hexValue(bytes[bytes.index(after: first)]) else {
+                guard index + 2 < end, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else {
                     throw MalformedForm(reason: "A '%' escape in the form body is not followed by two hex digits.")
                 }
                 out.append(high << 4 | low)
-                index = bytes.index(after: first)
+                index += 2
             } else {
                 out.append(byte)
             }
-            index = bytes.index(after: index)
+            index += 1
         }
         guard let text = String(validating: out, as: UTF8.self) else {
             throw MalformedForm(reason: "The form body is not valid UTF-8 once decoded.")

@@ -11,7 +11,7 @@ public enum MyPOSIPC {
 
     /// The bytes that are signed: the ASCII of base64 of the values joined by `-`.
     public static func signedContent(values: [String]) -> [UInt8] {
-        Array(Data(values.joined(separator: "-").utf8).base64EncodedString().utf8)
+        Array(Data(values.joined(separator: "-").utf8).base64EncodedData())
     }
 
     /// The `Signature` value for `parameters` (any `Signature` among them is skipped).

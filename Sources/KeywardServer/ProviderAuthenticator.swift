@@ -33,7 +33,7 @@ struct ProviderAuthenticator: Sendable {
         let body = try await collect(&request)
         let parameters: [(name: String, value: String)]
         do {
-            parameters = try FormEncoding.decode(body.readableBytesView)
+            parameters = try FormEncoding.decode(bytes: Array(buffer: body))
         } catch {
             throw KeywardError(.invalidInput, "malformed_form", error.reason)
         }

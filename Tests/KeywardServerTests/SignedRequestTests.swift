@@ -151,6 +151,15 @@ import Testing
         #expect(try await services.signingKeys.useNonce(keyID: keyID, nonce: "a", expires: soon))
         #expect(try await services.signingKeys.useNonce(keyID: keyID, nonce: "a", expires: soon) == false)
         #expect(try await services.signingKeys.useNonce(keyID: keyID, nonce: "b", expires: soon.addingTimeInterval(600)))
+        // Concurrent uses are batched into shared statements: each nonce is new exactly once.
+        let outcomes = try await withThrowingTaskGroup(of: (String, Bool).self) { group in
+            for attempt in 0..<120 {
+                let nonce = "c\(attempt % 40)"
+                group.addTask { (nonce, try await services.signingKeys.useNonce(keyID: keyID, nonce: nonce, expires: soon)) }
+            }
+            return try await group.reduce(into: [String: Int]()) { counts, outcome in counts[outcome.0, default: 0] += outcome.1 ? 1 : 0 }
+        }
+        #expect(outcomes.count == 40 && outcomes.values.allSatisfy { $0 == 1 }, "\(outcomes)")
         let pruner = NoncePruner(store: services.store, clock: clock.clock, logger: Harness.logger)
         try await pruner.prune()
         #expect(try await services.signingKeys.useNonce(keyID: keyID, nonce: "a", expires: soon) == false, "live nonces survive pruning")
@@ -158,7 +167,7 @@ import Testing
         try await pruner.prune()
         struct Row: Decodable { let nonce: String }
         let left = try await services.store.sql.raw("SELECT nonce FROM signature_nonces WHERE key_id = \(bind: keyID)").all(decoding: Row.self)
-        #expect(left.map(\.nonce) == ["b"])
+        #expect(left.map(\.nonce) == ["b"])  // "a" and the "c…" nonces expired with `soon`
         await services.store.shutdown()
     }
 
