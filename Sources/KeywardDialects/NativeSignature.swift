@@ -32,13 +32,15 @@ public enum NativeSignature {
         public let reason: String
     }
 
-    /// Checks the first signature of `request` that names a key `resolveKey` knows.
-    ///
-    /// - Parameters:
-    ///   - body: the raw body; a non-empty body must be covered by a matching `content-digest`.
-    ///   - now: seconds since 1970.
-    public static func verify(request: HTTPRequestView, body: [UInt8], now: Int, policy: Policy = Policy(),
-                              resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
+    /// `Signature-Input` and `Signature` of a request, parsed once.
+    public struct Headers: Sendable {
+        /// The first signature's parameters: the one Keyward checks.
+        public let input: SignatureInput
+        public let signature: [UInt8]
+    }
+
+    /// Parses the signature headers of `request`, or says why they cannot be used.
+    public static func parse(_ request: HTTPRequestView) -> Result<Headers, Refusal> {
         let inputHeader = field("signature-input", in: request)
         let signatureHeader = field("signature", in: request)
         guard let inputHeader, let signatureHeader else {
@@ -58,6 +60,27 @@ public enum NativeSignature {
         guard let signature = signatures[input.label] else {
             return .failure(Refusal(code: "signature_missing", reason: "Signature has no value labelled '\(input.label.prefix(64))'."))
         }
+        return .success(Headers(input: input, signature: signature))
+    }
+
+    /// Checks the first signature of `request` that names a key `resolveKey` knows.
+    ///
+    /// - Parameters:
+    ///   - body: the raw body; a non-empty body must be covered by a matching `content-digest`.
+    ///   - now: seconds since 1970.
+    public static func verify(request: HTTPRequestView, body: [UInt8], now: Int, policy: Policy = Policy(),
+                              resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
+        switch parse(request) {
+        case .failure(let refusal): return .failure(refusal)
+        case .success(let headers): return verify(request: request, headers: headers, body: body, now: now, policy: policy, resolveKey: resolveKey)
+        }
+    }
+
+    /// The same, with the headers already parsed (the gateway parses once to find the key first).
+    public static func verify(request: HTTPRequestView, headers: Headers, body: [UInt8], now: Int, policy: Policy = Policy(),
+                              resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
+        let input = headers.input
+        let signature = headers.signature
         guard let keyID = input.keyID else {
             return .failure(Refusal(code: "signature_invalid", reason: "The signature parameters have no keyid."))
         }

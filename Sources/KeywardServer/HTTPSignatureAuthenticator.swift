@@ -24,11 +24,16 @@ struct HTTPSignatureAuthenticator: Sendable {
         let fields = request.headers.map { (name: $0.name.rawName, value: $0.value) }
         let view = HTTPRequestView(method: request.method.rawValue, scheme: scheme, authority: request.head.authority ?? "",
                                    path: request.uri.path, query: request.uri.query, fields: fields)
-        // Resolve the key the first signature names (an async lookup), then check everything else purely.
-        let keyID = (try? HTTPMessageSignatures.parseInputs(request.headers[.signatureInput] ?? ""))?.first?.keyID
+        // Parse once, resolve the key the signature names (an async lookup), then check everything else purely.
+        let headers: NativeSignature.Headers
+        switch NativeSignature.parse(view) {
+        case .failure(let refusal): throw KeywardError(.unauthenticated, refusal.code, refusal.reason)
+        case .success(let parsed): headers = parsed
+        }
+        let keyID = headers.input.keyID
         let resolved = try await storage { try await keyID.asyncMap { try await signingKeys.resolve(id: $0) } ?? nil }
         let now = Int(clock.now().timeIntervalSince1970)
-        let result = NativeSignature.verify(request: view, body: Array(buffer: body), now: now, policy: policy) { id in
+        let result = NativeSignature.verify(request: view, headers: headers, body: Array(buffer: body), now: now, policy: policy) { id in
             id == resolved?.owner.id ? resolved?.key : nil
         }
         switch result {
