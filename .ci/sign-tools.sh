@@ -57,4 +57,16 @@ headers = dict(line.rstrip("\n").split(": ", 1) for line in open(ours))
 headers["Content-Type"] = "application/json"
 subprocess.run(["python3", peer, "verify", "ed25519", pub, url, json.dumps(headers), open(body).read()], check=True)
 PY
+# keyward keygen: the private key never leaves this machine; openssl reads it (encrypted too), it signs
+# myPOS forms that verify with the printed public key.
+"$bin" keygen --algorithm rsa-2048 --out gen.pem > gen.pub
+[ "$(stat -c %a gen.pem)" = 600 ] || { echo "keygen wrote a readable private key"; exit 1; }
+openssl pkey -in gen.pem -pubout | cmp - gen.pub
+echo "$form" | "$bin" sign --dialect mypos --key gen.pem >/dev/null
+echo "a long passphrase" > long.txt
+"$bin" keygen --algorithm ec-p384 --out gen-enc.pem --passphrase-file long.txt > gen-enc.pub
+openssl pkey -in gen-enc.pem -passin file:long.txt -pubout | cmp - gen-enc.pub
+if "$bin" keygen --algorithm ed25519 --out gen.pem >/dev/null 2>&1; then echo "keygen overwrote a key file"; exit 1; fi
+"$bin" keygen --algorithm ed25519 --out gen.jwk --format jwk > gen-ed.pub
+python3 "$root/Tests/peers/jwk_peer.py" matches "$(cat gen.jwk)" gen-ed.pub
 echo "sign/verify tools OK"

@@ -117,4 +117,4 @@ printf '  ratio myPOS / secret key:     %.2f  (target >= 0.70)\n' "$(echo "$mp_r
 printf '  ratio RFC 9421 / secret key:  %.2f  (target >= 0.70)\n' "$(echo "$rf_rps / $key_rps" | bc -l)"
 printf '  RSA 2048 verify ceiling:      %s/s per core x %s cores = %.0f/s (openssl speed)\n' "$verify_core" "$cores" "$(echo "$verify_core * $cores" | bc -l)"
 printf '  RSA 2048 keygen, median of 20: %s ms through the API, %s ms openssl genpkey\n' "$(cat keygen_ms)" "$(cat openssl_keygen_ms)"
-printf '  nonces stored after the run:  %s (expired ones pruned on every signed request)\n' "$nonces"
+printf '  nonces stored after the run:  %s (expired ones pruned by a background job every 30 s)\n' "$nonces"

@@ -102,3 +102,44 @@ enum SignTools {
         return key
     }
 }
+
+extension KeyAlgorithm: ExpressibleByArgument {}
+
+/// `keyward keygen`: the on-site generator without a server, for merchants who want the private key
+/// never to leave their machine. Register the printed public key in the management API or cabinet.
+struct Keygen: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Generate a key pair locally: the private key is written to --out (0600), the public key printed.",
+        discussion: "Algorithms: \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")). With --passphrase-file the private key is encrypted PKCS#8 (PBES2, AES-256-CBC); --format jwk writes a private JWK instead of PEM.")
+    @Option(help: "Key algorithm.") var algorithm: KeyAlgorithm
+    @Option(help: "Where to write the private key (must not exist).") var out: String
+    @Option(name: .customLong("passphrase-file"), help: "Encrypt the private key under the passphrase in this file.") var passphraseFile: String?
+    @Option(help: "pem (PKCS#8, default), pkcs1 (RSA only) or jwk.") var format: String = "pem"
+
+    func run() throws {
+        let pair = try GeneratedKeyPair.generate(algorithm)
+        let text: String
+        switch format {
+        case "pem":
+            if let passphrase = try SignTools.passphrase(passphraseFile) {
+                guard passphrase.count >= 12 else { throw ValidationError("the passphrase must be at least 12 bytes") }
+                text = try EncryptedPKCS8.encrypt(pem: pair.privateKeyPEM, passphrase: passphrase)
+            } else {
+                text = pair.privateKeyPEM
+            }
+        case "pkcs1":
+            guard case .rsa(let key, _) = pair.signingKey, passphraseFile == nil else { throw ValidationError("pkcs1 is for unencrypted RSA keys") }
+            text = key.pkcs1PEM
+        case "jwk":
+            guard passphraseFile == nil else { throw ValidationError("a JWK cannot be passphrase-encrypted; use --format pem") }
+            text = try PrivateJWK.json(pair.signingKey, keyID: "keyward-keygen") + "\n"
+        default:
+            throw ValidationError("--format must be pem, pkcs1 or jwk")
+        }
+        let descriptor = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
+        guard descriptor >= 0 else { throw ValidationError("cannot create \(out) (it must not exist yet)") }
+        let handle = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
+        try handle.write(contentsOf: Data(text.utf8))
+        print(pair.publicKey.spkiPEM, terminator: pair.publicKey.spkiPEM.hasSuffix("\n") ? "" : "\n")
+    }
+}
