@@ -1,5 +1,5 @@
 import Foundation
-import KeywardDialects
+import KeywardCrypto
 import Testing
 
 @Suite struct OrderedJSONTests {

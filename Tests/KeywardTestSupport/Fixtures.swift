@@ -80,6 +80,8 @@ public enum Peers {
     public static var provider: String { directory.appendingPathComponent("provider_peer.py").path }
     /// RFC 9421, Python `http-message-signatures`.
     public static var rfc9421: String { directory.appendingPathComponent("rfc9421_peer.py").path }
+    /// JWE with Python `joserfc` or `jwcrypto`.
+    public static var jose: String { directory.appendingPathComponent("jose_peer.py").path }
     /// JWKs, Python `jwcrypto`.
     public static var jwk: String { directory.appendingPathComponent("jwk_peer.py").path }
 }

@@ -1,5 +1,6 @@
 /// A JSON value that keeps object members in document order and numbers as their literal text: myPOS
-/// signs the values of a JSON answer depth-first in document order, which a dictionary would lose.
+/// signs the values of a JSON answer depth-first in document order, which a dictionary would lose, and
+/// JOSE headers and JWKs must be refused when a member appears twice, which a dictionary would hide.
 public indirect enum OrderedJSON: Sendable, Equatable {
     case string(String)
     /// A number exactly as written (`1.50` stays `1.50`).
@@ -31,6 +32,18 @@ public indirect enum OrderedJSON: Sendable, Equatable {
         reader.skipSpace()
         guard reader.index == bytes.count else { throw Malformed(reason: "Unexpected data after the JSON value.") }
         return value
+    }
+
+    /// The value of member `name` of an object (`nil` when absent or not an object).
+    public subscript(member name: String) -> OrderedJSON? {
+        guard case .object(let members) = self else { return nil }
+        return members.first { $0.name == name }?.value
+    }
+
+    /// The string value, when this is a string.
+    public var stringValue: String? {
+        if case .string(let text) = self { return text }
+        return nil
     }
 
     /// Compact JSON text, members in order.
@@ -232,11 +245,20 @@ private struct Reader {
         throw Malformed(reason: "A JSON string is not closed.")
     }
 
+    static func hexDigit(_ c: UInt8) -> UInt8? {
+        switch c {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): c - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): c - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): c - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
     mutating func hex4() throws(Malformed) -> UInt32 {
         guard bytes.count - index >= 4 else { throw Malformed(reason: "A JSON string has a short \\u escape.") }
         var value: UInt32 = 0
         for _ in 0..<4 {
-            guard let digit = FormEncoding.hexValue(bytes[index]) else { throw Malformed(reason: "A JSON string has an invalid \\u escape.") }
+            guard let digit = Self.hexDigit(bytes[index]) else { throw Malformed(reason: "A JSON string has an invalid \\u escape.") }
             value = value << 4 | UInt32(digit)
             index += 1
         }
