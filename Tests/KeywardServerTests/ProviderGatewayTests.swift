@@ -110,6 +110,22 @@ import Testing
         }
     }
 
+    /// Huge forms: over the body limit is 413, a form of thousands of tiny parameters is 400; neither is parsed into memory at large.
+    @Test func hugeFormsAreRefusedEarly() async throws {
+        let settings = Harness.settings { $0.maxBodyBytes = 64 * 1024 }
+        let (app, _) = try await Harness.appWithTenant(settings)
+        _ = try await app.test(.router) { client in
+            let big = "Note=" + String(repeating: "x", count: 70 * 1024)
+            try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: Self.form, body: ByteBuffer(string: big)) {
+                $0.expectProblem(.contentTooLarge, "body_too_large")
+            }
+            let many = (0..<2000).map { "p\($0)=1" }.joined(separator: "&") + "&Signature=AAAA"
+            try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: Self.form, body: ByteBuffer(string: many)) {
+                $0.expectProblem(.badRequest, "too_many_parameters")
+            }
+        }
+    }
+
     @Test func myPOSStoresCanRefuseReplays() async throws {
         let keys = try KeyFixtures()
         try keys.rsa("merchant")
