@@ -49,6 +49,8 @@ public enum AuthScheme: String, Sendable, Equatable {
     case myPOS = "mypos_ipc"
     /// An AliKassa `Sign` header by a store's key.
     case aliKassa = "alikassa"
+    /// An Alliance Bank technical session (`x-device_id` + `x-refresh_token`).
+    case deviceSession = "device_session"
 }
 
 /// Verifies presented secret keys: shape, lookup by hash, revocation, expiry, IP allowlist.

@@ -82,6 +82,7 @@ public struct SealedColumn: Sendable {
         SealedColumn(table: "store_keys", column: "sealed_platform_key", context: StoreKeyRow.sealContext(id:)),
         SealedColumn(table: "store_keys", column: "sealed_private_key", context: StoreKeyRow.privateKeyContext(id:)),
         SealedColumn(table: "signing_keys", column: "sealed_private_key", context: SigningKeyRow.privateKeyContext(id:)),
+        SealedColumn(table: "device_sessions", column: "sealed_server_key", context: DeviceSessionRow.sealContext(id:)),
     ]
 
     /// The master key ids the rows of this column are sealed under.

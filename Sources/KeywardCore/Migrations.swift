@@ -3,7 +3,7 @@ import SQLKit
 
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
-    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys()]
+    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -165,5 +165,53 @@ struct V4KeptPrivateKeys: AsyncMigration {
     func revert(on database: any Database) async throws {
         try await database.schema("store_keys").deleteField("sealed_private_key").update()
         try await database.schema("signing_keys").deleteField("sealed_private_key").update()
+    }
+}
+
+/// Alliance Bank technical sessions: the service code per merchant and mode, merchants' public JWKs,
+/// and the sessions (`deviceId`), with the refresh token hashed and the session's server key sealed.
+struct V5DeviceSessions: AsyncMigration {
+    var name: String { "v5_device_sessions" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("service_codes")
+            .field("code", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("created_ms", .int64, .required)
+            .unique(on: "merchant_id", "mode")
+            .create()
+        try await database.schema("jwe_keys")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("name", .string, .required)
+            .field("kid", .string)
+            .field("thumbprint", .string, .required)
+            .field("public_jwk", .string, .required)
+            .field("algorithm", .string, .required)
+            .field("created_ms", .int64, .required)
+            .field("revoked_ms", .int64)
+            .unique(on: "merchant_id", "mode", "thumbprint")
+            .create()
+        try await database.schema("device_sessions")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("jwe_key_id", .string, .required)
+            .field("refresh_hash", .string, .required)
+            .field("auth_hash", .string, .required)
+            .field("sealed_server_key", .string, .required)
+            .field("expires_ms", .int64, .required)
+            .field("created_ms", .int64, .required)
+            .field("revoked_ms", .int64)
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "jwe_keys_by_merchant").on("jwe_keys").column("merchant_id").column("mode").run()
+        try await sql.create(index: "device_sessions_by_merchant").on("device_sessions").column("merchant_id").column("mode").column("created_ms").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        for table in ["device_sessions", "jwe_keys", "service_codes"] { try await database.schema(table).delete() }
     }
 }

@@ -39,12 +39,17 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     let myPOS = MyPOSController(providers: providers, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes)
     myPOS.addRoutes(to: router, path: settings.myposPath, mode: .live)
     myPOS.addRoutes(to: router, path: settings.myposTestPath, mode: .test)
-    let v1 = router.group("v1").add(middleware: SecretKeyAuthMiddleware(authenticator: services.authenticator, signatures: signatures, providers: providers))
+    let authentication = SecretKeyAuthMiddleware(authenticator: services.authenticator, signatures: signatures, providers: providers,
+                                                 sessions: services.deviceSessions)
+    AllianceController(sessions: services.deviceSessions, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: router)
+    CipherHelperController(jweKeys: services.jweKeys).addRoutes(to: router.group("cipher").add(middleware: authentication))
+    let v1 = router.group("v1").add(middleware: authentication)
     let manage = v1.group("manage").add(middleware: UnrestrictedKeyMiddleware())
     ManagementController(secretKeys: services.secretKeys, paymentKeys: services.paymentKeys, clock: services.clock)
         .addRoutes(to: manage)
     SigningKeyController(signingKeys: services.signingKeys).addRoutes(to: manage)
     StoreController(stores: services.stores, clock: services.clock).addRoutes(to: manage)
+    JWEKeyController(jweKeys: services.jweKeys, sessions: services.deviceSessions, clock: services.clock).addRoutes(to: manage)
     for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
         // Management paths are Keyward's own: an unknown one is a 404 here, never forwarded upstream.
         manage.on("**", method: method) { _, _ -> Response in

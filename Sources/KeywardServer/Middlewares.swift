@@ -4,13 +4,15 @@ import KeywardCrypto
 import KeywardDialects
 
 /// Authenticates `/v1/` calls by secret key (`Authorization: Bearer <key>` or the bare key). Without
-/// `Authorization`, a signed request in another scheme: RFC 9421 (`Signature-Input`), AliKassa
-/// (`Account` + `Sign`), or a myPOS IPC form (form body with `SID`, `KeyIndex`, `Signature`).
+/// `Authorization`, another scheme: an Alliance technical session (`x-device_id` + `x-refresh_token`),
+/// RFC 9421 (`Signature-Input`), AliKassa (`Account` + `Sign`), or a myPOS IPC form (form body with
+/// `SID`, `KeyIndex`, `Signature`).
 struct SecretKeyAuthMiddleware: RouterMiddleware {
     typealias Context = KeywardRequestContext
     let authenticator: KeyAuthenticator
     let signatures: HTTPSignatureAuthenticator
     let providers: ProviderAuthenticator
+    let sessions: DeviceSessionService
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.headers[.authorization] == nil {
@@ -18,6 +20,12 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
             var context = context
             if request.headers[.signatureInput] != nil {
                 context.key = try await signatures.authenticate(&request)
+                return try await next(request, context)
+            }
+            if let deviceID = request.headers[.allianceDeviceID] {
+                let session = try await sessions.authenticate(deviceID: deviceID, refreshToken: request.headers[.allianceRefreshToken] ?? "")
+                context.key = session.principal
+                context.session = session
                 return try await next(request, context)
             }
             if request.headers[.aliKassaAccount] != nil {

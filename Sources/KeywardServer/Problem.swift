@@ -146,5 +146,8 @@ extension HTTPField.Name {
     static let keywardPermissions = Self("Keyward-Permissions")!
     static let signatureInput = Self("Signature-Input")!
     static let aliKassaAccount = Self("Account")!
+    static let allianceDeviceID = Self("x-device_id")!
+    static let allianceRefreshToken = Self("x-refresh_token")!
+    static let allianceAPIVersion = Self("x-api_version")!
     static let aliKassaSign = Self("Sign")!
 }

@@ -17,6 +17,8 @@ public struct KeywardRequestContext: RequestContext, RemoteAddressRequestContext
     public var requestID: String = ""
     /// Set by the authentication middleware.
     public var key: AuthenticatedKey?
+    /// Set when a technical session (Alliance dialect) authenticated the call: its keys.
+    public var session: AuthenticatedSession?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

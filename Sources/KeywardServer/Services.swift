@@ -19,6 +19,8 @@ public struct KeywardServices: Sendable {
     public let signingKeys: SigningKeyService
     public let stores: StoreService
     public let storeDirectory: StoreDirectory
+    public let jweKeys: JWEKeyService
+    public let deviceSessions: DeviceSessionService
     public let clock: KeywardClock
     public let logger: Logger
 
@@ -35,6 +37,7 @@ public struct KeywardServices: Sendable {
         }
         let changes = CredentialChanges(engine: store.engine)
         let lastUsed = LastUsedRecorder(store: store, logger: logger)
+        let jweKeys = JWEKeyService(store: store, changes: changes, clock: clock)
         return KeywardServices(
             settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
             authenticator: KeyAuthenticator(store: store, changes: changes, lastUsed: lastUsed, clock: clock),
@@ -44,6 +47,8 @@ public struct KeywardServices: Sendable {
             signingKeys: SigningKeyService(store: store, keyring: keyring, changes: changes, clock: clock),
             stores: StoreService(store: store, keyring: keyring, changes: changes, clock: clock),
             storeDirectory: StoreDirectory(store: store, keyring: keyring, changes: changes),
+            jweKeys: jweKeys,
+            deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock),
             clock: clock, logger: logger)
     }
 

@@ -24,6 +24,9 @@ final class UpstreamProxy: Service, Sendable {
         "trailer", "transfer-encoding", "upgrade", "host",
     ]
 
+    /// Headers that carry a caller's credential: never forwarded (Keyward's verified identity replaces them).
+    static let credentials: Set<String> = ["authorization", "x-refresh_token"]
+
     init(baseURL: String, maxBodyBytes: Int) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.maxBodyBytes = maxBodyBytes
@@ -60,7 +63,7 @@ final class UpstreamProxy: Service, Sendable {
             .map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
         for field in request.headers {
             let name = field.name.canonicalName
-            if Self.hopByHop.contains(name) || named.contains(name) || name == "authorization" || name.hasPrefix("keyward-") { continue }
+            if Self.hopByHop.contains(name) || named.contains(name) || Self.credentials.contains(name) || name.hasPrefix("keyward-") { continue }
             outgoing.headers.add(name: field.name.rawName, value: field.value)
         }
         outgoing.headers.add(name: "Keyward-Merchant-Id", value: key.merchantID)

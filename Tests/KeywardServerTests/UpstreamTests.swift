@@ -8,13 +8,14 @@ import KeywardServer
 import Testing
 
 /// An upstream merchant API that reports what it received.
-private func echoUpstream() -> Application<RouterResponder<BasicRequestContext>> {
+func echoUpstream() -> Application<RouterResponder<BasicRequestContext>> {
     let router = Router()
     for method in [HTTPRequest.Method.get, .post, .delete] {
         router.on("**", method: method) { request, context -> Response in
             var request = request
             let body = try await request.collectBody(upTo: 8 * 1024 * 1024)
             var seen: [String: String] = ["method": request.method.rawValue, "uri": request.uri.string, "body_bytes": "\(body.readableBytes)"]
+            if body.readableBytes <= 4096 { seen["body"] = String(buffer: body) }
             for field in request.headers { seen["h_" + field.name.canonicalName] = field.value }
             let data = try JSONEncoder().encode(seen)
             return Response(status: request.uri.path.hasSuffix("/missing") ? .notFound : .accepted,

@@ -82,6 +82,8 @@ public enum Peers {
     public static var rfc9421: String { directory.appendingPathComponent("rfc9421_peer.py").path }
     /// JWE with Python `joserfc` or `jwcrypto`.
     public static var jose: String { directory.appendingPathComponent("jose_peer.py").path }
+    /// An Alliance Bank session client (requests + jwcrypto + joserfc).
+    public static var allianceClient: String { directory.appendingPathComponent("alliance_client.py").path }
     /// JWKs, Python `jwcrypto`.
     public static var jwk: String { directory.appendingPathComponent("jwk_peer.py").path }
 }

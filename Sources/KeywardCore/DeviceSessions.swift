@@ -1,0 +1,205 @@
+import Crypto
+import Foundation
+import KeywardCrypto
+import SQLKit
+import Synchronization
+
+/// A technical session (Alliance Bank `authorize_virtual_device`).
+public struct DeviceSessionInfo: Sendable, Equatable {
+    /// The `deviceId` the merchant sends as `x-device_id`.
+    public let id: String
+    public let merchantID: String
+    public let mode: Mode
+    /// The merchant JWK the session's secrets were encrypted to.
+    public let jweKeyID: String
+    public let expiresAt: Date
+    public let createdAt: Date
+    public let revokedAt: Date?
+}
+
+struct DeviceSessionRow: Codable {
+    let id: String
+    let merchant_id: String
+    let mode: String
+    let jwe_key_id: String
+    let refresh_hash: String
+    let auth_hash: String
+    let sealed_server_key: String
+    let expires_ms: Int64
+    let created_ms: Int64
+    var revoked_ms: Int64?
+
+    var info: DeviceSessionInfo {
+        DeviceSessionInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, jweKeyID: jwe_key_id,
+                          expiresAt: Date(millis: expires_ms), createdAt: Date(millis: created_ms), revokedAt: revoked_ms.map(Date.init(millis:)))
+    }
+
+    static func sealContext(id: String) -> String { "device_session:\(id)" }
+}
+
+/// A session that authenticated a call: who it speaks for, and the keys to decrypt its bodies
+/// (`serverKey`, the session key the merchant encrypts to) and to encrypt answers (`merchantKey`).
+public struct AuthenticatedSession: Sendable {
+    public let principal: AuthenticatedKey
+    public let serverKey: JWK
+    public let merchantKey: JWK
+    public let algorithm: JWEAlgorithm
+}
+
+/// Issues, authenticates, lists and revokes technical sessions. Session secrets are never stored in
+/// clear: the refresh and auth tokens as SHA-256, the session's server key sealed.
+public final class DeviceSessionService: Sendable {
+    private struct Cached: Sendable {
+        let row: DeviceSessionRow
+        let mid: String
+        let session: (serverKey: JWK, merchantKey: JWK, algorithm: JWEAlgorithm)
+    }
+
+    private struct Cache {
+        var generation: UInt64 = 0
+        var entries: [String: Cached] = [:]
+    }
+
+    let store: KeywardStore
+    let keyring: MasterKeyring
+    let changes: CredentialChanges
+    let clock: KeywardClock
+    let jweKeys: JWEKeyService
+    /// How long a session lasts (no refresh: a new session is a new authorize call).
+    public static let lifetime: TimeInterval = 24 * 3600
+    private let cache = Mutex(Cache())
+
+    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, jweKeys: JWEKeyService, clock: KeywardClock = .system) {
+        self.store = store
+        self.keyring = keyring
+        self.changes = changes
+        self.jweKeys = jweKeys
+        self.clock = clock
+        changes.subscribe { [weak self] in
+            self?.cache.withLock { state in
+                state.generation &+= 1
+                state.entries.removeAll(keepingCapacity: true)
+            }
+        }
+    }
+
+    /// Opens a session for `serviceCode`: a fresh P-384 server key, `deviceId`, `refreshToken`,
+    /// `authToken`, 24 h; answers the compact JWE of the plaintext, encrypted to the merchant's newest JWK.
+    public func authorize(serviceCode: String) async throws -> (info: DeviceSessionInfo, jwe: String) {
+        guard let owner = try await jweKeys.owner(ofServiceCode: serviceCode) else {
+            throw KeywardError(.unauthenticated, "b_service_code_not_found", "No merchant has this serviceCode; copy it from Keyward (one per merchant and mode).")
+        }
+        guard let merchantKeyInfo = try await jweKeys.current(merchantID: owner.merchantID, mode: owner.mode) else {
+            throw KeywardError(.conflict, "no_jwk_registered", "Register a P-384 public JWK for this mode before opening sessions.")
+        }
+        let merchantKey = try JWK.parse(merchantKeyInfo.publicJWK)
+        let algorithm = JWEAlgorithm(rawValue: merchantKeyInfo.algorithm) ?? .ecdhESA256KW
+        let serverKey = JWK(material: .ecPrivate(.generate(.p384)), use: "enc", alg: algorithm.rawValue)
+        let id = UUID().uuidString.lowercased()
+        let refreshToken = Self.token(), authToken = Self.token()
+        let now = clock.now()
+        let expires = now.addingTimeInterval(Self.lifetime)
+        let row = DeviceSessionRow(id: id, merchant_id: owner.merchantID, mode: owner.mode.rawValue, jwe_key_id: merchantKeyInfo.id,
+                                   refresh_hash: Self.hash(refreshToken), auth_hash: Self.hash(authToken),
+                                   sealed_server_key: try keyring.seal(string: serverKey.json(includingPrivate: true), context: DeviceSessionRow.sealContext(id: id)),
+                                   expires_ms: expires.millis, created_ms: now.millis, revoked_ms: nil)
+        // A new session invalidates no cache entry, so it is a plain insert, not a credential change.
+        try await store.sql.insert(into: "device_sessions").model(row).run()
+        let serverPublic = try OrderedJSON.parse(Array(serverKey.publicJWK.json().utf8))
+        let plaintext = OrderedJSON.object([
+            .init("refreshToken", .string(refreshToken)), .init("authToken", .string(authToken)), .init("deviceId", .string(id)),
+            .init("serverPublic", serverPublic), .init("tokenExpirationDateTime", .string(Self.allianceTimestamp(expires))),
+        ])
+        let jwe = try JWE.encrypt(Array(plaintext.serialized.utf8), to: merchantKey, algorithm: algorithm, encryption: .a256GCM)
+        return (row.info, jwe)
+    }
+
+    /// Authenticates `x-device_id` + `x-refresh_token`. Unknown device, wrong token and revoked
+    /// sessions all answer `b_session_doesnt_exist` (no oracle); an expired one `b_expired_token`.
+    public func authenticate(deviceID: String, refreshToken: String) async throws(KeywardError) -> AuthenticatedSession {
+        let missing = KeywardError(.unauthenticated, "b_session_doesnt_exist", "No such session. Open one with authorize_virtual_device.")
+        guard UUID(uuidString: deviceID) != nil, (16...256).contains(refreshToken.utf8.count) else { throw missing }
+        let key = deviceID.lowercased()
+        let (cached, generation) = cache.withLock { ($0.entries[key], $0.generation) }
+        let entry: Cached
+        if let cached {
+            entry = cached
+        } else {
+            do {
+                guard let loaded = try await load(id: key) else { throw missing }
+                entry = loaded
+            } catch let error as KeywardError {
+                throw error
+            } catch {
+                throw KeywardError(.unavailable, "storage_unavailable", "Sessions cannot be checked right now; retry shortly.")
+            }
+            cache.withLock { state in
+                guard state.generation == generation else { return }
+                if state.entries.count >= 100_000 { state.entries.removeAll(keepingCapacity: true) }
+                state.entries[key] = entry
+            }
+        }
+        guard ConstantTime.equals(Array(Self.hash(refreshToken).utf8), Array(entry.row.refresh_hash.utf8)), entry.row.revoked_ms == nil else { throw missing }
+        guard entry.row.expires_ms > clock.now().millis else {
+            throw KeywardError(.unauthenticated, "b_expired_token", "The session expired; open a new one with authorize_virtual_device.")
+        }
+        let principal = AuthenticatedKey(keyID: entry.row.id, merchantID: entry.row.merchant_id, mid: entry.mid, mode: Mode(rawValue: entry.row.mode) ?? .test,
+                                         permissions: nil, allowedIPs: [], expiresAt: Date(millis: entry.row.expires_ms), revokedAt: nil,
+                                         replacedBy: nil, scheme: .deviceSession)
+        return AuthenticatedSession(principal: principal, serverKey: entry.session.serverKey, merchantKey: entry.session.merchantKey, algorithm: entry.session.algorithm)
+    }
+
+    private func load(id: String) async throws -> Cached? {
+        guard let row = try await store.sql.select().column("*").from("device_sessions").where("id", .equal, id).first(decoding: DeviceSessionRow.self)
+        else { return nil }
+        struct Owner: Decodable { let mid: String; let public_jwk: String; let algorithm: String }
+        guard let owner = try await store.sql.raw("""
+            SELECT m.mid, k.public_jwk, k.algorithm FROM merchants m JOIN jwe_keys k ON k.merchant_id = m.id
+            WHERE m.id = \(bind: row.merchant_id) AND k.id = \(bind: row.jwe_key_id)
+            """).first(decoding: Owner.self) else { return nil }
+        let serverKey = try JWK.parse(try keyring.openString(row.sealed_server_key, context: DeviceSessionRow.sealContext(id: row.id)), allowPrivate: true)
+        let merchantKey = try JWK.parse(owner.public_jwk)
+        return Cached(row: row, mid: owner.mid, session: (serverKey, merchantKey, JWEAlgorithm(rawValue: owner.algorithm) ?? .ecdhESA256KW))
+    }
+
+    /// The merchant's sessions in `mode`, newest first.
+    public func list(merchantID: String, mode: Mode, limit: Int = 100) async throws -> [DeviceSessionInfo] {
+        try await store.sql.select().column("*").from("device_sessions").where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
+            .orderBy("created_ms", .descending).orderBy("id", .descending).limit(limit).all(decoding: DeviceSessionRow.self).map(\.info)
+    }
+
+    /// Ends a session at once, on every instance.
+    public func revoke(merchantID: String, mode: Mode, id: String) async throws -> DeviceSessionInfo {
+        guard UUID(uuidString: id) != nil,
+              var row = try await store.sql.select().column("*").from("device_sessions").where("id", .equal, id.lowercased())
+                .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue).first(decoding: DeviceSessionRow.self)
+        else { throw KeywardError.notFound("session", id: id) }
+        if row.revoked_ms != nil { return row.info }
+        let now = clock.now().millis
+        try await changes.commit(in: store) { [id = row.id] sql in
+            try await sql.update("device_sessions").set("revoked_ms", to: now).where("id", .equal, id).run()
+        }
+        row.revoked_ms = now
+        return row.info
+    }
+
+    /// 256 random bits, base64url.
+    static func token() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+
+    static func hash(_ token: String) -> String { Hex.encode(SHA256.hash(data: Array(token.utf8))) }
+
+    /// `yyyy-MM-dd HH:mm:ss.SSSS +0000`, the Alliance format, in UTC.
+    static func allianceTimestamp(_ date: Date) -> String {
+        let seconds = date.timeIntervalSince1970
+        var time = time_t(seconds.rounded(.down))
+        var parts = tm()
+        gmtime_r(&time, &parts)
+        let fraction = Int((seconds - seconds.rounded(.down)) * 10_000)
+        func pad(_ value: Int32, _ width: Int) -> String { String(repeating: "0", count: max(0, width - String(value).count)) + String(value) }
+        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2)) "
+            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(fraction), 4)) +0000"
+    }
+}

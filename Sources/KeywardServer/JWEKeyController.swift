@@ -1,0 +1,117 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+
+/// `/v1/manage/jwks`, `/v1/manage/service-code` and `/v1/manage/device-sessions`: the Alliance dialect's
+/// keys, service code and technical sessions of the calling key's merchant and mode.
+struct JWEKeyController {
+    let jweKeys: JWEKeyService
+    let sessions: DeviceSessionService
+    let clock: KeywardClock
+
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+        group.get("service-code") { _, context in
+            let key = try context.requireKey()
+            var json = FlatJSON()
+            json.add("service_code", try await jweKeys.serviceCode(merchantID: key.merchantID, mode: key.mode))
+            json.add("mode", key.mode.rawValue)
+            return json.response()
+        }
+        group.get("jwks") { _, context in
+            let key = try context.requireKey()
+            return try JSONResponse.make(ListResource(data: try await jweKeys.list(merchantID: key.merchantID, mode: key.mode).map { JWEKeyResource($0) }, has_more: false))
+        }
+        group.post("jwks") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(RegisterJWKBody.self, from: request)
+            let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: body.jwk)
+            return try JSONResponse.make(JWEKeyResource(info), status: .created)
+        }
+        group.post("jwks/generate") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(GenerateJWKBody.self, from: request)
+            let kid = body.kid ?? UUID().uuidString.lowercased()
+            let pair = JWK(material: .ecPrivate(.generate(.p384)), kid: kid, use: "enc", alg: JWEAlgorithm.ecdhESA256KW.rawValue)
+            let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: pair.publicJWK.json())
+            // The private JWK is in this answer only: Keyward keeps the public part.
+            return try JSONResponse.make(JWEKeyResource(info, privateJWK: pair.json(includingPrivate: true)), status: .created)
+        }
+        group.post("jwks/:id/revoke") { request, context in
+            let key = try context.requireKey()
+            _ = try await JSONBody.decode(EmptyBody.self, from: request)
+            return try JSONResponse.make(JWEKeyResource(try await jweKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))))
+        }
+        group.get("device-sessions") { _, context in
+            let key = try context.requireKey()
+            let list = try await sessions.list(merchantID: key.merchantID, mode: key.mode)
+            return try JSONResponse.make(ListResource(data: list.map { DeviceSessionResource($0, now: clock.now()) }, has_more: list.count == 100))
+        }
+        group.post("device-sessions/:id/revoke") { request, context in
+            let key = try context.requireKey()
+            _ = try await JSONBody.decode(EmptyBody.self, from: request)
+            let info = try await sessions.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
+            return try JSONResponse.make(DeviceSessionResource(info, now: clock.now()))
+        }
+    }
+}
+
+struct RegisterJWKBody: StrictJSONBody {
+    static let fields: Set<String> = ["name", "jwk"]
+    let name: String?
+    /// The public JWK as JSON text.
+    let jwk: String
+}
+
+struct GenerateJWKBody: StrictJSONBody {
+    static let fields: Set<String> = ["name", "kid"]
+    let name: String?
+    let kid: String?
+}
+
+struct JWEKeyResource: Encodable {
+    let object = "jwk"
+    let id: String
+    let name: String
+    let mode: String
+    let kid: String?
+    let thumbprint: String
+    let algorithm: String
+    let public_jwk: String
+    let created_at: String?
+    let status: String
+    /// Only in the answer to a generation.
+    let private_jwk: String?
+
+    init(_ info: JWEKeyInfo, privateJWK: String? = nil) {
+        id = info.id
+        name = info.name
+        mode = info.mode.rawValue
+        kid = info.kid
+        thumbprint = info.thumbprint
+        algorithm = info.algorithm
+        public_jwk = info.publicJWK
+        created_at = Timestamp.format(info.createdAt)
+        status = info.revokedAt == nil ? "active" : "revoked"
+        private_jwk = privateJWK
+    }
+}
+
+struct DeviceSessionResource: Encodable {
+    let object = "device_session"
+    let id: String
+    let mode: String
+    let jwk_id: String
+    let created_at: String?
+    let expires_at: String?
+    let status: String
+
+    init(_ info: DeviceSessionInfo, now: Date) {
+        id = info.id
+        mode = info.mode.rawValue
+        jwk_id = info.jweKeyID
+        created_at = Timestamp.format(info.createdAt)
+        expires_at = Timestamp.format(info.expiresAt)
+        status = info.revokedAt != nil ? "revoked" : info.expiresAt <= now ? "expired" : "active"
+    }
+}
