@@ -69,4 +69,18 @@ openssl pkey -in gen-enc.pem -passin file:long.txt -pubout | cmp - gen-enc.pub
 if "$bin" keygen --algorithm ed25519 --out gen.pem >/dev/null 2>&1; then echo "keygen overwrote a key file"; exit 1; fi
 "$bin" keygen --algorithm ed25519 --out gen.jwk --format jwk > gen-ed.pub
 python3 "$root/Tests/peers/jwk_peer.py" matches "$(cat gen.jwk)" gen-ed.pub
+# keyward jwk / jwe: our JWE opens in jwcrypto and joserfc, theirs opens with `keyward jwe decrypt`.
+jose="$root/Tests/peers/jose_peer.py"
+"$bin" jwk generate --crv P-384 --out ours.jwk > ours.pub.jwk
+[ "$(stat -c %a ours.jwk)" = 600 ] || { echo "jwk generate wrote a readable private key"; exit 1; }
+python3 "$jose" generate P-384 > theirs.jwk
+python3 -c 'import json,sys; k=json.load(open(sys.argv[1])); k.pop("d"); print(json.dumps(k))' theirs.jwk > theirs.pub.jwk
+for lib in joserfc jwcrypto; do
+  [ "$(printf 'hello alliance' | "$bin" jwe encrypt --jwk theirs.pub.jwk | python3 "$jose" decrypt "$lib" "$(cat theirs.jwk)")" = "hello alliance" ] \
+    || { echo "$lib could not open our JWE"; exit 1; }
+  [ "$(printf 'hi keyward' | python3 "$jose" encrypt "$lib" "$(cat ours.pub.jwk)" ECDH-ES A128GCM | "$bin" jwe decrypt --jwk ours.jwk)" = "hi keyward" ] \
+    || { echo "we could not open $lib's JWE"; exit 1; }
+done
+if printf 'x' | "$bin" jwe encrypt --jwk theirs.pub.jwk | "$bin" jwe decrypt --jwk ours.jwk 2>reason.txt; then echo "a JWE to another key decrypted"; exit 1; fi
+grep -q decryption_failed reason.txt
 echo "sign/verify tools OK"
