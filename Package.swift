@@ -91,6 +91,11 @@ let package = Package(
             name: "KeywardTestSupport",
             path: "Tests/KeywardTestSupport"
         ),
+        .executableTarget(
+            name: "keyward-bench",
+            dependencies: ["KeywardCrypto", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Sources/KeywardBench"
+        ),
         .testTarget(
             name: "KeywardCryptoTests",
             dependencies: [
