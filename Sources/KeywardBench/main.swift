@@ -13,6 +13,7 @@ enum KeywardBench {
         let seconds = arguments.dropFirst().first.flatMap(Double.init) ?? 3
         switch arguments.first {
         case "jwe": try jwe(seconds: seconds)
+        case "p384": try p384(seconds: seconds)
         default:
             FileHandle.standardError.write(Data("usage: keyward-bench jwe [SECONDS]\n".utf8))
             exit(2)
@@ -30,6 +31,19 @@ enum KeywardBench {
         }
         let elapsed = ContinuousClock.now - start
         return Double(count) / (Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+    }
+
+    /// Where P-384 time goes: key generation alone, ECDH alone, key from raw scalar.
+    static func p384(seconds: Double) throws {
+        let peer = P384.KeyAgreement.PrivateKey().publicKey
+        let own = P384.KeyAgreement.PrivateKey()
+        let keygen = rate(seconds) { _ = P384.KeyAgreement.PrivateKey() }
+        let ecdh = try rate(seconds) { _ = try own.sharedSecretFromKeyAgreement(with: peer) }
+        let scalar = Array(own.rawRepresentation)
+        let fromRaw = try rate(seconds) { _ = try P384.KeyAgreement.PrivateKey(rawRepresentation: scalar) }
+        let p256Peer = P256.KeyAgreement.PrivateKey().publicKey
+        let p256 = try rate(seconds) { _ = try P256.KeyAgreement.PrivateKey().sharedSecretFromKeyAgreement(with: p256Peer) }
+        print(#"{"p384_keygen_per_s":\#(Int(keygen)),"p384_ecdh_per_s":\#(Int(ecdh)),"p384_from_scalar_per_s":\#(Int(fromRaw)),"p256_keygen_ecdh_per_s":\#(Int(p256))}"#)
     }
 
     static func jwe(seconds: Double) throws {

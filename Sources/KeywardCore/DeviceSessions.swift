@@ -58,6 +58,16 @@ public final class DeviceSessionService: Sendable {
     private struct Cache {
         var generation: UInt64 = 0
         var entries: [String: Cached] = [:]
+        /// Service code → the merchant's current JWK, parsed (importing a P-384 point costs a scalar multiplication).
+        var recipients: [String: Recipient] = [:]
+    }
+
+    private struct Recipient: Sendable {
+        let merchantID: String
+        let mode: Mode
+        let keyID: String
+        let jwk: JWK
+        let algorithm: JWEAlgorithm
     }
 
     let store: KeywardStore
@@ -79,6 +89,7 @@ public final class DeviceSessionService: Sendable {
             self?.cache.withLock { state in
                 state.generation &+= 1
                 state.entries.removeAll(keepingCapacity: true)
+                state.recipients.removeAll(keepingCapacity: true)
             }
         }
     }
@@ -86,20 +97,16 @@ public final class DeviceSessionService: Sendable {
     /// Opens a session for `serviceCode`: a fresh P-384 server key, `deviceId`, `refreshToken`,
     /// `authToken`, 24 h; answers the compact JWE of the plaintext, encrypted to the merchant's newest JWK.
     public func authorize(serviceCode: String) async throws -> (info: DeviceSessionInfo, jwe: String) {
-        guard let owner = try await jweKeys.owner(ofServiceCode: serviceCode) else {
-            throw KeywardError(.unauthenticated, "b_service_code_not_found", "No merchant has this serviceCode; copy it from Keyward (one per merchant and mode).")
-        }
-        guard let merchantKeyInfo = try await jweKeys.current(merchantID: owner.merchantID, mode: owner.mode) else {
-            throw KeywardError(.conflict, "no_jwk_registered", "Register a P-384 public JWK for this mode before opening sessions.")
-        }
-        let merchantKey = try JWK.parse(merchantKeyInfo.publicJWK)
-        let algorithm = JWEAlgorithm(rawValue: merchantKeyInfo.algorithm) ?? .ecdhESA256KW
+        let recipient = try await recipient(serviceCode: serviceCode)
+        let owner = (merchantID: recipient.merchantID, mode: recipient.mode)
+        let merchantKey = recipient.jwk
+        let algorithm = recipient.algorithm
         let serverKey = JWK(material: .ecPrivate(.generate(.p384)), use: "enc", alg: algorithm.rawValue)
         let id = UUID().uuidString.lowercased()
         let refreshToken = Self.token(), authToken = Self.token()
         let now = clock.now()
         let expires = now.addingTimeInterval(Self.lifetime)
-        let row = DeviceSessionRow(id: id, merchant_id: owner.merchantID, mode: owner.mode.rawValue, jwe_key_id: merchantKeyInfo.id,
+        let row = DeviceSessionRow(id: id, merchant_id: owner.merchantID, mode: owner.mode.rawValue, jwe_key_id: recipient.keyID,
                                    refresh_hash: Self.hash(refreshToken), auth_hash: Self.hash(authToken),
                                    sealed_server_key: try keyring.seal(string: serverKey.json(includingPrivate: true), context: DeviceSessionRow.sealContext(id: id)),
                                    expires_ms: expires.millis, created_ms: now.millis, revoked_ms: nil)
@@ -112,6 +119,27 @@ public final class DeviceSessionService: Sendable {
         ])
         let jwe = try JWE.encrypt(Array(plaintext.serialized.utf8), to: merchantKey, algorithm: algorithm, encryption: .a256GCM)
         return (row.info, jwe)
+    }
+
+    /// The merchant behind `serviceCode` and the JWK new sessions are encrypted to, cached until any credential change.
+    private func recipient(serviceCode: String) async throws -> Recipient {
+        let normalized = serviceCode.lowercased()
+        let (cached, generation) = cache.withLock { ($0.recipients[normalized], $0.generation) }
+        if let cached { return cached }
+        guard let owner = try await jweKeys.owner(ofServiceCode: serviceCode) else {
+            throw KeywardError(.unauthenticated, "b_service_code_not_found", "No merchant has this serviceCode; copy it from Keyward (one per merchant and mode).")
+        }
+        guard let info = try await jweKeys.current(merchantID: owner.merchantID, mode: owner.mode) else {
+            throw KeywardError(.conflict, "no_jwk_registered", "Register a P-384 public JWK for this mode before opening sessions.")
+        }
+        let recipient = Recipient(merchantID: owner.merchantID, mode: owner.mode, keyID: info.id, jwk: try JWK.parse(info.publicJWK),
+                                  algorithm: JWEAlgorithm(rawValue: info.algorithm) ?? .ecdhESA256KW)
+        cache.withLock { state in
+            guard state.generation == generation else { return }
+            if state.recipients.count >= 10_000 { state.recipients.removeAll(keepingCapacity: true) }
+            state.recipients[normalized] = recipient
+        }
+        return recipient
     }
 
     /// Authenticates `x-device_id` + `x-refresh_token`. Unknown device, wrong token and revoked
