@@ -19,9 +19,13 @@ public final class KeywardStore: Sendable {
 
     /// The engine in use.
     public let engine: Engine
-    /// SQL access shared by every service.
-    public let sql: any SQLDatabase
-    let fluent: any Database
+    /// SQL access for the calling thread: the connection pool of the event loop it runs on (SQLite: that
+    /// loop's own connection). A request's task resumes after a query on the loop that ran the query, so
+    /// one shared loop would pull every request that touches the database onto one core.
+    public var sql: any SQLDatabase { (database() as? any SQLDatabase) ?? defaultSQL }
+    var fluent: any Database { database() }
+    private let defaultDatabase: any Database
+    private let defaultSQL: any SQLDatabase
     private let databases: Databases
     let logger: Logger
 
@@ -48,9 +52,15 @@ public final class KeywardStore: Sendable {
             throw StoreError("the database driver does not speak SQL")
         }
         self.databases = databases
-        self.fluent = database
-        self.sql = sql
+        self.defaultDatabase = database
+        self.defaultSQL = sql
         self.logger = logger
+    }
+
+    private func database() -> any Database {
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop,
+              let database = databases.database(logger: logger, on: loop) else { return defaultDatabase }
+        return database
     }
 
     /// Applies every pending migration; safe to call at every start.
@@ -61,7 +71,11 @@ public final class KeywardStore: Sendable {
             // In WAL mode, NORMAL syncs at checkpoints rather than at every commit: still crash-safe for the
             // process (committed data is in the WAL), and signed requests' nonce inserts stop waiting on
             // fsync. A power cut can lose the last instants of commits; PostgreSQL is the choice when that matters.
-            try await sql.raw("PRAGMA synchronous=NORMAL").run()
+            // Per connection, and SQLite has one connection per event loop.
+            for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
+                guard let database = databases.database(logger: logger, on: loop) as? any SQLDatabase else { continue }
+                try await database.raw("PRAGMA synchronous=NORMAL").run()
+            }
         }
         let migrations = Migrations()
         migrations.add(KeywardMigrations.all)

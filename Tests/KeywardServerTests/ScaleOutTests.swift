@@ -39,7 +39,9 @@ import Testing
                 }
                 let elapsed = ContinuousClock.now - revokedAt
                 #expect(rejected)
-                #expect(elapsed < .seconds(1), "took \(elapsed)")
+                // By design well under a second (the revision is polled every 500 ms); the bound leaves room
+                // for a CI machine running every other suite at once, while a broken poller would never refuse.
+                #expect(elapsed < .milliseconds(1500), "took \(elapsed)")
             }
         }
     }
