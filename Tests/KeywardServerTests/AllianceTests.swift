@@ -147,4 +147,39 @@ import Testing
             }
         }
     }
+
+    /// Encrypted bodies that are not a JWE to the session key are a clear 400 before anything goes
+    /// upstream; a live session cannot use the test helpers.
+    @Test func damagedEncryptedBodiesAndLiveSessions() async throws {
+        try await echoUpstream().test(.live) { upstream in
+            let port = try #require(upstream.port)
+            let settings = Harness.settings { $0.upstreamURL = "http://127.0.0.1:\(port)" }
+            let services = try await Harness.services(settings)
+            let (_, privateJWK, testCode) = try await Self.merchant(services)
+            let (_, livePrivateJWK, liveCode) = try await Self.merchant(services, mode: .live)
+            await services.store.shutdown()
+            let app = try await Harness.app(settings)
+            _ = try await app.test(.router) { client in
+                let session = try await Self.open(client, serviceCode: testCode, privateJWK: privateJWK)
+                var headers: HTTPFields = [.init("x-api_version")!: "1", .contentType: "text/plain",
+                                           .init("x-device_id")!: try #require(session["deviceId"] as? String),
+                                           .init("x-refresh_token")!: try #require(session["refreshToken"] as? String)]
+                for (body, code) in [("not a jwe", "invalid_jwe"), ("a.b.c.d.e", "invalid_jwe"),
+                                     (try JWE.encrypt(Array("x".utf8), to: JWK(material: .ecPrivate(.generate(.p384))).publicJWK), "decryption_failed")] {
+                    try await client.execute(uri: "/api-gateway/payments", method: .post, headers: headers, body: ByteBuffer(string: body)) {
+                        $0.expectProblem(.badRequest, code)
+                    }
+                }
+                let live = try await Self.open(client, serviceCode: liveCode, privateJWK: livePrivateJWK)
+                headers[.init("x-device_id")!] = try #require(live["deviceId"] as? String)
+                headers[.init("x-refresh_token")!] = try #require(live["refreshToken"] as? String)
+                try await client.execute(uri: "/cipher/encrypt_by_jwk?message=x", method: .get, headers: headers) {
+                    $0.expectProblem(.forbidden, "test_mode_only")
+                }
+                try await client.execute(uri: "/v1/auth/test", method: .get, headers: headers) {
+                    #expect($0.json["mode"] as? String == "live")
+                }
+            }
+        }
+    }
 }
