@@ -36,6 +36,11 @@ public struct CertificateSummary: Sendable, Codable, Equatable {
     /// SHA-256 of the DER, lowercase hex.
     public let sha256Fingerprint: String
 
+    enum CodingKeys: String, CodingKey {
+        case subject, issuer, serial, notBefore = "not_before", notAfter = "not_after", subjectAltNames = "subject_alt_names"
+        case keyType = "key_type", isCA = "is_ca", selfSigned = "self_signed", sha256Fingerprint = "sha256_fingerprint"
+    }
+
     public init(_ certificate: Certificate) {
         subject = certificate.subject.description
         issuer = certificate.issuer.description
