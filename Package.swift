@@ -52,6 +52,7 @@ let package = Package(
             dependencies: [
                 "KeywardCrypto",
                 "KeywardDialects",
+                .product(name: "X509", package: "swift-certificates"),
                 .product(name: "FluentKit", package: "fluent-kit"),
                 .product(name: "FluentSQLiteDriver", package: "fluent-sqlite-driver"),
                 .product(name: "FluentPostgresDriver", package: "fluent-postgres-driver"),

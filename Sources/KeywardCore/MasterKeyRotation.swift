@@ -83,6 +83,7 @@ public struct SealedColumn: Sendable {
         SealedColumn(table: "store_keys", column: "sealed_private_key", context: StoreKeyRow.privateKeyContext(id:)),
         SealedColumn(table: "signing_keys", column: "sealed_private_key", context: SigningKeyRow.privateKeyContext(id:)),
         SealedColumn(table: "device_sessions", column: "sealed_server_key", context: DeviceSessionRow.sealContext(id:)),
+        SealedColumn(table: "certificates", column: "sealed_private_key", context: CertificateRow.sealContext(id:)),
     ]
 
     /// The master key ids the rows of this column are sealed under.

@@ -3,7 +3,7 @@ import SQLKit
 
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
-    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions()]
+    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -213,5 +213,40 @@ struct V5DeviceSessions: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         for table in ["device_sessions", "jwe_keys", "service_codes"] { try await database.schema(table).delete() }
+    }
+}
+
+/// Uploaded certificates: the leaf and its ordered chain (PEM), what listings show, and the private key
+/// sealed (AAD = the row id).
+struct V6Certificates: AsyncMigration {
+    var name: String { "v6_certificates" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("certificates")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("type", .string, .required)
+            .field("name", .string, .required)
+            .field("subject", .string, .required)
+            .field("issuer", .string, .required)
+            .field("serial", .string, .required)
+            .field("names", .string, .required)
+            .field("key_type", .string, .required)
+            .field("fingerprint", .string, .required)
+            .field("not_before_ms", .int64, .required)
+            .field("not_after_ms", .int64, .required)
+            .field("certificate_pem", .string, .required)
+            .field("chain_pem", .string, .required)
+            .field("sealed_private_key", .string)
+            .field("created_ms", .int64, .required)
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "certificates_by_merchant").on("certificates").column("merchant_id").column("mode").column("not_after_ms").run()
+        try await sql.create(index: "certificates_by_expiry").on("certificates").column("not_after_ms").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("certificates").delete()
     }
 }

@@ -50,6 +50,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     SigningKeyController(signingKeys: services.signingKeys).addRoutes(to: manage)
     StoreController(stores: services.stores, clock: services.clock).addRoutes(to: manage)
     JWEKeyController(jweKeys: services.jweKeys, sessions: services.deviceSessions, clock: services.clock).addRoutes(to: manage)
+    CertificateController(certificates: services.certificates, clock: services.clock).addRoutes(to: manage)
     for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
         // Management paths are Keyward's own: an unknown one is a 404 here, never forwarded upstream.
         manage.on("**", method: method) { _, _ -> Response in

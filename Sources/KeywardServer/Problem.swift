@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import KeywardCore
+import KeywardCrypto
 import Logging
 
 /// RFC 9457 problem details, the body of every error Keyward answers.
@@ -13,9 +14,11 @@ struct Problem: Encodable {
     let code: String
     let field: String?
     let requestID: String
+    /// Every finding of a refused certificate upload.
+    var findings: [CertificateFinding]?
 
     enum CodingKeys: String, CodingKey {
-        case type, title, status, detail, code, field
+        case type, title, status, detail, code, field, findings
         case requestID = "request_id"
     }
 
@@ -32,10 +35,10 @@ struct Problem: Encodable {
         }
     }
 
-    static func response(_ error: KeywardError, requestID: String) -> Response {
+    static func response(_ error: KeywardError, requestID: String, findings: [CertificateFinding]? = nil) -> Response {
         let status = status(for: error.kind)
         let problem = Problem(type: "urn:keyward:problem:\(error.code)", title: status.reasonPhrase, status: status.code,
-                              detail: error.message, code: error.code, field: error.field, requestID: requestID)
+                              detail: error.message, code: error.code, field: error.field, requestID: requestID, findings: findings)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = (try? encoder.encode(problem)) ?? Data("{}".utf8)
@@ -52,6 +55,10 @@ enum ProblemMapping {
         switch error {
         case let error as KeywardError:
             return Problem.response(error, requestID: context.requestID)
+        case let refusal as CertificateUploadRefusal:
+            return Problem.response(KeywardError(.invalidInput, refusal.code, refusal.message), requestID: context.requestID, findings: refusal.findings)
+        case let error as CertificateFileError:
+            return Problem.response(KeywardError(.invalidInput, error.code, error.message), requestID: context.requestID)
         case let error as HTTPError:
             let mapped: KeywardError = switch error.status {
             case .notFound: KeywardError(.notFound, "not_found", "No such endpoint.")

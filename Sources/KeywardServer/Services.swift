@@ -21,6 +21,7 @@ public struct KeywardServices: Sendable {
     public let storeDirectory: StoreDirectory
     public let jweKeys: JWEKeyService
     public let deviceSessions: DeviceSessionService
+    public let certificates: CertificateService
     public let clock: KeywardClock
     public let logger: Logger
 
@@ -49,6 +50,7 @@ public struct KeywardServices: Sendable {
             storeDirectory: StoreDirectory(store: store, keyring: keyring, changes: changes),
             jweKeys: jweKeys,
             deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock),
+            certificates: CertificateService(store: store, keyring: keyring, changes: changes, clock: clock),
             clock: clock, logger: logger)
     }
 

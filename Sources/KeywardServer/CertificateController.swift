@@ -1,0 +1,107 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+
+/// `/v1/manage/certificates`: upload (judged as a whole, stored only when acceptable), list with status
+/// and days left, one certificate with its public parts for export.
+struct CertificateController {
+    let certificates: CertificateService
+    let clock: KeywardClock
+
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+        group.post("certificates") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(UploadCertificateBody.self, from: request)
+            guard let type = CertificateType(rawValue: body.type) else {
+                throw KeywardError(.invalidInput, "invalid_type", "'type' must be one of \(CertificateType.allCases.map(\.rawValue).joined(separator: ", ")).", field: "type")
+            }
+            guard !body.files.isEmpty, body.files.count <= 10 else {
+                throw KeywardError(.invalidInput, "invalid_field", "'files' holds 1 to 10 files (PEM text, or base64 of DER).", field: "files")
+            }
+            let files = try body.files.map { text -> [UInt8] in
+                if text.contains("-----BEGIN ") { return Array(text.utf8) }
+                guard let data = Data(base64Encoded: text.filter { !$0.isWhitespace }) else {
+                    throw KeywardError(.invalidInput, "not_a_certificate_file", "Each file is PEM text or base64 of a DER file.", field: "files")
+                }
+                return Array(data)
+            }
+            let uploaded = try await certificates.upload(merchantID: key.merchantID, mode: key.mode, type: type, name: body.name, files: files,
+                                                         passphrase: body.passphrase.map { Array($0.utf8) })
+            return try JSONResponse.make(CertificateResource(uploaded.info, now: clock.now(), findings: uploaded.findings), status: .created)
+        }
+        group.get("certificates") { request, context in
+            let key = try context.requireKey()
+            let expiring = try request.uri.queryParameters["expiring"].map { text -> Int in
+                guard let days = Int(text), (0...3650).contains(days) else {
+                    throw KeywardError(.invalidInput, "invalid_field", "'expiring' is a number of days (0-3650).", field: "expiring")
+                }
+                return days
+            }
+            let list = try await certificates.list(merchantID: key.merchantID, mode: key.mode, expiringWithin: expiring)
+            let now = clock.now()
+            return try JSONResponse.make(ListResource(data: list.map { CertificateResource($0, now: now) }, has_more: list.count == 1000))
+        }
+        group.get("certificates/:id") { _, context in
+            let key = try context.requireKey()
+            let info = try await certificates.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
+            return try JSONResponse.make(CertificateResource(info, now: clock.now(), includePEM: true))
+        }
+    }
+}
+
+struct UploadCertificateBody: StrictJSONBody {
+    static let fields: Set<String> = ["type", "name", "files", "passphrase"]
+    let type: String
+    let name: String?
+    /// Certificate, key and chain files: PEM text, or base64 of DER (`.cer`, `.p7b`).
+    let files: [String]
+    let passphrase: String?
+}
+
+struct CertificateResource: Encodable {
+    let object = "certificate"
+    let id: String
+    let type: String
+    let name: String
+    let mode: String
+    let subject: String
+    let issuer: String
+    let serial: String
+    let names: [String]
+    let key_type: String
+    let sha256_fingerprint: String
+    let not_before: String?
+    let not_after: String?
+    let status: String
+    let days_left: Int
+    let has_private_key: Bool
+    let created_at: String?
+    /// Only for a single certificate: the leaf and chain PEM (public parts).
+    let certificate_pem: String?
+    let chain_pem: String?
+    /// Only in the answer to an upload: warnings and notes (errors refuse the upload).
+    let findings: [CertificateFinding]?
+
+    init(_ info: CertificateInfo, now: Date, includePEM: Bool = false, findings: [CertificateFinding]? = nil) {
+        id = info.id
+        type = info.type.rawValue
+        name = info.name
+        mode = info.mode.rawValue
+        subject = info.subject
+        issuer = info.issuer
+        serial = info.serial
+        names = info.names
+        key_type = info.keyType
+        sha256_fingerprint = info.fingerprint
+        not_before = Timestamp.format(info.notBefore)
+        not_after = Timestamp.format(info.notAfter)
+        status = info.status(at: now).rawValue
+        days_left = info.daysLeft(at: now)
+        has_private_key = info.hasPrivateKey
+        created_at = Timestamp.format(info.createdAt)
+        certificate_pem = includePEM || findings != nil ? info.certificatePEM : nil
+        chain_pem = includePEM || findings != nil ? info.chainPEM : nil
+        self.findings = findings
+    }
+}
