@@ -48,6 +48,18 @@ let package = Package(
             dependencies: ["KeywardCrypto", "KeywardDialects"]
         ),
         .target(
+            name: "KeywardACME",
+            dependencies: [
+                "KeywardCrypto",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
+        .target(
             name: "KeywardCore",
             dependencies: [
                 "KeywardCrypto",
@@ -67,6 +79,7 @@ let package = Package(
             name: "KeywardServer",
             dependencies: [
                 "KeywardCore",
+                "KeywardACME",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -121,6 +134,7 @@ let package = Package(
             name: "KeywardServerTests",
             dependencies: [
                 "KeywardServer",
+                "KeywardACME",
                 "KeywardTestSupport",
                 "KeywardCrypto",
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -46,6 +46,8 @@ public struct CertificateInfo: Sendable, Equatable {
     public let chainPEM: String
     public let hasPrivateKey: Bool
     public let createdAt: Date
+    /// `uploaded`, or `acme` for certificates Keyward obtained.
+    public let source: String
 
     public func status(at now: Date) -> CertificateStatus { CertificateStatus(notAfter: notAfter, now: now) }
     /// Whole days left at `now` (negative once expired).
@@ -70,12 +72,17 @@ struct CertificateRow: Codable {
     let chain_pem: String
     let sealed_private_key: String?
     let created_ms: Int64
+    /// `uploaded` or `acme`.
+    let source: String
+    /// The last expiry state a webhook announced (nil: none yet).
+    let alerted_status: String?
 
     var info: CertificateInfo {
         CertificateInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, type: CertificateType(rawValue: type) ?? .ssl, name: name,
                         subject: subject, issuer: issuer, serial: serial, names: JSONText.decode([String].self, names) ?? [], keyType: key_type,
                         fingerprint: fingerprint, notBefore: Date(millis: not_before_ms), notAfter: Date(millis: not_after_ms),
-                        certificatePEM: certificate_pem, chainPEM: chain_pem, hasPrivateKey: sealed_private_key != nil, createdAt: Date(millis: created_ms))
+                        certificatePEM: certificate_pem, chainPEM: chain_pem, hasPrivateKey: sealed_private_key != nil, createdAt: Date(millis: created_ms),
+                        source: source)
     }
 
     static func sealContext(id: String) -> String { "certificate:\(id)" }
@@ -109,7 +116,7 @@ public struct CertificateService: Sendable {
     /// `CertificateUploadRefusal` when the inspection finds errors. Returns the stored certificate and
     /// the warnings and notes worth showing.
     public func upload(merchantID: String, mode: Mode, type: CertificateType, name: String?, files: [[UInt8]],
-                       passphrase: [UInt8]? = nil) async throws -> (info: CertificateInfo, findings: [CertificateFinding]) {
+                       passphrase: [UInt8]? = nil, source: String = "uploaded") async throws -> (info: CertificateInfo, findings: [CertificateFinding]) {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let material = try CertificateMaterial.read(files, passphrase: passphrase)
         let inspection = CertificateInspection.inspect(material, now: clock.now(), requirePrivateKey: type == .ssl, expectCAChain: type == .ssl)
@@ -123,7 +130,8 @@ public struct CertificateService: Sendable {
             name: try Validation.name(name ?? summary.subjectAltNames.first ?? summary.subject, field: "name"),
             subject: summary.subject, issuer: summary.issuer, serial: summary.serial, names: JSONText.encode(summary.subjectAltNames),
             key_type: summary.keyType, fingerprint: summary.sha256Fingerprint, not_before_ms: summary.notBefore.millis, not_after_ms: summary.notAfter.millis,
-            certificate_pem: try leaf.serializeAsPEM().pemString, chain_pem: chainPEM, sealed_private_key: sealedKey, created_ms: clock.now().millis)
+            certificate_pem: try leaf.serializeAsPEM().pemString, chain_pem: chainPEM, sealed_private_key: sealedKey, created_ms: clock.now().millis,
+            source: source, alerted_status: nil)
         try await changes.commit(in: store) { sql in try await sql.insert(into: "certificates").model(row).run() }
         return (row.info, inspection.findings)
     }

@@ -84,6 +84,8 @@ public struct SealedColumn: Sendable {
         SealedColumn(table: "signing_keys", column: "sealed_private_key", context: SigningKeyRow.privateKeyContext(id:)),
         SealedColumn(table: "device_sessions", column: "sealed_server_key", context: DeviceSessionRow.sealContext(id:)),
         SealedColumn(table: "certificates", column: "sealed_private_key", context: CertificateRow.sealContext(id:)),
+        SealedColumn(table: "acme_accounts", column: "sealed_private_key", context: { "acme_account:\($0)" }),
+        SealedColumn(table: "webhook_endpoints", column: "sealed_secret", context: { "webhook:\($0)" }),
     ]
 
     /// The master key ids the rows of this column are sealed under.

@@ -3,7 +3,8 @@ import SQLKit
 
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
-    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates()]
+    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
+                                        V7SalesChannels()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -248,5 +249,99 @@ struct V6Certificates: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         try await database.schema("certificates").delete()
+    }
+}
+
+/// Sales channels and what managing their certificates needs: domains (each claimed by one channel),
+/// ACME accounts (key sealed), pending HTTP-01 answers, each channel's event history, merchant webhooks
+/// and their delivery outbox, Apple Pay domain-association files, and on certificates where they came
+/// from and the last expiry state a webhook announced.
+struct V7SalesChannels: AsyncMigration {
+    var name: String { "v7_sales_channels" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("sales_channels")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("name", .string, .required)
+            .field("domains", .string, .required)
+            .field("ssl_mode", .string, .required)
+            .field("certificate_id", .string)
+            .field("status", .string, .required)
+            .field("status_detail", .string, .required)
+            .field("failures", .int64, .required)
+            .field("next_attempt_ms", .int64)
+            .field("renew_at_ms", .int64)
+            .field("created_ms", .int64, .required)
+            .field("updated_ms", .int64, .required)
+            .create()
+        try await database.schema("channel_domains")
+            .field("domain", .string, .identifier(auto: false))
+            .field("channel_id", .string, .required, .references("sales_channels", "id"))
+            .field("merchant_id", .string, .required)
+            .create()
+        try await database.schema("channel_events")
+            .field("id", .string, .identifier(auto: false))
+            .field("channel_id", .string, .required)
+            .field("merchant_id", .string, .required)
+            .field("at_ms", .int64, .required)
+            .field("kind", .string, .required)
+            .field("message", .string, .required)
+            .create()
+        try await database.schema("acme_accounts")
+            .field("id", .string, .identifier(auto: false))
+            .field("directory_url", .string, .required)
+            .field("account_url", .string)
+            .field("sealed_private_key", .string, .required)
+            .field("created_ms", .int64, .required)
+            .unique(on: "directory_url")
+            .create()
+        try await database.schema("acme_challenges")
+            .field("token", .string, .identifier(auto: false))
+            .field("key_authorization", .string, .required)
+            .field("expires_ms", .int64, .required)
+            .create()
+        try await database.schema("webhook_endpoints")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("url", .string, .required)
+            .field("sealed_secret", .string, .required)
+            .field("created_ms", .int64, .required)
+            .unique(on: "merchant_id")
+            .create()
+        try await database.schema("webhook_deliveries")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required)
+            .field("event_type", .string, .required)
+            .field("payload", .string, .required)
+            .field("status", .string, .required)
+            .field("attempts", .int64, .required)
+            .field("next_attempt_ms", .int64, .required)
+            .field("last_error", .string)
+            .field("created_ms", .int64, .required)
+            .create()
+        try await database.schema("domain_associations")
+            .field("merchant_id", .string, .identifier(auto: false))
+            .field("content", .string, .required)
+            .field("updated_ms", .int64, .required)
+            .create()
+        // One column per ALTER: SQLite adds a single column at a time.
+        try await database.schema("certificates").field("source", .string, .required, .sql(.default("uploaded"))).update()
+        try await database.schema("certificates").field("alerted_status", .string).update()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "sales_channels_by_merchant").on("sales_channels").column("merchant_id").column("mode").run()
+        try await sql.create(index: "sales_channels_due").on("sales_channels").column("next_attempt_ms").run()
+        try await sql.create(index: "channel_events_by_channel").on("channel_events").column("channel_id").column("at_ms").run()
+        try await sql.create(index: "webhook_deliveries_due").on("webhook_deliveries").column("status").column("next_attempt_ms").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        for table in ["domain_associations", "webhook_deliveries", "webhook_endpoints", "acme_challenges", "acme_accounts",
+                      "channel_events", "channel_domains", "sales_channels"] {
+            try await database.schema(table).delete()
+        }
+        try await database.schema("certificates").deleteField("alerted_status").update()
+        try await database.schema("certificates").deleteField("source").update()
     }
 }

@@ -129,3 +129,10 @@ public enum Base64URL {
         return Data(base64Encoded: base64)
     }
 }
+
+extension Base64URL {
+    /// Whether `byte` is one of base64url's 64 characters.
+    public static func isAlphabet(_ byte: UInt8) -> Bool {
+        (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || (byte >= 0x30 && byte <= 0x39) || byte == 0x2d || byte == 0x5f
+    }
+}

@@ -3,6 +3,7 @@ import Hummingbird
 import HummingbirdTLS
 import KeywardCore
 import Logging
+import NIOSSL
 import ServiceLifecycle
 
 /// Which listener a router serves.
@@ -23,6 +24,11 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
         router.add(middleware: PlainHTTPGuardMiddleware(trustedProxies: settings.trustedProxies, httpsPort: settings.httpsPort))
     }
     router.add(middleware: ClientAddressMiddleware(trustedProxies: settings.trustedProxies))
+    WellKnownController(acme: services.acmeState, associations: services.domainAssociations).addRoutes(to: router)
+    if listener == .https {
+        MetricsController(store: services.store, issuance: ChannelIssuance(store: services.store, changes: services.changes, certificates: services.certificates,
+                                                                           clock: services.clock), token: settings.metricsToken).addRoutes(to: router)
+    }
     router.get("healthz") { _, _ in
         var json = FlatJSON()
         json.add("status", "ok")
@@ -50,7 +56,9 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     SigningKeyController(signingKeys: services.signingKeys).addRoutes(to: manage)
     StoreController(stores: services.stores, clock: services.clock).addRoutes(to: manage)
     JWEKeyController(jweKeys: services.jweKeys, sessions: services.deviceSessions, clock: services.clock).addRoutes(to: manage)
-    CertificateController(certificates: services.certificates, clock: services.clock).addRoutes(to: manage)
+    CertificateController(certificates: services.certificates, channels: services.channels, clock: services.clock).addRoutes(to: manage)
+    ChannelController(channels: services.channels, certificates: services.certificates, webhooks: services.webhooks,
+                      associations: services.domainAssociations, clock: services.clock).addRoutes(to: manage)
     for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
         // Management paths are Keyward's own: an unknown one is a 404 here, never forwarded upstream.
         manage.on("**", method: method) { _, _ -> Response in
@@ -77,9 +85,11 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
     let proxy = settings.upstreamURL.map { UpstreamProxyHandle(proxy: UpstreamProxy(baseURL: $0, maxBodyBytes: settings.maxBodyBytes)) }
 
     let tls = LocalTLS(dataDirectory: settings.dataDirectory)
-    let tlsConfiguration: TLSConfiguration
+    var tlsConfiguration: TLSConfiguration
     do {
         tlsConfiguration = try tls.serverConfiguration(hostnames: settings.hostnames, keyring: services.keyring, logger: logger)
+        // Channel domains get their own certificate by SNI; other names the local-CA one.
+        tlsConfiguration.sslContextCallback = SNICertificates(certificates: services.certificates, changes: services.changes, logger: logger).callback
     } catch {
         await services.store.shutdown()
         throw error
@@ -97,6 +107,8 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
         CredentialChangeListener(store: services.store, changes: services.changes, logger: logger),
         services.lastUsed,
         NoncePruner(store: services.store, clock: clock, logger: logger),
+        CertificateWorkerService(worker: ACMEWorker(services: services, logger: logger), alerts: ExpiryAlerts(services: services, logger: logger),
+                                 interval: .seconds(settings.certificateCheckSeconds), logger: logger),
         plainHTTP,
     ]
     if let proxy { background.append(proxy.proxy) }

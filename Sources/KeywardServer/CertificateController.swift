@@ -7,6 +7,7 @@ import KeywardCrypto
 /// and days left, one certificate with its public parts for export.
 struct CertificateController {
     let certificates: CertificateService
+    let channels: SalesChannelService
     let clock: KeywardClock
 
     func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
@@ -40,13 +41,24 @@ struct CertificateController {
             }
             let list = try await certificates.list(merchantID: key.merchantID, mode: key.mode, expiringWithin: expiring)
             let now = clock.now()
-            return try JSONResponse.make(ListResource(data: list.map { CertificateResource($0, now: now) }, has_more: list.count == 1000))
+            let users = try await channelsByCertificate(merchantID: key.merchantID, mode: key.mode)
+            return try JSONResponse.make(ListResource(data: list.map { CertificateResource($0, now: now, channels: users[$0.id] ?? []) }, has_more: list.count == 1000))
         }
         group.get("certificates/:id") { _, context in
             let key = try context.requireKey()
             let info = try await certificates.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
-            return try JSONResponse.make(CertificateResource(info, now: clock.now(), includePEM: true))
+            let users = try await channelsByCertificate(merchantID: key.merchantID, mode: key.mode)
+            return try JSONResponse.make(CertificateResource(info, now: clock.now(), includePEM: true, channels: users[info.id] ?? []))
         }
+    }
+
+    /// Which channels use each certificate (names, as listings show them).
+    func channelsByCertificate(merchantID: String, mode: Mode) async throws -> [String: [String]] {
+        var users: [String: [String]] = [:]
+        for channel in try await channels.list(merchantID: merchantID, mode: mode) {
+            if let id = channel.certificateID { users[id, default: []].append(channel.id) }
+        }
+        return users
     }
 }
 
@@ -76,6 +88,10 @@ struct CertificateResource: Encodable {
     let status: String
     let days_left: Int
     let has_private_key: Bool
+    /// `uploaded`, or `acme` for certificates of managed channels.
+    let source: String
+    /// Ids of the sales channels serving it.
+    let channels: [String]?
     let created_at: String?
     /// Only for a single certificate: the leaf and chain PEM (public parts).
     let certificate_pem: String?
@@ -83,7 +99,7 @@ struct CertificateResource: Encodable {
     /// Only in the answer to an upload: warnings and notes (errors refuse the upload).
     let findings: [CertificateFinding]?
 
-    init(_ info: CertificateInfo, now: Date, includePEM: Bool = false, findings: [CertificateFinding]? = nil) {
+    init(_ info: CertificateInfo, now: Date, includePEM: Bool = false, findings: [CertificateFinding]? = nil, channels: [String]? = nil) {
         id = info.id
         type = info.type.rawValue
         name = info.name
@@ -99,6 +115,8 @@ struct CertificateResource: Encodable {
         status = info.status(at: now).rawValue
         days_left = info.daysLeft(at: now)
         has_private_key = info.hasPrivateKey
+        source = info.source
+        self.channels = channels
         created_at = Timestamp.format(info.createdAt)
         certificate_pem = includePEM || findings != nil ? info.certificatePEM : nil
         chain_pem = includePEM || findings != nil ? info.chainPEM : nil

@@ -22,6 +22,10 @@ public struct KeywardServices: Sendable {
     public let jweKeys: JWEKeyService
     public let deviceSessions: DeviceSessionService
     public let certificates: CertificateService
+    public let channels: SalesChannelService
+    public let webhooks: WebhookService
+    public let domainAssociations: DomainAssociationService
+    public let acmeState: ACMEState
     public let clock: KeywardClock
     public let logger: Logger
 
@@ -39,6 +43,7 @@ public struct KeywardServices: Sendable {
         let changes = CredentialChanges(engine: store.engine)
         let lastUsed = LastUsedRecorder(store: store, logger: logger)
         let jweKeys = JWEKeyService(store: store, changes: changes, clock: clock)
+        let certificates = CertificateService(store: store, keyring: keyring, changes: changes, clock: clock)
         return KeywardServices(
             settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
             authenticator: KeyAuthenticator(store: store, changes: changes, lastUsed: lastUsed, clock: clock),
@@ -50,7 +55,11 @@ public struct KeywardServices: Sendable {
             storeDirectory: StoreDirectory(store: store, keyring: keyring, changes: changes),
             jweKeys: jweKeys,
             deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock),
-            certificates: CertificateService(store: store, keyring: keyring, changes: changes, clock: clock),
+            certificates: certificates,
+            channels: SalesChannelService(store: store, changes: changes, certificates: certificates, clock: clock),
+            webhooks: WebhookService(store: store, keyring: keyring, clock: clock),
+            domainAssociations: DomainAssociationService(store: store, clock: clock),
+            acmeState: ACMEState(store: store, keyring: keyring, clock: clock),
             clock: clock, logger: logger)
     }
 

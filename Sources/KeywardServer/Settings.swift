@@ -32,6 +32,19 @@ public struct Settings: Sendable {
     public var myposPath: String = "/vmp/checkout"
     /// Where test-mode myPOS IPC forms are posted.
     public var myposTestPath: String = "/vmp/checkout-test"
+    /// The ACME directory managed channels order from (Let's Encrypt by default).
+    public var acmeDirectory: String = "https://acme-v02.api.letsencrypt.org/directory"
+    /// A PEM file of extra certificates to trust for the ACME directory's HTTPS (pebble, a private CA).
+    public var acmeCABundle: String?
+    /// Contact address registered with the ACME account.
+    public var acmeEmail: String?
+    /// External account binding, for CAs that require one: key id and base64url HMAC key.
+    public var acmeEABKeyID: String?
+    public var acmeEABHMACKey: String?
+    /// How often the certificate worker looks for due orders, expiry changes and webhooks to send.
+    public var certificateCheckSeconds: Int = 60
+    /// Bearer token `/metrics` asks for; unset = only loopback clients may scrape.
+    public var metricsToken: String?
 
     public init() {}
 
@@ -45,6 +58,7 @@ public struct Settings: Sendable {
     public static let names = [
         "data_dir", "database_url", "master_key_file", "host", "https_port", "http_port", "hostname",
         "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes", "mypos_path", "mypos_test_path",
+        "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
     ]
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
@@ -98,6 +112,27 @@ public struct Settings: Sendable {
             guard ok else { throw SettingsError("\(name) must be a path starting with '/', outside /v1/ and /.well-known/, without '*' or ':'") }
             settings[keyPath: keyPath] = path
         }
+        if let directory = value("acme_directory") {
+            guard let url = URL(string: directory), url.scheme == "https", url.host != nil else {
+                throw SettingsError("acme_directory must be an https:// URL")
+            }
+            settings.acmeDirectory = directory
+        }
+        settings.acmeCABundle = value("acme_ca_bundle").flatMap { $0.isEmpty ? nil : $0 }
+        if let bundle = settings.acmeCABundle, !FileManager.default.isReadableFile(atPath: bundle) {
+            throw SettingsError("acme_ca_bundle \(bundle) cannot be read")
+        }
+        settings.acmeEmail = value("acme_email").flatMap { $0.isEmpty ? nil : $0 }
+        settings.acmeEABKeyID = value("acme_eab_kid").flatMap { $0.isEmpty ? nil : $0 }
+        settings.acmeEABHMACKey = value("acme_eab_hmac_key").flatMap { $0.isEmpty ? nil : $0 }
+        guard (settings.acmeEABKeyID == nil) == (settings.acmeEABHMACKey == nil) else {
+            throw SettingsError("acme_eab_kid and acme_eab_hmac_key go together")
+        }
+        if let text = value("certificate_check_seconds") {
+            guard let seconds = Int(text), (1...86400).contains(seconds) else { throw SettingsError("certificate_check_seconds must be 1 to 86400") }
+            settings.certificateCheckSeconds = seconds
+        }
+        settings.metricsToken = value("metrics_token").flatMap { $0.isEmpty ? nil : $0 }
         guard settings.myposPath != settings.myposTestPath else { throw SettingsError("mypos_path and mypos_test_path must differ") }
         return settings
     }

@@ -3,8 +3,8 @@ import Foundation
 import KeywardCrypto
 
 /// `keyward cert …`: certificates. `inspect` needs no database.
-struct CertCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cert", abstract: "Certificates.", subcommands: [Inspect.self])
+struct CertCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "cert", abstract: "Certificates.", subcommands: [Inspect.self, Upload.self, List.self])
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -15,16 +15,7 @@ struct CertCommand: ParsableCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() throws {
-            var contents: [[UInt8]] = []
-            for file in files {
-                guard let attributes = try? FileManager.default.attributesOfItem(atPath: file), let size = attributes[.size] as? Int else {
-                    throw ValidationError("cannot read \(file)")
-                }
-                guard size <= CertificateMaterial.maximumFileBytes, let data = FileManager.default.contents(atPath: file) else {
-                    throw ValidationError("\(file) is \(size) bytes; certificate files are at most \(CertificateMaterial.maximumFileBytes / 1024) KiB")
-                }
-                contents.append(Array(data))
-            }
+            let contents = try readCertificateFiles(files)
             let inspection: CertificateInspection
             do {
                 let material = try CertificateMaterial.read(contents, passphrase: try SignTools.passphrase(passphraseFile))
@@ -36,6 +27,19 @@ struct CertCommand: ParsableCommand {
             if json { printJSON(InspectionOutput(inspection)) } else { print(InspectionOutput(inspection).text, terminator: "") }
             if !inspection.isAcceptable { throw ExitCode(1) }
         }
+    }
+}
+
+/// Reads certificate files, refusing any larger than an upload accepts before reading it.
+func readCertificateFiles(_ files: [String]) throws -> [[UInt8]] {
+    try files.map { file in
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: file), let size = attributes[.size] as? Int else {
+            throw ValidationError("cannot read \(file)")
+        }
+        guard size <= CertificateMaterial.maximumFileBytes, let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("\(file) is \(size) bytes; certificate files are at most \(CertificateMaterial.maximumFileBytes / 1024) KiB")
+        }
+        return Array(data)
     }
 }
 

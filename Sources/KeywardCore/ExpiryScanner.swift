@@ -1,0 +1,104 @@
+import Foundation
+import SQLKit
+
+/// Finds certificates whose expiry state moved (valid → expiring → critical → expired) since the last
+/// scan, queues a webhook for each move to a worse state, and remembers the state announced, so each
+/// merchant hears of each step once. The state is computed in SQL: only changed rows come back.
+public struct ExpiryScanner: Sendable {
+    let store: KeywardStore
+    let webhooks: WebhookService
+    let clock: KeywardClock
+
+    public init(store: KeywardStore, webhooks: WebhookService, clock: KeywardClock = .system) {
+        self.store = store
+        self.webhooks = webhooks
+        self.clock = clock
+    }
+
+    /// What a scan did.
+    public struct Report: Sendable, Equatable {
+        /// Certificates whose state changed.
+        public var changed = 0
+        /// Webhook notifications queued.
+        public var notified = 0
+
+        public init() {}
+    }
+
+    struct Row: Decodable {
+        let id: String
+        let merchant_id: String
+        let mode: String
+        let type: String
+        let name: String
+        let serial: String
+        let names: String
+        let not_after_ms: Int64
+        let alerted_status: String?
+        let current_status: String
+    }
+
+    static let severity: [String: Int] = ["valid": 0, "expiring": 1, "critical": 2, "expired": 3]
+
+    public func scan() async throws -> Report {
+        let now = clock.now()
+        let expired = now.millis
+        let critical = now.addingTimeInterval(Double(CertificateStatus.criticalDays) * 86400).millis
+        let expiring = now.addingTimeInterval(Double(CertificateStatus.expiringDays) * 86400).millis
+        let rows = try await store.sql.raw("""
+            SELECT * FROM (SELECT id, merchant_id, mode, type, name, serial, names, not_after_ms, alerted_status,
+              CASE WHEN not_after_ms <= \(bind: expired) THEN 'expired' WHEN not_after_ms <= \(bind: critical) THEN 'critical'
+                   WHEN not_after_ms <= \(bind: expiring) THEN 'expiring' ELSE 'valid' END AS current_status
+            FROM certificates) AS scanned WHERE alerted_status IS NULL OR alerted_status <> current_status
+            """).all(decoding: Row.self)
+        var report = Report()
+        guard !rows.isEmpty else { return report }
+        let withEndpoints = try await webhooks.merchantsWithEndpoints()
+        let channels = try await channelNames(for: rows.filter { withEndpoints.contains($0.merchant_id) }.map(\.id))
+        let byStatus = Dictionary(grouping: rows, by: \.current_status)
+        for (status, group) in byStatus {
+            for chunk in stride(from: 0, to: group.count, by: 500).map({ Array(group[$0..<min($0 + 500, group.count)]) }) {
+                try await store.transaction { sql in
+                    try await sql.update("certificates").set("alerted_status", to: status).where("id", .in, chunk.map(\.id)).run()
+                    for row in chunk where (Self.severity[status] ?? 0) > (Self.severity[row.alerted_status ?? "valid"] ?? 0) {
+                        try await webhooks.enqueue(sql, merchantIDs: withEndpoints, merchantID: row.merchant_id, eventType: "certificate.\(status)",
+                                                   payload: Self.payload(row, status: status, channels: channels[row.id] ?? [], now: now))
+                    }
+                }
+            }
+            report.changed += group.count
+            report.notified += group.filter { withEndpoints.contains($0.merchant_id) && (Self.severity[status] ?? 0) > (Self.severity[$0.alerted_status ?? "valid"] ?? 0) }.count
+        }
+        return report
+    }
+
+    func channelNames(for certificateIDs: [String]) async throws -> [String: [String]] {
+        guard !certificateIDs.isEmpty else { return [:] }
+        struct Use: Decodable { let id: String; let certificate_id: String }
+        var result: [String: [String]] = [:]
+        for chunk in stride(from: 0, to: certificateIDs.count, by: 500).map({ Array(certificateIDs[$0..<min($0 + 500, certificateIDs.count)]) }) {
+            for use in try await store.sql.select().column("id").column("certificate_id").from("sales_channels").where("certificate_id", .in, chunk).all(decoding: Use.self) {
+                result[use.certificate_id, default: []].append(use.id)
+            }
+        }
+        return result
+    }
+
+    static func payload(_ row: Row, status: String, channels: [String], now: Date) -> String {
+        struct Certificate: Encodable {
+            let id: String, name: String, type: String, mode: String, serial: String, names: [String]
+            let not_after: String, days_left: Int, status: String, channels: [String]
+        }
+        struct Event: Encodable {
+            let id: String, type: String, created: Int, data: Data
+            struct Data: Encodable { let certificate: Certificate }
+        }
+        let notAfter = Date(millis: row.not_after_ms)
+        let event = Event(id: Identifier.make("evt"), type: "certificate.\(status)", created: Int(now.timeIntervalSince1970),
+                          data: .init(certificate: Certificate(
+                            id: row.id, name: row.name, type: row.type, mode: row.mode, serial: row.serial,
+                            names: JSONText.decode([String].self, row.names) ?? [], not_after: ISO8601DateFormatter().string(from: notAfter),
+                            days_left: Int((notAfter.timeIntervalSince(now) / 86400).rounded(.down)), status: status, channels: channels)))
+        return JSONText.encode(event)
+    }
+}

@@ -1,0 +1,68 @@
+import AsyncHTTPClient
+import Foundation
+import KeywardCore
+import Logging
+import NIOCore
+
+/// Expiry alerts: one pass scans expiry states (queuing webhooks for each worse state) and delivers
+/// due webhooks, signed `Keyward-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`, retried
+/// with backoff by the outbox.
+public struct ExpiryAlerts: Sendable {
+    let scanner: ExpiryScanner
+    let webhooks: WebhookService
+    let clock: KeywardClock
+    let logger: Logger
+
+    public init(services: KeywardServices, logger: Logger) {
+        self.webhooks = WebhookService(store: services.store, keyring: services.keyring, clock: services.clock)
+        self.scanner = ExpiryScanner(store: services.store, webhooks: webhooks, clock: services.clock)
+        self.clock = services.clock
+        self.logger = logger
+    }
+
+    /// What one pass did.
+    public struct Report: Sendable, Equatable {
+        public var scan = ExpiryScanner.Report()
+        public var delivered = 0
+        public var failedAttempts = 0
+    }
+
+    @discardableResult
+    public func runOnce() async throws -> Report {
+        var report = Report()
+        report.scan = try await scanner.scan()
+        let due = try await webhooks.due()
+        guard !due.isEmpty else { return report }
+        for (delivery, url, secret) in due {
+            let error = await deliver(delivery, url: url, secret: secret)
+            try await webhooks.recordAttempt(id: delivery.id, attempts: delivery.attempts, error: error)
+            if let error {
+                report.failedAttempts += 1
+                logger.warning("webhook delivery failed", metadata: ["delivery": "\(delivery.id)", "merchant": "\(delivery.merchantID)", "reason": "\(error)"])
+            } else {
+                report.delivered += 1
+            }
+        }
+        return report
+    }
+
+    /// Posts one notification; nil on a 2xx answer, the reason otherwise.
+    func deliver(_ delivery: WebhookDelivery, url: String, secret: String) async -> String? {
+        let body = Array(delivery.payload.utf8)
+        var request = HTTPClientRequest(url: url)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.headers.add(name: "User-Agent", value: "Keyward-Webhooks/1")
+        request.headers.add(name: "Keyward-Event", value: delivery.eventType)
+        request.headers.add(name: "Keyward-Delivery", value: delivery.id)
+        request.headers.add(name: "Keyward-Signature", value: WebhookService.signature(secret: secret, timestamp: Int(clock.now().timeIntervalSince1970), body: body))
+        request.body = .bytes(ByteBuffer(bytes: body))
+        do {
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            _ = try? await response.body.collect(upTo: 64 * 1024)
+            return (200..<300).contains(response.status.code) ? nil : "HTTP \(response.status.code)"
+        } catch {
+            return "unreachable: \(String(describing: error).prefix(120))"
+        }
+    }
+}

@@ -1,0 +1,148 @@
+import ArgumentParser
+import Foundation
+import KeywardCore
+import KeywardCrypto
+import KeywardServer
+
+extension CertificateType: ExpressibleByArgument {}
+extension SSLMode: ExpressibleByArgument {}
+
+extension CertCommand {
+    struct Upload: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Store a certificate with its key and chain (files in any order); refused with every problem listed when it would not serve.")
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "Merchant id (mch_…).") var merchant: String
+        @Option(help: "test or live.") var mode: Mode = .live
+        @Option(help: "ssl, apple_pay_merchant_identity, apple_pay_payment_processing or apple_pay_identity_proof.") var type: CertificateType = .ssl
+        @Option(help: "Display name (default: the first SAN or the subject).") var name: String?
+        @Option(name: .customLong("passphrase-file"), help: "Passphrase of an encrypted private key.") var passphraseFile: String?
+        @Flag(help: "JSON output.") var json = false
+        @Argument(help: "Certificate, private key and chain files.") var files: [String]
+
+        func run() async throws {
+            let contents = try readCertificateFiles(files)
+            let passphrase = try SignTools.passphrase(passphraseFile)
+            do {
+                let (info, findings) = try await storage.withServices {
+                    try await $0.certificates.upload(merchantID: merchant, mode: mode, type: type, name: name, files: contents, passphrase: passphrase)
+                }
+                if json { printJSON(CertificateLine(info, findings: findings)) } else {
+                    print(CertificateLine(info).text)
+                    for finding in findings { print("  \(finding.severity.rawValue) (\(finding.code)): \(finding.message)") }
+                }
+            } catch let refusal as CertificateUploadRefusal {
+                for finding in refusal.findings { FileHandle.standardError.write(Data("\(finding.severity.rawValue) (\(finding.code)): \(finding.message)\n".utf8)) }
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List stored certificates with status and days left, soonest expiry first.")
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "Only this merchant's (default: every merchant's).") var merchant: String?
+        @Option(help: "Only this mode's.") var mode: Mode?
+        @Option(help: "Only those expiring within DAYS days (expired included).") var expiring: Int?
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            let list = try await storage.withServices { try await $0.certificates.list(merchantID: merchant, mode: mode, expiringWithin: expiring, limit: 100_000) }
+            if json { printJSON(list.map { CertificateLine($0) }) } else { for info in list { print(CertificateLine(info).text) } }
+        }
+    }
+}
+
+/// One certificate as the CLI prints it.
+struct CertificateLine: Encodable {
+    let id: String, merchant: String, mode: String, type: String, name: String, status: String, days_left: Int, not_after: Date
+    let names: [String], issuer: String, serial: String, source: String
+    let findings: [CertificateFinding]?
+
+    init(_ info: CertificateInfo, findings: [CertificateFinding]? = nil, now: Date = Date()) {
+        id = info.id; merchant = info.merchantID; mode = info.mode.rawValue; type = info.type.rawValue; name = info.name
+        status = info.status(at: now).rawValue; days_left = info.daysLeft(at: now); not_after = info.notAfter
+        names = info.names; issuer = info.issuer; serial = info.serial; source = info.source; self.findings = findings
+    }
+
+    var text: String {
+        "\(id)  \(status.padding(toLength: 8, withPad: " ", startingAt: 0)) \(String(days_left).leftPadded(5)) days  \(type)  \(names.joined(separator: ","))  (\(issuer))"
+    }
+}
+
+extension String {
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}
+
+/// `keyward channel …`: sales channels and their certificates.
+struct ChannelCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "channel", abstract: "Sales channels: domains and where their certificate comes from.",
+                                                    subcommands: [Create.self, Status.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a sales channel; a managed one is ordered by ACME by the running server.")
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "Merchant id (mch_…).") var merchant: String
+        @Option(help: "test or live.") var mode: Mode = .live
+        @Option(help: "Channel name.") var name: String
+        @Option(name: .customLong("domain"), help: "A domain of the channel (repeat for more).") var domains: [String]
+        @Option(help: "managed (ACME) or uploaded.") var ssl: SSLMode
+        @Option(help: "For --ssl uploaded: the stored certificate (crt_…).") var certificate: String?
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            let channel = try await storage.withServices {
+                try await $0.channels.create(merchantID: merchant, mode: mode, name: name, domains: domains, sslMode: ssl, certificateID: certificate)
+            }
+            if json { printJSON(ChannelLine(channel, events: nil)) } else { print(ChannelLine(channel, events: nil).text) }
+        }
+    }
+
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "A channel's status, certificate and recent events.")
+        @OptionGroup var storage: StorageOptions
+        @Argument(help: "Channel id (chn_…).") var id: String
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            let (channel, events) = try await storage.withServices { services in
+                let channel = try await services.channels.get(merchantID: nil, mode: nil, id: id)
+                return (channel, try await services.channels.events(channelID: id, limit: 20))
+            }
+            let line = ChannelLine(channel, events: events)
+            if json { printJSON(line) } else {
+                print(line.text)
+                for event in events { print("  \(ISO8601DateFormatter().string(from: event.at))  \(event.kind): \(event.message)") }
+            }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List a merchant's channels.")
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "Merchant id (mch_…).") var merchant: String
+        @Option(help: "test or live.") var mode: Mode = .live
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            let channels = try await storage.withServices { try await $0.channels.list(merchantID: merchant, mode: mode) }
+            if json { printJSON(channels.map { ChannelLine($0, events: nil) }) } else { for channel in channels { print(ChannelLine(channel, events: nil).text) } }
+        }
+    }
+}
+
+struct ChannelLine: Encodable {
+    let id: String, merchant: String, mode: String, name: String, domains: [String], ssl_mode: String
+    let certificate_id: String?, status: String, status_detail: String, failures: Int, next_attempt_at: Date?
+    let events: [ChannelEvent]?
+
+    init(_ channel: SalesChannelInfo, events: [ChannelEvent]?) {
+        id = channel.id; merchant = channel.merchantID; mode = channel.mode.rawValue; name = channel.name; domains = channel.domains
+        ssl_mode = channel.sslMode.rawValue; certificate_id = channel.certificateID; status = channel.status; status_detail = channel.statusDetail
+        failures = channel.failures; next_attempt_at = channel.sslMode == .managed ? channel.nextAttempt : nil; self.events = events
+    }
+
+    var text: String {
+        "\(id)  \(name)  \(ssl_mode)  \(status)  \(domains.joined(separator: ","))  certificate: \(certificate_id ?? "none")\n  \(status_detail)"
+    }
+}

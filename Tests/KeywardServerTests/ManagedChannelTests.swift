@@ -1,0 +1,153 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KeywardACME
+import KeywardCore
+import KeywardCrypto
+import KeywardServer
+import KeywardTestSupport
+import Testing
+
+/// Managed channels against a real ACME CA (pebble): issuance answered by Keyward's own HTTP listener,
+/// SNI serving of the result without a restart, renewal by itself when the clock reaches 2/3 of the
+/// lifetime, backoff after failures, and EAB.
+@Suite(.closesStores, .enabled(if: Pebble.isInstalled, "pebble is installed by .ci/run")) struct ManagedChannelTests {
+    static func settings(_ pebble: Pebble) -> Settings {
+        Harness.settings {
+            $0.httpPort = pebble.httpPort
+            $0.acmeDirectory = pebble.directoryURL
+            $0.acmeCABundle = pebble.caBundlePath
+            $0.certificateCheckSeconds = 1
+        }
+    }
+
+    /// The certificate the HTTPS listener presents for `serverName` (openssl s_client), as PEM.
+    static func served(port: Int, serverName: String) throws -> String {
+        let output = try Shell.run("/bin/sh", ["-c", "openssl s_client -connect 127.0.0.1:\(port) -servername \(serverName) </dev/null 2>/dev/null | openssl x509"])
+        return output
+    }
+
+    static func subjectAndSerial(_ pem: String) throws -> String {
+        try Shell.run("/usr/bin/openssl", ["x509", "-noout", "-serial", "-issuer", "-ext", "subjectAltName"], stdin: Data(pem.utf8))
+    }
+
+    static func waitFor(_ what: String, timeout: Double = 60, _ condition: () async throws -> Bool) async throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        Issue.record("timed out waiting for \(what)")
+        throw CancellationError()
+    }
+
+    @Test func managedChannelIsIssuedServedBySNIAndRenewedByItself() async throws {
+        let pebble = try Pebble.start()
+        defer { pebble.stop() }
+        let clock = TestClock()
+        let settings = Self.settings(pebble)
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let tenant = try await Harness.tenant(services)
+        let domain = "shop-\(UUID().uuidString.prefix(8).lowercased()).test"
+        let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Web shop", domains: [domain, "www." + domain],
+                                                         sslMode: .managed, certificateID: nil)
+        #expect(channel.status == "pending")
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.live) { client in
+            let port = try #require(client.port)
+            try await Self.waitFor("the first certificate") {
+                try await services.channels.get(merchantID: nil, mode: nil, id: channel.id).status == "active"
+            }
+            let active = try await services.channels.get(merchantID: nil, mode: nil, id: channel.id)
+            let first = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: try #require(active.certificateID))
+            #expect(first.source == "acme")
+            #expect(Set(first.names) == [domain, "www." + domain])
+            #expect(first.issuer.contains("Pebble"))
+            // 2/3 of pebble's five-year lifetime.
+            let renewAt = try #require(active.renewAt)
+            #expect(abs(renewAt.timeIntervalSince(first.notBefore) - first.notAfter.timeIntervalSince(first.notBefore) * 2 / 3) < 5)
+
+            // Served by SNI for both names; other names get the local CA's certificate.
+            let served = try Self.served(port: port, serverName: "www." + domain)
+            let stored = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: first.id)
+            #expect(served.trimmingCharacters(in: .whitespacesAndNewlines) == stored.certificatePEM.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(try Self.subjectAndSerial(try Self.served(port: port, serverName: "localhost")).contains("Keyward"))
+            // The chain verifies up to pebble's root.
+            try pebble.issuingRoot().write(toFile: NSTemporaryDirectory() + "/\(domain)-root.pem", atomically: true, encoding: .utf8)
+            try stored.chainPEM.write(toFile: NSTemporaryDirectory() + "/\(domain)-chain.pem", atomically: true, encoding: .utf8)
+            #expect(try Shell.run("/usr/bin/openssl", ["verify", "-CAfile", NSTemporaryDirectory() + "/\(domain)-root.pem",
+                                                       "-untrusted", NSTemporaryDirectory() + "/\(domain)-chain.pem"], stdin: Data(stored.certificatePEM.utf8))
+                .contains("OK"))
+
+            // Move the clock past the renewal point: the worker renews on its own and SNI serves the new one.
+            clock.advance(renewAt.timeIntervalSinceNow + 60)
+            try await Self.waitFor("the renewal") {
+                try await services.channels.get(merchantID: nil, mode: nil, id: channel.id).certificateID != first.id
+            }
+            let renewed = try await services.channels.get(merchantID: nil, mode: nil, id: channel.id)
+            #expect(renewed.status == "active")
+            let second = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: try #require(renewed.certificateID))
+            #expect(second.serial != first.serial)
+            let servedAfter = try Self.served(port: port, serverName: domain)
+            #expect(servedAfter.trimmingCharacters(in: .whitespacesAndNewlines) == second.certificatePEM.trimmingCharacters(in: .whitespacesAndNewlines))
+            // The replaced certificate is gone; the history says what happened.
+            await #expect(throws: KeywardError.self) { _ = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: first.id) }
+            let kinds = try await services.channels.events(channelID: channel.id).map(\.kind)
+            #expect(kinds.contains("issued") && kinds.contains("renewed") && kinds.filter { $0 == "order_started" }.count == 2)
+        }
+    }
+
+    @Test func severalOrdersRunAtOnceAndTheChallengeAnswerIsServedOverPlainHTTP() async throws {
+        let pebble = try Pebble.start()
+        defer { pebble.stop() }
+        let settings = Self.settings(pebble)
+        let services = try await Harness.services(settings)
+        let tenant = try await Harness.tenant(services)
+        var channels: [SalesChannelInfo] = []
+        for index in 0..<4 {
+            channels.append(try await services.channels.create(merchantID: tenant.merchant.id, mode: .test, name: "Shop \(index)",
+                                                               domains: ["s\(index)-\(UUID().uuidString.prefix(6).lowercased()).test"], sslMode: .managed, certificateID: nil))
+        }
+        // The plain HTTP listener alone (on pebble's validation port) answers the challenges.
+        let plain = Application(router: buildRouter(services, listener: .plainHTTP),
+                                configuration: .init(address: .hostname("127.0.0.1", port: pebble.httpPort)), logger: Harness.logger)
+        _ = try await plain.test(.live) { _ in
+            let worker = ACMEWorker(services: services, logger: Harness.logger)
+            let report = try await worker.runDueOrders()
+            await worker.shutdown()
+            #expect(report == ACMEWorker.Report(issued: 4, failed: 0, deferred: 0), "\(pebble.log.suffix(2000))")
+        }
+        for channel in channels {
+            #expect(try await services.channels.get(merchantID: nil, mode: nil, id: channel.id).status == "active")
+        }
+        // A token nobody published is a 404, and a published one is served as is.
+        try await services.acmeState.publishChallenge(token: "tok_abc", keyAuthorization: "tok_abc.thumb")
+        _ = try await Application(router: buildRouter(services, listener: .plainHTTP), logger: Harness.logger).test(.router) { client in
+            try await client.execute(uri: "/.well-known/acme-challenge/tok_abc", method: .get) { #expect(String(buffer: $0.body) == "tok_abc.thumb") }
+            try await client.execute(uri: "/.well-known/acme-challenge/unknown", method: .get) { #expect($0.status == .notFound) }
+        }
+    }
+
+    @Test func externalAccountBindingIsSentWhenTheCAAsksForIt() async throws {
+        let pebble = try Pebble.start(eab: true)
+        defer { pebble.stop() }
+        let configuration = ACMEConfiguration(directoryURL: pebble.directoryURL, caBundlePEM: try String(contentsOfFile: pebble.caBundlePath, encoding: .utf8))
+        let without = try ACMEClient(configuration: configuration, accountKey: ACMEAccountKey())
+        await #expect { try await without.registerAccount() } throws: { ($0 as? ACMEError)?.code == "acme_eab_required" }
+        await without.shutdown()
+
+        var withEAB = configuration
+        withEAB.externalAccountKeyID = "kid-1"
+        withEAB.externalAccountHMACKey = Array(try #require(KeywardCrypto.Base64URL.decode(Pebble.eabHMACKey)))
+        let client = try ACMEClient(configuration: withEAB, accountKey: ACMEAccountKey())
+        let url = try await client.registerAccount()
+        #expect(url.hasPrefix("https://127.0.0.1"))
+        await client.shutdown()
+
+        var wrongKey = withEAB
+        wrongKey.externalAccountHMACKey = Array(repeating: 7, count: 32)
+        let forged = try ACMEClient(configuration: wrongKey, accountKey: ACMEAccountKey())
+        await #expect { try await forged.registerAccount() } throws: { ($0 as? ACMEError)?.code == "acme_rejected" }
+        await forged.shutdown()
+    }
+}
