@@ -98,6 +98,9 @@ public actor ACMEWorker {
             let stored = try await issuance.recordIssued(channel: channel, chainPEM: chain, privateKeyPEM: key.pemRepresentation, renewAt: renewAt)
             logger.notice("certificate issued", metadata: ["channel": "\(channel.id)", "certificate": "\(stored.id)", "renewed": "\(previous != nil)"])
             return .issued
+        } catch is CancellationError {
+            // The server is stopping: not the CA's fault. The lease runs out and another pass retries.
+            return .deferred
         } catch {
             let reason = Self.reason(error)
             logger.warning("certificate order failed", metadata: ["channel": "\(channel.id)", "reason": "\(reason)"])
