@@ -61,7 +61,7 @@ public actor ACMEClient {
             tls.additionalTrustRoots = [.certificates(certificates)]
         }
         var http = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
-                                            timeout: .init(connect: .seconds(10), read: .seconds(30)))
+                                            timeout: .init(connect: .seconds(5), read: .seconds(30)))
         http.httpVersion = .http1Only
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }

@@ -11,7 +11,11 @@ public enum RenewalSchedule {
     /// or nil when the certificate has no authority key identifier.
     public static func certificateID(_ certificate: Certificate) -> String? {
         guard let aki = try? certificate.extensions.authorityKeyIdentifier?.keyIdentifier, !aki.isEmpty else { return nil }
-        return Base64URL.encode(Array(aki)) + "." + Base64URL.encode(Array(certificate.serialNumber.bytes))
+        // The serial as DER INTEGER content: a 0x00 goes in front of a high first bit (swift-certificates
+        // keeps the magnitude only).
+        var serial = Array(certificate.serialNumber.bytes)
+        if let first = serial.first, first >= 0x80 { serial.insert(0, at: 0) }
+        return Base64URL.encode(Array(aki)) + "." + Base64URL.encode(serial)
     }
 
     /// The moment to renew. With an ARI window, a point inside it chosen by `fraction` (0..<1, random in

@@ -53,7 +53,17 @@ public actor ACMEWorker {
         while true {
             let due = try await issuance.claimDue(limit: maximumConcurrentOrders)
             if due.isEmpty { return report }
-            let client = try await acmeClient()
+            let client: ACMEClient
+            do {
+                client = try await acmeClient()
+            } catch {
+                // No account at the CA (down, refusing, misconfigured): every claimed order fails with that reason.
+                for channel in due {
+                    try await issuance.recordFailure(channel: channel, reason: Self.reason(error), retryAfter: RenewalSchedule.backoff(failures:))
+                }
+                report.failed += due.count
+                continue
+            }
             let outcomes = await withTaskGroup(of: Outcome.self) { group in
                 for channel in due { group.addTask { await self.order(channel, client: client) } }
                 var outcomes: [Outcome] = []
@@ -131,8 +141,13 @@ public actor ACMEWorker {
         }
         let created = try ACMEClient(configuration: configuration, accountKey: try ACMEAccountKey(pem: account.keyPEM), accountURL: account.accountURL)
         if account.accountURL == nil {
-            let url = try await created.registerAccount()
-            try await state.saveAccountURL(id: account.id, accountURL: url)
+            do {
+                let url = try await created.registerAccount()
+                try await state.saveAccountURL(id: account.id, accountURL: url)
+            } catch {
+                await created.shutdown()
+                throw error
+            }
         }
         client = created
         return created

@@ -25,6 +25,8 @@ public struct ExpiryAlerts: Sendable {
         public var scan = ExpiryScanner.Report()
         public var delivered = 0
         public var failedAttempts = 0
+
+        public init() {}
     }
 
     @discardableResult

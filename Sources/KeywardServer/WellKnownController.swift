@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import Hummingbird
 import KeywardCore
 import KeywardCrypto
@@ -19,7 +20,8 @@ struct WellKnownController {
             return Self.text(answer, contentType: "application/octet-stream")
         }
         router.get(".well-known/apple-developer-merchantid-domain-association") { request, _ in
-            guard let host = request.head.authority,
+            // HTTP/1 servers turn Host into the authority; a Host field left in the headers counts too.
+            guard let host = request.head.authority ?? HTTPField.Name("Host").flatMap({ request.headers[$0] }),
                   let content = try await associations.content(forHost: host) else {
                 throw KeywardError(.notFound, "not_found", "No Apple Pay domain-association file is uploaded for this domain's merchant.")
             }

@@ -22,13 +22,13 @@ import Testing
     }
 
     /// The certificate the HTTPS listener presents for `serverName` (openssl s_client), as PEM.
-    static func served(port: Int, serverName: String) throws -> String {
-        let output = try Shell.run("/bin/sh", ["-c", "openssl s_client -connect 127.0.0.1:\(port) -servername \(serverName) </dev/null 2>/dev/null | openssl x509"])
+    static func served(port: Int, serverName: String) async throws -> String {
+        let output = try await Shell.runDetached("/bin/sh", ["-c", "openssl s_client -connect 127.0.0.1:\(port) -servername \(serverName) </dev/null 2>/dev/null | openssl x509"])
         return output
     }
 
-    static func subjectAndSerial(_ pem: String) throws -> String {
-        try Shell.run("/usr/bin/openssl", ["x509", "-noout", "-serial", "-issuer", "-ext", "subjectAltName"], stdin: Data(pem.utf8))
+    static func subjectAndSerial(_ pem: String) async throws -> String {
+        try await Shell.runDetached("/usr/bin/openssl", ["x509", "-noout", "-serial", "-issuer", "-ext", "subjectAltName"], stdin: Data(pem.utf8))
     }
 
     static func waitFor(_ what: String, timeout: Double = 60, _ condition: () async throws -> Bool) async throws {
@@ -68,14 +68,14 @@ import Testing
             #expect(abs(renewAt.timeIntervalSince(first.notBefore) - first.notAfter.timeIntervalSince(first.notBefore) * 2 / 3) < 5)
 
             // Served by SNI for both names; other names get the local CA's certificate.
-            let served = try Self.served(port: port, serverName: "www." + domain)
+            let served = try await Self.served(port: port, serverName: "www." + domain)
             let stored = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: first.id)
             #expect(served.trimmingCharacters(in: .whitespacesAndNewlines) == stored.certificatePEM.trimmingCharacters(in: .whitespacesAndNewlines))
-            #expect(try Self.subjectAndSerial(try Self.served(port: port, serverName: "localhost")).contains("Keyward"))
+            #expect(try await Self.subjectAndSerial(try await Self.served(port: port, serverName: "localhost")).contains("Keyward"))
             // The chain verifies up to pebble's root.
             try pebble.issuingRoot().write(toFile: NSTemporaryDirectory() + "/\(domain)-root.pem", atomically: true, encoding: .utf8)
             try stored.chainPEM.write(toFile: NSTemporaryDirectory() + "/\(domain)-chain.pem", atomically: true, encoding: .utf8)
-            #expect(try Shell.run("/usr/bin/openssl", ["verify", "-CAfile", NSTemporaryDirectory() + "/\(domain)-root.pem",
+            #expect(try await Shell.runDetached("/usr/bin/openssl", ["verify", "-CAfile", NSTemporaryDirectory() + "/\(domain)-root.pem",
                                                        "-untrusted", NSTemporaryDirectory() + "/\(domain)-chain.pem"], stdin: Data(stored.certificatePEM.utf8))
                 .contains("OK"))
 
@@ -94,7 +94,7 @@ import Testing
             let renewed = try await services.channels.get(merchantID: nil, mode: nil, id: channel.id)
             let second = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: try #require(renewed.certificateID))
             #expect(second.serial != first.serial)
-            let servedAfter = try Self.served(port: port, serverName: domain)
+            let servedAfter = try await Self.served(port: port, serverName: domain)
             #expect(servedAfter.trimmingCharacters(in: .whitespacesAndNewlines) == second.certificatePEM.trimmingCharacters(in: .whitespacesAndNewlines))
             // The replaced certificate is gone; the history says what happened.
             await #expect(throws: KeywardError.self) { _ = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: first.id) }
@@ -119,7 +119,7 @@ import Testing
                                 configuration: .init(address: .hostname("127.0.0.1", port: pebble.httpPort)), logger: Harness.logger)
         // (`test(.live)` would pick its own port; pebble needs this one.)
         let running = Task { try await plain.runService() }
-        try await Self.waitFor("the HTTP listener") { (try? Shell.run("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(pebble.httpPort)/healthz"])) != nil }
+        try await Self.waitFor("the HTTP listener") { (try? await Shell.runDetached("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(pebble.httpPort)/healthz"])) != nil }
         let worker = ACMEWorker(services: services, logger: Harness.logger)
         let report = try await worker.runDueOrders()
         await worker.shutdown()

@@ -28,6 +28,17 @@ public enum Shell {
         }
         return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
     }
+
+    /// `run` on a thread of its own: a test that waits for a peer talking to our in-process server must
+    /// not block the few cooperative threads the server's handlers need.
+    @discardableResult
+    public static func runDetached(_ executable: String, _ arguments: [String], stdin: Data? = nil) async throws -> String {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try run(executable, arguments, stdin: stdin) as String })
+            }
+        }
+    }
 }
 
 /// Keys and certificates made by the openssl CLI (an independent implementation) in a fresh temp folder.
