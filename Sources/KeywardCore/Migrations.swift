@@ -4,7 +4,7 @@ import SQLKit
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
     static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
-                                        V7SalesChannels()]
+                                        V7SalesChannels(), V8CertificateRequests()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -343,5 +343,30 @@ struct V7SalesChannels: AsyncMigration {
         }
         try await database.schema("certificates").deleteField("alerted_status").update()
         try await database.schema("certificates").deleteField("source").update()
+    }
+}
+
+/// Apple Pay certificate requests: the key Keyward generated for the CSR (sealed, AAD = the row id)
+/// until Apple's certificate for it comes back.
+struct V8CertificateRequests: AsyncMigration {
+    var name: String { "v8_certificate_requests" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("certificate_requests")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("mode", .string, .required)
+            .field("type", .string, .required)
+            .field("name", .string, .required)
+            .field("key_type", .string, .required)
+            .field("csr_pem", .string, .required)
+            .field("sealed_private_key", .string, .required)
+            .field("certificate_id", .string)
+            .field("created_ms", .int64, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("certificate_requests").delete()
     }
 }

@@ -102,7 +102,7 @@ public actor ACMEWorker {
             let csr = try CertificateRequest.make(privateKey: Certificate.PrivateKey(key), commonName: channel.domains.first, dnsNames: channel.domains)
             let chain = try await client.issue(domains: channel.domains, csrDER: csr, replaces: previous.flatMap(RenewalSchedule.certificateID),
                                                responder: DatabaseHTTP01Responder(state: state))
-            let leaf = try Certificate(pemEncoded: PEMDocument.firstCertificate(in: chain))
+            let leaf = try Certificate(pemEncoded: PEMChain.firstCertificate(in: chain))
             let window = try? await client.renewalWindow(for: leaf)
             let renewAt = RenewalSchedule.renewalTime(notBefore: leaf.notValidBefore, notAfter: leaf.notValidAfter, window: window, fraction: .random(in: 0..<1))
             let stored = try await issuance.recordIssued(channel: channel, chainPEM: chain, privateKeyPEM: key.pemRepresentation, renewAt: renewAt)
@@ -177,7 +177,7 @@ struct CertificateWorkerService: Service {
     }
 }
 
-enum PEMDocument {
+enum PEMChain {
     /// The first certificate block of a PEM chain.
     static func firstCertificate(in chain: String) throws -> String {
         guard let start = chain.range(of: "-----BEGIN CERTIFICATE-----"),

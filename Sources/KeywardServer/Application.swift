@@ -56,7 +56,8 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     SigningKeyController(signingKeys: services.signingKeys).addRoutes(to: manage)
     StoreController(stores: services.stores, clock: services.clock).addRoutes(to: manage)
     JWEKeyController(jweKeys: services.jweKeys, sessions: services.deviceSessions, clock: services.clock).addRoutes(to: manage)
-    CertificateController(certificates: services.certificates, channels: services.channels, clock: services.clock).addRoutes(to: manage)
+    CertificateController(certificates: services.certificates, channels: services.channels, applePay: services.applePayRequests, clock: services.clock)
+        .addRoutes(to: manage)
     ChannelController(channels: services.channels, certificates: services.certificates, webhooks: services.webhooks,
                       associations: services.domainAssociations, clock: services.clock).addRoutes(to: manage)
     for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {

@@ -8,6 +8,7 @@ import KeywardCrypto
 struct CertificateController {
     let certificates: CertificateService
     let channels: SalesChannelService
+    let applePay: ApplePayRequests
     let clock: KeywardClock
 
     func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
@@ -20,13 +21,7 @@ struct CertificateController {
             guard !body.files.isEmpty, body.files.count <= 10 else {
                 throw KeywardError(.invalidInput, "invalid_field", "'files' holds 1 to 10 files (PEM text, or base64 of DER).", field: "files")
             }
-            let files = try body.files.map { text -> [UInt8] in
-                if text.contains("-----BEGIN ") { return Array(text.utf8) }
-                guard let data = Data(base64Encoded: text.filter { !$0.isWhitespace }) else {
-                    throw KeywardError(.invalidInput, "not_a_certificate_file", "Each file is PEM text or base64 of a DER file.", field: "files")
-                }
-                return Array(data)
-            }
+            let files = try body.files.map { try Self.fileBytes($0, field: "files") }
             let uploaded = try await certificates.upload(merchantID: key.merchantID, mode: key.mode, type: type, name: body.name, files: files,
                                                          passphrase: body.passphrase.map { Array($0.utf8) })
             return try JSONResponse.make(CertificateResource(uploaded.info, now: clock.now(), findings: uploaded.findings), status: .created)
@@ -44,11 +39,45 @@ struct CertificateController {
             let users = try await channelsByCertificate(merchantID: key.merchantID, mode: key.mode)
             return try JSONResponse.make(ListResource(data: list.map { CertificateResource($0, now: now, channels: users[$0.id] ?? []) }, has_more: list.count == 1000))
         }
+        addApplePayRoutes(to: group)
         group.get("certificates/:id") { _, context in
             let key = try context.requireKey()
             let info = try await certificates.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             let users = try await channelsByCertificate(merchantID: key.merchantID, mode: key.mode)
             return try JSONResponse.make(CertificateResource(info, now: clock.now(), includePEM: true, channels: users[info.id] ?? []))
+        }
+    }
+
+    /// A file sent in JSON: PEM text as is, anything else base64 of the DER bytes.
+    static func fileBytes(_ text: String, field: String) throws -> [UInt8] {
+        if text.contains("-----BEGIN ") { return Array(text.utf8) }
+        guard let data = Data(base64Encoded: text.filter { !$0.isWhitespace }), !data.isEmpty else {
+            throw KeywardError(.invalidInput, "not_a_certificate_file", "Each file is PEM text or base64 of a DER file.", field: field)
+        }
+        return Array(data)
+    }
+
+    /// Apple Pay: Keyward makes the key and CSR; Apple's certificate comes back for that key only.
+    func addApplePayRoutes(to group: RouterGroup<KeywardRequestContext>) {
+        group.post("apple-pay/certificate-requests") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(CertificateRequestBody.self, from: request)
+            guard let type = CertificateType(rawValue: body.type) else {
+                throw KeywardError(.invalidInput, "invalid_type", "'type' is apple_pay_merchant_identity or apple_pay_payment_processing.", field: "type")
+            }
+            let created = try await applePay.create(merchantID: key.merchantID, mode: key.mode, type: type, name: body.name)
+            return try JSONResponse.make(CertificateRequestResource(created), status: .created)
+        }
+        group.get("apple-pay/certificate-requests/:id") { _, context in
+            let key = try context.requireKey()
+            return try JSONResponse.make(CertificateRequestResource(try await applePay.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))))
+        }
+        group.post("apple-pay/certificate-requests/:id/certificate") { request, context in
+            let key = try context.requireKey()
+            let body = try await JSONBody.decode(AppleCertificateBody.self, from: request)
+            let stored = try await applePay.complete(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"),
+                                                     certificate: try Self.fileBytes(body.certificate, field: "certificate"))
+            return try JSONResponse.make(CertificateResource(stored.info, now: clock.now(), findings: stored.findings), status: .created)
         }
     }
 
@@ -121,5 +150,38 @@ struct CertificateResource: Encodable {
         certificate_pem = includePEM || findings != nil ? info.certificatePEM : nil
         chain_pem = includePEM || findings != nil ? info.chainPEM : nil
         self.findings = findings
+    }
+}
+
+struct CertificateRequestBody: StrictJSONBody {
+    static let fields: Set<String> = ["type", "name"]
+    let type: String
+    let name: String
+}
+
+struct AppleCertificateBody: StrictJSONBody {
+    static let fields: Set<String> = ["certificate"]
+    /// Apple's `.cer` as base64 of the DER bytes (or PEM text).
+    let certificate: String
+}
+
+struct CertificateRequestResource: Encodable {
+    let object = "certificate_request"
+    let id: String
+    let type: String
+    let name: String
+    let key_type: String
+    let csr_pem: String
+    let certificate_id: String?
+    let created_at: String?
+
+    init(_ info: CertificateRequestInfo) {
+        id = info.id
+        type = info.type.rawValue
+        name = info.name
+        key_type = info.keyType
+        csr_pem = info.csrPEM
+        certificate_id = info.certificateID
+        created_at = Timestamp.format(info.createdAt)
     }
 }

@@ -26,6 +26,7 @@ public struct KeywardServices: Sendable {
     public let webhooks: WebhookService
     public let domainAssociations: DomainAssociationService
     public let acmeState: ACMEState
+    public let applePayRequests: ApplePayRequests
     public let clock: KeywardClock
     public let logger: Logger
 
@@ -60,6 +61,7 @@ public struct KeywardServices: Sendable {
             webhooks: WebhookService(store: store, keyring: keyring, clock: clock),
             domainAssociations: DomainAssociationService(store: store, clock: clock),
             acmeState: ACMEState(store: store, keyring: keyring, clock: clock),
+            applePayRequests: ApplePayRequests(store: store, keyring: keyring, certificates: certificates, clock: clock),
             clock: clock, logger: logger)
     }
 
