@@ -18,4 +18,20 @@ grep -q "private key: matches" report.txt
 "$bin" cert inspect --json leaf.crt leaf.key root.crt | python3 -c 'import json,sys; r=json.load(sys.stdin); assert r["acceptable"] and r["chain"][1]["subject"] == "CN=CI Root", r'
 if "$bin" cert inspect leaf.crt root.key > wrong.txt; then echo "a wrong key was accepted"; exit 1; fi
 grep -q "key_mismatch" wrong.txt
+
+# The stored side: upload (refusals listed, exit 1), list by expiry, an uploaded channel and its status.
+export KEYWARD_DATA_DIR="$work/data"
+merchant=$("$bin" merchant create --name "CI Shop" --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+certificate=$("$bin" cert upload --merchant "$merchant" --json combined.pem | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+if "$bin" cert upload --merchant "$merchant" leaf.crt root.key 2> refused.txt; then echo "a wrong key was stored"; exit 1; fi
+grep -q "key_mismatch" refused.txt
+"$bin" cert list --merchant "$merchant" --expiring 60 --json | python3 -c 'import json,sys; l=json.load(sys.stdin); assert [c["id"] for c in l] == ["'"$certificate"'"] and l[0]["status"] == "valid", l'
+"$bin" cert list --merchant "$merchant" --expiring 10 --json | python3 -c 'import json,sys; assert json.load(sys.stdin) == [], "a 30-day certificate listed as expiring within 10 days"'
+channel=$("$bin" channel create --merchant "$merchant" --name Web --domain ci.example --ssl uploaded --certificate "$certificate" --json \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+if "$bin" channel create --merchant "$merchant" --name Other --domain other.example --ssl uploaded --certificate "$certificate" 2> uncovered.txt; then
+  echo "a channel was created for a domain its certificate does not cover"; exit 1
+fi
+grep -q "certificate_does_not_cover_domain" uncovered.txt
+"$bin" channel status "$channel" | grep -q "active"
 echo "cert tools OK"
