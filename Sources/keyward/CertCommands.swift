@@ -4,7 +4,7 @@ import KeywardCrypto
 
 /// `keyward cert …`: certificates. `inspect` needs no database.
 struct CertCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cert", abstract: "Certificates.", subcommands: [Inspect.self, Upload.self, List.self])
+    static let configuration = CommandConfiguration(commandName: "cert", abstract: "Certificates.", subcommands: [Inspect.self, Upload.self, List.self, Scan.self])
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(

@@ -53,6 +53,31 @@ extension CertCommand {
     }
 }
 
+extension CertCommand {
+    struct Scan: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run the expiry scan now: note every certificate whose state (valid, expiring, critical, expired) moved and queue its webhook.",
+            discussion: "The running server scans on its own every certificate_check_seconds and delivers the webhooks; this is for operators and benchmarks.")
+        @OptionGroup var storage: StorageOptions
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            let (report, seconds) = try await storage.withServices { services in
+                let scanner = ExpiryScanner(store: services.store, webhooks: services.webhooks, clock: services.clock)
+                let start = ContinuousClock.now
+                let report = try await scanner.scan()
+                let elapsed = ContinuousClock.now - start
+                return (report, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+            }
+            if json {
+                printJSON(["changed": Double(report.changed), "notified": Double(report.notified), "seconds": seconds])
+            } else {
+                print("\(report.changed) certificate(s) changed state, \(report.notified) webhook(s) queued, in \(String(format: "%.3f", seconds)) s")
+            }
+        }
+    }
+}
+
 /// One certificate as the CLI prints it.
 struct CertificateLine: Encodable {
     let id: String, merchant: String, mode: String, type: String, name: String, status: String, days_left: Int, not_after: Date
