@@ -31,16 +31,35 @@ public struct ChannelIssuance: Sendable {
     let store: KeywardStore
     let changes: CredentialChanges
     let certificates: CertificateService
+    let webhooks: WebhookService?
     let clock: KeywardClock
 
     /// How long a claimed order may run before another instance may take it over.
     public static let lease: TimeInterval = 15 * 60
 
-    public init(store: KeywardStore, changes: CredentialChanges, certificates: CertificateService, clock: KeywardClock = .system) {
+    /// With `webhooks`, each issuance, renewal and failure is also announced to the merchant's webhook
+    /// (`channel.certificate_issued`, `channel.certificate_renewed`, `channel.order_failed`).
+    public init(store: KeywardStore, changes: CredentialChanges, certificates: CertificateService, webhooks: WebhookService? = nil,
+                clock: KeywardClock = .system) {
         self.store = store
         self.changes = changes
         self.certificates = certificates
+        self.webhooks = webhooks
         self.clock = clock
+    }
+
+    func announce(_ sql: any SQLDatabase, channel: SalesChannelInfo, type: String, detail: [String: String]) async throws {
+        guard let webhooks else { return }
+        struct Event: Encodable {
+            let id: String, type: String, created: Int, data: Data
+            struct Data: Encodable { let channel: Channel }
+            struct Channel: Encodable { let id: String, name: String, mode: String, domains: [String], detail: [String: String] }
+        }
+        let now = clock.now()
+        let event = Event(id: Identifier.make("evt"), type: type, created: Int(now.timeIntervalSince1970),
+                          data: .init(channel: .init(id: channel.id, name: channel.name, mode: channel.mode.rawValue, domains: channel.domains, detail: detail)))
+        try await webhooks.enqueue(sql, merchantIDs: try await webhooks.merchantsWithEndpoints(), merchantID: channel.merchantID, eventType: type,
+                                   payload: JSONText.encode(event))
     }
 
     /// Claims up to `limit` managed channels whose next attempt is due: each is pushed a lease into the
@@ -82,6 +101,9 @@ public struct ChannelIssuance: Sendable {
                 .set("updated_ms", to: now.millis).where("id", .equal, channel.id).run()
             try await ChannelEvents.record(sql, channel: channel.id, merchant: channel.merchantID, at: now, kind: renewed ? "renewed" : "issued",
                                            message: "\(renewed ? "Renewed" : "Issued") by \(issued.issuer): serial \(issued.serial), valid until \(ISO8601DateFormatter().string(from: issued.notAfter)).")
+            try await announce(sql, channel: channel, type: renewed ? "channel.certificate_renewed" : "channel.certificate_issued",
+                               detail: ["certificate_id": issued.id, "serial": issued.serial, "not_after": ISO8601DateFormatter().string(from: issued.notAfter),
+                                        "renew_at": ISO8601DateFormatter().string(from: renewAt)])
             if let previous {
                 struct Use: Decodable { let id: String }
                 let stillUsed = try await sql.select().column("id").from("sales_channels").where("certificate_id", .equal, previous).first(decoding: Use.self)
@@ -105,6 +127,8 @@ public struct ChannelIssuance: Sendable {
             .where("id", .equal, channel.id).run()
         try await ChannelEvents.record(store.sql, channel: channel.id, merchant: channel.merchantID, at: now, kind: "order_failed",
                                        message: "Order failed (attempt \(failures)): \(reason)")
+        try await announce(store.sql, channel: channel, type: "channel.order_failed",
+                           detail: ["reason": reason, "attempt": String(failures), "next_attempt": ISO8601DateFormatter().string(from: next)])
     }
 
     /// Moves the next attempt (e.g. when the CA's ARI window says renewal can wait).

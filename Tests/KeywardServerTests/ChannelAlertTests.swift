@@ -104,6 +104,7 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: ["down-\(UUID().uuidString.prefix(6).lowercased()).example"],
                                                          sslMode: .managed, certificateID: nil)
+        _ = try await services.webhooks.setEndpoint(merchantID: tenant.merchant.id, url: "https://hooks.invalid/keyward")
         let worker = ACMEWorker(services: services, logger: Harness.logger)
         var waits: [Double] = []
         for _ in 0..<attempts {
@@ -119,6 +120,9 @@ import Testing
         }
         await worker.shutdown()
         #expect(waits == Array([1.0, 2, 4, 8, 16, 32, 32].prefix(attempts)))
+        // Each failure is also announced to the merchant's webhook, with the CA's reason.
+        let announced = try await services.webhooks.deliveries(merchantID: tenant.merchant.id)
+        #expect(announced.count == attempts && announced.allSatisfy { $0.eventType == "channel.order_failed" && $0.payload.contains("acme_unreachable") })
         guard attempts == 7 else { return }
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in

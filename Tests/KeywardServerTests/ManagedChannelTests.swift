@@ -52,6 +52,7 @@ import Testing
         let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Web shop", domains: [domain, "www." + domain],
                                                          sslMode: .managed, certificateID: nil)
         #expect(channel.status == "pending")
+        _ = try await services.webhooks.setEndpoint(merchantID: tenant.merchant.id, url: "https://hooks.invalid/keyward")
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.live) { client in
             let port = try #require(client.port)
@@ -100,6 +101,8 @@ import Testing
             await #expect(throws: KeywardError.self) { _ = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: first.id) }
             let kinds = try await services.channels.events(channelID: channel.id).map(\.kind)
             #expect(kinds.contains("issued") && kinds.contains("renewed") && !kinds.contains("order_failed"))
+            let announced = Set(try await services.webhooks.deliveries(merchantID: tenant.merchant.id).map(\.eventType))
+            #expect(announced.isSuperset(of: ["channel.certificate_issued", "channel.certificate_renewed"]))
         }
     }
 
