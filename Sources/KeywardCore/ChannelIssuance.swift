@@ -58,7 +58,8 @@ public struct ChannelIssuance: Sendable {
         let now = clock.now()
         let event = Event(id: Identifier.make("evt"), type: type, created: Int(now.timeIntervalSince1970),
                           data: .init(channel: .init(id: channel.id, name: channel.name, mode: channel.mode.rawValue, domains: channel.domains, detail: detail)))
-        try await webhooks.enqueue(sql, merchantIDs: try await webhooks.merchantsWithEndpoints(), merchantID: channel.merchantID, eventType: type,
+        // Everything on `sql`: inside a transaction, a second connection could wait on the first forever.
+        try await webhooks.enqueue(sql, merchantIDs: try await webhooks.merchantsWithEndpoints(on: sql), merchantID: channel.merchantID, eventType: type,
                                    payload: JSONText.encode(event))
     }
 

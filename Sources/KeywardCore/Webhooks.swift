@@ -89,9 +89,9 @@ public struct WebhookService: Sendable {
     }
 
     /// Merchants that have an endpoint.
-    func merchantsWithEndpoints() async throws -> Set<String> {
+    func merchantsWithEndpoints(on sql: (any SQLDatabase)? = nil) async throws -> Set<String> {
         struct Row: Decodable { let merchant_id: String }
-        return Set(try await store.sql.select().column("merchant_id").from("webhook_endpoints").all(decoding: Row.self).map(\.merchant_id))
+        return Set(try await (sql ?? store.sql).select().column("merchant_id").from("webhook_endpoints").all(decoding: Row.self).map(\.merchant_id))
     }
 
     /// Deliveries due now, with their endpoint's URL and secret.

@@ -163,15 +163,25 @@ struct CertificateWorkerService: Service {
     let logger: Logger
 
     func run() async throws {
+        // Two loops, so a slow webhook endpoint never delays an order or a renewal, nor the reverse.
         await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await worker.runDueOrders() } catch {
-                    logger.warning("certificate orders could not run", metadata: ["reason": "\(ACMEWorker.reason(error))"])
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { try await worker.runDueOrders() } catch {
+                            logger.warning("certificate orders could not run", metadata: ["reason": "\(ACMEWorker.reason(error))"])
+                        }
+                        try? await Task.sleep(for: interval)
+                    }
                 }
-                do { try await alerts.runOnce() } catch {
-                    logger.warning("expiry alerts could not run", metadata: ["error_type": "\(type(of: error))"])
+                group.addTask {
+                    while !Task.isCancelled {
+                        do { try await alerts.runOnce() } catch {
+                            logger.warning("expiry alerts could not run", metadata: ["error_type": "\(type(of: error))"])
+                        }
+                        try? await Task.sleep(for: interval)
+                    }
                 }
-                try? await Task.sleep(for: interval)
             }
         }
         await worker.shutdown()

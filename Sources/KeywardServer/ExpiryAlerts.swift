@@ -35,14 +35,22 @@ public struct ExpiryAlerts: Sendable {
         report.scan = try await scanner.scan()
         let due = try await webhooks.due()
         guard !due.isEmpty else { return report }
-        for (delivery, url, secret) in due {
-            let error = await deliver(delivery, url: url, secret: secret)
-            try await webhooks.recordAttempt(id: delivery.id, attempts: delivery.attempts, error: error)
-            if let error {
-                report.failedAttempts += 1
-                logger.warning("webhook delivery failed", metadata: ["delivery": "\(delivery.id)", "merchant": "\(delivery.merchantID)", "reason": "\(error)"])
-            } else {
-                report.delivered += 1
+        // Eight at a time: one slow endpoint must not hold up every other merchant's notifications.
+        for batch in stride(from: 0, to: due.count, by: 8).map({ due[$0..<min($0 + 8, due.count)] }) {
+            let outcomes = await withTaskGroup(of: (WebhookDelivery, String?).self) { group in
+                for (delivery, url, secret) in batch { group.addTask { (delivery, await deliver(delivery, url: url, secret: secret)) } }
+                var outcomes: [(WebhookDelivery, String?)] = []
+                for await outcome in group { outcomes.append(outcome) }
+                return outcomes
+            }
+            for (delivery, error) in outcomes {
+                try await webhooks.recordAttempt(id: delivery.id, attempts: delivery.attempts, error: error)
+                if let error {
+                    report.failedAttempts += 1
+                    logger.warning("webhook delivery failed", metadata: ["delivery": "\(delivery.id)", "merchant": "\(delivery.merchantID)", "reason": "\(error)"])
+                } else {
+                    report.delivered += 1
+                }
             }
         }
         return report
