@@ -20,7 +20,7 @@ import Testing
 
     @Test func uploadedChannelsNeedACertificateCoveringEveryDomainAndServeItBySNI() async throws {
         let pki = try TestPKI()
-        let settings = Harness.settings()
+        let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let other = try await Harness.tenant(services)
@@ -88,14 +88,14 @@ import Testing
         try await ca.test(.live) { caClient in
             let clock = TestClock()
             let port = try #require(caClient.port)
-            let settings = Harness.settings {
+            let settings = try Harness.isolatedSettings {
                 $0.acmeDirectory = "http://127.0.0.1:\(port)/dir"
                 $0.metricsToken = "scrape"
             }
             try await Self.failingOrders(settings: settings, clock: clock, attempts: 7, reason: "acme_unreachable: The ACME directory answered HTTP 503")
         }
         let closed = try Pebble.freePorts(1)[0]
-        try await Self.failingOrders(settings: Harness.settings { $0.acmeDirectory = "https://127.0.0.1:\(closed)/dir" }, clock: TestClock(), attempts: 1,
+        try await Self.failingOrders(settings: try Harness.isolatedSettings { $0.acmeDirectory = "https://127.0.0.1:\(closed)/dir" }, clock: TestClock(), attempts: 1,
                                      reason: "acme_unreachable: Cannot reach the CA at 127.0.0.1")
     }
 
@@ -147,7 +147,7 @@ import Testing
             try pki.issue(name, cn: "\(name).shop.example", by: "inter", ext: "leaf.ext", days: days)
         }
         let clock = TestClock()
-        let settings = Harness.settings { $0.metricsToken = "scrape-token" }
+        let settings = try Harness.isolatedSettings { $0.metricsToken = "scrape-token" }
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         var uploaded: [String: String] = [:]
@@ -213,7 +213,7 @@ import Testing
         let pki = try TestPKI()
         try pki.issue("soon", cn: "soon.shop.example", by: "inter", ext: "leaf.ext", days: 5)
         let clock = TestClock()
-        let settings = Harness.settings { $0.metricsToken = "metrics-token-123" }
+        let settings = try Harness.isolatedSettings { $0.metricsToken = "metrics-token-123" }
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         _ = try await services.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: nil,
@@ -251,7 +251,7 @@ import Testing
 
     @Test func theApplePayDomainAssociationFileIsServedOnTheMerchantsDomainsOnly() async throws {
         let pki = try TestPKI()
-        let settings = Harness.settings()
+        let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let upload = try await services.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: nil,

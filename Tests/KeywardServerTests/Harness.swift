@@ -5,6 +5,7 @@ import KeywardCore
 import KeywardServer
 import Logging
 import NIOCore
+import KeywardTestSupport
 import Testing
 
 /// Builds Keyward for a test: a fresh data directory, and the database named by
@@ -33,6 +34,19 @@ enum Harness {
             settings.masterKeyFile = FileManager.default.temporaryDirectory.appendingPathComponent("keyward-test-master-\(stableTag(url)).key").path
         }
         return settings
+    }
+
+    /// Settings on a database of the test's own: a fresh PostgreSQL database when tests run on
+    /// PostgreSQL (SQLite files are private already). For tests of what works on the whole database,
+    /// such as the certificate worker and the expiry scan, which would otherwise meet other tests' rows.
+    static func isolatedSettings(_ adjust: (inout Settings) -> Void = { _ in }) throws -> Settings {
+        guard let url = databaseURL, let slash = url.lastIndex(of: "/") else { return settings(adjust) }
+        let name = "keyward_\(UUID().uuidString.prefix(8).lowercased())"
+        try Shell.run("/usr/bin/psql", ["-q", url, "-c", "CREATE DATABASE \(name)"])
+        return settings {
+            $0.databaseURL = String(url[...slash]) + name
+            adjust(&$0)
+        }
     }
 
     /// Services on `settings`, migrated once per process first (parallel tests share one PostgreSQL).

@@ -12,8 +12,8 @@ import Testing
 /// SNI serving of the result without a restart, renewal by itself when the clock reaches 2/3 of the
 /// lifetime, backoff after failures, and EAB.
 @Suite(.closesStores, .enabled(if: Pebble.isInstalled, "pebble is installed by .ci/run")) struct ManagedChannelTests {
-    static func settings(_ pebble: Pebble) -> Settings {
-        Harness.settings {
+    static func settings(_ pebble: Pebble) throws -> Settings {
+        try Harness.isolatedSettings {
             $0.httpPort = pebble.httpPort
             $0.acmeDirectory = pebble.directoryURL
             $0.acmeCABundle = pebble.caBundlePath
@@ -45,7 +45,7 @@ import Testing
         let pebble = try Pebble.start()
         defer { pebble.stop() }
         let clock = TestClock()
-        let settings = Self.settings(pebble)
+        let settings = try Self.settings(pebble)
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         let domain = "shop-\(UUID().uuidString.prefix(8).lowercased()).test"
@@ -109,7 +109,7 @@ import Testing
     @Test func severalOrdersRunAtOnceAndTheChallengeAnswerIsServedOverPlainHTTP() async throws {
         let pebble = try Pebble.start()
         defer { pebble.stop() }
-        let settings = Self.settings(pebble)
+        let settings = try Self.settings(pebble)
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         var channels: [SalesChannelInfo] = []
