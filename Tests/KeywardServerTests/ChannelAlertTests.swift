@@ -107,7 +107,7 @@ import Testing
         _ = try await services.webhooks.setEndpoint(merchantID: tenant.merchant.id, url: "https://hooks.invalid/keyward")
         let worker = ACMEWorker(services: services, logger: Harness.logger)
         var waits: [Double] = []
-        for _ in 0..<attempts {
+        for attempt in 1...attempts {
             let report = try await worker.runDueOrders()
             #expect(report.failed == 1)
             #expect(try await worker.runDueOrders().failed == 0, "nothing is due during the backoff")
@@ -116,7 +116,8 @@ import Testing
             #expect(failed.statusDetail.hasPrefix(reason), "\(failed.statusDetail)")
             let wait = try #require(failed.nextAttempt).timeIntervalSince(clock.clock.now())
             waits.append((wait / 3600).rounded())
-            clock.advance(wait + 1)
+            // (Not after the last one: nothing may be due when the server below starts its own worker.)
+            if attempt < attempts { clock.advance(wait + 1) }
         }
         await worker.shutdown()
         #expect(waits == Array([1.0, 2, 4, 8, 16, 32, 32].prefix(attempts)))
@@ -131,7 +132,7 @@ import Testing
             // A manual renewal request makes it due now.
             let renewed = try await client.call(.post, "/v1/manage/channels/\(channel.id)/renew", key: tenant.liveKey.secret)
             #expect(renewed.status == .accepted)
-            #expect((renewed.json["events"] as? [[String: Any]])?.first?["kind"] as? String == "renewal_requested")
+            #expect((renewed.json["events"] as? [[String: Any]])?.contains { $0["kind"] as? String == "renewal_requested" } == true)
         }
     }
 
