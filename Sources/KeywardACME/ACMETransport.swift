@@ -12,7 +12,7 @@ struct ACMEResponse {
 
 extension ACMEClient {
     static let maximumResponseBytes = 1 << 20
-    static let badNonceRetries = 5
+    static let badNonceRetries = 10
 
     func loadDirectory() async throws -> ACMEDirectory {
         if let directory { return directory }

@@ -72,11 +72,11 @@ public struct ExpiryScanner: Sendable {
         for (status, group) in Dictionary(grouping: changes, by: \.current_status) {
             // Rows that need no webhook are marked in large batches; the others with their webhook, atomically.
             let quiet = group.filter { !notifyIDs.contains($0.id) }.map(\.id)
-            for chunk in stride(from: 0, to: quiet.count, by: 5000).map({ Array(quiet[$0..<min($0 + 5000, quiet.count)]) }) {
+            for chunk in quiet.chunked(5000) {
                 try await store.sql.update("certificates").set("alerted_status", to: status).where("id", .in, chunk).run()
             }
             let loud = group.filter { notifyIDs.contains($0.id) }
-            for chunk in stride(from: 0, to: loud.count, by: 500).map({ Array(loud[$0..<min($0 + 500, loud.count)]) }) {
+            for chunk in loud.chunked(500) {
                 try await store.transaction { sql in
                     try await sql.update("certificates").set("alerted_status", to: status).where("id", .in, chunk.map(\.id)).run()
                     for change in chunk {
@@ -94,7 +94,7 @@ public struct ExpiryScanner: Sendable {
 
     func details(_ ids: [String]) async throws -> [String: Row] {
         var rows: [String: Row] = [:]
-        for chunk in stride(from: 0, to: ids.count, by: 500).map({ Array(ids[$0..<min($0 + 500, ids.count)]) }) {
+        for chunk in ids.chunked(500) {
             for row in try await store.sql.select().column("id").column("merchant_id").column("mode").column("type").column("name").column("serial")
                 .column("names").column("not_after_ms").from("certificates").where("id", .in, chunk).all(decoding: Row.self) {
                 rows[row.id] = row
@@ -107,7 +107,7 @@ public struct ExpiryScanner: Sendable {
         guard !certificateIDs.isEmpty else { return [:] }
         struct Use: Decodable { let id: String; let certificate_id: String }
         var result: [String: [String]] = [:]
-        for chunk in stride(from: 0, to: certificateIDs.count, by: 500).map({ Array(certificateIDs[$0..<min($0 + 500, certificateIDs.count)]) }) {
+        for chunk in certificateIDs.chunked(500) {
             for use in try await store.sql.select().column("id").column("certificate_id").from("sales_channels").where("certificate_id", .in, chunk).all(decoding: Use.self) {
                 result[use.certificate_id, default: []].append(use.id)
             }
@@ -131,5 +131,12 @@ public struct ExpiryScanner: Sendable {
                             names: JSONText.decode([String].self, row.names) ?? [], not_after: ISO8601DateFormatter().string(from: notAfter),
                             days_left: Int((notAfter.timeIntervalSince(now) / 86400).rounded(.down)), status: status, channels: channels)))
         return JSONText.encode(event)
+    }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements (batches for `IN (...)` lists and bounded transactions).
+    public func chunked(_ size: Int) -> [[Element]] {
+        stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
     }
 }

@@ -36,7 +36,7 @@ public struct ExpiryAlerts: Sendable {
         let due = try await webhooks.due()
         guard !due.isEmpty else { return report }
         // Eight at a time: one slow endpoint must not hold up every other merchant's notifications.
-        for batch in stride(from: 0, to: due.count, by: 8).map({ due[$0..<min($0 + 8, due.count)] }) {
+        for batch in due.chunked(8) {
             let outcomes = await withTaskGroup(of: (WebhookDelivery, String?).self) { group in
                 for (delivery, url, secret) in batch { group.addTask { (delivery, await deliver(delivery, url: url, secret: secret)) } }
                 var outcomes: [(WebhookDelivery, String?)] = []

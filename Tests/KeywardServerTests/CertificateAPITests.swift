@@ -65,6 +65,12 @@ import Testing
             }
             try await client.call(.get, "/v1/manage/certificates?expiring=10", key: secret) { #expect(($0.json["data"] as? [Any])?.count == 1) }
             try await client.call(.get, "/v1/manage/certificates/\(id)", key: tenant.liveKey.secret) { $0.expectProblem(.notFound, "resource_missing") }
+            // 50 MB is refused before it is read in full; a key alone is not a certificate.
+            let huge = #"{"type": "ssl", "files": [""# + String(repeating: "A", count: 50 * 1024 * 1024) + #""]}"#
+            try await client.call(.post, "/v1/manage/certificates", key: secret, json: huge) { $0.expectProblem(.contentTooLarge, "body_too_large") }
+            try await client.call(.post, "/v1/manage/certificates", key: secret, json: try Self.body([try pki.read("leaf.key")])) {
+                $0.expectProblem(.badRequest, "no_certificate")
+            }
         }
     }
 }

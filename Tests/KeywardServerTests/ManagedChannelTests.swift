@@ -107,7 +107,8 @@ import Testing
     }
 
     @Test func severalOrdersRunAtOnceAndTheChallengeAnswerIsServedOverPlainHTTP() async throws {
-        let pebble = try Pebble.start()
+        // Pebble refuses 30 % of the nonces: every refusal is a badNonce the client must retry.
+        let pebble = try Pebble.start(extraEnvironment: ["PEBBLE_WFE_NONCEREJECT": "30"])
         defer { pebble.stop() }
         let settings = try Self.settings(pebble)
         let services = try await Harness.services(settings)
