@@ -27,7 +27,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     WellKnownController(acme: services.acmeState, associations: services.domainAssociations).addRoutes(to: router)
     if listener == .https {
         MetricsController(store: services.store, issuance: ChannelIssuance(store: services.store, changes: services.changes, certificates: services.certificates,
-                                                                           clock: services.clock), token: settings.metricsToken).addRoutes(to: router)
+                                                                           clock: services.clock), clock: services.clock, token: settings.metricsToken).addRoutes(to: router)
     }
     router.get("healthz") { _, _ in
         var json = FlatJSON()

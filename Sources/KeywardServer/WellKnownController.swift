@@ -42,6 +42,7 @@ struct WellKnownController {
 struct MetricsController {
     let store: KeywardStore
     let issuance: ChannelIssuance
+    let clock: KeywardClock
     let token: String?
 
     func addRoutes(to router: Router<KeywardRequestContext>) {
@@ -71,9 +72,21 @@ struct MetricsController {
             # TYPE keyward_certificate_expiration_timestamp_seconds gauge
 
             """
-        out.reserveCapacity(rows.count * 150)
-        for row in rows {
-            out += "keyward_certificate_expiration_timestamp_seconds{merchant=\"\(Self.escape(row.merchant_id))\",channel=\"\(Self.escape(row.channel_id ?? ""))\",type=\"\(Self.escape(row.type))\",serial=\"\(Self.escape(row.serial))\"} \(row.not_after_ms / 1000)\n"
+        out.reserveCapacity(rows.count * 300)
+        let labels = rows.map {
+            "merchant=\"\(Self.escape($0.merchant_id))\",channel=\"\(Self.escape($0.channel_id ?? ""))\",type=\"\(Self.escape($0.type))\",serial=\"\(Self.escape($0.serial))\""
+        }
+        for (row, label) in zip(rows, labels) {
+            out += "keyward_certificate_expiration_timestamp_seconds{\(label)} \(row.not_after_ms / 1000)\n"
+        }
+        out += """
+            # HELP keyward_certificate_expiry_state 1 for the certificate's expiry state now: valid, expiring (28 days or less), critical (14), expired.
+            # TYPE keyward_certificate_expiry_state gauge
+
+            """
+        let now = clock.now()
+        for (row, label) in zip(rows, labels) {
+            out += "keyward_certificate_expiry_state{\(label),state=\"\(CertificateStatus(notAfter: Date(timeIntervalSince1970: Double(row.not_after_ms) / 1000), now: now).rawValue)\"} 1\n"
         }
         out += """
             # HELP keyward_certificate_renewal_errors_total Failed ACME orders and renewals per channel.

@@ -204,6 +204,8 @@ import Testing
                 #expect(metrics.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
                 let later = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: try #require(ids["later"]))
                 #expect(metrics.text.contains("keyward_certificate_expiration_timestamp_seconds{merchant=\"\(tenant.merchant.id)\",channel=\"\",type=\"ssl\",serial=\"\(later.serial)\"} \(Int(later.notAfter.timeIntervalSince1970))"))
+                let states = metrics.text.split(separator: "\n").filter { $0.hasPrefix("keyward_certificate_expiry_state{merchant=\"\(tenant.merchant.id)\"") }
+                #expect(Set(states.compactMap { $0.split(separator: "state=\"").last?.split(separator: "\"").first.map(String.init) }) == ["expired", "critical", "valid"])
                 let deliveries = try await client.call(.get, "/v1/manage/webhook/deliveries", key: tenant.liveKey.secret)
                 #expect((deliveries.json["data"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "delivered" } == true)
             }
