@@ -95,4 +95,7 @@ done
 hash=$("$bin" order-hash --key 11111 --mid mid-0-1 --order 99 --amount 20 --currency EGP)
 [ "$hash" = 606a8a1307d64caf4e2e9bb724738f115a8972c27eccb2a8acd9194c357e4bec ] || { echo "order hash $hash"; exit 1; }
 if grep -q "$secret" serve.log; then echo "the server log contains a secret key"; exit 1; fi
+# Every management change above is in the audit log, and its chain is intact.
+"$bin" audit export --merchant "$merchant" | python3 -c 'import json,sys; e=[json.loads(l) for l in sys.stdin]; assert any(x["action"] == "POST /v1/manage/signing-keys" for x in e), e'
+"$bin" audit verify
 echo "README walkthrough OK"

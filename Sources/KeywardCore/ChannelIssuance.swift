@@ -32,6 +32,7 @@ public struct ChannelIssuance: Sendable {
     let changes: CredentialChanges
     let certificates: CertificateService
     let webhooks: WebhookService?
+    let audit: AuditLog?
     let clock: KeywardClock
 
     /// How long a claimed order may run before another instance may take it over.
@@ -39,12 +40,14 @@ public struct ChannelIssuance: Sendable {
 
     /// With `webhooks`, each issuance, renewal and failure is also announced to the merchant's webhook
     /// (`channel.certificate_issued`, `channel.certificate_renewed`, `channel.order_failed`).
+    /// With `audit`, the same events go to the audit log, by the `system` actor.
     public init(store: KeywardStore, changes: CredentialChanges, certificates: CertificateService, webhooks: WebhookService? = nil,
-                clock: KeywardClock = .system) {
+                audit: AuditLog? = nil, clock: KeywardClock = .system) {
         self.store = store
         self.changes = changes
         self.certificates = certificates
         self.webhooks = webhooks
+        self.audit = audit
         self.clock = clock
     }
 
@@ -113,6 +116,8 @@ public struct ChannelIssuance: Sendable {
                 }
             }
         }
+        try await audit?.record(merchantID: channel.merchantID, actor: .system, action: renewed ? "channel.certificate_renewed" : "channel.certificate_issued",
+                                targetID: issued.id)
         return issued
     }
 
@@ -128,6 +133,8 @@ public struct ChannelIssuance: Sendable {
             .where("id", .equal, channel.id).run()
         try await ChannelEvents.record(store.sql, channel: channel.id, merchant: channel.merchantID, at: now, kind: "order_failed",
                                        message: "Order failed (attempt \(failures)): \(reason)")
+        try await audit?.record(merchantID: channel.merchantID, actor: .system, action: "channel.order_failed", targetID: channel.id,
+                                outcome: String(reason.prefix(200)))
         try await announce(store.sql, channel: channel, type: "channel.order_failed",
                            detail: ["reason": reason, "attempt": String(failures), "next_attempt": ISO8601DateFormatter().string(from: next)])
     }

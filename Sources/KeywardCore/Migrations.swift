@@ -4,7 +4,7 @@ import SQLKit
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
     static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
-                                        V7SalesChannels(), V8CertificateRequests()]
+                                        V7SalesChannels(), V8CertificateRequests(), V9AuditLog()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -368,5 +368,33 @@ struct V8CertificateRequests: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         try await database.schema("certificate_requests").delete()
+    }
+}
+
+/// The hash-chained audit log; `seq` is unique so concurrent appends cannot fork the chain.
+struct V9AuditLog: AsyncMigration {
+    var name: String { "v9_audit_log" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("audit_log")
+            .field("seq", .int64, .identifier(auto: false))
+            .field("id", .string, .required)
+            .field("at_ms", .int64, .required)
+            .field("merchant_id", .string)
+            .field("actor_type", .string, .required)
+            .field("actor_id", .string, .required)
+            .field("address", .string)
+            .field("action", .string, .required)
+            .field("target_id", .string)
+            .field("outcome", .string, .required)
+            .field("previous_hash", .string, .required)
+            .field("hash", .string, .required)
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "audit_log_by_merchant").on("audit_log").column("merchant_id").column("seq").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("audit_log").delete()
     }
 }

@@ -34,7 +34,7 @@ public actor ACMEWorker {
     public init(services: KeywardServices, logger: Logger, maximumConcurrentOrders: Int = 8) {
         self.services = services
         self.issuance = ChannelIssuance(store: services.store, changes: services.changes, certificates: services.certificates,
-                                        webhooks: services.webhooks, clock: services.clock)
+                                        webhooks: services.webhooks, audit: services.audit, clock: services.clock)
         self.state = ACMEState(store: services.store, keyring: services.keyring, clock: services.clock)
         self.logger = logger
         self.maximumConcurrentOrders = maximumConcurrentOrders

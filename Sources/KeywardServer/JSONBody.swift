@@ -91,8 +91,12 @@ enum JSONResponse {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let data = try encoder.encode(value)
-        return Response(status: status, headers: [.contentType: "application/json", .cacheControl: "no-store"],
-                        body: .init(byteBuffer: ByteBuffer(data: data)))
+        var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
+        // A created object names itself, for clients' logs and for the audit log.
+        if status == .created, let id = Mirror(reflecting: value).children.first(where: { $0.label == "id" })?.value as? String {
+            headers[.keywardObjectID] = id
+        }
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))
     }
 }
 

@@ -157,4 +157,5 @@ extension HTTPField.Name {
     static let allianceRefreshToken = Self("x-refresh_token")!
     static let allianceAPIVersion = Self("x-api_version")!
     static let aliKassaSign = Self("Sign")!
+    static let keywardObjectID = Self("Keyward-Object-Id")!
 }

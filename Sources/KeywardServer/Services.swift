@@ -27,6 +27,7 @@ public struct KeywardServices: Sendable {
     public let domainAssociations: DomainAssociationService
     public let acmeState: ACMEState
     public let applePayRequests: ApplePayRequests
+    public let audit: AuditLog
     public let clock: KeywardClock
     public let logger: Logger
 
@@ -62,6 +63,7 @@ public struct KeywardServices: Sendable {
             domainAssociations: DomainAssociationService(store: store, clock: clock),
             acmeState: ACMEState(store: store, keyring: keyring, clock: clock),
             applePayRequests: ApplePayRequests(store: store, keyring: keyring, certificates: certificates, clock: clock),
+            audit: AuditLog(store: store, clock: clock),
             clock: clock, logger: logger)
     }
 

@@ -1,0 +1,182 @@
+import Crypto
+import Foundation
+import KeywardCrypto
+import SQLKit
+
+/// Who made a change.
+public struct AuditActor: Sendable, Equatable {
+    /// `key` (an API key), `user` (a cabinet user), `operator` (the CLI) or `system` (Keyward's own workers).
+    public let type: String
+    public let id: String
+    /// The client address, when there was one.
+    public let address: String?
+
+    public init(type: String, id: String, address: String? = nil) {
+        self.type = type
+        self.id = id
+        self.address = address
+    }
+
+    public static let system = AuditActor(type: "system", id: "keyward")
+}
+
+/// One audit entry.
+public struct AuditEntry: Sendable, Equatable, Encodable {
+    public let seq: Int64
+    public let id: String
+    public let at: Date
+    public let merchantID: String?
+    public let actorType: String
+    public let actorID: String
+    public let address: String?
+    /// What was done, e.g. `POST /v1/manage/keys` or `certificate.renewed`.
+    public let action: String
+    public let targetID: String?
+    public let outcome: String
+    public let previousHash: String
+    public let hash: String
+
+    enum CodingKeys: String, CodingKey {
+        case seq, id, at, merchantID = "merchant_id", actorType = "actor_type", actorID = "actor_id", address, action
+        case targetID = "target_id", outcome, previousHash = "previous_hash", hash
+    }
+
+    /// Times as ISO 8601 text, whatever the encoder's date strategy.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(seq, forKey: .seq)
+        try container.encode(id, forKey: .id)
+        try container.encode(at.formatted(.iso8601), forKey: .at)
+        try container.encode(merchantID, forKey: .merchantID)
+        try container.encode(actorType, forKey: .actorType)
+        try container.encode(actorID, forKey: .actorID)
+        try container.encode(address, forKey: .address)
+        try container.encode(action, forKey: .action)
+        try container.encode(targetID, forKey: .targetID)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(previousHash, forKey: .previousHash)
+        try container.encode(hash, forKey: .hash)
+    }
+}
+
+struct AuditRow: Codable {
+    let seq: Int64
+    let id: String
+    let at_ms: Int64
+    let merchant_id: String?
+    let actor_type: String
+    let actor_id: String
+    let address: String?
+    let action: String
+    let target_id: String?
+    let outcome: String
+    let previous_hash: String
+    let hash: String
+
+    var entry: AuditEntry {
+        AuditEntry(seq: seq, id: id, at: Date(millis: at_ms), merchantID: merchant_id, actorType: actor_type, actorID: actor_id, address: address,
+                   action: action, targetID: target_id, outcome: outcome, previousHash: previous_hash, hash: hash)
+    }
+
+    /// SHA-256 over the previous hash and every field, each length-prefixed so no two entries share an input.
+    static func hash(previous: String, seq: Int64, id: String, atMillis: Int64, merchantID: String?, actorType: String, actorID: String,
+                     address: String?, action: String, targetID: String?, outcome: String) -> String {
+        var input = ""
+        for field in [previous, String(seq), id, String(atMillis), merchantID ?? "-", actorType, actorID, address ?? "-", action, targetID ?? "-", outcome] {
+            input += "\(field.utf8.count):\(field)\n"
+        }
+        return Hex.encode(SHA256.hash(data: Array(input.utf8)))
+    }
+
+    var recomputedHash: String {
+        Self.hash(previous: previous_hash, seq: seq, id: id, atMillis: at_ms, merchantID: merchant_id, actorType: actor_type, actorID: actor_id,
+                  address: address, action: action, targetID: target_id, outcome: outcome)
+    }
+}
+
+/// The audit log: append-only and hash-chained (each entry carries the hash of the one before), so
+/// `verify` finds any edited, inserted or deleted row. Appends race on a unique sequence number and
+/// retry, which keeps one chain across instances without a lock.
+public struct AuditLog: Sendable {
+    let store: KeywardStore
+    let clock: KeywardClock
+
+    public static let genesis = String(repeating: "0", count: 64)
+
+    public init(store: KeywardStore, clock: KeywardClock = .system) {
+        self.store = store
+        self.clock = clock
+    }
+
+    /// Appends an entry and returns it.
+    @discardableResult
+    public func record(merchantID: String?, actor: AuditActor, action: String, targetID: String?, outcome: String = "ok") async throws -> AuditEntry {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let last = try await store.sql.select().column("seq").column("hash").from("audit_log").orderBy("seq", .descending).limit(1)
+                .first(decoding: SeqHash.self)
+            let seq = (last?.seq ?? 0) + 1
+            let at = clock.now().millis
+            let id = Identifier.make("aud")
+            let action = String(action.prefix(200)), targetID = targetID.map { String($0.prefix(100)) }, address = actor.address.map { String($0.prefix(64)) }
+            let outcome = String(outcome.prefix(300))
+            let hash = AuditRow.hash(previous: last?.hash ?? Self.genesis, seq: seq, id: id, atMillis: at, merchantID: merchantID, actorType: actor.type,
+                                     actorID: actor.id, address: address, action: action, targetID: targetID, outcome: outcome)
+            let row = AuditRow(seq: seq, id: id, at_ms: at, merchant_id: merchantID, actor_type: actor.type, actor_id: actor.id, address: address,
+                               action: action, target_id: targetID, outcome: outcome, previous_hash: last?.hash ?? Self.genesis, hash: hash)
+            do {
+                try await store.sql.insert(into: "audit_log").model(row).run()
+                return row.entry
+            } catch where attempt < 50 {
+                // Another writer took this sequence number: chain onto its entry instead.
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...5)))
+            }
+        }
+    }
+
+    struct SeqHash: Decodable { let seq: Int64; let hash: String }
+
+    /// Entries, newest first; `merchantID` nil = all (operators).
+    public func list(merchantID: String?, action: String? = nil, before seq: Int64? = nil, limit: Int = 100) async throws -> [AuditEntry] {
+        var query = store.sql.select().column("*").from("audit_log")
+        if let merchantID { query = query.where("merchant_id", .equal, merchantID) }
+        if let action { query = query.where("action", .like, "%\(action.replacingOccurrences(of: "%", with: ""))%") }
+        if let seq { query = query.where("seq", .lessThan, seq) }
+        return try await query.orderBy("seq", .descending).limit(limit).all(decoding: AuditRow.self).map(\.entry)
+    }
+
+    /// What `verify` found.
+    public struct Verification: Sendable, Equatable {
+        public var entries = 0
+        /// The first broken place: the sequence number and what is wrong there.
+        public var firstProblem: (seq: Int64, reason: String)?
+
+        public static func == (a: Verification, b: Verification) -> Bool {
+            a.entries == b.entries && a.firstProblem?.seq == b.firstProblem?.seq && a.firstProblem?.reason == b.firstProblem?.reason
+        }
+    }
+
+    /// Walks the whole chain in order: every hash must be recomputable, link to the previous entry, and
+    /// sequence numbers must have no gap.
+    public func verify() async throws -> Verification {
+        var result = Verification()
+        var previous = Self.genesis
+        var expected: Int64 = 1
+        var after: Int64 = 0
+        while true {
+            let rows = try await store.sql.select().column("*").from("audit_log").where("seq", .greaterThan, after).orderBy("seq").limit(5000)
+                .all(decoding: AuditRow.self)
+            if rows.isEmpty { return result }
+            for row in rows {
+                if row.seq != expected { result.firstProblem = (expected, "entry \(expected) is missing (deleted)"); return result }
+                if row.previous_hash != previous { result.firstProblem = (row.seq, "does not link to entry \(row.seq - 1) (an entry before it was changed or removed)"); return result }
+                if row.recomputedHash != row.hash { result.firstProblem = (row.seq, "its contents do not match its hash (edited)"); return result }
+                previous = row.hash
+                expected += 1
+                result.entries += 1
+            }
+            after = rows.last?.seq ?? after
+        }
+    }
+}

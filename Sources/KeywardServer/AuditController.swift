@@ -1,0 +1,86 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+
+/// Records every change made through the management API (any method but GET) in the audit log: which
+/// key, from which address, what (method and path, whose ids are not secrets; never a body), the object
+/// created, and the outcome (`ok` or the refusal's code).
+struct AuditMiddleware: RouterMiddleware {
+    typealias Context = KeywardRequestContext
+    let audit: AuditLog
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard request.method != .get, request.method != .head, let key = context.key else { return try await next(request, context) }
+        let actor = AuditActor(type: "key", id: key.keyID, address: context.clientAddress.map(Self.describe))
+        let action = "\(request.method.rawValue) \(request.uri.path)"
+        do {
+            let response = try await next(request, context)
+            let created = response.headers[.keywardObjectID]
+            let target = created ?? Self.lastIdentifier(in: request.uri.path)
+            try await audit.record(merchantID: key.merchantID, actor: actor, action: action, targetID: target,
+                                   outcome: response.status.code < 400 ? "ok" : "status_\(response.status.code)")
+            return response
+        } catch let error as KeywardError {
+            _ = try? await audit.record(merchantID: key.merchantID, actor: actor, action: action, targetID: Self.lastIdentifier(in: request.uri.path),
+                                    outcome: error.code)
+            throw error
+        }
+    }
+
+    /// The last path segment shaped like one of our ids (`prefix_…`).
+    static func lastIdentifier(in path: String) -> String? {
+        path.split(separator: "/").map(String.init).last { segment in
+            guard let prefix = segment.split(separator: "_", maxSplits: 1).first, prefix.count < segment.count else { return false }
+            return (2...5).contains(prefix.count) && segment.count >= 10
+        }
+    }
+
+    static func describe(_ address: [UInt8]) -> String {
+        address.count == 4 ? address.map(String.init).joined(separator: ".") : IPNetwork.formatIPv6(address)
+    }
+}
+
+/// `/v1/manage/audit`: the merchant's audit entries, newest first, and their export as JSON lines.
+struct AuditController {
+    let audit: AuditLog
+
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+        group.get("audit") { request, context in
+            let key = try context.requireKey()
+            let limit = try request.uri.queryParameters["limit"].map { text -> Int in
+                guard let value = Int(text), (1...1000).contains(value) else {
+                    throw KeywardError(.invalidInput, "invalid_field", "'limit' is 1 to 1000.", field: "limit")
+                }
+                return value
+            } ?? 100
+            let before = try request.uri.queryParameters["before"].map { text -> Int64 in
+                guard let value = Int64(text), value > 0 else { throw KeywardError(.invalidInput, "invalid_field", "'before' is a sequence number.", field: "before") }
+                return value
+            }
+            let entries = try await audit.list(merchantID: key.merchantID, action: request.uri.queryParameters["action"].map(String.init), before: before, limit: limit)
+            return try JSONResponse.make(ListResource(data: entries, has_more: entries.count == limit))
+        }
+        group.get("audit/export") { _, context in
+            let key = try context.requireKey()
+            var lines = ""
+            var before: Int64?
+            while true {
+                let page = try await audit.list(merchantID: key.merchantID, before: before, limit: 1000)
+                for entry in page { lines += AuditExport.line(entry) + "\n" }
+                guard page.count == 1000, let last = page.last else { break }
+                before = last.seq
+            }
+            return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: lines)))
+        }
+    }
+}
+
+/// One entry as a JSON line (ISO 8601 times, snake_case keys).
+public enum AuditExport {
+    public static func line(_ entry: AuditEntry) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        return (try? encoder.encode(entry)).map { String(decoding: $0, as: UTF8.self) } ?? "{}"
+    }
+}
