@@ -86,6 +86,7 @@ public struct SealedColumn: Sendable {
         SealedColumn(table: "certificates", column: "sealed_private_key", context: CertificateRow.sealContext(id:)),
         SealedColumn(table: "acme_accounts", column: "sealed_private_key", context: { "acme_account:\($0)" }),
         SealedColumn(table: "webhook_endpoints", column: "sealed_secret", context: { "webhook:\($0)" }),
+        SealedColumn(table: "users", column: "sealed_totp_secret", context: { "totp:\($0)" }),
         SealedColumn(table: "certificate_requests", column: "sealed_private_key", context: ApplePayRequests.sealContext(id:)),
     ]
 

@@ -4,7 +4,7 @@ import SQLKit
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
     static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
-                                        V7SalesChannels(), V8CertificateRequests(), V9AuditLog()]
+                                        V7SalesChannels(), V8CertificateRequests(), V9AuditLog(), V10Accounts()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -396,5 +396,71 @@ struct V9AuditLog: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         try await database.schema("audit_log").delete()
+    }
+}
+
+/// Cabinet accounts: users (bcrypt password hash, TOTP secret sealed, recovery codes hashed, lockout
+/// counters), custom roles, memberships, one-time tokens (setup, reset, invitation; hashed), and
+/// server-side sessions (id hashed).
+struct V10Accounts: AsyncMigration {
+    var name: String { "v10_accounts" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("users")
+            .field("id", .string, .identifier(auto: false))
+            .field("email", .string, .required)
+            .field("password_hash", .string)
+            .field("sealed_totp_secret", .string)
+            .field("totp_enabled", .int64, .required)
+            .field("totp_last_step", .int64)
+            .field("recovery_codes", .string, .required)
+            .field("failed_logins", .int64, .required)
+            .field("locked_until_ms", .int64)
+            .field("created_ms", .int64, .required)
+            .unique(on: "email")
+            .create()
+        try await database.schema("custom_roles")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("name", .string, .required)
+            .field("permissions", .string, .required)
+            .field("created_ms", .int64, .required)
+            .create()
+        try await database.schema("memberships")
+            .field("id", .string, .identifier(auto: false))
+            .field("user_id", .string, .required, .references("users", "id"))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("role", .string, .required)
+            .field("created_ms", .int64, .required)
+            .unique(on: "user_id", "merchant_id")
+            .create()
+        try await database.schema("account_tokens")
+            .field("id", .string, .identifier(auto: false))
+            .field("purpose", .string, .required)
+            .field("email", .string, .required)
+            .field("user_id", .string)
+            .field("merchant_id", .string)
+            .field("role", .string)
+            .field("expires_ms", .int64, .required)
+            .field("used_ms", .int64)
+            .field("created_ms", .int64, .required)
+            .create()
+        try await database.schema("cabinet_sessions")
+            .field("id", .string, .identifier(auto: false))
+            .field("user_id", .string, .required, .references("users", "id"))
+            .field("merchant_id", .string, .required)
+            .field("csrf_token", .string, .required)
+            .field("second_factor", .int64, .required)
+            .field("created_ms", .int64, .required)
+            .field("expires_ms", .int64, .required)
+            .field("last_seen_ms", .int64, .required)
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.create(index: "memberships_by_merchant").on("memberships").column("merchant_id").run()
+        try await sql.create(index: "cabinet_sessions_by_user").on("cabinet_sessions").column("user_id").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        for table in ["cabinet_sessions", "account_tokens", "memberships", "custom_roles", "users"] { try await database.schema(table).delete() }
     }
 }

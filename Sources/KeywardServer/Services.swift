@@ -28,6 +28,9 @@ public struct KeywardServices: Sendable {
     public let acmeState: ACMEState
     public let applePayRequests: ApplePayRequests
     public let audit: AuditLog
+    public let accounts: AccountService
+    public let team: TeamService
+    public let cabinetSessions: CabinetSessions
     public let clock: KeywardClock
     public let logger: Logger
 
@@ -46,6 +49,7 @@ public struct KeywardServices: Sendable {
         let lastUsed = LastUsedRecorder(store: store, logger: logger)
         let jweKeys = JWEKeyService(store: store, changes: changes, clock: clock)
         let certificates = CertificateService(store: store, keyring: keyring, changes: changes, clock: clock)
+        let accounts = AccountService(store: store, keyring: keyring, clock: clock, hasher: PasswordHasher(cost: settings.passwordHashCost))
         return KeywardServices(
             settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
             authenticator: KeyAuthenticator(store: store, changes: changes, lastUsed: lastUsed, clock: clock),
@@ -64,6 +68,9 @@ public struct KeywardServices: Sendable {
             acmeState: ACMEState(store: store, keyring: keyring, clock: clock),
             applePayRequests: ApplePayRequests(store: store, keyring: keyring, certificates: certificates, clock: clock),
             audit: AuditLog(store: store, clock: clock),
+            accounts: accounts,
+            team: TeamService(store: store, accounts: accounts, clock: clock),
+            cabinetSessions: CabinetSessions(store: store, clock: clock),
             clock: clock, logger: logger)
     }
 

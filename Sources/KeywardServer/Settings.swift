@@ -45,6 +45,8 @@ public struct Settings: Sendable {
     public var certificateCheckSeconds: Int = 60
     /// Bearer token `/metrics` asks for; unset = only loopback clients may scrape.
     public var metricsToken: String?
+    /// bcrypt cost of cabinet passwords (each step doubles the work; 12 takes about a quarter second).
+    public var passwordHashCost: UInt8 = 12
 
     public init() {}
 
@@ -59,6 +61,7 @@ public struct Settings: Sendable {
         "data_dir", "database_url", "master_key_file", "host", "https_port", "http_port", "hostname",
         "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes", "mypos_path", "mypos_test_path",
         "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
+        "password_hash_cost",
     ]
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
@@ -133,6 +136,10 @@ public struct Settings: Sendable {
             settings.certificateCheckSeconds = seconds
         }
         settings.metricsToken = value("metrics_token").flatMap { $0.isEmpty ? nil : $0 }
+        if let text = value("password_hash_cost") {
+            guard let cost = UInt8(text), (4...16).contains(cost) else { throw SettingsError("password_hash_cost must be 4 to 16") }
+            settings.passwordHashCost = cost
+        }
         guard settings.myposPath != settings.myposTestPath else { throw SettingsError("mypos_path and mypos_test_path must differ") }
         return settings
     }

@@ -28,6 +28,7 @@ enum Harness {
         settings.httpsPort = 0
         settings.httpPort = 0
         settings.logLevel = "warning"
+        settings.passwordHashCost = 4   // bcrypt's minimum: the tests check behaviour, not the work factor
         adjust(&settings)
         // Instances of one database share one master key, as in production.
         if let url = settings.databaseURL, settings.masterKeyFile == nil {

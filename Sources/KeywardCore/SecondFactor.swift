@@ -1,0 +1,73 @@
+import Crypto
+import Foundation
+import KeywardCrypto
+import SQLKit
+
+/// TOTP enrolment and checks: the secret is sealed, each code is accepted once (replay refused),
+/// and ten recovery codes (shown once, stored hashed) each replace one code.
+extension AccountService {
+    static func totpContext(_ userID: String) -> String { "totp:\(userID)" }
+
+    /// Starts enrolment: a new secret (not yet required at login) and its `otpauth://` URI for the QR code.
+    public func beginTOTP(userID: String) async throws -> (secret: String, uri: String) {
+        let user = try await row(id: userID)
+        guard user.totp_enabled == 0 else { throw KeywardError(.conflict, "totp_enabled", "Two-factor authentication is already on; turn it off first to enrol a new device.") }
+        let secret = TOTP.generateSecret()
+        try await store.sql.update("users").set("sealed_totp_secret", to: try keyring.seal(secret, context: Self.totpContext(userID)))
+            .where("id", .equal, userID).run()
+        let totp = TOTP(secret: secret)
+        return (Base32.encode(secret), totp.provisioningURI(account: user.email, issuer: "Keyward"))
+    }
+
+    /// Finishes enrolment with a first code; returns the recovery codes (shown once).
+    public func confirmTOTP(userID: String, code: String) async throws -> [String] {
+        let user = try await row(id: userID)
+        guard user.totp_enabled == 0, let sealed = user.sealed_totp_secret else {
+            throw KeywardError(.conflict, "totp_not_pending", "Start enrolment first.")
+        }
+        let totp = TOTP(secret: try keyring.open(sealed, context: Self.totpContext(userID)))
+        guard let step = totp.verify(code, at: clock.now(), after: nil) else {
+            throw KeywardError(.invalidInput, "invalid_code", "That code does not match; check the device's clock and try the next code.", field: "code")
+        }
+        var generator = SystemRandomNumberGenerator()
+        let codes = (0..<10).map { _ in
+            let raw = Base32.encode((0..<5).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).lowercased()
+            return raw.prefix(4) + "-" + raw.dropFirst(4)
+        }.map(String.init)
+        try await store.sql.update("users").set("totp_enabled", to: Int64(1)).set("totp_last_step", to: step)
+            .set("recovery_codes", to: JSONText.encode(codes.map { TokenHash.of($0) })).where("id", .equal, userID).run()
+        return codes
+    }
+
+    /// Checks a TOTP code (each accepted once) or a recovery code (consumed).
+    public func verifySecondFactor(userID: String, code: String) async throws {
+        let user = try await row(id: userID)
+        guard user.totp_enabled != 0, let sealed = user.sealed_totp_secret else {
+            throw KeywardError(.forbidden, "totp_required", "Turn on two-factor authentication first.")
+        }
+        let refusal = KeywardError(.unauthenticated, "invalid_code", "That code is wrong or was used already.", field: "code")
+        let trimmed = code.trimmingCharacters(in: .whitespaces).lowercased()
+        if trimmed.contains("-") {
+            var hashes = JSONText.decode([String].self, user.recovery_codes) ?? []
+            guard let index = hashes.firstIndex(where: { ConstantTime.equals(Array($0.utf8), Array(TokenHash.of(trimmed).utf8)) }) else { throw refusal }
+            hashes.remove(at: index)
+            // Compare-and-set: of two requests racing with one recovery code, one wins.
+            let updated = try await store.sql.update("users").set("recovery_codes", to: JSONText.encode(hashes)).where("id", .equal, userID)
+                .where("recovery_codes", .equal, user.recovery_codes).returning("id").all()
+            guard updated.count == 1 else { throw refusal }
+            return
+        }
+        let totp = TOTP(secret: try keyring.open(sealed, context: Self.totpContext(userID)))
+        guard let step = totp.verify(trimmed, at: clock.now(), after: user.totp_last_step) else { throw refusal }
+        // Compare-and-set on the last step: two requests racing with one code cannot both win.
+        let updated = try await store.sql.update("users").set("totp_last_step", to: step).where("id", .equal, userID)
+            .where(SQLFunction("COALESCE", args: SQLColumn("totp_last_step"), SQLLiteral.numeric("-1")), .lessThan, SQLBind(step))
+            .returning("id").all()
+        guard updated.count == 1 else { throw refusal }
+    }
+
+    /// How many recovery codes are left.
+    public func recoveryCodesLeft(userID: String) async throws -> Int {
+        (JSONText.decode([String].self, try await row(id: userID).recovery_codes) ?? []).count
+    }
+}
