@@ -67,6 +67,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
             throw KeywardError(.notFound, "not_found", "No such management endpoint.")
         }
     }
+    if listener == .https, let cabinet = try? CabinetController(services: services) { cabinet.addRoutes(to: router) }
     DiagnoseController(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock).addRoutes(to: v1)
     GatewayController(proxy: proxy?.proxy).addRoutes(to: v1)
     return router

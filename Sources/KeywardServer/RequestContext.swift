@@ -19,6 +19,8 @@ public struct KeywardRequestContext: RequestContext, RemoteAddressRequestContext
     public var key: AuthenticatedKey?
     /// Set when a technical session (Alliance dialect) authenticated the call: its keys.
     public var session: AuthenticatedSession?
+    /// Set by the cabinet's session middleware: the signed-in member.
+    var cabinet: CabinetPrincipal?
 
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)

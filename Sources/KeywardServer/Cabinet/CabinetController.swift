@@ -1,0 +1,226 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+import Mustache
+
+/// The merchant cabinet (server-rendered HTML): sign-in with lockout, second factor (verify or enrol,
+/// with recovery codes), sign-out, and the overview with the certificate banner.
+struct CabinetController {
+    let services: KeywardServices
+    let library: MustacheLibrary
+
+    init(services: KeywardServices) throws {
+        self.services = services
+        self.library = try CabinetTemplates.library()
+    }
+
+    func addRoutes(to router: Router<KeywardRequestContext>) {
+        let cabinet = router.group("cabinet")
+            .add(middleware: CabinetErrorPages(library: library))
+            .add(middleware: CabinetSessionMiddleware(sessions: services.cabinetSessions, accounts: services.accounts, team: services.team,
+                                                      merchants: services.merchants))
+        cabinet.get("login") { _, _ in try loginPage(message: nil, email: "", status: .ok) }
+        cabinet.post("login") { request, _ in try await signIn(request) }
+        cabinet.post("logout") { _, context -> Response in
+            if let principal = context.cabinet { try await services.cabinetSessions.end(token: principal.token) }
+            var response = Response.redirect(to: "/cabinet/login", type: .normal)
+            response.setCookie(CabinetCookies.make(CabinetCookies.session, "", maxAge: 0))
+            return response
+        }
+        cabinet.get("2fa") { _, context in try page("second-factor", CabinetPage(context, title: "Two-factor authentication")) }
+        cabinet.post("2fa") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            do {
+                try await services.accounts.verifySecondFactor(userID: principal.user.id, code: form["code"] ?? "")
+            } catch let error as KeywardError where error.code == "invalid_code" {
+                return try page("second-factor", CabinetPage(context, title: "Two-factor authentication", message: error.message), status: .unauthorized)
+            }
+            try await services.cabinetSessions.confirmSecondFactor(token: principal.token)
+            return .redirect(to: "/cabinet", type: .normal)
+        }
+        cabinet.get("2fa/setup") { _, context -> Response in
+            let principal = try context.requireCabinet()
+            let (secret, uri) = try await services.accounts.beginTOTP(userID: principal.user.id)
+            var view = CabinetPage(context, title: "Turn on two-factor authentication")
+            view.secret = secret
+            view.uri = uri
+            view.reason = principal.role.requiresSecondFactor ? "Your role can see or change live credentials, so it needs a second factor." : ""
+            return try page("enrol", view)
+        }
+        cabinet.post("2fa/setup") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let codes: [String]
+            do {
+                codes = try await services.accounts.confirmTOTP(userID: principal.user.id, code: form["code"] ?? "")
+            } catch let error as KeywardError where error.code == "invalid_code" || error.code == "totp_not_pending" {
+                return .redirect(to: "/cabinet/2fa/setup", type: .normal)
+            }
+            try await services.cabinetSessions.confirmSecondFactor(token: principal.token)
+            var view = CabinetPage(context, title: "Recovery codes")
+            view.codes = codes
+            return try page("recovery-codes", view)
+        }
+        cabinet.get { _, context in try await overview(context) }
+    }
+
+    func page(_ template: String, _ view: CabinetPage, status: HTTPResponse.Status = .ok) throws -> Response {
+        guard let html = library.render(view, withTemplate: template) else { throw KeywardError(.unavailable, "template_missing", "The page cannot be shown.") }
+        return CabinetHTML.response(html, status: status)
+    }
+
+    func loginPage(message: String?, email: String, status: HTTPResponse.Status) throws -> Response {
+        let csrf = TokenHashLike.random()
+        var view = CabinetPage(nil, title: "Sign in", message: message)
+        view.csrf = csrf
+        view.email = email
+        var response = try page("login", view, status: status)
+        response.setCookie(CabinetCookies.make(CabinetCookies.login, csrf, maxAge: 3600))
+        return response
+    }
+
+    func signIn(_ request: Request) async throws -> Response {
+        var request = request
+        let form = try await CabinetForm.read(&request)
+        let email = form["email"] ?? ""
+        // Login CSRF: the form must come from our own page (double-submit cookie).
+        guard let cookie = request.cookies[CabinetCookies.login]?.value, ConstantTime.equals(Array(cookie.utf8), Array((form["csrf"] ?? "").utf8)) else {
+            return try loginPage(message: "This form is out of date. Please sign in again.", email: email, status: .forbidden)
+        }
+        let user: UserInfo
+        do {
+            user = try await services.accounts.login(email: email, password: form["password"] ?? "")
+        } catch let error as KeywardError where error.code == "invalid_credentials" || error.code == "login_locked" {
+            return try loginPage(message: error.message, email: email, status: error.code == "login_locked" ? .tooManyRequests : .unauthorized)
+        }
+        guard let merchantID = try await services.team.merchants(userID: user.id).first else {
+            return try loginPage(message: "This account belongs to no merchant any more.", email: email, status: .forbidden)
+        }
+        let (token, _) = try await services.cabinetSessions.create(userID: user.id, merchantID: merchantID, secondFactor: false)
+        var response = Response.redirect(to: "/cabinet", type: .normal)
+        response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
+        response.setCookie(CabinetCookies.make(CabinetCookies.login, "", maxAge: 0))
+        return response
+    }
+
+    func overview(_ context: KeywardRequestContext) async throws -> Response {
+        let principal = try context.requireCabinet()
+        let now = services.clock.now()
+        var view = CabinetPage(context, title: principal.merchant.name)
+        var rows: [CertificateRow] = []
+        for mode in [Mode.live, .test] {
+            for info in try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 100) {
+                rows.append(CertificateRow(name: info.name, status: info.status(at: now).rawValue, daysLeft: info.daysLeft(at: now),
+                                           notAfter: info.notAfter.formatted(date: .abbreviated, time: .omitted)))
+            }
+        }
+        view.certificates = rows
+        view.hasCertificates = !rows.isEmpty
+        view.banner = try await banner(merchantID: principal.merchant.id, now: now)
+        return try page("overview", view)
+    }
+
+    /// "A banner on every page while any certificate is expired or critical."
+    func banner(merchantID: String, now: Date) async throws -> String? {
+        var expired = 0, critical = 0
+        for mode in [Mode.live, .test] {
+            for info in try await services.certificates.list(merchantID: merchantID, mode: mode, expiringWithin: CertificateStatus.criticalDays, limit: 1000) {
+                if info.status(at: now) == .expired { expired += 1 } else { critical += 1 }
+            }
+        }
+        guard expired + critical > 0 else { return nil }
+        var parts: [String] = []
+        if expired > 0 { parts.append("\(expired) certificate\(expired == 1 ? " has" : "s have") expired") }
+        if critical > 0 { parts.append("\(critical) expire\(critical == 1 ? "s" : "") within \(CertificateStatus.criticalDays) days") }
+        return parts.joined(separator: " and ") + "."
+    }
+}
+
+struct CertificateRow: Sendable {
+    let name: String
+    let status: String
+    let daysLeft: Int
+    let notAfter: String
+}
+
+/// What every page template reads.
+struct CabinetPage: Sendable {
+    var title: String
+    var message: String?
+    var signedIn = false
+    var email = ""
+    var merchantName = ""
+    var role = ""
+    var csrf = ""
+    var banner: String?
+    var secret = ""
+    var uri = ""
+    var reason = ""
+    var codes: [String] = []
+    var certificates: [CertificateRow] = []
+    var hasCertificates = false
+
+    init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {
+        self.title = title
+        self.message = message
+        if let principal = context?.cabinet {
+            signedIn = principal.session.secondFactor || !(principal.user.totpEnabled || principal.role.requiresSecondFactor)
+            email = principal.user.email
+            merchantName = principal.merchant.name
+            role = principal.role.name
+            csrf = principal.session.csrfToken
+        }
+    }
+}
+
+enum CabinetHTML {
+    static func response(_ html: String, status: HTTPResponse.Status) -> Response {
+        Response(status: status, headers: [
+            .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+            .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+            HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+        ], body: .init(byteBuffer: ByteBuffer(string: html)))
+    }
+}
+
+enum TokenHashLike {
+    static func random() -> String {
+        var generator = SystemRandomNumberGenerator()
+        return Base64URL.encode((0..<24).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
+    }
+}
+
+/// Errors on cabinet pages are pages, not JSON.
+struct CabinetErrorPages: RouterMiddleware {
+    typealias Context = KeywardRequestContext
+    let library: MustacheLibrary
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        do {
+            return try await next(request, context)
+        } catch let error as KeywardError {
+            let status: HTTPResponse.Status = switch error.kind {
+            case .forbidden: .forbidden
+            case .notFound: .notFound
+            case .tooLarge: .contentTooLarge
+            case .unauthenticated: .unauthorized
+            case .conflict: .conflict
+            default: .badRequest
+            }
+            let html = library.render(CabinetPage(context, title: status.reasonPhrase, message: error.message), withTemplate: "error") ?? error.message
+            return CabinetHTML.response(html, status: status)
+        }
+    }
+}
+
+extension KeywardRequestContext {
+    func requireCabinet() throws -> CabinetPrincipal {
+        guard let cabinet else { throw KeywardError(.unauthenticated, "not_signed_in", "Sign in first.") }
+        return cabinet
+    }
+}

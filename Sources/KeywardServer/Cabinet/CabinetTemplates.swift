@@ -1,0 +1,140 @@
+import Mustache
+
+/// The cabinet's pages (Mustache; `{{value}}` is HTML-escaped, so names and messages are safe to show).
+/// Kept in the binary: one file to deploy, nothing to find at run time.
+enum CabinetTemplates {
+    static func library() throws -> MustacheLibrary {
+        var library = MustacheLibrary()
+        for (name, text) in all { try library.register(text, named: name) }
+        return library
+    }
+
+    static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
+                                          ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error)]
+
+    static let head = """
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>{{title}} · Keyward</title>
+        <style>
+        :root { color-scheme: light dark; --accent: #3b5bdb; --danger: #c92a2a; --warn: #e67700; }
+        body { font: 16px/1.5 system-ui, sans-serif; margin: 0; }
+        header { display: flex; gap: 1.5rem; align-items: center; padding: .75rem 1.5rem; border-bottom: 1px solid #8884; }
+        header strong { font-size: 1.1rem; }
+        header nav { display: flex; gap: 1rem; flex: 1; }
+        main { max-width: 56rem; margin: 2rem auto; padding: 0 1.5rem; }
+        form.card, section.card { border: 1px solid #8886; border-radius: .5rem; padding: 1.5rem; max-width: 24rem; }
+        label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
+        input[type=email], input[type=password], input[type=text] { width: 100%; box-sizing: border-box; padding: .5rem; font: inherit; }
+        button { margin-top: 1rem; padding: .5rem 1rem; font: inherit; background: var(--accent); color: white; border: 0; border-radius: .25rem; cursor: pointer; }
+        button:focus-visible, a:focus-visible, input:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
+        .error { color: var(--danger); font-weight: 600; }
+        .banner { padding: .75rem 1.5rem; background: var(--danger); color: white; }
+        .banner a { color: white; }
+        code, .codes { font-family: ui-monospace, monospace; }
+        .codes { columns: 2; list-style: none; padding: 0; }
+        </style>
+        </head>
+        <body>
+        {{#banner}}<div class="banner" role="alert">{{banner}}</div>{{/banner}}
+        {{#signedIn}}
+        <header>
+        <strong>Keyward</strong>
+        <nav aria-label="Main"><a href="/cabinet">Overview</a></nav>
+        <span>{{email}} · {{merchantName}} ({{role}})</span>
+        <form method="post" action="/cabinet/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
+        </header>
+        {{/signedIn}}
+        <main>
+        """
+
+    static let foot = """
+        </main>
+        </body>
+        </html>
+        """
+
+    static let login = """
+        {{> head}}
+        <h1>Sign in</h1>
+        <form class="card" method="post" action="/cabinet/login">
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="email">Email</label>
+        <input id="email" name="email" type="email" autocomplete="username" required value="{{email}}">
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required>
+        <button type="submit">Sign in</button>
+        </form>
+        {{> foot}}
+        """
+
+    static let secondFactor = """
+        {{> head}}
+        <h1>Two-factor authentication</h1>
+        <form class="card" method="post" action="/cabinet/2fa">
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="code">Code from your authenticator app, or a recovery code</label>
+        <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required autofocus>
+        <button type="submit">Continue</button>
+        </form>
+        {{> foot}}
+        """
+
+    static let enrol = """
+        {{> head}}
+        <h1>Turn on two-factor authentication</h1>
+        <p>{{reason}} Add this account to an authenticator app (type the secret, or open the link on your
+        phone), then enter the code it shows.</p>
+        <section class="card">
+        <p>Secret: <code>{{secret}}</code></p>
+        <p><a href="{{uri}}">Open in an authenticator app</a></p>
+        <form method="post" action="/cabinet/2fa/setup">
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="code">Code</label>
+        <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required>
+        <button type="submit">Turn on</button>
+        </form>
+        </section>
+        {{> foot}}
+        """
+
+    static let recoveryCodes = """
+        {{> head}}
+        <h1>Recovery codes</h1>
+        <p>Each code signs you in once if you lose your device. They are shown <strong>only now</strong>: print them or keep them in a password manager.</p>
+        <ul class="codes">{{#codes}}<li>{{.}}</li>{{/codes}}</ul>
+        <p><a href="/cabinet">Continue to the cabinet</a></p>
+        {{> foot}}
+        """
+
+    static let overview = """
+        {{> head}}
+        <h1>{{merchantName}}</h1>
+        <p>Signed in as {{email}}, {{role}}.</p>
+        <h2>Certificates</h2>
+        {{^certificates}}<p>No certificates yet.</p>{{/certificates}}
+        {{#hasCertificates}}
+        <table>
+        <thead><tr><th scope="col">Name</th><th scope="col">Status</th><th scope="col">Days left</th><th scope="col">Expires</th></tr></thead>
+        <tbody>
+        {{#certificates}}<tr><td>{{name}}</td><td>{{status}}</td><td>{{daysLeft}}</td><td>{{notAfter}}</td></tr>{{/certificates}}
+        </tbody>
+        </table>
+        {{/hasCertificates}}
+        {{> foot}}
+        """
+
+    static let error = """
+        {{> head}}
+        <h1>{{title}}</h1>
+        <p>{{message}}</p>
+        <p><a href="/cabinet">Back to the cabinet</a></p>
+        {{> foot}}
+        """
+}

@@ -1,0 +1,143 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KeywardCore
+import KeywardCrypto
+import KeywardServer
+import KeywardTestSupport
+import Synchronization
+import Testing
+
+/// The cabinet's sign-in: CSRF on every form, lockout messages, second factor owed before anything else,
+/// enrolment with recovery codes, sign-out, the certificate banner, and escaping of what users typed.
+@Suite(.closesStores) struct CabinetTests {
+    /// A browser in miniature: keeps cookies, reads the hidden CSRF field.
+    final class Browser: Sendable {
+        let jar = Mutex<[String: String]>([:])
+        var cookies: [String: String] { jar.withLock { $0 } }
+
+        func send(_ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, form: [String: String]? = nil) async throws -> TestResponse {
+            var headers: HTTPFields = [:]
+            if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
+            var body: ByteBuffer?
+            if let form {
+                headers[.contentType] = "application/x-www-form-urlencoded"
+                var allowed = CharacterSet.alphanumerics
+                allowed.insert(charactersIn: "-._~")
+                body = ByteBuffer(string: form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&"))
+            }
+            let response = try await client.execute(uri: path, method: method, headers: headers, body: body) { $0 }
+            for line in response.headers[values: .setCookie] {
+                let pair = line.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+                let name = String(pair[0]), value = pair.count > 1 ? String(pair[1]) : ""
+                jar.withLock { if value.isEmpty || line.contains("Max-Age=0") { $0[name] = nil } else { $0[name] = value } }
+            }
+            return response
+        }
+
+        static func csrf(_ html: String) -> String? {
+            guard let range = html.range(of: #"name="csrf" value=""#) else { return nil }
+            return String(html[range.upperBound...].prefix { $0 != "\"" })
+        }
+    }
+
+    static func member(_ services: KeywardServices, role: DefaultRole, merchantName: String = "Shop") async throws -> (email: String, password: String, merchant: Merchant) {
+        let merchant = try await services.merchants.create(name: merchantName)
+        let email = "\(role.rawValue)-\(UUID().uuidString.prefix(8).lowercased())@shop.example"
+        let (_, setup) = try await services.team.addMember(email: email, merchantID: merchant.id, role: .builtIn(role))
+        _ = try await services.accounts.setPassword(token: try #require(setup).token, password: "a long cabinet passphrase")
+        return (email, "a long cabinet passphrase", merchant)
+    }
+
+    @Test func signingInNeedsTheFormsOwnTokenAndSaysWhatWentWrong() async throws {
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let (email, password, _) = try await Self.member(services, role: .developer, merchantName: "<b>Bold</b> & Co")
+        let app = try await Harness.app(settings)
+        _ = try await app.test(.router) { client in
+            let browser = Browser()
+            let anonymous = try await browser.send(client, .get, "/cabinet")
+            #expect(anonymous.status == .seeOther || anonymous.status == .found)
+            #expect(anonymous.headers[.location] == "/cabinet/login")
+
+            let page = try await browser.send(client, .get, "/cabinet/login")
+            #expect(page.status == .ok && page.headers[.contentType] == "text/html; charset=utf-8")
+            #expect(page.headers[values: .setCookie].first?.contains("Secure") == true && page.headers[values: .setCookie].first?.contains("SameSite=Strict") == true)
+            #expect(page.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
+            let csrf = try #require(Browser.csrf(String(buffer: page.body)))
+
+            // A form posted from elsewhere (no matching token) is refused.
+            let forged = try await Browser().send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": csrf])
+            #expect(forged.status == .forbidden)
+            // Wrong password: the form again, with the reason and the email escaped.
+            let wrong = try await browser.send(client, .post, "/cabinet/login", form: ["email": "<script>x</script>@shop.example", "password": "nope nope nope", "csrf": csrf])
+            #expect(wrong.status == .unauthorized)
+            #expect(String(buffer: wrong.body).contains("Wrong email or password."))
+            #expect(!String(buffer: wrong.body).contains("<script>x") && String(buffer: wrong.body).contains("&lt;script&gt;"))
+
+            let csrf2 = try #require(Browser.csrf(String(buffer: wrong.body)))
+            let signedIn = try await browser.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": csrf2])
+            #expect(signedIn.headers[.location] == "/cabinet")
+            #expect(browser.cookies["__Host-kw_session"]?.hasPrefix("kws_") == true)
+            let overview = try await browser.send(client, .get, "/cabinet")
+            #expect(overview.status == .ok)
+            let html = String(buffer: overview.body)
+            #expect(html.contains("&lt;b&gt;Bold&lt;/b&gt; &amp; Co") && !html.contains("<b>Bold</b>"), "merchant names are escaped")
+            #expect(html.contains("Developer"))
+
+            // Sign-out needs the session's CSRF token; then the cookie no longer opens anything.
+            let refused = try await browser.send(client, .post, "/cabinet/logout", form: ["csrf": "forged"])
+            #expect(refused.status == .forbidden)
+            let out = try await browser.send(client, .post, "/cabinet/logout", form: ["csrf": try #require(Browser.csrf(html))])
+            #expect(out.headers[.location] == "/cabinet/login")
+            #expect(try await browser.send(client, .get, "/cabinet").headers[.location] == "/cabinet/login")
+        }
+    }
+
+    @Test func anOwnerMustEnrolASecondFactorAndThenGiveItAtEverySignIn() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, merchant) = try await Self.member(services, role: .owner)
+        // A certificate 10 days from expiry puts the banner on every page.
+        let pki = try TestPKI()
+        try pki.issue("soon", cn: "soon.shop.example", by: "inter", ext: "leaf.ext", days: 10)
+        _ = try await services.certificates.upload(merchantID: merchant.id, mode: .live, type: .ssl, name: "Checkout TLS",
+                                                   files: [try pki.bytes("soon.crt"), try pki.bytes("inter.crt"), try pki.bytes("soon.key")])
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let browser = Browser()
+            let login = try await browser.send(client, .get, "/cabinet/login")
+            _ = try await browser.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))])
+            // Nothing but enrolment until a second factor is on.
+            #expect(try await browser.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa/setup")
+            let setup = try await browser.send(client, .get, "/cabinet/2fa/setup")
+            let html = String(buffer: setup.body)
+            let secret = try #require(html.range(of: "<code>").map { String(html[$0.upperBound...].prefix { $0 != "<" }) })
+            #expect(html.contains("otpauth://totp/Keyward:"))
+            let totp = TOTP(secret: try #require(Base32.decode(secret)))
+            let csrf = try #require(Browser.csrf(html))
+            let codes = try await browser.send(client, .post, "/cabinet/2fa/setup", form: ["code": totp.code(at: clock.clock.now()), "csrf": csrf])
+            #expect(String(buffer: codes.body).components(separatedBy: "<li>").count == 11, "ten recovery codes, shown once")
+            let overview = try await browser.send(client, .get, "/cabinet")
+            #expect(overview.status == .ok)
+            #expect(String(buffer: overview.body).contains("1 expires within 14 days"))
+            #expect(String(buffer: overview.body).contains("Checkout TLS"))
+
+            // The next sign-in asks for a code; a wrong or replayed one is refused.
+            let other = Browser()
+            let page = try await other.send(client, .get, "/cabinet/login")
+            _ = try await other.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: page.body)))])
+            #expect(try await other.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa")
+            let prompt = try await other.send(client, .get, "/cabinet/2fa")
+            let sessionCSRF = try #require(Browser.csrf(String(buffer: prompt.body)))
+            let replay = try await other.send(client, .post, "/cabinet/2fa", form: ["code": totp.code(at: clock.clock.now()), "csrf": sessionCSRF])
+            #expect(replay.status == .unauthorized)
+            clock.advance(30)
+            let accepted = try await other.send(client, .post, "/cabinet/2fa", form: ["code": totp.code(at: clock.clock.now()), "csrf": sessionCSRF])
+            #expect(accepted.headers[.location] == "/cabinet")
+            #expect(try await other.send(client, .get, "/cabinet").status == .ok)
+        }
+    }
+}
