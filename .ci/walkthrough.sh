@@ -95,6 +95,20 @@ done
 hash=$("$bin" order-hash --key 11111 --mid mid-0-1 --order 99 --amount 20 --currency EGP)
 [ "$hash" = 606a8a1307d64caf4e2e9bb724738f115a8972c27eccb2a8acd9194c357e4bec ] || { echo "order hash $hash"; exit 1; }
 if grep -q "$secret" serve.log; then echo "the server log contains a secret key"; exit 1; fi
+# The cabinet: the first owner's setup link, a password, sign-in over HTTPS with curl's cookie jar.
+link=$("$bin" user create --email owner@acme.example --merchant "$merchant" --role developer --url https://localhost:18443 | sed -n 's/^setup link.*: //p')
+page=$(curl -sS --fail-with-body --cacert .keyward/ca.pem -c jar -b jar "$link")
+csrf=$(echo "$page" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+token=${link##*token=}
+curl -sS --cacert .keyward/ca.pem -c jar -b jar -o /dev/null -w '%{http_code}\n' --data-urlencode "csrf=$csrf" --data-urlencode "token=$token" \
+  --data-urlencode "password=walkthrough passphrase" https://localhost:18443/cabinet/setup | grep -q 303
+page=$(curl -sS --cacert .keyward/ca.pem -c jar -b jar https://localhost:18443/cabinet/login)
+csrf=$(echo "$page" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+curl -sS --cacert .keyward/ca.pem -c jar -b jar -o /dev/null --data-urlencode "csrf=$csrf" --data-urlencode "email=owner@acme.example" \
+  --data-urlencode "password=walkthrough passphrase" https://localhost:18443/cabinet/login
+curl -sS --fail-with-body --cacert .keyward/ca.pem -b jar https://localhost:18443/cabinet | grep -q "Signed in as owner@acme.example"
+echo "cabinet sign-in OK"
+
 # Every management change above is in the audit log, and its chain is intact.
 "$bin" audit export --merchant "$merchant" | python3 -c 'import json,sys; e=[json.loads(l) for l in sys.stdin]; assert any(x["action"] == "POST /v1/manage/signing-keys" for x in e), e'
 "$bin" audit verify

@@ -20,7 +20,7 @@ struct Keyward: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keyward",
         abstract: "Credential authority, authenticating gateway and certificate manager for payment platforms.",
-        subcommands: [Serve.self, Migrate.self, MerchantCommand.self, KeysCommand.self, OrderHash.self, Keygen.self, Sign.self, Verify.self, JWKCommand.self, JWECommand.self, CertCommand.self, ChannelCommand.self, AuditCommand.self, MasterKeyCommand.self])
+        subcommands: [Serve.self, Migrate.self, MerchantCommand.self, KeysCommand.self, OrderHash.self, Keygen.self, Sign.self, Verify.self, JWKCommand.self, JWECommand.self, CertCommand.self, ChannelCommand.self, AuditCommand.self, UserCommand.self, MasterKeyCommand.self])
 }
 
 /// Options every command that opens the database shares. Each also reads `KEYWARD_*` and the config file.

@@ -95,6 +95,31 @@ import Testing
         }
     }
 
+    @Test func theSetupLinkSetsAPasswordOnce() async throws {
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let merchant = try await services.merchants.create(name: "Shop")
+        let email = "new-\(UUID().uuidString.prefix(8).lowercased())@shop.example"
+        let (_, setup) = try await services.team.addMember(email: email, merchantID: merchant.id, role: .builtIn(.viewer))
+        let token = try #require(setup).token
+        let app = try await Harness.app(settings)
+        _ = try await app.test(.router) { client in
+            let browser = Browser()
+            let page = try await browser.send(client, .get, "/cabinet/setup?token=\(token)")
+            let csrf = try #require(Browser.csrf(String(buffer: page.body)))
+            let weak = try await browser.send(client, .post, "/cabinet/setup", form: ["token": token, "password": "short", "csrf": csrf])
+            #expect(weak.status == .badRequest && String(buffer: weak.body).contains("12 to 256 characters"))
+            let csrf2 = try #require(Browser.csrf(String(buffer: weak.body)))
+            let saved = try await browser.send(client, .post, "/cabinet/setup", form: ["token": token, "password": "my new cabinet passphrase", "csrf": csrf2])
+            #expect(saved.headers[.location] == "/cabinet/login")
+            let again = try await browser.send(client, .get, "/cabinet/setup?token=\(token)")
+            let reused = try await browser.send(client, .post, "/cabinet/setup", form: ["token": token, "password": "another passphrase here",
+                                                                                      "csrf": try #require(Browser.csrf(String(buffer: again.body)))])
+            #expect(reused.status == .badRequest && String(buffer: reused.body).contains("not valid"))
+        }
+        #expect(try await services.accounts.login(email: email, password: "my new cabinet passphrase").email == email)
+    }
+
     @Test func anOwnerMustEnrolASecondFactorAndThenGiveItAtEverySignIn() async throws {
         let clock = TestClock()
         let settings = Harness.settings()

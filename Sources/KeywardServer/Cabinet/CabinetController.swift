@@ -23,6 +23,22 @@ struct CabinetController {
                                                       merchants: services.merchants))
         cabinet.get("login") { _, _ in try loginPage(message: nil, email: "", status: .ok) }
         cabinet.post("login") { request, _ in try await signIn(request) }
+        // The one-time link `keyward user create` prints (and invitations, for new accounts, later).
+        cabinet.get("setup") { request, _ in try setupPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
+        cabinet.post("setup") { request, _ -> Response in
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let token = form["token"] ?? ""
+            guard let cookie = request.cookies[CabinetCookies.login]?.value, ConstantTime.equals(Array(cookie.utf8), Array((form["csrf"] ?? "").utf8)) else {
+                return try setupPage(token: token, message: "This form is out of date. Please try again.", status: .forbidden)
+            }
+            do {
+                _ = try await services.accounts.setPassword(token: token, password: form["password"] ?? "")
+            } catch let error as KeywardError where error.code == "weak_password" || error.code == "invalid_link" {
+                return try setupPage(token: token, message: error.message, status: .badRequest)
+            }
+            return .redirect(to: "/cabinet/login", type: .normal)
+        }
         cabinet.post("logout") { _, context -> Response in
             if let principal = context.cabinet { try await services.cabinetSessions.end(token: principal.token) }
             var response = Response.redirect(to: "/cabinet/login", type: .normal)
@@ -80,6 +96,16 @@ struct CabinetController {
         view.csrf = csrf
         view.email = email
         var response = try page("login", view, status: status)
+        response.setCookie(CabinetCookies.make(CabinetCookies.login, csrf, maxAge: 3600))
+        return response
+    }
+
+    func setupPage(token: String, message: String?, status: HTTPResponse.Status) throws -> Response {
+        let csrf = TokenHashLike.random()
+        var view = CabinetPage(nil, title: "Choose your password", message: message)
+        view.csrf = csrf
+        view.secret = token
+        var response = try page("setup", view, status: status)
         response.setCookie(CabinetCookies.make(CabinetCookies.login, csrf, maxAge: 3600))
         return response
     }

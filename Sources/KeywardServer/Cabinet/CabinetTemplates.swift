@@ -10,7 +10,8 @@ enum CabinetTemplates {
     }
 
     static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
-                                          ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error)]
+                                          ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
+                                          ("setup", setup)]
 
     static let head = """
         <!doctype html>
@@ -68,6 +69,20 @@ enum CabinetTemplates {
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required>
         <button type="submit">Sign in</button>
+        </form>
+        {{> foot}}
+        """
+
+    static let setup = """
+        {{> head}}
+        <h1>Choose your password</h1>
+        <form class="card" method="post" action="/cabinet/setup">
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="token" value="{{secret}}">
+        <label for="password">Password (12 characters or more)</label>
+        <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" required>
+        <button type="submit">Save and sign in</button>
         </form>
         {{> foot}}
         """

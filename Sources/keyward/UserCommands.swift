@@ -1,0 +1,32 @@
+import ArgumentParser
+import Foundation
+import KeywardCore
+import KeywardServer
+
+/// `keyward user …`: cabinet accounts, for the first owner and for support.
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Cabinet users.", subcommands: [Create.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Make EMAIL a member of a merchant and print a one-time link (valid 72 hours) where a new account chooses its password.")
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "Email address.") var email: String
+        @Option(help: "Merchant id (mch_…).") var merchant: String
+        @Option(help: "owner, administrator, developer, finance, viewer, or a custom role id (rol_…).") var role: String = "owner"
+        @Option(help: "Base URL of the cabinet, as members reach it.") var url: String = "https://localhost:8443"
+
+        func run() async throws {
+            let (user, setup) = try await storage.withServices { services in
+                let memberRole = try await services.team.role(merchantID: merchant, value: role)
+                return try await services.team.addMember(email: email, merchantID: merchant, role: memberRole)
+            }
+            print("\(user.id)  \(user.email)")
+            if let setup {
+                print("setup link (once, until \(ISO8601DateFormatter().string(from: setup.expiresAt))): \(url)/cabinet/setup?token=\(setup.token)")
+            } else {
+                print("existing account: signs in with its own password at \(url)/cabinet/login")
+            }
+        }
+    }
+}
