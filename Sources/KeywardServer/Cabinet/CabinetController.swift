@@ -83,6 +83,7 @@ struct CabinetController {
             return try page("recovery-codes", view)
         }
         cabinet.get { _, context in try await overview(context) }
+        addKeyRoutes(to: cabinet)
     }
 
     func page(_ template: String, _ view: CabinetPage, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -190,6 +191,11 @@ struct CabinetPage: Sendable {
     var codes: [String] = []
     var certificates: [CertificateRow] = []
     var hasCertificates = false
+    var mode = ""
+    var canWrite = false
+    var modes: [ModeLink] = []
+    var keys: [KeyRow] = []
+    var baseURL = ""
 
     init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {
         self.title = title

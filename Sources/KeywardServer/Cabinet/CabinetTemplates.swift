@@ -11,7 +11,7 @@ enum CabinetTemplates {
 
     static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
                                           ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
-                                          ("setup", setup)]
+                                          ("setup", setup), ("keys", keys), ("key-created", keyCreated)]
 
     static let head = """
         <!doctype html>
@@ -44,7 +44,7 @@ enum CabinetTemplates {
         {{#signedIn}}
         <header>
         <strong>Keyward</strong>
-        <nav aria-label="Main"><a href="/cabinet">Overview</a></nav>
+        <nav aria-label="Main"><a href="/cabinet">Overview</a> <a href="/cabinet/keys?mode=test">Keys</a></nav>
         <span>{{email}} · {{merchantName}} ({{role}})</span>
         <form method="post" action="/cabinet/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
         </header>
@@ -84,6 +84,44 @@ enum CabinetTemplates {
         <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" required>
         <button type="submit">Save and sign in</button>
         </form>
+        {{> foot}}
+        """
+
+    static let keys = """
+        {{> head}}
+        <h1>Secret keys · {{mode}} mode</h1>
+        <p>{{#modes}}<a href="/cabinet/keys?mode={{name}}" {{#current}}aria-current="page"{{/current}}>{{title}}</a> {{/modes}}</p>
+        {{#canWrite}}
+        <form class="card" method="post" action="/cabinet/keys">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="mode" value="{{mode}}">
+        <label for="name">Name of the new key</label>
+        <input id="name" name="name" type="text" required maxlength="200" placeholder="backend">
+        <button type="submit">Generate</button>
+        </form>
+        {{/canWrite}}
+        <table>
+        <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"></th></tr></thead>
+        <tbody>
+        {{#keys}}<tr><td>{{name}}{{#stale}} <strong>(rotate: older than {{rotationDays}} days)</strong>{{/stale}}</td><td><code>{{prefix}}…{{last4}}</code></td><td>{{status}}</td><td>{{created}}</td><td>{{lastUsed}}</td>
+        <td>{{#revocable}}<form method="post" action="/cabinet/keys/{{id}}/revoke"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="mode" value="{{mode}}"><button type="submit" aria-label="Revoke {{name}}">Revoke</button></form>{{/revocable}}</td></tr>
+        {{/keys}}
+        </tbody>
+        </table>
+        {{^keys}}<p>No keys in {{mode}} mode yet.</p>{{/keys}}
+        {{> foot}}
+        """
+
+    static let keyCreated = """
+        {{> head}}
+        <h1>Key created</h1>
+        <p>Copy it now: this is the <strong>only time</strong> it is shown. Keyward keeps only its hash.</p>
+        <section class="card" style="max-width:none">
+        <p><code id="secret">{{secret}}</code></p>
+        <p>Try it:</p>
+        <pre><code>curl -H "Authorization: Bearer {{secret}}" {{baseURL}}/v1/auth/test</code></pre>
+        </section>
+        <p><a href="/cabinet/keys?mode={{mode}}">Back to the keys</a></p>
         {{> foot}}
         """
 
