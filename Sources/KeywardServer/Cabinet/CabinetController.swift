@@ -84,6 +84,8 @@ struct CabinetController {
         }
         cabinet.get { _, context in try await overview(context) }
         addKeyRoutes(to: cabinet)
+        addTeamRoutes(to: cabinet)
+        addInvitationRoutes(to: cabinet)
     }
 
     func page(_ template: String, _ view: CabinetPage, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -196,6 +198,11 @@ struct CabinetPage: Sendable {
     var modes: [ModeLink] = []
     var keys: [KeyRow] = []
     var baseURL = ""
+    var roles: [RoleOption] = []
+    var permissions: [String] = []
+    var members: [MemberRow] = []
+    var filter = ""
+    var entries: [AuditRowView] = []
 
     init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {
         self.title = title

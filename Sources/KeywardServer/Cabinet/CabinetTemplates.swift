@@ -11,7 +11,8 @@ enum CabinetTemplates {
 
     static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
                                           ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
-                                          ("setup", setup), ("keys", keys), ("key-created", keyCreated)]
+                                          ("setup", setup), ("keys", keys), ("key-created", keyCreated),
+                                          ("team", team), ("invited", invited), ("accept", accept), ("audit", audit)]
 
     static let head = """
         <!doctype html>
@@ -37,6 +38,8 @@ enum CabinetTemplates {
         .banner a { color: white; }
         code, .codes { font-family: ui-monospace, monospace; }
         .codes { columns: 2; list-style: none; padding: 0; }
+        .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
+        table { border-collapse: collapse; margin: 1rem 0; } th, td { padding: .35rem .75rem; border-bottom: 1px solid #8884; text-align: left; }
         </style>
         </head>
         <body>
@@ -44,7 +47,7 @@ enum CabinetTemplates {
         {{#signedIn}}
         <header>
         <strong>Keyward</strong>
-        <nav aria-label="Main"><a href="/cabinet">Overview</a> <a href="/cabinet/keys?mode=test">Keys</a></nav>
+        <nav aria-label="Main"><a href="/cabinet">Overview</a> <a href="/cabinet/keys?mode=test">Keys</a> <a href="/cabinet/team">Team</a> <a href="/cabinet/audit">Audit</a></nav>
         <span>{{email}} · {{merchantName}} ({{role}})</span>
         <form method="post" action="/cabinet/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
         </header>
@@ -122,6 +125,80 @@ enum CabinetTemplates {
         <pre><code>curl -H "Authorization: Bearer {{secret}}" {{baseURL}}/v1/auth/test</code></pre>
         </section>
         <p><a href="/cabinet/keys?mode={{mode}}">Back to the keys</a></p>
+        {{> foot}}
+        """
+
+    static let team = """
+        {{> head}}
+        <h1>Team</h1>
+        <table>
+        <thead><tr><th scope="col">Member</th><th scope="col">Role</th><th scope="col">Since</th><th scope="col">Change role</th><th scope="col"></th></tr></thead>
+        <tbody>
+        {{#members}}<tr><td>{{email}}</td><td>{{role}}</td><td>{{since}}</td>
+        <td><form method="post" action="/cabinet/team/{{userID}}/role"><input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="role-{{userID}}" class="visually-hidden">Role of {{email}}</label>
+        <select id="role-{{userID}}" name="role">{{#roles}}<option value="{{value}}">{{name}}</option>{{/roles}}</select>
+        <button type="submit">Change</button></form></td>
+        <td><form method="post" action="/cabinet/team/{{userID}}/remove"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit" aria-label="Remove {{email}}">Remove</button></form></td></tr>
+        {{/members}}
+        </tbody>
+        </table>
+        <h2>Invite a member</h2>
+        <form class="card" method="post" action="/cabinet/team/invite">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="invite-email">Email</label>
+        <input id="invite-email" name="email" type="email" required>
+        <label for="invite-role">Role</label>
+        <select id="invite-role" name="role">{{#roles}}<option value="{{value}}">{{name}}</option>{{/roles}}</select>
+        <button type="submit">Invite</button>
+        </form>
+        <h2>Custom role</h2>
+        <form class="card" method="post" action="/cabinet/team/roles">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="role-name">Name</label>
+        <input id="role-name" name="name" type="text" required maxlength="60">
+        <fieldset><legend>Permissions</legend>
+        {{#permissions}}<label><input type="checkbox" name="permission.{{.}}" value="on"> {{.}}</label>{{/permissions}}
+        </fieldset>
+        <button type="submit">Create role</button>
+        </form>
+        {{> foot}}
+        """
+
+    static let invited = """
+        {{> head}}
+        <h1>Invitation ready</h1>
+        <p>Send this link to {{email}} (valid 7 days, once). No mail transport is configured, so Keyward does not send it.</p>
+        <p><code>{{uri}}</code></p>
+        <p><a href="/cabinet/team">Back to the team</a></p>
+        {{> foot}}
+        """
+
+    static let accept = """
+        {{> head}}
+        <h1>Join the team</h1>
+        <form class="card" method="post" action="/cabinet/invite">
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="token" value="{{secret}}">
+        <label for="password">Password for a new account (leave empty if you have one)</label>
+        <input id="password" name="password" type="password" autocomplete="new-password">
+        <button type="submit">Accept</button>
+        </form>
+        {{> foot}}
+        """
+
+    static let audit = """
+        {{> head}}
+        <h1>Audit log</h1>
+        <form method="get" action="/cabinet/audit"><label for="action">Filter by action</label>
+        <input id="action" name="action" type="text" value="{{filter}}"><button type="submit">Filter</button></form>
+        <table>
+        <thead><tr><th scope="col">When</th><th scope="col">Who</th><th scope="col">From</th><th scope="col">What</th><th scope="col">Object</th><th scope="col">Outcome</th></tr></thead>
+        <tbody>
+        {{#entries}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{address}}</td><td>{{action}}</td><td>{{target}}</td><td>{{outcome}}</td></tr>{{/entries}}
+        </tbody>
+        </table>
         {{> foot}}
         """
 
