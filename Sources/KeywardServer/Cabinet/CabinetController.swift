@@ -85,6 +85,7 @@ struct CabinetController {
         cabinet.get { _, context in try await overview(context) }
         addKeyRoutes(to: cabinet)
         addTeamRoutes(to: cabinet)
+        addCertificateRoutes(to: cabinet)
         addInvitationRoutes(to: cabinet)
     }
 
@@ -175,6 +176,10 @@ struct CertificateRow: Sendable {
     let status: String
     let daysLeft: Int
     let notAfter: String
+    var mode = ""
+    var type = ""
+    var names = ""
+    var issuer = ""
 }
 
 /// What every page template reads.
@@ -202,6 +207,13 @@ struct CabinetPage: Sendable {
     var permissions: [String] = []
     var members: [MemberRow] = []
     var filter = ""
+    var findings: [String] = []
+    var chartWidth = 0
+    var chartHeight = 0
+    var chartDays = 0
+    var axisY = 0
+    var ticks: [ExpiryTimeline.Tick] = []
+    var bars: [ExpiryTimeline.Bar] = []
     var entries: [AuditRowView] = []
 
     init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {

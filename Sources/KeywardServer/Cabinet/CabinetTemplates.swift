@@ -12,7 +12,8 @@ enum CabinetTemplates {
     static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
                                           ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
                                           ("setup", setup), ("keys", keys), ("key-created", keyCreated),
-                                          ("team", team), ("invited", invited), ("accept", accept), ("audit", audit)]
+                                          ("team", team), ("invited", invited), ("accept", accept), ("audit", audit),
+                                          ("certificates", certificatesPage)]
 
     static let head = """
         <!doctype html>
@@ -38,6 +39,7 @@ enum CabinetTemplates {
         .banner a { color: white; }
         code, .codes { font-family: ui-monospace, monospace; }
         .codes { columns: 2; list-style: none; padding: 0; }
+        .badge-expired, .badge-critical { color: var(--danger); } .badge-expiring { color: var(--warn); }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
         table { border-collapse: collapse; margin: 1rem 0; } th, td { padding: .35rem .75rem; border-bottom: 1px solid #8884; text-align: left; }
         </style>
@@ -47,7 +49,7 @@ enum CabinetTemplates {
         {{#signedIn}}
         <header>
         <strong>Keyward</strong>
-        <nav aria-label="Main"><a href="/cabinet">Overview</a> <a href="/cabinet/keys?mode=test">Keys</a> <a href="/cabinet/team">Team</a> <a href="/cabinet/audit">Audit</a></nav>
+        <nav aria-label="Main"><a href="/cabinet">Overview</a> <a href="/cabinet/keys?mode=test">Keys</a> <a href="/cabinet/certificates">Certificates</a> <a href="/cabinet/team">Team</a> <a href="/cabinet/audit">Audit</a></nav>
         <span>{{email}} · {{merchantName}} ({{role}})</span>
         <form method="post" action="/cabinet/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
         </header>
@@ -199,6 +201,46 @@ enum CabinetTemplates {
         {{#entries}}<tr><td>{{at}}</td><td>{{actor}}</td><td>{{address}}</td><td>{{action}}</td><td>{{target}}</td><td>{{outcome}}</td></tr>{{/entries}}
         </tbody>
         </table>
+        {{> foot}}
+        """
+
+    static let certificatesPage = """
+        {{> head}}
+        <h1>Certificates</h1>
+        {{#hasCertificates}}
+        <figure>
+        <svg role="img" aria-labelledby="timeline-title" viewBox="0 0 {{chartWidth}} {{chartHeight}}" width="100%" style="max-width:{{chartWidth}}px">
+        <title id="timeline-title">Expiry timeline, next {{chartDays}} days</title>
+        <line x1="0" y1="{{axisY}}" x2="{{chartWidth}}" y2="{{axisY}}" stroke="currentColor" stroke-opacity=".4"/>
+        {{#ticks}}<text x="{{x}}" y="{{y}}" font-size="11" fill="currentColor">{{label}}</text>{{/ticks}}
+        {{#bars}}<rect x="0" y="{{y}}" width="{{width}}" height="14" rx="3" fill="{{color}}"><title>{{name}}: {{status}}, {{daysLeft}} days left</title></rect>
+        <text x="{{labelX}}" y="{{textY}}" font-size="12" fill="currentColor">{{name}}</text>{{/bars}}
+        </svg>
+        <figcaption>Days left until each certificate expires (red: expired or critical, orange: expiring).</figcaption>
+        </figure>
+        <table>
+        <thead><tr><th scope="col">Name</th><th scope="col">Mode</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Days left</th><th scope="col">Names</th><th scope="col">Issuer</th></tr></thead>
+        <tbody>
+        {{#certificates}}<tr><td>{{name}}</td><td>{{mode}}</td><td>{{type}}</td><td><strong class="badge-{{status}}">{{status}}</strong></td><td>{{daysLeft}}</td><td>{{names}}</td><td>{{issuer}}</td></tr>{{/certificates}}
+        </tbody>
+        </table>
+        {{/hasCertificates}}
+        {{^hasCertificates}}<p>No certificates yet.</p>{{/hasCertificates}}
+        {{#canWrite}}
+        <h2>Upload</h2>
+        <form class="card" method="post" action="/cabinet/certificates" enctype="application/x-www-form-urlencoded">
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        {{#findings}}<p class="error">{{.}}</p>{{/findings}}
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="mode">Mode</label>
+        <select id="mode" name="mode"><option value="live">live</option><option value="test">test</option></select>
+        <label for="pem">Certificate, private key and chain (PEM, any order)</label>
+        <textarea id="pem" name="pem" rows="10" style="width:100%" required></textarea>
+        <label for="passphrase">Passphrase of an encrypted key</label>
+        <input id="passphrase" name="passphrase" type="password" autocomplete="off">
+        <button type="submit">Upload</button>
+        </form>
+        {{/canWrite}}
         {{> foot}}
         """
 
