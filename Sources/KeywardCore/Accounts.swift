@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import HummingbirdBcrypt
 import KeywardCrypto
 import SQLKit
 
@@ -123,6 +124,7 @@ public struct AccountService: Sendable {
         return user.info
     }
 
-    /// A valid bcrypt hash of nothing anyone knows, so unknown emails cost the same time as known ones.
-    static let decoyHash = "$2b$12$C6UzMDM.H6dfI/f/IKxGhu4cQ7Un7BmEOUc6xUYAhbDP7cGXWXG8e"
+    /// A bcrypt hash (cost 12, like real ones in production) of a random string, made once on first use,
+    /// so an unknown email costs the same time as a known one with a wrong password.
+    static let decoyHash = Bcrypt.hash(TokenHash.make(prefix: ""), cost: 12)
 }

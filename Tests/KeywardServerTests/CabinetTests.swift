@@ -4,7 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import KeywardCore
 import KeywardCrypto
-import KeywardServer
+@testable import KeywardServer
 import KeywardTestSupport
 import Synchronization
 import Testing
@@ -163,6 +163,20 @@ import Testing
             let accepted = try await other.send(client, .post, "/cabinet/2fa", form: ["code": totp.code(at: clock.clock.now()), "csrf": sessionCSRF])
             #expect(accepted.headers[.location] == "/cabinet")
             #expect(try await other.send(client, .get, "/cabinet").status == .ok)
+        }
+    }
+}
+
+/// The cabinet's own date formatting against Foundation's, over four centuries of days.
+struct CabinetDateTests {
+    @Test func civilDatesMatchFoundation() {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        for seconds in stride(from: -2_208_988_800.0, to: 10_413_792_000, by: 86_400 * 7 + 3_671) {
+            let date = Date(timeIntervalSince1970: seconds)
+            let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute], from: date)
+            let expected = String(format: "%04d-%02d-%02d %02d:%02d UTC", parts.year!, parts.month!, parts.day!, parts.hour!, parts.minute!)
+            #expect(CabinetDates.minute(date) == expected)
         }
     }
 }

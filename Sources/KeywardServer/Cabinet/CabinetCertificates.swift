@@ -47,7 +47,7 @@ extension CabinetController {
         infos.sort { $0.notAfter < $1.notAfter }
         view.certificates = infos.map {
             CertificateRow(name: $0.name, status: $0.status(at: now).rawValue, daysLeft: $0.daysLeft(at: now),
-                           notAfter: $0.notAfter.formatted(date: .abbreviated, time: .omitted), mode: $0.mode.rawValue, type: $0.type.rawValue,
+                           notAfter: CabinetDates.day($0.notAfter), mode: $0.mode.rawValue, type: $0.type.rawValue,
                            names: $0.names.joined(separator: ", "), issuer: $0.issuer)
         }
         view.hasCertificates = !infos.isEmpty

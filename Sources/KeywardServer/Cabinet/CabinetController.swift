@@ -146,7 +146,7 @@ struct CabinetController {
         for mode in [Mode.live, .test] {
             for info in try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 100) {
                 rows.append(CertificateRow(name: info.name, status: info.status(at: now).rawValue, daysLeft: info.daysLeft(at: now),
-                                           notAfter: info.notAfter.formatted(date: .abbreviated, time: .omitted)))
+                                           notAfter: CabinetDates.day(info.notAfter)))
             }
         }
         view.certificates = rows

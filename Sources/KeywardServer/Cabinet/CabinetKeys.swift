@@ -36,8 +36,8 @@ extension CabinetController {
             view.keys = try await services.secretKeys.list(merchantID: principal.merchant.id, mode: mode, limit: 1000).map { key in
                 let status = key.status(at: now)
                 return KeyRow(id: key.id, name: key.name, prefix: key.prefix, last4: key.last4, status: status.rawValue,
-                              created: key.createdAt.formatted(date: .abbreviated, time: .omitted),
-                              lastUsed: key.lastUsedAt?.formatted(date: .abbreviated, time: .shortened) ?? "never",
+                              created: CabinetDates.day(key.createdAt),
+                              lastUsed: key.lastUsedAt.map(CabinetDates.minute) ?? "never",
                               stale: status.rawValue == "active" && now.timeIntervalSince(key.createdAt) > Double(Self.rotationDays) * 86400,
                               rotationDays: Self.rotationDays, revocable: view.canWrite && key.revokedAt == nil, csrf: view.csrf, mode: mode.rawValue)
             }

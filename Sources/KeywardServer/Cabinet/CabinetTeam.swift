@@ -15,7 +15,7 @@ extension CabinetController {
             view.roles = roles
             view.permissions = Permission.allCases.map(\.rawValue)
             view.members = try await services.team.members(merchantID: principal.merchant.id).map {
-                MemberRow(userID: $0.user.id, email: $0.user.email, role: $0.role.name, since: $0.since.formatted(date: .abbreviated, time: .omitted),
+                MemberRow(userID: $0.user.id, email: $0.user.email, role: $0.role.name, since: CabinetDates.day($0.since),
                           csrf: view.csrf, roles: roles)
             }
             view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
@@ -73,7 +73,7 @@ extension CabinetController {
             var view = CabinetPage(context, title: "Audit log")
             view.filter = filter ?? ""
             view.entries = try await services.audit.list(merchantID: principal.merchant.id, action: filter, limit: 200).map {
-                AuditRowView(at: $0.at.formatted(date: .abbreviated, time: .standard), actor: "\($0.actorType) \($0.actorID)", address: $0.address ?? "",
+                AuditRowView(at: CabinetDates.minute($0.at), actor: "\($0.actorType) \($0.actorID)", address: $0.address ?? "",
                              action: $0.action, target: $0.targetID ?? "", outcome: $0.outcome)
             }
             return try page("audit", view)
