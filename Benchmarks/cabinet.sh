@@ -17,6 +17,7 @@ cd "$work"
 export KEYWARD_DATA_DIR="$work/data" KEYWARD_LOG_LEVEL=warning
 cleanup() { [ -n "${server:-}" ] && kill "$server" 2>/dev/null || true; }
 trap cleanup EXIT
+[ -n "${KEEP:-}" ] && trap - EXIT
 
 merchant=$("$bin" merchant create --name bench --json 2>/dev/null | python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 "$bin" keys create --merchant "$merchant" --mode test --count 1000 --name bench >/dev/null
@@ -53,3 +54,4 @@ for page in "keys?mode=test" "certificates"; do
   median=$(wrk -t1 -c1 -d5s --latency -H "Cookie: __Host-kw_session=$session" "https://localhost:$https_port/cabinet/$page" | awk '$1 == "50%" { print $2 }')
   echo "/cabinet/$page: $rows table rows, median $median (target < 20 ms)"
 done
+if [ -n "${KEEP:-}" ]; then echo "server $server left running on $https_port; session $session"; fi

@@ -108,9 +108,7 @@ enum CabinetTemplates {
         <table>
         <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"></th></tr></thead>
         <tbody>
-        {{#keys}}<tr><td>{{name}}{{#stale}} <strong>(rotate: older than {{rotationDays}} days)</strong>{{/stale}}</td><td><code>{{prefix}}…{{last4}}</code></td><td>{{status}}</td><td>{{created}}</td><td>{{lastUsed}}</td>
-        <td>{{#revocable}}<form method="post" action="/cabinet/keys/{{id}}/revoke"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="mode" value="{{mode}}"><button type="submit" aria-label="Revoke {{name}}">Revoke</button></form>{{/revocable}}</td></tr>
-        {{/keys}}
+        {{{keyRowsHTML}}}
         </tbody>
         </table>
         {{^keys}}<p>No keys in {{mode}} mode yet.</p>{{/keys}}
@@ -213,15 +211,14 @@ enum CabinetTemplates {
         <title id="timeline-title">Expiry timeline, next {{chartDays}} days</title>
         <line x1="0" y1="{{axisY}}" x2="{{chartWidth}}" y2="{{axisY}}" stroke="currentColor" stroke-opacity=".4"/>
         {{#ticks}}<text x="{{x}}" y="{{y}}" font-size="11" fill="currentColor">{{label}}</text>{{/ticks}}
-        {{#bars}}<rect x="0" y="{{y}}" width="{{width}}" height="14" rx="3" fill="{{color}}"><title>{{name}}: {{status}}, {{daysLeft}} days left</title></rect>
-        <text x="{{labelX}}" y="{{textY}}" font-size="12" fill="currentColor">{{name}}</text>{{/bars}}
+        {{{barsHTML}}}
         </svg>
         <figcaption>Days left until each certificate expires (red: expired or critical, orange: expiring).</figcaption>
         </figure>
         <table>
         <thead><tr><th scope="col">Name</th><th scope="col">Mode</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Days left</th><th scope="col">Names</th><th scope="col">Issuer</th></tr></thead>
         <tbody>
-        {{#certificates}}<tr><td>{{name}}</td><td>{{mode}}</td><td>{{type}}</td><td><strong class="badge-{{status}}">{{status}}</strong></td><td>{{daysLeft}}</td><td>{{names}}</td><td>{{issuer}}</td></tr>{{/certificates}}
+        {{{certificateRowsHTML}}}
         </tbody>
         </table>
         {{/hasCertificates}}

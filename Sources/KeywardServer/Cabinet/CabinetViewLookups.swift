@@ -37,6 +37,9 @@ extension CabinetPage: MustacheParent {
         case "axisY": axisY
         case "ticks": ticks
         case "bars": bars
+        case "keyRowsHTML": keys.map(\.html).joined()
+        case "certificateRowsHTML": certificates.map(\.html).joined()
+        case "barsHTML": bars.map(\.html).joined()
         default: nil
         }
     }
