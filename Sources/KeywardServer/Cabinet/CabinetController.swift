@@ -29,7 +29,7 @@ struct CabinetController {
             var request = request
             let form = try await CabinetForm.read(&request)
             let token = form["token"] ?? ""
-            guard let cookie = request.cookies[CabinetCookies.login]?.value, ConstantTime.equals(Array(cookie.utf8), Array((form["csrf"] ?? "").utf8)) else {
+            guard Self.passesDoubleSubmit(request, form) else {
                 return try setupPage(token: token, message: "This form is out of date. Please try again.", status: .forbidden)
             }
             do {
@@ -94,24 +94,31 @@ struct CabinetController {
         return CabinetHTML.response(html, status: status)
     }
 
-    func loginPage(message: String?, email: String, status: HTTPResponse.Status) throws -> Response {
+    /// A page for someone not signed in (sign-in, setup link, invitation): its form carries a fresh
+    /// token that must match the cookie set with it (double-submit CSRF).
+    func anonymousFormPage(_ template: String, title: String, message: String?, status: HTTPResponse.Status,
+                           _ fill: (inout CabinetPage) -> Void) throws -> Response {
         let csrf = TokenHashLike.random()
-        var view = CabinetPage(nil, title: "Sign in", message: message)
+        var view = CabinetPage(nil, title: title, message: message)
         view.csrf = csrf
-        view.email = email
-        var response = try page("login", view, status: status)
+        fill(&view)
+        var response = try page(template, view, status: status)
         response.setCookie(CabinetCookies.make(CabinetCookies.login, csrf, maxAge: 3600))
         return response
     }
 
+    /// Whether an anonymous form came from our own page: its token matches the cookie.
+    static func passesDoubleSubmit(_ request: Request, _ form: [String: String]) -> Bool {
+        guard let cookie = request.cookies[CabinetCookies.login]?.value else { return false }
+        return ConstantTime.equals(Array(cookie.utf8), Array((form["csrf"] ?? "").utf8))
+    }
+
+    func loginPage(message: String?, email: String, status: HTTPResponse.Status) throws -> Response {
+        try anonymousFormPage("login", title: "Sign in", message: message, status: status) { $0.email = email }
+    }
+
     func setupPage(token: String, message: String?, status: HTTPResponse.Status) throws -> Response {
-        let csrf = TokenHashLike.random()
-        var view = CabinetPage(nil, title: "Choose your password", message: message)
-        view.csrf = csrf
-        view.secret = token
-        var response = try page("setup", view, status: status)
-        response.setCookie(CabinetCookies.make(CabinetCookies.login, csrf, maxAge: 3600))
-        return response
+        try anonymousFormPage("setup", title: "Choose your password", message: message, status: status) { $0.secret = token }
     }
 
     func signIn(_ request: Request) async throws -> Response {
@@ -119,7 +126,7 @@ struct CabinetController {
         let form = try await CabinetForm.read(&request)
         let email = form["email"] ?? ""
         // Login CSRF: the form must come from our own page (double-submit cookie).
-        guard let cookie = request.cookies[CabinetCookies.login]?.value, ConstantTime.equals(Array(cookie.utf8), Array((form["csrf"] ?? "").utf8)) else {
+        guard Self.passesDoubleSubmit(request, form) else {
             return try loginPage(message: "This form is out of date. Please sign in again.", email: email, status: .forbidden)
         }
         let user: UserInfo

@@ -95,7 +95,7 @@ extension CabinetController {
             var request = request
             let form = try await CabinetForm.read(&request)
             let token = form["token"] ?? ""
-            guard let cookie = request.cookies[CabinetCookies.login]?.value, ConstantTime.equals(Array(cookie.utf8), Array((form["csrf"] ?? "").utf8)) else {
+            guard Self.passesDoubleSubmit(request, form) else {
                 return try invitationPage(token: token, message: "This form is out of date. Please try again.", status: .forbidden)
             }
             let password = form["password"].flatMap { $0.isEmpty ? nil : $0 }
@@ -110,13 +110,7 @@ extension CabinetController {
     }
 
     func invitationPage(token: String, message: String?, status: HTTPResponse.Status) throws -> Response {
-        let csrf = TokenHashLike.random()
-        var view = CabinetPage(nil, title: "Join the team", message: message)
-        view.csrf = csrf
-        view.secret = token
-        var response = try page("accept", view, status: status)
-        response.setCookie(CabinetCookies.make(CabinetCookies.login, csrf, maxAge: 3600))
-        return response
+        try anonymousFormPage("accept", title: "Join the team", message: message, status: status) { $0.secret = token }
     }
 }
 
