@@ -180,3 +180,11 @@ struct CabinetDateTests {
         }
     }
 }
+
+/// What goes into cabinet HTML outside the template engine is escaped the same way.
+struct HTMLEscapeTests {
+    @Test func markupAndQuotesAreEscapedAndPlainTextIsLeftAlone() {
+        #expect(HTML.escape(#"<a href="x">'Tom' & Jerry</a>"#) == "&lt;a href=&quot;x&quot;&gt;&#39;Tom&#39; &amp; Jerry&lt;/a&gt;")
+        #expect(HTML.escape("plain text, ünïcode ✓") == "plain text, ünïcode ✓")
+    }
+}

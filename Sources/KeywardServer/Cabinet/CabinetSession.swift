@@ -42,16 +42,12 @@ struct CabinetSessionMiddleware: RouterMiddleware {
               let role = try await team.membership(userID: session.userID, merchantID: session.merchantID) else {
             return .redirect(to: "/cabinet/login", type: .normal)
         }
+        var request = request
         if request.method == .post {
-            var request = request
             let form = try await CabinetForm.read(&request)
             guard ConstantTime.equals(Array((form["csrf"] ?? "").utf8), Array(session.csrfToken.utf8)) else {
                 throw KeywardError(.forbidden, "csrf_failed", "This form is out of date. Reload the page and try again.")
             }
-            var context = context
-            context.cabinet = CabinetPrincipal(token: token, session: session, user: try await accounts.get(id: session.userID), role: role,
-                                               merchant: try await merchants.get(id: session.merchantID))
-            return try await gate(request, context, next)
         }
         var context = context
         context.cabinet = CabinetPrincipal(token: token, session: session, user: try await accounts.get(id: session.userID), role: role,
