@@ -33,7 +33,8 @@ import Testing
             let app = try await Harness.app(settings)
             try await app.test(.live) { client in
                 let port = try #require(client.port)
-                let output = try Shell.run("/usr/bin/env", ["python3", Peers.allianceClient,
+                // On a thread of its own: the client waits for our server, which needs the cooperative threads.
+                let output = try await Shell.runDetached("/usr/bin/env", ["python3", Peers.allianceClient,
                                                             "https://localhost:\(port)", settings.dataDirectory + "/ca.pem", serviceCode, privateJWK])
                 let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: [String: Any]])
                 let authTest = try #require(report["auth_test"])

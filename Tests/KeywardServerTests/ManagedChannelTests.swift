@@ -42,7 +42,7 @@ import Testing
     }
 
     @Test func managedChannelIsIssuedServedBySNIAndRenewedByItself() async throws {
-        let pebble = try Pebble.start()
+        let pebble = try await Pebble.start()
         defer { pebble.stop() }
         let clock = TestClock()
         let settings = try Self.settings(pebble)
@@ -108,7 +108,7 @@ import Testing
 
     @Test func severalOrdersRunAtOnceAndTheChallengeAnswerIsServedOverPlainHTTP() async throws {
         // Pebble refuses 30 % of the nonces: every refusal is a badNonce the client must retry.
-        let pebble = try Pebble.start(extraEnvironment: ["PEBBLE_WFE_NONCEREJECT": "30"])
+        let pebble = try await Pebble.start(extraEnvironment: ["PEBBLE_WFE_NONCEREJECT": "30"])
         defer { pebble.stop() }
         let settings = try Self.settings(pebble)
         let services = try await Harness.services(settings)
@@ -143,7 +143,7 @@ import Testing
     }
 
     @Test func externalAccountBindingIsSentWhenTheCAAsksForIt() async throws {
-        let pebble = try Pebble.start(eab: true)
+        let pebble = try await Pebble.start(eab: true)
         defer { pebble.stop() }
         let configuration = ACMEConfiguration(directoryURL: pebble.directoryURL, caBundlePEM: try String(contentsOfFile: pebble.caBundlePath, encoding: .utf8))
         let without = try ACMEClient(configuration: configuration, accountKey: ACMEAccountKey())

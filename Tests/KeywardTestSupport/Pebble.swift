@@ -20,7 +20,7 @@ public struct Pebble: Sendable {
 
     /// Starts challtestsrv and pebble and waits for the directory. `eab` makes pebble require external
     /// account binding with key id `kid-1` and `eabHMACKey`.
-    public static func start(eab: Bool = false, extraEnvironment: [String: String] = [:]) throws -> Pebble {
+    public static func start(eab: Bool = false, extraEnvironment: [String: String] = [:]) async throws -> Pebble {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pebble-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let ports = try freePorts(5)
@@ -44,8 +44,8 @@ public struct Pebble: Sendable {
         let server = Pebble(directoryURL: "https://127.0.0.1:\(ports[0])/dir", caBundlePath: directory + "/cert.pem", httpPort: ports[2],
                             managementURL: "https://127.0.0.1:\(ports[1])", pids: [pebble, dns], directory: directory)
         for _ in 0..<100 {
-            if (try? Shell.run("/usr/bin/curl", ["-sf", "--cacert", server.caBundlePath, server.directoryURL])) != nil { return server }
-            usleep(100_000)
+            if (try? await Shell.runDetached("/usr/bin/curl", ["-sf", "--cacert", server.caBundlePath, server.directoryURL])) != nil { return server }
+            try await Task.sleep(for: .milliseconds(100))
         }
         server.stop()
         throw Shell.Failure(description: "pebble did not start: \((try? String(contentsOfFile: directory + "/pebble.log", encoding: .utf8)) ?? "")")
