@@ -12,6 +12,8 @@ public struct AuthenticatedKey: Sendable, Equatable {
     /// `nil` for an unrestricted key.
     public let permissions: [String]?
     public let allowedIPs: [IPNetwork]
+    /// The merchant's allowlist (Settings), which every one of its secret keys must also satisfy.
+    public let merchantAllowedIPs: [IPNetwork]
     public let expiresAt: Date?
     public let revokedAt: Date?
     public let replacedBy: String?
@@ -20,13 +22,14 @@ public struct AuthenticatedKey: Sendable, Equatable {
 
     /// A principal; `scheme` defaults to a secret key.
     public init(keyID: String, merchantID: String, mid: String, mode: Mode, permissions: [String]?, allowedIPs: [IPNetwork],
-                expiresAt: Date?, revokedAt: Date?, replacedBy: String?, scheme: AuthScheme = .secretKey) {
+                expiresAt: Date?, revokedAt: Date?, replacedBy: String?, scheme: AuthScheme = .secretKey, merchantAllowedIPs: [IPNetwork] = []) {
         self.keyID = keyID
         self.merchantID = merchantID
         self.mid = mid
         self.mode = mode
         self.permissions = permissions
         self.allowedIPs = allowedIPs
+        self.merchantAllowedIPs = merchantAllowedIPs
         self.expiresAt = expiresAt
         self.revokedAt = revokedAt
         self.replacedBy = replacedBy
@@ -130,6 +133,12 @@ public final class KeyAuthenticator: Sendable {
                 throw KeywardError(.forbidden, "ip_not_allowed", "Key \(key.keyID) may only be used from its IP allowlist; this call came from \(Self.describe(address)).")
             }
         }
+        if !key.merchantAllowedIPs.isEmpty {
+            let address = clientAddress()
+            guard let address, key.merchantAllowedIPs.contains(where: { $0.contains(address) }) else {
+                throw KeywardError(.forbidden, "ip_not_allowed", "Merchant \(key.mid) accepts API calls only from its IP allowlist (Settings); this call came from \(Self.describe(address)).")
+            }
+        }
         lastUsed.record(keyID: key.keyID, at: now)
         return key
     }
@@ -138,11 +147,13 @@ public final class KeyAuthenticator: Sendable {
         struct Row: Decodable {
             let id: String, merchant_id: String, mid: String, mode: String, secret_hash: String
             let permissions: String?, allowed_ips: String, expires_ms: Int64?, revoked_ms: Int64?, replaced_by: String?
+            let merchant_allowed_ips: String?
         }
         let query = store.sql.raw("""
             SELECT k.id, k.merchant_id, m.mid, k.mode, k.secret_hash, k.permissions, k.allowed_ips,
-                   k.expires_ms, k.revoked_ms, k.replaced_by
+                   k.expires_ms, k.revoked_ms, k.replaced_by, s.allowed_ips AS merchant_allowed_ips
             FROM secret_keys k JOIN merchants m ON m.id = k.merchant_id
+            LEFT JOIN merchant_settings s ON s.merchant_id = k.merchant_id
             WHERE k.secret_hash = \(bind: digest)
             """)
         guard let row = try await query.first(decoding: Row.self),
@@ -154,7 +165,7 @@ public final class KeyAuthenticator: Sendable {
             permissions: row.permissions.flatMap { JSONText.decode([String].self, $0) },
             allowedIPs: JSONText.decode([IPNetwork].self, row.allowed_ips) ?? [],
             expiresAt: row.expires_ms.map(Date.init(millis:)), revokedAt: row.revoked_ms.map(Date.init(millis:)),
-            replacedBy: row.replaced_by)
+            replacedBy: row.replaced_by, merchantAllowedIPs: row.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [])
     }
 
     static func malformed(_ malformation: APIKeyFormat.Malformation) -> KeywardError {

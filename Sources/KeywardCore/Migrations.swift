@@ -4,7 +4,7 @@ import SQLKit
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
     static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
-                                        V7SalesChannels(), V8CertificateRequests(), V9AuditLog(), V10Accounts()]
+                                        V7SalesChannels(), V8CertificateRequests(), V9AuditLog(), V10Accounts(), V11MerchantSettings()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -462,5 +462,23 @@ struct V10Accounts: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         for table in ["cabinet_sessions", "account_tokens", "memberships", "custom_roles", "users"] { try await database.schema(table).delete() }
+    }
+}
+
+/// Merchant settings: the rotation period of keys and a merchant-wide IP allowlist for API keys.
+struct V11MerchantSettings: AsyncMigration {
+    var name: String { "v11_merchant_settings" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("merchant_settings")
+            .field("merchant_id", .string, .identifier(auto: false), .references("merchants", "id"))
+            .field("rotation_days", .int64, .required)
+            .field("allowed_ips", .string, .required)
+            .field("updated_ms", .int64, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("merchant_settings").delete()
     }
 }

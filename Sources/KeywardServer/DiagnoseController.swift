@@ -20,19 +20,25 @@ struct DiagnoseController {
                 throw KeywardError(.forbidden, "test_mode_only", "Diagnosis takes a test-mode secret key: it explains test requests only.")
             }
             let input = try await JSONBody.decode(DiagnoseBody.self, from: request)
-            var report = DiagnosisReport(dialect: input.dialect)
-            switch input.dialect {
-            case "mypos": try await myPOS(input, caller: caller, report: &report)
-            case "alikassa": try await aliKassa(input, caller: caller, report: &report)
-            case "rfc9421": try await rfc9421(input, caller: caller, report: &report)
-            default:
-                throw KeywardError(.invalidInput, "invalid_dialect", "'dialect' must be mypos, alikassa or rfc9421.", field: "dialect")
-            }
-            return try JSONResponse.make(report)
+            return try JSONResponse.make(try await diagnose(input, merchantID: caller.merchantID))
         }
     }
 
-    func myPOS(_ input: DiagnoseBody, caller: AuthenticatedKey, report: inout DiagnosisReport) async throws {
+    /// Diagnoses a signed request against the merchant's test-mode stores and keys (the API and the
+    /// cabinet's test-request helper both answer with this).
+    func diagnose(_ input: DiagnoseBody, merchantID: String) async throws -> DiagnosisReport {
+        var report = DiagnosisReport(dialect: input.dialect)
+        switch input.dialect {
+        case "mypos": try await myPOS(input, merchantID: merchantID, report: &report)
+        case "alikassa": try await aliKassa(input, merchantID: merchantID, report: &report)
+        case "rfc9421": try await rfc9421(input, merchantID: merchantID, report: &report)
+        default:
+            throw KeywardError(.invalidInput, "invalid_dialect", "'dialect' must be mypos, alikassa or rfc9421.", field: "dialect")
+        }
+        return report
+    }
+
+    func myPOS(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
         let body = Array(input.body.utf8)
         let parameters: [(name: String, value: String)]
         do { parameters = try FormEncoding.decode(body) } catch { return report.fail("form", "malformed_form", error.reason) }
@@ -45,7 +51,7 @@ struct DiagnoseController {
             return report.fail("parameters", "duplicate_parameter", "Parameter '\(duplicate.name.prefix(64))' appears more than once.")
         }
         let sid = parameters.first { $0.name == "SID" }?.value ?? ""
-        guard let resolved = try await directory.resolve(.mypos, externalID: sid), resolved.store.merchantID == caller.merchantID,
+        guard let resolved = try await directory.resolve(.mypos, externalID: sid), resolved.store.merchantID == merchantID,
               resolved.store.mode == .test else {
             return report.fail("store", "unknown_store", "None of your test-mode stores has SID '\(sid.prefix(32))'.")
         }
@@ -72,11 +78,11 @@ struct DiagnoseController {
         report.fail("signature", "signature_invalid", "The Signature does not match key index \(index), and no usual mistake explains it: a value changed after signing, or another private key signed it.")
     }
 
-    func aliKassa(_ input: DiagnoseBody, caller: AuthenticatedKey, report: inout DiagnosisReport) async throws {
+    func aliKassa(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
         let headers = input.headers ?? [:]
         let account = (headers.first { $0.key.lowercased() == "account" }?.value ?? "").trimmingCharacters(in: .whitespaces)
         let lookup = UUID(uuidString: account)?.uuidString.lowercased() ?? account
-        guard let resolved = try await directory.resolve(.alikassa, externalID: lookup), resolved.store.merchantID == caller.merchantID,
+        guard let resolved = try await directory.resolve(.alikassa, externalID: lookup), resolved.store.merchantID == merchantID,
               resolved.store.mode == .test else {
             return report.fail("store", "unknown_store", "None of your test-mode stores has account '\(account.prefix(40))' (the Account header).")
         }
@@ -97,14 +103,14 @@ struct DiagnoseController {
         report.fail("signature", "signature_invalid", "The Sign header matches none of the store's keys over these exact body bytes: the body changed after signing, or another private key signed it.")
     }
 
-    func rfc9421(_ input: DiagnoseBody, caller: AuthenticatedKey, report: inout DiagnosisReport) async throws {
+    func rfc9421(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
         guard let url = input.url else { throw KeywardError(.invalidInput, "missing_field", "'url' (the URL the request was sent to) is required for rfc9421.", field: "url") }
         let headers = (input.headers ?? [:]).map { (name: $0.key, value: $0.value) }
         let inputHeader = headers.first { $0.name.lowercased() == "signature-input" }?.value ?? ""
         guard let keyID = (try? HTTPMessageSignatures.parseInputs(inputHeader))?.first?.keyID else {
             return report.fail("signature_present", "signature_missing", "No Signature-Input header with a keyid.")
         }
-        guard let resolved = try await signingKeys.resolve(id: keyID), resolved.owner.merchantID == caller.merchantID, resolved.owner.mode == .test else {
+        guard let resolved = try await signingKeys.resolve(id: keyID), resolved.owner.merchantID == merchantID, resolved.owner.mode == .test else {
             return report.fail("key_index", "unknown_key_index", "None of your active test-mode signing keys has id '\(keyID.prefix(64))'.")
         }
         report.pass("key_index", "keyid '\(keyID)' is your signing key '\(resolved.owner.name)' (\(resolved.owner.algorithm)).")

@@ -31,6 +31,7 @@ public struct KeywardServices: Sendable {
     public let accounts: AccountService
     public let team: TeamService
     public let cabinetSessions: CabinetSessions
+    public let merchantSettings: MerchantSettingsService
     public let clock: KeywardClock
     public let logger: Logger
 
@@ -71,6 +72,7 @@ public struct KeywardServices: Sendable {
             accounts: accounts,
             team: TeamService(store: store, accounts: accounts, clock: clock),
             cabinetSessions: CabinetSessions(store: store, clock: clock),
+            merchantSettings: MerchantSettingsService(store: store, changes: changes, clock: clock),
             clock: clock, logger: logger)
     }
 

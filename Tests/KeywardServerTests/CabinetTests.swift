@@ -139,7 +139,7 @@ import Testing
             #expect(try await browser.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa/setup")
             let setup = try await browser.send(client, .get, "/cabinet/2fa/setup")
             let html = String(buffer: setup.body)
-            let secret = try #require(html.range(of: "<code>").map { String(html[$0.upperBound...].prefix { $0 != "<" }) })
+            let secret = try #require(html.range(of: "<code id=\"totp-secret\">").map { String(html[$0.upperBound...].prefix { $0 != "<" }) })
             #expect(html.contains("otpauth://totp/Keyward:"))
             let totp = TOTP(secret: try #require(Base32.decode(secret)))
             let csrf = try #require(Browser.csrf(html))

@@ -83,10 +83,12 @@ struct CabinetController {
             return try page("recovery-codes", view)
         }
         cabinet.get { _, context in try await overview(context) }
+        addKeyCheckRoutes(to: cabinet)
         addKeyRoutes(to: cabinet)
         addTeamRoutes(to: cabinet)
         addCertificateRoutes(to: cabinet)
         addInvitationRoutes(to: cabinet)
+        addSettingsRoutes(to: cabinet)
     }
 
     func page(_ template: String, _ view: CabinetPage, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -222,6 +224,12 @@ struct CabinetPage: Sendable {
     var ticks: [ExpiryTimeline.Tick] = []
     var bars: [ExpiryTimeline.Bar] = []
     var entries: [AuditRowView] = []
+    var notice: String?
+    var nav = NavigationLinks()
+    var keyAction: KeyActionView?
+    var settings: SettingsView?
+    var keyCheck: KeyCheckResult?
+    var testMode: Bool { mode == Mode.test.rawValue }
 
     init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {
         self.title = title
@@ -232,6 +240,7 @@ struct CabinetPage: Sendable {
             merchantName = principal.merchant.name
             role = principal.role.name
             csrf = principal.session.csrfToken
+            nav = NavigationLinks(principal.role.permissions)
         }
     }
 }

@@ -8,19 +8,20 @@ extension CabinetPrincipal {
     func require(_ permission: Permission, mode: Mode? = nil) throws {
         var needed: Set<Permission> = [permission]
         if mode == .live { needed.insert(.keysLive) }
-        let missing = needed.subtracting(role.permissions)
-        guard missing.isEmpty else {
-            throw KeywardError(.forbidden, "permission_denied", "Your role (\(role.name)) lacks \(missing.map(\.rawValue).sorted().joined(separator: ", ")).")
-        }
+        try Authorization.require(needed, granted: role.permissions, holder: "Your role (\(role.name))")
     }
+
+    func may(_ permission: Permission, mode: Mode? = nil) -> Bool { (try? require(permission, mode: mode)) != nil }
 
     var auditActor: AuditActor { AuditActor(type: "user", id: user.id, address: nil) }
 }
 
-/// The Keys page: secret keys per mode, generate (shown once), revoke; keys older than the rotation
-/// period (90 days) are flagged.
+/// The Keys page: secret keys per mode; generate (shown once), roll with a chosen overlap (a live key
+/// only with a fresh second-factor code), revoke after confirming; keys older than the merchant's
+/// rotation period are flagged.
 extension CabinetController {
-    static let rotationDays = 90
+    /// The overlaps offered when rolling, in seconds (the API accepts any value up to 7 days).
+    static let overlapChoices: [(seconds: Int, label: String)] = [(0, "none: the old key stops now"), (3600, "1 hour"), (86400, "24 hours"), (604_800, "7 days")]
 
     func addKeyRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
         cabinet.get("keys") { request, context -> Response in
@@ -28,18 +29,21 @@ extension CabinetController {
             let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
             try principal.require(.keysRead, mode: mode)
             let now = services.clock.now()
+            let rotationDays = try await services.merchantSettings.get(merchantID: principal.merchant.id).rotationDays
             var view = CabinetPage(context, title: "Keys")
             view.mode = mode.rawValue
-            view.canWrite = (try? principal.require(.keysWrite, mode: mode)) != nil
-            view.modes = Mode.allCases.filter { (try? principal.require(.keysRead, mode: $0)) != nil }
+            view.canWrite = principal.may(.keysWrite, mode: mode)
+            view.modes = Mode.allCases.filter { principal.may(.keysRead, mode: $0) }
                 .map { ModeLink(name: $0.rawValue, title: $0 == .live ? "Live" : "Test", current: $0 == mode) }
             view.keys = try await services.secretKeys.list(merchantID: principal.merchant.id, mode: mode, limit: 1000).map { key in
                 let status = key.status(at: now)
                 return KeyRow(id: key.id, name: key.name, prefix: key.prefix, last4: key.last4, status: status.rawValue,
                               created: CabinetDates.day(key.createdAt),
                               lastUsed: key.lastUsedAt.map(CabinetDates.minute) ?? "never",
-                              stale: status.rawValue == "active" && now.timeIntervalSince(key.createdAt) > Double(Self.rotationDays) * 86400,
-                              rotationDays: Self.rotationDays, revocable: view.canWrite && key.revokedAt == nil, csrf: view.csrf, mode: mode.rawValue)
+                              expires: key.expiresAt.map(CabinetDates.minute) ?? "",
+                              stale: status == .active && now.timeIntervalSince(key.createdAt) > Double(rotationDays) * 86400,
+                              rotationDays: rotationDays, rollable: view.canWrite && status == .active,
+                              revocable: view.canWrite && key.revokedAt == nil, mode: mode.rawValue)
             }
             view.banner = try await banner(merchantID: principal.merchant.id, now: now)
             return try page("keys", view)
@@ -52,11 +56,16 @@ extension CabinetController {
             try principal.require(.keysWrite, mode: mode)
             let created = try await services.secretKeys.create(merchantID: principal.merchant.id, mode: mode, options: .init(name: form["name"]))
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create secret key", targetID: created.info.id)
-            var view = CabinetPage(context, title: "Key created")
-            view.secret = created.secret
-            view.mode = mode.rawValue
-            view.baseURL = "https://\(request.head.authority ?? "localhost:8443")"
-            return try page("key-created", view, status: .created)
+            return try keyCreatedPage(context, request, created, replacing: nil)
+        }
+        for action in [KeyAction.roll, .revoke] {
+            cabinet.get("keys/:id/\(action.rawValue)") { request, context -> Response in
+                let principal = try context.requireCabinet()
+                let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
+                try principal.require(.keysWrite, mode: mode)
+                let key = try await services.secretKeys.get(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
+                return try keyActionPage(context, key, action: action, message: nil, status: .ok)
+            }
         }
         cabinet.post("keys/:id/revoke") { request, context -> Response in
             let principal = try context.requireCabinet()
@@ -69,13 +78,61 @@ extension CabinetController {
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: revoke secret key", targetID: id)
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)", type: .normal)
         }
+        cabinet.post("keys/:id/roll") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let mode = try Self.mode(form["mode"])
+            try principal.require(.keysWrite, mode: mode)
+            let key = try await services.secretKeys.get(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
+            guard let overlap = Int(form["overlap"] ?? ""), Self.overlapChoices.contains(where: { $0.seconds == overlap }) else {
+                return try keyActionPage(context, key, action: .roll, message: "Choose how long the old key keeps working.", status: .badRequest)
+            }
+            // Rolling a live key hands out a new live secret: it takes a fresh second-factor code.
+            if mode == .live {
+                do { try await services.accounts.verifySecondFactor(userID: principal.user.id, code: form["code"] ?? "") } catch let error as KeywardError
+                    where ["invalid_code", "totp_required"].contains(error.code) {
+                    return try keyActionPage(context, key, action: .roll, message: error.message, status: .unauthorized)
+                }
+            }
+            let created = try await services.secretKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap)
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: roll secret key", targetID: created.info.id)
+            let until = overlap == 0 ? "The old key \(key.prefix)…\(key.last4) stopped working now."
+                : "The old key \(key.prefix)…\(key.last4) keeps working until \(CabinetDates.minute(services.clock.now().addingTimeInterval(TimeInterval(overlap)))) UTC."
+            return try keyCreatedPage(context, request, created, replacing: until)
+        }
     }
+
+    func keyCreatedPage(_ context: KeywardRequestContext, _ request: Request, _ created: CreatedSecretKey, replacing: String?) throws -> Response {
+        var view = CabinetPage(context, title: "Key created")
+        view.secret = created.secret
+        view.mode = created.info.mode.rawValue
+        view.notice = replacing
+        view.baseURL = Self.baseURL(request)
+        return try page("key-created", view, status: .created)
+    }
+
+    func keyActionPage(_ context: KeywardRequestContext, _ key: SecretKeyInfo, action: KeyAction, message: String?, status: HTTPResponse.Status) throws -> Response {
+        var view = CabinetPage(context, title: action == .roll ? "Roll \(key.name)" : "Revoke \(key.name)", message: message)
+        view.keyAction = KeyActionView(
+            id: key.id, name: key.name, masked: "\(key.prefix)…\(key.last4)", mode: key.mode.rawValue,
+            lastUsed: key.lastUsedAt.map(CabinetDates.minute) ?? "never", isRoll: action == .roll, needsCode: action == .roll && key.mode == .live,
+            overlaps: Self.overlapChoices.map { OverlapOption(seconds: $0.seconds, label: $0.label, chosen: $0.seconds == 86400) })
+        return try page("key-action", view, status: status)
+    }
+
+    /// Where members reach this cabinet (for the curl examples and invitation links).
+    static func baseURL(_ request: Request) -> String { "https://\(request.head.authority ?? "localhost:8443")" }
 
     static func mode(_ text: String?) throws -> Mode {
         guard let text else { return .test }
         guard let mode = Mode(rawValue: text) else { throw KeywardError(.invalidInput, "invalid_field", "Mode is test or live.", field: "mode") }
         return mode
     }
+}
+
+enum KeyAction: String {
+    case roll, revoke
 }
 
 struct ModeLink: Sendable {
@@ -92,9 +149,20 @@ struct KeyRow: Sendable {
     let status: String
     let created: String
     let lastUsed: String
+    let expires: String
     let stale: Bool
     let rotationDays: Int
+    let rollable: Bool
     let revocable: Bool
-    let csrf: String
     let mode: String
 }
+
+/// The confirmation page of a roll or a revocation.
+struct KeyActionView: Sendable {
+    let id: String, name: String, masked: String, mode: String, lastUsed: String
+    let isRoll: Bool
+    let needsCode: Bool
+    let overlaps: [OverlapOption]
+}
+
+struct OverlapOption: Sendable { let seconds: Int, label: String, chosen: Bool }

@@ -11,7 +11,8 @@ enum CabinetTemplates {
 
     static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
                                           ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
-                                          ("setup", setup), ("keys", keys), ("key-created", keyCreated),
+                                          ("setup", setup), ("keys", keys), ("key-created", keyCreated), ("key-action", keyAction), ("key-check", keyCheck),
+                                          ("settings", settings),
                                           ("team", team), ("invited", invited), ("accept", accept), ("audit", audit),
                                           ("certificates", certificatesPage)]
 
@@ -39,7 +40,7 @@ enum CabinetTemplates {
         .banner a { color: white; }
         code, .codes { font-family: ui-monospace, monospace; }
         .codes { columns: 2; list-style: none; padding: 0; }
-        .badge-expired, .badge-critical { color: var(--danger); } .badge-expiring { color: var(--warn); }
+        .badge-expired, .badge-critical, a.danger { color: var(--danger); } button.danger { background: var(--danger); } .badge-expiring { color: var(--warn); }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
         table { border-collapse: collapse; margin: 1rem 0; } th, td { padding: .35rem .75rem; border-bottom: 1px solid #8884; text-align: left; }
         </style>
@@ -49,7 +50,7 @@ enum CabinetTemplates {
         {{#signedIn}}
         <header>
         <strong>Keyward</strong>
-        <nav aria-label="Main"><a href="/cabinet">Overview</a> <a href="/cabinet/keys?mode=test">Keys</a> <a href="/cabinet/certificates">Certificates</a> <a href="/cabinet/team">Team</a> <a href="/cabinet/audit">Audit</a></nav>
+        <nav aria-label="Main"><a href="/cabinet">Overview</a>{{#nav.keys}} <a href="/cabinet/keys?mode=test">Keys</a>{{/nav.keys}}{{#nav.certificates}} <a href="/cabinet/certificates">Certificates</a>{{/nav.certificates}}{{#nav.team}} <a href="/cabinet/team">Team</a>{{/nav.team}}{{#nav.audit}} <a href="/cabinet/audit">Audit</a>{{/nav.audit}}{{#nav.settings}} <a href="/cabinet/settings">Settings</a>{{/nav.settings}}</nav>
         <span>{{email}} · {{merchantName}} ({{role}})</span>
         <form method="post" action="/cabinet/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
         </header>
@@ -89,42 +90,6 @@ enum CabinetTemplates {
         <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" required>
         <button type="submit">Save and sign in</button>
         </form>
-        {{> foot}}
-        """
-
-    static let keys = """
-        {{> head}}
-        <h1>Secret keys · {{mode}} mode</h1>
-        <p>{{#modes}}<a href="/cabinet/keys?mode={{name}}" {{#current}}aria-current="page"{{/current}}>{{title}}</a> {{/modes}}</p>
-        {{#canWrite}}
-        <form class="card" method="post" action="/cabinet/keys">
-        <input type="hidden" name="csrf" value="{{csrf}}">
-        <input type="hidden" name="mode" value="{{mode}}">
-        <label for="name">Name of the new key</label>
-        <input id="name" name="name" type="text" required maxlength="200" placeholder="backend">
-        <button type="submit">Generate</button>
-        </form>
-        {{/canWrite}}
-        <table>
-        <thead><tr><th scope="col">Name</th><th scope="col">Key</th><th scope="col">Status</th><th scope="col">Created</th><th scope="col">Last used</th><th scope="col"></th></tr></thead>
-        <tbody>
-        {{{keyRowsHTML}}}
-        </tbody>
-        </table>
-        {{^keys}}<p>No keys in {{mode}} mode yet.</p>{{/keys}}
-        {{> foot}}
-        """
-
-    static let keyCreated = """
-        {{> head}}
-        <h1>Key created</h1>
-        <p>Copy it now: this is the <strong>only time</strong> it is shown. Keyward keeps only its hash.</p>
-        <section class="card" style="max-width:none">
-        <p><code id="secret">{{secret}}</code></p>
-        <p>Try it:</p>
-        <pre><code>curl -H "Authorization: Bearer {{secret}}" {{baseURL}}/v1/auth/test</code></pre>
-        </section>
-        <p><a href="/cabinet/keys?mode={{mode}}">Back to the keys</a></p>
         {{> foot}}
         """
 
@@ -169,7 +134,7 @@ enum CabinetTemplates {
         {{> head}}
         <h1>Invitation ready</h1>
         <p>Send this link to {{email}} (valid 7 days, once). No mail transport is configured, so Keyward does not send it.</p>
-        <p><code>{{uri}}</code></p>
+        <p><code id="invitation-link">{{uri}}</code></p>
         <p><a href="/cabinet/team">Back to the team</a></p>
         {{> foot}}
         """
@@ -260,7 +225,7 @@ enum CabinetTemplates {
         <p>{{reason}} Add this account to an authenticator app (type the secret, or open the link on your
         phone), then enter the code it shows.</p>
         <section class="card">
-        <p>Secret: <code>{{secret}}</code></p>
+        <p>Secret: <code id="totp-secret">{{secret}}</code></p>
         <p><a href="{{uri}}">Open in an authenticator app</a></p>
         <form method="post" action="/cabinet/2fa/setup">
         {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}

@@ -40,6 +40,12 @@ extension CabinetPage: MustacheParent {
         case "keyRowsHTML": keys.map(\.html).joined()
         case "certificateRowsHTML": certificates.map(\.html).joined()
         case "barsHTML": bars.map(\.html).joined()
+        case "notice": notice
+        case "nav": nav
+        case "keyAction": keyAction
+        case "settings": settings
+        case "keyCheck": keyCheck
+        case "testMode": testMode
         default: nil
         }
     }
@@ -58,7 +64,8 @@ extension KeyRow: MustacheParent {
         case "stale": stale
         case "rotationDays": rotationDays
         case "revocable": revocable
-        case "csrf": csrf
+        case "rollable": rollable
+        case "expires": expires
         case "mode": mode
         default: nil
         }
@@ -92,6 +99,34 @@ extension ExpiryTimeline.Bar: MustacheParent {
         case "width": width
         case "labelX": labelX
         case "color": color
+        default: nil
+        }
+    }
+}
+
+extension NavigationLinks: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "keys": keys
+        case "certificates": certificates
+        case "team": team
+        case "audit": audit
+        case "settings": settings
+        default: nil
+        }
+    }
+}
+
+extension KeyCheckResult: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "ok": ok
+        case "code": code
+        case "explanation": explanation
+        case "hint": hint
+        case "notes": notes
+        case "steps": steps
+        case "hasSteps": !steps.isEmpty
         default: nil
         }
     }

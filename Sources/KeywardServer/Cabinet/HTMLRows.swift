@@ -27,10 +27,13 @@ extension KeyRow {
         let e = HTML.escape
         var row = "<tr><td>\(e(name))"
         if stale { row += " <strong>(rotate: older than \(rotationDays) days)</strong>" }
-        row += "</td><td><code>\(e(prefix))…\(e(last4))</code></td><td>\(e(status))</td><td>\(e(created))</td><td>\(e(lastUsed))</td><td>"
+        row += "</td><td><code>\(e(prefix))…\(e(last4))</code></td><td>\(e(status))</td><td>\(e(created))</td><td>\(e(lastUsed))</td><td>\(e(expires))</td><td>"
+        let query = "?mode=\(e(mode))"
+        if rollable {
+            row += "<a href=\"/cabinet/keys/\(e(id))/roll\(query)\">Roll<span class=\"visually-hidden\"> \(e(name))</span></a> "
+        }
         if revocable {
-            row += "<form method=\"post\" action=\"/cabinet/keys/\(e(id))/revoke\"><input type=\"hidden\" name=\"csrf\" value=\"\(e(csrf))\">"
-                + "<input type=\"hidden\" name=\"mode\" value=\"\(e(mode))\"><button type=\"submit\" aria-label=\"Revoke \(e(name))\">Revoke</button></form>"
+            row += "<a href=\"/cabinet/keys/\(e(id))/revoke\(query)\" class=\"danger\">Revoke<span class=\"visually-hidden\"> \(e(name))</span></a>"
         }
         return row + "</td></tr>\n"
     }

@@ -1,0 +1,68 @@
+import Foundation
+import SQLKit
+
+/// A merchant's own settings (the cabinet's Settings page and `/v1/manage/settings`).
+public struct MerchantSettings: Sendable, Equatable, Codable {
+    /// Keys older than this many days are flagged for rotation (default 90).
+    public var rotationDays: Int
+    /// Networks every API call with this merchant's secret keys must come from (empty: anywhere), on top
+    /// of each key's own allowlist.
+    public var allowedIPs: [IPNetwork]
+    /// When they last changed (nil: never, the defaults apply).
+    public var updatedAt: Date?
+
+    public static let defaultRotationDays = 90
+    public static let rotationDayRange = 7...730
+
+    public static let defaults = MerchantSettings(rotationDays: defaultRotationDays, allowedIPs: [], updatedAt: nil)
+}
+
+/// Reads and changes merchant settings. A change to the allowlist bumps the credential revision, so
+/// every instance's key cache forgets what it knew and the new list applies at once.
+public struct MerchantSettingsService: Sendable {
+    let store: KeywardStore
+    let changes: CredentialChanges
+    let clock: KeywardClock
+
+    public init(store: KeywardStore, changes: CredentialChanges, clock: KeywardClock = .system) {
+        self.store = store
+        self.changes = changes
+        self.clock = clock
+    }
+
+    struct Row: Codable {
+        let merchant_id: String
+        let rotation_days: Int64
+        let allowed_ips: String
+        let updated_ms: Int64
+    }
+
+    public func get(merchantID: String) async throws -> MerchantSettings {
+        guard let row = try await store.sql.select().column("*").from("merchant_settings").where("merchant_id", .equal, merchantID)
+            .first(decoding: Row.self) else { return .defaults }
+        return MerchantSettings(rotationDays: Int(row.rotation_days), allowedIPs: JSONText.decode([IPNetwork].self, row.allowed_ips) ?? [],
+                                updatedAt: Date(millis: row.updated_ms))
+    }
+
+    /// Changes what is given (nil leaves a setting as it is) and returns the result.
+    public func update(merchantID: String, rotationDays: Int?, allowedIPs: [String]?) async throws -> MerchantSettings {
+        _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
+        var settings = try await get(merchantID: merchantID)
+        if let rotationDays {
+            guard MerchantSettings.rotationDayRange.contains(rotationDays) else {
+                throw KeywardError.invalid("invalid_rotation_days", "The rotation period is 7 to 730 days.", field: "rotation_days")
+            }
+            settings.rotationDays = rotationDays
+        }
+        if let allowedIPs { settings.allowedIPs = try Validation.allowList(allowedIPs) }
+        let now = clock.now()
+        settings.updatedAt = now
+        let row = Row(merchant_id: merchantID, rotation_days: Int64(settings.rotationDays), allowed_ips: JSONText.encode(settings.allowedIPs),
+                      updated_ms: now.millis)
+        try await changes.commit(in: store) { sql in
+            try await sql.delete(from: "merchant_settings").where("merchant_id", .equal, merchantID).run()
+            try await sql.insert(into: "merchant_settings").model(row).run()
+        }
+        return settings
+    }
+}

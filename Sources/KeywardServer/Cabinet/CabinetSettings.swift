@@ -1,0 +1,90 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+
+/// The Settings page (settings.write): the rotation period that flags old keys, the merchant-wide IP
+/// allowlist for API calls, and the webhook endpoint (its signing secret shown once).
+extension CabinetController {
+    func addSettingsRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
+        cabinet.get("settings") { _, context -> Response in
+            try await settingsPage(context, message: nil, notice: nil, status: .ok)
+        }
+        cabinet.post("settings") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            try principal.require(.settingsWrite)
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let networks = (form["allowed_ips"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," })
+                .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard let days = Int((form["rotation_days"] ?? "").trimmingCharacters(in: .whitespaces)) else {
+                return try await settingsPage(context, message: "The rotation period is a number of days (7 to 730).", notice: nil, status: .badRequest)
+            }
+            do {
+                _ = try await services.merchantSettings.update(merchantID: principal.merchant.id, rotationDays: days, allowedIPs: networks)
+            } catch let error as KeywardError where error.kind == .invalidInput {
+                return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
+            }
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: change settings", targetID: nil)
+            return try await settingsPage(context, message: nil, notice: "Settings saved.", status: .ok)
+        }
+        cabinet.post("settings/webhook") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            try principal.require(.settingsWrite)
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let endpoint: WebhookEndpointInfo, secret: String
+            do {
+                (endpoint, secret) = try await services.webhooks.setEndpoint(merchantID: principal.merchant.id, url: (form["url"] ?? "").trimmingCharacters(in: .whitespaces))
+            } catch let error as KeywardError where error.kind == .invalidInput {
+                return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
+            }
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set webhook", targetID: endpoint.id)
+            return try await settingsPage(context, message: nil, notice: "Webhook saved. Verify deliveries with the signing secret below.", status: .ok,
+                                          webhookSecret: secret)
+        }
+        cabinet.post("settings/webhook/delete") { _, context -> Response in
+            let principal = try context.requireCabinet()
+            try principal.require(.settingsWrite)
+            try await services.webhooks.deleteEndpoint(merchantID: principal.merchant.id)
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove webhook", targetID: nil)
+            return try await settingsPage(context, message: nil, notice: "Webhook removed.", status: .ok)
+        }
+    }
+
+    func settingsPage(_ context: KeywardRequestContext, message: String?, notice: String?, status: HTTPResponse.Status,
+                      webhookSecret: String? = nil) async throws -> Response {
+        let principal = try context.requireCabinet()
+        try principal.require(.settingsWrite)
+        let settings = try await services.merchantSettings.get(merchantID: principal.merchant.id)
+        var view = CabinetPage(context, title: "Settings", message: message)
+        view.notice = notice
+        view.settings = SettingsView(rotationDays: settings.rotationDays, allowedIPs: settings.allowedIPs.map(\.description).joined(separator: "\n"),
+                                     webhookURL: try await services.webhooks.endpoint(merchantID: principal.merchant.id)?.url,
+                                     webhookSecret: webhookSecret)
+        view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
+        return try page("settings", view, status: status)
+    }
+}
+
+struct SettingsView: Sendable {
+    let rotationDays: Int
+    let allowedIPs: String
+    let webhookURL: String?
+    let webhookSecret: String?
+}
+
+/// Which main pages the member's role may open (the others are left out of the navigation).
+struct NavigationLinks: Sendable {
+    var keys = false, certificates = false, team = false, audit = false, settings = false
+
+    init(_ permissions: Set<Permission>) {
+        keys = permissions.contains(.keysRead)
+        certificates = permissions.contains(.certificatesRead)
+        team = permissions.contains(.teamManage)
+        audit = permissions.contains(.auditRead)
+        settings = permissions.contains(.settingsWrite)
+    }
+
+    init() {}
+}

@@ -1,0 +1,125 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KeywardCore
+import KeywardCrypto
+import KeywardServer
+import KeywardTestSupport
+import Testing
+
+/// Rolling and revoking from the Keys page (both confirmed first; a live roll takes a fresh TOTP code),
+/// and the test-request helper that explains why a key or a signed request is refused.
+@Suite(.closesStores) struct CabinetKeyActionsTests {
+    typealias Browser = CabinetTests.Browser
+
+    /// A member of `role` with TOTP turned on, and the authenticator that makes their codes.
+    static func enrolled(_ services: KeywardServices, role: DefaultRole, clock: TestClock) async throws -> (email: String, password: String, merchant: Merchant, totp: TOTP) {
+        let (email, password, merchant) = try await CabinetTests.member(services, role: role)
+        let userID = try await services.accounts.login(email: email, password: password).id
+        let (secret, _) = try await services.accounts.beginTOTP(userID: userID)
+        let totp = TOTP(secret: try #require(Base32.decode(secret)))
+        _ = try await services.accounts.confirmTOTP(userID: userID, code: totp.code(at: clock.clock.now()))
+        clock.advance(30)
+        return (email, password, merchant, totp)
+    }
+
+    static func secret(_ response: TestResponse) throws -> String {
+        let html = String(buffer: response.body)
+        return try #require(html.range(of: #"<code id="secret">"#).map { String(html[$0.upperBound...].prefix { $0 != "<" }) })
+    }
+
+    @Test func revokingAsksFirstAndRollingKeepsTheOldKeyForTheChosenOverlap() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
+        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend"))
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
+            let list = String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)
+            #expect(list.contains("/cabinet/keys/\(key.info.id)/revoke?mode=test") && list.contains("/cabinet/keys/\(key.info.id)/roll?mode=test"))
+
+            // The confirmation page changes nothing by itself.
+            let confirm = try await browser.send(client, .get, "/cabinet/keys/\(key.info.id)/revoke?mode=test")
+            #expect(confirm.status == .ok && String(buffer: confirm.body).contains("stops working at once"))
+            _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { #expect($0.status == .ok) }
+            #expect(try await browser.send(client, .get, "/cabinet/keys/\(key.info.id)/delete?mode=test").status == .notFound)
+
+            // Roll with a 1-hour overlap: both keys work until the hour is over.
+            let csrf = try #require(Browser.csrf(String(buffer: confirm.body)))
+            let noChoice = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "test", "csrf": csrf, "overlap": "999"])
+            #expect(noChoice.status == .badRequest)
+            let rolled = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "test", "csrf": csrf, "overlap": "3600"])
+            #expect(rolled.status == .created && String(buffer: rolled.body).contains("keeps working until"))
+            let replacement = try Self.secret(rolled)
+            _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { #expect($0.status == .ok) }
+            _ = try await client.call(.get, "/v1/auth/test", key: replacement) { #expect($0.status == .ok) }
+            let again = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "test", "csrf": csrf, "overlap": "0"])
+            #expect(again.status == .conflict && String(buffer: again.body).contains("already rolled"))
+            clock.advance(3601)
+            _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.unauthorized, "key_expired") }
+            _ = try await client.call(.get, "/v1/auth/test", key: replacement) { #expect($0.status == .ok) }
+            let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
+            #expect(actions.contains("cabinet: roll secret key"))
+        }
+    }
+
+    @Test func rollingALiveKeyTakesAFreshSecondFactorCode() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, merchant, totp) = try await Self.enrolled(services, role: .administrator, clock: clock)
+        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live backend"))
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
+            let confirm = String(buffer: try await browser.send(client, .get, "/cabinet/keys/\(key.info.id)/roll?mode=live").body)
+            #expect(confirm.contains(#"name="code""#))
+            let csrf = try #require(Browser.csrf(confirm))
+            // The code just used to sign in is spent; a wrong one is refused; neither rolls the key.
+            for code in [totp.code(at: clock.clock.now()), "000000"] {
+                let refused = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "live", "csrf": csrf, "overlap": "0", "code": code])
+                #expect(refused.status == .unauthorized && String(buffer: refused.body).contains("wrong or was used"))
+            }
+            #expect(try await services.secretKeys.get(merchantID: merchant.id, mode: .live, id: key.info.id).replacedBy == nil)
+            clock.advance(30)
+            let rolled = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "live", "csrf": csrf, "overlap": "0", "code": totp.code(at: clock.clock.now())])
+            #expect(rolled.status == .created)
+            #expect(try Self.secret(rolled).hasPrefix("kw_live_"))
+            _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.unauthorized, "key_expired") }
+        }
+    }
+
+    @Test func theTestRequestHelperExplainsWhatTheGatewayWouldAnswer() async throws {
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
+        let good = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "good"))
+        let revoked = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "old"))
+        _ = try await services.secretKeys.revoke(merchantID: merchant.id, mode: .test, id: revoked.info.id)
+        let other = try await services.merchants.create(name: "Other")
+        let foreign = try await services.secretKeys.create(merchantID: other.id, mode: .test, options: .init(name: "theirs"))
+        let app = try await Harness.app(settings)
+        _ = try await app.test(.router) { client in
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
+            let page = String(buffer: try await browser.send(client, .get, "/cabinet/keys/check?mode=test").body)
+            #expect(page.contains("curl -H &quot;Authorization: Bearer $KEYWARD_SECRET_KEY&quot;") || page.contains(#"curl -H "Authorization: Bearer $KEYWARD_SECRET_KEY""#))
+            let csrf = try #require(Browser.csrf(page))
+            func check(_ form: [String: String]) async throws -> String {
+                String(buffer: try await browser.send(client, .post, "/cabinet/keys/check", form: form.merging(["csrf": csrf, "mode": "test"]) { a, _ in a }).body)
+            }
+            let works = try await check(["key": "Authorization: Bearer \(good.secret)\n"])
+            #expect(works.contains("It works") && works.contains(good.info.id) && works.contains("line breaks"))
+            #expect(!works.contains(good.secret))
+            #expect(try await check(["key": revoked.secret]).contains("key_revoked"))
+            let truncated = try await check(["key": String(good.secret.dropLast(3))])
+            #expect(truncated.contains("invalid_key") && truncated.contains("truncated"))
+            #expect(try await check(["key": foreign.secret]).contains("belongs to another merchant"))
+            // A signed myPOS form for a store this merchant does not have: the first failing step, named.
+            let diagnosis = try await check(["dialect": "mypos", "body": "IPCmethod=IPCPurchase&SID=000000&KeyIndex=1&Signature=AAAA"])
+            #expect(diagnosis.contains("Refused") && diagnosis.contains("unknown_store") && diagnosis.contains("SID &#39;000000&#39;"))
+        }
+    }
+}
