@@ -8,13 +8,20 @@ import SQLKit
 extension AccountService {
     static func totpContext(_ userID: String) -> String { "totp:\(userID)" }
 
-    /// Starts enrolment: a new secret (not yet required at login) and its `otpauth://` URI for the QR code.
+    /// Starts enrolment: a secret (not yet required at login) and its `otpauth://` URI for the QR code.
+    /// While enrolment is pending the same secret comes back, so reloading the page or mistyping a code
+    /// does not invalidate what the member already scanned.
     public func beginTOTP(userID: String) async throws -> (secret: String, uri: String) {
         let user = try await row(id: userID)
         guard user.totp_enabled == 0 else { throw KeywardError(.conflict, "totp_enabled", "Two-factor authentication is already on; turn it off first to enrol a new device.") }
-        let secret = TOTP.generateSecret()
-        try await store.sql.update("users").set("sealed_totp_secret", to: try keyring.seal(secret, context: Self.totpContext(userID)))
-            .where("id", .equal, userID).run()
+        let secret: [UInt8]
+        if let pending = user.sealed_totp_secret {
+            secret = try keyring.open(pending, context: Self.totpContext(userID))
+        } else {
+            secret = TOTP.generateSecret()
+            try await store.sql.update("users").set("sealed_totp_secret", to: try keyring.seal(secret, context: Self.totpContext(userID)))
+                .where("id", .equal, userID).run()
+        }
         let totp = TOTP(secret: secret)
         return (Base32.encode(secret), totp.provisioningURI(account: user.email, issuer: "Keyward"))
     }

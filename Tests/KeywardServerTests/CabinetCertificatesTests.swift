@@ -39,7 +39,7 @@ import Testing
             #expect(stored.headers[.location] == "/cabinet/certificates")
             let page = String(buffer: try await browser.send(client, .get, "/cabinet/certificates").body)
             #expect(page.contains("<svg role=\"img\"") && page.contains(": critical, 9 days left</title>"))
-            #expect(page.contains("badge-critical") && page.contains("1 expires within 14 days"))
+            #expect(page.contains("badge-critical") && page.contains("1 certificate expires within 14 days"))
         }
         // A viewer sees the list but no upload form, and a forged post is refused.
         let viewer = try await services.team.addMember(email: "viewer-\(UUID().uuidString.prefix(6).lowercased())@shop.example", merchantID: merchant.id, role: .builtIn(.viewer))

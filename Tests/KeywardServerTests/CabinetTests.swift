@@ -143,11 +143,16 @@ import Testing
             #expect(html.contains("otpauth://totp/Keyward:"))
             let totp = TOTP(secret: try #require(Base32.decode(secret)))
             let csrf = try #require(Browser.csrf(html))
+            // A mistyped code: the reason, and the same secret (what the phone scanned still counts).
+            let wrongCode = totp.code(at: clock.clock.now()) == "000000" ? "111111" : "000000"
+            let mistyped = try await browser.send(client, .post, "/cabinet/2fa/setup", form: ["code": wrongCode, "csrf": csrf])
+            #expect(mistyped.status == .badRequest && String(buffer: mistyped.body).contains("does not match"))
+            #expect(String(buffer: mistyped.body).contains(secret))
             let codes = try await browser.send(client, .post, "/cabinet/2fa/setup", form: ["code": totp.code(at: clock.clock.now()), "csrf": csrf])
             #expect(String(buffer: codes.body).components(separatedBy: "<li>").count == 11, "ten recovery codes, shown once")
             let overview = try await browser.send(client, .get, "/cabinet")
             #expect(overview.status == .ok)
-            #expect(String(buffer: overview.body).contains("1 expires within 14 days"))
+            #expect(String(buffer: overview.body).contains("1 certificate expires within 14 days"))
             #expect(String(buffer: overview.body).contains("Checkout TLS"))
 
             // The next sign-in asks for a code; a wrong or replayed one is refused.

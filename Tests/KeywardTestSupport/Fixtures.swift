@@ -97,4 +97,10 @@ public enum Peers {
     public static var allianceClient: String { directory.appendingPathComponent("alliance_client.py").path }
     /// JWKs, Python `jwcrypto`.
     public static var jwk: String { directory.appendingPathComponent("jwk_peer.py").path }
+    /// The cabinet in headless Chromium (selenium, pyotp).
+    public static var cabinetBrowser: String { directory.appendingPathComponent("cabinet_browser.py").path }
+    /// Where browser tests leave their screenshots: `.build/screenshots` of the package (not committed).
+    public static var screenshots: String {
+        directory.deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(".build/screenshots").path
+    }
 }

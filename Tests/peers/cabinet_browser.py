@@ -22,16 +22,25 @@ import requests
 import urllib3
 from selenium import webdriver
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
 
 urllib3.disable_warnings()
 BASE, SETUP_LINK, OWNER_EMAIL, SHOTS = sys.argv[1:5]
 PASSWORD = "correct horse battery staple"
 report = {"checks": []}
+current = {}  # the driver in use, for the failure screenshot
 
 
 def fail(name, detail):
+    driver = current.get("driver")
+    if driver is not None:
+        shot(driver, "failure")
+        alerts = [element.text for element in driver.find_elements(By.CSS_SELECTOR, "[role=alert]")]
+        detail = f"{detail} (page: {driver.current_url}, alerts: {alerts})"
     report["failed"] = {"check": name, "detail": detail}
     print(json.dumps(report))
+    print(json.dumps(report), file=sys.stderr)  # the test runner shows stderr of a failed peer
     sys.exit(1)
 
 
@@ -66,8 +75,19 @@ def fill(driver, field_id, text):
     element.send_keys(text)
 
 
+def click_and_wait(driver, element):
+    """Clicks a button or link and waits for the next page (a click does not wait for navigation)."""
+    page = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+
+
 def submit(driver, css="button[type=submit]"):
-    driver.find_element(By.CSS_SELECTOR, css).click()
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, css))
+
+
+def follow(driver, link_text):
+    click_and_wait(driver, driver.find_element(By.LINK_TEXT, link_text))
 
 
 def heading(driver):
@@ -119,7 +139,7 @@ def owner_journey(driver):
     codes = [li.text for li in driver.find_elements(By.CSS_SELECTOR, "ul.codes li")]
     check("ten recovery codes", len(codes) == 10, str(len(codes)))
     shot(driver, "02-recovery-codes")
-    driver.find_element(By.LINK_TEXT, "Continue to the cabinet").click()
+    follow(driver, "Continue to the cabinet")
     check("overview", heading(driver) == "Browser Shop", heading(driver))
     shot(driver, "03-overview")
     return secret, code
@@ -127,7 +147,7 @@ def owner_journey(driver):
 
 def keys_journey(driver):
     # 3. Generate a test key: the secret appears once, with a curl to try it.
-    driver.find_element(By.LINK_TEXT, "Keys").click()
+    follow(driver, "Keys")
     check("keys page", "Secret keys" in heading(driver), heading(driver))
     fill(driver, "name", "checkout <script>alert(1)</script>")
     submit(driver, "form[action='/cabinet/keys'] button")
@@ -145,7 +165,7 @@ def keys_journey(driver):
     shot(driver, "05-keys")
 
     # 4. Revoke asks for confirmation first; then the key stops working at once.
-    driver.find_element(By.CSS_SELECTOR, "form[action$='/revoke'] button").click()
+    click_and_wait(driver, driver.find_element(By.CSS_SELECTOR, "a[href*='/revoke']"))
     check("revoke asks to confirm", heading(driver).startswith("Revoke"), heading(driver))
     shot(driver, "06-revoke-confirm")
     answer = requests.get(BASE + "/v1/auth/test", headers={"Authorization": "Bearer " + secret}, verify=False)
@@ -165,11 +185,12 @@ def certificate_journey(driver):
                     "-subj", "/CN=pay.browser.example", "-addext", "subjectAltName=DNS:pay.browser.example"],
                    check=True, capture_output=True)
     pem = open(folder + "/cert.pem").read() + open(folder + "/key.pem").read()
-    driver.find_element(By.LINK_TEXT, "Certificates").click()
+    follow(driver, "Certificates")
     check("certificates page", heading(driver) == "Certificates", heading(driver))
     fill(driver, "pem", "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----\n")
     submit(driver, "form[action='/cabinet/certificates'] button")
-    check("bad upload explained", "refused" in driver.page_source or "could not" in driver.page_source.lower(), driver.page_source[:300])
+    alerts = " ".join(element.text for element in driver.find_elements(By.CSS_SELECTOR, "[role=alert]"))
+    check("bad upload explained", "PEM block is damaged" in alerts, alerts)
     fill(driver, "pem", pem)
     submit(driver, "form[action='/cabinet/certificates'] button")
     check("certificate listed", "pay.browser.example" in driver.page_source)
@@ -179,7 +200,7 @@ def certificate_journey(driver):
 
 def team_journey(driver):
     # 6. A custom role that may read certificates and the audit log, nothing else; invite with it.
-    driver.find_element(By.LINK_TEXT, "Team").click()
+    follow(driver, "Team")
     check("team page", heading(driver) == "Team", heading(driver))
     fill(driver, "role-name", "Auditor")
     driver.find_element(By.CSS_SELECTOR, "input[name='permission.audit.read']").click()
@@ -226,6 +247,7 @@ def member_journey(driver, link):
 
 def main():
     driver = browser()
+    current["driver"] = driver
     try:
         owner_journey(driver)
         keys_journey(driver)
@@ -236,7 +258,6 @@ def main():
     except SystemExit:
         raise
     except Exception as error:  # a missing element or a timeout: report where we were
-        shot(driver, "failure")
         fail("unexpected " + type(error).__name__, f"{error} at {driver.current_url}".strip()[:500])
     finally:
         driver.quit()

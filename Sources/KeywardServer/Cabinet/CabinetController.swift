@@ -21,6 +21,8 @@ struct CabinetController {
             .add(middleware: CabinetErrorPages(library: library))
             .add(middleware: CabinetSessionMiddleware(sessions: services.cabinetSessions, accounts: services.accounts, team: services.team,
                                                       merchants: services.merchants))
+            // Again inside the session: a handler's error page keeps the member's navigation.
+            .add(middleware: CabinetErrorPages(library: library))
         cabinet.get("login") { _, _ in try loginPage(message: nil, email: "", status: .ok) }
         cabinet.post("login") { request, _ in try await signIn(request) }
         // The one-time link `keyward user create` prints (and invitations, for new accounts, later).
@@ -58,15 +60,7 @@ struct CabinetController {
             try await services.cabinetSessions.confirmSecondFactor(token: principal.token)
             return .redirect(to: "/cabinet", type: .normal)
         }
-        cabinet.get("2fa/setup") { _, context -> Response in
-            let principal = try context.requireCabinet()
-            let (secret, uri) = try await services.accounts.beginTOTP(userID: principal.user.id)
-            var view = CabinetPage(context, title: "Turn on two-factor authentication")
-            view.secret = secret
-            view.uri = uri
-            view.reason = principal.role.requiresSecondFactor ? "Your role can see or change live credentials, so it needs a second factor." : ""
-            return try page("enrol", view)
-        }
+        cabinet.get("2fa/setup") { _, context -> Response in try await enrolPage(context, message: nil, status: .ok) }
         cabinet.post("2fa/setup") { request, context -> Response in
             let principal = try context.requireCabinet()
             var request = request
@@ -75,7 +69,7 @@ struct CabinetController {
             do {
                 codes = try await services.accounts.confirmTOTP(userID: principal.user.id, code: form["code"] ?? "")
             } catch let error as KeywardError where error.code == "invalid_code" || error.code == "totp_not_pending" {
-                return .redirect(to: "/cabinet/2fa/setup", type: .normal)
+                return try await enrolPage(context, message: error.message, status: .badRequest)
             }
             try await services.cabinetSessions.confirmSecondFactor(token: principal.token)
             var view = CabinetPage(context, title: "Recovery codes")
@@ -89,6 +83,17 @@ struct CabinetController {
         addCertificateRoutes(to: cabinet)
         addInvitationRoutes(to: cabinet)
         addSettingsRoutes(to: cabinet)
+    }
+
+    /// TOTP enrolment: the secret as a QR code and as text, and the form for the first code.
+    func enrolPage(_ context: KeywardRequestContext, message: String?, status: HTTPResponse.Status) async throws -> Response {
+        let principal = try context.requireCabinet()
+        let (secret, uri) = try await services.accounts.beginTOTP(userID: principal.user.id)
+        var view = CabinetPage(context, title: "Turn on two-factor authentication", message: message)
+        view.secret = secret
+        view.uri = uri
+        view.reason = principal.role.requiresSecondFactor ? "Your role can see or change live credentials, so it needs a second factor." : ""
+        return try page("enrol", view, status: status)
     }
 
     func page(_ template: String, _ view: CabinetPage, status: HTTPResponse.Status = .ok) throws -> Response {
@@ -175,7 +180,7 @@ struct CabinetController {
         guard expired + critical > 0 else { return nil }
         var parts: [String] = []
         if expired > 0 { parts.append("\(expired) certificate\(expired == 1 ? " has" : "s have") expired") }
-        if critical > 0 { parts.append("\(critical) expire\(critical == 1 ? "s" : "") within \(CertificateStatus.criticalDays) days") }
+        if critical > 0 { parts.append("\(critical) certificate\(critical == 1 ? " expires" : "s expire") within \(CertificateStatus.criticalDays) days") }
         return parts.joined(separator: " and ") + "."
     }
 }

@@ -41,12 +41,13 @@ enum CabinetTemplates {
         code, .codes { font-family: ui-monospace, monospace; }
         .codes { columns: 2; list-style: none; padding: 0; }
         .badge-expired, .badge-critical, a.danger { color: var(--danger); } button.danger { background: var(--danger); } .badge-expiring { color: var(--warn); }
+        [aria-current=page] { font-weight: 700; text-decoration: none; }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
         table { border-collapse: collapse; margin: 1rem 0; } th, td { padding: .35rem .75rem; border-bottom: 1px solid #8884; text-align: left; }
         </style>
         </head>
         <body>
-        {{#banner}}<div class="banner" role="alert">{{banner}}</div>{{/banner}}
+        {{#banner}}<div class="banner" role="alert">{{banner}}{{#nav.certificates}} <a href="/cabinet/certificates">See the certificates</a>{{/nav.certificates}}</div>{{/banner}}
         {{#signedIn}}
         <header>
         <strong>Keyward</strong>

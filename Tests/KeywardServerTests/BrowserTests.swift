@@ -1,0 +1,39 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import KeywardCore
+import KeywardServer
+import KeywardTestSupport
+import Testing
+
+/// The cabinet in a real browser: headless Chromium driven by selenium (`Tests/peers/cabinet_browser.py`)
+/// against a live HTTPS server. A new owner signs in with TOTP codes from pyotp, generates a key (seen
+/// once), revokes it after confirming, uploads a certificate, invites a member with a custom role, and
+/// the member cannot reach what the role lacks. Screenshots of the main pages: `.build/screenshots/cabinet`.
+@Suite(.closesStores) struct BrowserTests {
+    @Test func aNewMerchantDoesEverythingFromTheBrowserAndEachRoleSeesOnlyWhatItMay() async throws {
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let merchant = try await services.merchants.create(name: "Browser Shop")
+        let email = "owner@browser.example"
+        let (_, setup) = try await services.team.addMember(email: email, merchantID: merchant.id, role: .builtIn(.owner))
+        let token = try #require(setup).token
+        await services.store.shutdown()
+        let app = try await Harness.app(settings)
+        try await app.test(.live) { client in
+            let base = "https://localhost:\(try #require(client.port))"
+            // On a thread of its own: the browser waits for our server, which needs the cooperative threads.
+            let output = try await Shell.runDetached("/usr/bin/env", ["python3", Peers.cabinetBrowser, base,
+                                                                      "\(base)/cabinet/setup?token=\(token)", email, Peers.screenshots + "/cabinet"])
+            let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+            #expect(report["failed"] == nil)
+            #expect((report["checks"] as? [String])?.count ?? 0 >= 38)
+        }
+        let reopened = try await Harness.services(settings)
+        let actions = try await reopened.audit.list(merchantID: merchant.id).map(\.action)
+        for action in ["cabinet: create secret key", "cabinet: revoke secret key", "cabinet: upload certificate", "cabinet: create role Auditor",
+                       "cabinet: invite member (Auditor)", "cabinet: accept invitation"] {
+            #expect(actions.contains(action), "\(action)")
+        }
+    }
+}
