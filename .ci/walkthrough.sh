@@ -108,6 +108,14 @@ curl -sS --cacert .keyward/ca.pem -c jar -b jar -o /dev/null --data-urlencode "c
   --data-urlencode "password=walkthrough passphrase" https://localhost:18443/cabinet/login
 curl -sS --fail-with-body --cacert .keyward/ca.pem -b jar https://localhost:18443/cabinet | grep -q "Signed in as owner@acme.example"
 echo "cabinet sign-in OK"
+# A forgotten password: the operator prints a one-time reset link; it sets a new password once.
+link=$("$bin" user reset --email owner@acme.example --url https://localhost:18443 | sed -n 's/^reset link.*: //p')
+page=$(curl -sS --fail-with-body --cacert .keyward/ca.pem -c jar2 -b jar2 "$link")
+csrf=$(echo "$page" | sed -n 's/.*name="csrf" value="\([^"]*\)".*/\1/p' | head -1)
+curl -sS --cacert .keyward/ca.pem -c jar2 -b jar2 -o /dev/null -w '%{http_code}\n' --data-urlencode "csrf=$csrf" --data-urlencode "token=${link##*token=}" \
+  --data-urlencode "password=a new walkthrough passphrase" https://localhost:18443/cabinet/reset | grep -q 303
+curl -sS --cacert .keyward/ca.pem -b jar -o /dev/null -w '%{redirect_url}\n' https://localhost:18443/cabinet | grep -q /cabinet/login
+echo "cabinet password reset OK"
 
 # Every management change above is in the audit log, and its chain is intact.
 "$bin" audit export --merchant "$merchant" | python3 -c 'import json,sys; e=[json.loads(l) for l in sys.stdin]; assert any(x["action"] == "POST /v1/manage/signing-keys" for x in e), e'

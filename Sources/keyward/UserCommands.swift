@@ -5,7 +5,7 @@ import KeywardServer
 
 /// `keyward user …`: cabinet accounts, for the first owner and for support.
 struct UserCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "user", abstract: "Cabinet users.", subcommands: [Create.self])
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Cabinet users.", subcommands: [Create.self, Reset.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -27,6 +27,20 @@ struct UserCommand: AsyncParsableCommand {
             } else {
                 print("existing account: signs in with its own password at \(url)/cabinet/login")
             }
+        }
+    }
+
+    struct Reset: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print a one-time link (valid one hour) where the account of EMAIL chooses a new password; using it ends the account's sessions.")
+        @OptionGroup var storage: StorageOptions
+        @Option(help: "Email address of the account.") var email: String
+        @Option(help: "Base URL of the cabinet, as members reach it.") var url: String = "https://localhost:8443"
+
+        func run() async throws {
+            let link = try await storage.withServices { services in try await services.accounts.requestPasswordReset(email: email) }
+            guard let link else { throw ValidationError("no account with a password has the email \(email)") }
+            print("reset link (once, until \(ISO8601DateFormatter().string(from: link.expiresAt))): \(url)/cabinet/reset?token=\(link.token)")
         }
     }
 }

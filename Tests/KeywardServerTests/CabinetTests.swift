@@ -120,6 +120,50 @@ import Testing
         #expect(try await services.accounts.login(email: email, password: "my new cabinet passphrase").email == email)
     }
 
+    @Test func aResetLinkSetsANewPasswordOnceAndEndsEverySession() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, _) = try await Self.member(services, role: .developer)
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let signedIn = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
+            #expect(try await signedIn.send(client, .get, "/cabinet").status == .ok)
+            // The login page links to the explanation (no mail transport: an operator issues the link).
+            let login = String(buffer: try await Browser().send(client, .get, "/cabinet/login").body)
+            #expect(login.contains("/cabinet/forgot"))
+            #expect(String(buffer: try await Browser().send(client, .get, "/cabinet/forgot").body).contains("keyward user reset --email"))
+            #expect(try await services.accounts.requestPasswordReset(email: "nobody@shop.example") == nil)
+            let link = try #require(try await services.accounts.requestPasswordReset(email: email))
+
+            let browser = Browser()
+            let page = try await browser.send(client, .get, "/cabinet/reset?token=\(link.token)")
+            let csrf = try #require(Browser.csrf(String(buffer: page.body)))
+            let forged = try await Browser().send(client, .post, "/cabinet/reset", form: ["token": link.token, "password": "a brand new passphrase", "csrf": csrf])
+            #expect(forged.status == .forbidden)
+            let weak = try await browser.send(client, .post, "/cabinet/reset", form: ["token": link.token, "password": "short", "csrf": csrf])
+            #expect(weak.status == .badRequest)
+            let saved = try await browser.send(client, .post, "/cabinet/reset", form: ["token": link.token, "password": "a brand new passphrase",
+                                                                                    "csrf": try #require(Browser.csrf(String(buffer: weak.body)))])
+            #expect(saved.headers[.location] == "/cabinet/login")
+            // The old session is over; the old password no longer works; the link works once.
+            #expect(try await signedIn.send(client, .get, "/cabinet").headers[.location] == "/cabinet/login")
+            await #expect(throws: KeywardError.self) { try await services.accounts.login(email: email, password: password) }
+            #expect(try await services.accounts.login(email: email, password: "a brand new passphrase").email == email)
+            let again = try await browser.send(client, .get, "/cabinet/reset?token=\(link.token)")
+            let reused = try await browser.send(client, .post, "/cabinet/reset", form: ["token": link.token, "password": "yet another passphrase",
+                                                                                     "csrf": try #require(Browser.csrf(String(buffer: again.body)))])
+            #expect(reused.status == .badRequest && String(buffer: reused.body).contains("not valid"))
+            // An expired link is refused the same way.
+            let late = try #require(try await services.accounts.requestPasswordReset(email: email))
+            clock.advance(AccountService.resetLinkLifetime + 1)
+            let expiredPage = try await browser.send(client, .get, "/cabinet/reset?token=\(late.token)")
+            let expired = try await browser.send(client, .post, "/cabinet/reset", form: ["token": late.token, "password": "yet another passphrase",
+                                                                                      "csrf": try #require(Browser.csrf(String(buffer: expiredPage.body)))])
+            #expect(expired.status == .badRequest)
+        }
+    }
+
     @Test func anOwnerMustEnrolASecondFactorAndThenGiveItAtEverySignIn() async throws {
         let clock = TestClock()
         let settings = Harness.settings()

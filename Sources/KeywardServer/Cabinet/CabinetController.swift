@@ -83,6 +83,7 @@ struct CabinetController {
         addCertificateRoutes(to: cabinet)
         addInvitationRoutes(to: cabinet)
         addSettingsRoutes(to: cabinet)
+        addPasswordResetRoutes(to: cabinet)
     }
 
     /// TOTP enrolment: the secret as a QR code and as text, and the form for the first code.

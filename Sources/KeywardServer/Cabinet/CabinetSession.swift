@@ -32,7 +32,7 @@ struct CabinetSessionMiddleware: RouterMiddleware {
     let team: TeamService
     let merchants: MerchantService
 
-    static let open: Set<String> = ["/cabinet/login", "/cabinet/setup", "/cabinet/invite"]
+    static let open: Set<String> = ["/cabinet/login", "/cabinet/setup", "/cabinet/invite", "/cabinet/forgot", "/cabinet/reset"]
     static let secondFactorPages: Set<String> = ["/cabinet/2fa", "/cabinet/2fa/setup", "/cabinet/logout"]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

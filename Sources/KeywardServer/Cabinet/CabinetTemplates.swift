@@ -12,7 +12,7 @@ enum CabinetTemplates {
     static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
                                           ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
                                           ("setup", setup), ("keys", keys), ("key-created", keyCreated), ("key-action", keyAction), ("key-check", keyCheck),
-                                          ("settings", settings),
+                                          ("settings", settings), ("forgot", forgot), ("reset", reset),
                                           ("team", team), ("invited", invited), ("accept", accept), ("audit", audit),
                                           ("certificates", certificatesPage)]
 
@@ -76,6 +76,7 @@ enum CabinetTemplates {
         <label for="password">Password</label>
         <input id="password" name="password" type="password" autocomplete="current-password" required>
         <button type="submit">Sign in</button>
+        <p><a href="/cabinet/forgot">Forgot your password?</a></p>
         </form>
         {{> foot}}
         """
