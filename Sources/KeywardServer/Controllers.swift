@@ -123,6 +123,14 @@ struct ManagementController {
     @Sendable func createKey(_ request: Request, context: KeywardRequestContext) async throws -> Response {
         let key = try context.requireKey()
         let body = try await JSONBody.decode(CreateSecretKeyBody.self, from: request)
+        // A restricted key cannot mint a key that may do more than it may (no path to an unrestricted key).
+        if let own = key.permissions {
+            let beyond = body.permissions.map { Set($0).subtracting(own) } ?? ["(unrestricted)"]
+            guard beyond.isEmpty else {
+                throw KeywardError(.forbidden, "insufficient_permissions",
+                                   "Key \(key.keyID) is restricted: it may only create keys with some of its own permissions, not \(beyond.sorted().joined(separator: ", ")).")
+            }
+        }
         let options = SecretKeyOptions(name: body.name, expiresAt: try Timestamp.parse(body.expires_at, field: "expires_at"),
                                        permissions: body.permissions, allowedIPs: body.allowed_ips)
         let created = try await secretKeys.create(merchantID: key.merchantID, mode: key.mode, options: options)

@@ -54,18 +54,23 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
     }
 }
 
-/// The management API is for unrestricted keys only: a restricted key names the upstream scopes it
-/// may use, and managing credentials is not one of them.
-struct UnrestrictedKeyMiddleware: RouterMiddleware {
+/// The management API's permission check, the same as the cabinet's (`Authorization`): an unrestricted
+/// secret key may do everything; a restricted one only what its permission names allow (`keys.read`,
+/// `certificates.write`, ...). Signing keys and provider credentials authenticate API calls only.
+struct ManagementPermissionMiddleware: RouterMiddleware {
     typealias Context = KeywardRequestContext
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let key = try context.requireKey()
         guard key.scheme == .secretKey else {
-            throw KeywardError(.forbidden, "insufficient_permissions", "The management API needs an unrestricted secret key; signing keys authenticate API calls only.")
+            throw KeywardError(.forbidden, "insufficient_permissions", "The management API needs a secret key; signing keys authenticate API calls only.")
         }
-        guard key.isUnrestricted else {
-            throw KeywardError(.forbidden, "insufficient_permissions", "Key \(key.keyID) is restricted; the management API needs an unrestricted secret key.")
+        // `/v1/manage/<area>/…`; an unknown area falls through to the 404 of the management group.
+        let segments = request.uri.path.split(separator: "/")
+        if segments.count >= 3, let area = Authorization.Area(managementSegment: segments[2]) {
+            let write = !(request.method == .get || request.method == .head)
+            try Authorization.require(Authorization.needs(area, write: write, mode: key.mode), granted: Authorization.granted(keyPermissions: key.permissions),
+                                      holder: "Key \(key.keyID)")
         }
         return try await next(request, context)
     }

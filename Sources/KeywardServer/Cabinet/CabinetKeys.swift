@@ -6,9 +6,7 @@ import KeywardCrypto
 extension CabinetPrincipal {
     /// Refuses what the member's role lacks; live-mode credentials also need `keys.live`.
     func require(_ permission: Permission, mode: Mode? = nil) throws {
-        var needed: Set<Permission> = [permission]
-        if mode == .live { needed.insert(.keysLive) }
-        try Authorization.require(needed, granted: role.permissions, holder: "Your role (\(role.name))")
+        try Authorization.require(Authorization.needs(permission, mode: mode), granted: role.permissions, holder: "Your role (\(role.name))")
     }
 
     func may(_ permission: Permission, mode: Mode? = nil) -> Bool { (try? require(permission, mode: mode)) != nil }

@@ -84,7 +84,7 @@ extension CabinetController {
     static func mayGrant(_ role: MemberRole, _ principal: CabinetPrincipal) throws {
         let beyond = role.permissions.subtracting(principal.role.permissions)
         guard beyond.isEmpty else {
-            throw KeywardError(.forbidden, "permission_denied", "You cannot grant \(beyond.map(\.rawValue).sorted().joined(separator: ", ")), which your role lacks.")
+            throw KeywardError(.forbidden, "insufficient_permissions", "You cannot grant \(beyond.map(\.rawValue).sorted().joined(separator: ", ")), which your role lacks.")
         }
     }
 

@@ -1,0 +1,45 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+
+/// `/v1/manage/settings`: the merchant's rotation period and merchant-wide IP allowlist (the same
+/// settings as the cabinet's Settings page; `settings.write` for a restricted key).
+struct MerchantSettingsController {
+    let settings: MerchantSettingsService
+
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+        group.get("settings") { _, context in
+            let key = try context.requireKey()
+            return try JSONResponse.make(SettingsResource(try await settings.get(merchantID: key.merchantID)))
+        }
+        group.patch("settings") { request, context in
+            let key = try context.requireKey()
+            // The allowlist guards live traffic too: a leaked test key must not be able to lift it.
+            guard key.mode == .live else {
+                throw KeywardError(.forbidden, "live_key_required", "Merchant settings apply to live traffic: change them with a live-mode key or in the cabinet.")
+            }
+            let body = try await JSONBody.decode(SettingsBody.self, from: request)
+            let updated = try await settings.update(merchantID: key.merchantID, rotationDays: body.rotation_days, allowedIPs: body.allowed_ips)
+            return try JSONResponse.make(SettingsResource(updated))
+        }
+    }
+}
+
+struct SettingsBody: StrictJSONBody {
+    static let fields: Set<String> = ["rotation_days", "allowed_ips"]
+    let rotation_days: Int?
+    let allowed_ips: [String]?
+}
+
+struct SettingsResource: Encodable {
+    let object = "merchant_settings"
+    let rotation_days: Int
+    let allowed_ips: [String]
+    let updated_at: String?
+
+    init(_ settings: MerchantSettings) {
+        rotation_days = settings.rotationDays
+        allowed_ips = settings.allowedIPs.map(\.description)
+        updated_at = Timestamp.format(settings.updatedAt)
+    }
+}
