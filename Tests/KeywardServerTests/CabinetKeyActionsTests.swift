@@ -122,4 +122,48 @@ import Testing
             #expect(diagnosis.contains("Refused") && diagnosis.contains("unknown_store") && diagnosis.contains("SID &#39;000000&#39;"))
         }
     }
+
+    @Test func paymentAndSigningKeysAreMadeShownOnceListedAndRevoked() async throws {
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
+        let other = try await services.merchants.create(name: "Other")
+        let theirs = try await services.paymentKeys.create(merchantID: other.id, mode: .test, label: "theirs")
+        let app = try await Harness.app(settings)
+        _ = try await app.test(.router) { client in
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
+            let keysPage = String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)
+            #expect(keysPage.contains("Payment keys (HMAC)") && keysPage.contains("Service code:"))
+            let csrf = try #require(Browser.csrf(keysPage))
+
+            let payment = try await browser.send(client, .post, "/cabinet/credentials/payment-keys", form: ["csrf": csrf, "mode": "test", "name": "<i>checkout</i>"])
+            #expect(payment.status == .created)
+            let secret = try Self.secret(payment)
+            let listed = String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)
+            #expect(!listed.contains(secret) && listed.contains("&lt;i&gt;checkout") && listed.contains(String(secret.suffix(4))))
+            let info = try #require(try await services.paymentKeys.list(merchantID: merchant.id, mode: .test).first)
+            #expect(try await browser.send(client, .get, "/cabinet/credentials/payment-keys/\(info.id)/revoke?mode=test").status == .ok)
+            #expect(try await services.paymentKeys.list(merchantID: merchant.id, mode: .test).first?.revokedAt == nil)
+            _ = try await browser.send(client, .post, "/cabinet/credentials/payment-keys/\(info.id)/revoke", form: ["csrf": csrf, "mode": "test"])
+            #expect(try await services.paymentKeys.list(merchantID: merchant.id, mode: .test).first?.revokedAt != nil)
+            // Another merchant's payment key: not found, untouched.
+            #expect(try await browser.send(client, .get, "/cabinet/credentials/payment-keys/\(theirs.info.id)/revoke?mode=test").status == .notFound)
+            #expect(try await browser.send(client, .post, "/cabinet/credentials/payment-keys/\(theirs.info.id)/revoke", form: ["csrf": csrf, "mode": "test"]).status == .notFound)
+            #expect(try await services.paymentKeys.list(merchantID: other.id, mode: .test).first?.revokedAt == nil)
+
+            // A signing key pair: the private key once (openssl reads it), Keyward keeps the public key.
+            let generated = try await browser.send(client, .post, "/cabinet/credentials/signing-keys", form: ["csrf": csrf, "mode": "test", "name": "server", "algorithm": "ec-p256"])
+            #expect(generated.status == .created)
+            let pem = try Self.secret(generated).replacingOccurrences(of: "&#43;", with: "+").replacingOccurrences(of: "&#x2F;", with: "/")
+            #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----"))
+            #expect(try await Shell.runDetached("/usr/bin/openssl", ["pkey", "-noout", "-text"], stdin: Data(pem.utf8)).contains("P-256") )
+            let signing = try #require(try await services.signingKeys.list(merchantID: merchant.id, mode: .test).first)
+            #expect(signing.algorithm.contains("256") && !signing.privateKeyKept)
+            let bad = try await browser.send(client, .post, "/cabinet/credentials/signing-keys", form: ["csrf": csrf, "mode": "test", "algorithm": "dsa"])
+            #expect(bad.status == .badRequest && String(buffer: bad.body).contains("ec-p256"))
+            #expect(try await browser.send(client, .post, "/cabinet/credentials/payment-keys", form: ["csrf": csrf, "mode": "live"]).status == .forbidden)
+            let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
+            #expect(actions.contains("cabinet: create payment key") && actions.contains("cabinet: revoke payment key") && actions.contains("cabinet: generate signing key"))
+        }
+    }
 }

@@ -78,6 +78,7 @@ struct CabinetController {
         }
         cabinet.get { _, context in try await overview(context) }
         addKeyCheckRoutes(to: cabinet)
+        addCredentialRoutes(to: cabinet)
         addKeyRoutes(to: cabinet)
         addTeamRoutes(to: cabinet)
         addCertificateRoutes(to: cabinet)
@@ -235,6 +236,7 @@ struct CabinetPage: Sendable {
     var keyAction: KeyActionView?
     var settings: SettingsView?
     var keyCheck: KeyCheckResult?
+    var credentialsHTML = ""
     var testMode: Bool { mode == Mode.test.rawValue }
 
     init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {

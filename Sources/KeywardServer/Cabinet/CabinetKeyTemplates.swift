@@ -21,6 +21,53 @@ extension CabinetTemplates {
         </tbody>
         </table>
         {{^keys}}<p>No keys in {{mode}} mode yet.</p>{{/keys}}
+        {{{credentialsHTML}}}
+        {{#canWrite}}
+        <h2>New payment key or signing key</h2>
+        <form class="card" method="post" action="/cabinet/credentials/payment-keys">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="mode" value="{{mode}}">
+        <label for="payment-key-name">Name of the new payment key</label>
+        <input id="payment-key-name" name="name" type="text" maxlength="200" placeholder="hosted checkout">
+        <button type="submit">Generate payment key</button>
+        </form>
+        <form class="card" method="post" action="/cabinet/credentials/signing-keys">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="mode" value="{{mode}}">
+        <label for="signing-key-name">Name of the new signing key</label>
+        <input id="signing-key-name" name="name" type="text" maxlength="200" placeholder="payments server">
+        <label for="algorithm">Algorithm</label>
+        <select id="algorithm" name="algorithm"><option value="ec-p256">EC P-256</option><option value="ed25519">Ed25519</option><option value="ec-p384">EC P-384</option><option value="rsa-2048">RSA 2048</option><option value="rsa-3072">RSA 3072</option><option value="rsa-4096">RSA 4096</option></select>
+        <button type="submit">Generate key pair</button>
+        </form>
+        <p>Register your own public keys, provider stores and JWKs with the management API or the <code>keyward</code> CLI.</p>
+        {{/canWrite}}
+        {{> foot}}
+        """
+
+    static let credentialCreated = """
+        {{> head}}
+        <h1>{{title}}</h1>
+        <p>Copy it now: this is the <strong>only time</strong> it is shown.</p>
+        <section class="card" style="max-width:none">
+        <pre><code id="secret">{{secret}}</code></pre>
+        <p><a download="{{uri}}" href="data:text/plain;charset=utf-8,{{secretURLEncoded}}">Download as a file</a></p>
+        <p>{{reason}}</p>
+        </section>
+        <p><a href="/cabinet/keys?mode={{mode}}">Back to the keys</a></p>
+        {{> foot}}
+        """
+
+    static let credentialRevoke = """
+        {{> head}}
+        <h1>{{title}}?</h1>
+        <p><strong>Every integration using it stops working at once</strong>, on every instance. This cannot be undone.</p>
+        <form class="card" method="post" action="{{uri}}">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="mode" value="{{mode}}">
+        <button type="submit" class="danger">Revoke</button>
+        <a href="/cabinet/keys?mode={{mode}}">Cancel</a>
+        </form>
         {{> foot}}
         """
 
@@ -31,7 +78,7 @@ extension CabinetTemplates {
         {{#notice}}<p role="status">{{notice}}</p>{{/notice}}
         <section class="card" style="max-width:none">
         <p><code id="secret">{{secret}}</code></p>
-        <p><a download="keyward-{{mode}}-key.txt" href="data:text/plain;charset=utf-8,{{secret}}">Download as a file</a></p>
+        <p><a download="keyward-{{mode}}-key.txt" href="data:text/plain;charset=utf-8,{{secretURLEncoded}}">Download as a file</a></p>
         <h2>Install it</h2>
         <ol>
         <li>Store it where your backend keeps secrets (an environment variable such as <code>KEYWARD_SECRET_KEY</code>, or your secret manager), never in source control or a browser.</li>

@@ -11,7 +11,7 @@ enum CabinetTemplates {
 
     static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
                                           ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
-                                          ("setup", setup), ("keys", keys), ("key-created", keyCreated), ("key-action", keyAction), ("key-check", keyCheck),
+                                          ("setup", setup), ("keys", keys), ("key-created", keyCreated), ("key-action", keyAction), ("key-check", keyCheck), ("credential-created", credentialCreated), ("credential-revoke", credentialRevoke),
                                           ("settings", settings), ("forgot", forgot), ("reset", reset),
                                           ("team", team), ("invited", invited), ("accept", accept), ("audit", audit),
                                           ("certificates", certificatesPage)]

@@ -1,3 +1,4 @@
+import Foundation
 import Mustache
 
 // Direct field lookups for the templates: swift-mustache otherwise builds a Mirror of the value for
@@ -45,6 +46,8 @@ extension CabinetPage: MustacheParent {
         case "keyAction": keyAction
         case "settings": settings
         case "keyCheck": keyCheck
+        case "credentialsHTML": credentialsHTML
+        case "secretURLEncoded": secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         case "testMode": testMode
         default: nil
         }

@@ -1,0 +1,133 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+
+/// The other credentials on the Keys page, per mode: HMAC payment keys (generate: shown once; revoke),
+/// signing key pairs for RFC 9421 (generated here: the private key shown once; revoke), provider
+/// stores with their key indexes, and Alliance JWKs with the merchant's service code (revoke).
+/// Revocations are confirmed on a page of their own, like secret keys.
+extension CabinetController {
+    /// Credential kinds a cabinet URL names.
+    enum CredentialKind: String, CaseIterable {
+        case paymentKeys = "payment-keys", signingKeys = "signing-keys", jwks
+
+        var title: String {
+            switch self {
+            case .paymentKeys: "payment key"
+            case .signingKeys: "signing key"
+            case .jwks: "JWK"
+            }
+        }
+    }
+
+    func addCredentialRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
+        cabinet.post("credentials/payment-keys") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let mode = try Self.mode(form["mode"])
+            try principal.require(.keysWrite, mode: mode)
+            let created = try await services.paymentKeys.create(merchantID: principal.merchant.id, mode: mode, label: form["name"])
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create payment key", targetID: created.info.id)
+            return try credentialCreatedPage(context, mode: mode, title: "Payment key created", secret: created.secret, fileName: "keyward-\(mode.rawValue)-payment-key.txt",
+                                             steps: "Configure it as the HMAC key of your payment integration (the order hash is HMAC-SHA256 under it).")
+        }
+        cabinet.post("credentials/signing-keys") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let mode = try Self.mode(form["mode"])
+            try principal.require(.keysWrite, mode: mode)
+            guard let algorithm = KeyAlgorithm(rawValue: form["algorithm"] ?? "") else {
+                throw KeywardError(.invalidInput, "unsupported_algorithm", "Choose one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
+            }
+            let pair = try GeneratedKeyPair.generate(algorithm)
+            let info = try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: pair.publicKey.spkiPEM)
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: generate signing key", targetID: info.id)
+            return try credentialCreatedPage(context, mode: mode, title: "Signing key generated", secret: pair.privateKeyPEM, fileName: "\(info.id).pem",
+                                             steps: "Keep this private key (PKCS#8 PEM) on the server that signs requests; Keyward kept only the public key. Sign with keyid \"\(info.id)\" (RFC 9421).")
+        }
+        for kind in CredentialKind.allCases {
+            cabinet.get("credentials/\(kind.rawValue)/:id/revoke") { request, context -> Response in
+                let principal = try context.requireCabinet()
+                let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
+                try principal.require(.keysWrite, mode: mode)
+                let id = try context.parameters.require("id")
+                let name = try await credentialName(kind, merchantID: principal.merchant.id, mode: mode, id: id)
+                var view = CabinetPage(context, title: "Revoke \(kind.title) \(name)")
+                view.mode = mode.rawValue
+                view.uri = "/cabinet/credentials/\(kind.rawValue)/\(id)/revoke"
+                return try page("credential-revoke", view)
+            }
+            cabinet.post("credentials/\(kind.rawValue)/:id/revoke") { request, context -> Response in
+                let principal = try context.requireCabinet()
+                var request = request
+                let form = try await CabinetForm.read(&request)
+                let mode = try Self.mode(form["mode"])
+                try principal.require(.keysWrite, mode: mode)
+                let id = try context.parameters.require("id")
+                switch kind {
+                case .paymentKeys: _ = try await services.paymentKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
+                case .signingKeys: _ = try await services.signingKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
+                case .jwks: _ = try await services.jweKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
+                }
+                try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: revoke \(kind.title)", targetID: id)
+                return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)", type: .normal)
+            }
+        }
+    }
+
+    /// The name of a credential of this merchant and mode (not found otherwise, so other merchants' ids lead nowhere).
+    func credentialName(_ kind: CredentialKind, merchantID: String, mode: Mode, id: String) async throws -> String {
+        let name: String? = switch kind {
+        case .paymentKeys: try await services.paymentKeys.list(merchantID: merchantID, mode: mode).first { $0.id == id }?.label
+        case .signingKeys: try await services.signingKeys.list(merchantID: merchantID, mode: mode).first { $0.id == id }?.name
+        case .jwks: try await services.jweKeys.list(merchantID: merchantID, mode: mode).first { $0.id == id }?.name
+        }
+        guard let name else { throw KeywardError(.notFound, "resource_missing", "There is no such \(kind.title) in \(mode.rawValue) mode.") }
+        return name
+    }
+
+    func credentialCreatedPage(_ context: KeywardRequestContext, mode: Mode, title: String, secret: String, fileName: String, steps: String) throws -> Response {
+        var view = CabinetPage(context, title: title)
+        view.mode = mode.rawValue
+        view.secret = secret
+        view.uri = fileName
+        view.reason = steps
+        return try page("credential-created", view, status: .created)
+    }
+
+    /// The rows of the other credentials for the Keys page (escaped HTML, like the secret keys).
+    func credentialSections(merchantID: String, mode: Mode, canWrite: Bool, now: Date) async throws -> String {
+        let e = HTML.escape
+        let query = "?mode=\(mode.rawValue)"
+        func revoke(_ kind: CredentialKind, _ id: String, _ name: String, active: Bool) -> String {
+            guard canWrite && active else { return "" }
+            return "<a class=\"danger\" href=\"/cabinet/credentials/\(kind.rawValue)/\(e(id))/revoke\(query)\">Revoke<span class=\"visually-hidden\"> \(e(name))</span></a>"
+        }
+        var html = "<h2 id=\"payment-keys\">Payment keys (HMAC)</h2>\n<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Key</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
+        for key in try await services.paymentKeys.list(merchantID: merchantID, mode: mode) {
+            let status = key.revokedAt != nil ? "revoked" : (key.expiresAt.map { $0 <= now } == true ? "expired" : "active")
+            html += "<tr><td>\(e(key.label))</td><td><code>…\(e(key.last4))</code></td><td>\(status)</td><td>\(CabinetDates.day(key.createdAt))</td><td>\(revoke(.paymentKeys, key.id, key.label, active: status == "active"))</td></tr>\n"
+        }
+        html += "</tbody></table>\n<h2 id=\"signing-keys\">Signing keys (RFC 9421)</h2>\n<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">keyid</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
+        for key in try await services.signingKeys.list(merchantID: merchantID, mode: mode) {
+            let status = key.revokedAt != nil ? "revoked" : (key.notAfter.map { $0 <= now } == true ? "expired" : "active")
+            html += "<tr><td>\(e(key.name))</td><td><code>\(e(key.id))</code></td><td>\(e(key.algorithm))</td><td>\(status)</td><td>\(CabinetDates.day(key.createdAt))</td><td>\(revoke(.signingKeys, key.id, key.name, active: status == "active"))</td></tr>\n"
+        }
+        html += "</tbody></table>\n<h2 id=\"stores\">Provider stores and key indexes</h2>\n<table><thead><tr><th scope=\"col\">Store</th><th scope=\"col\">Dialect</th><th scope=\"col\">Id at the provider</th><th scope=\"col\">Key indexes</th></tr></thead><tbody>\n"
+        for store in try await services.stores.list(merchantID: merchantID, mode: mode) {
+            let indexes = try await services.stores.keys(storeID: store.id)
+                .map { "\($0.keyIndex) (\($0.algorithm)\($0.revokedAt != nil ? ", revoked" : ""))" }.joined(separator: ", ")
+            html += "<tr><td>\(e(store.name))</td><td>\(e(store.dialect.rawValue))</td><td><code>\(e(store.externalID))</code></td><td>\(e(indexes))</td></tr>\n"
+        }
+        html += "</tbody></table>\n<h2 id=\"jwks\">JWKs (Alliance Bank)</h2>\n<p>Service code: <code>\(e(try await services.jweKeys.serviceCode(merchantID: merchantID, mode: mode)))</code></p>\n"
+        html += "<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Thumbprint</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Status</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
+        for key in try await services.jweKeys.list(merchantID: merchantID, mode: mode) {
+            let active = key.revokedAt == nil
+            html += "<tr><td>\(e(key.name))</td><td><code>\(e(key.thumbprint))</code></td><td>\(e(key.algorithm))</td><td>\(active ? "active" : "revoked")</td><td>\(revoke(.jwks, key.id, key.name, active: active))</td></tr>\n"
+        }
+        return html + "</tbody></table>\n"
+    }
+}
