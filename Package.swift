@@ -41,6 +41,7 @@ let package = Package(
                 .product(name: "RawStructuredFieldValues", package: "swift-http-structured-headers"),
             ]
         ),
+        .target(name: "KeywardQR"),
         .target(
             name: "KeywardDialects",
             dependencies: ["KeywardCrypto"]
@@ -84,6 +85,7 @@ let package = Package(
             dependencies: [
                 "KeywardCore",
                 "KeywardACME",
+                "KeywardQR",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTLS", package: "hummingbird"),
                 .product(name: "Mustache", package: "swift-mustache"),
@@ -125,6 +127,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
+        .testTarget(name: "KeywardQRTests", dependencies: ["KeywardQR"]),
         .testTarget(
             name: "KeywardClientTests",
             dependencies: [

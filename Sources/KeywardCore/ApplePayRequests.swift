@@ -77,6 +77,12 @@ public struct ApplePayRequests: Sendable {
         return row.info
     }
 
+    /// The merchant's requests in `mode`, newest first.
+    public func list(merchantID: String, mode: Mode, limit: Int = 100) async throws -> [CertificateRequestInfo] {
+        try await store.sql.select().column("*").from("certificate_requests").where("merchant_id", .equal, merchantID)
+            .where("mode", .equal, mode.rawValue).orderBy("created_ms", .descending).limit(limit).all(decoding: Row.self).map(\.info)
+    }
+
     /// The merchant's request.
     public func get(merchantID: String, mode: Mode, id: String) async throws -> CertificateRequestInfo {
         try await row(merchantID: merchantID, mode: mode, id: id).info

@@ -17,11 +17,26 @@ import Testing
         let jar = Mutex<[String: String]>([:])
         var cookies: [String: String] { jar.withLock { $0 } }
 
-        func send(_ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, form: [String: String]? = nil) async throws -> TestResponse {
+        func send(_ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, form: [String: String]? = nil,
+                  files: [(field: String, name: String, bytes: [UInt8])]? = nil) async throws -> TestResponse {
             var headers: HTTPFields = [:]
             if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
             var body: ByteBuffer?
-            if let form {
+            if let files {
+                // multipart/form-data, as a browser sends a form with file inputs.
+                let boundary = "----KeywardTestBoundary\(UUID().uuidString.prefix(8))"
+                headers[.contentType] = "multipart/form-data; boundary=\(boundary)"
+                var bytes: [UInt8] = []
+                for (name, value) in form ?? [:] {
+                    bytes += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
+                }
+                for file in files {
+                    bytes += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+                    bytes += file.bytes + Array("\r\n".utf8)
+                }
+                bytes += Array("--\(boundary)--\r\n".utf8)
+                body = ByteBuffer(bytes: bytes)
+            } else if let form {
                 headers[.contentType] = "application/x-www-form-urlencoded"
                 var allowed = CharacterSet.alphanumerics
                 allowed.insert(charactersIn: "-._~")

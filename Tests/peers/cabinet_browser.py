@@ -22,7 +22,6 @@ import requests
 import urllib3
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
 urllib3.disable_warnings()
@@ -77,9 +76,11 @@ def fill(driver, field_id, text):
 
 def click_and_wait(driver, element):
     """Clicks a button or link and waits for the next page (a click does not wait for navigation)."""
-    page = driver.find_element(By.TAG_NAME, "html")
+    # A marker on the old page's window: gone once the next document has replaced it.
+    driver.execute_script("window.keywardOldPage = true")
     element.click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(page))
+    WebDriverWait(driver, 20).until(
+        lambda d: d.execute_script("return window.keywardOldPage !== true && document.readyState === 'complete'"))
 
 
 def submit(driver, css="button[type=submit]"):
@@ -128,10 +129,19 @@ def owner_journey(driver):
     check("owner must enrol", driver.current_url.endswith("/cabinet/2fa/setup"), driver.current_url)
     shot(driver, "01-enrol")
     secret = driver.find_element(By.ID, "totp-secret").text.replace(" ", "")
-    check("enrol page shows a QR code", len(driver.find_elements(By.CSS_SELECTOR, "svg[role=img] path")) == 1)
+    # The QR code as Chromium draws it, read by a real decoder (zbarimg): the phone gets the same secret.
+    qr = driver.find_element(By.CSS_SELECTOR, ".qr svg[role=img]")
+    image = os.path.join(SHOTS, "qr.png")
+    os.makedirs(SHOTS, exist_ok=True)
+    with open(image, "wb") as file:
+        file.write(qr.screenshot_as_png)
+    scanned = subprocess.run(["zbarimg", "--raw", "-q", image], capture_output=True, text=True).stdout.strip()
+    check("QR code scans to the otpauth link", scanned.startswith("otpauth://totp/Keyward:") and f"secret={secret}" in scanned, scanned)
     fill(driver, "code", "000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
     submit(driver)
-    check("wrong TOTP refused", "/cabinet/2fa/setup" in driver.current_url, driver.current_url)
+    alerts = " ".join(element.text for element in driver.find_elements(By.CSS_SELECTOR, "[role=alert]"))
+    check("wrong TOTP refused", "does not match" in alerts, alerts)
+    check("same secret after a mistyped code", driver.find_element(By.ID, "totp-secret").text.replace(" ", "") == secret)
     code = fresh_code(secret, None)
     fill(driver, "code", code)
     submit(driver)
@@ -176,9 +186,17 @@ def keys_journey(driver):
     answer = requests.get(BASE + "/v1/auth/test", headers={"Authorization": "Bearer " + secret}, verify=False)
     check("revoked key refused", answer.status_code == 401 and answer.json().get("code") == "key_revoked", answer.text[:200])
 
+    # 5. The test-request helper explains the refusal a developer just saw.
+    follow(driver, "Make a test request")
+    fill(driver, "key", "Bearer " + secret)
+    submit(driver, "form[action='/cabinet/keys/check'] button")
+    result = driver.find_element(By.ID, "check-result").text
+    check("helper explains the revoked key", "revoked" in result and secret not in driver.page_source, result)
+    shot(driver, "07-test-request")
+
 
 def certificate_journey(driver):
-    # 5. Upload a certificate and key made by openssl; it is listed with its days left.
+    # 6. Upload a certificate and key made by openssl; it is listed with its days left.
     folder = tempfile.mkdtemp()
     subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                     "-keyout", folder + "/key.pem", "-out", folder + "/cert.pem", "-days", "10",
@@ -195,11 +213,26 @@ def certificate_journey(driver):
     submit(driver, "form[action='/cabinet/certificates'] button")
     check("certificate listed", "pay.browser.example" in driver.page_source)
     check("critical banner", len(driver.find_elements(By.CSS_SELECTOR, ".banner[role=alert]")) == 1)
-    shot(driver, "07-certificates")
+    shot(driver, "09-certificates")
+
+
+def settings_journey(driver):
+    # 7. Settings: a shorter rotation period, and a bad allowlist entry explained.
+    follow(driver, "Settings")
+    fill(driver, "rotation_days", "30")
+    fill(driver, "allowed_ips", "203.0.113.0/24\nnot-an-address")
+    submit(driver, "form[action='/cabinet/settings'] button")
+    alerts = " ".join(element.text for element in driver.find_elements(By.CSS_SELECTOR, "[role=alert]"))
+    check("bad allowlist explained", "not-an-address" in alerts, alerts)
+    fill(driver, "rotation_days", "30")
+    fill(driver, "allowed_ips", "")
+    submit(driver, "form[action='/cabinet/settings'] button")
+    check("settings saved", "Settings saved." in driver.page_source)
+    shot(driver, "08-settings")
 
 
 def team_journey(driver):
-    # 6. A custom role that may read certificates and the audit log, nothing else; invite with it.
+    # 8. A custom role that may read certificates and the audit log, nothing else; invite with it.
     follow(driver, "Team")
     check("team page", heading(driver) == "Team", heading(driver))
     fill(driver, "role-name", "Auditor")
@@ -212,19 +245,19 @@ def team_journey(driver):
     submit(driver, "form[action='/cabinet/team/invite'] button")
     check("invitation link shown", heading(driver) == "Invitation ready", heading(driver))
     link = driver.find_element(By.ID, "invitation-link").text
-    shot(driver, "08-invited")
+    shot(driver, "10-invited")
     driver.get(BASE + "/cabinet/team")
-    shot(driver, "09-team")
+    shot(driver, "11-team")
     driver.get(BASE + "/cabinet/audit")
     check("audit lists the invitation", "invite member" in driver.page_source)
-    shot(driver, "10-audit")
+    shot(driver, "12-audit")
     submit(driver, "header form button")
     check("signed out", driver.current_url.endswith("/cabinet/login"), driver.current_url)
     return link
 
 
 def member_journey(driver, link):
-    # 7. The member accepts, signs in, and meets the limits of the role.
+    # 9. The member accepts, signs in, and meets the limits of the role.
     driver.get(link)
     check("invitation page", heading(driver) == "Join the team", heading(driver))
     fill(driver, "password", "the auditor's own passphrase")
@@ -237,7 +270,7 @@ def member_journey(driver, link):
                           ("/cabinet/team", "team.manage"), ("/cabinet/settings", "settings.write")):
         driver.get(BASE + path)
         check("member refused " + path, heading(driver) == "Forbidden" and lacking in driver.page_source, heading(driver))
-    shot(driver, "11-member-forbidden")
+    shot(driver, "13-member-forbidden")
     driver.get(BASE + "/cabinet/certificates")
     check("member reads certificates", "pay.browser.example" in driver.page_source)
     check("member cannot upload", not driver.find_elements(By.ID, "pem"))
@@ -252,6 +285,7 @@ def main():
         owner_journey(driver)
         keys_journey(driver)
         certificate_journey(driver)
+        settings_journey(driver)
         link = team_journey(driver)
         driver.delete_all_cookies()
         member_journey(driver, link)

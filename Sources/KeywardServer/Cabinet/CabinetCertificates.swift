@@ -15,13 +15,18 @@ extension CabinetController {
         cabinet.post("certificates") { request, context -> Response in
             let principal = try context.requireCabinet()
             var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
+            let form = try await CabinetForm.readAll(&request)
+            let mode = try Self.mode(form.fields["mode"])
             try principal.require(.certificatesWrite, mode: mode)
+            var files = (form.files["files"] ?? []).map(\.bytes)
+            if let pasted = form.fields["pem"], !pasted.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { files.append(Array(pasted.utf8)) }
+            guard !files.isEmpty else {
+                return try await certificatesPage(context, message: "Choose the certificate and key files, or paste them.", findings: [], status: .badRequest)
+            }
             do {
                 let stored = try await services.certificates.upload(
-                    merchantID: principal.merchant.id, mode: mode, type: .ssl, name: nil, files: [Array((form["pem"] ?? "").utf8)],
-                    passphrase: form["passphrase"].flatMap { $0.isEmpty ? nil : Array($0.utf8) })
+                    merchantID: principal.merchant.id, mode: mode, type: .ssl, name: nil, files: files,
+                    passphrase: form.fields["passphrase"].flatMap { $0.isEmpty ? nil : Array($0.utf8) })
                 try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: upload certificate", targetID: stored.info.id)
                 return .redirect(to: "/cabinet/certificates", type: .normal)
             } catch let refusal as CertificateUploadRefusal {
@@ -31,6 +36,8 @@ extension CabinetController {
                 return try await certificatesPage(context, message: "\(error.message) (\(error.code))", findings: [], status: .badRequest)
             }
         }
+        addApplePayRoutes(to: cabinet)
+        addChannelRoutes(to: cabinet)
     }
 
     func certificatesPage(_ context: KeywardRequestContext, message: String?, findings: [String], status: HTTPResponse.Status) async throws -> Response {
@@ -58,8 +65,26 @@ extension CabinetController {
         view.axisY = chart.axisY
         view.ticks = chart.ticks
         view.bars = chart.bars
+        let modes = Mode.allCases
+        view.channelRowsHTML = try await channelRows(merchantID: principal.merchant.id, modes: modes)
+        view.applePayRowsHTML = try await applePayRows(merchantID: principal.merchant.id, modes: modes)
+        view.certificateOptionsHTML = infos.filter { $0.type == .ssl && $0.status(at: now) != .expired }
+            .map { "<option value=\"\(HTML.escape($0.id))\">\(HTML.escape($0.name)) (\($0.mode.rawValue), \($0.daysLeft(at: now)) days)</option>" }.joined()
         view.banner = try await banner(merchantID: principal.merchant.id, now: now)
         return try page("certificates", view, status: status)
+    }
+
+    func applePayRows(merchantID: String, modes: [Mode]) async throws -> String {
+        let e = HTML.escape
+        var html = ""
+        for mode in modes {
+            for request in try await services.applePayRequests.list(merchantID: merchantID, mode: mode) {
+                html += "<tr><td><a href=\"/cabinet/apple-pay/requests/\(e(request.id))?mode=\(mode.rawValue)\">\(e(request.name))</a></td><td>\(mode.rawValue)</td>"
+                    + "<td>\(e(Self.title(request.type)))</td><td>\(e(request.keyType))</td>"
+                    + "<td>\(request.certificateID == nil ? "waiting for Apple's certificate" : "certificate stored")</td></tr>\n"
+            }
+        }
+        return html
     }
 }
 

@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import KeywardCore
 import KeywardCrypto
+import KeywardQR
 import Mustache
 
 /// The merchant cabinet (server-rendered HTML): sign-in with lockout, second factor (verify or enrol,
@@ -94,6 +95,8 @@ struct CabinetController {
         var view = CabinetPage(context, title: "Turn on two-factor authentication", message: message)
         view.secret = secret
         view.uri = uri
+        // The QR code is drawn here (an inline SVG): the secret never leaves for a third-party service.
+        view.qrSVG = (try? QRCode(encoding: uri.utf8))?.svg(label: "QR code to add \(principal.user.email) to an authenticator app", moduleSize: 4) ?? ""
         view.reason = principal.role.requiresSecondFactor ? "Your role can see or change live credentials, so it needs a second factor." : ""
         return try page("enrol", view, status: status)
     }
@@ -237,6 +240,13 @@ struct CabinetPage: Sendable {
     var settings: SettingsView?
     var keyCheck: KeyCheckResult?
     var credentialsHTML = ""
+    var channelRowsHTML = ""
+    var applePayRowsHTML = ""
+    var certificateOptionsHTML = ""
+    var applePayRequest: ApplePayRequestView?
+    var channel: ChannelView?
+    var refreshSeconds: Int?
+    var qrSVG = ""
     var testMode: Bool { mode == Mode.test.rawValue }
 
     init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {

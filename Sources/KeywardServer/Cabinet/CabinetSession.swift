@@ -65,24 +65,3 @@ struct CabinetSessionMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 }
-
-/// `application/x-www-form-urlencoded` bodies of cabinet forms (at most 64 KiB), read once and kept
-/// for the handler.
-enum CabinetForm {
-    static let maximumBytes = 64 * 1024
-
-    static func read(_ request: inout Request) async throws -> [String: String] {
-        let buffer: ByteBuffer
-        do { buffer = try await request.collectBody(upTo: maximumBytes) } catch {
-            throw KeywardError(.tooLarge, "body_too_large", "This form is larger than the cabinet accepts.")
-        }
-        var fields: [String: String] = [:]
-        for pair in String(buffer: buffer).split(separator: "&") {
-            let parts = pair.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let decode = { (text: Substring) in text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding ?? "" }
-            guard let name = parts.first else { continue }
-            fields[decode(name)] = parts.count > 1 ? decode(parts[1]) : ""
-        }
-        return fields
-    }
-}

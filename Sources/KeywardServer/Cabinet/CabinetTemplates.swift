@@ -12,7 +12,7 @@ enum CabinetTemplates {
     static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
                                           ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
                                           ("setup", setup), ("keys", keys), ("key-created", keyCreated), ("key-action", keyAction), ("key-check", keyCheck), ("credential-created", credentialCreated), ("credential-revoke", credentialRevoke),
-                                          ("settings", settings), ("forgot", forgot), ("reset", reset),
+                                          ("settings", settings), ("forgot", forgot), ("reset", reset), ("apple-pay-request", applePayRequest), ("channel", channelPage),
                                           ("team", team), ("invited", invited), ("accept", accept), ("audit", audit),
                                           ("certificates", certificatesPage)]
 
@@ -23,6 +23,7 @@ enum CabinetTemplates {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <title>{{title}} · Keyward</title>
+        {{#refreshSeconds}}<meta http-equiv="refresh" content="{{refreshSeconds}}">{{/refreshSeconds}}
         <style>
         :root { color-scheme: light dark; --accent: #3b5bdb; --danger: #c92a2a; --warn: #e67700; }
         body { font: 16px/1.5 system-ui, sans-serif; margin: 0; }
@@ -41,6 +42,7 @@ enum CabinetTemplates {
         code, .codes { font-family: ui-monospace, monospace; }
         .codes { columns: 2; list-style: none; padding: 0; }
         .badge-expired, .badge-critical, a.danger { color: var(--danger); } button.danger { background: var(--danger); } .badge-expiring { color: var(--warn); }
+        .qr svg { width: 220px; height: 220px; }
         [aria-current=page] { font-weight: 700; text-decoration: none; }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); }
         table { border-collapse: collapse; margin: 1rem 0; } th, td { padding: .35rem .75rem; border-bottom: 1px solid #8884; text-align: left; }
@@ -169,45 +171,6 @@ enum CabinetTemplates {
         {{> foot}}
         """
 
-    static let certificatesPage = """
-        {{> head}}
-        <h1>Certificates</h1>
-        {{#hasCertificates}}
-        <figure>
-        <svg role="img" aria-labelledby="timeline-title" viewBox="0 0 {{chartWidth}} {{chartHeight}}" width="100%" style="max-width:{{chartWidth}}px">
-        <title id="timeline-title">Expiry timeline, next {{chartDays}} days</title>
-        <line x1="0" y1="{{axisY}}" x2="{{chartWidth}}" y2="{{axisY}}" stroke="currentColor" stroke-opacity=".4"/>
-        {{#ticks}}<text x="{{x}}" y="{{y}}" font-size="11" fill="currentColor">{{label}}</text>{{/ticks}}
-        {{{barsHTML}}}
-        </svg>
-        <figcaption>Days left until each certificate expires (red: expired or critical, orange: expiring).</figcaption>
-        </figure>
-        <table>
-        <thead><tr><th scope="col">Name</th><th scope="col">Mode</th><th scope="col">Type</th><th scope="col">Status</th><th scope="col">Days left</th><th scope="col">Names</th><th scope="col">Issuer</th></tr></thead>
-        <tbody>
-        {{{certificateRowsHTML}}}
-        </tbody>
-        </table>
-        {{/hasCertificates}}
-        {{^hasCertificates}}<p>No certificates yet.</p>{{/hasCertificates}}
-        {{#canWrite}}
-        <h2>Upload</h2>
-        <form class="card" method="post" action="/cabinet/certificates" enctype="application/x-www-form-urlencoded">
-        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
-        {{#findings}}<p class="error">{{.}}</p>{{/findings}}
-        <input type="hidden" name="csrf" value="{{csrf}}">
-        <label for="mode">Mode</label>
-        <select id="mode" name="mode"><option value="live">live</option><option value="test">test</option></select>
-        <label for="pem">Certificate, private key and chain (PEM, any order)</label>
-        <textarea id="pem" name="pem" rows="10" style="width:100%" required></textarea>
-        <label for="passphrase">Passphrase of an encrypted key</label>
-        <input id="passphrase" name="passphrase" type="password" autocomplete="off">
-        <button type="submit">Upload</button>
-        </form>
-        {{/canWrite}}
-        {{> foot}}
-        """
-
     static let secondFactor = """
         {{> head}}
         <h1>Two-factor authentication</h1>
@@ -224,9 +187,10 @@ enum CabinetTemplates {
     static let enrol = """
         {{> head}}
         <h1>Turn on two-factor authentication</h1>
-        <p>{{reason}} Add this account to an authenticator app (type the secret, or open the link on your
+        <p>{{reason}} Scan the code with an authenticator app (or type the secret, or open the link on your
         phone), then enter the code it shows.</p>
         <section class="card">
+        <div class="qr">{{{qrSVG}}}</div>
         <p>Secret: <code id="totp-secret">{{secret}}</code></p>
         <p><a href="{{uri}}">Open in an authenticator app</a></p>
         <form method="post" action="/cabinet/2fa/setup">

@@ -47,6 +47,13 @@ extension CabinetPage: MustacheParent {
         case "settings": settings
         case "keyCheck": keyCheck
         case "credentialsHTML": credentialsHTML
+        case "channelRowsHTML": channelRowsHTML
+        case "applePayRowsHTML": applePayRowsHTML
+        case "certificateOptionsHTML": certificateOptionsHTML
+        case "applePayRequest": applePayRequest
+        case "channel": channel
+        case "refreshSeconds": refreshSeconds
+        case "qrSVG": qrSVG
         case "secretURLEncoded": secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         case "testMode": testMode
         default: nil
@@ -130,6 +137,22 @@ extension KeyCheckResult: MustacheParent {
         case "notes": notes
         case "steps": steps
         case "hasSteps": !steps.isEmpty
+        default: nil
+        }
+    }
+}
+
+extension ApplePayRequestView: MustacheParent {
+    func child(named name: String) -> Any? {
+        switch name {
+        case "id": id
+        case "name": self.name
+        case "typeTitle": typeTitle
+        case "keyType": keyType
+        case "csrPEM": csrPEM
+        case "csrURLEncoded": csrPEM.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
+        case "completed": completed
+        case "created": created
         default: nil
         }
     }

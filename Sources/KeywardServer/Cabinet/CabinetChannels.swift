@@ -1,0 +1,91 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+import KeywardCrypto
+
+/// Sales channels on the Certificates page: their domains, SSL mode (managed by ACME or an uploaded
+/// certificate) and status; a channel's page shows its ACME order history and reloads itself every
+/// few seconds while an order is under way (no script needed).
+extension CabinetController {
+    func addChannelRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
+        cabinet.post("channels") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let mode = try Self.mode(form["mode"])
+            try principal.require(.certificatesWrite, mode: mode)
+            let domains = (form["domains"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " }).map(String.init)
+            let sslMode = SSLMode(rawValue: form["ssl_mode"] ?? "") ?? .managed
+            let certificateID = form["certificate_id"].flatMap { $0.isEmpty ? nil : $0 }
+            let channel: SalesChannelInfo
+            do {
+                channel = try await services.channels.create(merchantID: principal.merchant.id, mode: mode, name: form["name"] ?? "", domains: domains,
+                                                             sslMode: sslMode, certificateID: sslMode == .uploaded ? certificateID : nil)
+            } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .conflict || error.kind == .notFound {
+                return try await certificatesPage(context, message: "The channel was not created: \(error.message) (\(error.code))", findings: [], status: .badRequest)
+            }
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create sales channel", targetID: channel.id)
+            return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
+        }
+        cabinet.get("channels/:id") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
+            try principal.require(.certificatesRead)   // certificates are public; changing live ones needs keys.live
+            let channel = try await services.channels.get(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
+            var view = CabinetPage(context, title: "Sales channel \(channel.name)")
+            view.mode = mode.rawValue
+            view.canWrite = principal.may(.certificatesWrite, mode: mode)
+            view.channel = ChannelView(channel, now: services.clock.now(), events: try await services.channels.events(channelID: channel.id))
+            if view.channel?.inProgress == true { view.refreshSeconds = 5 }
+            view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
+            return try page("channel", view)
+        }
+        cabinet.post("channels/:id/renew") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let mode = try Self.mode(form["mode"])
+            try principal.require(.certificatesWrite, mode: mode)
+            let channel = try await services.channels.requestRenewal(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: renew sales channel", targetID: channel.id)
+            return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
+        }
+    }
+
+    /// The channels rows of the Certificates page (escaped HTML).
+    func channelRows(merchantID: String, modes: [Mode]) async throws -> String {
+        let e = HTML.escape
+        var html = ""
+        for mode in modes {
+            for channel in try await services.channels.list(merchantID: merchantID, mode: mode) {
+                html += "<tr><td><a href=\"/cabinet/channels/\(e(channel.id))?mode=\(mode.rawValue)\">\(e(channel.name))</a></td><td>\(mode.rawValue)</td>"
+                    + "<td>\(e(channel.domains.joined(separator: ", ")))</td><td>\(channel.sslMode == .managed ? "ACME (managed)" : "uploaded")</td>"
+                    + "<td><strong class=\"badge-\(channel.status == "failed" ? "critical" : "ok")\">\(e(channel.status))</strong> \(e(channel.statusDetail))</td></tr>\n"
+            }
+        }
+        return html
+    }
+}
+
+/// A channel's page.
+struct ChannelView: Sendable {
+    struct Event: Sendable { let at: String, kind: String, message: String }
+    let id: String, name: String, domains: String, managed: Bool, status: String, detail: String
+    let nextAttempt: String?, renewAt: String?
+    /// An order is under way or due: the page reloads itself to show progress.
+    let inProgress: Bool
+    let events: [Event]
+
+    init(_ channel: SalesChannelInfo, now: Date, events: [ChannelEvent]) {
+        id = channel.id
+        name = channel.name
+        domains = channel.domains.joined(separator: ", ")
+        managed = channel.sslMode == .managed
+        status = channel.status
+        detail = channel.statusDetail
+        nextAttempt = channel.nextAttempt.map(CabinetDates.minute)
+        renewAt = channel.renewAt.map(CabinetDates.minute)
+        inProgress = managed && (channel.status == "pending" || (channel.nextAttempt.map { $0 <= now.addingTimeInterval(60) } ?? false))
+        self.events = events.map { Event(at: CabinetDates.minute($0.at), kind: $0.kind, message: $0.message) }
+    }
+}

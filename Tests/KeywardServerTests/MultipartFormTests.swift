@@ -1,0 +1,39 @@
+import Foundation
+import KeywardCore
+@testable import KeywardServer
+import Testing
+
+/// The cabinet's multipart reader: what browsers send is read exactly; anything else is a clear 400.
+struct MultipartFormTests {
+    static func body(_ parts: [String], boundary: String = "XyZ") -> [UInt8] {
+        Array((parts.map { "--\(boundary)\r\n\($0)\r\n" }.joined() + "--\(boundary)--\r\n").utf8)
+    }
+
+    @Test func fieldsAndFilesAreReadByteForByte() throws {
+        let binary: [UInt8] = [0x30, 0x82, 0x0D, 0x0A, 0x2D, 0x2D, 0x00, 0xFF]   // CRLF and "--" inside a file
+        var bytes = Array("--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntoken\r\n".utf8)
+        bytes += Array("--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a \\\"b\\\".cer\"\r\nContent-Type: application/pkix-cert\r\n\r\n".utf8)
+        bytes += binary + Array("\r\n--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\"\r\n\r\n\r\n--XyZ--\r\n".utf8)
+        let form = try MultipartForm.parse(bytes, boundary: "XyZ")
+        #expect(form.fields == ["csrf": "token"])
+        #expect(form.files["files"]?.map(\.bytes) == [binary], "the empty file input is left out")
+        #expect(MultipartForm.boundary(contentType: "multipart/form-data; boundary=\"XyZ\"") == "XyZ")
+        #expect(MultipartForm.boundary(contentType: "application/x-www-form-urlencoded") == nil)
+    }
+
+    @Test(arguments: [
+        "no delimiter at all",
+        "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nnever closed",
+        "--XyZ\r\nno blank line after headers\r\n--XyZ--\r\n",
+        "--XyZ\r\nContent-Type: text/plain\r\n\r\nno disposition\r\n--XyZ--\r\n",
+        "--XyZjunk",
+    ])
+    func malformedBodiesAreRefusedWithAReason(body: String) {
+        #expect(throws: KeywardError.self) { try MultipartForm.parse(Array(body.utf8), boundary: "XyZ") }
+    }
+
+    @Test func tooManyPartsAreRefused() {
+        let parts = (0..<65).map { "Content-Disposition: form-data; name=\"f\($0)\"\r\n\r\nx" }
+        #expect(throws: KeywardError.self) { try MultipartForm.parse(Self.body(parts), boundary: "XyZ") }
+    }
+}
