@@ -86,6 +86,8 @@ struct CabinetController {
         addInvitationRoutes(to: cabinet)
         addSettingsRoutes(to: cabinet)
         addPasswordResetRoutes(to: cabinet)
+        // Unknown cabinet pages are cabinet pages too (HTML, with the navigation), not API problems.
+        cabinet.get("**") { _, _ -> Response in throw KeywardError(.notFound, "not_found", "There is no such page in the cabinet.") }
     }
 
     /// TOTP enrolment: the secret as a QR code and as text, and the form for the first code.

@@ -1,0 +1,76 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import KeywardCore
+import KeywardCrypto
+import KeywardServer
+import KeywardTestSupport
+import Testing
+
+/// What the cabinet does with bad input: a clear page with the reason and the right status, never a
+/// 500, a leak, or a change to someone else's objects.
+@Suite(.closesStores) struct CabinetBadInputTests {
+    typealias Browser = CabinetTests.Browser
+
+    @Test func expiredInvitationsOversizedFormsAndUnknownPagesGetClearAnswers() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
+        let invitation = try await services.team.invite(email: "late@shop.example", merchantID: merchant.id, role: .builtIn(.viewer))
+        clock.advance(TeamService.invitationLifetime + 1)
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let guest = Browser()
+            let page = try await guest.send(client, .get, "/cabinet/invite?token=\(invitation.token)")
+            let late = try await guest.send(client, .post, "/cabinet/invite", form: ["token": invitation.token, "password": "a fine long passphrase",
+                                                                                   "csrf": try #require(Browser.csrf(String(buffer: page.body)))])
+            #expect(late.status == .badRequest && String(buffer: late.body).contains("not valid"))
+            #expect(try await services.team.members(merchantID: merchant.id).count == 1)
+
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
+            let csrf = try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet").body)))
+            // A form beyond 64 KiB, an upload beyond 1 MiB: 413 pages.
+            let huge = try await browser.send(client, .post, "/cabinet/keys", form: ["csrf": csrf, "mode": "test", "name": String(repeating: "x", count: 70_000)])
+            #expect(huge.status == .contentTooLarge && huge.headers[.contentType] == "text/html; charset=utf-8")
+            let bigUpload = try await browser.send(client, .post, "/cabinet/certificates", form: ["csrf": csrf, "mode": "test"],
+                                                   files: [("files", "big.pem", [UInt8](repeating: 0x41, count: 1_100_000))])
+            #expect(bigUpload.status == .contentTooLarge && String(buffer: bigUpload.body).contains("larger than the cabinet accepts"))
+            #expect(try await services.secretKeys.list(merchantID: merchant.id, mode: .test).isEmpty)
+            // A name beyond 200 characters: the rule, not a 500.
+            let long = try await browser.send(client, .post, "/cabinet/keys", form: ["csrf": csrf, "mode": "test", "name": String(repeating: "x", count: 201)])
+            #expect(long.status == .badRequest && String(buffer: long.body).contains("at most 200 characters"))
+            let badMode = try await browser.send(client, .get, "/cabinet/keys?mode=staging")
+            #expect(badMode.status == .badRequest && String(buffer: badMode.body).contains("test or live"))
+            // Unknown pages are HTML 404s; the navigation stays.
+            let missing = try await browser.send(client, .get, "/cabinet/nowhere")
+            #expect(missing.status == .notFound && String(buffer: missing.body).contains("aria-label=\"Main\""))
+        }
+    }
+
+    @Test func anotherMerchantsObjectsCannotBeReachedFromTheCabinet() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, _, totp) = try await CabinetKeyActionsTests.enrolled(services, role: .owner, clock: clock)
+        let (otherEmail, otherPassword, other) = try await CabinetTests.member(services, role: .developer, merchantName: "Other")
+        let otherUser = try await services.accounts.login(email: otherEmail, password: otherPassword)
+        let request = try await services.applePayRequests.create(merchantID: other.id, mode: .test, type: .applePayPaymentProcessing, name: "merchant.other")
+        let signing = try await services.signingKeys.register(merchantID: other.id, mode: .test, name: "theirs",
+                                                              pem: try GeneratedKeyPair.generate(.p256).publicKey.spkiPEM)
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
+            let csrf = try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet").body)))
+            #expect(try await browser.send(client, .get, "/cabinet/apple-pay/requests/\(request.id)?mode=test").status == .notFound)
+            #expect(try await browser.send(client, .post, "/cabinet/credentials/signing-keys/\(signing.id)/revoke", form: ["csrf": csrf, "mode": "test"]).status == .notFound)
+            #expect(try await services.signingKeys.list(merchantID: other.id, mode: .test).first?.revokedAt == nil)
+            // Another merchant's member: neither their role nor their membership changes.
+            let role = try await browser.send(client, .post, "/cabinet/team/\(otherUser.id)/role", form: ["csrf": csrf, "role": "viewer"])
+            let removal = try await browser.send(client, .post, "/cabinet/team/\(otherUser.id)/remove", form: ["csrf": csrf])
+            #expect(role.status == .notFound && removal.status == .notFound)
+            #expect(try await services.team.membership(userID: otherUser.id, merchantID: other.id) == .builtIn(.developer))
+        }
+    }
+}
