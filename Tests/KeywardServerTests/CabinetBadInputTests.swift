@@ -74,3 +74,37 @@ import Testing
         }
     }
 }
+
+/// A member of two merchants switches between them; each merchant's role applies there.
+@Suite(.closesStores) struct CabinetMerchantSwitchTests {
+    typealias Browser = CabinetTests.Browser
+
+    @Test func aMemberOfTwoMerchantsSwitchesAndGetsEachRole() async throws {
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let (email, password, first) = try await CabinetTests.member(services, role: .developer, merchantName: "First <shop>")
+        let second = try await services.merchants.create(name: "Second shop")
+        _ = try await services.team.addMember(email: email, merchantID: second.id, role: .builtIn(.viewer))
+        let stranger = try await services.merchants.create(name: "Stranger")
+        let app = try await Harness.app(settings)
+        _ = try await app.test(.router) { client in
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
+            let overview = String(buffer: try await browser.send(client, .get, "/cabinet").body)
+            let shownFirst = overview.contains("First &lt;shop&gt;") && overview.contains(#"<option value="\#(second.id)">Second shop</option>"#)
+            #expect(shownFirst && !overview.contains(first.id))
+            let csrf = try #require(Browser.csrf(overview))
+            #expect(try await browser.send(client, .post, "/cabinet/switch", form: ["csrf": csrf, "merchant": stranger.id]).status == .notFound)
+            let oldToken = try #require(browser.cookies["__Host-kw_session"])
+            let switched = try await browser.send(client, .post, "/cabinet/switch", form: ["csrf": csrf, "merchant": second.id])
+            #expect(switched.headers[.location] == "/cabinet")
+            let now = String(buffer: try await browser.send(client, .get, "/cabinet").body)
+            #expect(now.contains("Second shop (Viewer)") && now.contains(#"<option value="\#(first.id)">"#))
+            // A viewer there: generating a key is refused, though the same person is a developer at the first merchant.
+            let csrf2 = try #require(Browser.csrf(now))
+            #expect(try await browser.send(client, .post, "/cabinet/keys", form: ["csrf": csrf2, "mode": "test", "name": "x"]).status == .forbidden)
+            // The old session ended with the switch.
+            #expect(try await services.cabinetSessions.lookup(token: oldToken) == nil)
+            #expect(browser.cookies["__Host-kw_session"] != oldToken)
+        }
+    }
+}

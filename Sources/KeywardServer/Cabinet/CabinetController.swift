@@ -86,6 +86,7 @@ struct CabinetController {
         addInvitationRoutes(to: cabinet)
         addSettingsRoutes(to: cabinet)
         addPasswordResetRoutes(to: cabinet)
+        addMerchantSwitchRoutes(to: cabinet)
         // Unknown cabinet pages are cabinet pages too (HTML, with the navigation), not API problems.
         cabinet.get("**") { _, _ -> Response in throw KeywardError(.notFound, "not_found", "There is no such page in the cabinet.") }
     }
@@ -172,6 +173,7 @@ struct CabinetController {
         }
         view.certificates = rows
         view.hasCertificates = !rows.isEmpty
+        view.merchants = try await otherMerchants(principal)
         view.banner = try await banner(merchantID: principal.merchant.id, now: now)
         return try page("overview", view)
     }
@@ -249,6 +251,7 @@ struct CabinetPage: Sendable {
     var channel: ChannelView?
     var refreshSeconds: Int?
     var qrSVG = ""
+    var merchants: [MerchantOption] = []
     var testMode: Bool { mode == Mode.test.rawValue }
 
     init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {

@@ -217,6 +217,14 @@ enum CabinetTemplates {
         {{> head}}
         <h1>{{merchantName}}</h1>
         <p>Signed in as {{email}}, {{role}}.</p>
+        {{#hasOtherMerchants}}
+        <form method="post" action="/cabinet/switch">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="merchant">You are also a member of</label>
+        <select id="merchant" name="merchant">{{#merchants}}<option value="{{id}}">{{name}}</option>{{/merchants}}</select>
+        <button type="submit">Switch</button>
+        </form>
+        {{/hasOtherMerchants}}
         <h2>Certificates</h2>
         {{^certificates}}<p>No certificates yet.</p>{{/certificates}}
         {{#hasCertificates}}

@@ -54,6 +54,8 @@ extension CabinetPage: MustacheParent {
         case "channel": channel
         case "refreshSeconds": refreshSeconds
         case "qrSVG": qrSVG
+        case "merchants": merchants
+        case "hasOtherMerchants": !merchants.isEmpty
         case "secretURLEncoded": secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         case "testMode": testMode
         default: nil
