@@ -36,11 +36,7 @@ extension AccountService {
         guard let step = totp.verify(code, at: clock.now(), after: nil) else {
             throw KeywardError(.invalidInput, "invalid_code", "That code does not match; check the device's clock and try the next code.", field: "code")
         }
-        var generator = SystemRandomNumberGenerator()
-        let codes = (0..<10).map { _ in
-            let raw = Base32.encode((0..<5).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).lowercased()
-            return raw.prefix(4) + "-" + raw.dropFirst(4)
-        }.map(String.init)
+        let codes = Self.makeRecoveryCodes()
         try await store.sql.update("users").set("totp_enabled", to: Int64(1)).set("totp_last_step", to: step)
             .set("recovery_codes", to: JSONText.encode(codes.map { TokenHash.of($0) })).where("id", .equal, userID).run()
         return codes
@@ -71,6 +67,35 @@ extension AccountService {
             .where(SQLFunction("COALESCE", args: SQLColumn("totp_last_step"), SQLLiteral.numeric("-1")), .lessThan, SQLBind(step))
             .returning("id").all()
         guard updated.count == 1 else { throw refusal }
+    }
+
+    /// Ten fresh recovery codes (`xxxx-xxxx`, 40 random bits each), in clear for showing once.
+    static func makeRecoveryCodes() -> [String] {
+        var generator = SystemRandomNumberGenerator()
+        return (0..<10).map { _ in
+            let raw = Base32.encode((0..<5).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).lowercased()
+            return String(raw.prefix(4) + "-" + raw.dropFirst(4))
+        }
+    }
+
+    /// Replaces every recovery code (the old ones stop working) after a fresh TOTP code; returns the new ones.
+    public func regenerateRecoveryCodes(userID: String, code: String) async throws -> [String] {
+        guard !code.contains("-") else {
+            throw KeywardError(.invalidInput, "invalid_code", "Use a code from your authenticator app, not a recovery code.", field: "code")
+        }
+        try await verifySecondFactor(userID: userID, code: code)
+        let codes = Self.makeRecoveryCodes()
+        try await store.sql.update("users").set("recovery_codes", to: JSONText.encode(codes.map { TokenHash.of($0) })).where("id", .equal, userID).run()
+        return codes
+    }
+
+    /// Changes the password after checking the current one (a wrong one counts toward the lockout, as at sign-in).
+    public func changePassword(userID: String, current: String, new: String) async throws {
+        let user = try await row(id: userID)
+        _ = try await login(email: user.email, password: current)
+        try PasswordHasher.check(new)
+        let hash = await hasher.hash(new)
+        try await store.sql.update("users").set("password_hash", to: hash).where("id", .equal, userID).run()
     }
 
     /// How many recovery codes are left.

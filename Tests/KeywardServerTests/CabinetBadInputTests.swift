@@ -108,3 +108,43 @@ import Testing
         }
     }
 }
+
+/// One's own account: change the password (others signed out), replace recovery codes with a fresh code.
+@Suite(.closesStores) struct CabinetAccountTests {
+    typealias Browser = CabinetTests.Browser
+
+    @Test func aMemberChangesTheirPasswordAndReplacesTheirRecoveryCodes() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, _, totp) = try await CabinetKeyActionsTests.enrolled(services, role: .developer, clock: clock)
+        let userID = try await services.accounts.login(email: email, password: password).id
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let elsewhere = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
+            clock.advance(30)
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
+            let page = String(buffer: try await browser.send(client, .get, "/cabinet/account").body)
+            #expect(page.contains("10 of 10 recovery codes left"))
+            let csrf = try #require(Browser.csrf(page))
+            let wrong = try await browser.send(client, .post, "/cabinet/account/password", form: ["csrf": csrf, "current": "not it at all", "password": "a new long passphrase"])
+            #expect(wrong.status == .unauthorized && String(buffer: wrong.body).contains("current password is wrong"))
+            let weak = try await browser.send(client, .post, "/cabinet/account/password", form: ["csrf": csrf, "current": password, "password": "short"])
+            #expect(weak.status == .badRequest)
+            let changed = try await browser.send(client, .post, "/cabinet/account/password", form: ["csrf": csrf, "current": password, "password": "a new long passphrase"])
+            #expect(changed.headers[.location] == "/cabinet/account?changed=1")
+            #expect(try await browser.send(client, .get, "/cabinet/account?changed=1").status == .ok, "this browser stays signed in")
+            #expect(try await elsewhere.send(client, .get, "/cabinet").headers[.location] == "/cabinet/login", "the other one is signed out")
+            #expect(try await services.accounts.login(email: email, password: "a new long passphrase").id == userID)
+
+            // New recovery codes need a fresh authenticator code (the one used to sign in is spent).
+            let fresh = String(buffer: try await browser.send(client, .get, "/cabinet/account").body)
+            let csrf2 = try #require(Browser.csrf(fresh))
+            let spent = try await browser.send(client, .post, "/cabinet/account/recovery-codes", form: ["csrf": csrf2, "code": totp.code(at: clock.clock.now())])
+            #expect(spent.status == .unauthorized)
+            clock.advance(30)
+            let codes = try await browser.send(client, .post, "/cabinet/account/recovery-codes", form: ["csrf": csrf2, "code": totp.code(at: clock.clock.now())])
+            #expect(String(buffer: codes.body).components(separatedBy: "<li>").count == 11)
+        }
+    }
+}

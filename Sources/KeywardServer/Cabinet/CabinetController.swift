@@ -87,6 +87,7 @@ struct CabinetController {
         addSettingsRoutes(to: cabinet)
         addPasswordResetRoutes(to: cabinet)
         addMerchantSwitchRoutes(to: cabinet)
+        addAccountRoutes(to: cabinet)
         // Unknown cabinet pages are cabinet pages too (HTML, with the navigation), not API problems.
         cabinet.get("**") { _, _ -> Response in throw KeywardError(.notFound, "not_found", "There is no such page in the cabinet.") }
     }
@@ -252,6 +253,7 @@ struct CabinetPage: Sendable {
     var refreshSeconds: Int?
     var qrSVG = ""
     var merchants: [MerchantOption] = []
+    var account: AccountView?
     var testMode: Bool { mode == Mode.test.rawValue }
 
     init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {

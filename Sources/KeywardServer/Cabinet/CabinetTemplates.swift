@@ -12,7 +12,7 @@ enum CabinetTemplates {
     static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
                                           ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
                                           ("setup", setup), ("keys", keys), ("key-created", keyCreated), ("key-action", keyAction), ("key-check", keyCheck), ("credential-created", credentialCreated), ("credential-revoke", credentialRevoke),
-                                          ("settings", settings), ("forgot", forgot), ("reset", reset), ("apple-pay-request", applePayRequest), ("channel", channelPage),
+                                          ("settings", settings), ("forgot", forgot), ("reset", reset), ("apple-pay-request", applePayRequest), ("channel", channelPage), ("account", account),
                                           ("team", team), ("invited", invited), ("accept", accept), ("audit", audit),
                                           ("certificates", certificatesPage)]
 
@@ -54,7 +54,7 @@ enum CabinetTemplates {
         <header>
         <strong>Keyward</strong>
         <nav aria-label="Main"><a href="/cabinet">Overview</a>{{#nav.keys}} <a href="/cabinet/keys?mode=test">Keys</a>{{/nav.keys}}{{#nav.certificates}} <a href="/cabinet/certificates">Certificates</a>{{/nav.certificates}}{{#nav.team}} <a href="/cabinet/team">Team</a>{{/nav.team}}{{#nav.audit}} <a href="/cabinet/audit">Audit</a>{{/nav.audit}}{{#nav.settings}} <a href="/cabinet/settings">Settings</a>{{/nav.settings}}</nav>
-        <span>{{email}} · {{merchantName}} ({{role}})</span>
+        <span><a href="/cabinet/account">{{email}}</a> · {{merchantName}} ({{role}})</span>
         <form method="post" action="/cabinet/logout"><input type="hidden" name="csrf" value="{{csrf}}"><button type="submit">Sign out</button></form>
         </header>
         {{/signedIn}}

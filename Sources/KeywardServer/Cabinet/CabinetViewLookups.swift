@@ -56,6 +56,7 @@ extension CabinetPage: MustacheParent {
         case "qrSVG": qrSVG
         case "merchants": merchants
         case "hasOtherMerchants": !merchants.isEmpty
+        case "account": account
         case "secretURLEncoded": secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         case "testMode": testMode
         default: nil

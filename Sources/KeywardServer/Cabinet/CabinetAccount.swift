@@ -1,0 +1,98 @@
+import Foundation
+import Hummingbird
+import KeywardCore
+
+/// The member's own account: change the password (every other session ends), and replace the
+/// recovery codes after a fresh TOTP code (shown once). No permission needed: it is one's own account.
+extension CabinetController {
+    func addAccountRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
+        cabinet.get("account") { request, context -> Response in
+            let changed = request.uri.queryParameters["changed"] != nil
+            return try await accountPage(context, message: nil, notice: changed ? "Password changed; other browsers were signed out." : nil, status: .ok)
+        }
+        cabinet.post("account/password") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            do {
+                try await services.accounts.changePassword(userID: principal.user.id, current: form["current"] ?? "", new: form["password"] ?? "")
+            } catch let error as KeywardError where ["invalid_credentials", "login_locked", "weak_password"].contains(error.code) {
+                let message = error.code == "invalid_credentials" ? "The current password is wrong." : error.message
+                return try await accountPage(context, message: message, notice: nil, status: error.code == "weak_password" ? .badRequest : .unauthorized)
+            }
+            // Other browsers signed in with the old password are signed out; this one gets a fresh session.
+            try await services.cabinetSessions.endAll(userID: principal.user.id)
+            let (token, _) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id,
+                                                                       secondFactor: principal.session.secondFactor)
+            for merchantID in try await services.team.merchants(userID: principal.user.id) {
+                try await services.audit.record(merchantID: merchantID, actor: principal.auditActor, action: "cabinet: change password", targetID: principal.user.id)
+            }
+            var response = Response.redirect(to: "/cabinet/account?changed=1", type: .normal)
+            response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
+            return response
+        }
+        cabinet.post("account/recovery-codes") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            var request = request
+            let form = try await CabinetForm.read(&request)
+            let codes: [String]
+            do {
+                codes = try await services.accounts.regenerateRecoveryCodes(userID: principal.user.id, code: form["code"] ?? "")
+            } catch let error as KeywardError where ["invalid_code", "totp_required"].contains(error.code) {
+                return try await accountPage(context, message: error.message, notice: nil, status: .unauthorized)
+            }
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: new recovery codes", targetID: principal.user.id)
+            var view = CabinetPage(context, title: "Recovery codes")
+            view.codes = codes
+            return try page("recovery-codes", view)
+        }
+    }
+
+    func accountPage(_ context: KeywardRequestContext, message: String?, notice: String?, status: HTTPResponse.Status) async throws -> Response {
+        let principal = try context.requireCabinet()
+        var view = CabinetPage(context, title: "Your account", message: message)
+        view.notice = notice
+        view.account = AccountView(totpEnabled: principal.user.totpEnabled,
+                                   recoveryCodesLeft: principal.user.totpEnabled ? try await services.accounts.recoveryCodesLeft(userID: principal.user.id) : 0)
+        return try page("account", view, status: status)
+    }
+}
+
+struct AccountView: Sendable {
+    let totpEnabled: Bool
+    let recoveryCodesLeft: Int
+}
+
+extension CabinetTemplates {
+    static let account = """
+        {{> head}}
+        <h1>Your account</h1>
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        {{#notice}}<p role="status">{{notice}}</p>{{/notice}}
+        <p>{{email}} · {{role}} at {{merchantName}}</p>
+        <h2>Password</h2>
+        <form class="card" method="post" action="/cabinet/account/password">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="current">Current password</label>
+        <input id="current" name="current" type="password" autocomplete="current-password" required>
+        <label for="new-password">New password (12 characters or more)</label>
+        <input id="new-password" name="password" type="password" autocomplete="new-password" minlength="12" required>
+        <button type="submit">Change password</button>
+        <p>Every other browser signed in to this account is signed out.</p>
+        </form>
+        <h2>Two-factor authentication</h2>
+        {{#account}}
+        {{#totpEnabled}}
+        <p>On. {{recoveryCodesLeft}} of 10 recovery codes left.</p>
+        <form class="card" method="post" action="/cabinet/account/recovery-codes">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="code">Code from your authenticator app</label>
+        <input id="code" name="code" type="text" inputmode="numeric" autocomplete="one-time-code" required>
+        <button type="submit">Replace the recovery codes</button>
+        </form>
+        {{/totpEnabled}}
+        {{^totpEnabled}}<p>Off. <a href="/cabinet/2fa/setup">Turn it on</a></p>{{/totpEnabled}}
+        {{/account}}
+        {{> foot}}
+        """
+}
