@@ -12,7 +12,8 @@ import Testing
 /// the member cannot reach what the role lacks. Screenshots of the main pages: `.build/screenshots/cabinet`.
 @Suite(.closesStores) struct BrowserTests {
     @Test func aNewMerchantDoesEverythingFromTheBrowserAndEachRoleSeesOnlyWhatItMay() async throws {
-        let settings = Harness.settings()
+        // A database of its own: a live server runs the certificate worker, which must not touch other tests' channels.
+        let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings)
         let merchant = try await services.merchants.create(name: "Browser Shop")
         let email = "owner@browser.example"
