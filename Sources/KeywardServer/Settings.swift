@@ -47,8 +47,25 @@ public struct Settings: Sendable {
     public var metricsToken: String?
     /// bcrypt cost of cabinet passwords (each step doubles the work; 12 takes about a quarter second).
     public var passwordHashCost: UInt8 = 12
+    /// Mail relay for invitations and password-reset links; unset = links are shown or printed instead.
+    public var smtpHost: String?
+    public var smtpPort: Int = 587
+    /// `starttls`, `tls` (implicit, port 465) or `none` (a local relay; no password is sent then).
+    public var smtpSecurity: SMTPSettings.Security = .starttls
+    public var smtpUsername: String?
+    public var smtpPassword: String?
+    /// `From:` of Keyward's mail.
+    public var smtpFrom: String?
+    /// Extra CA certificates (PEM file) to trust for the relay's TLS.
+    public var smtpCABundle: String?
 
     public init() {}
+
+    /// The mail transport, when one is configured (host and sender set).
+    public var smtp: SMTPSettings? {
+        guard let host = smtpHost, let from = smtpFrom else { return nil }
+        return SMTPSettings(host: host, port: smtpPort, security: smtpSecurity, username: smtpUsername, password: smtpPassword, from: from, caBundle: smtpCABundle)
+    }
 
     /// SQLite file of the embedded default.
     public var sqlitePath: String { dataDirectory + "/keyward.sqlite" }
@@ -61,7 +78,7 @@ public struct Settings: Sendable {
         "data_dir", "database_url", "master_key_file", "host", "https_port", "http_port", "hostname",
         "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes", "mypos_path", "mypos_test_path",
         "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
-        "password_hash_cost",
+        "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
     ]
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
@@ -140,6 +157,17 @@ public struct Settings: Sendable {
             guard let cost = UInt8(text), (4...16).contains(cost) else { throw SettingsError("password_hash_cost must be 4 to 16") }
             settings.passwordHashCost = cost
         }
+        settings.smtpHost = value("smtp_host").flatMap { $0.isEmpty ? nil : $0 }
+        settings.smtpPort = try port("smtp_port", settings.smtpPort)
+        if let text = value("smtp_security") {
+            guard let security = SMTPSettings.Security(rawValue: text) else { throw SettingsError("smtp_security must be starttls, tls or none") }
+            settings.smtpSecurity = security
+        }
+        settings.smtpUsername = value("smtp_username").flatMap { $0.isEmpty ? nil : $0 }
+        settings.smtpPassword = value("smtp_password").flatMap { $0.isEmpty ? nil : $0 }
+        settings.smtpFrom = value("smtp_from").flatMap { $0.isEmpty ? nil : $0 }
+        settings.smtpCABundle = value("smtp_ca_bundle").flatMap { $0.isEmpty ? nil : $0 }
+        if settings.smtpHost != nil, settings.smtpFrom == nil { throw SettingsError("smtp_from is required with smtp_host") }
         guard settings.myposPath != settings.myposTestPath else { throw SettingsError("mypos_path and mypos_test_path must differ") }
         return settings
     }

@@ -29,6 +29,9 @@ import Testing
             ([:], ["KEYWARD_INSECURE_HTTP": "maybe"], "insecure_http"),
             (["config": file], [:], "http_prot"),
             (["config": "/nonexistent/keyward.json"], [:], "cannot be read"),
+            ([:], ["KEYWARD_SMTP_HOST": "mail.example"], "smtp_from"),
+            ([:], ["KEYWARD_SMTP_HOST": "mail.example", "KEYWARD_SMTP_FROM": "k@x.example", "KEYWARD_SMTP_SECURITY": "ssl"], "smtp_security"),
+            ([:], ["KEYWARD_SMTP_PORT": "70000"], "smtp_port"),
         ]
         for (flags, environment, mention) in cases {
             #expect { try Settings.resolve(flags: flags, environment: environment) } throws: { error in

@@ -97,6 +97,8 @@ public enum Peers {
     public static var allianceClient: String { directory.appendingPathComponent("alliance_client.py").path }
     /// JWKs, Python `jwcrypto`.
     public static var jwk: String { directory.appendingPathComponent("jwk_peer.py").path }
+    /// An SMTP server with TLS and AUTH (Python aiosmtpd).
+    public static var smtp: String { directory.appendingPathComponent("smtp_peer.py").path }
     /// The cabinet in headless Chromium (selenium, pyotp).
     public static var cabinetBrowser: String { directory.appendingPathComponent("cabinet_browser.py").path }
     /// Where browser tests leave their screenshots: `.build/screenshots` of the package (not committed).

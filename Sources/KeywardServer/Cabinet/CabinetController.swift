@@ -11,10 +11,13 @@ import Mustache
 struct CabinetController {
     let services: KeywardServices
     let library: MustacheLibrary
+    /// Mails invitations and reset links when a transport is configured; they are shown or printed otherwise.
+    let mailer: SMTPMailer?
 
     init(services: KeywardServices) throws {
         self.services = services
         self.library = try CabinetTemplates.library()
+        self.mailer = services.settings.smtp.map(SMTPMailer.init)
     }
 
     func addRoutes(to router: Router<KeywardRequestContext>) {

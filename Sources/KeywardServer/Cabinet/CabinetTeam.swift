@@ -32,7 +32,18 @@ extension CabinetController {
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: invite member (\(role.name))", targetID: nil)
             var view = CabinetPage(context, title: "Invitation ready")
             view.email = form["email"] ?? ""
-            view.uri = "https://\(request.head.authority ?? "localhost:8443")/cabinet/invite?token=\(invitation.token)"
+            view.uri = "\(Self.baseURL(request))/cabinet/invite?token=\(invitation.token)"
+            if let mailer {
+                let body = "\(principal.user.email) invited you to \(principal.merchant.name) on Keyward as \(role.name).\n\n"
+                    + "Accept within 7 days (the link works once):\n\(view.uri)\n"
+                do {
+                    try await mailer.send(to: view.email, subject: "Join \(principal.merchant.name) on Keyward", body: body)
+                    view.notice = "Mailed to \(view.email)."
+                } catch {
+                    services.logger.warning("invitation mail failed", metadata: ["merchant": "\(principal.merchant.id)", "reason": "\(error)"])
+                    view.message = "The mail could not be sent (\(error)); pass the link on yourself."
+                }
+            }
             return try page("invited", view, status: .created)
         }
         cabinet.post("team/roles") { request, context -> Response in

@@ -137,7 +137,9 @@ enum CabinetTemplates {
     static let invited = """
         {{> head}}
         <h1>Invitation ready</h1>
-        <p>Send this link to {{email}} (valid 7 days, once). No mail transport is configured, so Keyward does not send it.</p>
+        {{#notice}}<p role="status">{{notice}}</p>{{/notice}}
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        <p>The link for {{email}} (valid 7 days, once){{^notice}}; send it to them yourself{{/notice}}.</p>
         <p><code id="invitation-link">{{uri}}</code></p>
         <p><a href="/cabinet/team">Back to the team</a></p>
         {{> foot}}
