@@ -8,11 +8,7 @@ import KeywardCrypto
 extension CabinetController {
     func addApplePayRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
         cabinet.post("apple-pay/requests") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
-            try principal.require(.certificatesWrite, mode: mode)
+            let (principal, form, mode) = try await authorizedForm(request, context, .certificatesWrite)
             guard let type = CertificateType(rawValue: form["type"] ?? "") else {
                 throw KeywardError(.invalidInput, "invalid_type", "Choose the merchant identity or the payment processing certificate.", field: "type")
             }

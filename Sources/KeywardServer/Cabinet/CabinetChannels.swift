@@ -9,11 +9,7 @@ import KeywardCrypto
 extension CabinetController {
     func addChannelRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
         cabinet.post("channels") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
-            try principal.require(.certificatesWrite, mode: mode)
+            let (principal, form, mode) = try await authorizedForm(request, context, .certificatesWrite)
             let domains = (form["domains"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " }).map(String.init)
             let sslMode = SSLMode(rawValue: form["ssl_mode"] ?? "") ?? .managed
             let certificateID = form["certificate_id"].flatMap { $0.isEmpty ? nil : $0 }
@@ -41,11 +37,7 @@ extension CabinetController {
             return try page("channel", view)
         }
         cabinet.post("channels/:id/renew") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
-            try principal.require(.certificatesWrite, mode: mode)
+            let (principal, _, mode) = try await authorizedForm(request, context, .certificatesWrite)
             let channel = try await services.channels.requestRenewal(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: renew sales channel", targetID: channel.id)
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)

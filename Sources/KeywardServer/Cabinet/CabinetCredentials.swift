@@ -23,22 +23,14 @@ extension CabinetController {
 
     func addCredentialRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
         cabinet.post("credentials/payment-keys") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
-            try principal.require(.keysWrite, mode: mode)
+            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
             let created = try await services.paymentKeys.create(merchantID: principal.merchant.id, mode: mode, label: form["name"])
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create payment key", targetID: created.info.id)
             return try credentialCreatedPage(context, mode: mode, title: "Payment key created", secret: created.secret, fileName: "keyward-\(mode.rawValue)-payment-key.txt",
                                              steps: "Configure it as the HMAC key of your payment integration (the order hash is HMAC-SHA256 under it).")
         }
         cabinet.post("credentials/signing-keys") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
-            try principal.require(.keysWrite, mode: mode)
+            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
             guard let algorithm = KeyAlgorithm(rawValue: form["algorithm"] ?? "") else {
                 throw KeywardError(.invalidInput, "unsupported_algorithm", "Choose one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
             }
@@ -61,11 +53,7 @@ extension CabinetController {
                 return try page("credential-revoke", view)
             }
             cabinet.post("credentials/\(kind.rawValue)/:id/revoke") { request, context -> Response in
-                let principal = try context.requireCabinet()
-                var request = request
-                let form = try await CabinetForm.read(&request)
-                let mode = try Self.mode(form["mode"])
-                try principal.require(.keysWrite, mode: mode)
+                let (principal, _, mode) = try await authorizedForm(request, context, .keysWrite)
                 let id = try context.parameters.require("id")
                 switch kind {
                 case .paymentKeys: _ = try await services.paymentKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)

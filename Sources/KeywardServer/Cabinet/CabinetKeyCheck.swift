@@ -15,11 +15,7 @@ extension CabinetController {
             return try keyCheckPage(context, request, mode: mode, result: nil)
         }
         cabinet.post("keys/check") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
-            try principal.require(.keysRead, mode: mode)
+            let (principal, form, mode) = try await authorizedForm(request, context, .keysRead)
             if let dialect = form["dialect"] {
                 let report = try await diagnoseSignedRequest(form, dialect: dialect, merchantID: principal.merchant.id)
                 return try keyCheckPage(context, request, mode: mode, result: report)

@@ -48,11 +48,7 @@ extension CabinetController {
             return try page("keys", view)
         }
         cabinet.post("keys") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
-            try principal.require(.keysWrite, mode: mode)
+            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
             let created = try await services.secretKeys.create(merchantID: principal.merchant.id, mode: mode, options: .init(name: form["name"]))
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create secret key", targetID: created.info.id)
             return try keyCreatedPage(context, request, created, replacing: nil)
@@ -67,22 +63,14 @@ extension CabinetController {
             }
         }
         cabinet.post("keys/:id/revoke") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
-            try principal.require(.keysWrite, mode: mode)
+            let (principal, _, mode) = try await authorizedForm(request, context, .keysWrite)
             let id = try context.parameters.require("id")
             _ = try await services.secretKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: revoke secret key", targetID: id)
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)", type: .normal)
         }
         cabinet.post("keys/:id/roll") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
-            let mode = try Self.mode(form["mode"])
-            try principal.require(.keysWrite, mode: mode)
+            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
             let key = try await services.secretKeys.get(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
             guard let overlap = Int(form["overlap"] ?? ""), Self.overlapChoices.contains(where: { $0.seconds == overlap }) else {
                 return try keyActionPage(context, key, action: .roll, message: "Choose how long the old key keeps working.", status: .badRequest)
@@ -118,6 +106,18 @@ extension CabinetController {
             lastUsed: key.lastUsedAt.map(CabinetDates.minute) ?? "never", isRoll: action == .roll, needsCode: action == .roll && key.mode == .live,
             overlaps: Self.overlapChoices.map { OverlapOption(seconds: $0.seconds, label: $0.label, chosen: $0.seconds == 86400) })
         return try page("key-action", view, status: status)
+    }
+
+    /// The signed-in member, their form and the mode it names, once the member may `permission` in that
+    /// mode (live mode also needs `keys.live`): the start of every cabinet change.
+    func authorizedForm(_ request: Request, _ context: KeywardRequestContext, _ permission: Permission) async throws
+        -> (principal: CabinetPrincipal, form: [String: String], mode: Mode) {
+        let principal = try context.requireCabinet()
+        var request = request
+        let form = try await CabinetForm.read(&request)
+        let mode = try Self.mode(form["mode"])
+        try principal.require(permission, mode: mode)
+        return (principal, form, mode)
     }
 
     /// Where members reach this cabinet (for the curl examples and invitation links).
