@@ -45,24 +45,7 @@ extension CabinetTemplates {
         {{{channelRowsHTML}}}
         </tbody>
         </table>
-        {{#canWrite}}
-        <form class="card" method="post" action="/cabinet/channels">
-        <input type="hidden" name="csrf" value="{{csrf}}">
-        <label for="channel-name">New channel</label>
-        <input id="channel-name" name="name" type="text" required maxlength="200" placeholder="Web shop">
-        <label for="channel-mode">Mode</label>
-        <select id="channel-mode" name="mode"><option value="live">live</option><option value="test">test</option></select>
-        <label for="domains">Domains (one per line)</label>
-        <textarea id="domains" name="domains" rows="3" style="width:100%" required></textarea>
-        <fieldset><legend>Certificate</legend>
-        <label><input type="radio" name="ssl_mode" value="managed" checked> Obtained and renewed by Keyward (ACME)</label>
-        <label><input type="radio" name="ssl_mode" value="uploaded"> An uploaded certificate:</label>
-        <label for="certificate_id" class="visually-hidden">Uploaded certificate</label>
-        <select id="certificate_id" name="certificate_id"><option value="">(choose)</option>{{{certificateOptionsHTML}}}</select>
-        </fieldset>
-        <button type="submit">Create channel</button>
-        </form>
-        {{/canWrite}}
+        {{#canWrite}}<p><a href="/cabinet/channels/new">New sales channel</a></p>{{/canWrite}}
         <h2 id="apple-pay">Apple Pay</h2>
         <table>
         <thead><tr><th scope="col">Request</th><th scope="col">Mode</th><th scope="col">Type</th><th scope="col">Key</th><th scope="col">Status</th></tr></thead>
@@ -132,6 +115,30 @@ extension CabinetTemplates {
         </table>
         {{/channel}}
         <p><a href="/cabinet/certificates#channels">Back to the certificates</a></p>
+        {{> foot}}
+        """
+
+    static let newChannel = """
+        {{> head}}
+        <h1>New sales channel</h1>
+        {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+                <form class="card" method="post" action="/cabinet/channels">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="channel-name">Name</label>
+        <input id="channel-name" name="name" type="text" required maxlength="200" placeholder="Web shop">
+        <label for="channel-mode">Mode</label>
+        <select id="channel-mode" name="mode"><option value="live">live</option><option value="test">test</option></select>
+        <label for="domains">Domains (one per line)</label>
+        <textarea id="domains" name="domains" rows="3" style="width:100%" required></textarea>
+        <fieldset><legend>Certificate</legend>
+        <label><input type="radio" name="ssl_mode" value="managed" checked> Obtained and renewed by Keyward (ACME)</label>
+        <label><input type="radio" name="ssl_mode" value="uploaded"> An uploaded certificate:</label>
+        <label for="certificate_id" class="visually-hidden">Uploaded certificate</label>
+        <select id="certificate_id" name="certificate_id"><option value="">(choose)</option>{{{certificateOptionsHTML}}}</select>
+        </fieldset>
+        <button type="submit">Create channel</button>
+        </form>
+                <p><a href="/cabinet/certificates#channels">Back to the certificates</a></p>
         {{> foot}}
         """
 }

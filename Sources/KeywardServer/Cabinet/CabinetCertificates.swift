@@ -68,8 +68,6 @@ extension CabinetController {
         let modes = Mode.allCases
         view.channelRowsHTML = try await channelRows(merchantID: principal.merchant.id, modes: modes)
         view.applePayRowsHTML = try await applePayRows(merchantID: principal.merchant.id, modes: modes)
-        view.certificateOptionsHTML = infos.filter { $0.type == .ssl && $0.status(at: now) != .expired }
-            .map { "<option value=\"\(HTML.escape($0.id))\">\(HTML.escape($0.name)) (\($0.mode.rawValue), \($0.daysLeft(at: now)) days)</option>" }.joined()
         view.banner = try await banner(merchantID: principal.merchant.id, now: now)
         return try page("certificates", view, status: status)
     }

@@ -8,6 +8,7 @@ import KeywardCrypto
 /// few seconds while an order is under way (no script needed).
 extension CabinetController {
     func addChannelRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
+        cabinet.get("channels/new") { _, context -> Response in try await newChannelPage(context, message: nil, status: .ok) }
         cabinet.post("channels") { request, context -> Response in
             let (principal, form, mode) = try await authorizedForm(request, context, .certificatesWrite)
             let domains = (form["domains"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " }).map(String.init)
@@ -18,7 +19,7 @@ extension CabinetController {
                 channel = try await services.channels.create(merchantID: principal.merchant.id, mode: mode, name: form["name"] ?? "", domains: domains,
                                                              sslMode: sslMode, certificateID: sslMode == .uploaded ? certificateID : nil)
             } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .conflict || error.kind == .notFound {
-                return try await certificatesPage(context, message: "The channel was not created: \(error.message) (\(error.code))", findings: [], status: .badRequest)
+                return try await newChannelPage(context, message: "The channel was not created: \(error.message) (\(error.code))", status: .badRequest)
             }
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create sales channel", targetID: channel.id)
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
@@ -42,6 +43,23 @@ extension CabinetController {
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: renew sales channel", targetID: channel.id)
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
         }
+    }
+
+    /// The form for a new channel, with the uploaded TLS certificates it may use.
+    func newChannelPage(_ context: KeywardRequestContext, message: String?, status: HTTPResponse.Status) async throws -> Response {
+        let principal = try context.requireCabinet()
+        try principal.require(.certificatesWrite)
+        let now = services.clock.now()
+        var view = CabinetPage(context, title: "New sales channel", message: message)
+        var options = ""
+        for mode in Mode.allCases {
+            for info in try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 1000)
+            where info.type == .ssl && info.status(at: now) != .expired {
+                options += "<option value=\"\(HTML.escape(info.id))\">\(HTML.escape(info.name)) (\(mode.rawValue), \(info.daysLeft(at: now)) days)</option>"
+            }
+        }
+        view.certificateOptionsHTML = options
+        return try page("new-channel", view, status: status)
     }
 
     /// The channels rows of the Certificates page (escaped HTML).
