@@ -54,6 +54,21 @@ public struct CertificateInfo: Sendable, Equatable {
     public func daysLeft(at now: Date) -> Int { Int((notAfter.timeIntervalSince(now) / 86400).rounded(.down)) }
 }
 
+/// The columns a listing shows (no PEM, no sealed key): a fraction of a full row to read and decode.
+struct CertificateSummaryRow: Decodable {
+    static let columns = ["id", "merchant_id", "mode", "type", "name", "subject", "issuer", "serial", "names", "key_type", "fingerprint",
+                          "not_before_ms", "not_after_ms", "created_ms", "source"]
+    let id: String, merchant_id: String, mode: String, type: String, name: String, subject: String, issuer: String, serial: String
+    let names: String, key_type: String, fingerprint: String, not_before_ms: Int64, not_after_ms: Int64, created_ms: Int64, source: String
+
+    var info: CertificateInfo {
+        CertificateInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, type: CertificateType(rawValue: type) ?? .ssl, name: name,
+                        subject: subject, issuer: issuer, serial: serial, names: JSONText.decode([String].self, names) ?? [], keyType: key_type,
+                        fingerprint: fingerprint, notBefore: Date(millis: not_before_ms), notAfter: Date(millis: not_after_ms),
+                        certificatePEM: "", chainPEM: "", hasPrivateKey: false, createdAt: Date(millis: created_ms), source: source)
+    }
+}
+
 struct CertificateRow: Codable {
     let id: String
     let merchant_id: String
@@ -137,12 +152,17 @@ public struct CertificateService: Sendable {
     }
 
     /// The merchant's certificates in `mode`, soonest expiry first; `expiringWithin` days keeps only those.
-    public func list(merchantID: String?, mode: Mode?, expiringWithin days: Int? = nil, limit: Int = 1000) async throws -> [CertificateInfo] {
-        var query = store.sql.select().column("*").from("certificates")
+    ///
+    /// `withPEM: false` reads only what a listing shows (pages of many certificates): the PEM fields of the
+    /// answers are then empty and `hasPrivateKey` is false.
+    public func list(merchantID: String?, mode: Mode?, expiringWithin days: Int? = nil, limit: Int = 1000, withPEM: Bool = true) async throws -> [CertificateInfo] {
+        var query = store.sql.select().from("certificates")
+        query = withPEM ? query.column("*") : query.columns(CertificateSummaryRow.columns.map { SQLColumn($0) })
         if let merchantID { query = query.where("merchant_id", .equal, merchantID) }
         if let mode { query = query.where("mode", .equal, mode.rawValue) }
         if let days { query = query.where("not_after_ms", .lessThanOrEqual, clock.now().addingTimeInterval(Double(days) * 86400).millis) }
-        return try await query.orderBy("not_after_ms").orderBy("id").limit(limit).all(decoding: CertificateRow.self).map(\.info)
+        query = query.orderBy("not_after_ms").orderBy("id").limit(limit)
+        return withPEM ? try await query.all(decoding: CertificateRow.self).map(\.info) : try await query.all(decoding: CertificateSummaryRow.self).map(\.info)
     }
 
     /// One certificate of the merchant in `mode`.

@@ -49,7 +49,7 @@ extension CabinetController {
         view.canWrite = principal.role.permissions.contains(.certificatesWrite)
         var infos: [CertificateInfo] = []
         for mode in Mode.allCases {
-            infos += try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 1000)
+            infos += try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 1000, withPEM: false)
         }
         infos.sort { $0.notAfter < $1.notAfter }
         view.certificates = infos.map {

@@ -53,7 +53,7 @@ extension CabinetController {
         var view = CabinetPage(context, title: "New sales channel", message: message)
         var options = ""
         for mode in Mode.allCases {
-            for info in try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 1000)
+            for info in try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 1000, withPEM: false)
             where info.type == .ssl && info.status(at: now) != .expired {
                 options += "<option value=\"\(HTML.escape(info.id))\">\(HTML.escape(info.name)) (\(mode.rawValue), \(info.daysLeft(at: now)) days)</option>"
             }

@@ -170,7 +170,7 @@ struct CabinetController {
         var view = CabinetPage(context, title: principal.merchant.name)
         var rows: [CertificateRow] = []
         for mode in [Mode.live, .test] {
-            for info in try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 100) {
+            for info in try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 100, withPEM: false) {
                 rows.append(CertificateRow(name: info.name, status: info.status(at: now).rawValue, daysLeft: info.daysLeft(at: now),
                                            notAfter: CabinetDates.day(info.notAfter)))
             }
@@ -186,7 +186,7 @@ struct CabinetController {
     func banner(merchantID: String, now: Date) async throws -> String? {
         var expired = 0, critical = 0
         for mode in [Mode.live, .test] {
-            for info in try await services.certificates.list(merchantID: merchantID, mode: mode, expiringWithin: CertificateStatus.criticalDays, limit: 1000) {
+            for info in try await services.certificates.list(merchantID: merchantID, mode: mode, expiringWithin: CertificateStatus.criticalDays, limit: 1000, withPEM: false) {
                 if info.status(at: now) == .expired { expired += 1 } else { critical += 1 }
             }
         }
