@@ -166,4 +166,37 @@ import Testing
             #expect(actions.contains("cabinet: create payment key") && actions.contains("cabinet: revoke payment key") && actions.contains("cabinet: generate signing key"))
         }
     }
+
+    @Test func ownPublicKeysAndJWKsAreSavedAndJWKsGenerated() async throws {
+        let keys = try KeyFixtures()
+        try keys.openssl(["genpkey", "-algorithm", "ed25519", "-out", keys.path("ed.key")])
+        try keys.openssl(["pkey", "-in", keys.path("ed.key"), "-pubout", "-out", keys.path("ed.pub")])
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
+        let app = try await Harness.app(settings)
+        _ = try await app.test(.router) { client in
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
+            let csrf = try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)))
+            let saved = try await browser.send(client, .post, "/cabinet/credentials/signing-keys/register", form: ["csrf": csrf, "mode": "test", "name": "edge", "public_key": try keys.read("ed.pub")])
+            #expect(saved.status == .seeOther)
+            #expect(try await services.signingKeys.list(merchantID: merchant.id, mode: .test).first?.name == "edge")
+            let junk = try await browser.send(client, .post, "/cabinet/credentials/signing-keys/register", form: ["csrf": csrf, "mode": "test", "public_key": "not a key"])
+            #expect(junk.status == .badRequest && String(buffer: junk.body).contains("The public key was not saved"))
+
+            let generated = try await browser.send(client, .post, "/cabinet/credentials/jwks/generate", form: ["csrf": csrf, "mode": "test", "name": "bank sdk"])
+            #expect(generated.status == .created)
+            let json = try Self.secret(generated).replacingOccurrences(of: "&quot;", with: "\"")
+            let privateJWK = try JWK.parse(json, allowPrivate: true)
+            let stored = try #require(try await services.jweKeys.list(merchantID: merchant.id, mode: .test).first)
+            #expect(stored.thumbprint == privateJWK.publicJWK.thumbprint)
+            // A public JWK pasted in is saved; a private one is refused (Keyward never keeps `d`).
+            let refused = try await browser.send(client, .post, "/cabinet/credentials/jwks/register", form: ["csrf": csrf, "mode": "test", "jwk": json])
+            #expect(refused.status == .badRequest && String(buffer: refused.body).contains("The JWK was not saved"))
+            let other = JWK(material: .ecPrivate(.generate(.p384)), kid: "second", use: "enc", alg: "ECDH-ES+A256KW")
+            let registered = try await browser.send(client, .post, "/cabinet/credentials/jwks/register", form: ["csrf": csrf, "mode": "test", "name": "second", "jwk": try other.publicJWK.json()])
+            #expect(registered.status == .seeOther)
+            #expect(try await services.jweKeys.list(merchantID: merchant.id, mode: .test).count == 2)
+        }
+    }
 }

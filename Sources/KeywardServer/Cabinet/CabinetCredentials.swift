@@ -40,6 +40,36 @@ extension CabinetController {
             return try credentialCreatedPage(context, mode: mode, title: "Signing key generated", secret: pair.privateKeyPEM, fileName: "\(info.id).pem",
                                              steps: "Keep this private key (PKCS#8 PEM) on the server that signs requests; Keyward kept only the public key. Sign with keyid \"\(info.id)\" (RFC 9421).")
         }
+        cabinet.post("credentials/signing-keys/register") { request, context -> Response in
+            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+            let info: SigningKeyInfo
+            do {
+                info = try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: form["public_key"] ?? "")
+            } catch let error as KeywardError where error.kind == .invalidInput {
+                throw KeywardError(.invalidInput, error.code, "The public key was not saved: \(error.message)")
+            }
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: save signing key", targetID: info.id)
+            return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#signing-keys", type: .normal)
+        }
+        cabinet.post("credentials/jwks/register") { request, context -> Response in
+            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+            let info: JWEKeyInfo
+            do {
+                info = try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: form["jwk"] ?? "")
+            } catch let error as KeywardError where error.kind == .invalidInput {
+                throw KeywardError(.invalidInput, error.code, "The JWK was not saved: \(error.message)")
+            }
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: save JWK", targetID: info.id)
+            return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#jwks", type: .normal)
+        }
+        cabinet.post("credentials/jwks/generate") { request, context -> Response in
+            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+            let pair = JWK(material: .ecPrivate(.generate(.p384)), kid: UUID().uuidString.lowercased(), use: "enc", alg: JWEAlgorithm.ecdhESA256KW.rawValue)
+            let info = try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: try pair.publicJWK.json())
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: generate JWK", targetID: info.id)
+            return try credentialCreatedPage(context, mode: mode, title: "JWK generated", secret: try pair.json(includingPrivate: true), fileName: "\(info.id).jwk.json",
+                                             steps: "Give this private JWK (EC P-384) to the bank SDK that opens sessions; Keyward kept only the public part. Service code: \(try await services.jweKeys.serviceCode(merchantID: principal.merchant.id, mode: mode)).")
+        }
         for kind in CredentialKind.allCases {
             cabinet.get("credentials/\(kind.rawValue)/:id/revoke") { request, context -> Response in
                 let principal = try context.requireCabinet()

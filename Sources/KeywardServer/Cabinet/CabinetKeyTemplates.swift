@@ -40,7 +40,33 @@ extension CabinetTemplates {
         <select id="algorithm" name="algorithm"><option value="ec-p256">EC P-256</option><option value="ed25519">Ed25519</option><option value="ec-p384">EC P-384</option><option value="rsa-2048">RSA 2048</option><option value="rsa-3072">RSA 3072</option><option value="rsa-4096">RSA 4096</option></select>
         <button type="submit">Generate key pair</button>
         </form>
-        <p>Register your own public keys, provider stores and JWKs with the management API or the <code>keyward</code> CLI.</p>
+        <form class="card" method="post" action="/cabinet/credentials/signing-keys/register">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="mode" value="{{mode}}">
+        <label for="saved-key-name">Save your own signing public key: name</label>
+        <input id="saved-key-name" name="name" type="text" maxlength="200">
+        <label for="public_key">Public key or certificate (PEM)</label>
+        <textarea id="public_key" name="public_key" rows="5" style="width:100%" required></textarea>
+        <button type="submit">Save public key</button>
+        </form>
+        <h2>New JWK (Alliance Bank)</h2>
+        <form class="card" method="post" action="/cabinet/credentials/jwks/generate">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="mode" value="{{mode}}">
+        <label for="jwk-name">Name</label>
+        <input id="jwk-name" name="name" type="text" maxlength="200" placeholder="bank SDK">
+        <button type="submit">Generate P-384 JWK</button>
+        </form>
+        <form class="card" method="post" action="/cabinet/credentials/jwks/register">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="mode" value="{{mode}}">
+        <label for="jwk-save-name">Save your own public JWK: name</label>
+        <input id="jwk-save-name" name="name" type="text" maxlength="200">
+        <label for="jwk">Public JWK (JSON, EC P-384)</label>
+        <textarea id="jwk" name="jwk" rows="4" style="width:100%" required></textarea>
+        <button type="submit">Save JWK</button>
+        </form>
+        <p>Provider stores and their key indexes are created with the management API or the <code>keyward</code> CLI.</p>
         {{/canWrite}}
         {{> foot}}
         """
