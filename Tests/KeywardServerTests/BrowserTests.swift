@@ -28,7 +28,7 @@ import Testing
                                                                       "\(base)/cabinet/setup?token=\(token)", email, Peers.screenshots + "/cabinet"])
             let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
             #expect(report["failed"] == nil)
-            #expect((report["checks"] as? [String])?.count ?? 0 >= 38)
+            #expect((report["checks"] as? [String])?.count ?? 0 >= 42)
         }
         let reopened = try await Harness.services(settings)
         let actions = try await reopened.audit.list(merchantID: merchant.id).map(\.action)
