@@ -65,9 +65,9 @@ extension CabinetController {
         cabinet.post("credentials/jwks/generate") { request, context -> Response in
             let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
             let pair = JWK(material: .ecPrivate(.generate(.p384)), kid: UUID().uuidString.lowercased(), use: "enc", alg: JWEAlgorithm.ecdhESA256KW.rawValue)
-            let info = try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: try pair.publicJWK.json())
+            let info = try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: pair.publicJWK.json())
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: generate JWK", targetID: info.id)
-            return try credentialCreatedPage(context, mode: mode, title: "JWK generated", secret: try pair.json(includingPrivate: true), fileName: "\(info.id).jwk.json",
+            return try credentialCreatedPage(context, mode: mode, title: "JWK generated", secret: pair.json(includingPrivate: true), fileName: "\(info.id).jwk.json",
                                              steps: "Give this private JWK (EC P-384) to the bank SDK that opens sessions; Keyward kept only the public part. Service code: \(try await services.jweKeys.serviceCode(merchantID: principal.merchant.id, mode: mode)).")
         }
         for kind in CredentialKind.allCases {

@@ -84,7 +84,11 @@ public struct SMTPMailer: Sendable {
                     throw SMTPError(description: "the server does not offer STARTTLS; set smtp_security to tls or none")
                 }
                 _ = try await expect(220, after: "STARTTLS")
-                try await channel.channel.pipeline.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(settings.host)), position: .first)
+                // The TLS handler goes in front of the reply decoder; made on the channel's loop, where it lives.
+                let serverName = Self.sniName(settings.host)
+                try await channel.channel.eventLoop.submit {
+                    try channel.channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName), position: .first)
+                }.get()
                 hello = try await expect(250, after: "EHLO keyward")
             }
             if let username = settings.username, let password = settings.password {
