@@ -33,7 +33,8 @@ enum CabinetTemplates {
         main { max-width: 56rem; margin: 2rem auto; padding: 0 1.5rem; }
         form.card, section.card { border: 1px solid #8886; border-radius: .5rem; padding: 1.5rem; max-width: 24rem; }
         label { display: block; margin: .75rem 0 .25rem; font-weight: 600; }
-        input[type=email], input[type=password], input[type=text] { width: 100%; box-sizing: border-box; padding: .5rem; font: inherit; }
+        input[type=email], input[type=password], input[type=text], input[type=number], input[type=url], select, textarea { width: 100%; box-sizing: border-box; padding: .5rem; font: inherit; }
+        td select, td input { width: auto; }
         button { margin-top: 1rem; padding: .5rem 1rem; font: inherit; background: var(--accent); color: white; border: 0; border-radius: .25rem; cursor: pointer; }
         button:focus-visible, a:focus-visible, input:focus-visible { outline: 3px solid var(--accent); outline-offset: 2px; }
         .error { color: var(--danger); font-weight: 600; }
