@@ -123,7 +123,8 @@ import Testing
         _ = try await app.test(.router) { client in
             let elsewhere = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
             clock.advance(30)
-            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
+            let signedInAt = clock.clock.now()
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: signedInAt)
             let page = String(buffer: try await browser.send(client, .get, "/cabinet/account").body)
             #expect(page.contains("10 of 10 recovery codes left"))
             let csrf = try #require(Browser.csrf(page))
@@ -140,7 +141,7 @@ import Testing
             // New recovery codes need a fresh authenticator code (the one used to sign in is spent).
             let fresh = String(buffer: try await browser.send(client, .get, "/cabinet/account").body)
             let csrf2 = try #require(Browser.csrf(fresh))
-            let spent = try await browser.send(client, .post, "/cabinet/account/recovery-codes", form: ["csrf": csrf2, "code": totp.code(at: clock.clock.now())])
+            let spent = try await browser.send(client, .post, "/cabinet/account/recovery-codes", form: ["csrf": csrf2, "code": totp.code(at: signedInAt)])
             #expect(spent.status == .unauthorized)
             clock.advance(30)
             let codes = try await browser.send(client, .post, "/cabinet/account/recovery-codes", form: ["csrf": csrf2, "code": totp.code(at: clock.clock.now())])

@@ -74,12 +74,14 @@ import Testing
         let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live backend"))
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
-            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
+            // The moment of sign-in, fixed: under load the wall clock may cross a 30-second step before the roll.
+            let signedInAt = clock.clock.now()
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: signedInAt)
             let confirm = String(buffer: try await browser.send(client, .get, "/cabinet/keys/\(key.info.id)/roll?mode=live").body)
             #expect(confirm.contains(#"name="code""#))
             let csrf = try #require(Browser.csrf(confirm))
             // The code just used to sign in is spent; a wrong one is refused; neither rolls the key.
-            for code in [totp.code(at: clock.clock.now()), "000000"] {
+            for code in [totp.code(at: signedInAt), "000000"] {
                 let refused = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "live", "csrf": csrf, "overlap": "0", "code": code])
                 #expect(refused.status == .unauthorized && String(buffer: refused.body).contains("wrong or was used"))
             }
