@@ -207,7 +207,8 @@ import Testing
             let mistyped = try await browser.send(client, .post, "/cabinet/2fa/setup", form: ["code": wrongCode, "csrf": csrf])
             #expect(mistyped.status == .badRequest && String(buffer: mistyped.body).contains("does not match"))
             #expect(String(buffer: mistyped.body).contains(secret))
-            let codes = try await browser.send(client, .post, "/cabinet/2fa/setup", form: ["code": totp.code(at: clock.clock.now()), "csrf": csrf])
+            let enrolledAt = clock.clock.now()   // fixed: the replay below must reuse this very code
+            let codes = try await browser.send(client, .post, "/cabinet/2fa/setup", form: ["code": totp.code(at: enrolledAt), "csrf": csrf])
             #expect(String(buffer: codes.body).components(separatedBy: "<li>").count == 11, "ten recovery codes, shown once")
             let overview = try await browser.send(client, .get, "/cabinet")
             #expect(overview.status == .ok)
@@ -221,7 +222,7 @@ import Testing
             #expect(try await other.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa")
             let prompt = try await other.send(client, .get, "/cabinet/2fa")
             let sessionCSRF = try #require(Browser.csrf(String(buffer: prompt.body)))
-            let replay = try await other.send(client, .post, "/cabinet/2fa", form: ["code": totp.code(at: clock.clock.now()), "csrf": sessionCSRF])
+            let replay = try await other.send(client, .post, "/cabinet/2fa", form: ["code": totp.code(at: enrolledAt), "csrf": sessionCSRF])
             #expect(replay.status == .unauthorized)
             clock.advance(30)
             let accepted = try await other.send(client, .post, "/cabinet/2fa", form: ["code": totp.code(at: clock.clock.now()), "csrf": sessionCSRF])
