@@ -201,4 +201,43 @@ import Testing
             #expect(try await services.jweKeys.list(merchantID: merchant.id, mode: .test).count == 2)
         }
     }
+
+    @Test func storesAreCreatedAndGetGeneratedOrSavedKeyIndexes() async throws {
+        let keys = try KeyFixtures()
+        try keys.openssl(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", keys.path("own.key")])
+        try keys.openssl(["pkey", "-in", keys.path("own.key"), "-pubout", "-out", keys.path("own.pub")])
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
+        let app = try await Harness.app(settings)
+        _ = try await app.test(.router) { client in
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
+            let csrf = try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)))
+            let created = try await browser.send(client, .post, "/cabinet/credentials/stores", form: ["csrf": csrf, "mode": "test", "dialect": "mypos", "name": "<Web> shop"])
+            #expect(created.status == .seeOther)
+            let store = try #require(try await services.stores.list(merchantID: merchant.id, mode: .test).first)
+            let page = String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)
+            #expect(page.contains("&lt;Web&gt; shop") && page.contains(store.externalID) && page.contains("/cabinet/credentials/stores/\(store.id)/keys/generate"))
+            #expect(try await browser.send(client, .post, "/cabinet/credentials/stores", form: ["csrf": csrf, "mode": "test", "dialect": "paypal"]).status == .badRequest)
+
+            // A generated index: the private key once (openssl reads it), its public half stored under index 1.
+            let generated = try await browser.send(client, .post, "/cabinet/credentials/stores/\(store.id)/keys/generate", form: ["csrf": csrf, "mode": "test"])
+            #expect(generated.status == .created && String(buffer: generated.body).contains("key index 1"))
+            let pem = try Self.secret(generated)
+            #expect(try await Shell.runDetached("/usr/bin/openssl", ["pkey", "-noout", "-check"], stdin: Data(pem.utf8)).contains("valid"))
+            let first = try #require(try await services.stores.keys(storeID: store.id).first)
+            let generatedPublic = try RSASigningKey(pem: pem).publicKey.spkiPEM
+            #expect(first.keyIndex == 1 && first.publicKeyPEM == generatedPublic)
+            // Your own public key: index 2; junk is explained; another merchant's store is not found.
+            let saved = try await browser.send(client, .post, "/cabinet/credentials/stores/keys", form: ["csrf": csrf, "mode": "test", "store": store.id, "public_key": try keys.read("own.pub")])
+            #expect(saved.status == .seeOther)
+            #expect(try await services.stores.keys(storeID: store.id).map(\.keyIndex) == [1, 2])
+            let junk = try await browser.send(client, .post, "/cabinet/credentials/stores/keys", form: ["csrf": csrf, "mode": "test", "store": store.id, "public_key": "junk"])
+            #expect(junk.status == .badRequest && String(buffer: junk.body).contains("The public key was not saved"))
+            let other = try await services.merchants.create(name: "Other")
+            let theirs = try await services.stores.create(merchantID: other.id, mode: .test, NewStore(name: "theirs", dialect: .mypos))
+            #expect(try await browser.send(client, .post, "/cabinet/credentials/stores/\(theirs.id)/keys/generate", form: ["csrf": csrf, "mode": "test"]).status == .notFound)
+            #expect(try await services.stores.keys(storeID: theirs.id).isEmpty)
+        }
+    }
 }

@@ -28,6 +28,8 @@ import Testing
         .init(method: .get, path: "/cabinet/keys/check?mode=test", form: [:], needs: [.keysRead]),
         .init(method: .post, path: "/cabinet/keys", form: ["mode": "test", "name": "matrix"], needs: [.keysWrite]),
         .init(method: .post, path: "/cabinet/keys", form: ["mode": "live", "name": "matrix"], needs: [.keysWrite, .keysLive]),
+        .init(method: .post, path: "/cabinet/credentials/stores", form: ["mode": "test", "dialect": "mypos", "name": "matrix"], needs: [.keysWrite]),
+        .init(method: .post, path: "/cabinet/credentials/payment-keys", form: ["mode": "test", "name": "matrix"], needs: [.keysWrite]),
         .init(method: .get, path: "/cabinet/certificates", form: [:], needs: [.certificatesRead]),
         .init(method: .post, path: "/cabinet/certificates", form: ["mode": "test", "pem": "not a certificate"], needs: [.certificatesRead, .certificatesWrite]),
         .init(method: .get, path: "/cabinet/channels/new", form: [:], needs: [.certificatesWrite]),

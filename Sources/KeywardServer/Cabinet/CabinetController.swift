@@ -83,6 +83,7 @@ struct CabinetController {
         cabinet.get { _, context in try await overview(context) }
         addKeyCheckRoutes(to: cabinet)
         addCredentialRoutes(to: cabinet)
+        addStoreRoutes(to: cabinet)
         addKeyRoutes(to: cabinet)
         addTeamRoutes(to: cabinet)
         addCertificateRoutes(to: cabinet)

@@ -117,7 +117,7 @@ extension CabinetController {
     }
 
     /// The rows of the other credentials for the Keys page (escaped HTML, like the secret keys).
-    func credentialSections(merchantID: String, mode: Mode, canWrite: Bool, now: Date) async throws -> String {
+    func credentialSections(merchantID: String, mode: Mode, canWrite: Bool, csrf: String, now: Date) async throws -> String {
         let e = HTML.escape
         let query = "?mode=\(mode.rawValue)"
         func revoke(_ kind: CredentialKind, _ id: String, _ name: String, active: Bool) -> String {
@@ -134,13 +134,30 @@ extension CabinetController {
             let status = key.revokedAt != nil ? "revoked" : (key.notAfter.map { $0 <= now } == true ? "expired" : "active")
             html += "<tr><td>\(e(key.name))</td><td><code>\(e(key.id))</code></td><td>\(e(key.algorithm))</td><td>\(status)</td><td>\(CabinetDates.day(key.createdAt))</td><td>\(revoke(.signingKeys, key.id, key.name, active: status == "active"))</td></tr>\n"
         }
-        html += "</tbody></table>\n<h2 id=\"stores\">Provider stores and key indexes</h2>\n<table><thead><tr><th scope=\"col\">Store</th><th scope=\"col\">Dialect</th><th scope=\"col\">Id at the provider</th><th scope=\"col\">Key indexes</th></tr></thead><tbody>\n"
+        html += "</tbody></table>\n<h2 id=\"stores\">Provider stores and key indexes</h2>\n<table><thead><tr><th scope=\"col\">Store</th><th scope=\"col\">Dialect</th><th scope=\"col\">Id at the provider</th><th scope=\"col\">Key indexes</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
+        var storeOptions = ""
         for store in try await services.stores.list(merchantID: merchantID, mode: mode) {
             let indexes = try await services.stores.keys(storeID: store.id)
                 .map { "\($0.keyIndex) (\($0.algorithm)\($0.revokedAt != nil ? ", revoked" : ""))" }.joined(separator: ", ")
-            html += "<tr><td>\(e(store.name))</td><td>\(e(store.dialect.rawValue))</td><td><code>\(e(store.externalID))</code></td><td>\(e(indexes))</td></tr>\n"
+            let generate = canWrite ? "<form method=\"post\" action=\"/cabinet/credentials/stores/\(e(store.id))/keys/generate\"><input type=\"hidden\" name=\"csrf\" value=\"\(e(csrf))\">"
+                + "<input type=\"hidden\" name=\"mode\" value=\"\(mode.rawValue)\"><button type=\"submit\">Generate a key index<span class=\"visually-hidden\"> for \(e(store.name))</span></button></form>" : ""
+            html += "<tr><td>\(e(store.name))</td><td>\(e(store.dialect.rawValue))</td><td><code>\(e(store.externalID))</code></td><td>\(e(indexes))</td><td>\(generate)</td></tr>\n"
+            storeOptions += "<option value=\"\(e(store.id))\">\(e(store.name)) (\(e(store.externalID)))</option>"
         }
-        html += "</tbody></table>\n<h2 id=\"jwks\">JWKs (Alliance Bank)</h2>\n<p>Service code: <code>\(e(try await services.jweKeys.serviceCode(merchantID: merchantID, mode: mode)))</code></p>\n"
+        var storeForms = ""
+        if canWrite {
+            storeForms += "<form class=\"card\" method=\"post\" action=\"/cabinet/credentials/stores\"><input type=\"hidden\" name=\"csrf\" value=\"\(e(csrf))\">"
+                + "<input type=\"hidden\" name=\"mode\" value=\"\(mode.rawValue)\"><label for=\"store-name\">New store: name</label><input id=\"store-name\" name=\"name\" type=\"text\" maxlength=\"200\">"
+                + "<label for=\"store-dialect\">Dialect</label><select id=\"store-dialect\" name=\"dialect\"><option value=\"mypos\">myPOS IPC (SID, wallet)</option><option value=\"alikassa\">AliKassa (account)</option></select>"
+                + "<button type=\"submit\">Create store</button></form>\n"
+            if !storeOptions.isEmpty {
+                storeForms += "<form class=\"card\" method=\"post\" action=\"/cabinet/credentials/stores/keys\"><input type=\"hidden\" name=\"csrf\" value=\"\(e(csrf))\">"
+                    + "<input type=\"hidden\" name=\"mode\" value=\"\(mode.rawValue)\"><label for=\"store-key-store\">Save your own RSA public key to</label><select id=\"store-key-store\" name=\"store\">\(storeOptions)</select>"
+                    + "<label for=\"store-public-key\">Public key or certificate (PEM)</label><textarea id=\"store-public-key\" name=\"public_key\" rows=\"5\" style=\"width:100%\" required></textarea>"
+                    + "<button type=\"submit\">Save public key</button></form>\n"
+            }
+        }
+        html += "</tbody></table>\n" + storeForms + "<h2 id=\"jwks\">JWKs (Alliance Bank)</h2>\n<p>Service code: <code>\(e(try await services.jweKeys.serviceCode(merchantID: merchantID, mode: mode)))</code></p>\n"
         html += "<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Thumbprint</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Status</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
         for key in try await services.jweKeys.list(merchantID: merchantID, mode: mode) {
             let active = key.revokedAt == nil

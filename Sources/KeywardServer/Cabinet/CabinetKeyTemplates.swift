@@ -66,7 +66,6 @@ extension CabinetTemplates {
         <textarea id="jwk" name="jwk" rows="4" style="width:100%" required></textarea>
         <button type="submit">Save JWK</button>
         </form>
-        <p>Provider stores and their key indexes are created with the management API or the <code>keyward</code> CLI.</p>
         {{/canWrite}}
         {{> foot}}
         """

@@ -43,7 +43,7 @@ extension CabinetController {
                               rotationDays: rotationDays, rollable: view.canWrite && status == .active,
                               revocable: view.canWrite && key.revokedAt == nil, mode: mode.rawValue)
             }
-            view.credentialsHTML = try await credentialSections(merchantID: principal.merchant.id, mode: mode, canWrite: view.canWrite, now: now)
+            view.credentialsHTML = try await credentialSections(merchantID: principal.merchant.id, mode: mode, canWrite: view.canWrite, csrf: view.csrf, now: now)
             view.banner = try await banner(merchantID: principal.merchant.id, now: now)
             return try page("keys", view)
         }
