@@ -42,25 +42,15 @@ extension CabinetController {
         }
         cabinet.post("credentials/signing-keys/register") { request, context -> Response in
             let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
-            let info: SigningKeyInfo
-            do {
-                info = try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: form["public_key"] ?? "")
-            } catch let error as KeywardError where error.kind == .invalidInput {
-                throw KeywardError(.invalidInput, error.code, "The public key was not saved: \(error.message)")
+            return try await saveCredential("The public key", action: "cabinet: save signing key", anchor: "signing-keys", principal, mode) {
+                try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: form["public_key"] ?? "").id
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: save signing key", targetID: info.id)
-            return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#signing-keys", type: .normal)
         }
         cabinet.post("credentials/jwks/register") { request, context -> Response in
             let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
-            let info: JWEKeyInfo
-            do {
-                info = try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: form["jwk"] ?? "")
-            } catch let error as KeywardError where error.kind == .invalidInput {
-                throw KeywardError(.invalidInput, error.code, "The JWK was not saved: \(error.message)")
+            return try await saveCredential("The JWK", action: "cabinet: save JWK", anchor: "jwks", principal, mode) {
+                try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: form["jwk"] ?? "").id
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: save JWK", targetID: info.id)
-            return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#jwks", type: .normal)
         }
         cabinet.post("credentials/jwks/generate") { request, context -> Response in
             let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
@@ -94,6 +84,18 @@ extension CabinetController {
                 return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)", type: .normal)
             }
         }
+    }
+
+    /// Saves a credential the member pasted (`save` answers its id): a refusal comes back as "<what> was not
+    /// saved: <reason>", the change is audited, and the browser returns to its section of the Keys page.
+    func saveCredential(_ what: String, action: String, anchor: String, _ principal: CabinetPrincipal, _ mode: Mode,
+                        _ save: () async throws -> String) async throws -> Response {
+        let id: String
+        do { id = try await save() } catch let error as KeywardError where error.kind == .invalidInput {
+            throw KeywardError(.invalidInput, error.code, "\(what) was not saved: \(error.message)")
+        }
+        try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: action, targetID: id)
+        return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#\(anchor)", type: .normal)
     }
 
     /// The name of a credential of this merchant and mode (not found otherwise, so other merchants' ids lead nowhere).

@@ -30,13 +30,10 @@ extension CabinetController {
         cabinet.post("credentials/stores/keys") { request, context -> Response in
             let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
             let storeID = form["store"] ?? ""
-            do {
+            return try await saveCredential("The public key", action: "cabinet: save store key", anchor: "stores", principal, mode) {
                 _ = try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: form["public_key"] ?? "")
-            } catch let error as KeywardError where error.kind == .invalidInput {
-                throw KeywardError(.invalidInput, error.code, "The public key was not saved: \(error.message)")
+                return storeID
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: save store key", targetID: storeID)
-            return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#stores", type: .normal)
         }
     }
 }
