@@ -29,6 +29,29 @@ extension CabinetController {
             return try credentialCreatedPage(context, mode: mode, title: "Payment key created", secret: created.secret, fileName: "keyward-\(mode.rawValue)-payment-key.txt",
                                              steps: "Configure it as the HMAC key of your payment integration (the order hash is HMAC-SHA256 under it).")
         }
+        cabinet.get("credentials/payment-keys/:id/roll") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
+            try principal.require(.keysWrite, mode: mode)
+            let key = try await paymentKey(principal, mode: mode, id: try context.parameters.require("id"))
+            return try paymentKeyRollPage(context, key, message: nil, status: .ok)
+        }
+        cabinet.post("credentials/payment-keys/:id/roll") { request, context -> Response in
+            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+            let key = try await paymentKey(principal, mode: mode, id: try context.parameters.require("id"))
+            let overlap: Int
+            switch try await rollChoice(form, mode: mode, principal: principal) {
+            case .success(let chosen): overlap = chosen
+            case .failure(let refusal):
+                return try paymentKeyRollPage(context, key, message: refusal.message, status: refusal.kind == .invalidInput ? .badRequest : .unauthorized)
+            }
+            let created = try await services.paymentKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap)
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: roll payment key", targetID: created.info.id)
+            let old = overlap == 0 ? "The old key …\(key.last4) stopped working now."
+                : "The old key …\(key.last4) keeps working until \(CabinetDates.minute(services.clock.now().addingTimeInterval(TimeInterval(overlap)))) UTC."
+            return try credentialCreatedPage(context, mode: mode, title: "Payment key rolled", secret: created.secret, fileName: "keyward-\(mode.rawValue)-payment-key.txt",
+                                             steps: "\(old) Configure the new key as the HMAC key of your payment integration.")
+        }
         cabinet.post("credentials/signing-keys") { request, context -> Response in
             let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
             guard let algorithm = KeyAlgorithm(rawValue: form["algorithm"] ?? "") else {
@@ -86,6 +109,18 @@ extension CabinetController {
         }
     }
 
+    func paymentKey(_ principal: CabinetPrincipal, mode: Mode, id: String) async throws -> PaymentKeyInfo {
+        guard let key = try await services.paymentKeys.list(merchantID: principal.merchant.id, mode: mode).first(where: { $0.id == id }) else {
+            throw KeywardError(.notFound, "resource_missing", "There is no such payment key in \(mode.rawValue) mode.")
+        }
+        return key
+    }
+
+    func paymentKeyRollPage(_ context: KeywardRequestContext, _ key: PaymentKeyInfo, message: String?, status: HTTPResponse.Status) throws -> Response {
+        try keyActionPage(context, id: key.id, name: key.label, masked: "…\(key.last4)", mode: key.mode, lastUsed: nil, action: .roll,
+                          actionURL: "/cabinet/credentials/payment-keys/\(key.id)/roll", message: message, status: status)
+    }
+
     /// Saves a credential the member pasted (`save` answers its id): a refusal comes back as "<what> was not
     /// saved: <reason>", the change is audited, and the browser returns to its section of the Keys page.
     func saveCredential(_ what: String, action: String, anchor: String, _ principal: CabinetPrincipal, _ mode: Mode,
@@ -129,7 +164,7 @@ extension CabinetController {
         var html = "<h2 id=\"payment-keys\">Payment keys (HMAC)</h2>\n<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Key</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
         for key in try await services.paymentKeys.list(merchantID: merchantID, mode: mode) {
             let status = key.revokedAt != nil ? "revoked" : (key.expiresAt.map { $0 <= now } == true ? "expired" : "active")
-            html += "<tr><td>\(e(key.label))</td><td><code>…\(e(key.last4))</code></td><td>\(status)</td><td>\(CabinetDates.day(key.createdAt))</td><td>\(revoke(.paymentKeys, key.id, key.label, active: status == "active"))</td></tr>\n"
+            html += "<tr><td>\(e(key.label))</td><td><code>…\(e(key.last4))</code></td><td>\(status)</td><td>\(CabinetDates.day(key.createdAt))</td><td>\(canWrite && status == "active" && key.replacedBy == nil ? "<a href=\"/cabinet/credentials/payment-keys/\(e(key.id))/roll\(query)\">Roll<span class=\"visually-hidden\"> \(e(key.label))</span></a> " : "")\(revoke(.paymentKeys, key.id, key.label, active: status == "active"))</td></tr>\n"
         }
         html += "</tbody></table>\n<h2 id=\"signing-keys\">Signing keys (RFC 9421)</h2>\n<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">keyid</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
         for key in try await services.signingKeys.list(merchantID: merchantID, mode: mode) {
@@ -139,11 +174,17 @@ extension CabinetController {
         html += "</tbody></table>\n<h2 id=\"stores\">Provider stores and key indexes</h2>\n<table><thead><tr><th scope=\"col\">Store</th><th scope=\"col\">Dialect</th><th scope=\"col\">Id at the provider</th><th scope=\"col\">Key indexes</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
         var storeOptions = ""
         for store in try await services.stores.list(merchantID: merchantID, mode: mode) {
-            let indexes = try await services.stores.keys(storeID: store.id)
-                .map { "\($0.keyIndex) (\($0.algorithm)\($0.revokedAt != nil ? ", revoked" : ""))" }.joined(separator: ", ")
+            let indexes = try await services.stores.keys(storeID: store.id).map { key in
+                let base = "/cabinet/credentials/stores/\(e(store.id))/keys/\(key.keyIndex)"
+                var text = "\(key.keyIndex) (\(e(key.algorithm))"
+                if key.revokedAt != nil { return text + ", revoked)" }
+                text += ", <a href=\"\(base)/platform-certificate\(query)\">platform certificate</a>"
+                if canWrite { text += ", <a class=\"danger\" href=\"\(base)/revoke\(query)\">revoke<span class=\"visually-hidden\"> index \(key.keyIndex)</span></a>" }
+                return text + ")"
+            }.joined(separator: "<br>")
             let generate = canWrite ? "<form method=\"post\" action=\"/cabinet/credentials/stores/\(e(store.id))/keys/generate\"><input type=\"hidden\" name=\"csrf\" value=\"\(e(csrf))\">"
                 + "<input type=\"hidden\" name=\"mode\" value=\"\(mode.rawValue)\"><button type=\"submit\">Generate a key index<span class=\"visually-hidden\"> for \(e(store.name))</span></button></form>" : ""
-            html += "<tr><td>\(e(store.name))</td><td>\(e(store.dialect.rawValue))</td><td><code>\(e(store.externalID))</code></td><td>\(e(indexes))</td><td>\(generate)</td></tr>\n"
+            html += "<tr><td>\(e(store.name))</td><td>\(e(store.dialect.rawValue))</td><td><code>\(e(store.externalID))</code></td><td>\(indexes)</td><td>\(generate)</td></tr>\n"
             storeOptions += "<option value=\"\(e(store.id))\">\(e(store.name)) (\(e(store.externalID)))</option>"
         }
         var storeForms = ""

@@ -123,7 +123,7 @@ extension CabinetTemplates {
         <p>Key <code>{{masked}}</code> ({{mode}} mode), last used {{lastUsed}}.</p>
         {{#isRoll}}<p>Rolling makes a new key with the same name, permissions and allowlist. Choose how long the old key keeps working while you deploy the new one.</p>{{/isRoll}}
         {{^isRoll}}<p><strong>Every integration using this key stops working at once</strong>, on every instance. This cannot be undone.</p>{{/isRoll}}
-        <form class="card" method="post" action="/cabinet/keys/{{id}}/{{#isRoll}}roll{{/isRoll}}{{^isRoll}}revoke{{/isRoll}}">
+        <form class="card" method="post" action="{{actionURL}}">
         {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
         <input type="hidden" name="csrf" value="{{csrf}}">
         <input type="hidden" name="mode" value="{{mode}}">

@@ -72,15 +72,11 @@ extension CabinetController {
         cabinet.post("keys/:id/roll") { request, context -> Response in
             let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
             let key = try await services.secretKeys.get(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
-            guard let overlap = Int(form["overlap"] ?? ""), Self.overlapChoices.contains(where: { $0.seconds == overlap }) else {
-                return try keyActionPage(context, key, action: .roll, message: "Choose how long the old key keeps working.", status: .badRequest)
-            }
-            // Rolling a live key hands out a new live secret: it takes a fresh second-factor code.
-            if mode == .live {
-                do { try await services.accounts.verifySecondFactor(userID: principal.user.id, code: form["code"] ?? "") } catch let error as KeywardError
-                    where ["invalid_code", "totp_required"].contains(error.code) {
-                    return try keyActionPage(context, key, action: .roll, message: error.message, status: .unauthorized)
-                }
+            let overlap: Int
+            switch try await rollChoice(form, mode: mode, principal: principal) {
+            case .success(let chosen): overlap = chosen
+            case .failure(let refusal):
+                return try keyActionPage(context, key, action: .roll, message: refusal.message, status: refusal.kind == .invalidInput ? .badRequest : .unauthorized)
             }
             let created = try await services.secretKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap)
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: roll secret key", targetID: created.info.id)
@@ -100,12 +96,34 @@ extension CabinetController {
     }
 
     func keyActionPage(_ context: KeywardRequestContext, _ key: SecretKeyInfo, action: KeyAction, message: String?, status: HTTPResponse.Status) throws -> Response {
-        var view = CabinetPage(context, title: action == .roll ? "Roll \(key.name)" : "Revoke \(key.name)", message: message)
+        try keyActionPage(context, id: key.id, name: key.name, masked: "\(key.prefix)…\(key.last4)", mode: key.mode, lastUsed: key.lastUsedAt,
+                          action: action, actionURL: "/cabinet/keys/\(key.id)/\(action.rawValue)", message: message, status: status)
+    }
+
+    /// The confirmation page of rolling or revoking a key (secret or payment key).
+    func keyActionPage(_ context: KeywardRequestContext, id: String, name: String, masked: String, mode: Mode, lastUsed: Date?, action: KeyAction,
+                       actionURL: String, message: String?, status: HTTPResponse.Status) throws -> Response {
+        var view = CabinetPage(context, title: action == .roll ? "Roll \(name)" : "Revoke \(name)", message: message)
         view.keyAction = KeyActionView(
-            id: key.id, name: key.name, masked: "\(key.prefix)…\(key.last4)", mode: key.mode.rawValue,
-            lastUsed: key.lastUsedAt.map(CabinetDates.minute) ?? "never", isRoll: action == .roll, needsCode: action == .roll && key.mode == .live,
+            id: id, name: name, masked: masked, mode: mode.rawValue, lastUsed: lastUsed.map(CabinetDates.minute) ?? "never",
+            isRoll: action == .roll, needsCode: action == .roll && mode == .live, actionURL: actionURL,
             overlaps: Self.overlapChoices.map { OverlapOption(seconds: $0.seconds, label: $0.label, chosen: $0.seconds == 86400) })
         return try page("key-action", view, status: status)
+    }
+
+    /// Rolling hands out a new secret: the overlap must be one offered, and a live key takes a fresh
+    /// second-factor code. Answers the overlap, or the reason to show on the confirmation page.
+    func rollChoice(_ form: [String: String], mode: Mode, principal: CabinetPrincipal) async throws -> Result<Int, KeywardError> {
+        guard let overlap = Int(form["overlap"] ?? ""), Self.overlapChoices.contains(where: { $0.seconds == overlap }) else {
+            return .failure(KeywardError(.invalidInput, "invalid_overlap", "Choose how long the old key keeps working."))
+        }
+        if mode == .live {
+            do { try await services.accounts.verifySecondFactor(userID: principal.user.id, code: form["code"] ?? "") } catch let error as KeywardError
+                where ["invalid_code", "totp_required"].contains(error.code) {
+                return .failure(error)
+            }
+        }
+        return .success(overlap)
     }
 
     /// The signed-in member, their form and the mode it names, once the member may `permission` in that
@@ -161,6 +179,8 @@ struct KeyActionView: Sendable {
     let id: String, name: String, masked: String, mode: String, lastUsed: String
     let isRoll: Bool
     let needsCode: Bool
+    /// Where the confirmed form posts.
+    let actionURL: String
     let overlaps: [OverlapOption]
 }
 

@@ -27,6 +27,38 @@ extension CabinetController {
             return try credentialCreatedPage(context, mode: mode, title: "Key index \(index) of \(store.name)", secret: pair.pkcs8PEM, fileName: "\(store.externalID)-key-\(index).pem",
                                              steps: "Configure this RSA private key in your \(store.dialect == .mypos ? "myPOS IPC" : "AliKassa") integration with \(store.dialect == .mypos ? "SID" : "account") \(store.externalID) and key index \(index). Keyward's answers are signed by the platform key of that index (its certificate: GET /v1/manage/stores/\(storeID)/keys/\(index)/platform-certificate).")
         }
+        cabinet.get("credentials/stores/:id/keys/:index/platform-certificate") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
+            try principal.require(.keysRead, mode: mode)
+            let storeID = try context.parameters.require("id")
+            let index = try Self.storeKeyIndex(context)
+            let info = try await services.stores.key(merchantID: principal.merchant.id, mode: mode, storeID: storeID, keyIndex: index)
+            return Response(status: .ok, headers: [
+                .contentType: "application/x-pem-file", .cacheControl: "no-store",
+                .contentDisposition: "attachment; filename=\"keyward-platform-\(storeID)-\(index).pem\"",
+            ], body: .init(byteBuffer: ByteBuffer(string: info.platformCertificatePEM)))
+        }
+        cabinet.get("credentials/stores/:id/keys/:index/revoke") { request, context -> Response in
+            let principal = try context.requireCabinet()
+            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
+            try principal.require(.keysWrite, mode: mode)
+            let storeID = try context.parameters.require("id")
+            let index = try Self.storeKeyIndex(context)
+            let store = try await services.stores.get(merchantID: principal.merchant.id, mode: mode, id: storeID)
+            _ = try await services.stores.key(merchantID: principal.merchant.id, mode: mode, storeID: storeID, keyIndex: index)
+            var view = CabinetPage(context, title: "Revoke key index \(index) of \(store.name)")
+            view.mode = mode.rawValue
+            view.uri = "/cabinet/credentials/stores/\(storeID)/keys/\(index)/revoke"
+            return try page("credential-revoke", view)
+        }
+        cabinet.post("credentials/stores/:id/keys/:index/revoke") { request, context -> Response in
+            let (principal, _, mode) = try await authorizedForm(request, context, .keysWrite)
+            let storeID = try context.parameters.require("id")
+            _ = try await services.stores.revokeKey(merchantID: principal.merchant.id, mode: mode, storeID: storeID, keyIndex: try Self.storeKeyIndex(context))
+            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: revoke store key", targetID: storeID)
+            return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#stores", type: .normal)
+        }
         cabinet.post("credentials/stores/keys") { request, context -> Response in
             let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
             let storeID = form["store"] ?? ""
@@ -35,5 +67,12 @@ extension CabinetController {
                 return storeID
             }
         }
+    }
+
+    static func storeKeyIndex(_ context: KeywardRequestContext) throws -> Int {
+        guard let index = Int(try context.parameters.require("index")), (1...99).contains(index) else {
+            throw KeywardError(.notFound, "resource_missing", "There is no such key index.")
+        }
+        return index
     }
 }
