@@ -44,7 +44,7 @@ let package = Package(
         .target(name: "KeywardQR"),
         .target(
             name: "KeywardDialects",
-            dependencies: ["KeywardCrypto"]
+            dependencies: ["KeywardCrypto", .product(name: "Crypto", package: "swift-crypto")]
         ),
         .target(
             name: "KeywardClient",

@@ -33,12 +33,14 @@ public struct AuditEntry: Sendable, Equatable, Encodable {
     public let action: String
     public let targetID: String?
     public let outcome: String
+    /// The mode of what was changed; nil for merchant-wide changes (and entries from before modes were recorded).
+    public let mode: Mode?
     public let previousHash: String
     public let hash: String
 
     enum CodingKeys: String, CodingKey {
         case seq, id, at, merchantID = "merchant_id", actorType = "actor_type", actorID = "actor_id", address, action
-        case targetID = "target_id", outcome, previousHash = "previous_hash", hash
+        case targetID = "target_id", outcome, mode, previousHash = "previous_hash", hash
     }
 
     /// Times as ISO 8601 text, whatever the encoder's date strategy.
@@ -54,6 +56,7 @@ public struct AuditEntry: Sendable, Equatable, Encodable {
         try container.encode(action, forKey: .action)
         try container.encode(targetID, forKey: .targetID)
         try container.encode(outcome, forKey: .outcome)
+        try container.encode(mode?.rawValue, forKey: .mode)
         try container.encode(previousHash, forKey: .previousHash)
         try container.encode(hash, forKey: .hash)
     }
@@ -72,17 +75,20 @@ struct AuditRow: Codable {
     let outcome: String
     let previous_hash: String
     let hash: String
+    let mode: String?
 
     var entry: AuditEntry {
         AuditEntry(seq: seq, id: id, at: Date(millis: at_ms), merchantID: merchant_id, actorType: actor_type, actorID: actor_id, address: address,
-                   action: action, targetID: target_id, outcome: outcome, previousHash: previous_hash, hash: hash)
+                   action: action, targetID: target_id, outcome: outcome, mode: mode.flatMap(Mode.init(rawValue:)), previousHash: previous_hash, hash: hash)
     }
 
     /// SHA-256 over the previous hash and every field, each length-prefixed so no two entries share an input.
+    /// The mode is covered when there is one (entries from before modes were recorded keep their hashes).
     static func hash(previous: String, seq: Int64, id: String, atMillis: Int64, merchantID: String?, actorType: String, actorID: String,
-                     address: String?, action: String, targetID: String?, outcome: String) -> String {
+                     address: String?, action: String, targetID: String?, outcome: String, mode: String?) -> String {
         var input = ""
-        for field in [previous, String(seq), id, String(atMillis), merchantID ?? "-", actorType, actorID, address ?? "-", action, targetID ?? "-", outcome] {
+        for field in [previous, String(seq), id, String(atMillis), merchantID ?? "-", actorType, actorID, address ?? "-", action, targetID ?? "-", outcome]
+            + (mode.map { ["mode", $0] } ?? []) {
             input += "\(field.utf8.count):\(field)\n"
         }
         return Hex.encode(SHA256.hash(data: Array(input.utf8)))
@@ -90,7 +96,7 @@ struct AuditRow: Codable {
 
     var recomputedHash: String {
         Self.hash(previous: previous_hash, seq: seq, id: id, atMillis: at_ms, merchantID: merchant_id, actorType: actor_type, actorID: actor_id,
-                  address: address, action: action, targetID: target_id, outcome: outcome)
+                  address: address, action: action, targetID: target_id, outcome: outcome, mode: mode)
     }
 }
 
@@ -108,9 +114,11 @@ public struct AuditLog: Sendable {
         self.clock = clock
     }
 
-    /// Appends an entry and returns it.
+    /// Appends an entry and returns it. `mode` is the mode of what changed; leave it nil for merchant-wide
+    /// changes, which test-mode keys do not see.
     @discardableResult
-    public func record(merchantID: String?, actor: AuditActor, action: String, targetID: String?, outcome: String = "ok") async throws -> AuditEntry {
+    public func record(merchantID: String?, mode: Mode? = nil, actor: AuditActor, action: String, targetID: String?,
+                       outcome: String = "ok") async throws -> AuditEntry {
         var attempt = 0
         while true {
             attempt += 1
@@ -122,9 +130,10 @@ public struct AuditLog: Sendable {
             let action = String(action.prefix(200)), targetID = targetID.map { String($0.prefix(100)) }, address = actor.address.map { String($0.prefix(64)) }
             let outcome = String(outcome.prefix(300))
             let hash = AuditRow.hash(previous: last?.hash ?? Self.genesis, seq: seq, id: id, atMillis: at, merchantID: merchantID, actorType: actor.type,
-                                     actorID: actor.id, address: address, action: action, targetID: targetID, outcome: outcome)
+                                     actorID: actor.id, address: address, action: action, targetID: targetID, outcome: outcome, mode: mode?.rawValue)
             let row = AuditRow(seq: seq, id: id, at_ms: at, merchant_id: merchantID, actor_type: actor.type, actor_id: actor.id, address: address,
-                               action: action, target_id: targetID, outcome: outcome, previous_hash: last?.hash ?? Self.genesis, hash: hash)
+                               action: action, target_id: targetID, outcome: outcome, previous_hash: last?.hash ?? Self.genesis, hash: hash,
+                               mode: mode?.rawValue)
             do {
                 try await store.sql.insert(into: "audit_log").model(row).run()
                 return row.entry
@@ -137,10 +146,12 @@ public struct AuditLog: Sendable {
 
     struct SeqHash: Decodable { let seq: Int64; let hash: String }
 
-    /// Entries, newest first; `merchantID` nil = all (operators).
-    public func list(merchantID: String?, action: String? = nil, before seq: Int64? = nil, limit: Int = 100) async throws -> [AuditEntry] {
+    /// Entries, newest first; `merchantID` nil = all (operators). `onlyMode` keeps the entries of that
+    /// mode only (what a test-mode key may read: never live or merchant-wide entries).
+    public func list(merchantID: String?, onlyMode: Mode? = nil, action: String? = nil, before seq: Int64? = nil, limit: Int = 100) async throws -> [AuditEntry] {
         var query = store.sql.select().column("*").from("audit_log")
         if let merchantID { query = query.where("merchant_id", .equal, merchantID) }
+        if let onlyMode { query = query.where("mode", .equal, onlyMode.rawValue) }
         if let action { query = query.where("action", .like, "%\(action.replacingOccurrences(of: "%", with: ""))%") }
         if let seq { query = query.where("seq", .lessThan, seq) }
         return try await query.orderBy("seq", .descending).limit(limit).all(decoding: AuditRow.self).map(\.entry)

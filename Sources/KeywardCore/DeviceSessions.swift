@@ -53,6 +53,9 @@ public final class DeviceSessionService: Sendable {
         let row: DeviceSessionRow
         let mid: String
         let session: (serverKey: JWK, merchantKey: JWK, algorithm: JWEAlgorithm)
+        /// The limits of the JWK the session was opened to, and the merchant's allowlist.
+        let limits: CredentialLimits
+        let merchantAllowedIPs: [IPNetwork]
     }
 
     private struct Cache {
@@ -68,6 +71,7 @@ public final class DeviceSessionService: Sendable {
         let keyID: String
         let jwk: JWK
         let algorithm: JWEAlgorithm
+        let limits: CredentialLimits
     }
 
     let store: KeywardStore
@@ -96,8 +100,15 @@ public final class DeviceSessionService: Sendable {
 
     /// Opens a session for `serviceCode`: a fresh P-384 server key, `deviceId`, `refreshToken`,
     /// `authToken`, 24 h; answers the compact JWE of the plaintext, encrypted to the merchant's newest JWK.
-    public func authorize(serviceCode: String) async throws -> (info: DeviceSessionInfo, jwe: String) {
+    /// Sessions are opened only from where that JWK allows, and only while it has not expired.
+    public func authorize(serviceCode: String, clientAddress: [UInt8]?) async throws -> (info: DeviceSessionInfo, jwe: String) {
         let recipient = try await recipient(serviceCode: serviceCode)
+        if let expiresAt = recipient.limits.expiresAt, expiresAt <= clock.now() {
+            throw KeywardError(.conflict, "no_jwk_registered", "The merchant's JWK for this mode expired; register a new one before opening sessions.")
+        }
+        if !recipient.limits.allowedIPs.isEmpty, !(clientAddress.map { address in recipient.limits.allowedIPs.contains { $0.contains(address) } } ?? false) {
+            throw KeywardError(.forbidden, "ip_not_allowed", "Sessions for this serviceCode may be opened only from the JWK's IP allowlist; this call came from \(KeyAuthenticator.describe(clientAddress)).")
+        }
         let owner = (merchantID: recipient.merchantID, mode: recipient.mode)
         let merchantKey = recipient.jwk
         let algorithm = recipient.algorithm
@@ -133,7 +144,7 @@ public final class DeviceSessionService: Sendable {
             throw KeywardError(.conflict, "no_jwk_registered", "Register a P-384 public JWK for this mode before opening sessions.")
         }
         let recipient = Recipient(merchantID: owner.merchantID, mode: owner.mode, keyID: info.id, jwk: try JWK.parse(info.publicJWK),
-                                  algorithm: JWEAlgorithm(rawValue: info.algorithm) ?? .ecdhESA256KW)
+                                  algorithm: JWEAlgorithm(rawValue: info.algorithm) ?? .ecdhESA256KW, limits: info.limits)
         cache.withLock { state in
             guard state.generation == generation else { return }
             if state.recipients.count >= 10_000 { state.recipients.removeAll(keepingCapacity: true) }
@@ -144,7 +155,8 @@ public final class DeviceSessionService: Sendable {
 
     /// Authenticates `x-device_id` + `x-refresh_token`. Unknown device, wrong token and revoked
     /// sessions all answer `b_session_doesnt_exist` (no oracle); an expired one `b_expired_token`.
-    public func authenticate(deviceID: String, refreshToken: String) async throws(KeywardError) -> AuthenticatedSession {
+    /// The session's principal carries its JWK's limits and must come from where they (and the merchant) allow.
+    public func authenticate(deviceID: String, refreshToken: String, clientAddress: [UInt8]?) async throws(KeywardError) -> AuthenticatedSession {
         let missing = KeywardError(.unauthenticated, "b_session_doesnt_exist", "No such session. Open one with authorize_virtual_device.")
         guard UUID(uuidString: deviceID) != nil, (16...256).contains(refreshToken.utf8.count) else { throw missing }
         let key = deviceID.lowercased()
@@ -171,23 +183,34 @@ public final class DeviceSessionService: Sendable {
         guard entry.row.expires_ms > clock.now().millis else {
             throw KeywardError(.unauthenticated, "b_expired_token", "The session expired; open a new one with authorize_virtual_device.")
         }
+        if let jwkExpiry = entry.limits.expiresAt, jwkExpiry <= clock.now() {
+            throw KeywardError(.unauthenticated, "b_expired_token", "The JWK this session was opened to expired; register a new one and open a new session.")
+        }
+        let expiry = min(Date(millis: entry.row.expires_ms), entry.limits.expiresAt ?? .distantFuture)
         let principal = AuthenticatedKey(keyID: entry.row.id, merchantID: entry.row.merchant_id, mid: entry.mid, mode: Mode(rawValue: entry.row.mode) ?? .test,
-                                         permissions: nil, allowedIPs: [], expiresAt: Date(millis: entry.row.expires_ms), revokedAt: nil,
-                                         replacedBy: nil, scheme: .deviceSession)
+                                         permissions: entry.limits.permissions, allowedIPs: entry.limits.allowedIPs, expiresAt: expiry, revokedAt: nil,
+                                         replacedBy: nil, scheme: .deviceSession, merchantAllowedIPs: entry.merchantAllowedIPs)
+        try principal.admit(from: clientAddress)
         return AuthenticatedSession(principal: principal, serverKey: entry.session.serverKey, merchantKey: entry.session.merchantKey, algorithm: entry.session.algorithm)
     }
 
     private func load(id: String) async throws -> Cached? {
         guard let row = try await store.sql.select().column("*").from("device_sessions").where("id", .equal, id).first(decoding: DeviceSessionRow.self)
         else { return nil }
-        struct Owner: Decodable { let mid: String; let public_jwk: String; let algorithm: String }
+        struct Owner: Decodable {
+            let mid: String, public_jwk: String, algorithm: String
+            let permissions: String?, allowed_ips: String?, expires_ms: Int64?, merchant_allowed_ips: String?
+        }
         guard let owner = try await store.sql.raw("""
-            SELECT m.mid, k.public_jwk, k.algorithm FROM merchants m JOIN jwe_keys k ON k.merchant_id = m.id
+            SELECT m.mid, k.public_jwk, k.algorithm, k.permissions, k.allowed_ips, k.expires_ms, s.allowed_ips AS merchant_allowed_ips
+            FROM merchants m JOIN jwe_keys k ON k.merchant_id = m.id LEFT JOIN merchant_settings s ON s.merchant_id = m.id
             WHERE m.id = \(bind: row.merchant_id) AND k.id = \(bind: row.jwe_key_id)
             """).first(decoding: Owner.self) else { return nil }
         let serverKey = try JWK.parse(try keyring.openString(row.sealed_server_key, context: DeviceSessionRow.sealContext(id: row.id)), allowPrivate: true)
         let merchantKey = try JWK.parse(owner.public_jwk)
-        return Cached(row: row, mid: owner.mid, session: (serverKey, merchantKey, JWEAlgorithm(rawValue: owner.algorithm) ?? .ecdhESA256KW))
+        return Cached(row: row, mid: owner.mid, session: (serverKey, merchantKey, JWEAlgorithm(rawValue: owner.algorithm) ?? .ecdhESA256KW),
+                      limits: CredentialLimits(storedPermissions: owner.permissions, storedAllowedIPs: owner.allowed_ips, expiresMillis: owner.expires_ms),
+                      merchantAllowedIPs: owner.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [])
     }
 
     /// The merchant's sessions in `mode`, newest first.

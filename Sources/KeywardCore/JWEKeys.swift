@@ -17,6 +17,8 @@ public struct JWEKeyInfo: Sendable, Equatable {
     public let algorithm: String
     public let createdAt: Date
     public let revokedAt: Date?
+    /// What sessions opened to it may do, from where, until when.
+    public let limits: CredentialLimits
 }
 
 struct JWEKeyRow: Codable {
@@ -30,10 +32,14 @@ struct JWEKeyRow: Codable {
     let algorithm: String
     let created_ms: Int64
     var revoked_ms: Int64?
+    let permissions: String?
+    let allowed_ips: String?
+    let expires_ms: Int64?
 
     var info: JWEKeyInfo {
         JWEKeyInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, name: name, kid: kid, thumbprint: thumbprint,
-                   publicJWK: public_jwk, algorithm: algorithm, createdAt: Date(millis: created_ms), revokedAt: revoked_ms.map(Date.init(millis:)))
+                   publicJWK: public_jwk, algorithm: algorithm, createdAt: Date(millis: created_ms), revokedAt: revoked_ms.map(Date.init(millis:)),
+                   limits: CredentialLimits(storedPermissions: permissions, storedAllowedIPs: allowed_ips, expiresMillis: expires_ms))
     }
 }
 
@@ -80,7 +86,9 @@ public struct JWEKeyService: Sendable {
     }
 
     /// Registers a public P-384 JWK (`use` must be `enc` and `alg` an ECDH-ES algorithm when present).
-    public func register(merchantID: String, mode: Mode, name: String?, jwk text: String) async throws -> JWEKeyInfo {
+    /// Sessions opened to it carry its limits: `requested`, never wider than `minter` holds.
+    public func register(merchantID: String, mode: Mode, name: String?, jwk text: String,
+                         limits requested: RequestedLimits, by minter: Minter) async throws -> JWEKeyInfo {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let name = try Validation.name(name ?? "JWK", field: "name")
         let jwk: JWK
@@ -93,13 +101,15 @@ public struct JWEKeyService: Sendable {
         guard JWEAlgorithm(rawValue: algorithm) != nil else {
             throw KeywardError.invalid("unsupported_algorithm", "'alg' must be ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A192KW or ECDH-ES+A256KW.", field: "jwk")
         }
+        let limits = try minter.limits(for: requested, managing: false, now: clock.now())
         let thumbprint = jwk.thumbprint
         if try await store.sql.select().column("id").from("jwe_keys").where("merchant_id", .equal, merchantID)
             .where("mode", .equal, mode.rawValue).where("thumbprint", .equal, thumbprint).first() != nil {
             throw KeywardError(.conflict, "jwk_exists", "This key (thumbprint \(thumbprint)) is already registered in this mode.", field: "jwk")
         }
         let row = JWEKeyRow(id: Identifier.make("jwk"), merchant_id: merchantID, mode: mode.rawValue, name: name, kid: jwk.kid, thumbprint: thumbprint,
-                            public_jwk: jwk.json(), algorithm: algorithm, created_ms: clock.now().millis, revoked_ms: nil)
+                            public_jwk: jwk.json(), algorithm: algorithm, created_ms: clock.now().millis, revoked_ms: nil,
+                            permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis)
         try await changes.commit(in: store) { sql in try await sql.insert(into: "jwe_keys").model(row).run() }
         return row.info
     }

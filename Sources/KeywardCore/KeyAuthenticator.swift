@@ -127,18 +127,7 @@ public final class KeyAuthenticator: Sendable {
             let hint = key.replacedBy.map { " It was rolled; use its replacement \($0)." } ?? ""
             throw KeywardError(.unauthenticated, "key_expired", "Key \(key.keyID) expired at \(ISO8601DateFormatter().string(from: expiresAt)).\(hint)")
         }
-        if !key.allowedIPs.isEmpty {
-            let address = clientAddress()
-            guard let address, key.allowedIPs.contains(where: { $0.contains(address) }) else {
-                throw KeywardError(.forbidden, "ip_not_allowed", "Key \(key.keyID) may only be used from its IP allowlist; this call came from \(Self.describe(address)).")
-            }
-        }
-        if !key.merchantAllowedIPs.isEmpty {
-            let address = clientAddress()
-            guard let address, key.merchantAllowedIPs.contains(where: { $0.contains(address) }) else {
-                throw KeywardError(.forbidden, "ip_not_allowed", "Merchant \(key.mid) accepts API calls only from its IP allowlist (Settings); this call came from \(Self.describe(address)).")
-            }
-        }
+        if !key.allowedIPs.isEmpty || !key.merchantAllowedIPs.isEmpty { try key.admit(from: clientAddress()) }
         lastUsed.record(keyID: key.keyID, at: now)
         return key
     }

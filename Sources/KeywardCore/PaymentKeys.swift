@@ -75,13 +75,15 @@ public struct PaymentKeyService: Sendable {
     }
 
     /// Creates a key labelled `label`; `importing` brings an existing provider key instead of generating one.
-    public func create(merchantID: String, mode: Mode, label: String?, importing: String? = nil) async throws -> CreatedPaymentKey {
+    /// A minter that expires hands its expiry to the key: a secret never outlives whoever made it.
+    public func create(merchantID: String, mode: Mode, label: String?, importing: String? = nil, by minter: Minter) async throws -> CreatedPaymentKey {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let label = try Validation.name(label ?? "Payment key", field: "label")
         if let importing, !PaymentKeyFormat.isAcceptableImport(importing) {
             throw KeywardError.invalid("invalid_payment_key", "An imported payment key must be 16 to 256 printable ASCII characters.", field: "value")
         }
-        let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: label, secret: importing ?? PaymentKeyFormat.generate(), replacing: nil)
+        let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: label, secret: importing ?? PaymentKeyFormat.generate(),
+                                        expiresAt: minter.inheritedExpiry, replacing: nil)
         try await changes.commit(in: store) { sql in
             try await sql.insert(into: "payment_keys").model(row).run()
         }
@@ -96,16 +98,21 @@ public struct PaymentKeyService: Sendable {
             .all(decoding: PaymentKeyRow.self).map(\.info)
     }
 
-    /// A new key with the same label; the old one keeps working for `overlapSeconds`.
-    public func roll(merchantID: String, mode: Mode, id: String, overlapSeconds: Int?) async throws -> CreatedPaymentKey {
+    /// A new key with the same label (and lifetime, if it had an expiry); the old one keeps working for
+    /// `overlapSeconds`. The new secret may not outlive `minter`.
+    public func roll(merchantID: String, mode: Mode, id: String, overlapSeconds: Int?, by minter: Minter) async throws -> CreatedPaymentKey {
         let overlap = try Validation.overlap(overlapSeconds)
         let now = clock.now()
         let old = try await row(merchantID: merchantID, mode: mode, id: id)
         guard old.info.status(at: now) == .active else {
             throw KeywardError(.conflict, "key_inactive", "Payment key \(id) is \(old.info.status(at: now).rawValue) and cannot be rolled.")
         }
-        let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: old.label, secret: PaymentKeyFormat.generate(), replacing: nil)
-        let oldExpiry = now.addingTimeInterval(overlap).millis
+        let lifetime = old.expires_ms.map { TimeInterval($0 - old.created_ms) / 1000 }
+        let expiresAt = lifetime.map { now.addingTimeInterval($0) }
+        try minter.admit(expiry: expiresAt)
+        let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: old.label, secret: PaymentKeyFormat.generate(),
+                                        expiresAt: expiresAt, replacing: nil)
+        let oldExpiry = min(now.addingTimeInterval(overlap), old.info.expiresAt ?? .distantFuture).millis
         try await changes.commit(in: store) { sql in
             try await sql.insert(into: "payment_keys").model(row).run()
             try await sql.update("payment_keys").set("expires_ms", to: oldExpiry).set("replaced_by", to: row.id)
@@ -178,22 +185,26 @@ public struct PaymentKeyService: Sendable {
         return row
     }
 
-    private func makeRow(merchantID: String, mode: Mode, label: String, secret: String, replacing: String?) throws -> (PaymentKeyRow, String) {
+    private func makeRow(merchantID: String, mode: Mode, label: String, secret: String, expiresAt: Date?, replacing: String?) throws -> (PaymentKeyRow, String) {
         let id = Identifier.make("pyk")
         let sealed = try keyring.seal(string: secret, context: PaymentKeyRow.sealContext(id: id))
         let row = PaymentKeyRow(id: id, merchant_id: merchantID, mode: mode.rawValue, label: label, sealed_secret: sealed,
-                                last4: String(secret.suffix(4)), expires_ms: nil, revoked_ms: nil,
+                                last4: String(secret.suffix(4)), expires_ms: expiresAt?.millis, revoked_ms: nil,
                                 created_ms: clock.now().millis, replaced_by: replacing)
         return (row, secret)
     }
 }
 
 /// Checks of the order fields that go into a Kashier hash. They are hashed literally, so only their
-/// shape is checked: no re-formatting ever happens.
+/// shape is checked: no re-formatting ever happens. The hashed string joins the fields with `.`, so an
+/// order id may not contain one: otherwise ("A.1", "2") and ("A", "1.2") would share a hash.
 enum OrderFields {
     static func validate(orderID: String, amount: String, currency: String) throws(KeywardError) {
         guard (1...255).contains(orderID.utf8.count), orderID.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
             throw .invalid("invalid_order_id", "'order_id' must be 1-255 printable ASCII characters without spaces.", field: "order_id")
+        }
+        guard !orderID.utf8.contains(UInt8(ascii: ".")) else {
+            throw .invalid("order_id_has_separator", "'order_id' may not contain '.': the order hash joins the fields with dots, so the split would be ambiguous.", field: "order_id")
         }
         let parts = amount.split(separator: ".", omittingEmptySubsequences: false)
         let digitsOnly: (Substring) -> Bool = { !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }

@@ -118,16 +118,16 @@ public struct SecretKeyService: Sendable {
         self.clock = clock
     }
 
-    /// Creates a key for `merchantID` in `mode`.
-    public func create(merchantID: String, mode: Mode, options: SecretKeyOptions) async throws -> CreatedSecretKey {
+    /// Creates a key for `merchantID` in `mode`, never wider than `minter` holds (limits it leaves out
+    /// are inherited from a restricted minter).
+    public func create(merchantID: String, mode: Mode, options: SecretKeyOptions, by minter: Minter) async throws -> CreatedSecretKey {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let now = clock.now()
         let name = try Validation.name(options.name ?? "Secret key", field: "name")
-        let permissions = try Validation.permissions(options.permissions)
-        let networks = try Validation.allowList(options.allowedIPs)
-        let expiresAt = try Validation.expiry(options.expiresAt, now: now)
-        let (row, secret) = Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: permissions,
-                                         networks: networks, expiresAt: expiresAt, now: now, rolledFrom: nil)
+        let limits = try minter.limits(for: RequestedLimits(permissions: options.permissions, allowedIPs: options.allowedIPs, expiresAt: options.expiresAt),
+                                       managing: true, now: now)
+        let (row, secret) = Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: limits.permissions,
+                                         networks: limits.allowedIPs, expiresAt: limits.expiresAt, now: now, rolledFrom: nil)
         try await changes.commit(in: store) { sql in
             try await sql.insert(into: "secret_keys").model(row).run()
         }
@@ -177,7 +177,8 @@ public struct SecretKeyService: Sendable {
 
     /// Replaces a key with a new one of the same name, permissions and allowlist (and the same lifetime,
     /// if it had an expiry). The old key keeps working for `overlapSeconds` (0 = stops now, at most 7 days).
-    public func roll(merchantID: String, mode: Mode, id: String, overlapSeconds: Int?) async throws -> CreatedSecretKey {
+    /// Rolling hands out a secret, so the new key may reach no further than `minter` holds.
+    public func roll(merchantID: String, mode: Mode, id: String, overlapSeconds: Int?, by minter: Minter) async throws -> CreatedSecretKey {
         let overlap = try Validation.overlap(overlapSeconds)
         let now = clock.now()
         let old = try await row(merchantID: merchantID, mode: mode, id: id)
@@ -190,6 +191,8 @@ public struct SecretKeyService: Sendable {
         }
         let info = old.info
         let lifetime = old.expires_ms.map { TimeInterval($0 - old.created_ms) / 1000 }
+        try minter.admit(CredentialLimits(permissions: info.permissions, allowedIPs: info.allowedIPs,
+                                          expiresAt: lifetime.map { now.addingTimeInterval($0) }), managing: true)
         let (row, secret) = Self.makeRow(
             merchantID: merchantID, mode: mode, name: info.name, permissions: info.permissions,
             networks: info.allowedIPs, expiresAt: lifetime.map { now.addingTimeInterval($0) }, now: now, rolledFrom: old.id)

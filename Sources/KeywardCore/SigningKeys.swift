@@ -21,6 +21,8 @@ public struct SigningKeyInfo: Sendable, Equatable {
     public let revokedAt: Date?
     /// Whether Keyward keeps the (generated) private key sealed for export.
     public let privateKeyKept: Bool
+    /// What requests it signs may do, from where, until when.
+    public let limits: CredentialLimits
 }
 
 struct SigningKeyRow: Codable {
@@ -34,13 +36,17 @@ struct SigningKeyRow: Codable {
     let created_ms: Int64
     var revoked_ms: Int64?
     var sealed_private_key: String?
+    let permissions: String?
+    let allowed_ips: String?
+    let expires_ms: Int64?
 
     static func privateKeyContext(id: String) -> String { "signing_key_private:\(id)" }
 
     var info: SigningKeyInfo {
         SigningKeyInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, name: name, algorithm: algorithm,
                        publicKeyPEM: public_key_pem, notAfter: not_after_ms.map(Date.init(millis:)), createdAt: Date(millis: created_ms),
-                       revokedAt: revoked_ms.map(Date.init(millis:)), privateKeyKept: sealed_private_key != nil)
+                       revokedAt: revoked_ms.map(Date.init(millis:)), privateKeyKept: sealed_private_key != nil,
+                       limits: CredentialLimits(storedPermissions: permissions, storedAllowedIPs: allowed_ips, expiresMillis: expires_ms))
     }
 }
 
@@ -65,7 +71,9 @@ public struct SigningKeyService: Sendable {
     /// Registers the public key in `pem` (certificate, SPKI or PKCS#1). RSA below 2048 bits is refused in
     /// live mode (test mode takes 1024: the public myPOS sandbox key); expired certificates are refused.
     /// `keepingPrivateKey` (PKCS#8 PEM of a key Keyward generated) is stored sealed for later export.
-    public func register(merchantID: String, mode: Mode, name: String?, pem: String, keepingPrivateKey: String? = nil) async throws -> SigningKeyInfo {
+    /// The key's limits are `requested`, never wider than `minter` holds.
+    public func register(merchantID: String, mode: Mode, name: String?, pem: String, keepingPrivateKey: String? = nil,
+                         limits requested: RequestedLimits, by minter: Minter) async throws -> SigningKeyInfo {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let name = try Validation.name(name ?? "Signing key", field: "name")
         guard pem.utf8.count <= 64 * 1024 else {
@@ -82,6 +90,7 @@ public struct SigningKeyService: Sendable {
             throw KeywardError.invalid(error.code, error.message, field: "public_key")
         }
         let now = clock.now()
+        let limits = try minter.limits(for: requested, managing: false, now: now)
         if let notAfter = imported.notValidAfter, notAfter <= now {
             throw KeywardError.invalid("certificate_expired", "The certificate expired on \(notAfter.formatted(.iso8601)).", field: "public_key")
         }
@@ -89,7 +98,8 @@ public struct SigningKeyService: Sendable {
         let sealed = try keepingPrivateKey.map { try keyring.seal(string: $0, context: SigningKeyRow.privateKeyContext(id: id)) }
         let row = SigningKeyRow(id: id, merchant_id: merchantID, mode: mode.rawValue, name: name,
                                 public_key_pem: imported.key.spkiPEM, algorithm: imported.key.algorithmDescription,
-                                not_after_ms: imported.notValidAfter?.millis, created_ms: now.millis, revoked_ms: nil, sealed_private_key: sealed)
+                                not_after_ms: imported.notValidAfter?.millis, created_ms: now.millis, revoked_ms: nil, sealed_private_key: sealed,
+                                permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis)
         try await changes.commit(in: store) { sql in
             try await sql.insert(into: "signing_keys").model(row).run()
         }
@@ -122,7 +132,8 @@ public struct SigningKeyService: Sendable {
 
     /// A key the gateway can verify with, with its owner; `nil` if unknown, revoked or expired. Cached
     /// like secret keys (dropped on any credential change), so the hot path reads no row and parses no PEM.
-    public func resolve(id: String) async throws -> (key: VerificationKey, owner: SigningKeyInfo, mid: String)? {
+    /// `merchantAllowedIPs` is the merchant's allowlist (Settings), which every credential must also satisfy.
+    public func resolve(id: String) async throws -> (key: VerificationKey, owner: SigningKeyInfo, mid: String, merchantAllowedIPs: [IPNetwork])? {
         guard Identifier.isWellFormed(id, prefix: "sgk") else { return nil }
         let entry: ResolvedSigningKeys.Entry
         if let cached = resolved.lookup(id) {
@@ -134,24 +145,28 @@ public struct SigningKeyService: Sendable {
             entry = loaded
         }
         if let notAfter = entry.owner.notAfter, notAfter <= clock.now() { return nil }
-        return (entry.key, entry.owner, entry.mid)
+        return (entry.key, entry.owner, entry.mid, entry.merchantAllowedIPs)
     }
 
     private func load(id: String) async throws -> ResolvedSigningKeys.Entry? {
         struct Row: Decodable {
             let id: String, merchant_id: String, mode: String, name: String, public_key_pem: String, algorithm: String
             let not_after_ms: Int64?, created_ms: Int64, revoked_ms: Int64?, mid: String
+            let permissions: String?, allowed_ips: String?, expires_ms: Int64?, merchant_allowed_ips: String?
         }
         guard let row = try await store.sql.raw("""
-            SELECT k.id, k.merchant_id, k.mode, k.name, k.public_key_pem, k.algorithm, k.not_after_ms, k.created_ms, k.revoked_ms, m.mid
-            FROM signing_keys k JOIN merchants m ON m.id = k.merchant_id WHERE k.id = \(bind: id)
+            SELECT k.id, k.merchant_id, k.mode, k.name, k.public_key_pem, k.algorithm, k.not_after_ms, k.created_ms, k.revoked_ms, m.mid,
+                   k.permissions, k.allowed_ips, k.expires_ms, s.allowed_ips AS merchant_allowed_ips
+            FROM signing_keys k JOIN merchants m ON m.id = k.merchant_id
+            LEFT JOIN merchant_settings s ON s.merchant_id = k.merchant_id WHERE k.id = \(bind: id)
             """).first(decoding: Row.self), row.revoked_ms == nil
         else { return nil }
         guard let key = try? PublicKeyImport.parse(pem: row.public_key_pem, minimumRSABits: 1024).first?.key else { return nil }
         let info = SigningKeyRow(id: row.id, merchant_id: row.merchant_id, mode: row.mode, name: row.name, public_key_pem: row.public_key_pem,
                                  algorithm: row.algorithm, not_after_ms: row.not_after_ms, created_ms: row.created_ms, revoked_ms: nil,
-                                 sealed_private_key: nil).info
-        return .init(key: key, owner: info, mid: row.mid)
+                                 sealed_private_key: nil, permissions: row.permissions, allowed_ips: row.allowed_ips, expires_ms: row.expires_ms).info
+        return .init(key: key, owner: info, mid: row.mid,
+                     merchantAllowedIPs: row.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [])
     }
 
     /// The kept private key of an active key (PKCS#8 PEM); 409 `private_key_not_kept` when Keyward was not asked to keep it.
@@ -214,6 +229,7 @@ final class ResolvedSigningKeys: Sendable {
         let key: VerificationKey
         let owner: SigningKeyInfo
         let mid: String
+        let merchantAllowedIPs: [IPNetwork]
     }
 
     private struct State {

@@ -8,6 +8,8 @@ public struct ResolvedStore: Sendable {
     public let store: StoreInfo
     public let mid: String
     public let keys: [ResolvedStoreKey]
+    /// The merchant's allowlist (Settings), which every credential must also satisfy.
+    public let merchantAllowedIPs: [IPNetwork]
 
     /// The active key under `index`, if any (expired ones are left out at `now`).
     public func key(index: Int, now: Date) -> ResolvedStoreKey? {
@@ -22,9 +24,9 @@ public struct ResolvedStoreKey: Sendable {
     /// The platform key paired with this index: Keyward signs its answers with it.
     public let platformKey: RSASigningKey
 
-    /// Not revoked and, when it came in a certificate, not expired.
+    /// Not revoked and, when it came in a certificate or was given an expiry, not expired.
     public func isUsable(at now: Date) -> Bool {
-        info.revokedAt == nil && (info.notAfter.map { $0 > now } ?? true)
+        info.revokedAt == nil && (info.notAfter.map { $0 > now } ?? true) && (info.limits.expiresAt.map { $0 > now } ?? true)
     }
 }
 
@@ -71,11 +73,12 @@ public final class StoreDirectory: Sendable {
     private func load(_ dialect: StoreDialect, externalID: String) async throws -> ResolvedStore? {
         struct Row: Decodable {
             let id: String, merchant_id: String, mode: String, dialect: String, name: String, external_id: String
-            let wallet_number: String?, reject_replays: Int64, created_ms: Int64, mid: String
+            let wallet_number: String?, reject_replays: Int64, created_ms: Int64, mid: String, merchant_allowed_ips: String?
         }
         guard let row = try await store.sql.raw("""
-            SELECT s.id, s.merchant_id, s.mode, s.dialect, s.name, s.external_id, s.wallet_number, s.reject_replays, s.created_ms, m.mid
-            FROM stores s JOIN merchants m ON m.id = s.merchant_id
+            SELECT s.id, s.merchant_id, s.mode, s.dialect, s.name, s.external_id, s.wallet_number, s.reject_replays, s.created_ms, m.mid,
+                   ms.allowed_ips AS merchant_allowed_ips
+            FROM stores s JOIN merchants m ON m.id = s.merchant_id LEFT JOIN merchant_settings ms ON ms.merchant_id = s.merchant_id
             WHERE s.dialect = \(bind: dialect.rawValue) AND s.external_id = \(bind: externalID)
             """).first(decoding: Row.self)
         else { return nil }
@@ -91,7 +94,8 @@ public final class StoreDirectory: Sendable {
             let pem = try keyring.openString(keyRow.sealed_platform_key, context: StoreKeyRow.sealContext(id: keyRow.id))
             keys.append(ResolvedStoreKey(info: keyRow.info, verificationKey: verification, platformKey: try RSASigningKey(pem: pem)))
         }
-        return ResolvedStore(store: info, mid: row.mid, keys: keys)
+        return ResolvedStore(store: info, mid: row.mid, keys: keys,
+                             merchantAllowedIPs: row.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [])
     }
 }
 

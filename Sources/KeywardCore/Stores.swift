@@ -43,6 +43,8 @@ public struct StoreKeyInfo: Sendable, Equatable {
     public let revokedAt: Date?
     /// Whether Keyward keeps the (generated) merchant private key sealed for export.
     public let privateKeyKept: Bool
+    /// What requests this index signs may do, from where, until when.
+    public let limits: CredentialLimits
 
     /// The digest signatures under this key are made with.
     public var digest: SignatureDigest { legacySHA1 ? .sha1 : .sha256 }
@@ -98,12 +100,16 @@ struct StoreKeyRow: Codable {
     let created_ms: Int64
     var revoked_ms: Int64?
     var sealed_private_key: String?
+    let permissions: String?
+    let allowed_ips: String?
+    let expires_ms: Int64?
 
     var info: StoreKeyInfo {
         StoreKeyInfo(id: id, storeID: store_id, keyIndex: Int(key_index), name: name, algorithm: algorithm, publicKeyPEM: public_key_pem,
                      notAfter: not_after_ms.map(Date.init(millis:)), legacySHA1: legacy_sha1 != 0,
                      platformCertificatePEM: platform_certificate_pem, createdAt: Date(millis: created_ms),
-                     revokedAt: revoked_ms.map(Date.init(millis:)), privateKeyKept: sealed_private_key != nil)
+                     revokedAt: revoked_ms.map(Date.init(millis:)), privateKeyKept: sealed_private_key != nil,
+                     limits: CredentialLimits(storedPermissions: permissions, storedAllowedIPs: allowed_ips, expiresMillis: expires_ms))
     }
 
     static func sealContext(id: String) -> String { "store_key:\(id)" }
@@ -183,9 +189,12 @@ public struct StoreService: Sendable {
     /// Registers every public key in `pem` (certificates, PKCS#7 bundle, SPKI or PKCS#1) under
     /// successive key indexes, or the one key under `keyIndex`, each with a new platform key pair.
     /// `keepingPrivateKey` (the PKCS#8 PEM of a key Keyward generated) is stored sealed for later export.
+    /// Each index's limits are `requested`, never wider than `minter` holds.
     public func addKeys(merchantID: String, mode: Mode, storeID: String, pem: String, keyIndex: Int? = nil,
-                        name: String? = nil, legacySHA1: Bool = false, keepingPrivateKey: String? = nil) async throws -> [StoreKeyInfo] {
+                        name: String? = nil, legacySHA1: Bool = false, keepingPrivateKey: String? = nil,
+                        limits requested: RequestedLimits, by minter: Minter) async throws -> [StoreKeyInfo] {
         let owner = try await get(merchantID: merchantID, mode: mode, id: storeID)
+        let limits = try minter.limits(for: requested, managing: false, now: clock.now())
         let name = try Validation.name(name ?? "Key", field: "name")
         if legacySHA1 && owner.dialect != .alikassa {
             throw KeywardError.invalid("invalid_field", "'legacy_sha1' applies to AliKassa keys only; myPOS signs with SHA-256.", field: "legacy_sha1")
@@ -228,7 +237,8 @@ public struct StoreService: Sendable {
                 not_after_ms: key.notValidAfter?.millis, legacy_sha1: legacySHA1 ? 1 : 0, platform_certificate_pem: platform.certificatePEM,
                 sealed_platform_key: try keyring.seal(Array(platform.signingKey.pkcs8PEM.utf8), context: StoreKeyRow.sealContext(id: id)),
                 created_ms: now.millis, revoked_ms: nil,
-                sealed_private_key: try keepingPrivateKey.map { try keyring.seal(string: $0, context: StoreKeyRow.privateKeyContext(id: id)) }))
+                sealed_private_key: try keepingPrivateKey.map { try keyring.seal(string: $0, context: StoreKeyRow.privateKeyContext(id: id)) },
+                permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis))
         }
         do {
             try await changes.commit(in: store) { [rows] sql in

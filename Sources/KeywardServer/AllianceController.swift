@@ -18,7 +18,7 @@ struct AllianceController {
         gateway.post("authorize_virtual_device") { request, context in
             try Self.checkAPIVersion(request)
             let body = try await JSONBody.decode(AuthorizeDeviceBody.self, from: request)
-            let issued = try await sessions.authorize(serviceCode: body.serviceCode)
+            let issued = try await sessions.authorize(serviceCode: body.serviceCode, clientAddress: context.clientAddress)
             var json = FlatJSON()
             json.add("jwe", issued.jwe)
             return json.response()
@@ -27,7 +27,8 @@ struct AllianceController {
             gateway.on("**", method: method) { request, context in
                 try Self.checkAPIVersion(request)
                 let session = try await sessions.authenticate(deviceID: request.headers[.allianceDeviceID] ?? "",
-                                                              refreshToken: request.headers[.allianceRefreshToken] ?? "")
+                                                              refreshToken: request.headers[.allianceRefreshToken] ?? "",
+                                                              clientAddress: context.clientAddress)
                 var context = context
                 context.key = session.principal
                 context.session = session

@@ -16,7 +16,9 @@ public enum Listener: Sendable {
 }
 
 /// The routes of one listener.
-public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: UpstreamProxyHandle? = nil) -> Router<KeywardRequestContext> {
+/// `table`, when given, receives every management and cabinet route with what it needs.
+public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: UpstreamProxyHandle? = nil,
+                        table: RouteTable = RouteTable()) -> Router<KeywardRequestContext> {
     let settings = services.settings
     let router = Router(context: KeywardRequestContext.self)
     router.add(middleware: RequestLogMiddleware())
@@ -50,7 +52,10 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     AllianceController(sessions: services.deviceSessions, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: router)
     CipherHelperController(jweKeys: services.jweKeys).addRoutes(to: router.group("cipher").add(middleware: authentication))
     let v1 = router.group("v1").add(middleware: authentication)
-    let manage = v1.group("manage").add(middleware: ManagementPermissionMiddleware()).add(middleware: AuditMiddleware(audit: services.audit))
+    // Every management route is registered with what it needs (`ManageRoutes`); its handler gets a
+    // `ManageContext`, which exists only for a verified key.
+    let manage = ManageRoutes(group: v1.group("manage", context: ManageContext.self).add(middleware: AuditMiddleware(audit: services.audit)),
+                              table: table, prefix: "/v1/manage")
     AuditController(audit: services.audit).addRoutes(to: manage)
     MerchantSettingsController(settings: services.merchantSettings).addRoutes(to: manage)
     ManagementController(secretKeys: services.secretKeys, paymentKeys: services.paymentKeys, clock: services.clock)
@@ -62,13 +67,8 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
         .addRoutes(to: manage)
     ChannelController(channels: services.channels, certificates: services.certificates, webhooks: services.webhooks,
                       associations: services.domainAssociations, clock: services.clock).addRoutes(to: manage)
-    for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
-        // Management paths are Keyward's own: an unknown one is a 404 here, never forwarded upstream.
-        manage.on("**", method: method) { _, _ -> Response in
-            throw KeywardError(.notFound, "not_found", "No such management endpoint.")
-        }
-    }
-    if listener == .https, let cabinet = try? CabinetController(services: services) { cabinet.addRoutes(to: router) }
+    manage.refuseUnknownPaths()
+    if listener == .https, let cabinet = try? CabinetController(services: services) { cabinet.addRoutes(to: router, table: table) }
     DiagnoseController(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock).addRoutes(to: v1)
     GatewayController(proxy: proxy?.proxy).addRoutes(to: v1)
     return router

@@ -6,22 +6,23 @@ import KeywardCore
 /// key, from which address, what (method and path, whose ids are not secrets; never a body), the object
 /// created, and the outcome (`ok` or the refusal's code).
 struct AuditMiddleware: RouterMiddleware {
-    typealias Context = KeywardRequestContext
+    typealias Context = ManageContext
     let audit: AuditLog
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method != .get, request.method != .head, let key = context.key else { return try await next(request, context) }
+        guard request.method != .get, request.method != .head else { return try await next(request, context) }
+        let key = context.principal
         let actor = AuditActor(type: "key", id: key.keyID, address: context.clientAddress.map(Self.describe))
         let action = "\(request.method.rawValue) \(request.uri.path)"
         do {
             let response = try await next(request, context)
             let created = response.headers[.keywardObjectID]
             let target = created ?? Self.lastIdentifier(in: request.uri.path)
-            try await audit.record(merchantID: key.merchantID, actor: actor, action: action, targetID: target,
+            try await audit.record(merchantID: key.merchantID, mode: key.mode, actor: actor, action: action, targetID: target,
                                    outcome: response.status.code < 400 ? "ok" : "status_\(response.status.code)")
             return response
         } catch let error as KeywardError {
-            _ = try? await audit.record(merchantID: key.merchantID, actor: actor, action: action, targetID: Self.lastIdentifier(in: request.uri.path),
+            _ = try? await audit.record(merchantID: key.merchantID, mode: key.mode, actor: actor, action: action, targetID: Self.lastIdentifier(in: request.uri.path),
                                     outcome: error.code)
             throw error
         }
@@ -44,9 +45,9 @@ struct AuditMiddleware: RouterMiddleware {
 struct AuditController {
     let audit: AuditLog
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.get("audit") { request, context in
-            let key = try context.requireKey()
+    func addRoutes(to manage: ManageRoutes) {
+        manage.get("audit", needs: .read(.audit)) { request, context in
+            let key = context.principal
             let limit = try request.uri.queryParameters["limit"].map { text -> Int in
                 guard let value = Int(text), (1...1000).contains(value) else {
                     throw KeywardError(.invalidInput, "invalid_field", "'limit' is 1 to 1000.", field: "limit")
@@ -57,15 +58,16 @@ struct AuditController {
                 guard let value = Int64(text), value > 0 else { throw KeywardError(.invalidInput, "invalid_field", "'before' is a sequence number.", field: "before") }
                 return value
             }
-            let entries = try await audit.list(merchantID: key.merchantID, action: request.uri.queryParameters["action"].map(String.init), before: before, limit: limit)
+            // A test key reads test-mode entries only: live and merchant-wide changes are not its to see.
+            let entries = try await audit.list(merchantID: key.merchantID, onlyMode: key.mode == .test ? .test : nil, action: request.uri.queryParameters["action"].map(String.init), before: before, limit: limit)
             return try JSONResponse.make(ListResource(data: entries, has_more: entries.count == limit))
         }
-        group.get("audit/export") { _, context in
-            let key = try context.requireKey()
+        manage.get("audit/export", needs: .read(.audit)) { _, context in
+            let key = context.principal
             var lines = ""
             var before: Int64?
             while true {
-                let page = try await audit.list(merchantID: key.merchantID, before: before, limit: 1000)
+                let page = try await audit.list(merchantID: key.merchantID, onlyMode: key.mode == .test ? .test : nil, before: before, limit: 1000)
                 for entry in page { lines += AuditExport.line(entry) + "\n" }
                 guard page.count == 1000, let last = page.last else { break }
                 before = last.seq

@@ -11,9 +11,9 @@ struct CertificateController {
     let applePay: ApplePayRequests
     let clock: KeywardClock
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.post("certificates") { request, context in
-            let key = try context.requireKey()
+    func addRoutes(to manage: ManageRoutes) {
+        manage.post("certificates", needs: .write(.certificates)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(UploadCertificateBody.self, from: request)
             guard let type = CertificateType(rawValue: body.type) else {
                 throw KeywardError(.invalidInput, "invalid_type", "'type' must be one of \(CertificateType.allCases.map(\.rawValue).joined(separator: ", ")).", field: "type")
@@ -26,8 +26,8 @@ struct CertificateController {
                                                          passphrase: body.passphrase.map { Array($0.utf8) })
             return try JSONResponse.make(CertificateResource(uploaded.info, now: clock.now(), findings: uploaded.findings), status: .created)
         }
-        group.get("certificates") { request, context in
-            let key = try context.requireKey()
+        manage.get("certificates", needs: .read(.certificates)) { request, context in
+            let key = context.principal
             let expiring = try request.uri.queryParameters["expiring"].map { text -> Int in
                 guard let days = Int(text), (0...3650).contains(days) else {
                     throw KeywardError(.invalidInput, "invalid_field", "'expiring' is a number of days (0-3650).", field: "expiring")
@@ -39,9 +39,9 @@ struct CertificateController {
             let users = try await channelsByCertificate(merchantID: key.merchantID, mode: key.mode)
             return try JSONResponse.make(ListResource(data: list.map { CertificateResource($0, now: now, channels: users[$0.id] ?? []) }, has_more: list.count == 1000))
         }
-        addApplePayRoutes(to: group)
-        group.get("certificates/:id") { _, context in
-            let key = try context.requireKey()
+        addApplePayRoutes(to: manage)
+        manage.get("certificates/:id", needs: .read(.certificates)) { _, context in
+            let key = context.principal
             let info = try await certificates.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             let users = try await channelsByCertificate(merchantID: key.merchantID, mode: key.mode)
             return try JSONResponse.make(CertificateResource(info, now: clock.now(), includePEM: true, channels: users[info.id] ?? []))
@@ -58,9 +58,9 @@ struct CertificateController {
     }
 
     /// Apple Pay: Keyward makes the key and CSR; Apple's certificate comes back for that key only.
-    func addApplePayRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.post("apple-pay/certificate-requests") { request, context in
-            let key = try context.requireKey()
+    func addApplePayRoutes(to manage: ManageRoutes) {
+        manage.post("apple-pay/certificate-requests", needs: .write(.certificates)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(CertificateRequestBody.self, from: request)
             guard let type = CertificateType(rawValue: body.type) else {
                 throw KeywardError(.invalidInput, "invalid_type", "'type' is apple_pay_merchant_identity or apple_pay_payment_processing.", field: "type")
@@ -68,12 +68,12 @@ struct CertificateController {
             let created = try await applePay.create(merchantID: key.merchantID, mode: key.mode, type: type, name: body.name)
             return try JSONResponse.make(CertificateRequestResource(created), status: .created)
         }
-        group.get("apple-pay/certificate-requests/:id") { _, context in
-            let key = try context.requireKey()
+        manage.get("apple-pay/certificate-requests/:id", needs: .read(.certificates)) { _, context in
+            let key = context.principal
             return try JSONResponse.make(CertificateRequestResource(try await applePay.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))))
         }
-        group.post("apple-pay/certificate-requests/:id/certificate") { request, context in
-            let key = try context.requireKey()
+        manage.post("apple-pay/certificate-requests/:id/certificate", needs: .write(.certificates)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(AppleCertificateBody.self, from: request)
             let stored = try await applePay.complete(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"),
                                                      certificate: try Self.fileBytes(body.certificate, field: "certificate"))

@@ -11,9 +11,9 @@ struct ChannelController {
     let associations: DomainAssociationService
     let clock: KeywardClock
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.post("channels") { request, context in
-            let key = try context.requireKey()
+    func addRoutes(to manage: ManageRoutes) {
+        manage.post("channels", needs: .write(.certificates)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(CreateChannelBody.self, from: request)
             guard let mode = SSLMode(rawValue: body.ssl_mode) else {
                 throw KeywardError(.invalidInput, "invalid_field", "'ssl_mode' is 'managed' (ACME) or 'uploaded'.", field: "ssl_mode")
@@ -22,59 +22,59 @@ struct ChannelController {
                                                     sslMode: mode, certificateID: body.certificate_id)
             return try JSONResponse.make(try await resource(channel, detailed: true), status: .created)
         }
-        group.get("channels") { _, context in
-            let key = try context.requireKey()
+        manage.get("channels", needs: .read(.certificates)) { _, context in
+            let key = context.principal
             var data: [ChannelResource] = []
             for channel in try await channels.list(merchantID: key.merchantID, mode: key.mode) { data.append(try await resource(channel, detailed: false)) }
             return try JSONResponse.make(ListResource(data: data, has_more: data.count == 1000))
         }
-        group.get("channels/:id") { _, context in
-            let key = try context.requireKey()
+        manage.get("channels/:id", needs: .read(.certificates)) { _, context in
+            let key = context.principal
             let channel = try await channels.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return try JSONResponse.make(try await resource(channel, detailed: true))
         }
-        group.post("channels/:id/renew") { _, context in
-            let key = try context.requireKey()
+        manage.post("channels/:id/renew", needs: .write(.certificates)) { _, context in
+            let key = context.principal
             let channel = try await channels.requestRenewal(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return try JSONResponse.make(try await resource(channel, detailed: true), status: .accepted)
         }
-        group.delete("channels/:id") { _, context in
-            let key = try context.requireKey()
+        manage.delete("channels/:id", needs: .write(.certificates)) { _, context in
+            let key = context.principal
             try await channels.delete(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return Response(status: .noContent)
         }
-        group.put("webhook") { request, context in
-            let key = try context.requireKey()
+        manage.put("webhook", needs: .write(.settings, scope: .merchant)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(WebhookBody.self, from: request)
             let (endpoint, secret) = try await webhooks.setEndpoint(merchantID: key.merchantID, url: body.url)
             return try JSONResponse.make(WebhookResource(id: endpoint.id, url: endpoint.url, secret: secret, created_at: Timestamp.format(endpoint.createdAt)), status: .created)
         }
-        group.get("webhook") { _, context in
-            let key = try context.requireKey()
+        manage.get("webhook", needs: .read(.settings, scope: .merchant)) { _, context in
+            let key = context.principal
             guard let endpoint = try await webhooks.endpoint(merchantID: key.merchantID) else {
                 throw KeywardError(.notFound, "resource_missing", "No webhook endpoint is set; PUT one with {\"url\": ...}.")
             }
             return try JSONResponse.make(WebhookResource(id: endpoint.id, url: endpoint.url, secret: nil, created_at: Timestamp.format(endpoint.createdAt)))
         }
-        group.get("webhook/deliveries") { _, context in
-            let key = try context.requireKey()
+        manage.get("webhook/deliveries", needs: .read(.settings, scope: .merchant)) { _, context in
+            let key = context.principal
             let data = try await webhooks.deliveries(merchantID: key.merchantID).map {
                 DeliveryResource(id: $0.id, event_type: $0.eventType, status: $0.status, attempts: $0.attempts, last_error: $0.lastError, payload: $0.payload)
             }
             return try JSONResponse.make(ListResource(data: data, has_more: data.count == 50))
         }
-        group.delete("webhook") { _, context in
-            try await webhooks.deleteEndpoint(merchantID: try context.requireKey().merchantID)
+        manage.delete("webhook", needs: .write(.settings, scope: .merchant)) { _, context in
+            try await webhooks.deleteEndpoint(merchantID: context.principal.merchantID)
             return Response(status: .noContent)
         }
-        group.put("apple-pay/domain-association") { request, context in
-            let key = try context.requireKey()
+        manage.put("apple-pay/domain-association", needs: .write(.certificates, scope: .merchant)) { request, context in
+            let key = context.principal
             let buffer = try await request.body.collect(upTo: DomainAssociationService.maximumBytes + 1)
             try await associations.set(merchantID: key.merchantID, content: Array(buffer: buffer))
             return Response(status: .noContent)
         }
-        group.delete("apple-pay/domain-association") { _, context in
-            try await associations.delete(merchantID: try context.requireKey().merchantID)
+        manage.delete("apple-pay/domain-association", needs: .write(.certificates, scope: .merchant)) { _, context in
+            try await associations.delete(merchantID: context.principal.merchantID)
             return Response(status: .noContent)
         }
     }

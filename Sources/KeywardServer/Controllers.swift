@@ -40,51 +40,53 @@ struct ManagementController {
     let paymentKeys: PaymentKeyService
     let clock: KeywardClock
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.get("keys", use: listKeys)
-        group.post("keys", use: createKey)
-        group.get("keys/:id") { _, context in
-            let key = try context.requireKey()
+    func addRoutes(to manage: ManageRoutes) {
+        manage.get("keys", needs: .read(.credentials), use: listKeys)
+        manage.post("keys", needs: .write(.credentials), use: createKey)
+        manage.get("keys/:id", needs: .read(.credentials)) { _, context in
+            let key = context.principal
             let info = try await secretKeys.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return try JSONResponse.make(SecretKeyResource(info, now: clock.now()))
         }
-        group.post("keys/:id/roll") { request, context in
-            let key = try context.requireKey()
+        manage.post("keys/:id/roll", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(RollBody.self, from: request)
-            let created = try await secretKeys.roll(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"), overlapSeconds: body.overlap_seconds)
+            let created = try await secretKeys.roll(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"), overlapSeconds: body.overlap_seconds,
+                                                    by: .key(key))
             return try JSONResponse.make(SecretKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
         }
-        group.post("keys/:id/revoke") { request, context in
-            let key = try context.requireKey()
+        manage.post("keys/:id/revoke", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
             let info = try await secretKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return try JSONResponse.make(SecretKeyResource(info, now: clock.now()))
         }
-        group.get("payment-keys") { _, context in
-            let key = try context.requireKey()
+        manage.get("payment-keys", needs: .read(.credentials)) { _, context in
+            let key = context.principal
             let list = try await paymentKeys.list(merchantID: key.merchantID, mode: key.mode)
             return try JSONResponse.make(ListResource(data: list.map { PaymentKeyResource($0, now: clock.now()) }, has_more: false))
         }
-        group.post("payment-keys") { request, context in
-            let key = try context.requireKey()
+        manage.post("payment-keys", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(CreatePaymentKeyBody.self, from: request)
-            let created = try await paymentKeys.create(merchantID: key.merchantID, mode: key.mode, label: body.label, importing: body.value)
+            let created = try await paymentKeys.create(merchantID: key.merchantID, mode: key.mode, label: body.label, importing: body.value, by: .key(key))
             return try JSONResponse.make(PaymentKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
         }
-        group.post("payment-keys/:id/roll") { request, context in
-            let key = try context.requireKey()
+        manage.post("payment-keys/:id/roll", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(RollBody.self, from: request)
-            let created = try await paymentKeys.roll(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"), overlapSeconds: body.overlap_seconds)
+            let created = try await paymentKeys.roll(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"), overlapSeconds: body.overlap_seconds,
+                                                     by: .key(key))
             return try JSONResponse.make(PaymentKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
         }
-        group.post("payment-keys/:id/revoke") { request, context in
-            let key = try context.requireKey()
+        manage.post("payment-keys/:id/revoke", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
             let info = try await paymentKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return try JSONResponse.make(PaymentKeyResource(info, now: clock.now()))
         }
-        group.post("order-hash") { request, context in
-            let key = try context.requireKey()
+        manage.post("order-hash", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(OrderHashBody.self, from: request)
             guard body.hash == nil else {
                 throw KeywardError(.invalidInput, "unknown_field", "'hash' belongs to /v1/manage/order-hash/verify.", field: "hash")
@@ -93,8 +95,8 @@ struct ManagementController {
                                                          orderID: body.order_id, amount: body.amount, currency: body.currency)
             return try JSONResponse.make(OrderHashResource(hash: result.hash, path: result.path, payment_key_id: result.paymentKeyID))
         }
-        group.post("order-hash/verify") { request, context in
-            let key = try context.requireKey()
+        manage.post("order-hash/verify", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(OrderHashBody.self, from: request)
             guard let hash = body.hash else {
                 throw KeywardError(.invalidInput, "missing_field", "'hash' is required.", field: "hash")
@@ -105,8 +107,8 @@ struct ManagementController {
         }
     }
 
-    @Sendable func listKeys(_ request: Request, context: KeywardRequestContext) async throws -> Response {
-        let key = try context.requireKey()
+    @Sendable func listKeys(_ request: Request, context: ManageContext) async throws -> Response {
+        let key = context.principal
         let limitText = request.uri.queryParameters["limit"].map(String.init)
         let limit = try limitText.map { text -> Int in
             guard let value = Int(text), (1...1000).contains(value) else {
@@ -120,20 +122,13 @@ struct ManagementController {
         return try JSONResponse.make(ListResource(data: page.prefix(limit).map { SecretKeyResource($0, now: now) }, has_more: page.count > limit))
     }
 
-    @Sendable func createKey(_ request: Request, context: KeywardRequestContext) async throws -> Response {
-        let key = try context.requireKey()
+    @Sendable func createKey(_ request: Request, context: ManageContext) async throws -> Response {
+        let key = context.principal
         let body = try await JSONBody.decode(CreateSecretKeyBody.self, from: request)
-        // A restricted key cannot mint a key that may do more than it may (no path to an unrestricted key).
-        if let own = key.permissions {
-            let beyond = body.permissions.map { Set($0).subtracting(own) } ?? ["(unrestricted)"]
-            guard beyond.isEmpty else {
-                throw KeywardError(.forbidden, "insufficient_permissions",
-                                   "Key \(key.keyID) is restricted: it may only create keys with some of its own permissions, not \(beyond.sorted().joined(separator: ", ")).")
-            }
-        }
         let options = SecretKeyOptions(name: body.name, expiresAt: try Timestamp.parse(body.expires_at, field: "expires_at"),
                                        permissions: body.permissions, allowedIPs: body.allowed_ips)
-        let created = try await secretKeys.create(merchantID: key.merchantID, mode: key.mode, options: options)
+        // Never wider than the caller: a restricted caller's limits are the default and the ceiling.
+        let created = try await secretKeys.create(merchantID: key.merchantID, mode: key.mode, options: options, by: .key(key))
         return try JSONResponse.make(SecretKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
     }
 }

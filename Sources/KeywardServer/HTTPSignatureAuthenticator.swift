@@ -13,8 +13,9 @@ struct HTTPSignatureAuthenticator: Sendable {
     let maxBodyBytes: Int
     let policy = NativeSignature.Policy()
 
-    /// Verifies `request` (its body is buffered, so it can still be forwarded) and returns the principal.
-    func authenticate(_ request: inout Request) async throws -> AuthenticatedKey {
+    /// Verifies `request` (its body is buffered, so it can still be forwarded) and returns the principal,
+    /// once the call comes from where the signing key (and the merchant) allow and before its expiry.
+    func authenticate(_ request: inout Request, clientAddress: [UInt8]?) async throws -> AuthenticatedKey {
         let body: ByteBuffer
         do {
             body = try await request.collectBody(upTo: maxBodyBytes)
@@ -40,18 +41,27 @@ struct HTTPSignatureAuthenticator: Sendable {
         case .failure(let refusal):
             throw KeywardError(.unauthenticated, refusal.code, refusal.reason)
         case .success(let verified):
-            guard let owner = resolved?.owner, let mid = resolved?.mid else {
+            guard let resolved else {
                 throw KeywardError(.unauthenticated, "unknown_key_index", "The signing key is unknown or revoked.")
             }
+            let owner = resolved.owner
+            let principal = AuthenticatedKey(keyID: owner.id, merchantID: owner.merchantID, mid: resolved.mid, mode: owner.mode,
+                                             permissions: owner.limits.permissions, allowedIPs: owner.limits.allowedIPs, expiresAt: owner.limits.expiresAt,
+                                             revokedAt: nil, replacedBy: nil, scheme: .httpSignature, merchantAllowedIPs: resolved.merchantAllowedIPs)
+            if let expiresAt = principal.expiresAt, expiresAt <= clock.now() {
+                throw KeywardError(.unauthenticated, "key_expired", "Signing key \(owner.id) expired at \(expiresAt.formatted(.iso8601)).")
+            }
+            try principal.admit(from: clientAddress)
             if let nonce = verified.nonce {
-                let expires = Date(timeIntervalSince1970: Double(verified.created + policy.window))
+                // The signature stays acceptable while the whole-second clock reads created + window, that is until
+                // created + window + 1: the nonce must outlive that, or a replay in the last second would pass.
+                let expires = Date(timeIntervalSince1970: Double(verified.created + policy.window + 1))
                 let fresh = try await storage { try await signingKeys.useNonce(keyID: owner.id, nonce: nonce, expires: expires) }
                 guard fresh else {
                     throw KeywardError(.unauthenticated, "replayed_request", "This signature's nonce was already used; sign every request anew.")
                 }
             }
-            return AuthenticatedKey(keyID: owner.id, merchantID: owner.merchantID, mid: mid, mode: owner.mode, permissions: nil,
-                                    allowedIPs: [], expiresAt: nil, revokedAt: nil, replacedBy: nil, scheme: .httpSignature)
+            return principal
         }
     }
 }

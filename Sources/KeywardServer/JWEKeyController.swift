@@ -10,45 +10,47 @@ struct JWEKeyController {
     let sessions: DeviceSessionService
     let clock: KeywardClock
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.get("service-code") { _, context in
-            let key = try context.requireKey()
+    func addRoutes(to manage: ManageRoutes) {
+        manage.get("service-code", needs: .read(.credentials)) { _, context in
+            let key = context.principal
             var json = FlatJSON()
             json.add("service_code", try await jweKeys.serviceCode(merchantID: key.merchantID, mode: key.mode))
             json.add("mode", key.mode.rawValue)
             return json.response()
         }
-        group.get("jwks") { _, context in
-            let key = try context.requireKey()
+        manage.get("jwks", needs: .read(.credentials)) { _, context in
+            let key = context.principal
             return try JSONResponse.make(ListResource(data: try await jweKeys.list(merchantID: key.merchantID, mode: key.mode).map { JWEKeyResource($0) }, has_more: false))
         }
-        group.post("jwks") { request, context in
-            let key = try context.requireKey()
+        manage.post("jwks", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(RegisterJWKBody.self, from: request)
-            let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: body.jwk)
+            let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: body.jwk,
+                                                  limits: try body.requestedLimits(), by: .key(key))
             return try JSONResponse.make(JWEKeyResource(info), status: .created)
         }
-        group.post("jwks/generate") { request, context in
-            let key = try context.requireKey()
+        manage.post("jwks/generate", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(GenerateJWKBody.self, from: request)
             let kid = body.kid ?? UUID().uuidString.lowercased()
             let pair = JWK(material: .ecPrivate(.generate(.p384)), kid: kid, use: "enc", alg: JWEAlgorithm.ecdhESA256KW.rawValue)
-            let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: pair.publicJWK.json())
+            let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: pair.publicJWK.json(),
+                                                  limits: try body.requestedLimits(), by: .key(key))
             // The private JWK is in this answer only: Keyward keeps the public part.
             return try JSONResponse.make(JWEKeyResource(info, privateJWK: pair.json(includingPrivate: true)), status: .created)
         }
-        group.post("jwks/:id/revoke") { request, context in
-            let key = try context.requireKey()
+        manage.post("jwks/:id/revoke", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
             return try JSONResponse.make(JWEKeyResource(try await jweKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))))
         }
-        group.get("device-sessions") { _, context in
-            let key = try context.requireKey()
+        manage.get("device-sessions", needs: .read(.credentials)) { _, context in
+            let key = context.principal
             let list = try await sessions.list(merchantID: key.merchantID, mode: key.mode)
             return try JSONResponse.make(ListResource(data: list.map { DeviceSessionResource($0, now: clock.now()) }, has_more: list.count == 100))
         }
-        group.post("device-sessions/:id/revoke") { request, context in
-            let key = try context.requireKey()
+        manage.post("device-sessions/:id/revoke", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
             let info = try await sessions.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return try JSONResponse.make(DeviceSessionResource(info, now: clock.now()))
@@ -56,15 +58,21 @@ struct JWEKeyController {
     }
 }
 
-struct RegisterJWKBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "jwk"]
+struct RegisterJWKBody: StrictJSONBody, LimitedCredentialBody {
+    static let fields = Set<String>(["name", "jwk"]).union(limitFields)
+    let permissions: [String]?
+    let allowed_ips: [String]?
+    let expires_at: String?
     let name: String?
     /// The public JWK as JSON text.
     let jwk: String
 }
 
-struct GenerateJWKBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "kid"]
+struct GenerateJWKBody: StrictJSONBody, LimitedCredentialBody {
+    static let fields = Set<String>(["name", "kid"]).union(limitFields)
+    let permissions: [String]?
+    let allowed_ips: [String]?
+    let expires_at: String?
     let name: String?
     let kid: String?
 }
@@ -80,6 +88,7 @@ struct JWEKeyResource: Encodable {
     let public_jwk: String
     let created_at: String?
     let status: String
+    let limits: LimitsResource
     /// Only in the answer to a generation.
     let private_jwk: String?
 
@@ -93,6 +102,7 @@ struct JWEKeyResource: Encodable {
         public_jwk = info.publicJWK
         created_at = Timestamp.format(info.createdAt)
         status = info.revokedAt == nil ? "active" : "revoked"
+        limits = LimitsResource(info.limits)
         private_jwk = privateJWK
     }
 }

@@ -7,17 +7,13 @@ import KeywardCore
 struct MerchantSettingsController {
     let settings: MerchantSettingsService
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.get("settings") { _, context in
-            let key = try context.requireKey()
+    func addRoutes(to manage: ManageRoutes) {
+        manage.get("settings", needs: .read(.settings, scope: .merchant)) { _, context in
+            let key = context.principal
             return try JSONResponse.make(SettingsResource(try await settings.get(merchantID: key.merchantID)))
         }
-        group.patch("settings") { request, context in
-            let key = try context.requireKey()
-            // The allowlist guards live traffic too: a leaked test key must not be able to lift it.
-            guard key.mode == .live else {
-                throw KeywardError(.forbidden, "live_key_required", "Merchant settings apply to live traffic: change them with a live-mode key or in the cabinet.")
-            }
+        manage.patch("settings", needs: .write(.settings, scope: .merchant)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(SettingsBody.self, from: request)
             let updated = try await settings.update(merchantID: key.merchantID, rotationDays: body.rotation_days, allowedIPs: body.allowed_ips)
             return try JSONResponse.make(SettingsResource(updated))

@@ -19,21 +19,22 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
             var request = request
             var context = context
             if request.headers[.signatureInput] != nil {
-                context.key = try await signatures.authenticate(&request)
+                context.key = try await signatures.authenticate(&request, clientAddress: context.clientAddress)
                 return try await next(request, context)
             }
             if let deviceID = request.headers[.allianceDeviceID] {
-                let session = try await sessions.authenticate(deviceID: deviceID, refreshToken: request.headers[.allianceRefreshToken] ?? "")
+                let session = try await sessions.authenticate(deviceID: deviceID, refreshToken: request.headers[.allianceRefreshToken] ?? "",
+                                                              clientAddress: context.clientAddress)
                 context.key = session.principal
                 context.session = session
                 return try await next(request, context)
             }
             if request.headers[.aliKassaAccount] != nil {
-                context.key = try await providers.authenticateAliKassa(&request)
+                context.key = try await providers.authenticateAliKassa(&request, clientAddress: context.clientAddress)
                 return try await next(request, context)
             }
             if request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
-                context.key = try await providers.authenticateMyPOS(&request, mode: nil).principal
+                context.key = try await providers.authenticateMyPOS(&request, mode: nil, clientAddress: context.clientAddress).principal
                 return try await next(request, context)
             }
         }
@@ -51,28 +52,6 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
             context.key = try await authenticator.authenticate(presented, clientAddress: context.clientAddress)
             return try await next(request, context)
         }
-    }
-}
-
-/// The management API's permission check, the same as the cabinet's (`Authorization`): an unrestricted
-/// secret key may do everything; a restricted one only what its permission names allow (`keys.read`,
-/// `certificates.write`, ...). Signing keys and provider credentials authenticate API calls only.
-struct ManagementPermissionMiddleware: RouterMiddleware {
-    typealias Context = KeywardRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let key = try context.requireKey()
-        guard key.scheme == .secretKey else {
-            throw KeywardError(.forbidden, "insufficient_permissions", "The management API needs a secret key; signing keys authenticate API calls only.")
-        }
-        // `/v1/manage/<area>/…`; an unknown area falls through to the 404 of the management group.
-        let segments = request.uri.path.split(separator: "/")
-        if segments.count >= 3, let area = Authorization.Area(managementSegment: segments[2]) {
-            let write = !(request.method == .get || request.method == .head)
-            try Authorization.require(Authorization.needs(area, write: write, mode: key.mode), granted: Authorization.granted(keyPermissions: key.permissions),
-                                      holder: "Key \(key.keyID)")
-        }
-        return try await next(request, context)
     }
 }
 

@@ -17,7 +17,7 @@ struct MyPOSController {
         router.post(RouterPath(path)) { request, context in
             var request = request
             var context = context
-            let verified = try await providers.authenticateMyPOS(&request, mode: mode)
+            let verified = try await providers.authenticateMyPOS(&request, mode: mode, clientAddress: context.clientAddress)
             context.key = verified.principal
             let wantsJSON = verified.parameters.first { $0.name == "OutputFormat" }?.value.lowercased() == "json"
             guard let proxy else {

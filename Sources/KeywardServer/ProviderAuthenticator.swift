@@ -25,8 +25,9 @@ struct ProviderAuthenticator: Sendable {
     static let maximumParameters = 1000
 
     /// Verifies a myPOS form. `mode`, when given, is the mode the endpoint serves (`/vmp/checkout` live,
-    /// `/vmp/checkout-test` test); a store of the other mode is refused.
-    func authenticateMyPOS(_ request: inout Request, mode: Mode?) async throws -> VerifiedMyPOSRequest {
+    /// `/vmp/checkout-test` test); a store of the other mode is refused. The call must come from where the
+    /// key index (and the merchant) allow.
+    func authenticateMyPOS(_ request: inout Request, mode: Mode?, clientAddress: [UInt8]?) async throws -> VerifiedMyPOSRequest {
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
             throw KeywardError(.invalidInput, "unsupported_media_type", "myPOS IPC requests are form posts (application/x-www-form-urlencoded).")
         }
@@ -64,20 +65,18 @@ struct ProviderAuthenticator: Sendable {
         case .invalid(let code, let reason):
             throw KeywardError(code == "duplicate_parameter" ? .invalidInput : .unauthenticated, code, reason)
         }
-        if resolved.store.rejectReplays, let signature = parameters.last(where: { $0.name == MyPOSIPC.signatureParameter })?.value {
-            let fingerprint = Hex.encode(SHA256.hash(data: Array(signature.utf8)))
-            let expires = clock.now().addingTimeInterval(Self.replayWindow)
-            let fresh = try await storage { try await signingKeys.useNonce(keyID: key.info.id, nonce: fingerprint, expires: expires) }
-            guard fresh else {
-                throw KeywardError(.unauthenticated, "replayed_request", "This exact signed request was already accepted; this store refuses replays within 24 hours.")
-            }
+        let principal = try admitted(resolved, key: key, scheme: .myPOS, clientAddress: clientAddress)
+        if resolved.store.rejectReplays {
+            // The decoded signature and the signed content, not the spelling: `%2B`, `+` and a space are one request.
+            try await refuseReplay(keyID: key.info.id, fingerprint: ReplayFingerprint.myPOS(parameters))
         }
-        return VerifiedMyPOSRequest(principal: principal(resolved, key: key, scheme: .myPOS), key: key, store: resolved.store, parameters: parameters)
+        return VerifiedMyPOSRequest(principal: principal, key: key, store: resolved.store, parameters: parameters)
     }
 
     /// Verifies an AliKassa request: the `Account` header names the store, `Sign` must verify over the
     /// exact body bytes with one of the store's active keys (SHA-256, or SHA-1 for legacy keys).
-    func authenticateAliKassa(_ request: inout Request) async throws -> AuthenticatedKey {
+    /// Stores created with `reject_replays` refuse the same signed body again for 24 hours.
+    func authenticateAliKassa(_ request: inout Request, clientAddress: [UInt8]?) async throws -> AuthenticatedKey {
         let accounts = request.headers[values: .aliKassaAccount]
         guard accounts.count == 1, let account = accounts.first?.trimmingCharacters(in: .whitespaces) else {
             throw KeywardError(.unauthenticated, "unknown_store", "Send exactly one Account header with your AliKassa account id.")
@@ -100,16 +99,38 @@ struct ProviderAuthenticator: Sendable {
         var lastFailure = SignatureCheck.valid
         for key in usable {
             let check = AliKassa.verify(body: Array(buffer: body), signature: sign, with: key.verificationKey, digest: key.info.digest)
-            if check == .valid { return principal(resolved, key: key, scheme: .aliKassa) }
+            if check == .valid {
+                let principal = try admitted(resolved, key: key, scheme: .aliKassa, clientAddress: clientAddress)
+                if resolved.store.rejectReplays {
+                    try await refuseReplay(keyID: key.info.id, fingerprint: ReplayFingerprint.aliKassa(body: Array(buffer: body), signature: sign))
+                }
+                return principal
+            }
             lastFailure = check
         }
         if case .invalid(let code, let reason) = lastFailure { throw KeywardError(.unauthenticated, code, reason) }
         throw KeywardError(.unauthenticated, "signature_invalid", "The signature does not match.")
     }
 
-    private func principal(_ resolved: ResolvedStore, key: ResolvedStoreKey, scheme: AuthScheme) -> AuthenticatedKey {
-        AuthenticatedKey(keyID: key.info.id, merchantID: resolved.store.merchantID, mid: resolved.mid, mode: resolved.store.mode,
-                         permissions: nil, allowedIPs: [], expiresAt: key.info.notAfter, revokedAt: nil, replacedBy: nil, scheme: scheme)
+    /// The principal of a verified key index, once the call comes from where the index and the merchant allow.
+    private func admitted(_ resolved: ResolvedStore, key: ResolvedStoreKey, scheme: AuthScheme, clientAddress: [UInt8]?) throws -> AuthenticatedKey {
+        let limits = key.info.limits
+        let expiry = [key.info.notAfter, limits.expiresAt].compactMap { $0 }.min()
+        let principal = AuthenticatedKey(keyID: key.info.id, merchantID: resolved.store.merchantID, mid: resolved.mid, mode: resolved.store.mode,
+                                         permissions: limits.permissions, allowedIPs: limits.allowedIPs, expiresAt: expiry, revokedAt: nil,
+                                         replacedBy: nil, scheme: scheme, merchantAllowedIPs: resolved.merchantAllowedIPs)
+        try principal.admit(from: clientAddress)
+        return principal
+    }
+
+    /// Records the request's fingerprint for the replay window; a second use is refused.
+    private func refuseReplay(keyID: String, fingerprint: String?) async throws {
+        guard let fingerprint else { throw KeywardError(.unauthenticated, "signature_invalid", "The signature is not base64.") }
+        let expires = clock.now().addingTimeInterval(Self.replayWindow)
+        let fresh = try await storage { try await signingKeys.useNonce(keyID: keyID, nonce: fingerprint, expires: expires) }
+        guard fresh else {
+            throw KeywardError(.unauthenticated, "replayed_request", "This signed request was already accepted; this store refuses replays within 24 hours.")
+        }
     }
 
     private func collect(_ request: inout Request) async throws -> ByteBuffer {

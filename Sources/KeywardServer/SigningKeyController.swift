@@ -7,20 +7,21 @@ import KeywardCrypto
 struct SigningKeyController {
     let signingKeys: SigningKeyService
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.get("signing-keys") { _, context in
-            let key = try context.requireKey()
+    func addRoutes(to manage: ManageRoutes) {
+        manage.get("signing-keys", needs: .read(.credentials)) { _, context in
+            let key = context.principal
             let list = try await signingKeys.list(merchantID: key.merchantID, mode: key.mode)
             return try JSONResponse.make(ListResource(data: list.map { SigningKeyResource($0) }, has_more: false))
         }
-        group.post("signing-keys") { request, context in
-            let key = try context.requireKey()
+        manage.post("signing-keys", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(RegisterSigningKeyBody.self, from: request)
-            let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: body.public_key)
+            let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: body.public_key,
+                                                      limits: try body.requestedLimits(), by: .key(key))
             return try JSONResponse.make(SigningKeyResource(info), status: .created)
         }
-        group.post("signing-keys/generate") { request, context in
-            let key = try context.requireKey()
+        manage.post("signing-keys/generate", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(GenerateSigningKeyBody.self, from: request)
             guard let algorithm = KeyAlgorithm(rawValue: body.algorithm) else {
                 throw KeywardError(.invalidInput, "unsupported_algorithm", "'algorithm' must be one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
@@ -28,13 +29,14 @@ struct SigningKeyController {
             let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
             let pair = try GeneratedKeyPair.generate(algorithm)
             let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: pair.publicKey.spkiPEM,
-                                                      keepingPrivateKey: body.keep_private_key == true ? pair.privateKeyPEM : nil)
+                                                      keepingPrivateKey: body.keep_private_key == true ? pair.privateKeyPEM : nil,
+                                                      limits: try body.requestedLimits(), by: .key(key))
             // The private key is in this answer only, unless the merchant asked Keyward to keep it sealed.
             let output = try PrivateKeyOutput(pkcs8PEM: pair.privateKeyPEM, signingKey: pair.signingKey, keyID: info.id, passphrase: passphrase)
             return try JSONResponse.make(SigningKeyResource(info, privateKey: output), status: .created)
         }
-        group.post("signing-keys/:id/private-key") { request, context in
-            let key = try context.requireKey()
+        manage.post("signing-keys/:id/private-key", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(ExportPrivateKeyBody.self, from: request)
             let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
             let id = try context.parameters.require("id")
@@ -42,8 +44,8 @@ struct SigningKeyController {
             let signingKey = try? HTTPSigningKey(pem: pem)
             return try JSONResponse.make(try PrivateKeyOutput(pkcs8PEM: pem, signingKey: signingKey, keyID: id, passphrase: passphrase))
         }
-        group.post("signing-keys/:id/revoke") { request, context in
-            let key = try context.requireKey()
+        manage.post("signing-keys/:id/revoke", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
             let info = try await signingKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return try JSONResponse.make(SigningKeyResource(info))
@@ -51,14 +53,20 @@ struct SigningKeyController {
     }
 }
 
-struct RegisterSigningKeyBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "public_key"]
+struct RegisterSigningKeyBody: StrictJSONBody, LimitedCredentialBody {
+    static let fields = Set<String>(["name", "public_key"]).union(limitFields)
     let name: String?
     let public_key: String
+    let permissions: [String]?
+    let allowed_ips: [String]?
+    let expires_at: String?
 }
 
-struct GenerateSigningKeyBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "algorithm", "passphrase", "keep_private_key"]
+struct GenerateSigningKeyBody: StrictJSONBody, LimitedCredentialBody {
+    static let fields = Set<String>(["name", "algorithm", "passphrase", "keep_private_key"]).union(limitFields)
+    let permissions: [String]?
+    let allowed_ips: [String]?
+    let expires_at: String?
     let name: String?
     let algorithm: String
     /// Encrypts the returned private key (PKCS#8, PBES2 AES-256-CBC) under this passphrase.
@@ -83,6 +91,7 @@ struct SigningKeyResource: Encodable {
     let created_at: String?
     let status: String
     let private_key_kept: Bool
+    let limits: LimitsResource
     /// Only in the answer to a generation.
     let private_key: String?
     let private_key_pkcs1: String?
@@ -101,5 +110,6 @@ struct SigningKeyResource: Encodable {
         created_at = Timestamp.format(info.createdAt)
         status = info.revokedAt == nil ? "active" : "revoked"
         private_key_kept = info.privateKeyKept
+        limits = LimitsResource(info.limits)
     }
 }

@@ -9,16 +9,16 @@ struct StoreController {
     let stores: StoreService
     let clock: KeywardClock
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
-        group.get("stores") { _, context in
-            let key = try context.requireKey()
+    func addRoutes(to manage: ManageRoutes) {
+        manage.get("stores", needs: .read(.credentials)) { _, context in
+            let key = context.principal
             let list = try await stores.list(merchantID: key.merchantID, mode: key.mode)
             var resources = [StoreResource]()
             for store in list { resources.append(StoreResource(store, keys: try await stores.keys(storeID: store.id), now: clock.now())) }
             return try JSONResponse.make(ListResource(data: resources, has_more: false))
         }
-        group.post("stores") { request, context in
-            let key = try context.requireKey()
+        manage.post("stores", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(CreateStoreBody.self, from: request)
             guard let dialect = StoreDialect(rawValue: body.dialect) else {
                 throw KeywardError(.invalidInput, "invalid_dialect", "'dialect' must be 'mypos' or 'alikassa'.", field: "dialect")
@@ -26,28 +26,29 @@ struct StoreController {
             if dialect == .mypos && body.account != nil {
                 throw KeywardError(.invalidInput, "unknown_field", "'account' is an AliKassa field; myPOS stores have 'sid'.", field: "account")
             }
-            if dialect == .alikassa && (body.sid != nil || body.reject_replays != nil) {
-                throw KeywardError(.invalidInput, "unknown_field", "'sid' and 'reject_replays' are myPOS fields; AliKassa stores have 'account'.", field: body.sid != nil ? "sid" : "reject_replays")
+            if dialect == .alikassa && body.sid != nil {
+                throw KeywardError(.invalidInput, "unknown_field", "'sid' is a myPOS field; AliKassa stores have 'account'.", field: "sid")
             }
             let new = NewStore(name: body.name, dialect: dialect, externalID: body.sid ?? body.account, walletNumber: body.wallet_number,
                                rejectReplays: body.reject_replays ?? false)
             let store = try await stores.create(merchantID: key.merchantID, mode: key.mode, new)
             return try JSONResponse.make(StoreResource(store, keys: [], now: clock.now()), status: .created)
         }
-        group.get("stores/:id") { _, context in
-            let key = try context.requireKey()
+        manage.get("stores/:id", needs: .read(.credentials)) { _, context in
+            let key = context.principal
             let store = try await stores.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return try JSONResponse.make(StoreResource(store, keys: try await stores.keys(storeID: store.id), now: clock.now()))
         }
-        group.post("stores/:id/keys") { request, context in
-            let key = try context.requireKey()
+        manage.post("stores/:id/keys", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(AddStoreKeyBody.self, from: request)
             let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
-                                                 pem: body.public_key, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false)
+                                                 pem: body.public_key, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false,
+                                                 limits: try body.requestedLimits(), by: .key(key))
             return try JSONResponse.make(ListResource(data: added.map { StoreKeyResource($0, now: clock.now()) }, has_more: false), status: .created)
         }
-        group.post("stores/:id/keys/generate") { request, context in
-            let key = try context.requireKey()
+        manage.post("stores/:id/keys/generate", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(GenerateStoreKeyBody.self, from: request)
             let bits = body.bits ?? 2048
             guard [2048, 3072, 4096].contains(bits) else {
@@ -57,7 +58,8 @@ struct StoreController {
             let pair = try RSASigningKey.generate(bits: bits)
             let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
                                                  pem: pair.publicKey.spkiPEM, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false,
-                                                 keepingPrivateKey: body.keep_private_key == true ? pair.pkcs8PEM : nil)
+                                                 keepingPrivateKey: body.keep_private_key == true ? pair.pkcs8PEM : nil,
+                                                 limits: try body.requestedLimits(), by: .key(key))
             // The private key is in this answer only, unless the merchant asked Keyward to keep it sealed.
             let resources = try added.map {
                 StoreKeyResource($0, now: clock.now(), privateKey: try PrivateKeyOutput(pkcs8PEM: pair.pkcs8PEM, signingKey: .rsa(pair, pss: false),
@@ -65,8 +67,8 @@ struct StoreController {
             }
             return try JSONResponse.make(ListResource(data: resources, has_more: false), status: .created)
         }
-        group.post("stores/:id/keys/:index/private-key") { request, context in
-            let key = try context.requireKey()
+        manage.post("stores/:id/keys/:index/private-key", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             let body = try await JSONBody.decode(ExportPrivateKeyBody.self, from: request)
             let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
             let storeID = try context.parameters.require("id")
@@ -76,15 +78,15 @@ struct StoreController {
             let rsa = try? RSASigningKey(pem: pem, minimumBits: 1024)
             return try JSONResponse.make(try PrivateKeyOutput(pkcs8PEM: pem, signingKey: rsa.map { .rsa($0, pss: false) }, keyID: info.id, passphrase: passphrase))
         }
-        group.post("stores/:id/keys/:index/revoke") { request, context in
-            let key = try context.requireKey()
+        manage.post("stores/:id/keys/:index/revoke", needs: .write(.credentials)) { request, context in
+            let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
             let info = try await stores.revokeKey(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
                                                   keyIndex: try Self.keyIndex(context))
             return try JSONResponse.make(StoreKeyResource(info, now: clock.now()))
         }
-        group.get("stores/:id/keys/:index/platform-certificate") { _, context in
-            let key = try context.requireKey()
+        manage.get("stores/:id/keys/:index/platform-certificate", needs: .read(.credentials)) { _, context in
+            let key = context.principal
             let storeID = try context.parameters.require("id")
             let index = try Self.keyIndex(context)
             let info = try await stores.key(merchantID: key.merchantID, mode: key.mode, storeID: storeID, keyIndex: index)
@@ -95,7 +97,7 @@ struct StoreController {
         }
     }
 
-    static func keyIndex(_ context: KeywardRequestContext) throws -> Int {
+    static func keyIndex(_ context: ManageContext) throws -> Int {
         guard let text = context.parameters.get("index"), let index = Int(text), index > 0 else {
             throw KeywardError(.notFound, "resource_missing", "A key index is a positive integer.")
         }
@@ -113,16 +115,22 @@ struct CreateStoreBody: StrictJSONBody {
     let reject_replays: Bool?
 }
 
-struct AddStoreKeyBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "public_key", "key_index", "legacy_sha1"]
+struct AddStoreKeyBody: StrictJSONBody, LimitedCredentialBody {
+    static let fields = Set<String>(["name", "public_key", "key_index", "legacy_sha1"]).union(limitFields)
+    let permissions: [String]?
+    let allowed_ips: [String]?
+    let expires_at: String?
     let name: String?
     let public_key: String
     let key_index: Int?
     let legacy_sha1: Bool?
 }
 
-struct GenerateStoreKeyBody: StrictJSONBody {
-    static let fields: Set<String> = ["name", "bits", "key_index", "legacy_sha1", "passphrase", "keep_private_key"]
+struct GenerateStoreKeyBody: StrictJSONBody, LimitedCredentialBody {
+    static let fields = Set<String>(["name", "bits", "key_index", "legacy_sha1", "passphrase", "keep_private_key"]).union(limitFields)
+    let permissions: [String]?
+    let allowed_ips: [String]?
+    let expires_at: String?
     let name: String?
     let bits: Int?
     let key_index: Int?
@@ -152,7 +160,7 @@ struct StoreResource: Encodable {
         sid = store.dialect == .mypos ? store.externalID : nil
         wallet_number = store.walletNumber
         account = store.dialect == .alikassa ? store.externalID : nil
-        reject_replays = store.dialect == .mypos ? store.rejectReplays : nil
+        reject_replays = store.rejectReplays
         created_at = Timestamp.format(store.createdAt)
         self.keys = keys.map { StoreKeyResource($0, now: now) }
     }
@@ -171,6 +179,7 @@ struct StoreKeyResource: Encodable {
     let created_at: String?
     let status: String
     let private_key_kept: Bool
+    let limits: LimitsResource
     /// Only in the answer to a generation.
     let private_key: String?
     let private_key_pkcs1: String?
@@ -188,6 +197,7 @@ struct StoreKeyResource: Encodable {
         created_at = Timestamp.format(info.createdAt)
         status = info.revokedAt != nil ? "revoked" : (info.notAfter.map { $0 <= now } ?? false) ? "expired" : "active"
         private_key_kept = info.privateKeyKept
+        limits = LimitsResource(info.limits)
         private_key = privateKey?.private_key
         private_key_pkcs1 = privateKey?.private_key_pkcs1
         private_jwk = privateKey?.private_jwk

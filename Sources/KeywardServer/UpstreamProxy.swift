@@ -12,7 +12,10 @@ import ServiceLifecycle
 ///
 /// The caller's `Authorization` and any `Keyward-*` headers it sent are removed (a client must never be
 /// able to claim an identity); Keyward's verified identity is added as `Keyward-Merchant-Id`,
-/// `Keyward-Mode`, `Keyward-Key-Id`, `Keyward-Permissions`. Redirects are passed back, never followed.
+/// `Keyward-Mode`, `Keyward-Key-Id`, `Keyward-Permissions`. Names are compared as CGI, WSGI and Rack
+/// read them (case and `-`/`_` ignored), so `Keyward_Merchant_Id` is dropped too. The forwarding headers
+/// (`X-Forwarded-For`, `Forwarded`, ...) are Keyward's own account of what it saw, never the client's.
+/// Redirects are passed back, never followed.
 final class UpstreamProxy: Service, Sendable {
     let baseURL: String
     let client: HTTPClient
@@ -25,7 +28,25 @@ final class UpstreamProxy: Service, Sendable {
     ]
 
     /// Headers that carry a caller's credential: never forwarded (Keyward's verified identity replaces them).
-    static let credentials: Set<String> = ["authorization", "x-refresh_token"]
+    static let credentials: Set<String> = ["authorization", "x-refresh-token"]
+
+    /// Headers that name the client or how it connected: Keyward sets the first three from what it saw
+    /// itself; the others are dropped, as upstream stacks read them as the client's address.
+    static let forwarding: Set<String> = [
+        "x-forwarded-for", "x-forwarded-proto", "forwarded", "x-forwarded-host", "x-forwarded-port", "x-forwarded-prefix",
+        "x-real-ip", "x-client-ip", "true-client-ip", "x-original-forwarded-for", "client-ip",
+    ]
+
+    /// A header name as a CGI/WSGI/Rack application sees it: case-folded, `_` and `-` alike.
+    static func normalized(_ name: String) -> String {
+        String(name.lowercased().map { $0 == "_" ? "-" : $0 })
+    }
+
+    /// Whether a client-sent header must not reach the upstream.
+    static func isReserved(_ name: String) -> Bool {
+        let name = normalized(name)
+        return name.hasPrefix("keyward-") || credentials.contains(name) || forwarding.contains(name)
+    }
 
     init(baseURL: String, maxBodyBytes: Int) {
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
@@ -60,10 +81,10 @@ final class UpstreamProxy: Service, Sendable {
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         // Headers the client named in `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
         let named = Set(request.headers[values: .connection].flatMap { $0.split(separator: ",") }
-            .map { $0.trimmingCharacters(in: .whitespaces).lowercased() })
+            .map { Self.normalized($0.trimmingCharacters(in: .whitespaces)) })
         for field in request.headers {
             let name = field.name.canonicalName
-            if Self.hopByHop.contains(name) || named.contains(name) || Self.credentials.contains(name) || name.hasPrefix("keyward-") { continue }
+            if Self.hopByHop.contains(name) || named.contains(Self.normalized(name)) || Self.isReserved(name) { continue }
             outgoing.headers.add(name: field.name.rawName, value: field.value)
         }
         outgoing.headers.add(name: "Keyward-Merchant-Id", value: key.merchantID)
@@ -72,10 +93,13 @@ final class UpstreamProxy: Service, Sendable {
         outgoing.headers.add(name: "Keyward-Auth-Scheme", value: key.scheme.rawValue)
         outgoing.headers.add(name: "Keyward-Permissions", value: key.permissions?.joined(separator: ",") ?? "*")
         outgoing.headers.add(name: "Keyward-Request-Id", value: context.requestID)
-        if let client = context.clientAddress.map(IPText.format) {
+        if let address = context.clientAddress {
+            let client = IPText.format(address)
             outgoing.headers.add(name: "X-Forwarded-For", value: client)
+            // RFC 7239: an IPv6 node is quoted and bracketed.
+            outgoing.headers.add(name: "Forwarded", value: address.count == 16 ? "for=\"[\(client)]\";proto=https" : "for=\(client);proto=https")
         }
-        outgoing.headers.replaceOrAdd(name: "X-Forwarded-Proto", value: "https")
+        outgoing.headers.add(name: "X-Forwarded-Proto", value: "https")
 
         let length: HTTPClientRequest.Body.Length = request.headers[.contentLength].flatMap(Int64.init).map { .known($0) } ?? .unknown
         if request.method != .get && request.method != .head {

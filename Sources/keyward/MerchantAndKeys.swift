@@ -73,7 +73,7 @@ struct KeysCommand: AsyncParsableCommand {
             try await storage.withServices { services in
                 switch selection.kind {
                 case .payment:
-                    let created = try await services.paymentKeys.create(merchantID: selection.merchant, mode: selection.mode, label: name)
+                    let created = try await services.paymentKeys.create(merchantID: selection.merchant, mode: selection.mode, label: name, by: .platformOperator)
                     if json { printJSON(CreatedOutput(id: created.info.id, secret: created.secret)) } else {
                         print("\(created.info.id)  \(created.secret)\n(store it now: it is shown only here)")
                     }
@@ -84,7 +84,7 @@ struct KeysCommand: AsyncParsableCommand {
                     let options = SecretKeyOptions(name: name, expiresAt: expiresAt,
                                                    permissions: permissions.map { $0.split(separator: ",").map(String.init) },
                                                    allowedIPs: allowIP.isEmpty ? nil : allowIP)
-                    let created = try await services.secretKeys.create(merchantID: selection.merchant, mode: selection.mode, options: options)
+                    let created = try await services.secretKeys.create(merchantID: selection.merchant, mode: selection.mode, options: options, by: .platformOperator)
                     if json { printJSON(CreatedOutput(id: created.info.id, secret: created.secret)) } else {
                         print("\(created.info.id)  \(created.secret)\n(store it now: Keyward keeps only its hash)")
                     }
@@ -130,10 +130,10 @@ struct KeysCommand: AsyncParsableCommand {
             let created: CreatedOutput = try await storage.withServices { services in
                 switch selection.kind {
                 case .secret:
-                    let key = try await services.secretKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap)
+                    let key = try await services.secretKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap, by: .platformOperator)
                     return CreatedOutput(id: key.info.id, secret: key.secret)
                 case .payment:
-                    let key = try await services.paymentKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap)
+                    let key = try await services.paymentKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap, by: .platformOperator)
                     return CreatedOutput(id: key.info.id, secret: key.secret)
                 }
             }

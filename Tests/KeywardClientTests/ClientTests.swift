@@ -39,12 +39,12 @@ import Testing
         let services = try await KeywardServices.open(settings: settings, logger: logger)
         do {
             let merchant = try await services.merchants.create(name: "Client test")
-            let secret = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "t"))
+            let secret = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "t"), by: .platformOperator)
             let myPOS = try await services.stores.create(merchantID: merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos))
-            let added = try await services.stores.addKeys(merchantID: merchant.id, mode: .test, storeID: myPOS.id, pem: try keys.read("merchant.crt"))
+            let added = try await services.stores.addKeys(merchantID: merchant.id, mode: .test, storeID: myPOS.id, pem: try keys.read("merchant.crt"), limits: RequestedLimits(), by: .platformOperator)
             let aliKassa = try await services.stores.create(merchantID: merchant.id, mode: .test, NewStore(name: "kiosk", dialect: .alikassa))
-            _ = try await services.stores.addKeys(merchantID: merchant.id, mode: .test, storeID: aliKassa.id, pem: try keys.read("merchant.crt"))
-            let signing = try await services.signingKeys.register(merchantID: merchant.id, mode: .test, name: "ed", pem: try keys.read("ed.pub"))
+            _ = try await services.stores.addKeys(merchantID: merchant.id, mode: .test, storeID: aliKassa.id, pem: try keys.read("merchant.crt"), limits: RequestedLimits(), by: .platformOperator)
+            let signing = try await services.signingKeys.register(merchantID: merchant.id, mode: .test, name: "ed", pem: try keys.read("ed.pub"), limits: RequestedLimits(), by: .platformOperator)
             await services.store.shutdown()
             return World(settings: settings, secret: secret.secret, myPOS: myPOS, aliKassa: aliKassa,
                          platformCertificate: try #require(added.first).platformCertificatePEM, signingKeyID: signing.id)

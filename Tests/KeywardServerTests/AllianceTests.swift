@@ -19,7 +19,7 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let privateJWK = try Shell.run("/usr/bin/env", ["python3", Peers.jose, "generate", "P-384"])
         let publicJWK = try JWK.parse(privateJWK, allowPrivate: true).publicJWK.json()
-        _ = try await services.jweKeys.register(merchantID: tenant.merchant.id, mode: mode, name: "bank sdk", jwk: publicJWK)
+        _ = try await services.jweKeys.register(merchantID: tenant.merchant.id, mode: mode, name: "bank sdk", jwk: publicJWK, limits: RequestedLimits(), by: .platformOperator)
         return (tenant, privateJWK, try await services.jweKeys.serviceCode(merchantID: tenant.merchant.id, mode: mode))
     }
 

@@ -58,7 +58,7 @@ import Testing
         let otherUser = try await services.accounts.login(email: otherEmail, password: otherPassword)
         let request = try await services.applePayRequests.create(merchantID: other.id, mode: .test, type: .applePayPaymentProcessing, name: "merchant.other")
         let signing = try await services.signingKeys.register(merchantID: other.id, mode: .test, name: "theirs",
-                                                              pem: try GeneratedKeyPair.generate(.p256).publicKey.spkiPEM)
+                                                              pem: try GeneratedKeyPair.generate(.p256).publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())

@@ -34,7 +34,9 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
-        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend"))
+        // A key within the Developer's role (an unrestricted one would hand them more on rolling: see ScopeEscapeTests).
+        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend", permissions: ["payments.write"]),
+                                                       by: .platformOperator)
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
@@ -71,7 +73,7 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant, totp) = try await Self.enrolled(services, role: .administrator, clock: clock)
-        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live backend"))
+        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live backend"), by: .platformOperator)
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             // The moment of sign-in, fixed: under load the wall clock may cross a 30-second step before the roll.
@@ -98,11 +100,11 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
-        let good = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "good"))
-        let revoked = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "old"))
+        let good = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "good"), by: .platformOperator)
+        let revoked = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "old"), by: .platformOperator)
         _ = try await services.secretKeys.revoke(merchantID: merchant.id, mode: .test, id: revoked.info.id)
         let other = try await services.merchants.create(name: "Other")
-        let foreign = try await services.secretKeys.create(merchantID: other.id, mode: .test, options: .init(name: "theirs"))
+        let foreign = try await services.secretKeys.create(merchantID: other.id, mode: .test, options: .init(name: "theirs"), by: .platformOperator)
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
@@ -130,7 +132,7 @@ import Testing
         let services = try await Harness.services(settings)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
         let other = try await services.merchants.create(name: "Other")
-        let theirs = try await services.paymentKeys.create(merchantID: other.id, mode: .test, label: "theirs")
+        let theirs = try await services.paymentKeys.create(merchantID: other.id, mode: .test, label: "theirs", by: .platformOperator)
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())

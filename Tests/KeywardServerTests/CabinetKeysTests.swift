@@ -31,7 +31,7 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
-        let old = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "<old> key"))
+        let old = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "<old> key"), by: .platformOperator)
         clock.advance(91 * 86400)
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
@@ -41,7 +41,9 @@ import Testing
             #expect(html.contains("&lt;old&gt; key") && html.contains("rotate: older than 90 days"))
             #expect(!html.contains(old.secret))
             let csrf = try #require(Browser.csrf(html))
-            let created = try await browser.send(client, .post, "/cabinet/keys", form: ["name": "checkout", "mode": "test", "csrf": csrf])
+            // A Developer's key carries what they choose from their role (never more: see ScopeEscapeTests).
+            let created = try await browser.send(client, .post, "/cabinet/keys",
+                                                 form: ["name": "checkout", "mode": "test", "csrf": csrf, "access": "restricted", "scopes": "payments.write"])
             #expect(created.status == .created)
             let secret = try #require(String(buffer: created.body).range(of: #"<code id="secret">"#).map { String(String(buffer: created.body)[$0.upperBound...].prefix { $0 != "<" }) })
             #expect(secret.hasPrefix("kw_test_"))
@@ -54,7 +56,7 @@ import Testing
             _ = try await client.call(.get, "/v1/auth/test", key: old.secret) { $0.expectProblem(.unauthorized, "key_revoked") }
             // Another merchant's key id is not found, and nothing changes.
             let other = try await services.merchants.create(name: "Other")
-            let foreign = try await services.secretKeys.create(merchantID: other.id, mode: .test, options: .init(name: "theirs"))
+            let foreign = try await services.secretKeys.create(merchantID: other.id, mode: .test, options: .init(name: "theirs"), by: .platformOperator)
             let refused = try await browser.send(client, .post, "/cabinet/keys/\(foreign.info.id)/revoke", form: ["mode": "test", "csrf": csrf])
             #expect(refused.status == .notFound)
             _ = try await client.call(.get, "/v1/auth/test", key: foreign.secret) { #expect($0.status == .ok) }
@@ -90,8 +92,9 @@ import Testing
             let readTest = try await browser.send(client, .get, "/cabinet/keys?mode=test")
             let csrf = Browser.csrf(String(buffer: readTest.body)) ?? ""
             let readLive = try await browser.send(client, .get, "/cabinet/keys?mode=live")
-            let createTest = try await browser.send(client, .post, "/cabinet/keys", form: ["name": "x", "mode": "test", "csrf": csrf])
-            let createLive = try await browser.send(client, .post, "/cabinet/keys", form: ["name": "x", "mode": "live", "csrf": csrf])
+            let restricted = ["name": "x", "csrf": csrf, "access": "restricted", "permission.keys.read": "on"]
+            let createTest = try await browser.send(client, .post, "/cabinet/keys", form: restricted.merging(["mode": "test"]) { a, _ in a })
+            let createLive = try await browser.send(client, .post, "/cabinet/keys", form: restricted.merging(["mode": "live"]) { a, _ in a })
             let reached = [readTest.status == .ok, readLive.status == .ok, createTest.status == .created, createLive.status == .created]
             #expect(reached == expected, "\(role)")
             for (response, allowed) in zip([readTest, readLive, createTest, createLive], expected) where !allowed {

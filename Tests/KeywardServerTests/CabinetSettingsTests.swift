@@ -18,7 +18,7 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant, totp) = try await CabinetKeyActionsTests.enrolled(services, role: .owner, clock: clock)
-        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend"))
+        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend"), by: .platformOperator)
         clock.advance(10 * 86400)
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in

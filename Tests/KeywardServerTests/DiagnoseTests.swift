@@ -25,10 +25,10 @@ import Testing
         let foreign = try await services.stores.create(merchantID: other.merchant.id, mode: .test, NewStore(name: "theirs", dialect: .mypos))
         let first = try RSASigningKey.generate(bits: 2048)
         let second = try RSASigningKey.generate(bits: 2048)
-        _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: first.publicKey.spkiPEM)
-        _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: second.publicKey.spkiPEM)
+        _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: first.publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
+        _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: second.publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
         let kassa = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "kiosk", dialect: .alikassa))
-        _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: kassa.id, pem: first.publicKey.spkiPEM)
+        _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: kassa.id, pem: first.publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
         await services.store.shutdown()
 
         let base: [(name: String, value: String)] = [("IPCmethod", "IPCPurchase"), ("SID", store.externalID), ("WalletNumber", store.walletNumber ?? ""),
@@ -87,7 +87,7 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let privateKey = Curve25519.Signing.PrivateKey()
         let registered = try await services.signingKeys.register(merchantID: tenant.merchant.id, mode: .test, name: "backend",
-                                                                 pem: VerificationKey.ed25519(privateKey.publicKey).spkiPEM)
+                                                                 pem: VerificationKey.ed25519(privateKey.publicKey).spkiPEM, limits: RequestedLimits(), by: .platformOperator)
         await services.store.shutdown()
         let now = Int(Date().timeIntervalSince1970)
         let body = Array(#"{"amount":"1.00"}"#.utf8)

@@ -80,7 +80,7 @@ import Testing
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         let expiring = try await services.secretKeys.create(
-            merchantID: tenant.merchant.id, mode: .test, options: .init(expiresAt: Date().addingTimeInterval(3600)))
+            merchantID: tenant.merchant.id, mode: .test, options: .init(expiresAt: Date().addingTimeInterval(3600)), by: .platformOperator)
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             try await client.call(.get, "/v1/auth/test", key: expiring.secret) { #expect($0.status == .ok) }
@@ -97,7 +97,7 @@ import Testing
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let restricted = try await services.secretKeys.create(
-            merchantID: tenant.merchant.id, mode: .test, options: .init(permissions: ["payments.write", "payments.read"]))
+            merchantID: tenant.merchant.id, mode: .test, options: .init(permissions: ["payments.write", "payments.read"]), by: .platformOperator)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in

@@ -69,8 +69,8 @@ enum Harness {
         let merchant = try await services.merchants.create(name: "Shop \(UUID().uuidString.prefix(6))")
         return Tenant(
             merchant: merchant,
-            testKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "test")),
-            liveKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live")))
+            testKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "test"), by: .platformOperator),
+            liveKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live"), by: .platformOperator))
     }
 
     /// A fresh application with one merchant holding an unrestricted key in each mode.

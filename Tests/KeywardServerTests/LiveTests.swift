@@ -37,8 +37,8 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let loopbackOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["127.0.0.0/8", "::1"]))
-        let officeOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["10.0.0.0/8"]))
+        let loopbackOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["127.0.0.0/8", "::1"]), by: .platformOperator)
+        let officeOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["10.0.0.0/8"]), by: .platformOperator)
         let app = Application(router: buildRouter(services, listener: .https), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
         _ = try await app.test(.live) { client in
             try await client.call(.get, "/v1/auth/test", key: loopbackOnly.secret) { #expect($0.status == .ok) }
@@ -58,7 +58,7 @@ import Testing
         let trusted = Harness.settings { $0.trustedProxies = [try! IPNetwork(parsing: "127.0.0.1/32")] }
         let services = try await Harness.services(trusted)
         let tenant = try await Harness.tenant(services)
-        let officeOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["198.51.100.0/24"]))
+        let officeOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["198.51.100.0/24"]), by: .platformOperator)
         let plain = Application(router: buildRouter(services, listener: .plainHTTP), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
         _ = try await plain.test(.live) { client in
             let forwarded: HTTPFields = [.init("X-Forwarded-Proto")!: "https", .init("X-Forwarded-For")!: "198.51.100.7, 127.0.0.1"]

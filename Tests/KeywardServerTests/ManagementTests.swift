@@ -206,7 +206,7 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let created = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "x")
+        let created = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "x", by: .platformOperator)
         struct Row: Decodable { let sealed_secret: String }
         let row = try await services.store.sql.raw("SELECT sealed_secret FROM payment_keys WHERE id = \(bind: created.info.id)").first(decoding: Row.self)
         let sealed = try #require(row?.sealed_secret)

@@ -26,8 +26,9 @@ import Testing
         .init(method: .get, path: "/cabinet/keys?mode=test", form: [:], needs: [.keysRead]),
         .init(method: .get, path: "/cabinet/keys?mode=live", form: [:], needs: [.keysRead, .keysLive]),
         .init(method: .get, path: "/cabinet/keys/check?mode=test", form: [:], needs: [.keysRead]),
-        .init(method: .post, path: "/cabinet/keys", form: ["mode": "test", "name": "matrix"], needs: [.keysWrite]),
-        .init(method: .post, path: "/cabinet/keys", form: ["mode": "live", "name": "matrix"], needs: [.keysWrite, .keysLive]),
+        .init(method: .post, path: "/cabinet/keys", form: ["mode": "test", "name": "matrix", "access": "restricted", "permission.keys.read": "on"], needs: [.keysWrite]),
+        .init(method: .post, path: "/cabinet/keys", form: ["mode": "live", "name": "matrix", "access": "restricted", "permission.keys.read": "on"],
+              needs: [.keysWrite, .keysLive]),
         .init(method: .post, path: "/cabinet/credentials/stores", form: ["mode": "test", "dialect": "mypos", "name": "matrix"], needs: [.keysWrite]),
         .init(method: .post, path: "/cabinet/credentials/payment-keys", form: ["mode": "test", "name": "matrix"], needs: [.keysWrite]),
         .init(method: .get, path: "/cabinet/certificates", form: [:], needs: [.certificatesRead]),
@@ -99,14 +100,17 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let merchant = try await services.merchants.create(name: "Matrix")
-        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(permissions: permissions))
+        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(permissions: permissions), by: .platformOperator)
         let granted = Set(permissions.compactMap(Permission.init(rawValue:)))
         await services.store.shutdown()
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
             for route in Self.apiRoutes {
                 let response = try await client.call(route.method, route.path, key: key.secret, json: route.json)
-                if route.needs.isSubset(of: granted) {
+                if route.path.hasSuffix("/webhook") || route.path.hasSuffix("/settings") {
+                    // Merchant-wide state applies to live traffic: a test key never reaches it.
+                    response.expectProblem(.forbidden, "live_key_required")
+                } else if route.needs.isSubset(of: granted) {
                     #expect(response.status != .forbidden && response.status.code < 500, "\(permissions) \(route.method) \(route.path): \(response.status)")
                 } else {
                     response.expectProblem(.forbidden, "insufficient_permissions")
@@ -119,16 +123,20 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let merchant = try await services.merchants.create(name: "Matrix")
-        let liveReader = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(permissions: ["keys.read"]))
-        let liveAdmin = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(permissions: ["keys.live", "keys.read", "keys.write"]))
-        let testKey = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init())
+        let liveReader = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(permissions: ["keys.read"]), by: .platformOperator)
+        let liveAdmin = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(permissions: ["keys.live", "keys.read", "keys.write"]), by: .platformOperator)
+        let testKey = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(), by: .platformOperator)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
             try await client.call(.get, "/v1/manage/keys", key: liveReader.secret) { $0.expectProblem(.forbidden, "insufficient_permissions") }
             try await client.call(.get, "/v1/manage/keys", key: liveAdmin.secret) { #expect($0.status == .ok) }
-            // A restricted key creates keys only within its own permissions, never an unrestricted one.
-            try await client.call(.post, "/v1/manage/keys", key: liveAdmin.secret, json: #"{"name":"wider"}"#) { $0.expectProblem(.forbidden, "insufficient_permissions") }
+            // A restricted key creates keys only within its own permissions, never an unrestricted one: left
+            // out, its own permissions are the new key's.
+            try await client.call(.post, "/v1/manage/keys", key: liveAdmin.secret, json: #"{"name":"inherits"}"#) { response in
+                #expect(response.status == .created)
+                #expect(response.json["permissions"] as? [String] == ["keys.live", "keys.read", "keys.write"])
+            }
             try await client.call(.post, "/v1/manage/keys", key: liveAdmin.secret, json: #"{"permissions":["payments.write"]}"#) {
                 $0.expectProblem(.forbidden, "insufficient_permissions")
             }

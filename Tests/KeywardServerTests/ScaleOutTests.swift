@@ -15,7 +15,7 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let victim = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(name: "victim"))
+        let victim = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(name: "victim"), by: .platformOperator)
         await services.store.shutdown()
         let instanceA = try await Harness.app(settings)
         let instanceB = try await Harness.app(settings)
@@ -94,11 +94,11 @@ import Testing
         let settings = Harness.settings { $0.databaseURL = nil }  // own SQLite: rotation changes the key file
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let paymentKey = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "shop")
+        let paymentKey = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "shop", by: .platformOperator)
         let before = try await services.paymentKeys.orderHash(merchantID: tenant.merchant.id, mode: .test, paymentKeyID: nil, orderID: "1", amount: "10", currency: "EGP")
         let store = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos))
         _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id,
-                                              pem: try RSASigningKey.generate(bits: 2048).publicKey.spkiPEM)
+                                              pem: try RSASigningKey.generate(bits: 2048).publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
         // The local CA key file (sealed too) is created by the first start.
         _ = try await buildApplication(settings: settings, logger: Harness.logger).test(.router) { client in
             try await client.call(.get, "/healthz", key: nil) { #expect($0.status == .ok) }
@@ -131,7 +131,7 @@ import Testing
         let settings = Harness.settings { $0.databaseURL = nil }
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        _ = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "shop")
+        _ = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "shop", by: .platformOperator)
         await services.store.shutdown()
         try FileManager.default.removeItem(atPath: settings.effectiveMasterKeyFile)
         await #expect { try await KeywardServices.open(settings: settings, logger: Harness.logger) } throws: { error in

@@ -27,13 +27,42 @@ func echoUpstream() -> Application<RouterResponder<BasicRequestContext>> {
 }
 
 @Suite(.closesStores) struct UpstreamTests {
+    /// A client claims another merchant's identity with header spellings CGI, WSGI and Rack read as
+    /// Keyward's (`Keyward_Merchant_Id`), and claims an address with its own forwarding headers.
+    @Test func aClientCannotSpoofTheIdentityOrAddressTheUpstreamSees() async throws {
+        try await echoUpstream().test(.live) { upstream in
+            let port = try #require(upstream.port)
+            let settings = Harness.settings { $0.upstreamURL = "http://127.0.0.1:\(port)" }
+            let (app, tenant) = try await Harness.appWithTenant(settings)
+            _ = try await app.test(.router) { client in
+                let spoofed: HTTPFields = [
+                    .init("Keyward_Merchant_Id")!: "mch_victim", .init("KEYWARD_MODE")!: "live", .init("keyward-permissions")!: "*",
+                    .init("X-Forwarded-For")!: "203.0.113.66", .init("X_Forwarded_For")!: "203.0.113.66", .init("Forwarded")!: "for=203.0.113.66",
+                    .init("X-Real-IP")!: "203.0.113.66", .init("X-Refresh_Token")!: "leaked",
+                ]
+                let response = try await client.call(.get, "/v1/orders", key: tenant.testKey.secret, headers: spoofed)
+                #expect(response.status == .accepted)
+                let seen = response.json
+                #expect(seen["h_keyward-merchant-id"] as? String == tenant.merchant.id)
+                #expect(seen["h_keyward-mode"] as? String == "test")
+                #expect(seen["h_keyward-permissions"] as? String == "*")
+                for name in ["keyward_merchant_id", "keyward_mode", "x_forwarded_for", "x-real-ip", "x-refresh_token"] {
+                    #expect(seen["h_" + name] == nil, "\(name) reached the upstream")
+                }
+                // The router test has no peer address: Keyward names none rather than the client's claim.
+                #expect(seen["h_x-forwarded-for"] == nil && seen["h_forwarded"] == nil, "\(seen)")
+                #expect(seen["h_x-forwarded-proto"] as? String == "https")
+            }
+        }
+    }
+
     @Test func authenticatedCallsAreForwardedWithVerifiedIdentityOnly() async throws {
         try await echoUpstream().test(.live) { upstream in
             let port = try #require(upstream.port)
             let settings = Harness.settings { $0.upstreamURL = "http://127.0.0.1:\(port)" }
             let services = try await Harness.services(settings)
             let tenant = try await Harness.tenant(services)
-            let restricted = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .live, options: .init(permissions: ["payments.write"]))
+            let restricted = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .live, options: .init(permissions: ["payments.write"]), by: .platformOperator)
             await services.store.shutdown()
             let app = try await Harness.app(settings)
             _ = try await app.test(.router) { client in
@@ -91,7 +120,7 @@ func echoUpstream() -> Application<RouterResponder<BasicRequestContext>> {
             let tenant = try await Harness.tenant(services)
             let store = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos))
             let merchantKey = try RSASigningKey.generate(bits: 2048)
-            let added = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: merchantKey.publicKey.spkiPEM)
+            let added = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: merchantKey.publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
             await services.store.shutdown()
             let firstKey = try #require(added.first)
             let platform = try #require(try PublicKeyImport.parse(pem: firstKey.platformCertificatePEM).first?.key)

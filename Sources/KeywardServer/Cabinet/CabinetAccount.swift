@@ -5,15 +5,13 @@ import KeywardCore
 /// The member's own account: change the password (every other session ends), and replace the
 /// recovery codes after a fresh TOTP code (shown once). No permission needed: it is one's own account.
 extension CabinetController {
-    func addAccountRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.get("account") { request, context -> Response in
+    func addAccountRoutes(to cabinet: CabinetRoutes) {
+        cabinet.get("account", .member) { request, context -> Response in
             let changed = request.uri.queryParameters["changed"] != nil
             return try await accountPage(context, message: nil, notice: changed ? "Password changed; other browsers were signed out." : nil, status: .ok)
         }
-        cabinet.post("account/password") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
+        cabinet.post("account/password", .member) { _, context -> Response in
+            let (principal, form) = (context.principal, context.form)
             do {
                 try await services.accounts.changePassword(userID: principal.user.id, current: form["current"] ?? "", new: form["password"] ?? "")
             } catch let error as KeywardError where ["invalid_credentials", "login_locked", "weak_password"].contains(error.code) {
@@ -31,10 +29,8 @@ extension CabinetController {
             response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
             return response
         }
-        cabinet.post("account/recovery-codes") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
+        cabinet.post("account/recovery-codes", .member) { _, context -> Response in
+            let (principal, form) = (context.principal, context.form)
             let codes: [String]
             do {
                 codes = try await services.accounts.regenerateRecoveryCodes(userID: principal.user.id, code: form["code"] ?? "")
@@ -48,8 +44,8 @@ extension CabinetController {
         }
     }
 
-    func accountPage(_ context: KeywardRequestContext, message: String?, notice: String?, status: HTTPResponse.Status) async throws -> Response {
-        let principal = try context.requireCabinet()
+    func accountPage(_ context: CabinetContext, message: String?, notice: String?, status: HTTPResponse.Status) async throws -> Response {
+        let principal = context.principal
         var view = CabinetPage(context, title: "Your account", message: message)
         view.notice = notice
         view.account = AccountView(totpEnabled: principal.user.totpEnabled,

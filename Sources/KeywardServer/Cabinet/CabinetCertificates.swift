@@ -8,16 +8,12 @@ import KeywardCrypto
 extension CabinetController {
     static let chartDays = 120
 
-    func addCertificateRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.get("certificates") { _, context -> Response in
+    func addCertificateRoutes(to cabinet: CabinetRoutes) {
+        cabinet.get("certificates", .needs(.read(.certificates))) { _, context -> Response in
             try await certificatesPage(context, message: nil, findings: [], status: .ok)
         }
-        cabinet.post("certificates") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.readAll(&request)
-            let mode = try Self.mode(form.fields["mode"])
-            try principal.require(.certificatesWrite, mode: mode)
+        cabinet.post("certificates", .needs(.write(.certificates))) { _, context -> Response in
+            let (principal, form, mode) = (context.principal, context.upload, context.mode)
             var files = (form.files["files"] ?? []).map(\.bytes)
             if let pasted = form.fields["pem"], !pasted.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { files.append(Array(pasted.utf8)) }
             guard !files.isEmpty else {
@@ -27,7 +23,7 @@ extension CabinetController {
                 let stored = try await services.certificates.upload(
                     merchantID: principal.merchant.id, mode: mode, type: .ssl, name: nil, files: files,
                     passphrase: form.fields["passphrase"].flatMap { $0.isEmpty ? nil : Array($0.utf8) })
-                try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: upload certificate", targetID: stored.info.id)
+                try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: upload certificate", targetID: stored.info.id)
                 return .redirect(to: "/cabinet/certificates", type: .normal)
             } catch let refusal as CertificateUploadRefusal {
                 return try await certificatesPage(context, message: "The upload was refused; nothing was stored.",
@@ -40,9 +36,8 @@ extension CabinetController {
         addChannelRoutes(to: cabinet)
     }
 
-    func certificatesPage(_ context: KeywardRequestContext, message: String?, findings: [String], status: HTTPResponse.Status) async throws -> Response {
-        let principal = try context.requireCabinet()
-        try principal.require(.certificatesRead)
+    func certificatesPage(_ context: CabinetContext, message: String?, findings: [String], status: HTTPResponse.Status) async throws -> Response {
+        let principal = context.principal
         let now = services.clock.now()
         var view = CabinetPage(context, title: "Certificates", message: message)
         view.findings = findings

@@ -7,10 +7,10 @@ import KeywardCrypto
 /// certificate) and status; a channel's page shows its ACME order history and reloads itself every
 /// few seconds while an order is under way (no script needed).
 extension CabinetController {
-    func addChannelRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.get("channels/new") { _, context -> Response in try await newChannelPage(context, message: nil, status: .ok) }
-        cabinet.post("channels") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .certificatesWrite)
+    func addChannelRoutes(to cabinet: CabinetRoutes) {
+        cabinet.get("channels/new", .needs(.write(.certificates))) { _, context -> Response in try await newChannelPage(context, message: nil, status: .ok) }
+        cabinet.post("channels", .needs(.write(.certificates))) { request, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             let domains = (form["domains"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " }).map(String.init)
             let sslMode = SSLMode(rawValue: form["ssl_mode"] ?? "") ?? .managed
             let certificateID = form["certificate_id"].flatMap { $0.isEmpty ? nil : $0 }
@@ -21,34 +21,31 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .conflict || error.kind == .notFound {
                 return try await newChannelPage(context, message: "The channel was not created: \(error.message) (\(error.code))", status: .badRequest)
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create sales channel", targetID: channel.id)
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create sales channel", targetID: channel.id)
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
         }
-        cabinet.get("channels/:id") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
-            try principal.require(.certificatesRead)   // certificates are public; changing live ones needs keys.live
+        cabinet.get("channels/:id", .needs(.read(.certificates))) { _, context -> Response in
+            let (principal, mode) = (context.principal, context.mode)
             let channel = try await services.channels.get(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
             var view = CabinetPage(context, title: "Sales channel \(channel.name)")
             view.mode = mode.rawValue
-            view.canWrite = principal.may(.certificatesWrite, mode: mode)
+            view.canWrite = context.may(.write(.certificates))
             view.channel = ChannelView(channel, now: services.clock.now(), events: try await services.channels.events(channelID: channel.id))
             if view.channel?.inProgress == true { view.refreshSeconds = 5 }
             view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
             return try page("channel", view)
         }
-        cabinet.post("channels/:id/renew") { request, context -> Response in
-            let (principal, _, mode) = try await authorizedForm(request, context, .certificatesWrite)
+        cabinet.post("channels/:id/renew", .needs(.write(.certificates))) { request, context -> Response in
+            let (principal, mode) = (context.principal, context.mode)
             let channel = try await services.channels.requestRenewal(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: renew sales channel", targetID: channel.id)
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: renew sales channel", targetID: channel.id)
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
         }
     }
 
     /// The form for a new channel, with the uploaded TLS certificates it may use.
-    func newChannelPage(_ context: KeywardRequestContext, message: String?, status: HTTPResponse.Status) async throws -> Response {
-        let principal = try context.requireCabinet()
-        try principal.require(.certificatesWrite)
+    func newChannelPage(_ context: CabinetContext, message: String?, status: HTTPResponse.Status) async throws -> Response {
+        let principal = context.principal
         let now = services.clock.now()
         var view = CabinetPage(context, title: "New sales channel", message: message)
         var options = ""

@@ -20,18 +20,19 @@ struct CabinetController {
         self.mailer = services.settings.smtp.map(SMTPMailer.init)
     }
 
-    func addRoutes(to router: Router<KeywardRequestContext>) {
-        let cabinet = router.group("cabinet")
+    func addRoutes(to router: Router<KeywardRequestContext>, table: RouteTable) {
+        let group = router.group("cabinet")
             .add(middleware: CabinetErrorPages(library: library))
             .add(middleware: CabinetSessionMiddleware(sessions: services.cabinetSessions, accounts: services.accounts, team: services.team,
                                                       merchants: services.merchants))
             // Again inside the session: a handler's error page keeps the member's navigation.
             .add(middleware: CabinetErrorPages(library: library))
-        cabinet.get("login") { _, _ in try loginPage(message: nil, email: "", status: .ok) }
-        cabinet.post("login") { request, _ in try await signIn(request) }
+        let cabinet = CabinetRoutes(open: group, members: group.group(context: CabinetContext.self), table: table)
+        cabinet.open("login", method: .get) { _, _ in try loginPage(message: nil, email: "", status: .ok) }
+        cabinet.open("login", method: .post) { request, _ in try await signIn(request) }
         // The one-time link `keyward user create` prints (and invitations, for new accounts, later).
-        cabinet.get("setup") { request, _ in try setupPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
-        cabinet.post("setup") { request, _ -> Response in
+        cabinet.open("setup", method: .get) { request, _ in try setupPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
+        cabinet.open("setup", method: .post) { request, _ -> Response in
             var request = request
             let form = try await CabinetForm.read(&request)
             let token = form["token"] ?? ""
@@ -45,33 +46,29 @@ struct CabinetController {
             }
             return .redirect(to: "/cabinet/login", type: .normal)
         }
-        cabinet.post("logout") { _, context -> Response in
-            if let principal = context.cabinet { try await services.cabinetSessions.end(token: principal.token) }
+        cabinet.post("logout", .secondFactorStep) { _, context -> Response in
+            try await services.cabinetSessions.end(token: context.principal.token)
             var response = Response.redirect(to: "/cabinet/login", type: .normal)
             response.setCookie(CabinetCookies.make(CabinetCookies.session, "", maxAge: 0))
             return response
         }
-        cabinet.get("2fa") { _, context in try page("second-factor", CabinetPage(context, title: "Two-factor authentication")) }
-        cabinet.post("2fa") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
+        cabinet.get("2fa", .secondFactorStep) { _, context in try page("second-factor", CabinetPage(context, title: "Two-factor authentication")) }
+        cabinet.post("2fa", .secondFactorStep) { _, context -> Response in
+            let principal = context.principal
             do {
-                try await services.accounts.verifySecondFactor(userID: principal.user.id, code: form["code"] ?? "")
+                try await services.accounts.verifySecondFactor(userID: principal.user.id, code: context.form["code"] ?? "")
             } catch let error as KeywardError where error.code == "invalid_code" {
                 return try page("second-factor", CabinetPage(context, title: "Two-factor authentication", message: error.message), status: .unauthorized)
             }
             try await services.cabinetSessions.confirmSecondFactor(token: principal.token)
             return .redirect(to: "/cabinet", type: .normal)
         }
-        cabinet.get("2fa/setup") { _, context -> Response in try await enrolPage(context, message: nil, status: .ok) }
-        cabinet.post("2fa/setup") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
+        cabinet.get("2fa/setup", .secondFactorStep) { _, context -> Response in try await enrolPage(context, message: nil, status: .ok) }
+        cabinet.post("2fa/setup", .secondFactorStep) { _, context -> Response in
+            let principal = context.principal
             let codes: [String]
             do {
-                codes = try await services.accounts.confirmTOTP(userID: principal.user.id, code: form["code"] ?? "")
+                codes = try await services.accounts.confirmTOTP(userID: principal.user.id, code: context.form["code"] ?? "")
             } catch let error as KeywardError where error.code == "invalid_code" || error.code == "totp_not_pending" {
                 return try await enrolPage(context, message: error.message, status: .badRequest)
             }
@@ -80,7 +77,7 @@ struct CabinetController {
             view.codes = codes
             return try page("recovery-codes", view)
         }
-        cabinet.get { _, context in try await overview(context) }
+        cabinet.get("", .member) { _, context in try await overview(context) }
         addKeyCheckRoutes(to: cabinet)
         addCredentialRoutes(to: cabinet)
         addStoreRoutes(to: cabinet)
@@ -92,13 +89,12 @@ struct CabinetController {
         addPasswordResetRoutes(to: cabinet)
         addMerchantSwitchRoutes(to: cabinet)
         addAccountRoutes(to: cabinet)
-        // Unknown cabinet pages are cabinet pages too (HTML, with the navigation), not API problems.
-        cabinet.get("**") { _, _ -> Response in throw KeywardError(.notFound, "not_found", "There is no such page in the cabinet.") }
+        cabinet.refuseUnknownPages()
     }
 
     /// TOTP enrolment: the secret as a QR code and as text, and the form for the first code.
-    func enrolPage(_ context: KeywardRequestContext, message: String?, status: HTTPResponse.Status) async throws -> Response {
-        let principal = try context.requireCabinet()
+    func enrolPage(_ context: CabinetContext, message: String?, status: HTTPResponse.Status) async throws -> Response {
+        let principal = context.principal
         let (secret, uri) = try await services.accounts.beginTOTP(userID: principal.user.id)
         var view = CabinetPage(context, title: "Turn on two-factor authentication", message: message)
         view.secret = secret
@@ -119,7 +115,7 @@ struct CabinetController {
     func anonymousFormPage(_ template: String, title: String, message: String?, status: HTTPResponse.Status,
                            _ fill: (inout CabinetPage) -> Void) throws -> Response {
         let csrf = TokenHashLike.random()
-        var view = CabinetPage(nil, title: title, message: message)
+        var view = CabinetPage(nil as CabinetPrincipal?, title: title, message: message)
         view.csrf = csrf
         fill(&view)
         var response = try page(template, view, status: status)
@@ -165,8 +161,8 @@ struct CabinetController {
         return response
     }
 
-    func overview(_ context: KeywardRequestContext) async throws -> Response {
-        let principal = try context.requireCabinet()
+    func overview(_ context: CabinetContext) async throws -> Response {
+        let principal = context.principal
         let now = services.clock.now()
         var view = CabinetPage(context, title: principal.merchant.name)
         var rows: [CertificateRow] = []
@@ -233,6 +229,10 @@ struct CabinetPage: Sendable {
     var baseURL = ""
     var roles: [RoleOption] = []
     var permissions: [String] = []
+    /// Keyward permissions the member may put on a credential they make (their role's).
+    var grantable: [String] = []
+    /// Whether the member's role holds every permission, and so may make unrestricted keys.
+    var canMintUnrestricted = false
     var members: [MemberRow] = []
     var filter = ""
     var findings: [String] = []
@@ -260,11 +260,19 @@ struct CabinetPage: Sendable {
     var account: AccountView?
     var testMode: Bool { mode == Mode.test.rawValue }
 
+    init(_ context: CabinetContext, title: String, message: String? = nil) {
+        self.init(context.principal, title: title, message: message)
+    }
+
     init(_ context: KeywardRequestContext?, title: String, message: String? = nil) {
+        self.init(context?.cabinet, title: title, message: message)
+    }
+
+    init(_ principal: CabinetPrincipal?, title: String, message: String? = nil) {
         self.title = title
         self.message = message
-        if let principal = context?.cabinet {
-            signedIn = principal.session.secondFactor || !(principal.user.totpEnabled || principal.role.requiresSecondFactor)
+        if let principal {
+            signedIn = !principal.owesSecondFactor
             email = principal.user.email
             merchantName = principal.merchant.name
             role = principal.role.name
@@ -299,6 +307,8 @@ struct CabinetErrorPages: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch let redirect as CabinetRedirect {
+            return .redirect(to: redirect.to, type: .normal)
         } catch let error as KeywardError {
             let status: HTTPResponse.Status = switch error.kind {
             case .forbidden: .forbidden
@@ -314,9 +324,3 @@ struct CabinetErrorPages: RouterMiddleware {
     }
 }
 
-extension KeywardRequestContext {
-    func requireCabinet() throws -> CabinetPrincipal {
-        guard let cabinet else { throw KeywardError(.unauthenticated, "not_signed_in", "Sign in first.") }
-        return cabinet
-    }
-}

@@ -21,23 +21,20 @@ extension CabinetController {
         }
     }
 
-    func addCredentialRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.post("credentials/payment-keys") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
-            let created = try await services.paymentKeys.create(merchantID: principal.merchant.id, mode: mode, label: form["name"])
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create payment key", targetID: created.info.id)
+    func addCredentialRoutes(to cabinet: CabinetRoutes) {
+        cabinet.post("credentials/payment-keys", .needs(.write(.credentials))) { _, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
+            let created = try await services.paymentKeys.create(merchantID: principal.merchant.id, mode: mode, label: form["name"], by: .member(principal.role))
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create payment key", targetID: created.info.id)
             return try credentialCreatedPage(context, mode: mode, title: "Payment key created", secret: created.secret, fileName: "keyward-\(mode.rawValue)-payment-key.txt",
                                              steps: "Configure it as the HMAC key of your payment integration (the order hash is HMAC-SHA256 under it).")
         }
-        cabinet.get("credentials/payment-keys/:id/roll") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
-            try principal.require(.keysWrite, mode: mode)
-            let key = try await paymentKey(principal, mode: mode, id: try context.parameters.require("id"))
+        cabinet.get("credentials/payment-keys/:id/roll", .needs(.write(.credentials))) { _, context -> Response in
+            let key = try await paymentKey(context.principal, mode: context.mode, id: try context.parameters.require("id"))
             return try paymentKeyRollPage(context, key, message: nil, status: .ok)
         }
-        cabinet.post("credentials/payment-keys/:id/roll") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("credentials/payment-keys/:id/roll", .needs(.write(.credentials))) { _, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             let key = try await paymentKey(principal, mode: mode, id: try context.parameters.require("id"))
             let overlap: Int
             switch try await rollChoice(form, mode: mode, principal: principal) {
@@ -45,49 +42,51 @@ extension CabinetController {
             case .failure(let refusal):
                 return try paymentKeyRollPage(context, key, message: refusal.message, status: refusal.kind == .invalidInput ? .badRequest : .unauthorized)
             }
-            let created = try await services.paymentKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: roll payment key", targetID: created.info.id)
+            let created = try await services.paymentKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap, by: .member(principal.role))
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: roll payment key", targetID: created.info.id)
             let old = overlap == 0 ? "The old key …\(key.last4) stopped working now."
                 : "The old key …\(key.last4) keeps working until \(CabinetDates.minute(services.clock.now().addingTimeInterval(TimeInterval(overlap)))) UTC."
             return try credentialCreatedPage(context, mode: mode, title: "Payment key rolled", secret: created.secret, fileName: "keyward-\(mode.rawValue)-payment-key.txt",
                                              steps: "\(old) Configure the new key as the HMAC key of your payment integration.")
         }
-        cabinet.post("credentials/signing-keys") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("credentials/signing-keys", .needs(.write(.credentials))) { _, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             guard let algorithm = KeyAlgorithm(rawValue: form["algorithm"] ?? "") else {
                 throw KeywardError(.invalidInput, "unsupported_algorithm", "Choose one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
             }
             let pair = try GeneratedKeyPair.generate(algorithm)
-            let info = try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: pair.publicKey.spkiPEM)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: generate signing key", targetID: info.id)
+            let info = try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: pair.publicKey.spkiPEM,
+                                                               limits: try Self.requestedLimits(form), by: .member(principal.role))
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: generate signing key", targetID: info.id)
             return try credentialCreatedPage(context, mode: mode, title: "Signing key generated", secret: pair.privateKeyPEM, fileName: "\(info.id).pem",
                                              steps: "Keep this private key (PKCS#8 PEM) on the server that signs requests; Keyward kept only the public key. Sign with keyid \"\(info.id)\" (RFC 9421).")
         }
-        cabinet.post("credentials/signing-keys/register") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("credentials/signing-keys/register", .needs(.write(.credentials))) { _, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             return try await saveCredential("The public key", action: "cabinet: save signing key", anchor: "signing-keys", principal, mode) {
-                try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: form["public_key"] ?? "").id
+                try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: form["public_key"] ?? "",
+                                                        limits: try Self.requestedLimits(form), by: .member(principal.role)).id
             }
         }
-        cabinet.post("credentials/jwks/register") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("credentials/jwks/register", .needs(.write(.credentials))) { _, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             return try await saveCredential("The JWK", action: "cabinet: save JWK", anchor: "jwks", principal, mode) {
-                try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: form["jwk"] ?? "").id
+                try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: form["jwk"] ?? "",
+                                                    limits: try Self.requestedLimits(form), by: .member(principal.role)).id
             }
         }
-        cabinet.post("credentials/jwks/generate") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("credentials/jwks/generate", .needs(.write(.credentials))) { _, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             let pair = JWK(material: .ecPrivate(.generate(.p384)), kid: UUID().uuidString.lowercased(), use: "enc", alg: JWEAlgorithm.ecdhESA256KW.rawValue)
-            let info = try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: pair.publicJWK.json())
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: generate JWK", targetID: info.id)
+            let info = try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: pair.publicJWK.json(),
+                                                           limits: try Self.requestedLimits(form), by: .member(principal.role))
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: generate JWK", targetID: info.id)
             return try credentialCreatedPage(context, mode: mode, title: "JWK generated", secret: pair.json(includingPrivate: true), fileName: "\(info.id).jwk.json",
                                              steps: "Give this private JWK (EC P-384) to the bank SDK that opens sessions; Keyward kept only the public part. Service code: \(try await services.jweKeys.serviceCode(merchantID: principal.merchant.id, mode: mode)).")
         }
         for kind in CredentialKind.allCases {
-            cabinet.get("credentials/\(kind.rawValue)/:id/revoke") { request, context -> Response in
-                let principal = try context.requireCabinet()
-                let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
-                try principal.require(.keysWrite, mode: mode)
+            cabinet.get("credentials/\(kind.rawValue)/:id/revoke", .needs(.write(.credentials))) { _, context -> Response in
+                let (principal, mode) = (context.principal, context.mode)
                 let id = try context.parameters.require("id")
                 let name = try await credentialName(kind, merchantID: principal.merchant.id, mode: mode, id: id)
                 var view = CabinetPage(context, title: "Revoke \(kind.title) \(name)")
@@ -95,15 +94,15 @@ extension CabinetController {
                 view.uri = "/cabinet/credentials/\(kind.rawValue)/\(id)/revoke"
                 return try page("credential-revoke", view)
             }
-            cabinet.post("credentials/\(kind.rawValue)/:id/revoke") { request, context -> Response in
-                let (principal, _, mode) = try await authorizedForm(request, context, .keysWrite)
+            cabinet.post("credentials/\(kind.rawValue)/:id/revoke", .needs(.write(.credentials))) { _, context -> Response in
+                let (principal, mode) = (context.principal, context.mode)
                 let id = try context.parameters.require("id")
                 switch kind {
                 case .paymentKeys: _ = try await services.paymentKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
                 case .signingKeys: _ = try await services.signingKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
                 case .jwks: _ = try await services.jweKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
                 }
-                try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: revoke \(kind.title)", targetID: id)
+                try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: revoke \(kind.title)", targetID: id)
                 return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)", type: .normal)
             }
         }
@@ -116,7 +115,7 @@ extension CabinetController {
         return key
     }
 
-    func paymentKeyRollPage(_ context: KeywardRequestContext, _ key: PaymentKeyInfo, message: String?, status: HTTPResponse.Status) throws -> Response {
+    func paymentKeyRollPage(_ context: CabinetContext, _ key: PaymentKeyInfo, message: String?, status: HTTPResponse.Status) throws -> Response {
         try keyActionPage(context, id: key.id, name: key.label, masked: "…\(key.last4)", mode: key.mode, lastUsed: nil, action: .roll,
                           actionURL: "/cabinet/credentials/payment-keys/\(key.id)/roll", message: message, status: status)
     }
@@ -129,7 +128,7 @@ extension CabinetController {
         do { id = try await save() } catch let error as KeywardError where error.kind == .invalidInput {
             throw KeywardError(.invalidInput, error.code, "\(what) was not saved: \(error.message)")
         }
-        try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: action, targetID: id)
+        try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: action, targetID: id)
         return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#\(anchor)", type: .normal)
     }
 
@@ -144,7 +143,7 @@ extension CabinetController {
         return name
     }
 
-    func credentialCreatedPage(_ context: KeywardRequestContext, mode: Mode, title: String, secret: String, fileName: String, steps: String) throws -> Response {
+    func credentialCreatedPage(_ context: CabinetContext, mode: Mode, title: String, secret: String, fileName: String, steps: String) throws -> Response {
         var view = CabinetPage(context, title: title)
         view.mode = mode.rawValue
         view.secret = secret

@@ -8,14 +8,12 @@ import KeywardCrypto
 /// (myPOS, AliKassa, RFC 9421). Nothing pasted here is stored or logged, and a pasted secret is never
 /// shown back; the answers tell no more than the gateway tells whoever holds the secret.
 extension CabinetController {
-    func addKeyCheckRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.get("keys/check") { request, context -> Response in
-            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
-            try context.requireCabinet().require(.keysRead, mode: mode)
-            return try keyCheckPage(context, request, mode: mode, result: nil)
+    func addKeyCheckRoutes(to cabinet: CabinetRoutes) {
+        cabinet.get("keys/check", .needs(.read(.credentials))) { request, context -> Response in
+            try keyCheckPage(context, request, mode: context.mode, result: nil)
         }
-        cabinet.post("keys/check") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysRead)
+        cabinet.post("keys/check", .needs(.read(.credentials))) { request, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             if let dialect = form["dialect"] {
                 let report = try await diagnoseSignedRequest(form, dialect: dialect, merchantID: principal.merchant.id)
                 return try keyCheckPage(context, request, mode: mode, result: report)
@@ -24,7 +22,7 @@ extension CabinetController {
         }
     }
 
-    func keyCheckPage(_ context: KeywardRequestContext, _ request: Request, mode: Mode, result: KeyCheckResult?) throws -> Response {
+    func keyCheckPage(_ context: CabinetContext, _ request: Request, mode: Mode, result: KeyCheckResult?) throws -> Response {
         var view = CabinetPage(context, title: "Make a test request")
         view.mode = mode.rawValue
         view.baseURL = Self.baseURL(request)
@@ -33,7 +31,7 @@ extension CabinetController {
     }
 
     /// Authenticates a pasted key the way the gateway does, then says what a call with it would get.
-    func checkSecretKey(_ pasted: String, principal: CabinetPrincipal, context: KeywardRequestContext) async -> KeyCheckResult {
+    func checkSecretKey(_ pasted: String, principal: CabinetPrincipal, context: CabinetContext) async -> KeyCheckResult {
         var notes: [String] = []
         var value = pasted
         if value.lowercased().hasPrefix("authorization:") { value = String(value.dropFirst("authorization:".count)) }

@@ -1,5 +1,20 @@
 /// Templates of the Keys and Settings pages.
 extension CabinetTemplates {
+    /// What a new credential may do: unrestricted (only for members whose role holds every permission),
+    /// or the ticked permissions of the member's role plus API scopes for the upstream; and from where.
+    static let credentialLimits = """
+        <fieldset><legend>What it may do</legend>
+        {{#canMintUnrestricted}}
+        <label><input type="radio" name="access" value="unrestricted" checked> Everything (unrestricted)</label>
+        <label><input type="radio" name="access" value="restricted"> Only what is chosen below</label>
+        {{/canMintUnrestricted}}
+        {{^canMintUnrestricted}}<input type="hidden" name="access" value="restricted"><p>Your role can hand out only the permissions it holds:</p>{{/canMintUnrestricted}}
+        {{#grantable}}<label><input type="checkbox" name="permission.{{.}}" value="on"> {{.}}</label>{{/grantable}}
+        <label>API scopes passed to your API (comma-separated, e.g. payments.write)<input name="scopes" type="text" maxlength="2000"></label>
+        <label>IP allowlist (CIDR blocks, comma-separated; empty = anywhere)<input name="allowed_ips" type="text" maxlength="4000" placeholder="203.0.113.0/24"></label>
+        </fieldset>
+        """
+
     static let keys = """
         {{> head}}
         <h1>Secret keys · {{mode}} mode</h1>
@@ -10,6 +25,7 @@ extension CabinetTemplates {
         <input type="hidden" name="mode" value="{{mode}}">
         <label for="name">Name of the new key</label>
         <input id="name" name="name" type="text" required maxlength="200" placeholder="backend">
+        {{> credential-limits}}
         <button type="submit">Generate</button>
         </form>
         {{/canWrite}}
@@ -38,6 +54,7 @@ extension CabinetTemplates {
         <input id="signing-key-name" name="name" type="text" maxlength="200" placeholder="payments server">
         <label for="algorithm">Algorithm</label>
         <select id="algorithm" name="algorithm"><option value="ec-p256">EC P-256</option><option value="ed25519">Ed25519</option><option value="ec-p384">EC P-384</option><option value="rsa-2048">RSA 2048</option><option value="rsa-3072">RSA 3072</option><option value="rsa-4096">RSA 4096</option></select>
+        {{> credential-limits}}
         <button type="submit">Generate key pair</button>
         </form>
         <form class="card" method="post" action="/cabinet/credentials/signing-keys/register">
@@ -47,6 +64,7 @@ extension CabinetTemplates {
         <input id="saved-key-name" name="name" type="text" maxlength="200">
         <label for="public_key">Public key or certificate (PEM)</label>
         <textarea id="public_key" name="public_key" rows="5" style="width:100%" required></textarea>
+        {{> credential-limits}}
         <button type="submit">Save public key</button>
         </form>
         <h2>New JWK (Alliance Bank)</h2>
@@ -55,6 +73,7 @@ extension CabinetTemplates {
         <input type="hidden" name="mode" value="{{mode}}">
         <label for="jwk-name">Name</label>
         <input id="jwk-name" name="name" type="text" maxlength="200" placeholder="bank SDK">
+        {{> credential-limits}}
         <button type="submit">Generate P-384 JWK</button>
         </form>
         <form class="card" method="post" action="/cabinet/credentials/jwks/register">
@@ -64,6 +83,7 @@ extension CabinetTemplates {
         <input id="jwk-save-name" name="name" type="text" maxlength="200">
         <label for="jwk">Public JWK (JSON, EC P-384)</label>
         <textarea id="jwk" name="jwk" rows="4" style="width:100%" required></textarea>
+        {{> credential-limits}}
         <button type="submit">Save JWK</button>
         </form>
         {{/canWrite}}

@@ -4,13 +4,6 @@ import KeywardCore
 import KeywardCrypto
 
 extension CabinetPrincipal {
-    /// Refuses what the member's role lacks; live-mode credentials also need `keys.live`.
-    func require(_ permission: Permission, mode: Mode? = nil) throws {
-        try Authorization.require(Authorization.needs(permission, mode: mode), granted: role.permissions, holder: "Your role (\(role.name))")
-    }
-
-    func may(_ permission: Permission, mode: Mode? = nil) -> Bool { (try? require(permission, mode: mode)) != nil }
-
     var auditActor: AuditActor { AuditActor(type: "user", id: user.id, address: nil) }
 }
 
@@ -21,17 +14,18 @@ extension CabinetController {
     /// The overlaps offered when rolling, in seconds (the API accepts any value up to 7 days).
     static let overlapChoices: [(seconds: Int, label: String)] = [(0, "none: the old key stops now"), (3600, "1 hour"), (86400, "24 hours"), (604_800, "7 days")]
 
-    func addKeyRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.get("keys") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
-            try principal.require(.keysRead, mode: mode)
+    func addKeyRoutes(to cabinet: CabinetRoutes) {
+        cabinet.get("keys", .needs(.read(.credentials))) { _, context -> Response in
+            let principal = context.principal
+            let mode = context.mode
             let now = services.clock.now()
             let rotationDays = try await services.merchantSettings.get(merchantID: principal.merchant.id).rotationDays
             var view = CabinetPage(context, title: "Keys")
             view.mode = mode.rawValue
-            view.canWrite = principal.may(.keysWrite, mode: mode)
-            view.modes = Mode.allCases.filter { principal.may(.keysRead, mode: $0) }
+            view.canWrite = context.may(.write(.credentials))
+            view.grantable = principal.role.permissions.sorted().map(\.rawValue)
+            view.canMintUnrestricted = principal.role.permissions == Set(Permission.allCases)
+            view.modes = Mode.allCases.filter { context.may(.read(.credentials), mode: $0) }
                 .map { ModeLink(name: $0.rawValue, title: $0 == .live ? "Live" : "Test", current: $0 == mode) }
             view.keys = try await services.secretKeys.list(merchantID: principal.merchant.id, mode: mode, limit: 1000).map { key in
                 let status = key.status(at: now)
@@ -47,30 +41,30 @@ extension CabinetController {
             view.banner = try await banner(merchantID: principal.merchant.id, now: now)
             return try page("keys", view)
         }
-        cabinet.post("keys") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
-            let created = try await services.secretKeys.create(merchantID: principal.merchant.id, mode: mode, options: .init(name: form["name"]))
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create secret key", targetID: created.info.id)
+        cabinet.post("keys", .needs(.write(.credentials))) { request, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
+            let limits = try Self.requestedLimits(form)
+            let created = try await services.secretKeys.create(
+                merchantID: principal.merchant.id, mode: mode,
+                options: .init(name: form["name"], permissions: limits.permissions, allowedIPs: limits.allowedIPs), by: .member(principal.role))
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create secret key", targetID: created.info.id)
             return try keyCreatedPage(context, request, created, replacing: nil)
         }
         for action in [KeyAction.roll, .revoke] {
-            cabinet.get("keys/:id/\(action.rawValue)") { request, context -> Response in
-                let principal = try context.requireCabinet()
-                let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
-                try principal.require(.keysWrite, mode: mode)
-                let key = try await services.secretKeys.get(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
+            cabinet.get("keys/:id/\(action.rawValue)", .needs(.write(.credentials))) { _, context -> Response in
+                let key = try await services.secretKeys.get(merchantID: context.principal.merchant.id, mode: context.mode, id: try context.parameters.require("id"))
                 return try keyActionPage(context, key, action: action, message: nil, status: .ok)
             }
         }
-        cabinet.post("keys/:id/revoke") { request, context -> Response in
-            let (principal, _, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("keys/:id/revoke", .needs(.write(.credentials))) { _, context -> Response in
+            let (principal, mode) = (context.principal, context.mode)
             let id = try context.parameters.require("id")
             _ = try await services.secretKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: revoke secret key", targetID: id)
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: revoke secret key", targetID: id)
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)", type: .normal)
         }
-        cabinet.post("keys/:id/roll") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("keys/:id/roll", .needs(.write(.credentials))) { request, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             let key = try await services.secretKeys.get(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
             let overlap: Int
             switch try await rollChoice(form, mode: mode, principal: principal) {
@@ -78,15 +72,15 @@ extension CabinetController {
             case .failure(let refusal):
                 return try keyActionPage(context, key, action: .roll, message: refusal.message, status: refusal.kind == .invalidInput ? .badRequest : .unauthorized)
             }
-            let created = try await services.secretKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: roll secret key", targetID: created.info.id)
+            let created = try await services.secretKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap, by: .member(principal.role))
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: roll secret key", targetID: created.info.id)
             let until = overlap == 0 ? "The old key \(key.prefix)…\(key.last4) stopped working now."
                 : "The old key \(key.prefix)…\(key.last4) keeps working until \(CabinetDates.minute(services.clock.now().addingTimeInterval(TimeInterval(overlap)))) UTC."
             return try keyCreatedPage(context, request, created, replacing: until)
         }
     }
 
-    func keyCreatedPage(_ context: KeywardRequestContext, _ request: Request, _ created: CreatedSecretKey, replacing: String?) throws -> Response {
+    func keyCreatedPage(_ context: CabinetContext, _ request: Request, _ created: CreatedSecretKey, replacing: String?) throws -> Response {
         var view = CabinetPage(context, title: "Key created")
         view.secret = created.secret
         view.mode = created.info.mode.rawValue
@@ -95,13 +89,13 @@ extension CabinetController {
         return try page("key-created", view, status: .created)
     }
 
-    func keyActionPage(_ context: KeywardRequestContext, _ key: SecretKeyInfo, action: KeyAction, message: String?, status: HTTPResponse.Status) throws -> Response {
+    func keyActionPage(_ context: CabinetContext, _ key: SecretKeyInfo, action: KeyAction, message: String?, status: HTTPResponse.Status) throws -> Response {
         try keyActionPage(context, id: key.id, name: key.name, masked: "\(key.prefix)…\(key.last4)", mode: key.mode, lastUsed: key.lastUsedAt,
                           action: action, actionURL: "/cabinet/keys/\(key.id)/\(action.rawValue)", message: message, status: status)
     }
 
     /// The confirmation page of rolling or revoking a key (secret or payment key).
-    func keyActionPage(_ context: KeywardRequestContext, id: String, name: String, masked: String, mode: Mode, lastUsed: Date?, action: KeyAction,
+    func keyActionPage(_ context: CabinetContext, id: String, name: String, masked: String, mode: Mode, lastUsed: Date?, action: KeyAction,
                        actionURL: String, message: String?, status: HTTPResponse.Status) throws -> Response {
         var view = CabinetPage(context, title: action == .roll ? "Roll \(name)" : "Revoke \(name)", message: message)
         view.keyAction = KeyActionView(
@@ -126,16 +120,21 @@ extension CabinetController {
         return .success(overlap)
     }
 
-    /// The signed-in member, their form and the mode it names, once the member may `permission` in that
-    /// mode (live mode also needs `keys.live`): the start of every cabinet change.
-    func authorizedForm(_ request: Request, _ context: KeywardRequestContext, _ permission: Permission) async throws
-        -> (principal: CabinetPrincipal, form: [String: String], mode: Mode) {
-        let principal = try context.requireCabinet()
-        var request = request
-        let form = try await CabinetForm.read(&request)
-        let mode = try Self.mode(form["mode"])
-        try principal.require(permission, mode: mode)
-        return (principal, form, mode)
+    /// The limits a credential form asks for: unrestricted unless "restricted" was chosen, in which case
+    /// the ticked permissions plus the API scopes typed; the IP allowlist either way.
+    static func requestedLimits(_ form: [String: String]) throws -> RequestedLimits {
+        func list(_ text: String?) -> [String] {
+            (text ?? "").split(whereSeparator: { $0 == "," || $0.isWhitespace }).map(String.init)
+        }
+        let networks = list(form["allowed_ips"])
+        let allowedIPs = networks.isEmpty ? nil : networks
+        guard form["access"] == "restricted" else { return RequestedLimits(permissions: nil, allowedIPs: allowedIPs) }
+        let chosen = form.filter { $0.key.hasPrefix("permission.") && $0.value == "on" }.map { String($0.key.dropFirst("permission.".count)) }
+            + list(form["scopes"])
+        guard !chosen.isEmpty else {
+            throw KeywardError(.invalidInput, "invalid_permissions", "Choose at least one permission or API scope, or make the key unrestricted.", field: "permissions")
+        }
+        return RequestedLimits(permissions: chosen, allowedIPs: allowedIPs)
     }
 
     /// Where members reach this cabinet (for the curl examples and invitation links).

@@ -6,11 +6,9 @@ import KeywardCore
 /// for the other merchant (the old one ends) and carries the second factor already given: it is the
 /// same person on the same device; the other merchant's role decides what they may do there.
 extension CabinetController {
-    func addMerchantSwitchRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.post("switch") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            var request = request
-            let form = try await CabinetForm.read(&request)
+    func addMerchantSwitchRoutes(to cabinet: CabinetRoutes) {
+        cabinet.post("switch", .member) { _, context -> Response in
+            let (principal, form) = (context.principal, context.form)
             let target = form["merchant"] ?? ""
             guard try await services.team.membership(userID: principal.user.id, merchantID: target) != nil else {
                 throw KeywardError(.notFound, "resource_missing", "You are not a member of that merchant.")

@@ -6,9 +6,9 @@ import KeywardCore
 /// is used). With a mail transport the "forgot password" page mails it; without one the link comes from
 /// an operator (`keyward user reset --email …`), and the page says so rather than pretending to send mail.
 extension CabinetController {
-    func addPasswordResetRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.get("forgot") { _, _ in try forgotPage(message: nil, notice: nil, status: .ok) }
-        cabinet.post("forgot") { request, _ -> Response in
+    func addPasswordResetRoutes(to cabinet: CabinetRoutes) {
+        cabinet.open("forgot", method: .get) { _, _ in try forgotPage(message: nil, notice: nil, status: .ok) }
+        cabinet.open("forgot", method: .post) { request, _ -> Response in
             var request = request
             let form = try await CabinetForm.read(&request)
             guard let mailer else { return try forgotPage(message: nil, notice: nil, status: .ok) }
@@ -31,8 +31,8 @@ extension CabinetController {
             }
             return try forgotPage(message: nil, notice: "If an account has this address, a link to reset its password is on its way (valid one hour).", status: .ok)
         }
-        cabinet.get("reset") { request, _ in try resetPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
-        cabinet.post("reset") { request, _ -> Response in
+        cabinet.open("reset", method: .get) { request, _ in try resetPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
+        cabinet.open("reset", method: .post) { request, _ -> Response in
             var request = request
             let form = try await CabinetForm.read(&request)
             let token = form["token"] ?? ""

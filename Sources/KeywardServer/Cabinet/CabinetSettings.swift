@@ -6,15 +6,12 @@ import KeywardCrypto
 /// The Settings page (settings.write): the rotation period that flags old keys, the merchant-wide IP
 /// allowlist for API calls, and the webhook endpoint (its signing secret shown once).
 extension CabinetController {
-    func addSettingsRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.get("settings") { _, context -> Response in
+    func addSettingsRoutes(to cabinet: CabinetRoutes) {
+        cabinet.get("settings", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
             try await settingsPage(context, message: nil, notice: nil, status: .ok)
         }
-        cabinet.post("settings") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            try principal.require(.settingsWrite)
-            var request = request
-            let form = try await CabinetForm.read(&request)
+        cabinet.post("settings", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
+            let (principal, form) = (context.principal, context.form)
             let networks = (form["allowed_ips"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," })
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard let days = Int((form["rotation_days"] ?? "").trimmingCharacters(in: .whitespaces)) else {
@@ -28,11 +25,8 @@ extension CabinetController {
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: change settings", targetID: nil)
             return try await settingsPage(context, message: nil, notice: "Settings saved.", status: .ok)
         }
-        cabinet.post("settings/webhook") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            try principal.require(.settingsWrite)
-            var request = request
-            let form = try await CabinetForm.read(&request)
+        cabinet.post("settings/webhook", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
+            let (principal, form) = (context.principal, context.form)
             let endpoint: WebhookEndpointInfo, secret: String
             do {
                 (endpoint, secret) = try await services.webhooks.setEndpoint(merchantID: principal.merchant.id, url: (form["url"] ?? "").trimmingCharacters(in: .whitespaces))
@@ -43,19 +37,17 @@ extension CabinetController {
             return try await settingsPage(context, message: nil, notice: "Webhook saved. Verify deliveries with the signing secret below.", status: .ok,
                                           webhookSecret: secret)
         }
-        cabinet.post("settings/webhook/delete") { _, context -> Response in
-            let principal = try context.requireCabinet()
-            try principal.require(.settingsWrite)
+        cabinet.post("settings/webhook/delete", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
+            let principal = context.principal
             try await services.webhooks.deleteEndpoint(merchantID: principal.merchant.id)
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove webhook", targetID: nil)
             return try await settingsPage(context, message: nil, notice: "Webhook removed.", status: .ok)
         }
     }
 
-    func settingsPage(_ context: KeywardRequestContext, message: String?, notice: String?, status: HTTPResponse.Status,
+    func settingsPage(_ context: CabinetContext, message: String?, notice: String?, status: HTTPResponse.Status,
                       webhookSecret: String? = nil) async throws -> Response {
-        let principal = try context.requireCabinet()
-        try principal.require(.settingsWrite)
+        let principal = context.principal
         let settings = try await services.merchantSettings.get(merchantID: principal.merchant.id)
         var view = CabinetPage(context, title: "Settings", message: message)
         view.notice = notice

@@ -6,31 +6,30 @@ import KeywardCrypto
 /// Provider stores on the Keys page (myPOS SID / AliKassa account): create one, then give it key
 /// indexes, either an RSA pair Keyward generates (the private key shown once) or your own public key.
 extension CabinetController {
-    func addStoreRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.post("credentials/stores") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+    func addStoreRoutes(to cabinet: CabinetRoutes) {
+        cabinet.post("credentials/stores", .needs(.write(.credentials))) { request, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             guard let dialect = StoreDialect(rawValue: form["dialect"] ?? "") else {
                 throw KeywardError(.invalidInput, "invalid_dialect", "Choose myPOS or AliKassa.", field: "dialect")
             }
             let store = try await services.stores.create(merchantID: principal.merchant.id, mode: mode, NewStore(name: form["name"], dialect: dialect))
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create store", targetID: store.id)
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create store", targetID: store.id)
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#stores", type: .normal)
         }
-        cabinet.post("credentials/stores/:id/keys/generate") { request, context -> Response in
-            let (principal, _, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("credentials/stores/:id/keys/generate", .needs(.write(.credentials))) { request, context -> Response in
+            let (principal, mode) = (context.principal, context.mode)
             let storeID = try context.parameters.require("id")
             let pair = try RSASigningKey.generate(bits: 2048)
-            let added = try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: pair.publicKey.spkiPEM)
+            let added = try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: pair.publicKey.spkiPEM,
+                                                          limits: try Self.requestedLimits(context.form), by: .member(principal.role))
             let store = try await services.stores.get(merchantID: principal.merchant.id, mode: mode, id: storeID)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: generate store key", targetID: storeID)
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: generate store key", targetID: storeID)
             let index = added.first.map { String($0.keyIndex) } ?? "?"
             return try credentialCreatedPage(context, mode: mode, title: "Key index \(index) of \(store.name)", secret: pair.pkcs8PEM, fileName: "\(store.externalID)-key-\(index).pem",
                                              steps: "Configure this RSA private key in your \(store.dialect == .mypos ? "myPOS IPC" : "AliKassa") integration with \(store.dialect == .mypos ? "SID" : "account") \(store.externalID) and key index \(index). Keyward's answers are signed by the platform key of that index (its certificate: GET /v1/manage/stores/\(storeID)/keys/\(index)/platform-certificate).")
         }
-        cabinet.get("credentials/stores/:id/keys/:index/platform-certificate") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
-            try principal.require(.keysRead, mode: mode)
+        cabinet.get("credentials/stores/:id/keys/:index/platform-certificate", .needs(.read(.credentials))) { request, context -> Response in
+            let (principal, mode) = (context.principal, context.mode)
             let storeID = try context.parameters.require("id")
             let index = try Self.storeKeyIndex(context)
             let info = try await services.stores.key(merchantID: principal.merchant.id, mode: mode, storeID: storeID, keyIndex: index)
@@ -39,10 +38,8 @@ extension CabinetController {
                 .contentDisposition: "attachment; filename=\"keyward-platform-\(storeID)-\(index).pem\"",
             ], body: .init(byteBuffer: ByteBuffer(string: info.platformCertificatePEM)))
         }
-        cabinet.get("credentials/stores/:id/keys/:index/revoke") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            let mode = try Self.mode(request.uri.queryParameters["mode"].map(String.init))
-            try principal.require(.keysWrite, mode: mode)
+        cabinet.get("credentials/stores/:id/keys/:index/revoke", .needs(.write(.credentials))) { request, context -> Response in
+            let (principal, mode) = (context.principal, context.mode)
             let storeID = try context.parameters.require("id")
             let index = try Self.storeKeyIndex(context)
             let store = try await services.stores.get(merchantID: principal.merchant.id, mode: mode, id: storeID)
@@ -52,24 +49,25 @@ extension CabinetController {
             view.uri = "/cabinet/credentials/stores/\(storeID)/keys/\(index)/revoke"
             return try page("credential-revoke", view)
         }
-        cabinet.post("credentials/stores/:id/keys/:index/revoke") { request, context -> Response in
-            let (principal, _, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("credentials/stores/:id/keys/:index/revoke", .needs(.write(.credentials))) { request, context -> Response in
+            let (principal, mode) = (context.principal, context.mode)
             let storeID = try context.parameters.require("id")
             _ = try await services.stores.revokeKey(merchantID: principal.merchant.id, mode: mode, storeID: storeID, keyIndex: try Self.storeKeyIndex(context))
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: revoke store key", targetID: storeID)
+            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: revoke store key", targetID: storeID)
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#stores", type: .normal)
         }
-        cabinet.post("credentials/stores/keys") { request, context -> Response in
-            let (principal, form, mode) = try await authorizedForm(request, context, .keysWrite)
+        cabinet.post("credentials/stores/keys", .needs(.write(.credentials))) { request, context -> Response in
+            let (principal, form, mode) = (context.principal, context.form, context.mode)
             let storeID = form["store"] ?? ""
             return try await saveCredential("The public key", action: "cabinet: save store key", anchor: "stores", principal, mode) {
-                _ = try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: form["public_key"] ?? "")
+                _ = try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: form["public_key"] ?? "",
+                                                 limits: try Self.requestedLimits(form), by: .member(principal.role))
                 return storeID
             }
         }
     }
 
-    static func storeKeyIndex(_ context: KeywardRequestContext) throws -> Int {
+    static func storeKeyIndex(_ context: CabinetContext) throws -> Int {
         guard let index = Int(try context.parameters.require("index")), (1...99).contains(index) else {
             throw KeywardError(.notFound, "resource_missing", "There is no such key index.")
         }

@@ -6,10 +6,9 @@ import KeywardCrypto
 /// Team pages (team.manage): members and roles, invitations (the link is shown, as no mail transport
 /// is configured), custom roles; the invitation page; and the audit log (audit.read).
 extension CabinetController {
-    func addTeamRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.get("team") { _, context -> Response in
-            let principal = try context.requireCabinet()
-            try principal.require(.teamManage)
+    func addTeamRoutes(to cabinet: CabinetRoutes) {
+        cabinet.get("team", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
+            let principal = context.principal
             var view = CabinetPage(context, title: "Team")
             let roles = try await services.team.roles(merchantID: principal.merchant.id).map { RoleOption(value: $0.storedValue, name: $0.name) }
             view.roles = roles
@@ -21,11 +20,8 @@ extension CabinetController {
             view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
             return try page("team", view)
         }
-        cabinet.post("team/invite") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            try principal.require(.teamManage)
-            var request = request
-            let form = try await CabinetForm.read(&request)
+        cabinet.post("team/invite", .needs(.write(.team, scope: .merchant))) { request, context -> Response in
+            let (principal, form) = (context.principal, context.form)
             let role = try await services.team.role(merchantID: principal.merchant.id, value: form["role"] ?? "")
             try Self.mayGrant(role, principal)
             let invitation = try await services.team.invite(email: form["email"] ?? "", merchantID: principal.merchant.id, role: role)
@@ -46,22 +42,16 @@ extension CabinetController {
             }
             return try page("invited", view, status: .created)
         }
-        cabinet.post("team/roles") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            try principal.require(.teamManage)
-            var request = request
-            let form = try await CabinetForm.read(&request)
+        cabinet.post("team/roles", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
+            let (principal, form) = (context.principal, context.form)
             let chosen = form.keys.filter { $0.hasPrefix("permission.") }.map { String($0.dropFirst("permission.".count)) }
             try Self.mayGrant(.custom(id: "", name: "", permissions: Set(chosen.compactMap(Permission.init))), principal)
             let role = try await services.team.createRole(merchantID: principal.merchant.id, name: form["name"] ?? "", permissions: chosen)
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create role \(role.name)", targetID: role.storedValue)
             return .redirect(to: "/cabinet/team", type: .normal)
         }
-        cabinet.post("team/:user/role") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            try principal.require(.teamManage)
-            var request = request
-            let form = try await CabinetForm.read(&request)
+        cabinet.post("team/:user/role", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
+            let (principal, form) = (context.principal, context.form)
             let userID = try context.parameters.require("user")
             let role = try await services.team.role(merchantID: principal.merchant.id, value: form["role"] ?? "")
             try Self.mayGrant(role, principal)
@@ -69,17 +59,15 @@ extension CabinetController {
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: change role to \(role.name)", targetID: userID)
             return .redirect(to: "/cabinet/team", type: .normal)
         }
-        cabinet.post("team/:user/remove") { _, context -> Response in
-            let principal = try context.requireCabinet()
-            try principal.require(.teamManage)
+        cabinet.post("team/:user/remove", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
+            let principal = context.principal
             let userID = try context.parameters.require("user")
             try await services.team.remove(merchantID: principal.merchant.id, userID: userID)
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove member", targetID: userID)
             return .redirect(to: "/cabinet/team", type: .normal)
         }
-        cabinet.get("audit") { request, context -> Response in
-            let principal = try context.requireCabinet()
-            try principal.require(.auditRead)
+        cabinet.get("audit", .needs(.read(.audit, scope: .merchant))) { request, context -> Response in
+            let principal = context.principal
             let filter = request.uri.queryParameters["action"].map(String.init).flatMap { $0.isEmpty ? nil : String($0.prefix(100)) }
             var view = CabinetPage(context, title: "Audit log")
             view.filter = filter ?? ""
@@ -100,9 +88,9 @@ extension CabinetController {
     }
 
     /// The invitation page and its acceptance (open: the link is the credential).
-    func addInvitationRoutes(to cabinet: RouterGroup<KeywardRequestContext>) {
-        cabinet.get("invite") { request, _ in try invitationPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
-        cabinet.post("invite") { request, _ -> Response in
+    func addInvitationRoutes(to cabinet: CabinetRoutes) {
+        cabinet.open("invite", method: .get) { request, _ in try invitationPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
+        cabinet.open("invite", method: .post) { request, _ -> Response in
             var request = request
             let form = try await CabinetForm.read(&request)
             let token = form["token"] ?? ""

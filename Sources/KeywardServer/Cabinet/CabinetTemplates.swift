@@ -14,7 +14,7 @@ enum CabinetTemplates {
                                           ("setup", setup), ("keys", keys), ("key-created", keyCreated), ("key-action", keyAction), ("key-check", keyCheck), ("credential-created", credentialCreated), ("credential-revoke", credentialRevoke),
                                           ("settings", settings), ("forgot", forgot), ("reset", reset), ("apple-pay-request", applePayRequest), ("channel", channelPage), ("new-channel", newChannel), ("account", account),
                                           ("team", team), ("invited", invited), ("accept", accept), ("audit", audit),
-                                          ("certificates", certificatesPage)]
+                                          ("certificates", certificatesPage), ("credential-limits", credentialLimits)]
 
     static let head = """
         <!doctype html>

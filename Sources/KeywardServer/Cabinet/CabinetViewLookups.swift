@@ -28,6 +28,8 @@ extension CabinetPage: MustacheParent {
         case "baseURL": baseURL
         case "roles": roles
         case "permissions": permissions
+        case "grantable": grantable
+        case "canMintUnrestricted": canMintUnrestricted
         case "members": members
         case "filter": filter
         case "entries": entries

@@ -1,0 +1,35 @@
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// Every management and cabinet route with what it needs, recorded as the route is registered. The
+/// route table test walks the router and fails on a route that is missing here, and compares the
+/// table with the reviewed fixture, so a new route cannot arrive without a declared requirement.
+public final class RouteTable: Sendable {
+    /// One registered route.
+    public struct Entry: Sendable, Hashable, Comparable {
+        public let method: String
+        public let path: String
+        public let requirement: String
+
+        public static func < (a: Entry, b: Entry) -> Bool { (a.path, a.method) < (b.path, b.method) }
+    }
+
+    private let entries = Mutex<[Entry]>([])
+
+    public init() {}
+
+    /// Records a route; the path is spelled as the router spells it (`{id}` for a parameter).
+    func record(method: String, path: String, requirement: String) {
+        let path = RouterPath(path).description
+        entries.withLock { $0.append(Entry(method: method, path: path, requirement: requirement)) }
+    }
+
+    /// Entries sorted by path and method.
+    public var all: [Entry] { entries.withLock { $0 }.sorted() }
+
+    /// One line per route: `METHOD path  requirement`.
+    public var rendered: String {
+        all.map { "\($0.method) \($0.path)  \($0.requirement)" }.joined(separator: "\n") + "\n"
+    }
+}
