@@ -35,7 +35,8 @@ extension CabinetController {
                               expires: key.expiresAt.map(CabinetDates.minute) ?? "",
                               stale: status == .active && now.timeIntervalSince(key.createdAt) > Double(rotationDays) * 86400,
                               rotationDays: rotationDays, rollable: view.canWrite && status == .active,
-                              revocable: view.canWrite && key.revokedAt == nil, mode: mode.rawValue)
+                              revocable: view.canWrite && key.revokedAt == nil, mode: mode.rawValue,
+                              scope: Self.describe(CredentialLimits(permissions: key.permissions, allowedIPs: key.allowedIPs)))
             }
             view.credentialsHTML = try await credentialSections(merchantID: principal.merchant.id, mode: mode, canWrite: view.canWrite, csrf: view.csrf, now: now)
             view.banner = try await banner(merchantID: principal.merchant.id, now: now)
@@ -137,6 +138,13 @@ extension CabinetController {
         return RequestedLimits(permissions: chosen, allowedIPs: allowedIPs)
     }
 
+    /// "may do everything, from anywhere" / "may: keys.read, payments.write; from 10.0.0.0/8".
+    static func describe(_ limits: CredentialLimits) -> String {
+        let what = limits.permissions.map { $0.isEmpty ? "may do nothing" : "may: " + $0.joined(separator: ", ") } ?? "may do everything"
+        let from = limits.allowedIPs.isEmpty ? "from anywhere" : "from " + limits.allowedIPs.map(\.description).joined(separator: ", ")
+        return "\(what); \(from)"
+    }
+
     /// Where members reach this cabinet (for the curl examples and invitation links).
     static func baseURL(_ request: Request) -> String { "https://\(request.head.authority ?? "localhost:8443")" }
 
@@ -171,6 +179,8 @@ struct KeyRow: Sendable {
     let rollable: Bool
     let revocable: Bool
     let mode: String
+    /// What the key may do and from where, in words.
+    let scope: String
 }
 
 /// The confirmation page of a roll or a revocation.

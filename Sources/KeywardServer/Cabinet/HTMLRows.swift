@@ -27,6 +27,7 @@ extension KeyRow {
         let e = HTML.escape
         var row = "<tr><td>\(e(name))"
         if stale { row += " <strong>(rotate: older than \(rotationDays) days)</strong>" }
+        row += "<br><small>\(e(scope))</small>"
         row += "</td><td><code>\(e(prefix))…\(e(last4))</code></td><td>\(e(status))</td><td>\(e(created))</td><td>\(e(lastUsed))</td><td>\(e(expires))</td><td>"
         let query = "?mode=\(e(mode))"
         if rollable {
