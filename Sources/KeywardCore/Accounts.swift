@@ -74,7 +74,11 @@ public struct AccountService: Sendable {
         let refusal = KeywardError(.invalidInput, "invalid_link", "This link is not valid: it was used already, has expired, or was mistyped. Ask for a new one.")
         guard token.utf8.count <= 100, let row = try await sql.select().column("*").from("account_tokens").where("id", .equal, TokenHash.of(token))
             .first(decoding: TokenRow.self), row.purpose == purpose, row.used_ms == nil, row.expires_ms > clock.now().millis else { throw refusal }
-        try await sql.update("account_tokens").set("used_ms", to: clock.now().millis).where("id", .equal, row.id).where("used_ms", .is, SQLLiteral.null).run()
+        // The conditional UPDATE decides: of two requests racing with one link, only the one whose UPDATE
+        // matched the unused row may go on.
+        let claimed = try await sql.update("account_tokens").set("used_ms", to: clock.now().millis).where("id", .equal, row.id)
+            .where("used_ms", .is, SQLLiteral.null).returning("id").all()
+        guard claimed.count == 1 else { throw refusal }
         return row
     }
 
