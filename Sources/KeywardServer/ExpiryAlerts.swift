@@ -1,8 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import KeywardCore
 import Logging
-import NIOCore
 
 /// Expiry alerts: one pass scans expiry states (queuing webhooks for each worse state) and delivers
 /// due webhooks, signed `Keyward-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`, retried
