@@ -26,14 +26,17 @@ public struct WebhookService: Sendable {
     let store: KeywardStore
     let keyring: MasterKeyring
     let clock: KeywardClock
+    /// Where endpoints may point; checked at registration and again before every delivery.
+    public let destinations: WebhookDestinationPolicy
 
     /// Deliveries give up after this many attempts (about a day and a half of backoff).
     public static let maximumAttempts = 12
 
-    public init(store: KeywardStore, keyring: MasterKeyring, clock: KeywardClock = .system) {
+    public init(store: KeywardStore, keyring: MasterKeyring, clock: KeywardClock = .system, destinations: WebhookDestinationPolicy = WebhookDestinationPolicy()) {
         self.store = store
         self.keyring = keyring
         self.clock = clock
+        self.destinations = destinations
     }
 
     struct EndpointRow: Codable {
@@ -47,12 +50,11 @@ public struct WebhookService: Sendable {
     static func secretContext(_ id: String) -> String { "webhook:\(id)" }
 
     /// Sets (or replaces) the merchant's endpoint and returns it with its new signing secret (`whsec_...`), shown once.
+    /// The URL must pass `destinations` (its host resolved now): `invalid_url`, `webhook_destination_forbidden`
+    /// or `webhook_host_unresolvable` otherwise.
     public func setEndpoint(merchantID: String, url: String) async throws -> (endpoint: WebhookEndpointInfo, secret: String) {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
-        guard url.utf8.count <= 2000, let parsed = URL(string: url), let scheme = parsed.scheme?.lowercased(), ["https", "http"].contains(scheme),
-              parsed.host?.isEmpty == false, parsed.user == nil else {
-            throw KeywardError.invalid("invalid_url", "'url' must be an https:// (or http://) URL without credentials.", field: "url")
-        }
+        _ = try await destinations.check(url)
         var generator = SystemRandomNumberGenerator()
         let secret = "whsec_" + Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
         let id = Identifier.make("whk")

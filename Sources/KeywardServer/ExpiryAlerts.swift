@@ -1,8 +1,6 @@
-import AsyncHTTPClient
 import Foundation
 import KeywardCore
 import Logging
-import NIOCore
 
 /// Expiry alerts: one pass scans expiry states (queuing webhooks for each worse state) and delivers
 /// due webhooks, signed `Keyward-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "t.body")>`, retried
@@ -12,12 +10,19 @@ public struct ExpiryAlerts: Sendable {
     let webhooks: WebhookService
     let clock: KeywardClock
     let logger: Logger
+    let sender: WebhookSender
 
     public init(services: KeywardServices, logger: Logger) {
-        self.webhooks = WebhookService(store: services.store, keyring: services.keyring, clock: services.clock)
+        self.init(services: services, logger: logger, sender: WebhookSender(policy: services.webhooks.destinations))
+    }
+
+    /// With a sender of the caller's (tests trust their own CA).
+    init(services: KeywardServices, logger: Logger, sender: WebhookSender) {
+        self.webhooks = services.webhooks
         self.scanner = ExpiryScanner(store: services.store, webhooks: webhooks, clock: services.clock)
         self.clock = services.clock
         self.logger = logger
+        self.sender = sender
     }
 
     /// What one pass did.
@@ -56,23 +61,20 @@ public struct ExpiryAlerts: Sendable {
         return report
     }
 
-    /// Posts one notification; nil on a 2xx answer, the reason otherwise.
+    /// Posts one notification; nil on a 2xx answer, the reason otherwise (a status or an error code,
+    /// never the answer's body). The destination is checked again first: see `WebhookSender`.
     func deliver(_ delivery: WebhookDelivery, url: String, secret: String) async -> String? {
         let body = Array(delivery.payload.utf8)
-        var request = HTTPClientRequest(url: url)
-        request.method = .POST
-        request.headers.add(name: "Content-Type", value: "application/json")
-        request.headers.add(name: "User-Agent", value: "Keyward-Webhooks/1")
-        request.headers.add(name: "Keyward-Event", value: delivery.eventType)
-        request.headers.add(name: "Keyward-Delivery", value: delivery.id)
-        request.headers.add(name: "Keyward-Signature", value: WebhookService.signature(secret: secret, timestamp: Int(clock.now().timeIntervalSince1970), body: body))
-        request.body = .bytes(ByteBuffer(bytes: body))
-        do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
-            _ = try? await response.body.collect(upTo: 64 * 1024)
-            return (200..<300).contains(response.status.code) ? nil : "HTTP \(response.status.code)"
-        } catch {
-            return "unreachable: \(String(describing: error).prefix(120))"
+        let headers = [
+            ("Content-Type", "application/json"),
+            ("User-Agent", "Keyward-Webhooks/1"),
+            ("Keyward-Event", delivery.eventType),
+            ("Keyward-Delivery", delivery.id),
+            ("Keyward-Signature", WebhookService.signature(secret: secret, timestamp: Int(clock.now().timeIntervalSince1970), body: body)),
+        ]
+        switch await sender.send(url: url, headers: headers, body: body) {
+        case .delivered: return nil
+        case .failed(let reason): return reason
         }
     }
 }

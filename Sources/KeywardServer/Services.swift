@@ -64,7 +64,7 @@ public struct KeywardServices: Sendable {
             deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock),
             certificates: certificates,
             channels: SalesChannelService(store: store, changes: changes, certificates: certificates, clock: clock),
-            webhooks: WebhookService(store: store, keyring: keyring, clock: clock),
+            webhooks: WebhookService(store: store, keyring: keyring, clock: clock, destinations: settings.webhookDestinations),
             domainAssociations: DomainAssociationService(store: store, clock: clock),
             acmeState: ACMEState(store: store, keyring: keyring, clock: clock),
             applePayRequests: ApplePayRequests(store: store, keyring: keyring, certificates: certificates, clock: clock),

@@ -58,8 +58,17 @@ public struct Settings: Sendable {
     public var smtpFrom: String?
     /// Extra CA certificates (PEM file) to trust for the relay's TLS.
     public var smtpCABundle: String?
+    /// Special-purpose networks (loopback, private, ...) webhooks may reach anyway; empty = public addresses only.
+    public var webhookAllowedNetworks: [IPNetwork] = []
+    /// Not a setting: how webhook host names are resolved (`getaddrinfo`); tests put a table here.
+    public var webhookResolver: WebhookNameResolver = .system
 
     public init() {}
+
+    /// Where webhooks may go: public addresses and `webhookAllowedNetworks`, names resolved by `webhookResolver`.
+    public var webhookDestinations: WebhookDestinationPolicy {
+        WebhookDestinationPolicy(allowedNetworks: webhookAllowedNetworks, resolver: webhookResolver)
+    }
 
     /// The mail transport, when one is configured (host and sender set).
     public var smtp: SMTPSettings? {
@@ -79,6 +88,7 @@ public struct Settings: Sendable {
         "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes", "mypos_path", "mypos_test_path",
         "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
         "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
+        "webhook_allowed_networks",
     ]
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
@@ -167,6 +177,9 @@ public struct Settings: Sendable {
         settings.smtpPassword = value("smtp_password").flatMap { $0.isEmpty ? nil : $0 }
         settings.smtpFrom = value("smtp_from").flatMap { $0.isEmpty ? nil : $0 }
         settings.smtpCABundle = value("smtp_ca_bundle").flatMap { $0.isEmpty ? nil : $0 }
+        settings.webhookAllowedNetworks = try list("webhook_allowed_networks").map { text in
+            do { return try IPNetwork(parsing: text) } catch { throw SettingsError("webhook_allowed_networks: \((error as? KeywardError)?.message ?? "invalid")") }
+        }
         if settings.smtpHost != nil, settings.smtpFrom == nil { throw SettingsError("smtp_from is required with smtp_host") }
         guard settings.myposPath != settings.myposTestPath else { throw SettingsError("mypos_path and mypos_test_path must differ") }
         return settings

@@ -76,6 +76,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("max-body-bytes"), help: "Largest body forwarded upstream (env KEYWARD_MAX_BODY_BYTES; default 10485760).") var maxBodyBytes: Int?
     @Option(name: .customLong("mypos-path"), help: "Path of live myPOS IPC posts (env KEYWARD_MYPOS_PATH; default /vmp/checkout).") var myposPath: String?
     @Option(name: .customLong("mypos-test-path"), help: "Path of test-mode myPOS IPC posts (env KEYWARD_MYPOS_TEST_PATH; default /vmp/checkout-test).") var myposTestPath: String?
+    @Option(name: .customLong("webhook-allowed-networks"),
+            help: "CIDRs webhooks may reach although not public (loopback, private, link-local, ...), for development setups; comma-separated, repeatable (env KEYWARD_WEBHOOK_ALLOWED_NETWORKS; default none: public addresses only).")
+    var webhookAllowedNetworks: [String] = []
 
     func run() async throws {
         var extra: [String: String] = [:]
@@ -90,6 +93,7 @@ struct Serve: AsyncParsableCommand {
         extra["max_body_bytes"] = maxBodyBytes.map(String.init)
         extra["mypos_path"] = myposPath
         extra["mypos_test_path"] = myposTestPath
+        if !webhookAllowedNetworks.isEmpty { extra["webhook_allowed_networks"] = webhookAllowedNetworks.joined(separator: ",") }
         let settings = try storage.settings(extra: extra)
         LoggingSystem.bootstrap(StreamLogHandler.standardError)
         var logger = Logger(label: "keyward")

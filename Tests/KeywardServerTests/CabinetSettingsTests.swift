@@ -15,7 +15,7 @@ import Testing
 
     @Test func settingsChangeWhatTheKeysPageFlagsAndWhereKeysWork() async throws {
         let clock = TestClock()
-        let settings = Harness.settings()
+        let settings = Harness.settings { Harness.loopbackWebhooks(&$0, names: ["shop.example"]) }
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant, totp) = try await CabinetKeyActionsTests.enrolled(services, role: .owner, clock: clock)
         let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend"), by: .platformOperator)

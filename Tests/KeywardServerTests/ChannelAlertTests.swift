@@ -91,11 +91,13 @@ import Testing
             let settings = try Harness.isolatedSettings {
                 $0.acmeDirectory = "http://127.0.0.1:\(port)/dir"
                 $0.metricsToken = "scrape"
+                Harness.loopbackWebhooks(&$0, names: ["hooks.invalid"])
             }
             try await Self.failingOrders(settings: settings, clock: clock, attempts: 7, reason: "acme_unreachable: The ACME directory answered HTTP 503")
         }
         let closed = try Pebble.freePorts(1)[0]
-        try await Self.failingOrders(settings: try Harness.isolatedSettings { $0.acmeDirectory = "https://127.0.0.1:\(closed)/dir" }, clock: TestClock(), attempts: 1,
+        try await Self.failingOrders(settings: try Harness.isolatedSettings { $0.acmeDirectory = "https://127.0.0.1:\(closed)/dir"; Harness.loopbackWebhooks(&$0, names: ["hooks.invalid"]) },
+                                     clock: TestClock(), attempts: 1,
                                      reason: "acme_unreachable: Cannot reach the CA at 127.0.0.1")
     }
 
@@ -148,7 +150,7 @@ import Testing
             try pki.issue(name, cn: "\(name).shop.example", by: "inter", ext: "leaf.ext", days: days)
         }
         let clock = TestClock()
-        let settings = try Harness.isolatedSettings { $0.metricsToken = "scrape-token" }
+        let settings = try Harness.isolatedSettings { $0.metricsToken = "scrape-token"; Harness.loopbackWebhooks(&$0) }
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         var uploaded: [String: String] = [:]
@@ -216,7 +218,7 @@ import Testing
         let pki = try TestPKI()
         try pki.issue("soon", cn: "soon.shop.example", by: "inter", ext: "leaf.ext", days: 5)
         let clock = TestClock()
-        let settings = try Harness.isolatedSettings { $0.metricsToken = "metrics-token-123" }
+        let settings = try Harness.isolatedSettings { $0.metricsToken = "metrics-token-123"; Harness.loopbackWebhooks(&$0, names: ["hooks.example.com"]) }
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         _ = try await services.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: nil,

@@ -29,6 +29,7 @@ enum Harness {
         settings.httpPort = 0
         settings.logLevel = "warning"
         settings.passwordHashCost = 4   // bcrypt's minimum: the tests check behaviour, not the work factor
+        settings.webhookResolver = .fixed([:])   // no test looks a webhook host up on the network
         adjust(&settings)
         // Instances of one database share one master key, as in production.
         if let url = settings.databaseURL, settings.masterKeyFile == nil {
@@ -48,6 +49,13 @@ enum Harness {
             $0.databaseURL = String(url[...slash]) + name
             adjust(&$0)
         }
+    }
+
+    /// Webhooks in tests go to loopback only: allow it (as `webhook_allowed_networks` would) and let
+    /// `names` resolve to 127.0.0.1.
+    static func loopbackWebhooks(_ settings: inout Settings, names: [String] = []) {
+        settings.webhookAllowedNetworks = ["127.0.0.0/8", "::1/128"].compactMap { try? IPNetwork(parsing: $0) }
+        settings.webhookResolver = .fixed(Dictionary(uniqueKeysWithValues: names.map { ($0, ["127.0.0.1"]) }))
     }
 
     /// Services on `settings`, migrated once per process first (parallel tests share one PostgreSQL).

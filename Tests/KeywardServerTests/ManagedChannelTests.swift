@@ -18,6 +18,7 @@ import Testing
             $0.acmeDirectory = pebble.directoryURL
             $0.acmeCABundle = pebble.caBundlePath
             $0.certificateCheckSeconds = 1
+            Harness.loopbackWebhooks(&$0, names: ["hooks.invalid"])
         }
     }
 
