@@ -3,6 +3,7 @@ import Foundation
 import HummingbirdBcrypt
 import KeywardCrypto
 import SQLKit
+import Synchronization
 
 /// Cabinet users: one-time setup links, passwords, login throttling with lockout, and TOTP second factor
 /// with recovery codes.
@@ -45,6 +46,13 @@ public struct AccountService: Sendable {
     }
 
     public func get(id: String) async throws -> UserInfo { try await row(id: id).info }
+
+    func get(id: String, on sql: any SQLDatabase) async throws -> UserInfo {
+        guard let row = try await sql.select().column("*").from("users").where("id", .equal, id).first(decoding: UserRow.self) else {
+            throw KeywardError.notFound("user", id: id, scoped: false)
+        }
+        return row.info
+    }
 
     /// The user with `email`, created (without a password) if new.
     func findOrCreate(email: String, on sql: any SQLDatabase) async throws -> UserRow {
@@ -102,33 +110,54 @@ public struct AccountService: Sendable {
         return try await issueToken(store.sql, purpose: "reset", email: email, userID: user.id, merchantID: nil, role: nil, lifetime: Self.resetLinkLifetime)
     }
 
-    /// Checks email and password. Wrong pairs (and unknown emails, after the same bcrypt work) answer
-    /// `invalid_credentials`; after five failures in a row the account is locked with a backoff.
-    public func login(email: String, password: String) async throws -> UserInfo {
+    /// Failures of one account from one address before that pair locks: 1 min, doubling per further
+    /// failure, at most 1 h. An attacker's address locks itself, not the owner's.
+    static let pairPolicy = FailureThrottle.Policy(threshold: Int64(failuresBeforeLock), firstLock: 60, maximum: 3600, memory: 24 * 3600)
+    /// The ceiling for one account from every address together (a guessing botnet): 15 min, doubling, at most 1 h.
+    static let accountPolicy = FailureThrottle.Policy(threshold: 50, firstLock: 900, maximum: 3600, memory: 24 * 3600)
+
+    var throttle: FailureThrottle { FailureThrottle(store: store, clock: clock) }
+
+    /// Checks email and password for a caller at `address`. Unknown emails take the same path as known
+    /// ones (the same bcrypt work at the configured cost, the same counters, the same answers), so
+    /// neither the answer nor its timing tells which emails have accounts. Wrong pairs answer
+    /// `invalid_credentials`; an (email, address) pair that failed five times, or an email that failed
+    /// fifty times from anywhere, answers `login_locked` until its backoff ends. Every failure counts,
+    /// however many arrive at once.
+    public func login(email rawEmail: String, password: String, address: String) async throws -> UserInfo {
         let refusal = KeywardError(.unauthenticated, "invalid_credentials", "Wrong email or password.")
-        guard let email = try? Self.normalize(email: email), let user = try await row(email: email), let hash = user.password_hash else {
-            _ = await hasher.verify(password, hash: Self.decoyHash)
+        let email = (try? Self.normalize(email: rawEmail)) ?? rawEmail.lowercased()
+        let pair = FailureThrottle.subject("password", email, address), account = FailureThrottle.subject("password", email)
+        let locks = [try await throttle.lockedUntil(pair), try await throttle.lockedUntil(account)].compactMap { $0 }
+        if let until = locks.max() {
+            throw KeywardError(.forbidden, "login_locked", "Too many failed sign-ins: try again after \(ISO8601DateFormatter().string(from: until)), or reset the password.")
+        }
+        let user = try await row(email: email)
+        let verified = await hasher.verify(password, hash: user?.password_hash ?? decoyHash)
+        guard verified, let user, user.password_hash != nil else {
+            try await throttle.fail(pair, policy: Self.pairPolicy)
+            try await throttle.fail(account, policy: Self.accountPolicy)
             throw refusal
         }
-        let now = clock.now()
-        if let locked = user.locked_until_ms, locked > now.millis {
-            throw KeywardError(.forbidden, "login_locked", "Too many failed logins: try again after \(ISO8601DateFormatter().string(from: Date(millis: locked))), or reset the password.")
-        }
-        guard await hasher.verify(password, hash: hash) else {
-            let failures = user.failed_logins + 1
-            var update = store.sql.update("users").set("failed_logins", to: failures)
-            if failures >= Self.failuresBeforeLock {
-                let lock = min(60 * pow(2, Double(failures - Int64(Self.failuresBeforeLock))), 3600)
-                update = update.set("locked_until_ms", to: now.addingTimeInterval(lock).millis)
-            }
-            try await update.where("id", .equal, user.id).run()
-            throw refusal
-        }
-        try await store.sql.update("users").set("failed_logins", to: Int64(0)).set("locked_until_ms", to: SQLLiteral.null).where("id", .equal, user.id).run()
+        try await throttle.reset(pair)
         return user.info
     }
 
-    /// A bcrypt hash (cost 12, like real ones in production) of a random string, made once on first use,
-    /// so an unknown email costs the same time as a known one with a wrong password.
-    static let decoyHash = Bcrypt.hash(TokenHash.make(prefix: ""), cost: 12)
+    /// A bcrypt hash of a random string at the configured cost (real hashes are made at that cost), made
+    /// once per cost, so an unknown email costs the same time as a known one with a wrong password.
+    var decoyHash: String { Self.decoys.hash(cost: hasher.cost) }
+    /// The bcrypt cost of the decoy (it must equal the cost real hashes are made at).
+    public var decoyHashCost: Int? { decoyHash.split(separator: "$").dropFirst().first.flatMap { Int($0) } }
+    static let decoys = DecoyHashes()
+}
+
+/// Decoy bcrypt hashes, one per cost, made on first use.
+final class DecoyHashes: Sendable {
+    private let hashes = Mutex<[UInt8: String]>([:])
+
+    func hash(cost: UInt8) -> String {
+        if let made = hashes.withLock({ $0[cost] }) { return made }
+        let made = Bcrypt.hash(TokenHash.make(prefix: ""), cost: cost)
+        return hashes.withLock { $0[cost] ?? { $0[cost] = made; return made }(&$0) }
+    }
 }

@@ -42,12 +42,33 @@ extension AccountService {
         return codes
     }
 
-    /// Checks a TOTP code (each accepted once) or a recovery code (consumed).
+    /// Wrong codes per account, from every session and address together: five lock the second-factor
+    /// step for a minute, doubling per further failure up to an hour (a million codes stay out of reach).
+    static let secondFactorPolicy = FailureThrottle.Policy(threshold: 5, firstLock: 60, maximum: 3600, memory: 24 * 3600)
+
+    /// Checks a TOTP code (each accepted once) or a recovery code (consumed): at sign-in, for a live roll,
+    /// for new recovery codes. Wrong codes count per account; the fifth locks the step
+    /// (`SecondFactorLockout`, whose `justLocked` tells the caller to end the session and alert).
     public func verifySecondFactor(userID: String, code: String) async throws {
         let user = try await row(id: userID)
         guard user.totp_enabled != 0, let sealed = user.sealed_totp_secret else {
             throw KeywardError(.forbidden, "totp_required", "Turn on two-factor authentication first.")
         }
+        let subject = FailureThrottle.subject("second-factor", userID)
+        if let until = try await throttle.lockedUntil(subject) { throw SecondFactorLockout(until: until, justLocked: false) }
+        do {
+            try await checkSecondFactor(user, sealed: sealed, code: code)
+        } catch let refusal as KeywardError where refusal.code == "invalid_code" {
+            if let until = try await throttle.fail(subject, policy: Self.secondFactorPolicy).lockedUntil {
+                throw SecondFactorLockout(until: until, justLocked: true)
+            }
+            throw refusal
+        }
+        try await throttle.reset(subject)
+    }
+
+    private func checkSecondFactor(_ user: UserRow, sealed: String, code: String) async throws {
+        let userID = user.id
         let refusal = KeywardError(.unauthenticated, "invalid_code", "That code is wrong or was used already.", field: "code")
         let trimmed = code.trimmingCharacters(in: .whitespaces).lowercased()
         if trimmed.contains("-") {
@@ -90,9 +111,9 @@ extension AccountService {
     }
 
     /// Changes the password after checking the current one (a wrong one counts toward the lockout, as at sign-in).
-    public func changePassword(userID: String, current: String, new: String) async throws {
+    public func changePassword(userID: String, current: String, new: String, address: String) async throws {
         let user = try await row(id: userID)
-        _ = try await login(email: user.email, password: current)
+        _ = try await login(email: user.email, password: current, address: address)
         try PasswordHasher.check(new)
         let hash = await hasher.hash(new)
         try await store.sql.update("users").set("password_hash", to: hash).where("id", .equal, userID).run()
@@ -101,5 +122,18 @@ extension AccountService {
     /// How many recovery codes are left.
     public func recoveryCodesLeft(userID: String) async throws -> Int {
         (JSONText.decode([String].self, try await row(id: userID).recovery_codes) ?? []).count
+    }
+}
+
+/// Too many wrong second-factor codes: the step is locked until `until`.
+public struct SecondFactorLockout: Error, Sendable {
+    public let until: Date
+    /// This failure set the lock (the caller ends the session, records and announces it once).
+    public let justLocked: Bool
+
+    /// As the API and the pages say it.
+    public var problem: KeywardError {
+        KeywardError(.forbidden, "second_factor_locked",
+                     "Too many wrong codes: two-factor sign-in for this account is locked until \(ISO8601DateFormatter().string(from: until)). If that was not you, change your password.")
     }
 }

@@ -94,39 +94,6 @@ public struct TeamService: Sendable {
         }
     }
 
-    /// An invitation link: accepting it (with a password for a new account) makes the member.
-    public func invite(email: String, merchantID: String, role: MemberRole) async throws -> OneTimeToken {
-        let email = try AccountService.normalize(email: email)
-        if let user = try await accounts.row(email: email), try await membership(userID: user.id, merchantID: merchantID) != nil {
-            throw KeywardError(.conflict, "already_member", "\(email) is already a member.")
-        }
-        return try await accounts.issueToken(store.sql, purpose: "invite", email: email, userID: nil, merchantID: merchantID, role: role.storedValue,
-                                             lifetime: Self.invitationLifetime)
-    }
-
-    /// Accepts an invitation; a new user sets `password` here, an existing one keeps theirs.
-    public func acceptInvitation(token: String, password: String?) async throws -> (user: UserInfo, merchantID: String) {
-        var chosen: String?
-        if let password {
-            try PasswordHasher.check(password)
-            chosen = await accounts.hasher.hash(password)
-        }
-        let hash = chosen
-        return try await store.transaction { sql in
-            let redeemed = try await accounts.redeem(token, purpose: "invite", on: sql)
-            guard let merchantID = redeemed.merchant_id, let role = redeemed.role else { throw KeywardError.invalid("invalid_link", "This link is not an invitation.") }
-            var user = try await accounts.findOrCreate(email: redeemed.email, on: sql)
-            if user.password_hash == nil {
-                guard let hash else { throw KeywardError.invalid("weak_password", "Choose a password for the new account.", field: "password") }
-                try await sql.update("users").set("password_hash", to: hash).where("id", .equal, user.id).run()
-                user = try await accounts.findOrCreate(email: redeemed.email, on: sql)
-            }
-            try await sql.insert(into: "memberships").model(MembershipRow(id: Identifier.make("mbr"), user_id: user.id, merchant_id: merchantID, role: role,
-                                                                         created_ms: clock.now().millis)).run()
-            return (user.info, merchantID)
-        }
-    }
-
     /// Members with their roles, oldest first.
     public func members(merchantID: String) async throws -> [Member] {
         var result: [Member] = []

@@ -57,6 +57,8 @@ enum ProblemMapping {
             return Problem.response(error, requestID: context.requestID)
         case let refusal as CertificateUploadRefusal:
             return Problem.response(KeywardError(.invalidInput, refusal.code, refusal.message), requestID: context.requestID, findings: refusal.findings)
+        case let lockout as SecondFactorLockout:
+            return Problem.response(lockout.problem, requestID: context.requestID)
         case let error as CertificateFileError:
             return Problem.response(KeywardError(.invalidInput, error.code, error.message), requestID: context.requestID)
         case let error as HTTPError:

@@ -39,6 +39,9 @@ public struct KeywardRequestContext: RequestContext, RemoteAddressRequestContext
         }
     }
 
+    /// The caller's address as text (for throttles, audit and session lists); "unknown" without one.
+    var clientAddressText: String { clientAddress.map(IPText.format) ?? "unknown" }
+
     /// The authenticated key; only called behind the authentication middleware.
     func requireKey() throws -> AuthenticatedKey {
         guard let key else {

@@ -18,6 +18,10 @@ public struct Settings: Sendable {
     public var httpPort: Int = 8080
     /// Extra names for the local-CA HTTPS certificate (besides localhost, 127.0.0.1, ::1).
     public var hostnames: [String] = []
+    /// Where people reach the cabinet (`https://keys.example.com`): every link Keyward mails or prints
+    /// (invitations, setup and reset links, curl examples) is built from it, never from a request's
+    /// Host header. Required once a mail relay is configured.
+    public var publicURL: String?
     /// Proxies whose `X-Forwarded-Proto` / `X-Forwarded-For` are believed.
     public var trustedProxies: [IPNetwork] = []
     /// Serve the whole API on plain HTTP (tests and benchmarks only).
@@ -76,6 +80,13 @@ public struct Settings: Sendable {
         return SMTPSettings(host: host, port: smtpPort, security: smtpSecurity, username: smtpUsername, password: smtpPassword, from: from, caBundle: smtpCABundle)
     }
 
+    /// The base of every link: `public_url`, or the first `hostname` (else localhost) on the HTTPS port.
+    public var publicBaseURL: String {
+        if let publicURL { return publicURL }
+        let port = httpsPort == 443 ? "" : ":\(httpsPort)"
+        return "https://\(hostnames.first ?? "localhost")\(port)"
+    }
+
     /// SQLite file of the embedded default.
     public var sqlitePath: String { dataDirectory + "/keyward.sqlite" }
     /// Effective master key file.
@@ -84,7 +95,7 @@ public struct Settings: Sendable {
     /// Names of every setting, as used in the config file (`snake_case`) and, upper-cased with a
     /// `KEYWARD_` prefix, in the environment. Listed by `keyward serve --help`.
     public static let names = [
-        "data_dir", "database_url", "master_key_file", "host", "https_port", "http_port", "hostname",
+        "data_dir", "database_url", "master_key_file", "host", "https_port", "http_port", "hostname", "public_url",
         "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes", "mypos_path", "mypos_test_path",
         "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
         "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
@@ -117,6 +128,14 @@ public struct Settings: Sendable {
         settings.httpsPort = try port("https_port", settings.httpsPort)
         settings.httpPort = try port("http_port", settings.httpPort)
         settings.hostnames = list("hostname")
+        if let text = value("public_url"), !text.isEmpty {
+            let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
+            guard let url = URL(string: trimmed), url.scheme == "https", let host = url.host, !host.isEmpty, url.user == nil,
+                  url.query == nil, url.fragment == nil, url.path.isEmpty else {
+                throw SettingsError("public_url must be an https:// origin such as https://keys.example.com (no path, query or credentials)")
+            }
+            settings.publicURL = trimmed
+        }
         settings.trustedProxies = try list("trusted_proxy").map { text in
             do { return try IPNetwork(parsing: text) } catch { throw SettingsError("trusted_proxy: \((error as? KeywardError)?.message ?? "invalid")") }
         }
@@ -181,6 +200,9 @@ public struct Settings: Sendable {
             do { return try IPNetwork(parsing: text) } catch { throw SettingsError("webhook_allowed_networks: \((error as? KeywardError)?.message ?? "invalid")") }
         }
         if settings.smtpHost != nil, settings.smtpFrom == nil { throw SettingsError("smtp_from is required with smtp_host") }
+        if settings.smtpHost != nil, settings.publicURL == nil {
+            throw SettingsError("public_url is required with smtp_host: mailed links must name where members reach the cabinet, never a request's Host header")
+        }
         guard settings.myposPath != settings.myposTestPath else { throw SettingsError("mypos_path and mypos_test_path must differ") }
         return settings
     }

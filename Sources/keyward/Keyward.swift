@@ -69,6 +69,7 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("https-port"), help: "HTTPS port (env KEYWARD_HTTPS_PORT; default 8443).") var httpsPort: Int?
     @Option(name: .customLong("http-port"), help: "Plain HTTP port (env KEYWARD_HTTP_PORT; default 8080).") var httpPort: Int?
     @Option(help: "Extra host name for the local HTTPS certificate; repeatable (env KEYWARD_HOSTNAME, comma-separated).") var hostname: [String] = []
+    @Option(name: .customLong("public-url"), help: "Where members reach the cabinet, e.g. https://keys.example.com: every mailed or printed link is built from it; required with smtp_host (env KEYWARD_PUBLIC_URL; default https://<first hostname or localhost>:<https port>).") var publicURL: String?
     @Option(name: .customLong("trusted-proxy"), help: "CIDR of a TLS-terminating proxy whose X-Forwarded-Proto/-For are believed; repeatable (env KEYWARD_TRUSTED_PROXY).") var trustedProxy: [String] = []
     @Flag(name: .customLong("insecure-http"), help: "Serve the whole API on plain HTTP. Tests and benchmarks only (env KEYWARD_INSECURE_HTTP).") var insecureHTTP = false
     @Option(name: .customLong("upstream-url"), help: "Forward authenticated /v1/ calls here (env KEYWARD_UPSTREAM_URL).") var upstreamURL: String?
@@ -86,6 +87,7 @@ struct Serve: AsyncParsableCommand {
         extra["https_port"] = httpsPort.map(String.init)
         extra["http_port"] = httpPort.map(String.init)
         if !hostname.isEmpty { extra["hostname"] = hostname.joined(separator: ",") }
+        extra["public_url"] = publicURL
         if !trustedProxy.isEmpty { extra["trusted_proxy"] = trustedProxy.joined(separator: ",") }
         if insecureHTTP { extra["insecure_http"] = "true" }
         extra["upstream_url"] = upstreamURL

@@ -14,9 +14,10 @@ struct UserCommand: AsyncParsableCommand {
         @Option(help: "Email address.") var email: String
         @Option(help: "Merchant id (mch_…).") var merchant: String
         @Option(help: "owner, administrator, developer, finance, viewer, or a custom role id (rol_…).") var role: String = "owner"
-        @Option(help: "Base URL of the cabinet, as members reach it.") var url: String = "https://localhost:8443"
+        @Option(help: "Base URL of the cabinet, as members reach it (default: the public_url setting).") var url: String?
 
         func run() async throws {
+            let url = try url ?? storage.settings().publicBaseURL
             let (user, setup) = try await storage.withServices { services in
                 let memberRole = try await services.team.role(merchantID: merchant, value: role)
                 return try await services.team.addMember(email: email, merchantID: merchant, role: memberRole)
@@ -35,9 +36,10 @@ struct UserCommand: AsyncParsableCommand {
             abstract: "Print a one-time link (valid one hour) where the account of EMAIL chooses a new password; using it ends the account's sessions.")
         @OptionGroup var storage: StorageOptions
         @Option(help: "Email address of the account.") var email: String
-        @Option(help: "Base URL of the cabinet, as members reach it.") var url: String = "https://localhost:8443"
+        @Option(help: "Base URL of the cabinet, as members reach it (default: the public_url setting).") var url: String?
 
         func run() async throws {
+            let url = try url ?? storage.settings().publicBaseURL
             let link = try await storage.withServices { services in try await services.accounts.requestPasswordReset(email: email) }
             guard let link else { throw ValidationError("no account with a password has the email \(email)") }
             print("reset link (once, until \(ISO8601DateFormatter().string(from: link.expiresAt))): \(url)/cabinet/reset?token=\(link.token)")

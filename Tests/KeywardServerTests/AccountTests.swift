@@ -27,9 +27,9 @@ import Testing
         await #expect { try await services.accounts.setPassword(token: link.token, password: "short") } throws: { ($0 as? KeywardError)?.code == "weak_password" }
         _ = try await services.accounts.setPassword(token: link.token, password: "a long enough passphrase")
         await #expect { try await services.accounts.setPassword(token: link.token, password: "another long passphrase") } throws: { ($0 as? KeywardError)?.code == "invalid_link" }
-        #expect(try await services.accounts.login(email: email, password: "a long enough passphrase").id == user.id)
-        await #expect { try await services.accounts.login(email: email, password: "wrong passphrase!!") } throws: { ($0 as? KeywardError)?.code == "invalid_credentials" }
-        await #expect { try await services.accounts.login(email: "nobody@shop.example", password: "whatever it is") } throws: { ($0 as? KeywardError)?.code == "invalid_credentials" }
+        #expect(try await services.accounts.login(email: email, password: "a long enough passphrase", address: "192.0.2.1").id == user.id)
+        await #expect { try await services.accounts.login(email: email, password: "wrong passphrase!!", address: "192.0.2.1") } throws: { ($0 as? KeywardError)?.code == "invalid_credentials" }
+        await #expect { try await services.accounts.login(email: "nobody@shop.example", password: "whatever it is", address: "192.0.2.1") } throws: { ($0 as? KeywardError)?.code == "invalid_credentials" }
         // A reset link expires after an hour.
         let reset = try #require(try await services.accounts.requestPasswordReset(email: email))
         #expect(try await services.accounts.requestPasswordReset(email: "nobody@shop.example") == nil)
@@ -43,13 +43,13 @@ import Testing
         let clock = TestClock()
         let services = try await Harness.services(Harness.settings(), clock: clock.clock)
         let (_, user, password) = try await Self.owner(services)
-        for _ in 0..<5 { _ = try? await services.accounts.login(email: user.email, password: "not the password") }
-        await #expect { try await services.accounts.login(email: user.email, password: password) } throws: { ($0 as? KeywardError)?.code == "login_locked" }
+        for _ in 0..<5 { _ = try? await services.accounts.login(email: user.email, password: "not the password", address: "192.0.2.1") }
+        await #expect { try await services.accounts.login(email: user.email, password: password, address: "192.0.2.1") } throws: { ($0 as? KeywardError)?.code == "login_locked" }
         clock.advance(61)
-        #expect(try await services.accounts.login(email: user.email, password: password).id == user.id)
+        #expect(try await services.accounts.login(email: user.email, password: password, address: "192.0.2.1").id == user.id)
         // The count starts over after a success.
-        _ = try? await services.accounts.login(email: user.email, password: "not the password")
-        #expect(try await services.accounts.login(email: user.email, password: password).id == user.id)
+        _ = try? await services.accounts.login(email: user.email, password: "not the password", address: "192.0.2.1")
+        #expect(try await services.accounts.login(email: user.email, password: password, address: "192.0.2.1").id == user.id)
     }
 
     @Test func totpCodesAreAcceptedOnceAndRecoveryCodesReplaceThem() async throws {
@@ -88,10 +88,10 @@ import Testing
         #expect(support.permissions == [.keysRead, .auditRead] && !support.requiresSecondFactor)
         // An invitation makes a new user a member with the custom role.
         let invitation = try await services.team.invite(email: "sam-\(UUID().uuidString.prefix(6))@shop.example", merchantID: merchant.id, role: support)
-        let (sam, joined) = try await services.team.acceptInvitation(token: invitation.token, password: "sam's long passphrase")
+        let (sam, joined) = try await services.team.acceptInvitation(token: invitation.token, password: "sam's long passphrase", signedInUserID: nil)
         #expect(joined == merchant.id)
         #expect(try await services.team.membership(userID: sam.id, merchantID: merchant.id) == support)
-        await #expect { try await services.team.acceptInvitation(token: invitation.token, password: nil) } throws: { ($0 as? KeywardError)?.code == "invalid_link" }
+        await #expect { try await services.team.acceptInvitation(token: invitation.token, password: nil, signedInUserID: nil) } throws: { ($0 as? KeywardError)?.code == "invalid_link" }
         #expect(try await services.team.members(merchantID: merchant.id).map(\.user.id) == [owner.id, sam.id])
         // The last owner can neither leave nor be demoted; with a second owner both work.
         await #expect { try await services.team.remove(merchantID: merchant.id, userID: owner.id) } throws: { ($0 as? KeywardError)?.code == "last_owner" }

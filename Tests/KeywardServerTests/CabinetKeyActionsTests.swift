@@ -16,7 +16,7 @@ import Testing
     /// A member of `role` with TOTP turned on, and the authenticator that makes their codes.
     static func enrolled(_ services: KeywardServices, role: DefaultRole, clock: TestClock) async throws -> (email: String, password: String, merchant: Merchant, totp: TOTP) {
         let (email, password, merchant) = try await CabinetTests.member(services, role: role)
-        let userID = try await services.accounts.login(email: email, password: password).id
+        let userID = try await services.accounts.login(email: email, password: password, address: "192.0.2.1").id
         let (secret, _) = try await services.accounts.beginTOTP(userID: userID)
         let totp = TOTP(secret: try #require(Base32.decode(secret)))
         _ = try await services.accounts.confirmTOTP(userID: userID, code: totp.code(at: clock.clock.now()))

@@ -79,7 +79,7 @@ import Testing
         let (email, password, _) = try await CabinetTests.member(services, role: role)
         var totp: TOTP?
         if MemberRole.builtIn(role).requiresSecondFactor {
-            let userID = try await services.accounts.login(email: email, password: password).id
+            let userID = try await services.accounts.login(email: email, password: password, address: "192.0.2.1").id
             let (secret, _) = try await services.accounts.beginTOTP(userID: userID)
             totp = TOTP(secret: try #require(Base32.decode(secret)))
             _ = try await services.accounts.confirmTOTP(userID: userID, code: try #require(totp).code(at: clock.clock.now()))

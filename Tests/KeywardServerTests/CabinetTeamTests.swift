@@ -18,7 +18,7 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (ownerEmail, password, merchant) = try await CabinetTests.member(services, role: .owner)
-        let ownerID = try await services.accounts.login(email: ownerEmail, password: password).id
+        let ownerID = try await services.accounts.login(email: ownerEmail, password: password, address: "192.0.2.1").id
         let (secret, _) = try await services.accounts.beginTOTP(userID: ownerID)
         let totp = TOTP(secret: try #require(Base32.decode(secret)))
         _ = try await services.accounts.confirmTOTP(userID: ownerID, code: totp.code(at: clock.clock.now()))

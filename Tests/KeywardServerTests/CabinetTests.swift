@@ -132,7 +132,7 @@ import Testing
                                                                                       "csrf": try #require(Browser.csrf(String(buffer: again.body)))])
             #expect(reused.status == .badRequest && String(buffer: reused.body).contains("not valid"))
         }
-        #expect(try await services.accounts.login(email: email, password: "my new cabinet passphrase").email == email)
+        #expect(try await services.accounts.login(email: email, password: "my new cabinet passphrase", address: "192.0.2.1").email == email)
     }
 
     @Test func aResetLinkSetsANewPasswordOnceAndEndsEverySession() async throws {
@@ -163,8 +163,8 @@ import Testing
             #expect(saved.headers[.location] == "/cabinet/login")
             // The old session is over; the old password no longer works; the link works once.
             #expect(try await signedIn.send(client, .get, "/cabinet").headers[.location] == "/cabinet/login")
-            await #expect(throws: KeywardError.self) { try await services.accounts.login(email: email, password: password) }
-            #expect(try await services.accounts.login(email: email, password: "a brand new passphrase").email == email)
+            await #expect(throws: KeywardError.self) { try await services.accounts.login(email: email, password: password, address: "192.0.2.1") }
+            #expect(try await services.accounts.login(email: email, password: "a brand new passphrase", address: "192.0.2.1").email == email)
             let again = try await browser.send(client, .get, "/cabinet/reset?token=\(link.token)")
             let reused = try await browser.send(client, .post, "/cabinet/reset", form: ["token": link.token, "password": "yet another passphrase",
                                                                                      "csrf": try #require(Browser.csrf(String(buffer: again.body)))])

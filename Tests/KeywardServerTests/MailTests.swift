@@ -108,10 +108,11 @@ import Testing
             $0.smtpPassword = "relay secret"
             $0.smtpFrom = "keyward@shop.example"
             $0.smtpCABundle = peer.certificate
+            $0.publicURL = "https://keys.shop.example"
         }
         let services = try await Harness.services(settings)
         let (email, password, _) = try await CabinetTests.member(services, role: .administrator)
-        let adminID = try await services.accounts.login(email: email, password: password).id
+        let adminID = try await services.accounts.login(email: email, password: password, address: "192.0.2.1").id
         let (secret, _) = try await services.accounts.beginTOTP(userID: adminID)
         let totp = TOTP(secret: try #require(Base32.decode(secret)))
         _ = try await services.accounts.confirmTOTP(userID: adminID, code: totp.code(at: Date().addingTimeInterval(-30)))
@@ -125,6 +126,9 @@ import Testing
             #expect(invitation.to == ["kim@shop.example"])
             let text = SMTPPeer.body(invitation.data)
             let link = try #require(text.split(separator: "\n").first { $0.hasPrefix("https://") }.map(String.init))
+            // Links name the configured public URL, never the Host a request came with.
+            #expect(link.hasPrefix("https://keys.shop.example/cabinet/invite?token="), "\(link)")
+            #expect(!invited.contains("token="), "with a relay, the link goes to the invitee only")
             let path = try #require(link.range(of: "/cabinet/").map { String(link[$0.lowerBound...]) })
             // The mailed link works: the new member joins with a password.
             let kim = Browser()
@@ -147,12 +151,13 @@ import Testing
             let reset = try #require(resetMail)
             #expect(try peer.messages().count == 2, "no mail for the unknown address")
             let resetLink = try #require(reset.split(separator: "\n").first { $0.hasPrefix("https://") }.map(String.init))
+            #expect(resetLink.hasPrefix("https://keys.shop.example/cabinet/reset?token="), "\(resetLink)")
             let resetToken = try #require(resetLink.split(separator: "=").last.map(String.init))
             let resetPage = try await kim.send(client, .get, "/cabinet/reset?token=\(resetToken)")
             let saved = try await kim.send(client, .post, "/cabinet/reset", form: ["token": resetToken, "password": "kim's newer passphrase",
                                                                                  "csrf": try #require(Browser.csrf(String(buffer: resetPage.body)))])
             #expect(saved.headers[.location] == "/cabinet/login")
-            #expect(try await services.accounts.login(email: "kim@shop.example", password: "kim's newer passphrase").email == "kim@shop.example")
+            #expect(try await services.accounts.login(email: "kim@shop.example", password: "kim's newer passphrase", address: "192.0.2.1").email == "kim@shop.example")
         }
     }
 }

@@ -19,6 +19,13 @@ import Testing
         #expect(settings.sqlitePath == "./.keyward/keyward.sqlite")
     }
 
+    @Test func linksAreBuiltFromThePublicURL() throws {
+        let given = try Settings.resolve(flags: ["public_url": "https://keys.example.com/"], environment: [:])
+        #expect(given.publicBaseURL == "https://keys.example.com")
+        let fallback = try Settings.resolve(flags: ["hostname": "api.shop.example", "https_port": "443"], environment: [:])
+        #expect(fallback.publicBaseURL == "https://api.shop.example")
+    }
+
     @Test func badValuesAreNamed() throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kw-config-\(UUID().uuidString).json").path
         try Data(#"{"http_prot": 1}"#.utf8).write(to: URL(fileURLWithPath: file))
@@ -32,6 +39,10 @@ import Testing
             ([:], ["KEYWARD_SMTP_HOST": "mail.example"], "smtp_from"),
             ([:], ["KEYWARD_SMTP_HOST": "mail.example", "KEYWARD_SMTP_FROM": "k@x.example", "KEYWARD_SMTP_SECURITY": "ssl"], "smtp_security"),
             ([:], ["KEYWARD_SMTP_PORT": "70000"], "smtp_port"),
+            // Mailed links must not be built from a request's Host header: a relay needs the public URL.
+            ([:], ["KEYWARD_SMTP_HOST": "mail.example", "KEYWARD_SMTP_FROM": "k@x.example"], "public_url"),
+            (["public_url": "http://keys.example.com"], [:], "public_url"),
+            (["public_url": "https://keys.example.com/cabinet?x=1"], [:], "public_url"),
         ]
         for (flags, environment, mention) in cases {
             #expect { try Settings.resolve(flags: flags, environment: environment) } throws: { error in

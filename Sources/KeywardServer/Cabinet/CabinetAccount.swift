@@ -13,7 +13,8 @@ extension CabinetController {
         cabinet.post("account/password", .member) { _, context -> Response in
             let (principal, form) = (context.principal, context.form)
             do {
-                try await services.accounts.changePassword(userID: principal.user.id, current: form["current"] ?? "", new: form["password"] ?? "")
+                try await services.accounts.changePassword(userID: principal.user.id, current: form["current"] ?? "", new: form["password"] ?? "",
+                                                           address: context.clientAddressText)
             } catch let error as KeywardError where ["invalid_credentials", "login_locked", "weak_password"].contains(error.code) {
                 let message = error.code == "invalid_credentials" ? "The current password is wrong." : error.message
                 return try await accountPage(context, message: message, notice: nil, status: error.code == "weak_password" ? .badRequest : .unauthorized)

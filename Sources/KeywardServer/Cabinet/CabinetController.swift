@@ -27,9 +27,10 @@ struct CabinetController {
                                                       merchants: services.merchants))
             // Again inside the session: a handler's error page keeps the member's navigation.
             .add(middleware: CabinetErrorPages(library: library))
-        let cabinet = CabinetRoutes(open: group, members: group.group(context: CabinetContext.self), table: table)
+        let cabinet = CabinetRoutes(open: group, members: group.group(context: CabinetContext.self), table: table,
+                                    secondFactorLocked: { lockout, context in try await secondFactorLocked(lockout, context) })
         cabinet.open("login", method: .get) { _, _ in try loginPage(message: nil, email: "", status: .ok) }
-        cabinet.open("login", method: .post) { request, _ in try await signIn(request) }
+        cabinet.open("login", method: .post) { request, context in try await signIn(request, context) }
         // The one-time link `keyward user create` prints (and invitations, for new accounts, later).
         cabinet.open("setup", method: .get) { request, _ in try setupPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
         cabinet.open("setup", method: .post) { request, _ -> Response in
@@ -137,7 +138,7 @@ struct CabinetController {
         try anonymousFormPage("setup", title: "Choose your password", message: message, status: status) { $0.secret = token }
     }
 
-    func signIn(_ request: Request) async throws -> Response {
+    func signIn(_ request: Request, _ context: KeywardRequestContext) async throws -> Response {
         var request = request
         let form = try await CabinetForm.read(&request)
         let email = form["email"] ?? ""
@@ -147,7 +148,7 @@ struct CabinetController {
         }
         let user: UserInfo
         do {
-            user = try await services.accounts.login(email: email, password: form["password"] ?? "")
+            user = try await services.accounts.login(email: email, password: form["password"] ?? "", address: context.clientAddressText)
         } catch let error as KeywardError where error.code == "invalid_credentials" || error.code == "login_locked" {
             return try loginPage(message: error.message, email: email, status: error.code == "login_locked" ? .tooManyRequests : .unauthorized)
         }
@@ -258,6 +259,7 @@ struct CabinetPage: Sendable {
     var qrSVG = ""
     var merchants: [MerchantOption] = []
     var account: AccountView?
+    var invitation: InvitationView?
     var testMode: Bool { mode == Mode.test.rawValue }
 
     init(_ context: CabinetContext, title: String, message: String? = nil) {

@@ -25,7 +25,7 @@ extension CabinetController {
     func keyCheckPage(_ context: CabinetContext, _ request: Request, mode: Mode, result: KeyCheckResult?) throws -> Response {
         var view = CabinetPage(context, title: "Make a test request")
         view.mode = mode.rawValue
-        view.baseURL = Self.baseURL(request)
+        view.baseURL = services.settings.publicBaseURL
         view.keyCheck = result
         return try page("key-check", view)
     }

@@ -86,7 +86,7 @@ extension CabinetController {
         view.secret = created.secret
         view.mode = created.info.mode.rawValue
         view.notice = replacing
-        view.baseURL = Self.baseURL(request)
+        view.baseURL = services.settings.publicBaseURL
         return try page("key-created", view, status: .created)
     }
 
@@ -145,8 +145,6 @@ extension CabinetController {
         return "\(what); \(from)"
     }
 
-    /// Where members reach this cabinet (for the curl examples and invitation links).
-    static func baseURL(_ request: Request) -> String { "https://\(request.head.authority ?? "localhost:8443")" }
 
     static func mode(_ text: String?) throws -> Mode {
         guard let text else { return .test }

@@ -18,7 +18,7 @@ extension CabinetController {
             let email = form["email"] ?? ""
             // The same answer, at the same speed, whether or not the account exists: the mail goes out after.
             if let link = try await services.accounts.requestPasswordReset(email: email) {
-                let url = "\(Self.baseURL(request))/cabinet/reset?token=\(link.token)"
+                let url = "\(services.settings.publicBaseURL)/cabinet/reset?token=\(link.token)"
                 let logger = services.logger
                 Task {
                     do {

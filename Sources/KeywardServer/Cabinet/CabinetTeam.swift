@@ -28,17 +28,21 @@ extension CabinetController {
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: invite member (\(role.name))", targetID: nil)
             var view = CabinetPage(context, title: "Invitation ready")
             view.email = form["email"] ?? ""
-            view.uri = "\(Self.baseURL(request))/cabinet/invite?token=\(invitation.token)"
-            if let mailer {
-                let body = "\(principal.user.email) invited you to \(principal.merchant.name) on Keyward as \(role.name).\n\n"
-                    + "Accept within 7 days (the link works once):\n\(view.uri)\n"
-                do {
-                    try await mailer.send(to: view.email, subject: "Join \(principal.merchant.name) on Keyward", body: body)
-                    view.notice = "Mailed to \(view.email)."
-                } catch {
-                    services.logger.warning("invitation mail failed", metadata: ["merchant": "\(principal.merchant.id)", "reason": "\(error)"])
-                    view.message = "The mail could not be sent (\(error)); pass the link on yourself."
-                }
+            let link = "\(services.settings.publicBaseURL)/cabinet/invite?token=\(invitation.token)"
+            guard let mailer else {
+                // No relay: the inviter passes the link on.
+                view.uri = link
+                return try page("invited", view, status: .created)
+            }
+            // With a relay the link goes to the invited address only: whoever invites never holds it.
+            let body = "\(principal.user.email) invited you to \(principal.merchant.name) on Keyward as \(role.name).\n\n"
+                + "Accept within 7 days (the link works once):\n\(link)\n"
+            do {
+                try await mailer.send(to: view.email, subject: "Join \(principal.merchant.name) on Keyward", body: body)
+                view.notice = "Mailed to \(view.email)."
+            } catch {
+                services.logger.warning("invitation mail failed", metadata: ["merchant": "\(principal.merchant.id)", "reason": "\(type(of: error))"])
+                view.message = "The mail could not be sent; check the relay and invite again."
             }
             return try page("invited", view, status: .created)
         }
@@ -87,29 +91,67 @@ extension CabinetController {
         }
     }
 
-    /// The invitation page and its acceptance (open: the link is the credential).
+    /// The invitation page and its acceptance (open: the link is the credential). The page says which
+    /// merchant and role it grants; a new address chooses a password, an existing account accepts only
+    /// while signed in as itself, and a pending account is set up by its own setup link only.
     func addInvitationRoutes(to cabinet: CabinetRoutes) {
-        cabinet.open("invite", method: .get) { request, _ in try invitationPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
-        cabinet.open("invite", method: .post) { request, _ -> Response in
+        cabinet.open("invite", method: .get) { request, context in
+            try await invitationPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", context, message: nil, status: .ok)
+        }
+        cabinet.open("invite", method: .post) { request, context -> Response in
             var request = request
             let form = try await CabinetForm.read(&request)
             let token = form["token"] ?? ""
             guard Self.passesDoubleSubmit(request, form) else {
-                return try invitationPage(token: token, message: "This form is out of date. Please try again.", status: .forbidden)
+                return try await invitationPage(token: token, context, message: "This form is out of date. Please try again.", status: .forbidden)
             }
             let password = form["password"].flatMap { $0.isEmpty ? nil : $0 }
+            let signedIn = context.cabinet.flatMap { $0.owesSecondFactor ? nil : $0.user.id }
             do {
-                let (user, merchantID) = try await services.team.acceptInvitation(token: token, password: password)
-                try await services.audit.record(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id), action: "cabinet: accept invitation", targetID: user.id)
-            } catch let error as KeywardError where ["weak_password", "invalid_link", "already_member"].contains(error.code) {
-                return try invitationPage(token: token, message: error.message, status: .badRequest)
+                let (user, merchantID) = try await services.team.acceptInvitation(token: token, password: password, signedInUserID: signedIn)
+                try await services.audit.record(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: context.clientAddressText),
+                                                action: "cabinet: accept invitation", targetID: user.id)
+            } catch let error as KeywardError where ["weak_password", "invalid_link", "already_member", "account_pending", "sign_in_required"].contains(error.code) {
+                return try await invitationPage(token: token, context, message: error.message, status: error.kind == .unauthenticated ? .unauthorized : .badRequest)
             }
-            return .redirect(to: "/cabinet/login", type: .normal)
+            return .redirect(to: signedIn == nil ? "/cabinet/login" : "/cabinet", type: .normal)
         }
     }
 
-    func invitationPage(token: String, message: String?, status: HTTPResponse.Status) throws -> Response {
-        try anonymousFormPage("accept", title: "Join the team", message: message, status: status) { $0.secret = token }
+    func invitationPage(token: String, _ context: KeywardRequestContext, message: String?, status: HTTPResponse.Status) async throws -> Response {
+        let info = try? await services.team.invitation(token: token)
+        let signedIn = context.cabinet.flatMap { $0.owesSecondFactor ? nil : $0.user }
+        return try anonymousFormPage("accept", title: "Join the team", message: message ?? (info == nil ? "This invitation is not valid: it was used already, has expired, or was mistyped. Ask for a new one." : nil),
+                                     status: info == nil && message == nil ? .badRequest : status) { view in
+            view.secret = token
+            view.invitation = info.map { InvitationView($0, signedIn: signedIn) }
+        }
+    }
+}
+
+/// The invitation page: what it grants and what the visitor must do.
+struct InvitationView: Sendable {
+    let email: String, merchant: String, role: String
+    /// No account has the address: choose a password.
+    let newAccount: Bool
+    /// Signed in as the invited account: one click.
+    let canAccept: Bool
+    /// The account exists but another one (or nobody) is signed in.
+    let mustSignIn: Bool
+    /// The account waits for its own setup link.
+    let pending: Bool
+
+    init(_ info: InvitationInfo, signedIn: UserInfo?) {
+        email = info.email
+        merchant = info.merchantName
+        role = info.roleName
+        switch info.account {
+        case .none: (newAccount, canAccept, mustSignIn, pending) = (true, false, false, false)
+        case .pending: (newAccount, canAccept, mustSignIn, pending) = (false, false, false, true)
+        case .active(let userID):
+            let isInvitee = signedIn?.id == userID
+            (newAccount, canAccept, mustSignIn, pending) = (false, isInvitee, !isInvitee, false)
+        }
     }
 }
 

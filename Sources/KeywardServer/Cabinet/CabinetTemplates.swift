@@ -140,8 +140,8 @@ enum CabinetTemplates {
         <h1>Invitation ready</h1>
         {{#notice}}<p role="status">{{notice}}</p>{{/notice}}
         {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
-        <p>The link for {{email}} (valid 7 days, once){{^notice}}; send it to them yourself{{/notice}}.</p>
-        <p><code id="invitation-link">{{uri}}</code></p>
+        {{#uri}}<p>The link for {{email}} (valid 7 days, once); send it to them yourself.</p>
+        <p><code id="invitation-link">{{uri}}</code></p>{{/uri}}
         <p><a href="/cabinet/team">Back to the team</a></p>
         {{> foot}}
         """
@@ -149,14 +149,28 @@ enum CabinetTemplates {
     static let accept = """
         {{> head}}
         <h1>Join the team</h1>
-        <form class="card" method="post" action="/cabinet/invite">
         {{#message}}<p class="error" role="alert">{{message}}</p>{{/message}}
+        {{#invitation}}
+        <p id="invitation-grants">This invitation for <strong>{{email}}</strong> makes you <strong>{{role}}</strong> at <strong>{{merchant}}</strong>.</p>
+        {{#pending}}<p>The account of {{email}} is waiting to be set up with its own setup link. Once it is, sign in and open this invitation again.</p>{{/pending}}
+        {{#mustSignIn}}<p>{{email}} already has an account: <a href="/cabinet/login">sign in to it</a>, then open this invitation again.</p>{{/mustSignIn}}
+        {{#newAccount}}
+        <form class="card" method="post" action="/cabinet/invite">
         <input type="hidden" name="csrf" value="{{csrf}}">
         <input type="hidden" name="token" value="{{secret}}">
-        <label for="password">Password for a new account (leave empty if you have one)</label>
-        <input id="password" name="password" type="password" autocomplete="new-password">
+        <label for="password">Choose a password for your new account (12 characters or more)</label>
+        <input id="password" name="password" type="password" autocomplete="new-password" minlength="12" required>
         <button type="submit">Accept</button>
         </form>
+        {{/newAccount}}
+        {{#canAccept}}
+        <form class="card" method="post" action="/cabinet/invite">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <input type="hidden" name="token" value="{{secret}}">
+        <button type="submit">Accept as {{email}}</button>
+        </form>
+        {{/canAccept}}
+        {{/invitation}}
         {{> foot}}
         """
 

@@ -59,6 +59,7 @@ extension CabinetPage: MustacheParent {
         case "merchants": merchants
         case "hasOtherMerchants": !merchants.isEmpty
         case "account": account
+        case "invitation": invitation
         case "secretURLEncoded": secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         case "testMode": testMode
         default: nil

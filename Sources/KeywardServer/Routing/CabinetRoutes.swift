@@ -44,6 +44,9 @@ struct CabinetContext: ChildRequestContext {
         self.clientAddress = context.clientAddress
     }
 
+    /// The caller's address as text; "unknown" without one.
+    var clientAddressText: String { clientAddress.map(IPText.format) ?? "unknown" }
+
     /// Whether the member's role meets `requirement` in `mode` (for showing or hiding forms).
     func may(_ requirement: Authorization.Requirement, mode: Mode? = nil) -> Bool {
         (try? Authorization.authorize(requirement, role: principal.role, mode: mode ?? self.mode)) != nil
@@ -63,6 +66,8 @@ struct CabinetRoutes {
     /// Pages of signed-in members.
     let members: RouterGroup<CabinetContext>
     let table: RouteTable
+    /// What a page answers when its second-factor step locked (ends the session; alerts once).
+    let secondFactorLocked: @Sendable (SecondFactorLockout, CabinetContext) async throws -> Response
     let prefix = "/cabinet"
 
     typealias OpenHandler<Output: ResponseGenerator> = @Sendable (Request, KeywardRequestContext) async throws -> Output
@@ -85,10 +90,14 @@ struct CabinetRoutes {
     func on<Output: ResponseGenerator>(_ path: String, method: HTTPRequest.Method, _ access: CabinetAccess, use handler: @escaping Handler<Output>) {
         precondition(!isAnyone(access), "pages anyone may open are registered with open(_:method:use:)")
         table.record(method: method.rawValue, path: full(path), requirement: access.description)
-        members.on(RouterPath(path), method: method) { request, context in
+        members.on(RouterPath(path), method: method) { [secondFactorLocked] request, context -> Response in
             var request = request
             let context = try await Self.admit(&request, context, access)
-            return try await handler(request, context)
+            do {
+                return try await handler(request, context).response(from: request, context: context)
+            } catch let lockout as SecondFactorLockout {
+                return try await secondFactorLocked(lockout, context)
+            }
         }
     }
 
