@@ -105,10 +105,14 @@ public struct TeamService: Sendable {
         return result
     }
 
-    /// Changes a member's role; the last owner stays an owner.
+    /// Changes a member's role; the last owner stays an owner. Every session of the member ends: what
+    /// they may do changed, so they sign in again under the new role.
     public func changeRole(merchantID: String, userID: String, to role: MemberRole) async throws {
         try await keepAnOwner(merchantID: merchantID, losing: userID, unless: role == .builtIn(.owner))
-        try await store.sql.update("memberships").set("role", to: role.storedValue).where("merchant_id", .equal, merchantID).where("user_id", .equal, userID).run()
+        try await store.transaction { sql in
+            try await sql.update("memberships").set("role", to: role.storedValue).where("merchant_id", .equal, merchantID).where("user_id", .equal, userID).run()
+            try await sql.delete(from: "cabinet_sessions").where("user_id", .equal, userID).run()
+        }
     }
 
     /// Removes a member (and their sessions in this merchant); the last owner cannot be removed.

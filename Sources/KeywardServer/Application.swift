@@ -21,6 +21,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
                         table: RouteTable = RouteTable()) -> Router<KeywardRequestContext> {
     let settings = services.settings
     let router = Router(context: KeywardRequestContext.self)
+    if listener == .https { router.add(middleware: StrictTransportSecurityMiddleware()) }
     router.add(middleware: RequestLogMiddleware())
     if listener == .plainHTTP && !settings.insecureHTTP {
         router.add(middleware: PlainHTTPGuardMiddleware(trustedProxies: settings.trustedProxies, httpsPort: settings.httpsPort))

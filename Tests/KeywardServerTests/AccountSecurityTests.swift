@@ -140,4 +140,133 @@ import Testing
             #expect(try await services.team.members(merchantID: merchant.id).count == 1)
         }
     }
+
+    /// A password thief guesses second-factor codes, spreading them over sessions: the fifth wrong code
+    /// locks the step for the account, ends the session, and is recorded; the right code is then refused
+    /// until the lock ends. Wrong fresh codes for a live roll count toward the same lock.
+    @Test func guessingTheSecondFactorLocksItAcrossSessions() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, merchant, totp) = try await CabinetKeyActionsTests.enrolled(services, role: .administrator, clock: clock)
+        let live = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live"), by: .platformOperator)
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            // A signed-in session (the owner's own, or a hijacked one) mistypes two fresh codes for a live roll.
+            let owner = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
+            let rollPage = try await owner.send(client, .get, "/cabinet/keys/\(live.info.id)/roll?mode=live")
+            let ownerCSRF = try #require(Browser.csrf(String(buffer: rollPage.body)))
+            for _ in 0..<2 {
+                let wrong = try await owner.send(client, .post, "/cabinet/keys/\(live.info.id)/roll", form: ["mode": "live", "csrf": ownerCSRF, "overlap": "0", "code": "000000"])
+                #expect(wrong.status == .unauthorized)
+            }
+            // The thief signs in with the password in two sessions and guesses.
+            var last: TestResponse?
+            for attempt in 0..<3 {
+                let thief = Browser()
+                let login = try await thief.send(client, .get, "/cabinet/login")
+                _ = try await thief.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))])
+                let prompt = try await thief.send(client, .get, "/cabinet/2fa")
+                let csrf = try #require(Browser.csrf(String(buffer: prompt.body)))
+                last = try await thief.send(client, .post, "/cabinet/2fa", form: ["code": String(format: "%06d", 111_111 * (attempt + 1)), "csrf": csrf])
+                if last?.status == .tooManyRequests {
+                    // Locked: the half-signed-in session is over.
+                    #expect(try await thief.send(client, .get, "/cabinet/2fa").headers[.location] == "/cabinet/login")
+                    break
+                }
+            }
+            #expect(last?.status == .tooManyRequests, "the fifth wrong code locks")
+            #expect(String(buffer: try #require(last).body).contains("locked until"))
+            // The right code is refused while locked, and the live key was not rolled.
+            await #expect(performing: { try await services.accounts.verifySecondFactor(userID: try await services.accounts.login(email: email, password: password, address: "x").id,
+                                                                                        code: totp.code(at: clock.clock.now())) },
+                          throws: { $0 is SecondFactorLockout })
+            _ = try await client.call(.get, "/v1/auth/test", key: live.secret) { #expect($0.status == .ok) }
+            let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
+            #expect(actions.filter { $0 == "cabinet: second factor locked after wrong codes" }.count == 1)
+            // After the backoff the owner signs in again.
+            clock.advance(61)
+            _ = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
+        }
+    }
+
+    /// Session fixation: a session cookie known before the second factor (planted, or read off the
+    /// half-signed-in browser) is worthless once the second factor is given.
+    @Test func theSessionIdChangesWhenTheSecondFactorIsGiven() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, _, totp) = try await CabinetKeyActionsTests.enrolled(services, role: .administrator, clock: clock)
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let browser = Browser()
+            let login = try await browser.send(client, .get, "/cabinet/login")
+            _ = try await browser.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))])
+            let before = browser.cookies
+            let prompt = try await browser.send(client, .get, "/cabinet/2fa")
+            let answer = try await browser.send(client, .post, "/cabinet/2fa", form: ["code": totp.code(at: clock.clock.now()), "csrf": try #require(Browser.csrf(String(buffer: prompt.body)))])
+            #expect(answer.headers[.location] == "/cabinet")
+            #expect(browser.cookies != before, "a new session cookie")
+            let fixated = Browser()
+            fixated.jar.withLock { $0 = before }
+            #expect(try await fixated.send(client, .get, "/cabinet/keys?mode=live").headers[.location] == "/cabinet/login")
+            #expect(try await browser.send(client, .get, "/cabinet/keys?mode=live").status == .ok)
+        }
+    }
+
+    /// A demoted member keeps no session that still carries the old role; "sign out everywhere" ends
+    /// every browser of the account, listed on the account page first.
+    @Test func roleChangesAndSignOutEverywhereEndSessions() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let laptop = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
+            let phone = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
+            let account = String(buffer: try await laptop.send(client, .get, "/cabinet/account").body)
+            #expect(account.components(separatedBy: "<tr><td>").count - 1 == 2, "two browsers listed")
+            #expect(account.contains("(this browser)"))
+            let user = try await services.accounts.login(email: email, password: password, address: "192.0.2.1")
+            try await services.team.changeRole(merchantID: merchant.id, userID: user.id, to: .builtIn(.viewer))
+            #expect(try await laptop.send(client, .get, "/cabinet").headers[.location] == "/cabinet/login", "the role changed: sign in again")
+            #expect(try await phone.send(client, .get, "/cabinet").headers[.location] == "/cabinet/login")
+
+            let first = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
+            let second = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
+            let csrf = try #require(Browser.csrf(String(buffer: try await first.send(client, .get, "/cabinet/account").body)))
+            let out = try await first.send(client, .post, "/cabinet/account/sessions/end-all", form: ["csrf": csrf])
+            #expect(out.headers[.location] == "/cabinet/login")
+            #expect(try await first.send(client, .get, "/cabinet").headers[.location] == "/cabinet/login")
+            #expect(try await second.send(client, .get, "/cabinet").headers[.location] == "/cabinet/login")
+        }
+    }
+
+    /// Pages with a token in their URL send no referrer; pages with secrets are never cached; every
+    /// HTTPS answer pins HTTPS (HSTS), errors included.
+    @Test func tokenAndSecretPagesAreNeitherReferredNorCached() async throws {
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
+        let invitation = try await services.team.invite(email: "hdr-\(UUID().uuidString.prefix(6))@shop.example", merchantID: merchant.id, role: .builtIn(.viewer))
+        let reset = try #require(try await services.accounts.requestPasswordReset(email: email))
+        let app = try await Harness.app(settings)
+        _ = try await app.test(.router) { client in
+            let guest = Browser()
+            for path in ["/cabinet/invite?token=\(invitation.token)", "/cabinet/reset?token=\(reset.token)", "/cabinet/setup?token=kwt_x"] {
+                let page = try await guest.send(client, .get, path)
+                #expect(page.headers[HTTPField.Name("Referrer-Policy")!] == "no-referrer", "\(path)")
+                #expect(page.headers[.cacheControl] == "no-store", "\(path)")
+                #expect(page.headers[.strictTransportSecurity] == "max-age=31536000", "\(path)")
+            }
+            let owner = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
+            let keys = String(buffer: try await owner.send(client, .get, "/cabinet/keys?mode=test").body)
+            let created = try await owner.send(client, .post, "/cabinet/keys", form: ["mode": "test", "name": "x", "access": "restricted", "scopes": "payments.read",
+                                                                                  "csrf": try #require(Browser.csrf(keys))])
+            #expect(created.status == .created && created.headers[.cacheControl] == "no-store")
+            let problem = try await client.call(.get, "/v1/auth/test", key: nil)
+            #expect(problem.status == .unauthorized && problem.headers[.strictTransportSecurity] == "max-age=31536000")
+        }
+    }
 }

@@ -106,23 +106,27 @@ import Testing
         await #expect { try await services.team.role(merchantID: other.id, value: support.storedValue) } throws: { ($0 as? KeywardError)?.code == "invalid_role" }
     }
 
+    static let origin = SessionOrigin(address: "192.0.2.1", userAgent: "tests")
+
     @Test func sessionsEndOnLogoutIdlenessAndRemovalFromTheTeam() async throws {
         let clock = TestClock()
         let services = try await Harness.services(Harness.settings(), clock: clock.clock)
         let (merchant, owner, _) = try await Self.owner(services)
-        let (token, session) = try await services.cabinetSessions.create(userID: owner.id, merchantID: merchant.id, secondFactor: false)
+        let (token, session) = try await services.cabinetSessions.create(userID: owner.id, merchantID: merchant.id, secondFactor: false, origin: Self.origin)
         #expect(try await services.cabinetSessions.lookup(token: token) == session)
         #expect(try await services.cabinetSessions.lookup(token: token + "x") == nil)
-        try await services.cabinetSessions.confirmSecondFactor(token: token)
-        #expect(try await services.cabinetSessions.lookup(token: token)?.secondFactor == true)
+        // Giving the second factor rotates the session: the old token is worthless after.
+        let (rotated, _) = try await services.cabinetSessions.rotate(token: token, secondFactor: true, origin: Self.origin)
+        #expect(try await services.cabinetSessions.lookup(token: token) == nil)
+        #expect(try await services.cabinetSessions.lookup(token: rotated)?.secondFactor == true)
         clock.advance(31 * 60)
-        #expect(try await services.cabinetSessions.lookup(token: token) == nil, "idle for 31 minutes")
-        let (second, _) = try await services.cabinetSessions.create(userID: owner.id, merchantID: merchant.id, secondFactor: false)
+        #expect(try await services.cabinetSessions.lookup(token: rotated) == nil, "idle for 31 minutes")
+        let (second, _) = try await services.cabinetSessions.create(userID: owner.id, merchantID: merchant.id, secondFactor: false, origin: Self.origin)
         try await services.cabinetSessions.end(token: second)
         #expect(try await services.cabinetSessions.lookup(token: second) == nil)
         // Removing a member ends their sessions in that merchant.
         let (member, _) = try await services.team.addMember(email: "temp-\(UUID().uuidString.prefix(6))@shop.example", merchantID: merchant.id, role: .builtIn(.developer))
-        let (memberToken, _) = try await services.cabinetSessions.create(userID: member.id, merchantID: merchant.id, secondFactor: false)
+        let (memberToken, _) = try await services.cabinetSessions.create(userID: member.id, merchantID: merchant.id, secondFactor: false, origin: Self.origin)
         try await services.team.remove(merchantID: merchant.id, userID: member.id)
         #expect(try await services.cabinetSessions.lookup(token: memberToken) == nil)
     }

@@ -64,13 +64,16 @@ import Testing
             let managers = try await services.team.createRole(merchantID: merchant.id, name: "Managers", permissions: ["team.manage", "keys.read"])
             let samID = try #require(try await services.team.members(merchantID: merchant.id).first { $0.user.email == email }?.user.id)
             try await services.team.changeRole(merchantID: merchant.id, userID: samID, to: managers)
-            let samTeam = try await member.send(client, .get, "/cabinet/team")
+            // A role change ends the member's sessions: Sam signs in again under the new role.
+            #expect(try await member.send(client, .get, "/cabinet/team").headers[.location] == "/cabinet/login")
+            let manager = try await CabinetKeysTests.signIn(client, services, email: email, password: "sam joins the team now", totp: nil, at: clock.clock.now())
+            let samTeam = try await manager.send(client, .get, "/cabinet/team")
             let samCSRF = try #require(Browser.csrf(String(buffer: samTeam.body)))
-            let escalation = try await member.send(client, .post, "/cabinet/team/invite", form: ["email": "x@shop.example", "role": "owner", "csrf": samCSRF])
+            let escalation = try await manager.send(client, .post, "/cabinet/team/invite", form: ["email": "x@shop.example", "role": "owner", "csrf": samCSRF])
             #expect(escalation.status == .forbidden && String(buffer: escalation.body).contains("cannot grant"))
             // Removing Sam ends Sam's session at once.
             #expect(try await owner.send(client, .post, "/cabinet/team/\(samID)/remove", form: ["csrf": csrf]).headers[.location] == "/cabinet/team")
-            #expect(try await member.send(client, .get, "/cabinet/keys?mode=test").headers[.location] == "/cabinet/login")
+            #expect(try await manager.send(client, .get, "/cabinet/keys?mode=test").headers[.location] == "/cabinet/login")
         }
     }
 }

@@ -10,7 +10,7 @@ extension CabinetController {
             let changed = request.uri.queryParameters["changed"] != nil
             return try await accountPage(context, message: nil, notice: changed ? "Password changed; other browsers were signed out." : nil, status: .ok)
         }
-        cabinet.post("account/password", .member) { _, context -> Response in
+        cabinet.post("account/password", .member) { request, context -> Response in
             let (principal, form) = (context.principal, context.form)
             do {
                 try await services.accounts.changePassword(userID: principal.user.id, current: form["current"] ?? "", new: form["password"] ?? "",
@@ -22,7 +22,7 @@ extension CabinetController {
             // Other browsers signed in with the old password are signed out; this one gets a fresh session.
             try await services.cabinetSessions.endAll(userID: principal.user.id)
             let (token, _) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id,
-                                                                       secondFactor: principal.session.secondFactor)
+                                                                       secondFactor: principal.session.secondFactor, origin: Self.origin(request, context.clientAddressText))
             for merchantID in try await services.team.merchants(userID: principal.user.id) {
                 try await services.audit.record(merchantID: merchantID, actor: principal.auditActor, action: "cabinet: change password", targetID: principal.user.id)
             }
@@ -30,7 +30,7 @@ extension CabinetController {
             response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
             return response
         }
-        cabinet.post("account/recovery-codes", .member) { _, context -> Response in
+        cabinet.post("account/recovery-codes", .member) { request, context -> Response in
             let (principal, form) = (context.principal, context.form)
             let codes: [String]
             do {
@@ -39,9 +39,27 @@ extension CabinetController {
                 return try await accountPage(context, message: error.message, notice: nil, status: .unauthorized)
             }
             try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: new recovery codes", targetID: principal.user.id)
-            var view = CabinetPage(context, title: "Recovery codes")
+            // The second factor changed: other sessions end, this one starts anew.
+            try await services.cabinetSessions.endAll(userID: principal.user.id)
+            let (token, session) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id, secondFactor: true,
+                                                                             origin: Self.origin(request, context.clientAddressText))
+            var view = CabinetPage(CabinetPrincipal(token: token, session: session, user: principal.user, role: principal.role, merchant: principal.merchant),
+                                   title: "Recovery codes")
             view.codes = codes
-            return try page("recovery-codes", view)
+            var response = try page("recovery-codes", view)
+            response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
+            return response
+        }
+        // "Sign out everywhere": every session of the account ends, this one too.
+        cabinet.post("account/sessions/end-all", .member) { _, context -> Response in
+            let principal = context.principal
+            try await services.cabinetSessions.endAll(userID: principal.user.id)
+            for merchantID in try await services.team.merchants(userID: principal.user.id) {
+                try await services.audit.record(merchantID: merchantID, actor: principal.auditActor, action: "cabinet: sign out everywhere", targetID: principal.user.id)
+            }
+            var response = Response.redirect(to: "/cabinet/login", type: .normal)
+            response.setCookie(CabinetCookies.make(CabinetCookies.session, "", maxAge: 0))
+            return response
         }
     }
 
@@ -49,8 +67,13 @@ extension CabinetController {
         let principal = context.principal
         var view = CabinetPage(context, title: "Your account", message: message)
         view.notice = notice
+        let current = CabinetSessions.handle(of: principal.token)
         view.account = AccountView(totpEnabled: principal.user.totpEnabled,
-                                   recoveryCodesLeft: principal.user.totpEnabled ? try await services.accounts.recoveryCodesLeft(userID: principal.user.id) : 0)
+                                   recoveryCodesLeft: principal.user.totpEnabled ? try await services.accounts.recoveryCodesLeft(userID: principal.user.id) : 0,
+                                   sessions: try await services.cabinetSessions.list(userID: principal.user.id).map {
+                                       SessionRow(since: CabinetDates.minute($0.createdAt), lastSeen: CabinetDates.minute($0.lastSeenAt), address: $0.address,
+                                                  browser: String($0.userAgent.prefix(80)), current: $0.handle == current)
+                                   })
         return try page("account", view, status: status)
     }
 }
@@ -58,6 +81,13 @@ extension CabinetController {
 struct AccountView: Sendable {
     let totpEnabled: Bool
     let recoveryCodesLeft: Int
+    let sessions: [SessionRow]
+}
+
+/// A signed-in browser on the account page.
+struct SessionRow: Sendable {
+    let since: String, lastSeen: String, address: String, browser: String
+    let current: Bool
 }
 
 extension CabinetTemplates {
@@ -89,6 +119,17 @@ extension CabinetTemplates {
         </form>
         {{/totpEnabled}}
         {{^totpEnabled}}<p>Off. <a href="/cabinet/2fa/setup">Turn it on</a></p>{{/totpEnabled}}
+        <h2>Where you are signed in</h2>
+        <table id="sessions">
+        <thead><tr><th scope="col">Since</th><th scope="col">Last seen</th><th scope="col">From</th><th scope="col">Browser</th></tr></thead>
+        <tbody>
+        {{#sessions}}<tr><td>{{since}}</td><td>{{lastSeen}}</td><td>{{address}}</td><td>{{browser}}{{#current}} <strong>(this browser)</strong>{{/current}}</td></tr>{{/sessions}}
+        </tbody>
+        </table>
+        <form method="post" action="/cabinet/account/sessions/end-all">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <button type="submit" class="danger">Sign out everywhere</button>
+        </form>
         {{/account}}
         {{> foot}}
         """

@@ -54,18 +54,18 @@ struct CabinetController {
             return response
         }
         cabinet.get("2fa", .secondFactorStep) { _, context in try page("second-factor", CabinetPage(context, title: "Two-factor authentication")) }
-        cabinet.post("2fa", .secondFactorStep) { _, context -> Response in
+        cabinet.post("2fa", .secondFactorStep) { request, context -> Response in
             let principal = context.principal
             do {
                 try await services.accounts.verifySecondFactor(userID: principal.user.id, code: context.form["code"] ?? "")
             } catch let error as KeywardError where error.code == "invalid_code" {
                 return try page("second-factor", CabinetPage(context, title: "Two-factor authentication", message: error.message), status: .unauthorized)
             }
-            try await services.cabinetSessions.confirmSecondFactor(token: principal.token)
-            return .redirect(to: "/cabinet", type: .normal)
+            // A new session id once the second factor is given: a token seen before is worth nothing now.
+            return try await signedInAgain(context, request: request, secondFactor: true, to: "/cabinet")
         }
         cabinet.get("2fa/setup", .secondFactorStep) { _, context -> Response in try await enrolPage(context, message: nil, status: .ok) }
-        cabinet.post("2fa/setup", .secondFactorStep) { _, context -> Response in
+        cabinet.post("2fa/setup", .secondFactorStep) { request, context -> Response in
             let principal = context.principal
             let codes: [String]
             do {
@@ -73,10 +73,16 @@ struct CabinetController {
             } catch let error as KeywardError where error.code == "invalid_code" || error.code == "totp_not_pending" {
                 return try await enrolPage(context, message: error.message, status: .badRequest)
             }
-            try await services.cabinetSessions.confirmSecondFactor(token: principal.token)
-            var view = CabinetPage(context, title: "Recovery codes")
+            // The second factor changed: every other session of the account ends, this one starts anew.
+            try await services.cabinetSessions.endAll(userID: principal.user.id)
+            let (token, session) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id, secondFactor: true,
+                                                                             origin: Self.origin(request, context.clientAddressText))
+            var view = CabinetPage(CabinetPrincipal(token: token, session: session, user: principal.user, role: principal.role, merchant: principal.merchant),
+                                   title: "Recovery codes")
             view.codes = codes
-            return try page("recovery-codes", view)
+            var response = try page("recovery-codes", view)
+            response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
+            return response
         }
         cabinet.get("", .member) { _, context in try await overview(context) }
         addKeyCheckRoutes(to: cabinet)
@@ -138,6 +144,20 @@ struct CabinetController {
         try anonymousFormPage("setup", title: "Choose your password", message: message, status: status) { $0.secret = token }
     }
 
+    /// Where a session is opened from: the caller's address and browser.
+    static func origin(_ request: Request, _ address: String) -> SessionOrigin {
+        SessionOrigin(address: address, userAgent: request.headers[.userAgent] ?? "")
+    }
+
+    /// Replaces the member's session by a new one (new cookie) and sends the browser on.
+    func signedInAgain(_ context: CabinetContext, request: Request, merchantID: String? = nil, secondFactor: Bool? = nil, to location: String) async throws -> Response {
+        let (token, _) = try await services.cabinetSessions.rotate(token: context.principal.token, merchantID: merchantID, secondFactor: secondFactor,
+                                                                   origin: Self.origin(request, context.clientAddressText))
+        var response = Response.redirect(to: location, type: .normal)
+        response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
+        return response
+    }
+
     func signIn(_ request: Request, _ context: KeywardRequestContext) async throws -> Response {
         var request = request
         let form = try await CabinetForm.read(&request)
@@ -155,7 +175,11 @@ struct CabinetController {
         guard let merchantID = try await services.team.merchants(userID: user.id).first else {
             return try loginPage(message: "This account belongs to no merchant any more.", email: email, status: .forbidden)
         }
-        let (token, _) = try await services.cabinetSessions.create(userID: user.id, merchantID: merchantID, secondFactor: false)
+        // A session cookie the browser still held (another account, or one planted by an attacker) ends here:
+        // signing in always starts a new session.
+        if let previous = request.cookies[CabinetCookies.session]?.value { try await services.cabinetSessions.end(token: previous) }
+        let (token, _) = try await services.cabinetSessions.create(userID: user.id, merchantID: merchantID, secondFactor: false,
+                                                                   origin: Self.origin(request, context.clientAddressText))
         var response = Response.redirect(to: "/cabinet", type: .normal)
         response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
         response.setCookie(CabinetCookies.make(CabinetCookies.login, "", maxAge: 0))

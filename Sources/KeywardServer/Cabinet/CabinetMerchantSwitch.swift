@@ -7,17 +7,13 @@ import KeywardCore
 /// same person on the same device; the other merchant's role decides what they may do there.
 extension CabinetController {
     func addMerchantSwitchRoutes(to cabinet: CabinetRoutes) {
-        cabinet.post("switch", .member) { _, context -> Response in
+        cabinet.post("switch", .member) { request, context -> Response in
             let (principal, form) = (context.principal, context.form)
             let target = form["merchant"] ?? ""
             guard try await services.team.membership(userID: principal.user.id, merchantID: target) != nil else {
                 throw KeywardError(.notFound, "resource_missing", "You are not a member of that merchant.")
             }
-            let (token, _) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: target, secondFactor: principal.session.secondFactor)
-            try await services.cabinetSessions.end(token: principal.token)
-            var response = Response.redirect(to: "/cabinet", type: .normal)
-            response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
-            return response
+            return try await signedInAgain(context, request: request, merchantID: target, to: "/cabinet")
         }
     }
 
