@@ -15,7 +15,7 @@ extension DomainVerificationService {
     /// Claims up to `limit` records whose next check is due (unverified ones retried with backoff,
     /// verified ones every `recheckInterval`): each is pushed a lease into the future with a
     /// compare-and-set, so several instances never check the same record at once.
-    func claimDue(limit: Int) async throws -> [DomainVerificationRow] {
+    func claimDue(limit: Int) async throws -> (claimed: [DomainVerificationRow], more: Bool) {
         let now = clock.now()
         let due = try await store.sql.select().column("*").from("domain_verifications").where("next_check_ms", .lessThanOrEqual, now.millis)
             .orderBy("next_check_ms").limit(limit).all(decoding: DomainVerificationRow.self)
@@ -29,7 +29,8 @@ extension DomainVerificationService {
                 .returning(SQLLiteral.all).first(decoding: DomainVerificationRow.self)
             if let mine { claimed.append(mine) }
         }
-        return claimed
+        // (More may be due even when another instance took some of this page.)
+        return (claimed, due.count == limit)
     }
 
     /// Runs every due check now (several at once) and waits for them.
@@ -37,8 +38,8 @@ extension DomainVerificationService {
     public func runDueChecks(limit: Int = 50, concurrency: Int = 8) async throws -> RecheckReport {
         var report = RecheckReport()
         while true {
-            let due = try await claimDue(limit: limit)
-            if due.isEmpty { return report }
+            let (due, more) = try await claimDue(limit: limit)
+            if due.isEmpty && !more { return report }
             for start in stride(from: 0, to: due.count, by: concurrency) {
                 let batch = Array(due[start..<min(start + concurrency, due.count)])
                 try await withThrowingTaskGroup(of: Void.self) { group in
@@ -55,7 +56,7 @@ extension DomainVerificationService {
                 default: report.failed += 1
                 }
             }
-            if due.count < limit { return report }
+            if !more { return report }
         }
     }
 

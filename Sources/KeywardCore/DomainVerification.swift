@@ -127,7 +127,13 @@ enum DomainClaims {
     /// Brings a channel's status in line with its domains' verification: an uploaded channel is active
     /// once every domain is verified; a managed one gets its order scheduled (the first at once, a
     /// renewal when it is due) and is taken off the ACME queue while any domain is unverified.
-    static func refreshChannel(_ sql: any SQLDatabase, channel: SalesChannelRow, now: Date) async throws {
+    static func refreshChannel(_ sql: any SQLDatabase, channel stale: SalesChannelRow, now: Date) async throws {
+        // Lock the channel's row first (an UPDATE holds it to the end of the transaction), then read:
+        // two domains of one channel verified at once by concurrent transactions would otherwise each
+        // see the other still unverified (PostgreSQL's READ COMMITTED), and neither would schedule
+        // the order. The second to lock reads after the first committed.
+        try await sql.update("sales_channels").set("updated_ms", to: now.millis).where("id", .equal, stale.id).run()
+        guard let channel = try await sql.select().column("*").from("sales_channels").where("id", .equal, stale.id).first(decoding: SalesChannelRow.self) else { return }
         let domains = JSONText.decode([String].self, channel.domains) ?? []
         let waiting = try await unverified(sql, merchantID: channel.merchant_id, domains: domains)
         var update = sql.update("sales_channels").set("updated_ms", to: now.millis)

@@ -42,7 +42,8 @@ struct DomainCheckTests {
         defer { dns.stop() }
         let resolver = try DNSServerAddress(parsing: dns.address)
         let clock = TestClock()
-        let services = try await Harness.services(Harness.settings { $0.verificationDNSResolver = resolver }, clock: clock.clock)
+        // A database of its own: a live server of another test would check these pending domains too.
+        let services = try await Harness.services(try Harness.isolatedSettings { $0.verificationDNSResolver = resolver }, clock: clock.clock)
         let (channel, record) = try await Self.channel(services, domain: "web-\(UUID().uuidString.prefix(6).lowercased()).test")
         try await Self.withWebHost({ router, host in
             router.get(".well-known/keyward-domain-verification/:token") { request, context -> String in
@@ -70,7 +71,7 @@ struct DomainCheckTests {
         let dns = try await ChallengeDNS.start()
         defer { dns.stop() }
         let resolver = try DNSServerAddress(parsing: dns.address)
-        let services = try await Harness.services(Harness.settings { $0.verificationDNSResolver = resolver })
+        let services = try await Harness.services(try Harness.isolatedSettings { $0.verificationDNSResolver = resolver })
         let loopback = OutboundAddressPolicy(allowedNetworks: [try IPNetwork(parsing: "127.0.0.0/8")])
         let (elsewhere, _) = try await Self.channel(services, domain: "redirect-\(UUID().uuidString.prefix(6).lowercased()).test")
         let (samehost, sameRecord) = try await Self.channel(services, domain: "moved-\(UUID().uuidString.prefix(6).lowercased()).test")
@@ -146,6 +147,30 @@ struct DomainCheckTests {
         clock.advance(3601)
         #expect(try await services.domainVerifications.runDueChecks().verified == 1)
         #expect(try await services.channels.get(merchantID: nil, mode: nil, id: channel.id).status == "active")
+    }
+
+    /// Proves every domain (after a moment, so checks overlap).
+    struct AlwaysVerified: DomainControlChecker {
+        func check(domain: String, token: String) async -> DomainCheckResult {
+            try? await Task.sleep(for: .milliseconds(5))
+            return .verified(by: .dns)
+        }
+    }
+
+    @Test func domainsOfOneChannelVerifiedAtOnceStillScheduleItsOrder() async throws {
+        // Each domain's verification is its own transaction; each looks at the others to decide whether
+        // the channel may be ordered. Run at once, neither may miss the other.
+        let settings = try Harness.isolatedSettings()
+        let services = try await Harness.services(settings)
+        let tenant = try await Harness.tenant(services)
+        let checks = services.domainVerifications.using(checker: AlwaysVerified())
+        for round in 0..<5 {
+            let domains = (0..<4).map { "r\(round)-\($0)-\(UUID().uuidString.prefix(6).lowercased()).example" }
+            let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "c\(round)", domains: domains, sslMode: .managed, certificateID: nil)
+            #expect(try await checks.checkChannel(merchantID: nil, mode: nil, channelID: channel.id).allSatisfy(\.isVerified))
+            let after = try await services.channels.get(merchantID: nil, mode: nil, id: channel.id)
+            #expect(after.nextAttempt != nil && after.statusDetail == "Waiting for the first certificate order.", "round \(round): \(after.statusDetail)")
+        }
     }
 
     /// Counts checks per domain and fails them all.

@@ -200,7 +200,7 @@ import Testing
     }
 
     @Test func everySpellingOfAnInternationalNameIsOneDomain() async throws {
-        let settings = Harness.settings()
+        let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings)
         let owner = try await Harness.tenant(services), other = try await Harness.tenant(services)
         let verified = try await services.channels.create(merchantID: owner.merchant.id, mode: .live, name: "Books", domains: ["xn--bcher-kva.example"], sslMode: .managed, certificateID: nil)
