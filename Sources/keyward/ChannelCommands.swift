@@ -155,13 +155,15 @@ struct ChannelCommand: AsyncParsableCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            let (channel, events) = try await storage.withServices { services in
+            let (channel, events, verifications) = try await storage.withServices { services in
                 let channel = try await services.channels.get(merchantID: nil, mode: nil, id: id)
-                return (channel, try await services.channels.events(channelID: id, limit: 20))
+                return (channel, try await services.channels.events(channelID: id, limit: 20),
+                        try await services.domainVerifications.records(merchantID: channel.merchantID, domains: channel.domains))
             }
             let line = ChannelLine(channel, events: events)
             if json { printJSON(line) } else {
                 print(line.text)
+                for record in verifications { print("  " + VerificationLine(record).text.replacingOccurrences(of: "\n", with: "\n  ")) }
                 for event in events { print("  \(ISO8601DateFormatter().string(from: event.at))  \(event.kind): \(event.message)") }
             }
         }

@@ -149,6 +149,24 @@ struct DomainCheckTests {
         #expect(try await services.channels.get(merchantID: nil, mode: nil, id: channel.id).status == "active")
     }
 
+    @Test func aNameThatPointsAtKeywardCannotBeVerifiedByHTTP() async throws {
+        // The attack of the issue: the name already resolves to Keyward. Keyward itself never answers
+        // the verification path, so only the name's real owner (DNS, or their own web server) can.
+        let dns = try await ChallengeDNS.start()
+        defer { dns.stop() }
+        let resolver = try DNSServerAddress(parsing: dns.address)
+        let services = try await Harness.services(try Harness.isolatedSettings { $0.verificationDNSResolver = resolver })
+        let (channel, _) = try await Self.channel(services, domain: "victim-\(UUID().uuidString.prefix(6).lowercased()).test")
+        let keyward = Application(router: buildRouter(services, listener: .plainHTTP), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+        try await keyward.test(.live) { client in
+            let port = try #require(client.port)
+            let checks = services.domainVerifications.using(checker: NetworkDomainChecker(resolver: resolver, policy: OutboundAddressPolicy(allowedNetworks: [try IPNetwork(parsing: "127.0.0.0/8")]),
+                                                                                        httpPort: port))
+            let record = try #require(try await checks.checkChannel(merchantID: nil, mode: nil, channelID: channel.id).first)
+            #expect(record.status == .failed && record.lastError?.contains("answered HTTP 404") == true, "\(record)")
+        }
+    }
+
     /// Proves every domain (after a moment, so checks overlap).
     struct AlwaysVerified: DomainControlChecker {
         func check(domain: String, token: String) async -> DomainCheckResult {
