@@ -90,6 +90,8 @@ struct ChannelView: Sendable {
     let events: [Event]
     let verifications: [DomainVerificationView]
     let recheckHours: Int
+    /// A managed channel whose domains are all verified may be renewed by hand.
+    let renewable: Bool
 
     init(_ channel: SalesChannelInfo, now: Date, events: [ChannelEvent], verifications: [DomainVerification] = [], recheckHours: Int = 24) {
         id = channel.id
@@ -105,5 +107,6 @@ struct ChannelView: Sendable {
         self.events = events.map { Event(at: CabinetDates.minute($0.at), kind: $0.kind, message: $0.message) }
         self.verifications = verifications.map(DomainVerificationView.init)
         self.recheckHours = recheckHours
+        renewable = managed && verifications.count == channel.domains.count && verifications.allSatisfy(\.isVerified)
     }
 }
