@@ -53,6 +53,8 @@ struct HTTPTokenProbe: Sendable {
 
     /// The path of a redirect that stays on `http://domain` (same port), or nil.
     func sameHostPath(_ location: String, domain: String) -> String? {
+        // Only printable ASCII goes into our request line.
+        guard location.utf8.count <= 2048, location.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
         if location.hasPrefix("/"), !location.hasPrefix("//") { return location }
         guard let url = URL(string: location), url.scheme?.lowercased() == "http", let host = url.host.flatMap(DomainName.host),
               host == domain, (url.port ?? 80) == port else { return nil }
