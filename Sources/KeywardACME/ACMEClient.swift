@@ -8,7 +8,8 @@ import NIOSSL
 /// Publishes HTTP-01 key authorizations where the CA will look for them
 /// (`http://<domain>/.well-known/acme-challenge/<token>`).
 public protocol HTTP01Responder: Sendable {
-    func publish(token: String, keyAuthorization: String) async throws
+    /// Serves `keyAuthorization` at `/.well-known/acme-challenge/<token>` for requests to `domain`.
+    func publish(token: String, keyAuthorization: String, domain: String) async throws
     func withdraw(token: String) async
 }
 
@@ -134,7 +135,7 @@ public actor ACMEClient {
         guard let challenge = authorization.challenges.first(where: { $0.type == "http-01" }), let token = challenge.token else {
             throw ACMEError("acme_challenge_failed", "The CA offers no HTTP-01 challenge for \(authorization.identifier.value).")
         }
-        try await responder.publish(token: token, keyAuthorization: accountKey.keyAuthorization(token: token))
+        try await responder.publish(token: token, keyAuthorization: accountKey.keyAuthorization(token: token), domain: authorization.identifier.value)
         do {
             if challenge.status == "pending" { _ = try await post(challenge.url, payload: Data("{}".utf8)) }
             let settled = try await poll(url, as: ACMEAuthorization.self) { $0.status != "pending" }

@@ -50,11 +50,11 @@ public struct ACMEState: Sendable {
         try await store.sql.update("acme_accounts").set("account_url", to: accountURL).where("id", .equal, id).run()
     }
 
-    /// Publishes an HTTP-01 key authorization for an hour at most.
-    public func publishChallenge(token: String, keyAuthorization: String) async throws {
+    /// Publishes an HTTP-01 key authorization for an hour at most, answered only on `domain`'s Host.
+    public func publishChallenge(token: String, keyAuthorization: String, domain: String) async throws {
         try await store.sql.delete(from: "acme_challenges").where("token", .equal, token).run()
-        try await store.sql.insert(into: "acme_challenges").columns("token", "key_authorization", "expires_ms")
-            .values(SQLBind(token), SQLBind(keyAuthorization), SQLBind(clock.now().addingTimeInterval(3600).millis)).run()
+        try await store.sql.insert(into: "acme_challenges").columns("token", "key_authorization", "expires_ms", "domain")
+            .values(SQLBind(token), SQLBind(keyAuthorization), SQLBind(clock.now().addingTimeInterval(3600).millis), SQLBind(domain.lowercased())).run()
     }
 
     public func withdrawChallenge(token: String) async throws {
@@ -62,11 +62,14 @@ public struct ACMEState: Sendable {
         try await store.sql.delete(from: "acme_challenges").where("expires_ms", .lessThan, clock.now().millis).run()
     }
 
-    /// The key authorization for `token`, if one is published and fresh.
-    public func challengeResponse(token: String) async throws -> String? {
-        guard (1...256).contains(token.utf8.count), token.utf8.allSatisfy({ Base64URL.isAlphabet($0) }) else { return nil }
+    /// The key authorization for `token`, if one is published and fresh and was made for the request's
+    /// `host` (the Host header): a challenge for one domain is never answered on another name, so a
+    /// name that merely resolves to Keyward cannot pass validation with somebody else's order.
+    public func challengeResponse(token: String, host: String?) async throws -> String? {
+        guard (1...256).contains(token.utf8.count), token.utf8.allSatisfy({ Base64URL.isAlphabet($0) }),
+              let host = host.flatMap(DomainName.host) else { return nil }
         struct Row: Decodable { let key_authorization: String }
         return try await store.sql.select().column("key_authorization").from("acme_challenges").where("token", .equal, token)
-            .where("expires_ms", .greaterThan, clock.now().millis).first(decoding: Row.self)?.key_authorization
+            .where("domain", .equal, host).where("expires_ms", .greaterThan, clock.now().millis).first(decoding: Row.self)?.key_authorization
     }
 }

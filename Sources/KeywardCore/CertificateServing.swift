@@ -19,10 +19,10 @@ extension CertificateService {
     }
 
     /// The certificate to serve for `serverName`: the certificate of the channel that claims the name
-    /// (or, for `a.example.com`, a channel claiming `*.example.com`), when that certificate is stored
-    /// with its key. Nil means: fall back to the default certificate.
+    /// (or, for `a.example.com`, a channel claiming `*.example.com`) for a merchant who has verified
+    /// it, when that certificate is stored with its key. Nil means: fall back to the default certificate.
     public func serving(serverName: String) async throws -> ServingCertificate? {
-        let name = serverName.lowercased()
+        guard let name = DomainName.host(serverName) else { return nil }
         var candidates = [name]
         if let dot = name.firstIndex(of: ".") { candidates.append("*" + name[dot...]) }
         struct Row: Decodable {
@@ -39,7 +39,10 @@ extension CertificateService {
             .from("channel_domains")
             .join("sales_channels", on: SQLColumn("id", table: "sales_channels"), .equal, SQLColumn("channel_id", table: "channel_domains"))
             .join("certificates", on: SQLColumn("id", table: "certificates"), .equal, SQLColumn("certificate_id", table: "sales_channels"))
+            .join("domain_verifications", on: SQLColumn("merchant_id", table: "domain_verifications"), .equal, SQLColumn("merchant_id", table: "channel_domains"))
             .where(SQLColumn("domain", table: "channel_domains"), .in, SQLBind.group(candidates))
+            .where(SQLColumn("domain", table: "domain_verifications"), .equal, SQLColumn("domain", table: "channel_domains"))
+            .where(SQLColumn("status", table: "domain_verifications"), .equal, SQLBind(DomainVerificationStatus.verified.rawValue))
             .all(decoding: Row.self)
         guard let row = rows.first(where: { $0.domain == name }) ?? rows.first, let sealed = row.sealed_private_key else { return nil }
         let key = try keyring.openString(sealed, context: CertificateRow.sealContext(id: row.id))

@@ -75,6 +75,15 @@ public struct ChannelIssuance: Sendable {
         var claimed: [SalesChannelInfo] = []
         for row in due {
             guard let previous = row.next_attempt_ms else { continue }
+            // Orders only for verified domains: a channel with one unverified domain leaves the queue
+            // until verification puts it back (DomainClaims.refreshChannel).
+            let waiting = try await DomainClaims.unverified(store.sql, merchantID: row.merchant_id, domains: JSONText.decode([String].self, row.domains) ?? [])
+            guard waiting.isEmpty else {
+                try await store.sql.update("sales_channels").set("next_attempt_ms", to: Int64?.none).set("status", to: "pending")
+                    .set("status_detail", to: DomainClaims.waitingDetail(waiting)).set("updated_ms", to: now.millis)
+                    .where("id", .equal, row.id).where("next_attempt_ms", .equal, previous).run()
+                continue
+            }
             let leaseEnd = now.addingTimeInterval(Self.lease).millis
             let renewing = row.certificate_id != nil
             try await store.sql.update("sales_channels").set("next_attempt_ms", to: leaseEnd).set("status", to: "issuing")

@@ -41,13 +41,17 @@ public struct DomainAssociationService: Sendable {
         try await store.sql.delete(from: "domain_associations").where("merchant_id", .equal, merchantID).run()
     }
 
-    /// The file to serve for `host`: that of the merchant whose channel claims the host (exactly).
+    /// The file to serve for `host`: that of the merchant who claims the host (exactly) in a channel
+    /// and has verified it. An unverified claim serves nothing.
     public func content(forHost host: String) async throws -> String? {
-        var name = host.lowercased()
-        if name.hasPrefix("["), let end = name.firstIndex(of: "]") { name = String(name[...end]) } else if let colon = name.lastIndex(of: ":") { name = String(name[..<colon]) }
+        guard let name = DomainName.host(host) else { return nil }
         struct Row: Decodable { let content: String }
         return try await store.sql.select().column(SQLColumn("content", table: "domain_associations")).from("channel_domains")
+            .join("domain_verifications", on: SQLColumn("merchant_id", table: "domain_verifications"), .equal, SQLColumn("merchant_id", table: "channel_domains"))
             .join("domain_associations", on: SQLColumn("merchant_id", table: "domain_associations"), .equal, SQLColumn("merchant_id", table: "channel_domains"))
-            .where(SQLColumn("domain", table: "channel_domains"), .equal, SQLBind(name)).first(decoding: Row.self)?.content
+            .where(SQLColumn("domain", table: "channel_domains"), .equal, SQLBind(name))
+            .where(SQLColumn("domain", table: "domain_verifications"), .equal, SQLColumn("domain", table: "channel_domains"))
+            .where(SQLColumn("status", table: "domain_verifications"), .equal, SQLBind(DomainVerificationStatus.verified.rawValue))
+            .first(decoding: Row.self)?.content
     }
 }

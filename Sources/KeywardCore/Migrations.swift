@@ -1,11 +1,12 @@
 import FluentKit
+import Foundation
 import SQLKit
 
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
     static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
                                         V7SalesChannels(), V8CertificateRequests(), V9AuditLog(), V10Accounts(), V11MerchantSettings(), V12CredentialLimits(),
-                                        V13SignInThrottles()]
+                                        V12DomainVerification(), V13SignInThrottles()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -481,5 +482,77 @@ struct V11MerchantSettings: AsyncMigration {
 
     func revert(on database: any Database) async throws {
         try await database.schema("merchant_settings").delete()
+    }
+}
+
+/// Domain verification: one record per merchant and domain (token, status, checks), at most one
+/// merchant verified per domain (a partial unique index, so two merchants racing to verify cannot
+/// both win); HTTP-01 answers remember the domain they were made for; and channel domains become one
+/// claim per merchant and domain (was: per domain), so an unverified claim cannot block the owner.
+/// Existing claims get pending records: they serve again once verified (or vouched for by an operator).
+struct V12DomainVerification: AsyncMigration {
+    var name: String { "v12_domain_verification" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("domain_verifications")
+            .field("id", .string, .identifier(auto: false))
+            .field("merchant_id", .string, .required, .references("merchants", "id"))
+            .field("domain", .string, .required)
+            .field("token", .string, .required)
+            .field("status", .string, .required)
+            .field("method", .string)
+            .field("failures", .int64, .required)
+            .field("first_failure_ms", .int64)
+            .field("last_error", .string)
+            .field("last_checked_ms", .int64)
+            .field("next_check_ms", .int64)
+            .field("verified_ms", .int64)
+            .field("created_ms", .int64, .required)
+            .field("updated_ms", .int64, .required)
+            .unique(on: "merchant_id", "domain")
+            .create()
+        try await database.schema("acme_challenges").field("domain", .string).update()
+        try await database.schema("channel_domain_claims")
+            .field("domain", .string, .required)
+            .field("channel_id", .string, .required, .references("sales_channels", "id"))
+            .field("merchant_id", .string, .required)
+            .compositeIdentifier(over: "domain", "merchant_id")
+            .create()
+        guard let sql = database as? any SQLDatabase else { return }
+        try await sql.raw("CREATE UNIQUE INDEX domain_verifications_one_verified ON domain_verifications (domain) WHERE status = 'verified'").run()
+        try await sql.create(index: "domain_verifications_due").on("domain_verifications").column("next_check_ms").run()
+        try await sql.raw("INSERT INTO channel_domain_claims (domain, channel_id, merchant_id) SELECT domain, channel_id, merchant_id FROM channel_domains").run()
+        try await sql.raw("DROP TABLE channel_domains").run()
+        try await sql.raw("ALTER TABLE channel_domain_claims RENAME TO channel_domains").run()
+        try await sql.create(index: "channel_domains_by_channel").on("channel_domains").column("channel_id").run()
+        struct Claim: Decodable { let domain: String; let merchant_id: String }
+        let now = Date()
+        for claim in try await sql.select().column("domain").column("merchant_id").from("channel_domains").all(decoding: Claim.self) {
+            try await sql.insert(into: "domain_verifications").model(DomainVerificationRow.pending(merchantID: claim.merchant_id, domain: claim.domain, now: now)).run()
+        }
+        // Managed channels wait for their domains instead of being ordered.
+        try await sql.update("sales_channels").set("status", to: "pending").set("status_detail", to: "Waiting for domain verification.")
+            .set("next_attempt_ms", to: Int64?.none).where("ssl_mode", .equal, "managed").run()
+        try await sql.update("sales_channels").set("status", to: "pending").set("status_detail", to: "Waiting for domain verification.")
+            .where("ssl_mode", .equal, "uploaded").run()
+    }
+
+    func revert(on database: any Database) async throws {
+        guard let sql = database as? any SQLDatabase else { return }
+        try await database.schema("channel_domain_claims")
+            .field("domain", .string, .identifier(auto: false))
+            .field("channel_id", .string, .required, .references("sales_channels", "id"))
+            .field("merchant_id", .string, .required)
+            .create()
+        // One claim per domain again: the oldest channel keeps it.
+        try await sql.raw("""
+            INSERT INTO channel_domain_claims (domain, channel_id, merchant_id) SELECT d.domain, d.channel_id, d.merchant_id FROM channel_domains d
+            JOIN sales_channels s ON s.id = d.channel_id
+            WHERE s.created_ms = (SELECT MIN(s2.created_ms) FROM channel_domains d2 JOIN sales_channels s2 ON s2.id = d2.channel_id WHERE d2.domain = d.domain)
+            """).run()
+        try await sql.raw("DROP TABLE channel_domains").run()
+        try await sql.raw("ALTER TABLE channel_domain_claims RENAME TO channel_domains").run()
+        try await database.schema("acme_challenges").deleteField("domain").update()
+        try await database.schema("domain_verifications").delete()
     }
 }

@@ -1,78 +1,109 @@
-import Foundation
+/// Punycode (RFC 3492): the encoding that turns a Unicode label into the ASCII after `xn--`
+/// (`bücher` ↔ `bcher-kva`). Written here because nothing in our dependencies exposes it.
+public enum Punycode {
+    /// The Punycode of one label (without `xn--`); nil when it cannot be encoded.
+    public static func encode(_ label: String) -> String? { encode(Array(label.unicodeScalars)) }
 
-/// Internationalised host names in their ASCII (`xn--`) form, as DNS and TLS certificates know them.
-///
-/// A lighter IDNA than UTS #46: compatibility-normalise (NFKC, which folds full-width letters and digits
-/// to ASCII), lowercase, treat the ideographic and full-width full stops as dots, then Punycode (RFC 3492)
-/// each label that is not ASCII. The point is that one host has one spelling before it is checked,
-/// resolved and connected to: `ｌｏｃａｌｈｏｓｔ` is `localhost`, `１２７.０.０.１` is 127.0.0.1.
-public enum IDNA {
-    /// The ASCII form of `host`, or nil when a label cannot be encoded (or holds no letter at all).
-    public static func toASCII(_ host: String) -> String? {
-        var text = host.precomposedStringWithCompatibilityMapping.lowercased()
-        for dot in ["\u{3002}", "\u{FF0E}", "\u{FF61}"] { text = text.replacingOccurrences(of: dot, with: ".") }
-        let labels = text.split(separator: ".", omittingEmptySubsequences: false).map { label -> String? in
-            if label.allSatisfy(\.isASCII) { return String(label) }
-            // Letters, marks, digits and hyphens only: symbols and spaces have no place in a host name.
-            guard label.unicodeScalars.allSatisfy({ $0.properties.isAlphabetic || $0.properties.numericType != nil || $0 == "-"
-                || $0.properties.generalCategory == .nonspacingMark || $0.properties.generalCategory == .spacingMark }) else { return nil }
-            return Punycode.encode(String(label)).map { "xn--" + $0 }
-        }
-        guard labels.allSatisfy({ $0 != nil }) else { return nil }
-        return labels.compactMap { $0 }.joined(separator: ".")
+    /// The label `encoded` (without `xn--`) stands for; nil when it is not valid Punycode.
+    public static func decode(_ encoded: String) -> String? {
+        decode(Substring(encoded)).map { String(String.UnicodeScalarView($0)) }
     }
-}
 
-/// RFC 3492 Punycode encoding (the encoder only: hosts arrive as Unicode or already in xn-- form).
-enum Punycode {
-    static let base = 36, tMin = 1, tMax = 26, skew = 38, damp = 700, initialBias = 72, initialN = 0x80
+    static let base = 36, tMin = 1, tMax = 26, skew = 38, damp = 700, initialBias = 72, initialN = 128
+    /// Labels are at most 63 octets; anything that would overflow these bounds is not a label.
+    static let maximumScalars = 256
 
-    static func encode(_ input: String) -> String? {
-        let scalars = input.unicodeScalars.map { Int($0.value) }
-        var output = scalars.filter { $0 < 0x80 }.compactMap { Unicode.Scalar($0).map(Character.init) }
+    /// The Punycode of `scalars` (without the `xn--` prefix); nil for input no label can hold.
+    static func encode(_ scalars: [Unicode.Scalar]) -> String? {
+        guard scalars.count <= maximumScalars else { return nil }
+        let input = scalars.map { Int($0.value) }
+        var output: [UInt8] = input.filter { $0 < 0x80 }.map { UInt8($0) }
         let basicCount = output.count
-        if basicCount > 0 { output.append("-") }
+        if basicCount > 0 { output.append(UInt8(ascii: "-")) }
         var n = initialN, delta = 0, bias = initialBias, handled = basicCount
-        while handled < scalars.count {
-            guard let next = scalars.filter({ $0 >= n }).min() else { return nil }
-            let (product, overflow) = (next - n).multipliedReportingOverflow(by: handled + 1)
-            guard !overflow, delta <= Int(Int32.max) - product else { return nil }
-            delta += product
-            n = next
-            for scalar in scalars {
-                if scalar < n { delta += 1 }
-                guard scalar == n else { continue }
+        while handled < input.count {
+            guard let m = input.filter({ $0 >= n }).min() else { return nil }
+            delta += (m - n) * (handled + 1)
+            n = m
+            for c in input {
+                if c < n { delta += 1 }
+                guard c == n else { continue }
                 var q = delta, k = base
                 while true {
-                    let t = k <= bias ? tMin : k >= bias + tMax ? tMax : k - bias
+                    let t = k <= bias ? tMin : (k >= bias + tMax ? tMax : k - bias)
                     if q < t { break }
                     output.append(digit(t + (q - t) % (base - t)))
                     q = (q - t) / (base - t)
                     k += base
                 }
                 output.append(digit(q))
-                bias = adapt(delta, handled + 1, handled == basicCount)
+                bias = adapt(delta, handled + 1, firstTime: handled == basicCount)
                 delta = 0
                 handled += 1
             }
             delta += 1
             n += 1
         }
-        return String(output)
+        return String(decoding: output, as: UTF8.self)
     }
 
-    static func digit(_ value: Int) -> Character {
-        Character(Unicode.Scalar(UInt8(value < 26 ? value + 97 : value + 22)))
+    /// The Unicode scalars `encoded` stands for; nil when it is not valid Punycode.
+    static func decode(_ encoded: Substring) -> [Unicode.Scalar]? {
+        let bytes = Array(encoded.utf8)
+        guard bytes.count <= maximumScalars, bytes.allSatisfy({ $0 < 0x80 }) else { return nil }
+        var output: [Int] = []
+        var position = 0
+        if let dash = bytes.lastIndex(of: UInt8(ascii: "-")) {
+            output = bytes[..<dash].map(Int.init)
+            position = dash + 1
+        }
+        var n = initialN, i = 0, bias = initialBias
+        while position < bytes.count {
+            let oldI = i
+            var w = 1, k = base
+            while true {
+                guard position < bytes.count, let value = digitValue(bytes[position]) else { return nil }
+                position += 1
+                i += value * w
+                guard i <= 0x10FFFF * (output.count + 1) else { return nil }
+                let t = k <= bias ? tMin : (k >= bias + tMax ? tMax : k - bias)
+                if value < t { break }
+                w *= base - t
+                guard w <= 0x10FFFF * base else { return nil }
+                k += base
+            }
+            bias = adapt(i - oldI, output.count + 1, firstTime: oldI == 0)
+            n += i / (output.count + 1)
+            i %= output.count + 1
+            guard n <= 0x10FFFF else { return nil }
+            output.insert(n, at: i)
+            i += 1
+        }
+        let scalars = output.compactMap { Unicode.Scalar(UInt32($0)) }
+        return scalars.count == output.count ? scalars : nil
     }
 
-    static func adapt(_ delta: Int, _ count: Int, _ first: Bool) -> Int {
-        var delta = first ? delta / damp : delta / 2
-        delta += delta / count
+    static func adapt(_ delta: Int, _ points: Int, firstTime: Bool) -> Int {
+        var delta = firstTime ? delta / damp : delta / 2
+        delta += delta / points
         var k = 0
         while delta > ((base - tMin) * tMax) / 2 {
             delta /= base - tMin
             k += base
         }
         return k + (base - tMin + 1) * delta / (delta + skew)
+    }
+
+    static func digit(_ value: Int) -> UInt8 {
+        value < 26 ? UInt8(ascii: "a") + UInt8(value) : UInt8(ascii: "0") + UInt8(value - 26)
+    }
+
+    static func digitValue(_ byte: UInt8) -> Int? {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"): Int(byte - UInt8(ascii: "a"))
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"): Int(byte - UInt8(ascii: "A"))
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): Int(byte - UInt8(ascii: "0")) + 26
+        default: nil
+        }
     }
 }

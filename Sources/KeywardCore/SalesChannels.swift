@@ -61,20 +61,25 @@ struct SalesChannelRow: Codable {
     }
 }
 
-/// Sales channels: each domain belongs to one channel (a domain claimed elsewhere is refused), an
-/// uploaded channel's certificate must cover every domain, a managed channel is queued for ACME.
+/// Sales channels: a merchant claims each domain in one channel; an uploaded channel's certificate must
+/// cover every domain; a managed channel is queued for ACME. A claim serves nothing until the merchant
+/// has verified the domain (`DomainVerificationService`); reserved names cannot be claimed at all, and a
+/// domain another merchant verified is refused (`domain_taken`). Unverified claims of several merchants
+/// may coexist, so nobody can block a domain's owner by claiming it first.
 public struct SalesChannelService: Sendable {
     let store: KeywardStore
     let changes: CredentialChanges
     let certificates: CertificateService
+    let reserved: ReservedDomains
     let clock: KeywardClock
 
     public static let maximumDomains = 100
 
-    public init(store: KeywardStore, changes: CredentialChanges, certificates: CertificateService, clock: KeywardClock = .system) {
+    public init(store: KeywardStore, changes: CredentialChanges, certificates: CertificateService, reserved: ReservedDomains = .none, clock: KeywardClock = .system) {
         self.store = store
         self.changes = changes
         self.certificates = certificates
+        self.reserved = reserved
         self.clock = clock
     }
 
@@ -92,16 +97,17 @@ public struct SalesChannelService: Sendable {
         guard (1...Self.maximumDomains).contains(normalized.count) else {
             throw KeywardError.invalid("invalid_field", "'domains' holds 1 to \(Self.maximumDomains) DNS names.", field: "domains")
         }
+        for domain in normalized { try reserved.check(domain) }
+        try await checkNotTaken(merchantID: merchantID, domains: normalized)
         let now = clock.now()
-        var status = "pending", detail = "Waiting for the first certificate order."
+        // Pending until every domain is verified (DomainClaims.refreshChannel moves it on).
+        var status = "pending", detail = DomainClaims.waitingDetail(normalized)
         switch sslMode {
         case .uploaded:
             guard let certificateID else {
                 throw KeywardError.invalid("certificate_required", "An 'uploaded' channel names the stored certificate it serves ('certificate_id').", field: "certificate_id")
             }
             try await checkCovers(merchantID: merchantID, mode: mode, certificateID: certificateID, domains: normalized)
-            status = "active"
-            detail = "Serving the uploaded certificate."
         case .managed:
             guard certificateID == nil else {
                 throw KeywardError.invalid("invalid_field", "A 'managed' channel gets its certificate by ACME; leave out 'certificate_id'.", field: "certificate_id")
@@ -109,7 +115,7 @@ public struct SalesChannelService: Sendable {
         }
         let row = SalesChannelRow(id: Identifier.make("chn"), merchant_id: merchantID, mode: mode.rawValue, name: name, domains: JSONText.encode(normalized),
                                   ssl_mode: sslMode.rawValue, certificate_id: certificateID, status: status, status_detail: detail, failures: 0,
-                                  next_attempt_ms: sslMode == .managed ? now.millis : nil, renew_at_ms: nil, created_ms: now.millis, updated_ms: now.millis)
+                                  next_attempt_ms: nil, renew_at_ms: nil, created_ms: now.millis, updated_ms: now.millis)
         let claimed = normalized
         do {
             try await changes.commit(in: store) { sql in
@@ -118,19 +124,32 @@ public struct SalesChannelService: Sendable {
                     try await sql.insert(into: "channel_domains").columns("domain", "channel_id", "merchant_id")
                         .values(SQLBind(domain), SQLBind(row.id), SQLBind(merchantID)).run()
                 }
+                try await DomainClaims.ensureRecords(sql, merchantID: merchantID, domains: claimed, now: now)
                 try await ChannelEvents.record(sql, channel: row.id, merchant: merchantID, at: now, kind: "created",
-                                               message: "Channel created (\(sslMode.rawValue)) for \(claimed.joined(separator: ", ")).")
+                                               message: "Channel created (\(sslMode.rawValue)) for \(claimed.joined(separator: ", ")); each domain serves once its control is verified.")
+                try await DomainClaims.refreshChannel(sql, channel: row, now: now)
             }
         } catch let error as KeywardError {
             throw error
         } catch {
-            let taken = try await takenDomains(claimed)
-            guard taken.isEmpty else {
-                throw KeywardError(.conflict, "domain_taken", "\(taken.joined(separator: ", ")) already belong to a sales channel; a domain is served by one channel only.", field: "domains")
-            }
+            // A concurrent claim by the same merchant (the primary key is domain + merchant).
+            try await checkNotTaken(merchantID: merchantID, domains: claimed)
             throw error
         }
-        return row.info
+        return try await get(merchantID: merchantID, mode: mode, id: row.id)
+    }
+
+    /// Refuses (409 `domain_taken`) a domain the merchant already claims in a channel, or one another
+    /// merchant has verified. Another merchant's unverified claim does not block: control decides.
+    func checkNotTaken(merchantID: String, domains: [String]) async throws {
+        struct Row: Decodable { let domain: String; let channel_id: String }
+        let mine = try await store.sql.select().column("domain").column("channel_id").from("channel_domains").where("merchant_id", .equal, merchantID)
+            .where("domain", .in, domains).all(decoding: Row.self)
+        if let first = mine.first {
+            throw KeywardError(.conflict, "domain_taken", "\(mine.map(\.domain).joined(separator: ", ")) already belong to your channel \(first.channel_id); a domain is served by one channel only.", field: "domains")
+        }
+        let elsewhere = try await DomainClaims.verifiedElsewhere(store.sql, merchantID: merchantID, domains: domains)
+        guard elsewhere.isEmpty else { throw DomainVerificationService.taken(elsewhere) }
     }
 
     func checkCovers(merchantID: String, mode: Mode, certificateID: String, domains: [String]) async throws {
@@ -147,10 +166,6 @@ public struct SalesChannelService: Sendable {
         }
     }
 
-    func takenDomains(_ domains: [String]) async throws -> [String] {
-        struct Row: Decodable { let domain: String }
-        return try await store.sql.select().column("domain").from("channel_domains").where("domain", .in, domains).all(decoding: Row.self).map(\.domain)
-    }
 
     /// The merchant's channels in `mode`.
     public func list(merchantID: String, mode: Mode) async throws -> [SalesChannelInfo] {
@@ -160,12 +175,16 @@ public struct SalesChannelService: Sendable {
 
     /// One channel (any merchant when `merchantID` is nil: operators' CLI).
     public func get(merchantID: String?, mode: Mode?, id: String) async throws -> SalesChannelInfo {
+        try await Self.row(store.sql, merchantID: merchantID, mode: mode, id: id).info
+    }
+
+    static func row(_ sql: any SQLDatabase, merchantID: String?, mode: Mode?, id: String) async throws -> SalesChannelRow {
         guard Identifier.isWellFormed(id, prefix: "chn") else { throw KeywardError.notFound("sales channel", id: id) }
-        var query = store.sql.select().column("*").from("sales_channels").where("id", .equal, id)
+        var query = sql.select().column("*").from("sales_channels").where("id", .equal, id)
         if let merchantID { query = query.where("merchant_id", .equal, merchantID) }
         if let mode { query = query.where("mode", .equal, mode.rawValue) }
         guard let row = try await query.first(decoding: SalesChannelRow.self) else { throw KeywardError.notFound("sales channel", id: id) }
-        return row.info
+        return row
     }
 
     /// The channel's history, newest first.
@@ -173,10 +192,12 @@ public struct SalesChannelService: Sendable {
         try await ChannelEvents.list(store.sql, channel: channelID, limit: limit)
     }
 
-    /// Deletes the channel and frees its domains.
+    /// Deletes the channel and frees its domains (their verification too: another merchant may then
+    /// prove control of them).
     public func delete(merchantID: String, mode: Mode, id: String) async throws {
         let channel = try await get(merchantID: merchantID, mode: mode, id: id)
         try await changes.commit(in: store) { sql in
+            try await DomainClaims.release(sql, merchantID: channel.merchantID, domains: channel.domains)
             try await sql.delete(from: "channel_domains").where("channel_id", .equal, channel.id).run()
             try await sql.delete(from: "channel_events").where("channel_id", .equal, channel.id).run()
             try await sql.delete(from: "sales_channels").where("id", .equal, channel.id).run()
@@ -188,6 +209,10 @@ public struct SalesChannelService: Sendable {
         let channel = try await get(merchantID: merchantID, mode: mode, id: id)
         guard channel.sslMode == .managed else {
             throw KeywardError.invalid("not_managed", "Only a managed channel is renewed by Keyward; upload a new certificate for this one.")
+        }
+        let waiting = try await DomainClaims.unverified(store.sql, merchantID: merchantID, domains: channel.domains)
+        guard waiting.isEmpty else {
+            throw KeywardError(.conflict, "domain_not_verified", "\(DomainClaims.waitingDetail(waiting)) Certificates are ordered only for verified domains; publish the TXT record or HTTP token and check again.")
         }
         let now = clock.now()
         try await store.sql.update("sales_channels").set("next_attempt_ms", to: now.millis).set("updated_ms", to: now.millis)

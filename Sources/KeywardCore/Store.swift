@@ -63,8 +63,9 @@ public final class KeywardStore: Sendable {
         return database
     }
 
-    /// Applies every pending migration; safe to call at every start.
-    public func migrate() async throws {
+    /// Applies every pending migration; safe to call at every start. `through` stops after the named
+    /// migration (tests of an upgrade prepare the older schema with it).
+    public func migrate(through last: String? = nil) async throws {
         if case .sqlite = engine {
             // WAL lets the CLI write while a server reads; busy_timeout waits instead of failing on a lock.
             try await sql.raw("PRAGMA journal_mode=WAL").run()
@@ -78,7 +79,9 @@ public final class KeywardStore: Sendable {
             }
         }
         let migrations = Migrations()
-        migrations.add(KeywardMigrations.all)
+        var chosen = KeywardMigrations.all
+        if let last, let index = chosen.firstIndex(where: { $0.name == last }) { chosen = Array(chosen[...index]) }
+        migrations.add(chosen)
         let migrator = Migrator(databaseFactory: { [fluent] _ in fluent }, migrations: migrations,
                                 on: MultiThreadedEventLoopGroup.singleton.any(), migrationLogLevel: .debug)
         // Two processes may start on a fresh database at once (a CLI command next to `serve`, instances

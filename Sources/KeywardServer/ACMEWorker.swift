@@ -11,8 +11,8 @@ import X509
 struct DatabaseHTTP01Responder: HTTP01Responder {
     let state: ACMEState
 
-    func publish(token: String, keyAuthorization: String) async throws {
-        try await state.publishChallenge(token: token, keyAuthorization: keyAuthorization)
+    func publish(token: String, keyAuthorization: String, domain: String) async throws {
+        try await state.publishChallenge(token: token, keyAuthorization: keyAuthorization, domain: domain)
     }
 
     func withdraw(token: String) async {

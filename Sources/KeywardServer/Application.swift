@@ -66,8 +66,10 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     JWEKeyController(jweKeys: services.jweKeys, sessions: services.deviceSessions, clock: services.clock).addRoutes(to: manage)
     CertificateController(certificates: services.certificates, channels: services.channels, applePay: services.applePayRequests, clock: services.clock)
         .addRoutes(to: manage)
-    ChannelController(channels: services.channels, certificates: services.certificates, webhooks: services.webhooks,
-                      associations: services.domainAssociations, clock: services.clock).addRoutes(to: manage)
+    let channelController = ChannelController(channels: services.channels, certificates: services.certificates, webhooks: services.webhooks,
+                                              associations: services.domainAssociations, verifications: services.domainVerifications, clock: services.clock)
+    channelController.addRoutes(to: manage)
+    DomainVerificationController(verifications: services.domainVerifications, channels: channelController).addRoutes(to: manage)
     manage.refuseUnknownPaths()
     if listener == .https, let cabinet = try? CabinetController(services: services) { cabinet.addRoutes(to: router, table: table) }
     DiagnoseController(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock).addRoutes(to: v1)
@@ -94,7 +96,8 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
     do {
         tlsConfiguration = try tls.serverConfiguration(hostnames: settings.hostnames, keyring: services.keyring, logger: logger)
         // Channel domains get their own certificate by SNI; other names the local-CA one.
-        tlsConfiguration.sslContextCallback = SNICertificates(certificates: services.certificates, changes: services.changes, logger: logger).callback
+        tlsConfiguration.sslContextCallback = SNICertificates(certificates: services.certificates, changes: services.changes, logger: logger,
+                                                              reserved: services.domainVerifications.reserved).callback
     } catch {
         await services.store.shutdown()
         throw error
@@ -114,6 +117,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
         NoncePruner(store: services.store, clock: clock, logger: logger),
         CertificateWorkerService(worker: ACMEWorker(services: services, logger: logger), alerts: ExpiryAlerts(services: services, logger: logger),
                                  interval: .seconds(settings.certificateCheckSeconds), logger: logger),
+        DomainVerificationWorkerService(verifications: services.domainVerifications, interval: .seconds(settings.certificateCheckSeconds), logger: logger),
         plainHTTP,
     ]
     if let proxy { background.append(proxy.proxy) }

@@ -9,6 +9,7 @@ struct ChannelController {
     let certificates: CertificateService
     let webhooks: WebhookService
     let associations: DomainAssociationService
+    let verifications: DomainVerificationService
     let clock: KeywardClock
 
     func addRoutes(to manage: ManageRoutes) {
@@ -95,6 +96,7 @@ struct ChannelController {
             status: channel.status, status_detail: channel.statusDetail, failures: channel.failures,
             next_attempt_at: channel.sslMode == .managed ? channel.nextAttempt.flatMap(Timestamp.format) : nil, renew_at: channel.renewAt.flatMap(Timestamp.format),
             certificate: certificate.map { CertificateResource($0, now: now) }, warnings: warnings, events: events,
+            domain_verification: try await verifications.records(merchantID: channel.merchantID, domains: channel.domains).map(DomainVerificationResource.init),
             created_at: Timestamp.format(channel.createdAt))
     }
 }
@@ -127,6 +129,8 @@ struct ChannelResource: Encodable {
     let certificate: CertificateResource?
     let warnings: [String]
     let events: [EventResource]?
+    /// Each domain's verification and what to publish to prove control.
+    let domain_verification: [DomainVerificationResource]
     let created_at: String?
 }
 

@@ -17,12 +17,15 @@ final class SNICertificates: Sendable {
 
     let certificates: CertificateService
     let logger: Logger
+    /// The server's own names and the deny list: never served from a channel, whatever the database says.
+    let reserved: ReservedDomains
     let cache = Mutex<(generation: UInt64, entries: [String: Entry])>((0, [:]))
     static let maximumEntries = 10_000
 
-    init(certificates: CertificateService, changes: CredentialChanges, logger: Logger) {
+    init(certificates: CertificateService, changes: CredentialChanges, logger: Logger, reserved: ReservedDomains = .none) {
         self.certificates = certificates
         self.logger = logger
+        self.reserved = reserved
         changes.subscribe { [weak self] in self?.invalidate() }
     }
 
@@ -60,6 +63,7 @@ final class SNICertificates: Sendable {
     }
 
     func lookup(_ name: String) async -> Entry {
+        if let host = DomainName.host(name), reserved.reason(for: host) != nil { return .fallback }
         do {
             guard let serving = try await certificates.serving(serverName: name) else { return .fallback }
             var override = NIOSSLContextConfigurationOverride()

@@ -23,6 +23,8 @@ public struct KeywardServices: Sendable {
     public let deviceSessions: DeviceSessionService
     public let certificates: CertificateService
     public let channels: SalesChannelService
+    /// Proves merchants' control of their channels' domains; nothing is served for a domain before.
+    public let domainVerifications: DomainVerificationService
     public let webhooks: WebhookService
     public let domainAssociations: DomainAssociationService
     public let acmeState: ACMEState
@@ -51,6 +53,15 @@ public struct KeywardServices: Sendable {
         let jweKeys = JWEKeyService(store: store, changes: changes, clock: clock)
         let certificates = CertificateService(store: store, keyring: keyring, changes: changes, clock: clock)
         let accounts = AccountService(store: store, keyring: keyring, clock: clock, hasher: PasswordHasher(cost: settings.passwordHashCost))
+        let reserved: ReservedDomains
+        do { reserved = try settings.reserved() } catch {
+            await store.shutdown()
+            throw error
+        }
+        let checker: any DomainControlChecker = settings.verificationDNSResolver.map {
+            NetworkDomainChecker(resolver: $0, policy: OutboundAddressPolicy(allowedNetworks: settings.verificationAllowedNetworks))
+        } ?? UnavailableDomainChecker()
+        let audit = AuditLog(store: store, clock: clock)
         return KeywardServices(
             settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
             authenticator: KeyAuthenticator(store: store, changes: changes, lastUsed: lastUsed, clock: clock),
@@ -63,12 +74,14 @@ public struct KeywardServices: Sendable {
             jweKeys: jweKeys,
             deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock),
             certificates: certificates,
-            channels: SalesChannelService(store: store, changes: changes, certificates: certificates, clock: clock),
+            channels: SalesChannelService(store: store, changes: changes, certificates: certificates, reserved: reserved, clock: clock),
+            domainVerifications: DomainVerificationService(store: store, changes: changes, reserved: reserved, checker: checker, audit: audit,
+                                                           policy: settings.verificationPolicy, clock: clock),
             webhooks: WebhookService(store: store, keyring: keyring, clock: clock, destinations: settings.webhookDestinations),
             domainAssociations: DomainAssociationService(store: store, clock: clock),
             acmeState: ACMEState(store: store, keyring: keyring, clock: clock),
             applePayRequests: ApplePayRequests(store: store, keyring: keyring, certificates: certificates, clock: clock),
-            audit: AuditLog(store: store, clock: clock),
+            audit: audit,
             accounts: accounts,
             team: TeamService(store: store, accounts: accounts, clock: clock),
             cabinetSessions: CabinetSessions(store: store, clock: clock),

@@ -67,11 +67,40 @@ public struct Settings: Sendable {
     /// Not a setting: how webhook host names are resolved (`getaddrinfo`); tests put a table here.
     public var webhookResolver: WebhookNameResolver = .system
 
-    public init() {}
-
     /// Where webhooks may go: public addresses and `webhookAllowedNetworks`, names resolved by `webhookResolver`.
     public var webhookDestinations: WebhookDestinationPolicy {
         WebhookDestinationPolicy(allowedNetworks: webhookAllowedNetworks, resolver: webhookResolver)
+    }
+
+    /// Names no merchant may claim besides the server's own: exact names and `*.suffix` patterns.
+    public var reservedDomains: [String] = []
+    /// The resolver domain verification asks (TXT records, and the addresses of the HTTP check).
+    /// `resolve` defaults it to the first nameserver of /etc/resolv.conf; nil = no checks can run.
+    public var verificationDNSResolver: DNSServerAddress?
+    /// Networks the HTTP check may connect to although they are not public (loopback, private...).
+    /// Separate from the webhook policy on purpose, for now.
+    public var verificationAllowedNetworks: [IPNetwork] = []
+    /// How often verified domains are checked again, in hours.
+    public var verificationRecheckHours: Int = 24
+
+    public init() {}
+
+    /// The server's own names, which no channel may claim: the `hostname`s and the public URL's host.
+    /// Passed to Core as a plain list so more sources are easy to add.
+    public var ownDomainNames: [String] { hostnames + (publicURL.flatMap { URL(string: $0)?.host }.map { [$0] } ?? []) }
+
+    /// What channels may not claim: the server's own names and `reserved_domains`.
+    public func reserved() throws -> ReservedDomains {
+        do { return try ReservedDomains(serverNames: ownDomainNames, denied: reservedDomains) } catch {
+            throw SettingsError("reserved_domains: \(error.message)")
+        }
+    }
+
+    /// When and how domain verification checks run.
+    public var verificationPolicy: DomainVerificationPolicy {
+        var policy = DomainVerificationPolicy()
+        policy.recheckInterval = TimeInterval(verificationRecheckHours) * 3600
+        return policy
     }
 
     /// The mail transport, when one is configured (host and sender set).
@@ -99,7 +128,7 @@ public struct Settings: Sendable {
         "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes", "mypos_path", "mypos_test_path",
         "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
         "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
-        "webhook_allowed_networks",
+        "webhook_allowed_networks", "reserved_domains", "verification_dns_resolver", "verification_allowed_networks", "verification_recheck_hours",
     ]
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
@@ -200,6 +229,22 @@ public struct Settings: Sendable {
             do { return try IPNetwork(parsing: text) } catch { throw SettingsError("webhook_allowed_networks: \((error as? KeywardError)?.message ?? "invalid")") }
         }
         if settings.smtpHost != nil, settings.smtpFrom == nil { throw SettingsError("smtp_from is required with smtp_host") }
+        settings.reservedDomains = list("reserved_domains")
+        _ = try settings.reserved()
+        if let text = value("verification_dns_resolver"), !text.isEmpty {
+            do { settings.verificationDNSResolver = try DNSServerAddress(parsing: text) } catch {
+                throw SettingsError("verification_dns_resolver: \(error.message)")
+            }
+        } else {
+            settings.verificationDNSResolver = DNSServerAddress.system()
+        }
+        settings.verificationAllowedNetworks = try list("verification_allowed_networks").map { text in
+            do { return try IPNetwork(parsing: text) } catch { throw SettingsError("verification_allowed_networks: \((error as? KeywardError)?.message ?? "invalid")") }
+        }
+        if let text = value("verification_recheck_hours") {
+            guard let hours = Int(text), (1...720).contains(hours) else { throw SettingsError("verification_recheck_hours must be 1 to 720") }
+            settings.verificationRecheckHours = hours
+        }
         if settings.smtpHost != nil, settings.publicURL == nil {
             throw SettingsError("public_url is required with smtp_host: mailed links must name where members reach the cabinet, never a request's Host header")
         }

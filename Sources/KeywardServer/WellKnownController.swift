@@ -12,21 +12,24 @@ struct WellKnownController {
     let associations: DomainAssociationService
 
     func addRoutes(to router: Router<KeywardRequestContext>) {
-        router.get(".well-known/acme-challenge/:token") { _, context in
+        router.get(".well-known/acme-challenge/:token") { request, context in
             let token = try context.parameters.require("token")
-            guard let answer = try await acme.challengeResponse(token: token) else {
+            guard let answer = try await acme.challengeResponse(token: token, host: Self.host(request)) else {
                 throw KeywardError(.notFound, "not_found", "No pending ACME challenge with this token.")
             }
             return Self.text(answer, contentType: "application/octet-stream")
         }
         router.get(".well-known/apple-developer-merchantid-domain-association") { request, _ in
-            // HTTP/1 servers turn Host into the authority; a Host field left in the headers counts too.
-            guard let host = request.head.authority ?? HTTPField.Name("Host").flatMap({ request.headers[$0] }),
-                  let content = try await associations.content(forHost: host) else {
+            guard let host = Self.host(request), let content = try await associations.content(forHost: host) else {
                 throw KeywardError(.notFound, "not_found", "No Apple Pay domain-association file is uploaded for this domain's merchant.")
             }
             return Self.text(content, contentType: "text/plain")
         }
+    }
+
+    /// The requested host. HTTP/1 servers turn Host into the authority; a Host field left in the headers counts too.
+    static func host(_ request: Request) -> String? {
+        request.head.authority ?? HTTPField.Name("Host").flatMap({ request.headers[$0] })
     }
 
     static func text(_ text: String, contentType: String) -> Response {

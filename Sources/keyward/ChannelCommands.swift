@@ -102,7 +102,32 @@ extension String {
 /// `keyward channel …`: sales channels and their certificates.
 struct ChannelCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "channel", abstract: "Sales channels: domains and where their certificate comes from.",
-                                                    subcommands: [Create.self, Status.self, List.self])
+                                                    subcommands: [Create.self, Status.self, List.self, Verify.self])
+
+    struct Verify: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Check a channel's domains now (DNS TXT, then HTTP), or with --force vouch for them as the platform operator.",
+            discussion: """
+                Without --force this runs the same check as the API's POST /v1/manage/channels/ID/verify, from this machine, with the                 verification_dns_resolver and verification_allowed_networks settings. --force marks the domains verified without any                 check (for domains the operator knows, e.g. the platform's own shops); they are then not re-checked. Reserved names and                 domains another merchant verified are refused either way.
+                """)
+        @OptionGroup var storage: StorageOptions
+        @Argument(help: "Channel id (chn_…).") var id: String
+        @Flag(help: "Vouch for the domains without a check (operators only; recorded in the audit log).") var force = false
+        @Option(name: .customLong("domain"), help: "Only this domain of the channel (repeat for more; default: all).") var domains: [String] = []
+        @Flag(help: "JSON output.") var json = false
+
+        func run() async throws {
+            let records = try await storage.withServices { services in
+                let actor = AuditActor(type: "operator", id: ProcessInfo.processInfo.environment["USER"] ?? "cli")
+                if force {
+                    return try await services.domainVerifications.force(channelID: id, domains: domains.isEmpty ? nil : domains, actor: actor)
+                }
+                return try await services.domainVerifications.checkChannel(merchantID: nil, mode: nil, channelID: id, actor: actor)
+            }
+            if json { printJSON(records.map(VerificationLine.init)) } else { for record in records { print(VerificationLine(record).text) } }
+            if records.contains(where: { !$0.isVerified }) { throw ExitCode(1) }
+        }
+    }
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a sales channel; a managed one is ordered by ACME by the running server.")
@@ -130,13 +155,15 @@ struct ChannelCommand: AsyncParsableCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            let (channel, events) = try await storage.withServices { services in
+            let (channel, events, verifications) = try await storage.withServices { services in
                 let channel = try await services.channels.get(merchantID: nil, mode: nil, id: id)
-                return (channel, try await services.channels.events(channelID: id, limit: 20))
+                return (channel, try await services.channels.events(channelID: id, limit: 20),
+                        try await services.domainVerifications.records(merchantID: channel.merchantID, domains: channel.domains))
             }
             let line = ChannelLine(channel, events: events)
             if json { printJSON(line) } else {
                 print(line.text)
+                for record in verifications { print("  " + VerificationLine(record).text.replacingOccurrences(of: "\n", with: "\n  ")) }
                 for event in events { print("  \(ISO8601DateFormatter().string(from: event.at))  \(event.kind): \(event.message)") }
             }
         }
@@ -169,5 +196,22 @@ struct ChannelLine: Encodable {
 
     var text: String {
         "\(id)  \(name)  \(ssl_mode)  \(status)  \(domains.joined(separator: ","))  certificate: \(certificate_id ?? "none")\n  \(status_detail)"
+    }
+}
+
+/// One domain's verification as the CLI prints it.
+struct VerificationLine: Encodable {
+    let domain: String, status: String, method: String?, last_error: String?, txt_name: String, txt_value: String, http_url: String?
+
+    init(_ record: DomainVerification) {
+        domain = record.domain; status = record.status.rawValue; method = record.method?.rawValue; last_error = record.lastError
+        txt_name = record.txtName; txt_value = record.token; http_url = record.httpURL
+    }
+
+    var text: String {
+        var line = "\(domain)  \(status)\(method.map { " (\($0))" } ?? "")\n  TXT \(txt_name) = \(txt_value)"
+        if let http_url { line += "\n  or HTTP \(http_url) answering \(txt_value)" }
+        if let last_error { line += "\n  last check: \(last_error)" }
+        return line
     }
 }

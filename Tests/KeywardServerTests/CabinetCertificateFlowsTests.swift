@@ -48,17 +48,33 @@ import Testing
                 "csrf": csrf, "mode": "test", "name": "Web <shop>", "domains": "shop.example\nwww.shop.example", "ssl_mode": "uploaded", "certificate_id": certificate.id,
             ])
             let location = try #require(created.headers[.location])
+            let createdID = try #require(location.split(separator: "/").last?.split(separator: "?").first.map(String.init))
+            // Pending until its domains are verified: the page says what to publish and offers a check.
+            let waiting = String(buffer: try await browser.send(client, .get, location).body)
+            let token = try #require(try await services.domainVerifications.records(merchantID: merchant.id, domains: ["shop.example"]).first?.token)
+            #expect(waiting.contains("Web &lt;shop&gt;") && waiting.contains("<strong>pending</strong>") && waiting.contains("<code>_keyward-challenge.shop.example</code>")
+                    && waiting.contains("<code>\(token)</code>") && waiting.contains("http://shop.example/.well-known/keyward-domain-verification/\(token)")
+                    && waiting.contains("Check now"))
+            let check = try await browser.send(client, .post, "/cabinet/channels/\(createdID)/verify", form: ["csrf": csrf, "mode": "test"])
+            #expect(check.status == .seeOther)
+            let checked = String(buffer: try await browser.send(client, .get, location).body)
+            #expect(checked.contains("badge-critical\">failed</strong>") && checked.contains("verification_dns_resolver"), "the check's reason is shown")
+            _ = try await services.domainVerifications.force(channelID: createdID, actor: AuditActor(type: "operator", id: "test"))
             let channelPage = String(buffer: try await browser.send(client, .get, location).body)
-            #expect(channelPage.contains("Web &lt;shop&gt;") && channelPage.contains("<strong>active</strong>") && !channelPage.contains("http-equiv=\"refresh\""))
+            #expect(channelPage.contains("<strong>active</strong>") && channelPage.contains("badge-ok\">verified</strong> (operator)") && !channelPage.contains("http-equiv=\"refresh\""))
             let taken = try await browser.send(client, .post, "/cabinet/channels", form: ["csrf": csrf, "mode": "test", "name": "Again", "domains": "shop.example", "ssl_mode": "managed"])
             #expect(taken.status == .badRequest && String(buffer: taken.body).contains("domain_taken") && String(buffer: taken.body).contains("New sales channel"))
 
-            // A managed channel waits for its first order: its page refreshes itself to show progress.
+            // A managed channel waits for its domain's verification (no self-refresh: nothing runs), then
+            // for its first order: its page refreshes itself to show progress.
             let managed = try await browser.send(client, .post, "/cabinet/channels", form: ["csrf": csrf, "mode": "test", "name": "Pay", "domains": "pay.example", "ssl_mode": "managed"])
             let managedLocation = try #require(managed.headers[.location])
+            let channelID = try #require(managedLocation.split(separator: "/").last?.split(separator: "?").first.map(String.init))
+            let unverified = String(buffer: try await browser.send(client, .get, managedLocation).body)
+            #expect(unverified.contains("<strong>pending</strong>") && unverified.contains("Waiting for domain verification") && !unverified.contains("http-equiv=\"refresh\""))
+            _ = try await services.domainVerifications.force(channelID: channelID, actor: AuditActor(type: "operator", id: "test"))
             let progress = String(buffer: try await browser.send(client, .get, managedLocation).body)
             #expect(progress.contains("<strong>pending</strong>") && progress.contains(#"<meta http-equiv="refresh" content="5">"#))
-            let channelID = try #require(managedLocation.split(separator: "/").last?.split(separator: "?").first.map(String.init))
             let renew = try await browser.send(client, .post, "/cabinet/channels/\(channelID)/renew", form: ["csrf": csrf, "mode": "test"])
             #expect(renew.status == .seeOther)
             #expect(try await services.channels.events(channelID: channelID).contains { $0.kind == "renewal_requested" })

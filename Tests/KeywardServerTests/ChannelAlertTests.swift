@@ -57,12 +57,18 @@ import Testing
                                                 json: Self.json(["name": "Shop", "domains": ["Shop.Example.", "www.shop.example"], "ssl_mode": "uploaded", "certificate_id": upload.info.id]))
             #expect(created.status == .created, "\(created.text)")
             #expect(created.json["domains"] as? [String] == ["shop.example", "www.shop.example"])
-            #expect(created.json["status"] as? String == "active")
-            // A domain belongs to one channel only: not even the same merchant may claim it twice, nor another merchant.
+            // Nothing is served before the domains are verified (DomainVerificationTests); an operator vouches here.
+            #expect(created.json["status"] as? String == "pending")
+            let channelID = try #require(created.json["id"] as? String)
+            _ = try await services.domainVerifications.force(channelID: channelID, actor: AuditActor(type: "operator", id: "test"))
+            #expect(try await services.channels.get(merchantID: nil, mode: nil, id: channelID).status == "active")
+            // A domain belongs to one channel only: not even the same merchant may claim it twice, nor another merchant once it is verified.
             try await client.call(.post, "/v1/manage/channels", key: other.liveKey.secret, json: Self.json(["name": "Thief", "domains": ["www.shop.example"], "ssl_mode": "managed"])) {
                 $0.expectProblem(.conflict, "domain_taken")
             }
-            let channelID = try #require(created.json["id"] as? String)
+            try await client.call(.post, "/v1/manage/channels", key: secret, json: Self.json(["name": "Twice", "domains": ["www.shop.example"], "ssl_mode": "managed"])) {
+                $0.expectProblem(.conflict, "domain_taken")
+            }
             let listed = try await client.call(.get, "/v1/manage/certificates/\(upload.info.id)", key: secret)
             #expect(listed.json["channels"] as? [String] == [channelID])
             return channelID
@@ -106,6 +112,8 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: ["down-\(UUID().uuidString.prefix(6).lowercased()).example"],
                                                          sslMode: .managed, certificateID: nil)
+        // Orders are only placed for verified domains.
+        _ = try await services.domainVerifications.force(channelID: channel.id, actor: AuditActor(type: "operator", id: "test"))
         _ = try await services.webhooks.setEndpoint(merchantID: tenant.merchant.id, url: "https://hooks.invalid/keyward")
         let worker = ACMEWorker(services: services, logger: Harness.logger)
         var waits: [Double] = []
@@ -261,8 +269,10 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let upload = try await services.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: nil,
                                                             files: [try pki.bytes("leaf.crt"), try pki.bytes("inter.crt"), try pki.bytes("leaf.key")])
-        _ = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: ["shop.example"], sslMode: .uploaded,
-                                               certificateID: upload.info.id)
+        let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: ["shop.example"], sslMode: .uploaded,
+                                                         certificateID: upload.info.id)
+        // Served on verified domains only (DomainVerificationTests has the unverified case).
+        _ = try await services.domainVerifications.force(channelID: channel.id, actor: AuditActor(type: "operator", id: "test"))
         let association = String(repeating: "7b2270737049", count: 200)
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in

@@ -19,7 +19,18 @@ import Testing
             $0.acmeCABundle = pebble.caBundlePath
             $0.certificateCheckSeconds = 1
             Harness.loopbackWebhooks(&$0, names: ["hooks.invalid"])
+            $0.verificationDNSResolver = try? DNSServerAddress(parsing: pebble.dns.address)
         }
+    }
+
+    /// Proves control of the channel's domains the way a merchant does: TXT records at
+    /// `_keyward-challenge.<domain>` (in pebble's DNS), then a check.
+    static func verifyByDNS(_ services: KeywardServices, _ pebble: Pebble, _ channel: SalesChannelInfo) async throws {
+        for record in try await services.domainVerifications.records(merchantID: channel.merchantID, domains: channel.domains) {
+            try await pebble.dns.setTXT(record.txtName, record.token)
+        }
+        let checked = try await services.domainVerifications.checkChannel(merchantID: nil, mode: nil, channelID: channel.id)
+        #expect(checked.count == channel.domains.count && checked.allSatisfy(\.isVerified), "\(checked)")
     }
 
     /// The certificate the HTTPS listener presents for `serverName` (openssl s_client), as PEM.
@@ -53,6 +64,7 @@ import Testing
         let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Web shop", domains: [domain, "www." + domain],
                                                          sslMode: .managed, certificateID: nil)
         #expect(channel.status == "pending")
+        try await Self.verifyByDNS(services, pebble, channel)
         _ = try await services.webhooks.setEndpoint(merchantID: tenant.merchant.id, url: "https://hooks.invalid/keyward")
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.live) { client in
@@ -118,6 +130,7 @@ import Testing
         for index in 0..<4 {
             channels.append(try await services.channels.create(merchantID: tenant.merchant.id, mode: .test, name: "Shop \(index)",
                                                                domains: ["s\(index)-\(UUID().uuidString.prefix(6).lowercased()).test"], sslMode: .managed, certificateID: nil))
+            try await Self.verifyByDNS(services, pebble, channels[index])
         }
         // The plain HTTP listener alone (on pebble's validation port) answers the challenges.
         let plain = Application(router: buildRouter(services, listener: .plainHTTP),
@@ -135,12 +148,51 @@ import Testing
             let now = try await services.channels.get(merchantID: nil, mode: nil, id: channel.id)
             #expect(now.status == "active", "\(now.statusDetail)")
         }
-        // A token nobody published is a 404, and a published one is served as is.
-        try await services.acmeState.publishChallenge(token: "tok_abc", keyAuthorization: "tok_abc.thumb")
+        // A token nobody published is a 404, and a published one is served as is (on its domain: the
+        // router test's authority is localhost).
+        try await services.acmeState.publishChallenge(token: "tok_abc", keyAuthorization: "tok_abc.thumb", domain: "localhost")
         _ = try await Application(router: buildRouter(services, listener: .plainHTTP), logger: Harness.logger).test(.router) { client in
             try await client.execute(uri: "/.well-known/acme-challenge/tok_abc", method: .get) { #expect(String(buffer: $0.body) == "tok_abc.thumb") }
             try await client.execute(uri: "/.well-known/acme-challenge/unknown", method: .get) { #expect($0.status == .notFound) }
         }
+    }
+
+    @Test func aManagedChannelIsNotOrderedFromPebbleUntilItsDomainsAreVerified() async throws {
+        let pebble = try await Pebble.start()
+        defer { pebble.stop() }
+        let settings = try Self.settings(pebble)
+        let clock = TestClock()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let tenant = try await Harness.tenant(services)
+        let domain = "wait-\(UUID().uuidString.prefix(8).lowercased()).test"
+        let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: [domain, "www." + domain],
+                                                         sslMode: .managed, certificateID: nil)
+        #expect(channel.status == "pending" && channel.statusDetail.contains("domain verification") && channel.nextAttempt == nil, "\(channel)")
+        let plain = Application(router: buildRouter(services, listener: .plainHTTP),
+                                configuration: .init(address: .hostname("127.0.0.1", port: pebble.httpPort)), logger: Harness.logger)
+        let running = Task { try await plain.runService() }
+        defer { running.cancel() }
+        try await Self.waitFor("the HTTP listener") { (try? await Shell.runDetached("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(pebble.httpPort)/healthz"])) != nil }
+        let worker = ACMEWorker(services: services, logger: Harness.logger)
+        // Every name resolves to Keyward (pebble's DNS says 127.0.0.1), yet nothing is ordered.
+        let none = try await worker.runDueOrders()
+        #expect(none.issued == 0 && none.failed == 0 && none.deferred == 0, "\(none)")
+        #expect(!pebble.log.contains("POST /order-plz"), "pebble received an order")
+        // One domain verified is not enough.
+        let first = try #require(try await services.domainVerifications.records(merchantID: tenant.merchant.id, domains: [domain]).first)
+        try await pebble.dns.setTXT(first.txtName, first.token)
+        _ = try await services.domainVerifications.checkChannel(merchantID: nil, mode: nil, channelID: channel.id)
+        let stillNone = try await worker.runDueOrders()
+        #expect(stillNone.issued == 0 && stillNone.failed == 0, "\(stillNone)")
+        #expect(try await services.channels.get(merchantID: nil, mode: nil, id: channel.id).statusDetail.contains("www.\(domain)"))
+        // Both: ordered at once.
+        clock.advance(11)
+        try await Self.verifyByDNS(services, pebble, channel)
+        let report = try await worker.runDueOrders()
+        await worker.shutdown()
+        let detail = try await services.channels.get(merchantID: nil, mode: nil, id: channel.id).statusDetail
+        #expect(report.issued == 1, "\(report) \(detail)")
+        #expect(pebble.log.contains("POST /order-plz"))
     }
 
     @Test func externalAccountBindingIsSentWhenTheCAAsksForIt() async throws {

@@ -10,6 +10,8 @@ public struct Pebble: Sendable {
     public let caBundlePath: String
     public let httpPort: Int
     public let managementURL: String
+    /// Its DNS (challtestsrv): every name is 127.0.0.1; TXT records can be published.
+    public let dns: ChallengeDNS
     let pids: [Int32]
     let directory: String
 
@@ -23,7 +25,7 @@ public struct Pebble: Sendable {
     public static func start(eab: Bool = false, extraEnvironment: [String: String] = [:]) async throws -> Pebble {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pebble-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let ports = try freePorts(5)
+        let ports = try freePorts(4)
         try Shell.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                                             "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem", "-subj", "/CN=localhost",
                                             "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "2"])
@@ -34,15 +36,13 @@ public struct Pebble: Sendable {
         ]
         if eab { config["externalAccountMACKeys"] = ["kid-1": eabHMACKey] }
         try JSONSerialization.data(withJSONObject: ["pebble": config]).write(to: URL(fileURLWithPath: directory + "/config.json"))
-        let dns = try launch("/usr/bin/pebble-challtestsrv", ["-dns01", "127.0.0.1:\(ports[4])", "-http01", "", "-https01", "", "-tlsalpn01", "",
-                                                              "-management", "127.0.0.1:\(try freePorts(1)[0])", "-defaultIPv6", ""],
-                             environment: [:], log: directory + "/challtestsrv.log")
+        let dns = try await ChallengeDNS.start(log: directory + "/challtestsrv.log")
         var environment = ["PEBBLE_VA_NOSLEEP": "1"]
         environment.merge(extraEnvironment) { $1 }
-        let pebble = try launch("/usr/bin/pebble", ["-config", directory + "/config.json", "-dnsserver", "127.0.0.1:\(ports[4])"],
+        let pebble = try launch("/usr/bin/pebble", ["-config", directory + "/config.json", "-dnsserver", dns.address],
                                 environment: environment, log: directory + "/pebble.log")
         let server = Pebble(directoryURL: "https://127.0.0.1:\(ports[0])/dir", caBundlePath: directory + "/cert.pem", httpPort: ports[2],
-                            managementURL: "https://127.0.0.1:\(ports[1])", pids: [pebble, dns], directory: directory)
+                            managementURL: "https://127.0.0.1:\(ports[1])", dns: dns, pids: [pebble, dns.pid], directory: directory)
         for _ in 0..<100 {
             if (try? await Shell.runDetached("/usr/bin/curl", ["-sf", "--cacert", server.caBundlePath, server.directoryURL])) != nil { return server }
             try await Task.sleep(for: .milliseconds(100))

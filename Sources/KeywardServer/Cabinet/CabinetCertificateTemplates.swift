@@ -105,7 +105,18 @@ extension CabinetTemplates {
         <p role="status" aria-live="polite">Status: <strong>{{status}}</strong> · {{detail}}{{#inProgress}} (this page refreshes itself while the order runs){{/inProgress}}</p>
         {{#renewAt}}<p>Renews around {{renewAt}} UTC.</p>{{/renewAt}}
         {{#nextAttempt}}<p>Next attempt: {{nextAttempt}} UTC.</p>{{/nextAttempt}}
-        {{#managed}}{{#canWrite}}<form method="post" action="/cabinet/channels/{{id}}/renew"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="mode" value="{{mode}}"><button type="submit">Renew now</button></form>{{/canWrite}}{{/managed}}
+        {{#renewable}}{{#canWrite}}<form method="post" action="/cabinet/channels/{{id}}/renew"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="mode" value="{{mode}}"><button type="submit">Renew now</button></form>{{/canWrite}}{{/renewable}}
+        <h2 id="verification">Domain verification</h2>
+        <p>Nothing is served on a domain (no certificate, no ACME order, no Apple Pay file) until you prove you control it: publish the TXT record, or serve the token over plain HTTP from the domain's current host, then check. Keyward also checks on its own, and checks verified domains again every {{recheckHours}} hours.</p>
+        <table style="table-layout:fixed;width:100%">
+        <thead><tr><th scope="col">Domain</th><th scope="col">Status</th><th scope="col">DNS: a TXT record</th><th scope="col">Or HTTP: a file</th></tr></thead>
+        <tbody>
+        {{#verifications}}<tr><td>{{display}}{{#punycode}}<br><code>{{domain}}</code>{{/punycode}}</td><td><strong class="badge-{{badge}}">{{status}}</strong>{{#method}} ({{method}}){{/method}}{{#lastChecked}}<br>checked {{lastChecked}}{{/lastChecked}}{{#lastError}}<br>{{lastError}}{{/lastError}}</td>
+        <td style="overflow-wrap:anywhere">Name <code>{{txtName}}</code><br>Value <code>{{token}}</code></td><td style="overflow-wrap:anywhere">{{#httpURL}}<code>{{httpURL}}</code><br>answering <code>{{token}}</code>{{/httpURL}}{{^httpURL}}DNS only (wildcard){{/httpURL}}</td></tr>
+        {{/verifications}}
+        </tbody>
+        </table>
+        {{#canWrite}}<form method="post" action="/cabinet/channels/{{id}}/verify"><input type="hidden" name="csrf" value="{{csrf}}"><input type="hidden" name="mode" value="{{mode}}"><button type="submit">Check now</button></form>{{/canWrite}}
         <h2>History</h2>
         <table>
         <thead><tr><th scope="col">When (UTC)</th><th scope="col">Event</th><th scope="col">Details</th></tr></thead>

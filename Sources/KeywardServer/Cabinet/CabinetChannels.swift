@@ -30,7 +30,9 @@ extension CabinetController {
             var view = CabinetPage(context, title: "Sales channel \(channel.name)")
             view.mode = mode.rawValue
             view.canWrite = context.may(.write(.certificates))
-            view.channel = ChannelView(channel, now: services.clock.now(), events: try await services.channels.events(channelID: channel.id))
+            view.channel = ChannelView(channel, now: services.clock.now(), events: try await services.channels.events(channelID: channel.id),
+                                       verifications: try await services.domainVerifications.records(merchantID: channel.merchantID, domains: channel.domains),
+                                       recheckHours: services.settings.verificationRecheckHours)
             if view.channel?.inProgress == true { view.refreshSeconds = 5 }
             view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
             return try page("channel", view)
@@ -41,6 +43,7 @@ extension CabinetController {
             try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: renew sales channel", targetID: channel.id)
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
         }
+        addDomainVerificationRoutes(to: cabinet)
     }
 
     /// The form for a new channel, with the uploaded TLS certificates it may use.
@@ -82,8 +85,12 @@ struct ChannelView: Sendable {
     /// An order is under way or due: the page reloads itself to show progress.
     let inProgress: Bool
     let events: [Event]
+    let verifications: [DomainVerificationView]
+    let recheckHours: Int
+    /// A managed channel whose domains are all verified may be renewed by hand.
+    let renewable: Bool
 
-    init(_ channel: SalesChannelInfo, now: Date, events: [ChannelEvent]) {
+    init(_ channel: SalesChannelInfo, now: Date, events: [ChannelEvent], verifications: [DomainVerification] = [], recheckHours: Int = 24) {
         id = channel.id
         name = channel.name
         domains = channel.domains.joined(separator: ", ")
@@ -92,7 +99,11 @@ struct ChannelView: Sendable {
         detail = channel.statusDetail
         nextAttempt = channel.nextAttempt.map(CabinetDates.minute)
         renewAt = channel.renewAt.map(CabinetDates.minute)
-        inProgress = managed && (channel.status == "pending" || (channel.nextAttempt.map { $0 <= now.addingTimeInterval(60) } ?? false))
+        // (A channel waiting for domain verification has no attempt planned: nothing to follow.)
+        inProgress = managed && channel.nextAttempt != nil && (channel.status == "pending" || (channel.nextAttempt.map { $0 <= now.addingTimeInterval(60) } ?? false))
         self.events = events.map { Event(at: CabinetDates.minute($0.at), kind: $0.kind, message: $0.message) }
+        self.verifications = verifications.map(DomainVerificationView.init)
+        self.recheckHours = recheckHours
+        renewable = managed && verifications.count == channel.domains.count && verifications.allSatisfy(\.isVerified)
     }
 }
