@@ -4,7 +4,8 @@ import SQLKit
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
     static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
-                                        V7SalesChannels(), V8CertificateRequests(), V9AuditLog(), V10Accounts(), V11MerchantSettings(), V12CredentialLimits()]
+                                        V7SalesChannels(), V8CertificateRequests(), V9AuditLog(), V10Accounts(), V11MerchantSettings(), V12CredentialLimits(),
+                                        V13LeakReports()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
