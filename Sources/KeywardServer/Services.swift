@@ -32,12 +32,17 @@ public struct KeywardServices: Sendable {
     public let team: TeamService
     public let cabinetSessions: CabinetSessions
     public let merchantSettings: MerchantSettingsService
+    /// Acts on secret scanners' leak reports.
+    public let leakedKeys: LeakedKeyService
+    /// The scanners' public keys (`secret_scanning_keys`); nil when none are configured.
+    public let scannerKeys: SecretScanningKeys?
     public let clock: KeywardClock
     public let logger: Logger
 
     /// Opens the database (migrating it when `migrate`), loads or creates the master key, and builds the services.
     public static func open(settings: Settings, logger: Logger, clock: KeywardClock = .system, migrate: Bool = true) async throws -> KeywardServices {
         let keyring = try loadKeyring(settings: settings, logger: logger)
+        let scannerKeys = try SecretScanningController.loadKeys(settings: settings)
         let store = try KeywardStore(databaseURL: settings.databaseURL, sqlitePath: settings.sqlitePath, logger: logger)
         do {
             if migrate { try await store.migrate() }
@@ -51,6 +56,8 @@ public struct KeywardServices: Sendable {
         let jweKeys = JWEKeyService(store: store, changes: changes, clock: clock)
         let certificates = CertificateService(store: store, keyring: keyring, changes: changes, clock: clock)
         let accounts = AccountService(store: store, keyring: keyring, clock: clock, hasher: PasswordHasher(cost: settings.passwordHashCost))
+        let webhooks = WebhookService(store: store, keyring: keyring, clock: clock)
+        let audit = AuditLog(store: store, clock: clock)
         return KeywardServices(
             settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
             authenticator: KeyAuthenticator(store: store, changes: changes, lastUsed: lastUsed, clock: clock),
@@ -64,15 +71,17 @@ public struct KeywardServices: Sendable {
             deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock),
             certificates: certificates,
             channels: SalesChannelService(store: store, changes: changes, certificates: certificates, clock: clock),
-            webhooks: WebhookService(store: store, keyring: keyring, clock: clock),
+            webhooks: webhooks,
             domainAssociations: DomainAssociationService(store: store, clock: clock),
             acmeState: ACMEState(store: store, keyring: keyring, clock: clock),
             applePayRequests: ApplePayRequests(store: store, keyring: keyring, certificates: certificates, clock: clock),
-            audit: AuditLog(store: store, clock: clock),
+            audit: audit,
             accounts: accounts,
             team: TeamService(store: store, accounts: accounts, clock: clock),
             cabinetSessions: CabinetSessions(store: store, clock: clock),
             merchantSettings: MerchantSettingsService(store: store, changes: changes, clock: clock),
+            leakedKeys: LeakedKeyService(store: store, changes: changes, webhooks: webhooks, audit: audit, clock: clock),
+            scannerKeys: scannerKeys,
             clock: clock, logger: logger)
     }
 
