@@ -90,6 +90,20 @@ public struct WebhookService: Sendable {
                     SQLBind(now), SQLBind(now)).run()
     }
 
+    /// Queues many events in multi-row inserts (500 a statement); those of merchants without an endpoint are dropped.
+    func enqueueAll(_ sql: any SQLDatabase, merchantIDs: Set<String>, events: [(merchantID: String, eventType: String, payload: String)]) async throws {
+        let now = clock.now().millis
+        let rows = events.filter { merchantIDs.contains($0.merchantID) }
+        for chunk in rows.chunked(500) {
+            var insert = sql.insert(into: "webhook_deliveries").columns("id", "merchant_id", "event_type", "payload", "status", "attempts", "next_attempt_ms", "created_ms")
+            for event in chunk {
+                insert = insert.values(SQLBind(Identifier.make("whd")), SQLBind(event.merchantID), SQLBind(event.eventType), SQLBind(event.payload),
+                                       SQLBind("pending"), SQLBind(Int64(0)), SQLBind(now), SQLBind(now))
+            }
+            try await insert.run()
+        }
+    }
+
     /// Merchants that have an endpoint.
     func merchantsWithEndpoints(on sql: (any SQLDatabase)? = nil) async throws -> Set<String> {
         struct Row: Decodable { let merchant_id: String }

@@ -52,6 +52,8 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
                                                  sessions: services.deviceSessions)
     AllianceController(sessions: services.deviceSessions, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: router)
     CipherHelperController(jweKeys: services.jweKeys).addRoutes(to: router.group("cipher").add(middleware: authentication))
+    // Leak reports are signed by a secret scanner, not sent with a key: outside the `/v1` key group.
+    SecretScanningController(services: services).addRoutes(to: router)
     let v1 = router.group("v1").add(middleware: authentication)
     // Every management route is registered with what it needs (`ManageRoutes`); its handler gets a
     // `ManageContext`, which exists only for a verified key.

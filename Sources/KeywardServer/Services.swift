@@ -34,12 +34,17 @@ public struct KeywardServices: Sendable {
     public let team: TeamService
     public let cabinetSessions: CabinetSessions
     public let merchantSettings: MerchantSettingsService
+    /// Acts on secret scanners' leak reports.
+    public let leakedKeys: LeakedKeyService
+    /// The scanners' public keys (`secret_scanning_keys`); nil when none are configured.
+    public let scannerKeys: SecretScanningKeys?
     public let clock: KeywardClock
     public let logger: Logger
 
     /// Opens the database (migrating it when `migrate`), loads or creates the master key, and builds the services.
     public static func open(settings: Settings, logger: Logger, clock: KeywardClock = .system, migrate: Bool = true) async throws -> KeywardServices {
         let keyring = try loadKeyring(settings: settings, logger: logger)
+        let scannerKeys = try SecretScanningController.loadKeys(settings: settings)
         let store = try KeywardStore(databaseURL: settings.databaseURL, sqlitePath: settings.sqlitePath, logger: logger)
         do {
             if migrate { try await store.migrate() }
@@ -61,6 +66,7 @@ public struct KeywardServices: Sendable {
         let checker: any DomainControlChecker = settings.verificationDNSResolver.map {
             NetworkDomainChecker(resolver: $0, policy: OutboundAddressPolicy(allowedNetworks: settings.verificationAllowedNetworks))
         } ?? UnavailableDomainChecker()
+        let webhooks = WebhookService(store: store, keyring: keyring, clock: clock, destinations: settings.webhookDestinations)
         let audit = AuditLog(store: store, clock: clock)
         return KeywardServices(
             settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
@@ -77,7 +83,7 @@ public struct KeywardServices: Sendable {
             channels: SalesChannelService(store: store, changes: changes, certificates: certificates, reserved: reserved, clock: clock),
             domainVerifications: DomainVerificationService(store: store, changes: changes, reserved: reserved, checker: checker, audit: audit,
                                                            policy: settings.verificationPolicy, clock: clock),
-            webhooks: WebhookService(store: store, keyring: keyring, clock: clock, destinations: settings.webhookDestinations),
+            webhooks: webhooks,
             domainAssociations: DomainAssociationService(store: store, clock: clock),
             acmeState: ACMEState(store: store, keyring: keyring, clock: clock),
             applePayRequests: ApplePayRequests(store: store, keyring: keyring, certificates: certificates, clock: clock),
@@ -86,6 +92,8 @@ public struct KeywardServices: Sendable {
             team: TeamService(store: store, accounts: accounts, clock: clock),
             cabinetSessions: CabinetSessions(store: store, clock: clock),
             merchantSettings: MerchantSettingsService(store: store, changes: changes, clock: clock),
+            leakedKeys: LeakedKeyService(store: store, changes: changes, webhooks: webhooks, audit: audit, clock: clock),
+            scannerKeys: scannerKeys,
             clock: clock, logger: logger)
     }
 

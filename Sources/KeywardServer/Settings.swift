@@ -82,6 +82,13 @@ public struct Settings: Sendable {
     public var verificationAllowedNetworks: [IPNetwork] = []
     /// How often verified domains are checked again, in hours.
     public var verificationRecheckHours: Int = 24
+    /// JSON file of the public keys secret scanners sign leak reports with (GitHub's
+    /// `/meta/public_keys/secret_scanning` shape); unset = `POST /v1/secret-scanning/reports` answers 503.
+    public var secretScanningKeys: String?
+    /// Largest leak report read, in bytes (5 MiB).
+    public var secretScanningMaxBodyBytes: Int = 5 * 1024 * 1024
+    /// Most tokens one leak report may hold.
+    public var secretScanningMaxTokens: Int = 10_000
 
     public init() {}
 
@@ -129,6 +136,7 @@ public struct Settings: Sendable {
         "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
         "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
         "webhook_allowed_networks", "reserved_domains", "verification_dns_resolver", "verification_allowed_networks", "verification_recheck_hours",
+        "secret_scanning_keys", "secret_scanning_max_body_bytes", "secret_scanning_max_tokens",
     ]
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
@@ -229,6 +237,15 @@ public struct Settings: Sendable {
             do { return try IPNetwork(parsing: text) } catch { throw SettingsError("webhook_allowed_networks: \((error as? KeywardError)?.message ?? "invalid")") }
         }
         if settings.smtpHost != nil, settings.smtpFrom == nil { throw SettingsError("smtp_from is required with smtp_host") }
+        settings.secretScanningKeys = value("secret_scanning_keys").flatMap { $0.isEmpty ? nil : $0 }
+        if let text = value("secret_scanning_max_body_bytes") {
+            guard let bytes = Int(text), (1024...(64 * 1024 * 1024)).contains(bytes) else { throw SettingsError("secret_scanning_max_body_bytes must be 1024 to 67108864") }
+            settings.secretScanningMaxBodyBytes = bytes
+        }
+        if let text = value("secret_scanning_max_tokens") {
+            guard let count = Int(text), (1...100_000).contains(count) else { throw SettingsError("secret_scanning_max_tokens must be 1 to 100000") }
+            settings.secretScanningMaxTokens = count
+        }
         settings.reservedDomains = list("reserved_domains")
         _ = try settings.reserved()
         if let text = value("verification_dns_resolver"), !text.isEmpty {

@@ -13,12 +13,7 @@ import Testing
 @Suite(.closesStores) struct BrowserTests {
     @Test func aNewMerchantDoesEverythingFromTheBrowserAndEachRoleSeesOnlyWhatItMay() async throws {
         // A database of its own: a live server runs the certificate worker, which must not touch other tests' channels.
-        // On a port chosen first, so that the links Keyward builds from its public URL lead back to it.
-        let port = try #require(try Pebble.freePorts(1).first)
-        let settings = try Harness.isolatedSettings {
-            $0.httpsPort = port
-            $0.publicURL = "https://localhost:\(port)"
-        }
+        let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings)
         let merchant = try await services.merchants.create(name: "Browser Shop")
         let email = "owner@browser.example"

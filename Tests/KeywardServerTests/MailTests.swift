@@ -110,15 +110,18 @@ import Testing
             $0.smtpCABundle = peer.certificate
             $0.publicURL = "https://keys.shop.example"
         }
-        let services = try await Harness.services(settings)
+        // A clock of the test's own: enrolment and sign-in use codes of consecutive steps, whatever the wall clock does.
+        let clock = TestClock()
+        let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, _) = try await CabinetTests.member(services, role: .administrator)
         let adminID = try await services.accounts.login(email: email, password: password, address: "192.0.2.1").id
         let (secret, _) = try await services.accounts.beginTOTP(userID: adminID)
         let totp = TOTP(secret: try #require(Base32.decode(secret)))
-        _ = try await services.accounts.confirmTOTP(userID: adminID, code: totp.code(at: Date().addingTimeInterval(-30)))
-        let app = try await Harness.app(settings)
+        _ = try await services.accounts.confirmTOTP(userID: adminID, code: totp.code(at: clock.clock.now()))
+        clock.advance(30)
+        let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
-            let admin = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: Date())
+            let admin = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
             let csrf = try #require(Browser.csrf(String(buffer: try await admin.send(client, .get, "/cabinet/team").body)))
             let invited = String(buffer: try await admin.send(client, .post, "/cabinet/team/invite", form: ["csrf": csrf, "email": "kim@shop.example", "role": "viewer"]).body)
             #expect(invited.contains("Mailed to kim@shop.example."))

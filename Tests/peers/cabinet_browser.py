@@ -245,6 +245,10 @@ def team_journey(driver):
     submit(driver, "form[action='/cabinet/team/invite'] button")
     check("invitation link shown", heading(driver) == "Invitation ready", heading(driver))
     link = driver.find_element(By.ID, "invitation-link").text
+    # Links are built from the server's public URL; this test server listens on a port chosen at start,
+    # so the link's path is followed on the address the test reaches it at.
+    check("invitation link names the invite page", "/cabinet/invite?token=" in link, link)
+    link = BASE + link[link.index("/cabinet/invite?token="):]
     shot(driver, "10-invited")
     driver.get(BASE + "/cabinet/team")
     shot(driver, "11-team")

@@ -204,19 +204,23 @@ struct CabinetController {
         return try page("overview", view)
     }
 
-    /// "A banner on every page while any certificate is expired or critical."
-    func banner(merchantID: String, now: Date) async throws -> String? {
+    /// "A banner on every page while any certificate is expired or critical", and while any key was
+    /// reported leaked in the last 14 days.
+    func banner(merchantID: String, now: Date) async throws -> CabinetBanner? {
+        var banner = CabinetBanner()
+        try await leakBanner(merchantID: merchantID, now: now, into: &banner)
         var expired = 0, critical = 0
         for mode in [Mode.live, .test] {
             for info in try await services.certificates.list(merchantID: merchantID, mode: mode, expiringWithin: CertificateStatus.criticalDays, limit: 1000, withPEM: false) {
                 if info.status(at: now) == .expired { expired += 1 } else { critical += 1 }
             }
         }
-        guard expired + critical > 0 else { return nil }
+        guard expired + critical > 0 else { return banner.isEmpty ? nil : banner }
         var parts: [String] = []
         if expired > 0 { parts.append("\(expired) certificate\(expired == 1 ? " has" : "s have") expired") }
         if critical > 0 { parts.append("\(critical) certificate\(critical == 1 ? " expires" : "s expire") within \(CertificateStatus.criticalDays) days") }
-        return parts.joined(separator: " and ") + "."
+        banner.certificates = parts.joined(separator: " and ") + "."
+        return banner
     }
 }
 
@@ -240,7 +244,7 @@ struct CabinetPage: Sendable {
     var merchantName = ""
     var role = ""
     var csrf = ""
-    var banner: String?
+    var banner: CabinetBanner?
     var secret = ""
     var uri = ""
     var reason = ""

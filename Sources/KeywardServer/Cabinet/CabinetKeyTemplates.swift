@@ -176,10 +176,13 @@ extension CabinetTemplates {
         <input id="rotation_days" name="rotation_days" type="number" min="7" max="730" required value="{{rotationDays}}">
         <label for="allowed_ips">IP allowlist for API calls (one address or CIDR block per line; empty: anywhere)</label>
         <textarea id="allowed_ips" name="allowed_ips" rows="5" style="width:100%">{{allowedIPs}}</textarea>
+        <label for="leaked_test_key_grace_seconds">When a secret scanner reports a <em>test</em> key leaked, keep it working for (seconds; 0 = revoke at once)</label>
+        <input id="leaked_test_key_grace_seconds" name="leaked_test_key_grace_seconds" type="number" min="0" max="3600" required value="{{leakedTestKeyGraceSeconds}}" aria-describedby="leak-grace-help">
+        <p id="leak-grace-help">Live keys are always revoked at once. A test key then expires at the end of the overlap; roll it or create a new one before.</p>
         <button type="submit">Save</button>
         </form>
         <h2>Webhook</h2>
-        <p>Certificate expiry, renewal and order events are posted here, signed with <code>Keyward-Signature</code>.</p>
+        <p>Certificate expiry, renewal and order events, and <code>key.leaked</code> when a secret scanner finds one of your keys, are posted here, signed with <code>Keyward-Signature</code>.</p>
         {{#webhookSecret}}<p role="status">Signing secret (shown once): <code id="webhook-secret">{{webhookSecret}}</code></p>{{/webhookSecret}}
         <form class="card" method="post" action="/cabinet/settings/webhook">
         <input type="hidden" name="csrf" value="{{csrf}}">

@@ -4,7 +4,8 @@ import KeywardCore
 import KeywardCrypto
 
 /// The Settings page (settings.write): the rotation period that flags old keys, the merchant-wide IP
-/// allowlist for API calls, and the webhook endpoint (its signing secret shown once).
+/// allowlist for API calls, the overlap of a leaked test key, and the webhook endpoint (its signing
+/// secret shown once).
 extension CabinetController {
     func addSettingsRoutes(to cabinet: CabinetRoutes) {
         cabinet.get("settings", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
@@ -17,8 +18,15 @@ extension CabinetController {
             guard let days = Int((form["rotation_days"] ?? "").trimmingCharacters(in: .whitespaces)) else {
                 return try await settingsPage(context, message: "The rotation period is a number of days (7 to 730).", notice: nil, status: .badRequest)
             }
+            // Absent from an older form: left as it is.
+            let graceText = form["leaked_test_key_grace_seconds"].map { $0.trimmingCharacters(in: .whitespaces) }
+            let grace = graceText.flatMap { $0.isEmpty ? 0 : Int($0) }
+            if graceText != nil, grace == nil {
+                return try await settingsPage(context, message: "The overlap of a leaked test key is a number of seconds (0 to 3600).", notice: nil, status: .badRequest)
+            }
             do {
-                _ = try await services.merchantSettings.update(merchantID: principal.merchant.id, rotationDays: days, allowedIPs: networks)
+                _ = try await services.merchantSettings.update(merchantID: principal.merchant.id, rotationDays: days, allowedIPs: networks,
+                                                               leakedTestKeyGraceSeconds: grace)
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
@@ -52,6 +60,7 @@ extension CabinetController {
         var view = CabinetPage(context, title: "Settings", message: message)
         view.notice = notice
         view.settings = SettingsView(rotationDays: settings.rotationDays, allowedIPs: settings.allowedIPs.map(\.description).joined(separator: "\n"),
+                                     leakedTestKeyGraceSeconds: settings.leakedTestKeyGraceSeconds,
                                      webhookURL: try await services.webhooks.endpoint(merchantID: principal.merchant.id)?.url,
                                      webhookSecret: webhookSecret)
         view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
@@ -62,6 +71,7 @@ extension CabinetController {
 struct SettingsView: Sendable {
     let rotationDays: Int
     let allowedIPs: String
+    let leakedTestKeyGraceSeconds: Int
     let webhookURL: String?
     let webhookSecret: String?
 }

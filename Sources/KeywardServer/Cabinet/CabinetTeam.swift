@@ -75,6 +75,7 @@ extension CabinetController {
             let filter = request.uri.queryParameters["action"].map(String.init).flatMap { $0.isEmpty ? nil : String($0.prefix(100)) }
             var view = CabinetPage(context, title: "Audit log")
             view.filter = filter ?? ""
+            view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
             view.entries = try await services.audit.list(merchantID: principal.merchant.id, action: filter, limit: 200).map {
                 AuditRowView(at: CabinetDates.minute($0.at), actor: "\($0.actorType) \($0.actorID)", address: $0.address ?? "",
                              action: $0.action, target: $0.targetID ?? "", outcome: $0.outcome)

@@ -50,7 +50,7 @@ enum CabinetTemplates {
         </style>
         </head>
         <body>
-        {{#banner}}<div class="banner" role="alert">{{banner}}{{#nav.certificates}} <a href="/cabinet/certificates">See the certificates</a>{{/nav.certificates}}</div>{{/banner}}
+        {{#banner}}{{#certificateAlert}}<div class="banner" role="alert">{{certificateAlert}}{{#nav.certificates}} <a href="/cabinet/certificates">See the certificates</a>{{/nav.certificates}}</div>{{/certificateAlert}}{{#hasLeaks}}<div class="banner" role="alert" id="leak-banner"><strong>Leaked keys.</strong>{{#leaks}} {{.}}{{/leaks}}{{#moreLeaks}} And {{moreLeaks}} more in the last 14 days.{{/moreLeaks}}{{#nav.keys}} <a href="/cabinet/keys?mode={{leakMode}}">See the keys</a>{{/nav.keys}}</div>{{/hasLeaks}}{{/banner}}
         {{#signedIn}}
         <header>
         <strong>Keyward</strong>
