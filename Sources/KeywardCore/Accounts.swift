@@ -161,3 +161,17 @@ final class DecoyHashes: Sendable {
         return hashes.withLock { $0[cost] ?? { $0[cost] = made; return made }(&$0) }
     }
 }
+
+extension AccountService {
+    /// Records that `userID` signed in from `address`; true when the account had signed in before, but
+    /// never from there (a first sign-in ever is not news). Atomic: one insert decides.
+    public func noteSignIn(userID: String, address: String) async throws -> Bool {
+        struct Row: Decodable { let user_id: String }
+        let known = try await store.sql.select().column("user_id").from("sign_in_addresses").where("user_id", .equal, userID).limit(1).first(decoding: Row.self)
+        let inserted = try await store.sql.raw("""
+            INSERT INTO sign_in_addresses (user_id, address, first_seen_ms) VALUES (\(bind: userID), \(bind: String(address.prefix(64))), \(bind: clock.now().millis))
+            ON CONFLICT (user_id, address) DO NOTHING RETURNING user_id
+            """).all(decoding: Row.self)
+        return known != nil && !inserted.isEmpty
+    }
+}

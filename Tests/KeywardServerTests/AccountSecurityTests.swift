@@ -269,4 +269,50 @@ import Testing
             #expect(problem.status == .unauthorized && problem.headers[.strictTransportSecurity] == "max-age=31536000")
         }
     }
+
+    /// A password thief signs in from somewhere new: an account that can see live keys is told by mail,
+    /// and the sign-in is in the audit log, even though the second factor then stops the thief.
+    @Test func aSignInFromANewAddressIsAnnounced() async throws {
+        let peer = try MailTests.SMTPPeer(mode: "starttls")
+        defer { peer.stop() }
+        let settings = Harness.settings {
+            $0.trustedProxies = [try! IPNetwork(parsing: "127.0.0.1/32")]
+            $0.smtpHost = "localhost"
+            $0.smtpPort = peer.port
+            $0.smtpUsername = "keyward"
+            $0.smtpPassword = "relay secret"
+            $0.smtpFrom = "keyward@shop.example"
+            $0.smtpCABundle = peer.certificate
+            $0.publicURL = "https://keys.shop.example"
+        }
+        let services = try await Harness.services(settings)
+        let (email, password, merchant) = try await CabinetTests.member(services, role: .owner)
+        let (developerEmail, developerPassword, _) = try await CabinetTests.member(services, role: .developer)
+        // The HTTPS router on a plain socket: the peer is 127.0.0.1, a trusted proxy naming the client.
+        let app = Application(router: buildRouter(services, listener: .https), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+        _ = try await app.test(.live) { client in
+            func signIn(_ email: String, _ password: String, from address: String) async throws {
+                let browser = Browser()
+                let headers: HTTPFields = [.init("X-Forwarded-For")!: address, .init("X-Forwarded-Proto")!: "https"]
+                let login = try await browser.send(client, .get, "/cabinet/login", headers: headers)
+                let answer = try await browser.send(client, .post, "/cabinet/login", form: ["email": email, "password": password,
+                                                                                           "csrf": try #require(Browser.csrf(String(buffer: login.body)))], headers: headers)
+                #expect(answer.headers[.location] == "/cabinet")
+            }
+            try await signIn(email, password, from: "198.51.100.7")
+            try await signIn(email, password, from: "198.51.100.7")
+            try await signIn(developerEmail, developerPassword, from: "198.51.100.7")
+            try await signIn(developerEmail, developerPassword, from: "203.0.113.50")
+            #expect(try peer.messages().isEmpty, "the first address, and accounts without live access, are not news")
+            try await signIn(email, password, from: "203.0.113.50")
+            var alert: String?
+            for _ in 0..<100 where alert == nil {
+                alert = try peer.messages().first { $0.to == [email] }.map { MailTests.SMTPPeer.body($0.data) }
+                if alert == nil { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(alert?.contains("203.0.113.50") == true, "\(alert ?? "no mail")")
+        }
+        let entries = try await services.audit.list(merchantID: merchant.id).filter { $0.action == "cabinet: sign-in from a new address" }
+        #expect(entries.count == 1 && entries.first?.address == "203.0.113.50")
+    }
 }

@@ -18,8 +18,8 @@ import Testing
         var cookies: [String: String] { jar.withLock { $0 } }
 
         func send(_ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, form: [String: String]? = nil,
-                  files: [(field: String, name: String, bytes: [UInt8])]? = nil) async throws -> TestResponse {
-            var headers: HTTPFields = [:]
+                  files: [(field: String, name: String, bytes: [UInt8])]? = nil, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+            var headers = extra
             if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
             var body: ByteBuffer?
             if let files {

@@ -175,6 +175,7 @@ struct CabinetController {
         guard let merchantID = try await services.team.merchants(userID: user.id).first else {
             return try loginPage(message: "This account belongs to no merchant any more.", email: email, status: .forbidden)
         }
+        try await alertOnNewAddress(user, address: context.clientAddressText)
         // A session cookie the browser still held (another account, or one planted by an attacker) ends here:
         // signing in always starts a new session.
         if let previous = request.cookies[CabinetCookies.session]?.value { try await services.cabinetSessions.end(token: previous) }
