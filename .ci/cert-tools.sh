@@ -33,5 +33,8 @@ if "$bin" channel create --merchant "$merchant" --name Other --domain other.exam
   echo "a channel was created for a domain its certificate does not cover"; exit 1
 fi
 grep -q "certificate_does_not_cover_domain" uncovered.txt
+# A new domain serves nothing until its control is proven; the operator vouches for it here (no DNS in CI).
+"$bin" channel status "$channel" | grep -q "Waiting for domain verification of ci.example"
+"$bin" channel verify --force "$channel" > /dev/null
 "$bin" channel status "$channel" | grep -q "active"
 echo "cert tools OK"

@@ -108,7 +108,10 @@ struct ChannelCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Check a channel's domains now (DNS TXT, then HTTP), or with --force vouch for them as the platform operator.",
             discussion: """
-                Without --force this runs the same check as the API's POST /v1/manage/channels/ID/verify, from this machine, with the                 verification_dns_resolver and verification_allowed_networks settings. --force marks the domains verified without any                 check (for domains the operator knows, e.g. the platform's own shops); they are then not re-checked. Reserved names and                 domains another merchant verified are refused either way.
+                Without --force this runs the same check as the API's POST /v1/manage/channels/ID/verify, from this \
+                machine, with the verification_dns_resolver and verification_allowed_networks settings. --force marks \
+                the domains verified without any check (for domains the operator knows, e.g. the platform's own shops); \
+                they are then not re-checked. Reserved names and domains another merchant verified are refused either way.
                 """)
         @OptionGroup var storage: StorageOptions
         @Argument(help: "Channel id (chn_…).") var id: String
