@@ -15,6 +15,11 @@ public final class KeywardStore: Sendable {
     public enum Engine: Sendable, Equatable {
         case sqlite(path: String)
         case postgres(url: String)
+
+        /// Whether several instances may share this database.
+        public var isPostgres: Bool {
+            if case .postgres = self { true } else { false }
+        }
     }
 
     /// The engine in use.

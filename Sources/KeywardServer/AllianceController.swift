@@ -12,6 +12,7 @@ struct AllianceController {
     let sessions: DeviceSessionService
     let proxy: UpstreamProxy?
     let maxBodyBytes: Int
+    let rateLimits: RateLimitGate
 
     func addRoutes(to router: Router<KeywardRequestContext>) {
         let gateway = router.group("api-gateway")
@@ -32,7 +33,9 @@ struct AllianceController {
                 var context = context
                 context.key = session.principal
                 context.session = session
-                return try await forward(request, context: context, session: session)
+                return try await rateLimits.run(session.principal, context: context) { [context] in
+                    try await forward(request, context: context, session: session)
+                }
             }
         }
     }

@@ -45,12 +45,13 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
         scheme: listener == .plainHTTP && settings.insecureHTTP ? "http" : "https", maxBodyBytes: settings.maxBodyBytes)
     let providers = ProviderAuthenticator(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock,
                                           maxBodyBytes: settings.maxBodyBytes)
-    let myPOS = MyPOSController(providers: providers, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes)
+    let rateLimits = RateLimitGate(limiter: services.rateLimiter, settings: services.rateLimits)
+    let myPOS = MyPOSController(providers: providers, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes, rateLimits: rateLimits)
     myPOS.addRoutes(to: router, path: settings.myposPath, mode: .live)
     myPOS.addRoutes(to: router, path: settings.myposTestPath, mode: .test)
     let authentication = SecretKeyAuthMiddleware(authenticator: services.authenticator, signatures: signatures, providers: providers,
-                                                 sessions: services.deviceSessions)
-    AllianceController(sessions: services.deviceSessions, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes).addRoutes(to: router)
+                                                 sessions: services.deviceSessions, rateLimits: rateLimits)
+    AllianceController(sessions: services.deviceSessions, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes, rateLimits: rateLimits).addRoutes(to: router)
     CipherHelperController(jweKeys: services.jweKeys).addRoutes(to: router.group("cipher").add(middleware: authentication))
     // Leak reports are signed by a secret scanner, not sent with a key: outside the `/v1` key group.
     SecretScanningController(services: services).addRoutes(to: router)
@@ -61,6 +62,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
                               table: table, prefix: "/v1/manage")
     AuditController(audit: services.audit).addRoutes(to: manage)
     MerchantSettingsController(settings: services.merchantSettings).addRoutes(to: manage)
+    RateLimitController(limits: services.rateLimits).addRoutes(to: manage)
     ManagementController(secretKeys: services.secretKeys, paymentKeys: services.paymentKeys, clock: services.clock)
         .addRoutes(to: manage)
     SigningKeyController(signingKeys: services.signingKeys).addRoutes(to: manage)

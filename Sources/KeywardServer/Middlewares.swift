@@ -13,29 +13,34 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
     let signatures: HTTPSignatureAuthenticator
     let providers: ProviderAuthenticator
     let sessions: DeviceSessionService
+    /// Every verified call is counted against its rate limits before it goes on.
+    let rateLimits: RateLimitGate
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.headers[.authorization] == nil {
             var request = request
             var context = context
             if request.headers[.signatureInput] != nil {
-                context.key = try await signatures.authenticate(&request, clientAddress: context.clientAddress)
-                return try await next(request, context)
+                let key = try await signatures.authenticate(&request, clientAddress: context.clientAddress)
+                context.key = key
+                return try await rateLimits.run(key, context: context) { try await next(request, context) }
             }
             if let deviceID = request.headers[.allianceDeviceID] {
                 let session = try await sessions.authenticate(deviceID: deviceID, refreshToken: request.headers[.allianceRefreshToken] ?? "",
                                                               clientAddress: context.clientAddress)
                 context.key = session.principal
                 context.session = session
-                return try await next(request, context)
+                return try await rateLimits.run(session.principal, context: context) { try await next(request, context) }
             }
             if request.headers[.aliKassaAccount] != nil {
-                context.key = try await providers.authenticateAliKassa(&request, clientAddress: context.clientAddress)
-                return try await next(request, context)
+                let key = try await providers.authenticateAliKassa(&request, clientAddress: context.clientAddress)
+                context.key = key
+                return try await rateLimits.run(key, context: context) { try await next(request, context) }
             }
             if request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
-                context.key = try await providers.authenticateMyPOS(&request, mode: nil, clientAddress: context.clientAddress).principal
-                return try await next(request, context)
+                let key = try await providers.authenticateMyPOS(&request, mode: nil, clientAddress: context.clientAddress).principal
+                context.key = key
+                return try await rateLimits.run(key, context: context) { try await next(request, context) }
             }
         }
         let values = request.headers[values: .authorization]
@@ -49,8 +54,9 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
             throw KeywardError(.unauthenticated, "invalid_key", reason)
         case .key(let presented):
             var context = context
-            context.key = try await authenticator.authenticate(presented, clientAddress: context.clientAddress)
-            return try await next(request, context)
+            let key = try await authenticator.authenticate(presented, clientAddress: context.clientAddress)
+            context.key = key
+            return try await rateLimits.run(key, context: context) { try await next(request, context) }
         }
     }
 }

@@ -35,9 +35,12 @@ struct Problem: Encodable {
         }
     }
 
-    static func response(_ error: KeywardError, requestID: String, findings: [CertificateFinding]? = nil) -> Response {
-        let status = status(for: error.kind)
-        let problem = Problem(type: "urn:keyward:problem:\(error.code)", title: status.reasonPhrase, status: status.code,
+    /// `type` and `status` override the defaults of the error's code and kind (a rate limit's 429 uses
+    /// the registered `quota-exceeded` problem type).
+    static func response(_ error: KeywardError, requestID: String, findings: [CertificateFinding]? = nil,
+                         type: String? = nil, status: HTTPResponse.Status? = nil) -> Response {
+        let status = status ?? self.status(for: error.kind)
+        let problem = Problem(type: type ?? "urn:keyward:problem:\(error.code)", title: status.reasonPhrase, status: status.code,
                               detail: error.message, code: error.code, field: error.field, requestID: requestID, findings: findings)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
@@ -59,6 +62,8 @@ enum ProblemMapping {
             return Problem.response(KeywardError(.invalidInput, refusal.code, refusal.message), requestID: context.requestID, findings: refusal.findings)
         case let lockout as SecondFactorLockout:
             return Problem.response(lockout.problem, requestID: context.requestID)
+        case let exceeded as RateLimitExceeded:
+            return RateLimitGate.response(exceeded, requestID: context.requestID)
         case let error as CertificateFileError:
             return Problem.response(KeywardError(.invalidInput, error.code, error.message), requestID: context.requestID)
         case let error as HTTPError:

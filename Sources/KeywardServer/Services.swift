@@ -36,6 +36,9 @@ public struct KeywardServices: Sendable {
     public let merchantSettings: MerchantSettingsService
     /// Acts on secret scanners' leak reports.
     public let leakedKeys: LeakedKeyService
+    /// The rate limits merchants set, and the counter every verified request is taken from.
+    public let rateLimits: RateLimitSettings
+    public let rateLimiter: RateLimiter
     /// The scanners' public keys (`secret_scanning_keys`); nil when none are configured.
     public let scannerKeys: SecretScanningKeys?
     public let clock: KeywardClock
@@ -93,6 +96,10 @@ public struct KeywardServices: Sendable {
             cabinetSessions: CabinetSessions(store: store, clock: clock),
             merchantSettings: MerchantSettingsService(store: store, changes: changes, clock: clock),
             leakedKeys: LeakedKeyService(store: store, changes: changes, webhooks: webhooks, audit: audit, clock: clock),
+            rateLimits: RateLimitSettings(store: store, changes: changes, defaults: (settings.rateLimitLive, settings.rateLimitTest), clock: clock),
+            // One process serves an SQLite file, so its counts live in memory; instances of one
+            // PostgreSQL database share theirs in `rate_windows`.
+            rateLimiter: RateLimiter(store: store.engine.isPostgres ? SQLRateWindows(store: store) : MemoryRateWindows(), clock: clock, logger: logger),
             scannerKeys: scannerKeys,
             clock: clock, logger: logger)
     }

@@ -89,6 +89,11 @@ public struct Settings: Sendable {
     public var secretScanningMaxBodyBytes: Int = 5 * 1024 * 1024
     /// Most tokens one leak report may hold.
     public var secretScanningMaxTokens: Int = 10_000
+    /// Requests a second a merchant's live credentials may make together, unless the merchant set its own
+    /// limit (Stripe's default: 100).
+    public var rateLimitLive: Int = 100
+    /// The same for test credentials (25).
+    public var rateLimitTest: Int = 25
 
     public init() {}
 
@@ -136,7 +141,7 @@ public struct Settings: Sendable {
         "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
         "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
         "webhook_allowed_networks", "reserved_domains", "verification_dns_resolver", "verification_allowed_networks", "verification_recheck_hours",
-        "secret_scanning_keys", "secret_scanning_max_body_bytes", "secret_scanning_max_tokens",
+        "secret_scanning_keys", "secret_scanning_max_body_bytes", "secret_scanning_max_tokens", "rate_limit_live", "rate_limit_test",
     ]
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
@@ -245,6 +250,11 @@ public struct Settings: Sendable {
         if let text = value("secret_scanning_max_tokens") {
             guard let count = Int(text), (1...100_000).contains(count) else { throw SettingsError("secret_scanning_max_tokens must be 1 to 100000") }
             settings.secretScanningMaxTokens = count
+        }
+        for (name, path) in [("rate_limit_live", \Settings.rateLimitLive), ("rate_limit_test", \Settings.rateLimitTest)] {
+            guard let text = value(name) else { continue }
+            guard let quota = Int(text), RateLimitPolicy.quotaRange.contains(quota) else { throw SettingsError("\(name) must be 1 to 1000000 (requests a second)") }
+            settings[keyPath: path] = quota
         }
         settings.reservedDomains = list("reserved_domains")
         _ = try settings.reserved()

@@ -57,6 +57,44 @@ import Testing
         }
     }
 
+    /// An owner sets the merchant's limits and one key's own from the Settings page; the gateway applies
+    /// them at once; another merchant's key id and a nonsense quota are refused with their reasons.
+    @Test func rateLimitsAreSetFromTheSettingsPage() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, merchant, totp) = try await CabinetKeyActionsTests.enrolled(services, role: .owner, clock: clock)
+        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend"), by: .platformOperator)
+        let stranger = try await Harness.tenant(services)
+        // A later TOTP step than enrolment used (its code is spent), frozen mid-second so a burst is one window.
+        let frozen = Date(timeIntervalSince1970: Date().timeIntervalSince1970.rounded(.down) + 60.25)
+        let app = try await Harness.app(settings, clock: KeywardClock { frozen })
+        _ = try await app.test(.router) { client in
+            let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: frozen)
+            let page = String(buffer: try await browser.send(client, .get, "/cabinet/settings").body)
+            #expect(page.contains(#"id="test_quota" name="test_quota" type="number" min="1" max="1000000" required value="1000000""#))
+            let csrf = try #require(Browser.csrf(page))
+            let bad = try await browser.send(client, .post, "/cabinet/settings/rate-limits", form: ["csrf": csrf, "live_quota": "100", "test_quota": "0"])
+            #expect(bad.status == .badRequest && String(buffer: bad.body).contains("1 to 1,000,000 requests"))
+            let foreign = try await browser.send(client, .post, "/cabinet/settings/rate-limits/credential",
+                                                 form: ["csrf": csrf, "subject": stranger.testKey.info.id, "mode": "test", "quota": "1"])
+            #expect(foreign.status == .badRequest && String(buffer: foreign.body).contains("No credential with id"))
+            let saved = try await browser.send(client, .post, "/cabinet/settings/rate-limits", form: ["csrf": csrf, "live_quota": "100", "test_quota": "3"])
+            #expect(saved.status == .ok && String(buffer: saved.body).contains("Rate limits saved."))
+            let own = try await browser.send(client, .post, "/cabinet/settings/rate-limits/credential",
+                                             form: ["csrf": csrf, "subject": key.info.id, "mode": "test", "quota": "1"])
+            #expect(String(buffer: own.body).contains("<code>\(key.info.id)</code></td><td>test</td><td>1 per 1 s"))
+            _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { #expect($0.status == .ok) }
+            _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.tooManyRequests, "rate_limited") }
+            _ = try await browser.send(client, .post, "/cabinet/settings/rate-limits/remove", form: ["csrf": csrf, "subject": key.info.id, "mode": "test"])
+            // Its own limit is gone; the merchant's 3 a second still binds (2 used in this frozen second).
+            _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { #expect($0.status == .ok) }
+            _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.tooManyRequests, "rate_limited") }
+            let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
+            #expect(actions.contains("cabinet: set rate limits") && actions.contains("cabinet: remove a credential's rate limit"))
+        }
+    }
+
     @Test(arguments: [DefaultRole.developer, .finance, .viewer])
     func rolesWithoutSettingsWriteCannotOpenOrChangeSettings(role: DefaultRole) async throws {
         let settings = Harness.settings()

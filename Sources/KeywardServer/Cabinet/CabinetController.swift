@@ -93,6 +93,7 @@ struct CabinetController {
         addCertificateRoutes(to: cabinet)
         addInvitationRoutes(to: cabinet)
         addSettingsRoutes(to: cabinet)
+        addRateLimitRoutes(to: cabinet)
         addPasswordResetRoutes(to: cabinet)
         addMerchantSwitchRoutes(to: cabinet)
         addAccountRoutes(to: cabinet)

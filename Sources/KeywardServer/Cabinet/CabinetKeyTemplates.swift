@@ -181,6 +181,30 @@ extension CabinetTemplates {
         <p id="leak-grace-help">Live keys are always revoked at once. A test key then expires at the end of the overlap; roll it or create a new one before.</p>
         <button type="submit">Save</button>
         </form>
+        <h2>Rate limits</h2>
+        <p>Verified API calls a second, for all of this merchant's credentials of a mode together. Past the limit a call is answered <code>429</code> with <code>Retry-After</code>; every answer carries <code>RateLimit</code> and <code>RateLimit-Policy</code> headers.</p>
+        <form class="card" method="post" action="/cabinet/settings/rate-limits">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="live_quota">Live mode, requests a second</label>
+        <input id="live_quota" name="live_quota" type="number" min="1" max="1000000" required value="{{liveQuota}}">
+        <label for="test_quota">Test mode, requests a second</label>
+        <input id="test_quota" name="test_quota" type="number" min="1" max="1000000" required value="{{testQuota}}">
+        <button type="submit">Save limits</button>
+        </form>
+        <h3>Credentials with a limit of their own</h3>
+        <p>A credential's own limit applies on top of the merchant's: use it to hold back one integration without slowing the others.</p>
+        <table><thead><tr><th scope="col">Credential</th><th scope="col">Mode</th><th scope="col">Limit</th><th scope="col"></th></tr></thead>
+        <tbody>{{{credentialLimitRowsHTML}}}</tbody></table>
+        <form class="card" method="post" action="/cabinet/settings/rate-limits/credential">
+        <input type="hidden" name="csrf" value="{{csrf}}">
+        <label for="limit_subject">Credential id (a secret key, signing key or store key index)</label>
+        <input id="limit_subject" name="subject" required maxlength="64" placeholder="key_…">
+        <label for="limit_mode">Mode</label>
+        <select id="limit_mode" name="mode"><option value="test">test</option><option value="live">live</option></select>
+        <label for="limit_quota">Requests a second</label>
+        <input id="limit_quota" name="quota" type="number" min="1" max="1000000" required>
+        <button type="submit">Set limit</button>
+        </form>
         <h2>Webhook</h2>
         <p>Certificate expiry, renewal and order events, and <code>key.leaked</code> when a secret scanner finds one of your keys, are posted here, signed with <code>Keyward-Signature</code>.</p>
         {{#webhookSecret}}<p role="status">Signing secret (shown once): <code id="webhook-secret">{{webhookSecret}}</code></p>{{/webhookSecret}}

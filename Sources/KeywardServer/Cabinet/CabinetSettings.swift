@@ -57,12 +57,17 @@ extension CabinetController {
                       webhookSecret: String? = nil) async throws -> Response {
         let principal = context.principal
         let settings = try await services.merchantSettings.get(merchantID: principal.merchant.id)
+        let limits = try await services.rateLimits.list(merchantID: principal.merchant.id)
+        func merchantQuota(_ mode: Mode) -> Int {
+            limits.first { $0.subject == "merchant" && $0.mode == mode }?.quota ?? services.rateLimits.defaultPolicy(mode).quota
+        }
         var view = CabinetPage(context, title: "Settings", message: message)
         view.notice = notice
         view.settings = SettingsView(rotationDays: settings.rotationDays, allowedIPs: settings.allowedIPs.map(\.description).joined(separator: "\n"),
                                      leakedTestKeyGraceSeconds: settings.leakedTestKeyGraceSeconds,
                                      webhookURL: try await services.webhooks.endpoint(merchantID: principal.merchant.id)?.url,
-                                     webhookSecret: webhookSecret)
+                                     webhookSecret: webhookSecret, liveQuota: merchantQuota(.live), testQuota: merchantQuota(.test),
+                                     credentialLimitRowsHTML: Self.credentialLimitRows(limits.filter { $0.subject != "merchant" }, csrf: view.csrf))
         view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
         return try page("settings", view, status: status)
     }
@@ -74,6 +79,11 @@ struct SettingsView: Sendable {
     let leakedTestKeyGraceSeconds: Int
     let webhookURL: String?
     let webhookSecret: String?
+    /// Merchant-wide requests a second, per mode (set or default).
+    let liveQuota: Int
+    let testQuota: Int
+    /// Credentials with a limit of their own, escaped rows with their remove buttons.
+    let credentialLimitRowsHTML: String
 }
 
 /// Which main pages the member's role may open (the others are left out of the navigation).

@@ -1,0 +1,61 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import KeywardCore
+
+/// Counts every verified request against its merchant's and credential's rate limits, refuses it with
+/// 429 when one is used up, and labels every answer with the draft-ietf-httpapi-ratelimit-headers fields
+/// (`RateLimit-Policy` lists each policy that applied, `RateLimit` the one with the least room left).
+struct RateLimitGate: Sendable {
+    let limiter: RateLimiter
+    let settings: RateLimitSettings
+
+    /// Runs `handler` for a request verified as `key` when its limits allow, and adds the headers to
+    /// whatever it answers (errors included: they are mapped to their problem here so they carry them too).
+    func run(_ key: AuthenticatedKey, context: KeywardRequestContext, _ handler: () async throws -> Response) async throws -> Response {
+        let policies: [RateLimitPolicy]
+        do {
+            policies = try await settings.policies(for: key)
+        } catch {
+            // The limits cannot be read: the defaults still apply (fail safe, not open and not shut).
+            policies = [settings.defaultPolicy(key.mode)]
+        }
+        var decisions: [RateLimitDecision] = []
+        for policy in policies {
+            let bucket = policy.name == "key" ? "key:\(key.keyID)" : "merchant:\(key.merchantID):\(key.mode.rawValue)"
+            decisions.append(await limiter.take(bucket: bucket, policy: policy))
+        }
+        if let refused = decisions.first(where: { !$0.allowed }) {
+            throw RateLimitExceeded(decision: refused, policies: policies)
+        }
+        var response: Response
+        do {
+            response = try await handler()
+        } catch {
+            response = ProblemMapping.map(error, context: context)
+        }
+        Self.label(&response.headers, policies: policies, decisions: decisions)
+        return response
+    }
+
+    static func label(_ headers: inout HTTPFields, policies: [RateLimitPolicy], decisions: [RateLimitDecision]) {
+        headers[.rateLimitPolicy] = policies.map(\.headerItem).joined(separator: ", ")
+        if let tightest = decisions.min(by: { $0.remaining < $1.remaining }) {
+            headers[.rateLimit] = tightest.headerItem
+        }
+    }
+
+    /// The 429 answer: problem type `quota-exceeded` (IANA HTTP problem types), `Retry-After` in seconds.
+    static func response(_ exceeded: RateLimitExceeded, requestID: String) -> Response {
+        var response = Problem.response(KeywardError(.unavailable, exceeded.code, exceeded.message), requestID: requestID,
+                                        type: "https://iana.org/assignments/http-problem-types#quota-exceeded", status: .tooManyRequests)
+        response.headers[.retryAfter] = String(exceeded.decision.resetSeconds)
+        label(&response.headers, policies: exceeded.policies, decisions: [exceeded.decision])
+        return response
+    }
+}
+
+extension HTTPField.Name {
+    static let rateLimitPolicy = Self("RateLimit-Policy")!
+    static let rateLimit = Self("RateLimit")!
+}
