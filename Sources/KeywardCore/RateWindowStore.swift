@@ -11,7 +11,7 @@ public protocol RateWindowStore: Sendable {
     /// How many requests one claim should take at once for a quota: 1 when claims are free (memory),
     /// a tenth of the quota when each is a database round trip.
     func batch(for quota: Int) -> Int
-    /// Forgets windows that ended before `now`.
+    /// Forgets windows that ended before `now` (a shared store may use its own clock instead).
     func prune(before now: Date) async throws
 }
 
@@ -58,7 +58,9 @@ public struct SQLRateWindows: RateWindowStore {
 
     public func batch(for quota: Int) -> Int { max(1, min(quota / 10, 100)) }
 
+    /// Prunes by the database's clock, not the caller's: one instance whose clock runs ahead must not
+    /// wipe the counts every other instance is still using.
     public func prune(before now: Date) async throws {
-        try await store.sql.delete(from: "rate_windows").where("expires_ms", .lessThan, now.millis).run()
+        try await store.sql.raw("DELETE FROM rate_windows WHERE expires_ms < CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS BIGINT)").run()
     }
 }
