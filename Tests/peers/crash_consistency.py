@@ -28,9 +28,13 @@ def free_port():
         return s.getsockname()[1]
 
 
+RUNNING = []
+
+
 class Server:
     def __init__(self, binary, env):
         self.binary, self.env, self.process = binary, env, None
+        RUNNING.append(self)
         self.base = f"https://localhost:{env['KEYWARD_HTTPS_PORT']}"
         self.ca = os.path.join(env["KEYWARD_DATA_DIR"], "ca.pem")
 
@@ -253,4 +257,10 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    finally:
+        # Never leave a server behind, whatever failed.
+        for server in RUNNING:
+            if server.process and server.process.poll() is None:
+                server.process.kill()
