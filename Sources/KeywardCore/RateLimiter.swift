@@ -16,13 +16,16 @@ import Synchronization
 ///   requests of a window are lost this way with N instances (10 % of the quota per other instance).
 ///
 /// Fixed windows allow a burst of up to twice the quota across a window boundary, as Stripe's and
-/// GitHub's limits do. When the store cannot be reached the request is admitted by the lease alone
-/// (a database outage must not turn into a payment outage) and the failure is logged once a minute.
+/// GitHub's limits do. When the store cannot be reached each instance holds the whole quota on its own
+/// (a database outage must not turn into a payment outage; N instances then admit up to N times the
+/// quota) and the failure is logged once a minute.
 public final class RateLimiter: Sendable {
     private struct Lease {
         var window: Int64
         /// Requests this instance may still admit from what it claimed.
         var unspent: Int
+        /// Everything this instance claimed in the window (its own limit when the store is down).
+        var claimed: Int
         /// The highest store total this instance has seen for the window.
         var totalSeen: Int
         /// The store said the window's quota is used up.
@@ -33,6 +36,9 @@ public final class RateLimiter: Sendable {
     private let clock: KeywardClock
     private let logger: Logger
     private let leases = Mutex<[String: Lease]>([:])
+    /// The claim in flight per bucket: concurrent requests wait for one claim instead of each claiming a
+    /// batch (which would let one instance hoard the quota).
+    private let claims = Mutex<[String: Task<Void, Never>]>([:])
     private let housekeeping = Mutex<(pruned: Date, warned: Date)>((.distantPast, .distantPast))
 
     public init(store: any RateWindowStore, clock: KeywardClock = .system, logger: Logger = Logger(label: "keyward.ratelimit")) {
@@ -49,31 +55,43 @@ public final class RateLimiter: Sendable {
         let windowEnd = Date(millis: (window + 1) * windowMillis)
         let reset = max(1, Int((windowEnd.timeIntervalSince(now)).rounded(.up)))
         let key = "\(bucket)|\(policy.quota)/\(policy.windowSeconds)"
+        // Each round either admits or refuses from the lease, or waits for one claim, which adds to the
+        // lease or marks the window exhausted: the loop ends.
+        while true {
+            if let decision = fromLease(key, window: window, policy: policy, reset: reset) { return decision }
+            let claim = claims.withLock { claims -> Task<Void, Never> in
+                if let running = claims[key] { return running }
+                let started = Task { await self.claim(key, window: window, windowEnd: windowEnd, policy: policy) }
+                claims[key] = started
+                return started
+            }
+            await claim.value
+        }
+    }
 
-        if let decision = fromLease(key, window: window, policy: policy, reset: reset) { return decision }
-
-        // The lease is spent: claim another batch (outside the lock; concurrent claims both count).
+    /// Claims a batch of the window's quota from the store into this instance's lease.
+    private func claim(_ key: String, window: Int64, windowEnd: Date, policy: RateLimitPolicy) async {
+        defer { claims.withLock { _ = $0.removeValue(forKey: key) } }
         let batch = min(store.batch(for: policy.quota), policy.quota)
-        let granted: Int
-        let total: Int
+        let outcome: (granted: Int, total: Int?)
         do {
-            total = try await store.add(batch, bucket: key, window: window, expiresAt: windowEnd.addingTimeInterval(60))
-            granted = max(0, min(batch, policy.quota - (total - batch)))
+            let total = try await store.add(batch, bucket: key, window: window, expiresAt: windowEnd.addingTimeInterval(60))
+            outcome = (max(0, min(batch, policy.quota - (total - batch))), total)
+            pruneNowAndThen(clock.now())
         } catch {
             warnOnce(error)
-            return RateLimitDecision(policy: policy, allowed: true, remaining: 0, resetSeconds: reset)
+            outcome = (batch, nil)
         }
-        pruneNowAndThen(now)
-        return leases.withLock { leases in
+        leases.withLock { leases in
             var lease = leases[key].flatMap { $0.window == window ? $0 : nil }
-                ?? Lease(window: window, unspent: 0, totalSeen: 0, exhausted: false)
+                ?? Lease(window: window, unspent: 0, claimed: 0, totalSeen: 0, exhausted: false)
+            // Without the store, this instance holds the quota alone.
+            let granted = outcome.total == nil ? max(0, min(outcome.granted, policy.quota - lease.claimed)) : outcome.granted
             lease.unspent += granted
-            lease.totalSeen = max(lease.totalSeen, total)
+            lease.claimed += granted
+            if let total = outcome.total { lease.totalSeen = max(lease.totalSeen, total) }
             if granted < batch { lease.exhausted = true }
-            let allowed = lease.unspent > 0
-            if allowed { lease.unspent -= 1 }
             leases[key] = lease
-            return RateLimitDecision(policy: policy, allowed: allowed, remaining: Self.remaining(lease, policy), resetSeconds: reset)
         }
     }
 
@@ -126,7 +144,7 @@ public final class RateLimiter: Sendable {
             return true
         }
         if warn {
-            logger.error("rate limit store unreachable; admitting by local leases only", metadata: ["error_type": "\(type(of: error))"])
+            logger.error("rate limit store unreachable; each instance limits on its own until it is back", metadata: ["error_type": "\(type(of: error))"])
         }
     }
 }

@@ -152,6 +152,35 @@ import Testing
         #expect(admitted >= 100 - shared.batch(for: 100))
     }
 
+    /// One instance takes a burst of 64 concurrent requests: it claims batch by batch (one claim in flight),
+    /// not a batch per waiting request, so the other instance still finds the rest of the quota.
+    @Test func anInstanceUnderABurstDoesNotHoardTheQuota() async throws {
+        let shared = BatchedMemoryWindows()
+        let clock = Self.frozenClock()
+        let (busy, quiet) = (RateLimiter(store: shared, clock: clock), RateLimiter(store: shared, clock: clock))
+        let policy = RateLimitPolicy(name: "key", quota: 100, windowSeconds: 1)
+        func burst(_ limiter: RateLimiter, _ count: Int) async -> Int {
+            await withTaskGroup(of: Bool.self) { group in
+                for _ in 0..<count { group.addTask { await limiter.take(bucket: "key:burst", policy: policy).allowed } }
+                return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+            }
+        }
+        #expect(await burst(busy, 64) == 64)
+        let batch = shared.batch(for: 100)
+        #expect(await burst(quiet, 100) >= 100 - 64 - batch)
+        #expect(shared.claims <= 100 / batch + 4, "one claim per batch, not one per waiting request")
+    }
+
+    /// When the shared count cannot be reached, an instance keeps answering but still holds the quota on
+    /// its own: a database outage is neither a payment outage nor a free-for-all.
+    @Test func withoutTheStoreAnInstanceLimitsAlone() async throws {
+        let limiter = RateLimiter(store: UnreachableWindows(), clock: Self.frozenClock())
+        let policy = RateLimitPolicy(name: "merchant", quota: 30, windowSeconds: 1)
+        var admitted = 0
+        for _ in 0..<50 where await limiter.take(bucket: "merchant:m:test", policy: policy).allowed { admitted += 1 }
+        #expect(admitted == 30)
+    }
+
     /// The same with PostgreSQL's shared table when the suite runs on it: the count is one row added to
     /// atomically by every instance.
     @Test func theSharedTableCountsEveryInstancesClaims() async throws {
@@ -183,9 +212,22 @@ import Testing
 /// A shared in-memory count that claims in batches like the PostgreSQL store, to test leases.
 final class BatchedMemoryWindows: RateWindowStore {
     private let inner = MemoryRateWindows()
+    private let count = Mutex(0)
+    /// How many claims reached the store.
+    var claims: Int { count.withLock { $0 } }
     func add(_ count: Int, bucket: String, window: Int64, expiresAt: Date) async throws -> Int {
-        try await inner.add(count, bucket: bucket, window: window, expiresAt: expiresAt)
+        self.count.withLock { $0 += 1 }
+        try await Task.sleep(for: .milliseconds(2))   // a database round trip, so waiting requests pile up
+        return try await inner.add(count, bucket: bucket, window: window, expiresAt: expiresAt)
     }
     func batch(for quota: Int) -> Int { max(1, quota / 10) }
     func prune(before now: Date) async throws { try await inner.prune(before: now) }
+}
+
+/// A shared count that is down.
+struct UnreachableWindows: RateWindowStore {
+    struct Down: Error {}
+    func add(_ count: Int, bucket: String, window: Int64, expiresAt: Date) async throws -> Int { throw Down() }
+    func batch(for quota: Int) -> Int { max(1, quota / 10) }
+    func prune(before now: Date) async throws { throw Down() }
 }
