@@ -22,8 +22,10 @@ export KEYWARD_RATE_LIMIT_LIVE=1000000 KEYWARD_RATE_LIMIT_TEST=1000000
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-(cd "$root" && swift build -c "$build" --product keyward 2>&1 | tail -1)
-bin="$(cd "$root" && swift build -c "$build" --show-bin-path)/keyward"
+if [ -n "${KEYWARD_BIN:-}" ]; then bin="$KEYWARD_BIN"; else   # a binary built elsewhere (e.g. another scratch path)
+  (cd "$root" && swift build -c "$build" --product keyward 2>&1 | tail -1)
+  bin="$(cd "$root" && swift build -c "$build" --show-bin-path)/keyward"
+fi
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 http_port=$(port) https_port=$(port)
 
