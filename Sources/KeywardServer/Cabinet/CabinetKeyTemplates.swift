@@ -181,6 +181,7 @@ extension CabinetTemplates {
         <p id="leak-grace-help">Live keys are always revoked at once. A test key then expires at the end of the overlap; roll it or create a new one before.</p>
         <button type="submit">Save</button>
         </form>
+        {{> settings-passkeys}}
         <h2>Webhook</h2>
         <p>Certificate expiry, renewal and order events, and <code>key.leaked</code> when a secret scanner finds one of your keys, are posted here, signed with <code>Keyward-Signature</code>.</p>
         {{#webhookSecret}}<p role="status">Signing secret (shown once): <code id="webhook-secret">{{webhookSecret}}</code></p>{{/webhookSecret}}
