@@ -82,7 +82,7 @@ enum SoftAuthenticator {
 
     /// A member with TOTP on: their email, password, merchant, user id and TOTP.
     static func memberWithTOTP(_ services: KeywardServices, role: DefaultRole, at now: Date, merchant existing: Merchant? = nil) async throws
-        -> (email: String, password: String, merchant: Merchant, userID: String, totp: TOTP) {
+        -> (email: String, password: String, merchant: Merchant, userID: String, totp: TOTP, secret: String) {
         var (email, password, merchant) = try await CabinetTests.member(services, role: role)
         if let existing {
             // A member of `existing` instead (a second account of the same merchant).
@@ -95,6 +95,6 @@ enum SoftAuthenticator {
         let (secret, _) = try await services.accounts.beginTOTP(userID: userID)
         let totp = TOTP(secret: try #require(Base32.decode(secret)))
         _ = try await services.accounts.confirmTOTP(userID: userID, code: totp.code(at: now))
-        return (email, password, merchant, userID, totp)
+        return (email, password, merchant, userID, totp, secret)
     }
 }

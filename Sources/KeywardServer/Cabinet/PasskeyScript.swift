@@ -60,7 +60,7 @@ enum PasskeyScript {
 
 extension KeywardServices {
     /// Passkeys for the relying party of this server: the `public_url` setting, else its own HTTPS origin.
-    var passkeys: PasskeyService {
+    public var passkeys: PasskeyService {
         let base = settings.publicBaseURL
         let relyingParty = WebAuthn.RelyingParty(publicBaseURL: base) ?? WebAuthn.RelyingParty(id: "localhost", origin: base)
         return PasskeyService(store: store, clock: clock, relyingParty: relyingParty)
