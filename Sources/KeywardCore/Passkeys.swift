@@ -27,6 +27,8 @@ public struct PasskeyService: Sendable {
     /// How long a challenge may be answered.
     public static let challengeLifetime: TimeInterval = 300
     public static let maximumPerUser = 10
+    /// Unanswered challenges kept per user (each page view issues one): older ones are dropped.
+    public static let pendingChallengesPerUser = 20
 
     public init(store: KeywardStore, clock: KeywardClock = .system, relyingParty: WebAuthn.RelyingParty) {
         self.store = store
@@ -74,6 +76,10 @@ public struct PasskeyService: Sendable {
         let challenge = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let now = clock.now()
         try await store.sql.delete(from: "passkey_challenges").where("expires_ms", .lessThan, now.millis).run()
+        struct Pending: Decodable { let id: String }
+        let stale = try await store.sql.select().column("id").from("passkey_challenges").where("user_id", .equal, userID)
+            .orderBy("expires_ms", .descending).offset(Self.pendingChallengesPerUser - 1).limit(1000).all(decoding: Pending.self)
+        if !stale.isEmpty { try await store.sql.delete(from: "passkey_challenges").where("id", .in, stale.map(\.id)).run() }
         try await store.sql.insert(into: "passkey_challenges").columns("id", "user_id", "purpose", "expires_ms")
             .values(SQLBind(Hex.encode(SHA256.hash(data: challenge))), SQLBind(userID), SQLBind(purpose),
                     SQLBind(now.addingTimeInterval(Self.challengeLifetime).millis)).run()

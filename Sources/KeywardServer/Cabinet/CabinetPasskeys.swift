@@ -17,7 +17,8 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind != .unavailable {
                 return try await accountPage(context, message: error.message, notice: nil, status: Self.status(error))
             }
-            return try await secondFactorChanged(context, request: request, secondFactor: principal.session.secondFactor, to: "/cabinet/account?passkey=added")
+            // The member just showed the new passkey (user presence): this session has given it.
+            return try await secondFactorChanged(context, request: request, secondFactor: true, to: "/cabinet/account?passkey=added")
         }
         cabinet.post("account/passkeys/{id}/remove", .member) { request, context -> Response in
             let principal = context.principal
