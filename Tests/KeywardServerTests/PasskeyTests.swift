@@ -312,6 +312,27 @@ import Testing
         }
     }
 
+    /// A challenge answered after its five minutes is refused, even with a good signature.
+    @Test func anAnswerToAnExpiredChallengeIsRefused() async throws {
+        let clock = TestClock()
+        let settings = Auth.settings()
+        let services = try await Harness.services(settings, clock: clock.clock)
+        let (email, password, _) = try await CabinetTests.member(services, role: .developer)
+        let app = try await Harness.app(settings, clock: clock.clock)
+        _ = try await app.test(.router) { client in
+            let (credential, _) = try await Auth.add(client, try await Auth.password(client, email: email, password: password))
+            let browser = try await Auth.password(client, email: email, password: password)
+            let page = String(buffer: try await browser.send(client, .get, "/cabinet/2fa").body)
+            var answer = try Auth.run(["op": "get", "options": try Auth.options(page, form: "passkey-sign-in"), "origin": Auth.origin,
+                                       "credential_id": credential.id, "key": credential.key, "sign_count": 1])
+            answer["csrf"] = try #require(Browser.csrf(page))
+            clock.advance(PasskeyService.challengeLifetime + 1)
+            let late = try await browser.send(client, .post, "/cabinet/2fa/passkey", form: answer)
+            #expect(late.status == .unauthorized && String(buffer: late.body).contains("expired"))
+            #expect(try await browser.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa")
+        }
+    }
+
     /// A new owner without TOTP in a merchant that requires passkeys is sent to add one, not to TOTP enrolment.
     @Test func aNewLiveMemberWhereAPasskeyIsRequiredEnrolsOne() async throws {
         let settings = Auth.settings()
