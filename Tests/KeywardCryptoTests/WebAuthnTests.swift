@@ -151,6 +151,12 @@ struct TestAuthenticator {
         #expect(!WebAuthn.counterAdvances(stored: 7, new: 7) && WebAuthn.counterAdvances(stored: 0, new: 1) && WebAuthn.counterAdvances(stored: 0, new: 0))
     }
 
+    @Test func theRelyingPartyOfAPublicURLIsSerializedAsBrowsersSendTheOrigin() {
+        #expect(WebAuthn.RelyingParty(publicBaseURL: "https://Keys.Example.com:443/") == WebAuthn.RelyingParty(id: "keys.example.com", origin: "https://keys.example.com"))
+        #expect(WebAuthn.RelyingParty(publicBaseURL: "https://localhost:8443") == WebAuthn.RelyingParty(id: "localhost", origin: "https://localhost:8443"))
+        #expect(WebAuthn.RelyingParty(publicBaseURL: "http://keys.example.com") == nil)
+    }
+
     @Test func rs256KeysVerifyAndWeakOrUnknownKeysAreRefused() throws {
         let rsa = try _RSA.Signing.PrivateKey(keySize: .bits2048)
         let der = Array(rsa.publicKey.derRepresentation)

@@ -19,10 +19,13 @@ public enum WebAuthn {
             self.origin = origin
         }
 
-        /// The relying party of a public base URL such as `https://keys.example.com` (nil when it has no host).
+        /// The relying party of a public base URL such as `https://keys.example.com` (nil when it has no
+        /// host), its origin serialized as browsers do: lowercase host, no default port 443, no slash.
         public init?(publicBaseURL: String) {
-            guard let url = URL(string: publicBaseURL), url.scheme == "https", let host = url.host, !host.isEmpty else { return nil }
-            self.init(id: host.lowercased(), origin: publicBaseURL.hasSuffix("/") ? String(publicBaseURL.dropLast()) : publicBaseURL)
+            guard let url = URL(string: publicBaseURL), url.scheme?.lowercased() == "https", let host = url.host?.lowercased(), !host.isEmpty else { return nil }
+            let port = url.port.flatMap { $0 == 443 ? nil : ":\($0)" } ?? ""
+            let name = host.contains(":") ? "[\(host)]" : host
+            self.init(id: host, origin: "https://\(name)\(port)")
         }
     }
 
