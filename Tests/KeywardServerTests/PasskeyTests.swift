@@ -231,7 +231,9 @@ import Testing
             clock.advance(30)
             let browser = try await CabinetKeysTests.signIn(client, services, email: owner.email, password: owner.password, totp: owner.totp, at: clock.clock.now())
             for (lie, text) in [(["attestation": "fido-u2f"], "not accepted"), (["origin": "https://evil.example"], "another origin"),
-                                (["rp_id": "evil.example"], "another site"), (["type": "webauthn.get"], "not of type")] as [([String: Any], String)] {
+                                (["rp_id": "evil.example"], "another site"), (["type": "webauthn.get"], "not of type"),
+                                (["attestation": "packed-x5c-no-ou"], "Authenticator Attestation"),
+                                (["attestation": "packed-x5c-other-aaguid"], "another AAGUID")] as [([String: Any], String)] {
                 let (_, response) = try await Auth.add(client, browser, lie: lie)
                 #expect(response.status == .badRequest, "\(lie)")
                 #expect(String(buffer: response.body).contains(text), "\(lie): \(String(buffer: response.body).prefix(500))")

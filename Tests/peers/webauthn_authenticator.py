@@ -79,15 +79,19 @@ def create(request):
         fmt, statement = "none", {}
     elif kind == "packed-self":
         fmt, statement = "packed", {"alg": alg, "sig": sign(key, alg, signed)}
-    elif kind == "packed-x5c":
+    elif kind.startswith("packed-x5c"):
+        # "packed-x5c" as an authenticator vendor makes it; "-no-ou" and "-other-aaguid" break one rule each.
         attestation_key = ec.generate_private_key(ec.SECP256R1())
+        unit = "Authenticator Attestation" if kind != "packed-x5c-no-ou" else "Sales"
         name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test Authenticator Attestation"),
-                          x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, "Authenticator Attestation")])
+                          x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit)])
+        aaguid = bytes(16) if kind != "packed-x5c-other-aaguid" else bytes(range(16))
         now = datetime.datetime.now(datetime.timezone.utc)
         certificate = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(attestation_key.public_key())
                        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(days=1))
                        .not_valid_after(now + datetime.timedelta(days=365))
                        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+                       .add_extension(x509.UnrecognizedExtension(x509.ObjectIdentifier("1.3.6.1.4.1.45724.1.1.4"), b"\x04\x10" + aaguid), critical=False)
                        .sign(attestation_key, hashes.SHA256()))
         fmt, statement = "packed", {"alg": -7, "sig": sign(attestation_key, -7, signed),
                                     "x5c": [certificate.public_bytes(serialization.Encoding.DER)]}

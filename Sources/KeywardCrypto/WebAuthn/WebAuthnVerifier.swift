@@ -75,7 +75,7 @@ public enum WebAuthn {
         case "none":
             guard statement == .map([]) else { throw CodedInputError("webauthn_bad_attestation", "A `none` attestation must carry an empty statement.") }
         case "packed":
-            try verifyPacked(statement, signed: signed, credentialKey: attested.publicKey)
+            try verifyPacked(statement, signed: signed, credentialKey: attested.publicKey, aaguid: attested.aaguid)
         default:
             throw CodedInputError("webauthn_unsupported_attestation", "Attestation format '\(format.prefix(32))' is not accepted; Keyward accepts none and packed.")
         }
@@ -138,7 +138,7 @@ public enum WebAuthn {
 
     /// `packed` (WebAuthn §8.2): with `x5c`, the first certificate's key signs (no trust store: Keyward
     /// records the format, it does not rank authenticators); without, the credential key itself (self attestation).
-    static func verifyPacked(_ statement: CBORValue, signed: [UInt8], credentialKey: COSEKey) throws(CodedInputError) {
+    static func verifyPacked(_ statement: CBORValue, signed: [UInt8], credentialKey: COSEKey, aaguid: [UInt8]) throws(CodedInputError) {
         guard let alg = statement[text: "alg"]?.int, let signature = statement[text: "sig"]?.byteString else {
             throw CodedInputError("webauthn_bad_attestation", "The packed attestation lacks alg or sig.")
         }
@@ -152,9 +152,7 @@ public enum WebAuthn {
               let certificate = try? Certificate(derEncoded: first) else {
             throw CodedInputError("webauthn_bad_attestation", "The attestation certificate cannot be read.")
         }
-        if let constraints = try? certificate.extensions.basicConstraints, case .isCertificateAuthority = constraints {
-            throw CodedInputError("webauthn_bad_attestation", "The attestation certificate is a CA certificate.")
-        }
+        try checkAttestationCertificate(certificate, aaguid: aaguid)
         let key: COSEKey
         if let p256 = P256.Signing.PublicKey(certificate.publicKey), alg == COSEKey.Algorithm.es256.rawValue {
             key = COSEKey(.p256(p256))
@@ -164,5 +162,20 @@ public enum WebAuthn {
             throw COSEKey.unsupported("attestation algorithm \(alg) with this certificate's key")
         }
         guard key.isValidSignature(signature, for: signed) else { throw bad }
+    }
+
+    /// The attestation certificate requirements of WebAuthn §8.2.1 that need no trust store: X.509 v3,
+    /// subject OU "Authenticator Attestation", not a CA, and when it names an AAGUID
+    /// (id-fido-gen-ce-aaguid), the one in the authenticator data.
+    static func checkAttestationCertificate(_ certificate: Certificate, aaguid: [UInt8]) throws(CodedInputError) {
+        func refuse(_ why: String) -> CodedInputError { CodedInputError("webauthn_bad_attestation", "The attestation certificate \(why).") }
+        guard certificate.version == .v3 else { throw refuse("is not X.509 version 3") }
+        let units = certificate.subject.flatMap { $0 }.filter { $0.type == .RDNAttributeType.organizationalUnitName }.map { "\($0.value)" }
+        guard units.contains("Authenticator Attestation") else { throw refuse("does not name the organizational unit \"Authenticator Attestation\"") }
+        if let constraints = try? certificate.extensions.basicConstraints, case .isCertificateAuthority = constraints { throw refuse("is a CA certificate") }
+        if let named = certificate.extensions[oid: [1, 3, 6, 1, 4, 1, 45724, 1, 1, 4]] {
+            // An OCTET STRING of the 16 AAGUID bytes.
+            guard Array(named.value) == [0x04, 0x10] + aaguid else { throw refuse("names another AAGUID than the authenticator data") }
+        }
     }
 }
