@@ -11,6 +11,9 @@ public struct MerchantSettings: Sendable, Equatable, Codable {
     /// How long a TEST key reported leaked by a secret scanner keeps working before it expires (0: it is
     /// revoked at once, the default). Live keys are always revoked at once.
     public var leakedTestKeyGraceSeconds: Int = 0
+    /// Members whose role can see live keys must give a passkey at sign-in (TOTP and recovery codes no
+    /// longer pass the second-factor step for them). Changed by an owner only.
+    public var passkeysRequired: Bool = false
     /// When they last changed (nil: never, the defaults apply).
     public var updatedAt: Date?
 
@@ -48,17 +51,21 @@ public struct MerchantSettingsService: Sendable {
         let allowed_ips: String
         let updated_ms: Int64
         let leaked_test_key_grace_seconds: Int64?
+        var passkeys_required: Int64? = nil
     }
 
     public func get(merchantID: String) async throws -> MerchantSettings {
         guard let row = try await store.sql.select().column("*").from("merchant_settings").where("merchant_id", .equal, merchantID)
             .first(decoding: Row.self) else { return .defaults }
-        return MerchantSettings(rotationDays: Int(row.rotation_days), allowedIPs: JSONText.decode([IPNetwork].self, row.allowed_ips) ?? [],
-                                leakedTestKeyGraceSeconds: Int(row.leaked_test_key_grace_seconds ?? 0), updatedAt: Date(millis: row.updated_ms))
+        var settings = MerchantSettings(rotationDays: Int(row.rotation_days), allowedIPs: JSONText.decode([IPNetwork].self, row.allowed_ips) ?? [],
+                                        leakedTestKeyGraceSeconds: Int(row.leaked_test_key_grace_seconds ?? 0), updatedAt: Date(millis: row.updated_ms))
+        settings.passkeysRequired = (row.passkeys_required ?? 0) != 0
+        return settings
     }
 
     /// Changes what is given (nil leaves a setting as it is) and returns the result.
-    public func update(merchantID: String, rotationDays: Int?, allowedIPs: [String]?, leakedTestKeyGraceSeconds: Int? = nil) async throws -> MerchantSettings {
+    public func update(merchantID: String, rotationDays: Int?, allowedIPs: [String]?, leakedTestKeyGraceSeconds: Int? = nil,
+                       passkeysRequired: Bool? = nil) async throws -> MerchantSettings {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         var settings = try await get(merchantID: merchantID)
         if let rotationDays {
@@ -75,10 +82,12 @@ public struct MerchantSettingsService: Sendable {
             }
             settings.leakedTestKeyGraceSeconds = leakedTestKeyGraceSeconds
         }
+        if let passkeysRequired { settings.passkeysRequired = passkeysRequired }
         let now = clock.now()
         settings.updatedAt = now
         let row = Row(merchant_id: merchantID, rotation_days: Int64(settings.rotationDays), allowed_ips: JSONText.encode(settings.allowedIPs),
-                      updated_ms: now.millis, leaked_test_key_grace_seconds: Int64(settings.leakedTestKeyGraceSeconds))
+                      updated_ms: now.millis, leaked_test_key_grace_seconds: Int64(settings.leakedTestKeyGraceSeconds),
+                      passkeys_required: settings.passkeysRequired ? 1 : 0)
         try await changes.commit(in: store) { sql in
             try await sql.delete(from: "merchant_settings").where("merchant_id", .equal, merchantID).run()
             try await sql.insert(into: "merchant_settings").model(row).run()

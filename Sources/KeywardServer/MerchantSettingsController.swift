@@ -15,18 +15,23 @@ struct MerchantSettingsController {
         manage.patch("settings", needs: .write(.settings, scope: .merchant)) { request, context in
             let key = context.principal
             let body = try await JSONBody.decode(SettingsBody.self, from: request)
+            // The passkey requirement binds the merchant's owners too: an owner's power, so an unrestricted key's only.
+            if body.passkeys_required != nil, key.permissions != nil {
+                throw KeywardError(.forbidden, "unrestricted_key_required", "Only an unrestricted key (or an owner in the cabinet) changes passkeys_required.")
+            }
             let updated = try await settings.update(merchantID: key.merchantID, rotationDays: body.rotation_days, allowedIPs: body.allowed_ips,
-                                                    leakedTestKeyGraceSeconds: body.leaked_test_key_grace_seconds)
+                                                    leakedTestKeyGraceSeconds: body.leaked_test_key_grace_seconds, passkeysRequired: body.passkeys_required)
             return try JSONResponse.make(SettingsResource(updated))
         }
     }
 }
 
 struct SettingsBody: StrictJSONBody {
-    static let fields: Set<String> = ["rotation_days", "allowed_ips", "leaked_test_key_grace_seconds"]
+    static let fields: Set<String> = ["rotation_days", "allowed_ips", "leaked_test_key_grace_seconds", "passkeys_required"]
     let rotation_days: Int?
     let allowed_ips: [String]?
     let leaked_test_key_grace_seconds: Int?
+    let passkeys_required: Bool?
 }
 
 struct SettingsResource: Encodable {
@@ -34,12 +39,14 @@ struct SettingsResource: Encodable {
     let rotation_days: Int
     let allowed_ips: [String]
     let leaked_test_key_grace_seconds: Int
+    let passkeys_required: Bool
     let updated_at: String?
 
     init(_ settings: MerchantSettings) {
         rotation_days = settings.rotationDays
         allowed_ips = settings.allowedIPs.map(\.description)
         leaked_test_key_grace_seconds = settings.leakedTestKeyGraceSeconds
+        passkeys_required = settings.passkeysRequired
         updated_at = Timestamp.format(settings.updatedAt)
     }
 }

@@ -101,6 +101,10 @@ public enum Peers {
     public static var smtp: String { directory.appendingPathComponent("smtp_peer.py").path }
     /// The cabinet in headless Chromium (selenium, pyotp).
     public static var cabinetBrowser: String { directory.appendingPathComponent("cabinet_browser.py").path }
+    /// A software WebAuthn authenticator and client (Python `cryptography`, CBOR from `fido2`).
+    public static var webauthn: String { directory.appendingPathComponent("webauthn_authenticator.py").path }
+    /// Passkeys in headless Chromium with its virtual authenticator (selenium).
+    public static var passkeyBrowser: String { directory.appendingPathComponent("passkey_browser.py").path }
     /// A secret scanner signing leak reports as GitHub does (Python `cryptography`).
     public static var scanner: String { directory.appendingPathComponent("scanner_peer.py").path }
     /// Where browser tests leave their screenshots: `.build/screenshots` of the package (not committed).

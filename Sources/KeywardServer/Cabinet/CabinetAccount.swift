@@ -8,7 +8,8 @@ extension CabinetController {
     func addAccountRoutes(to cabinet: CabinetRoutes) {
         cabinet.get("account", .member) { request, context -> Response in
             let changed = request.uri.queryParameters["changed"] != nil
-            return try await accountPage(context, message: nil, notice: changed ? "Password changed; other browsers were signed out." : nil, status: .ok)
+            let passkey = request.uri.queryParameters["passkey"].map { "Passkey \($0 == "added" ? "added" : "removed"); other browsers were signed out." }
+            return try await accountPage(context, message: nil, notice: changed ? "Password changed; other browsers were signed out." : passkey, status: .ok)
         }
         cabinet.post("account/password", .member) { request, context -> Response in
             let (principal, form) = (context.principal, context.form)
@@ -74,7 +75,8 @@ extension CabinetController {
                                        SessionRow(since: CabinetDates.minute($0.createdAt), lastSeen: CabinetDates.minute($0.lastSeenAt), address: $0.address,
                                                   browser: String($0.userAgent.prefix(80)), current: $0.handle == current)
                                    })
-        return try page("account", view, status: status)
+        view.passkeys = try await passkeySection(principal)
+        return PasskeyScript.allow(try page("account", view, status: status))
     }
 }
 
@@ -119,6 +121,7 @@ extension CabinetTemplates {
         </form>
         {{/totpEnabled}}
         {{^totpEnabled}}<p>Off. <a href="/cabinet/2fa/setup">Turn it on</a></p>{{/totpEnabled}}
+        {{> account-passkeys}}
         <h2>Where you are signed in</h2>
         <table id="sessions">
         <thead><tr><th scope="col">Since</th><th scope="col">Last seen</th><th scope="col">From</th><th scope="col">Browser</th></tr></thead>

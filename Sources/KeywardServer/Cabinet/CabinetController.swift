@@ -24,7 +24,7 @@ struct CabinetController {
         let group = router.group("cabinet")
             .add(middleware: CabinetErrorPages(library: library))
             .add(middleware: CabinetSessionMiddleware(sessions: services.cabinetSessions, accounts: services.accounts, team: services.team,
-                                                      merchants: services.merchants))
+                                                      merchants: services.merchants, passkeys: services.passkeys))
             // Again inside the session: a handler's error page keeps the member's navigation.
             .add(middleware: CabinetErrorPages(library: library))
         let cabinet = CabinetRoutes(open: group, members: group.group(context: CabinetContext.self), table: table,
@@ -53,20 +53,29 @@ struct CabinetController {
             response.setCookie(CabinetCookies.make(CabinetCookies.session, "", maxAge: 0))
             return response
         }
-        cabinet.get("2fa", .secondFactorStep) { _, context in try page("second-factor", CabinetPage(context, title: "Two-factor authentication")) }
+        cabinet.get("2fa", .secondFactorStep) { _, context in try await secondFactorPage(context, message: nil, status: .ok) }
         cabinet.post("2fa", .secondFactorStep) { request, context -> Response in
             let principal = context.principal
+            // A merchant that requires passkeys of this role: codes no longer pass (and are not consumed).
+            guard try await codesPassSecondFactor(principal) else {
+                return try await secondFactorPage(context, message: "Your merchant requires a passkey for your role: codes no longer sign you in.", status: .forbidden)
+            }
             do {
                 try await services.accounts.verifySecondFactor(userID: principal.user.id, code: context.form["code"] ?? "")
             } catch let error as KeywardError where error.code == "invalid_code" {
-                return try page("second-factor", CabinetPage(context, title: "Two-factor authentication", message: error.message), status: .unauthorized)
+                return try await secondFactorPage(context, message: error.message, status: .unauthorized)
             }
             // A new session id once the second factor is given: a token seen before is worth nothing now.
             return try await signedInAgain(context, request: request, secondFactor: true, to: "/cabinet")
         }
-        cabinet.get("2fa/setup", .secondFactorStep) { _, context -> Response in try await enrolPage(context, message: nil, status: .ok) }
+        cabinet.get("2fa/setup", .secondFactorStep) { _, context -> Response in
+            if try await passkeyStepInstead(context.principal) { return .redirect(to: "/cabinet/2fa", type: .normal) }
+            return try await enrolPage(context, message: nil, status: .ok)
+        }
         cabinet.post("2fa/setup", .secondFactorStep) { request, context -> Response in
             let principal = context.principal
+            // Enrolling TOTP must not pass a step that needs a passkey.
+            if try await passkeyStepInstead(principal) { return .redirect(to: "/cabinet/2fa", type: .normal) }
             let codes: [String]
             do {
                 codes = try await services.accounts.confirmTOTP(userID: principal.user.id, code: context.form["code"] ?? "")
@@ -97,6 +106,7 @@ struct CabinetController {
         addPasswordResetRoutes(to: cabinet)
         addMerchantSwitchRoutes(to: cabinet)
         addAccountRoutes(to: cabinet)
+        addPasskeyRoutes(to: cabinet)
         cabinet.refuseUnknownPages()
     }
 
@@ -290,6 +300,7 @@ struct CabinetPage: Sendable {
     var merchants: [MerchantOption] = []
     var account: AccountView?
     var invitation: InvitationView?
+    var passkeys: PasskeyView?
     var testMode: Bool { mode == Mode.test.rawValue }
 
     init(_ context: CabinetContext, title: String, message: String? = nil) {

@@ -181,6 +181,7 @@ extension CabinetTemplates {
         <p id="leak-grace-help">Live keys are always revoked at once. A test key then expires at the end of the overlap; roll it or create a new one before.</p>
         <button type="submit">Save</button>
         </form>
+        {{> settings-passkeys}}
         <h2>Rate limits</h2>
         <p>Verified API calls a second, for all of this merchant's credentials of a mode together. Past the limit a call is answered <code>429</code> with <code>Retry-After</code>; every answer carries <code>RateLimit</code> and <code>RateLimit-Policy</code> headers.</p>
         <form class="card" method="post" action="/cabinet/settings/rate-limits">

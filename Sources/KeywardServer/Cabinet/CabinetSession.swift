@@ -10,6 +10,8 @@ struct CabinetPrincipal: Sendable {
     let user: UserInfo
     let role: MemberRole
     let merchant: Merchant
+    /// The user has a passkey (the second-factor step then asks for it).
+    var hasPasskey = false
 }
 
 /// Cookie names: `__Host-` makes browsers insist on Secure, Path=/ and no Domain.
@@ -31,6 +33,7 @@ struct CabinetSessionMiddleware: RouterMiddleware {
     let accounts: AccountService
     let team: TeamService
     let merchants: MerchantService
+    let passkeys: PasskeyService
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token = request.cookies[CabinetCookies.session]?.value, let session = try await sessions.lookup(token: token),
@@ -38,8 +41,11 @@ struct CabinetSessionMiddleware: RouterMiddleware {
             return try await next(request, context)
         }
         var context = context
+        // Only while the second factor is owed does it matter (one indexed look-up, then never again this session).
+        let hasPasskey = session.secondFactor ? false : try await passkeys.hasPasskey(userID: session.userID)
         context.cabinet = CabinetPrincipal(token: token, session: session, user: try await accounts.get(id: session.userID), role: role,
-                                           merchant: try await merchants.get(id: session.merchantID))
+                                           merchant: try await merchants.get(id: session.merchantID),
+                                           hasPasskey: hasPasskey)
         return try await next(request, context)
     }
 }

@@ -45,6 +45,7 @@ extension CabinetController {
             return try await settingsPage(context, message: nil, notice: "Webhook saved. Verify deliveries with the signing secret below.", status: .ok,
                                           webhookSecret: secret)
         }
+        addPasskeySettingRoutes(to: cabinet)
         cabinet.post("settings/webhook/delete", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
             let principal = context.principal
             try await services.webhooks.deleteEndpoint(merchantID: principal.merchant.id)
@@ -68,6 +69,8 @@ extension CabinetController {
                                      webhookURL: try await services.webhooks.endpoint(merchantID: principal.merchant.id)?.url,
                                      webhookSecret: webhookSecret, liveQuota: merchantQuota(.live), testQuota: merchantQuota(.test),
                                      credentialLimitRowsHTML: Self.credentialLimitRows(limits.filter { $0.subject != "merchant" }, csrf: view.csrf))
+        view.settings?.passkeysRequired = settings.passkeysRequired
+        view.settings?.ownerMayRequirePasskeys = principal.role == .builtIn(.owner)
         view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
         return try page("settings", view, status: status)
     }
@@ -84,6 +87,9 @@ struct SettingsView: Sendable {
     let testQuota: Int
     /// Credentials with a limit of their own, escaped rows with their remove buttons.
     let credentialLimitRowsHTML: String
+    var passkeysRequired = false
+    /// Only an owner changes the passkey requirement.
+    var ownerMayRequirePasskeys = false
 }
 
 /// Which main pages the member's role may open (the others are left out of the navigation).

@@ -5,7 +5,7 @@ import Mustache
 enum CabinetTemplates {
     static func library() throws -> MustacheLibrary {
         var library = MustacheLibrary()
-        for (name, text) in all { try library.register(text, named: name) }
+        for (name, text) in all + passkeyTemplates { try library.register(text, named: name) }
         return library
     }
 

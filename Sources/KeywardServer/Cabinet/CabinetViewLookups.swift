@@ -60,6 +60,7 @@ extension CabinetPage: MustacheParent {
         case "hasOtherMerchants": !merchants.isEmpty
         case "account": account
         case "invitation": invitation
+        case "passkeys": passkeys
         case "secretURLEncoded": secret.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
         case "testMode": testMode
         default: nil

@@ -112,7 +112,7 @@ struct CabinetRoutes {
         var context = context
         let principal = context.principal
         if case .secondFactorStep = access {} else if principal.owesSecondFactor {
-            throw CabinetRedirect(to: principal.user.totpEnabled ? "/cabinet/2fa" : "/cabinet/2fa/setup")
+            throw CabinetRedirect(to: principal.user.totpEnabled || principal.hasPasskey ? "/cabinet/2fa" : "/cabinet/2fa/setup")
         }
         if request.method == .post {
             context.upload = try await CabinetForm.readAll(&request)
@@ -139,5 +139,5 @@ struct CabinetRoutes {
 
 extension CabinetPrincipal {
     /// Signed in with a password, but the second factor (on, or required by the role) is still owed.
-    var owesSecondFactor: Bool { !session.secondFactor && (user.totpEnabled || role.requiresSecondFactor) }
+    var owesSecondFactor: Bool { !session.secondFactor && (user.totpEnabled || hasPasskey || role.requiresSecondFactor) }
 }
