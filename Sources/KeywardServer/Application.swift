@@ -109,6 +109,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
     }
     let plainHTTP = Application(
         router: buildRouter(services, listener: .plainHTTP, proxy: proxy),
+        server: try limitedHTTPServer(limits: settings.listenerLimits, tls: nil, name: "HTTP", logger: logger),
         configuration: .init(address: .hostname(settings.host, port: settings.httpPort), serverName: "Keyward"),
         logger: logger)
 
@@ -117,6 +118,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
         CredentialChangeListener(store: services.store, changes: services.changes, logger: logger),
         services.lastUsed,
         NoncePruner(store: services.store, clock: clock, logger: logger),
+        DeviceSessionPruner(sessions: services.deviceSessions, logger: logger),
         CertificateWorkerService(worker: ACMEWorker(services: services, logger: logger), alerts: ExpiryAlerts(services: services, logger: logger),
                                  interval: .seconds(settings.certificateCheckSeconds), logger: logger),
         DomainVerificationWorkerService(verifications: services.domainVerifications, interval: .seconds(settings.certificateCheckSeconds), logger: logger),
@@ -128,7 +130,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
     let startLogger = logger
     return Application(
         router: buildRouter(services, listener: .https, proxy: proxy),
-        server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+        server: try limitedHTTPServer(limits: settings.listenerLimits, tls: tlsConfiguration, name: "HTTPS", logger: logger),
         configuration: .init(address: .hostname(settings.host, port: httpsPort), serverName: "Keyward"),
         services: background,
         onServerRunning: { channel in

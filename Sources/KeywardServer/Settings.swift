@@ -89,6 +89,12 @@ public struct Settings: Sendable {
     public var secretScanningMaxBodyBytes: Int = 5 * 1024 * 1024
     /// Most tokens one leak report may hold.
     public var secretScanningMaxTokens: Int = 10_000
+    /// Timeouts and connection cap of each listener (`idle_timeout_seconds`, `header_read_timeout_seconds`,
+    /// `tls_handshake_timeout_seconds`, `max_connections`).
+    public var listenerLimits = ListenerLimits()
+    /// Technical sessions per merchant and how long unused ones live (`device_session_max_open`,
+    /// `device_session_unused_seconds`).
+    public var deviceSessionLimits = DeviceSessionLimits()
 
     public init() {}
 
@@ -137,7 +143,7 @@ public struct Settings: Sendable {
         "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
         "webhook_allowed_networks", "reserved_domains", "verification_dns_resolver", "verification_allowed_networks", "verification_recheck_hours",
         "secret_scanning_keys", "secret_scanning_max_body_bytes", "secret_scanning_max_tokens",
-    ]
+    ] + limitNames
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
     /// file named by the `config` flag or `KEYWARD_CONFIG_FILE`.
@@ -265,6 +271,7 @@ public struct Settings: Sendable {
         if settings.smtpHost != nil, settings.publicURL == nil {
             throw SettingsError("public_url is required with smtp_host: mailed links must name where members reach the cabinet, never a request's Host header")
         }
+        try settings.resolveLimits(value)
         guard settings.myposPath != settings.myposTestPath else { throw SettingsError("mypos_path and mypos_test_path must differ") }
         return settings
     }
