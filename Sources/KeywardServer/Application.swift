@@ -44,7 +44,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
         signingKeys: services.signingKeys, clock: services.clock,
         scheme: listener == .plainHTTP && settings.insecureHTTP ? "http" : "https", maxBodyBytes: settings.maxBodyBytes)
     let providers = ProviderAuthenticator(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock,
-                                          maxBodyBytes: settings.maxBodyBytes)
+                                          maxBodyBytes: settings.signedFormMaxBodyBytes)
     let myPOS = MyPOSController(providers: providers, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes)
     myPOS.addRoutes(to: router, path: settings.myposPath, mode: .live)
     myPOS.addRoutes(to: router, path: settings.myposTestPath, mode: .test)

@@ -6,6 +6,7 @@ extension Settings {
     static let limitNames = [
         "idle_timeout_seconds", "header_read_timeout_seconds", "tls_handshake_timeout_seconds", "max_connections",
         "device_session_max_open", "device_session_unused_seconds",
+        "signed_form_max_body_bytes",
     ]
 
     /// Reads the limit settings through `value` (flag > environment > file).
@@ -22,6 +23,7 @@ extension Settings {
         if let seconds = try integer("tls_handshake_timeout_seconds", 1...600) { listenerLimits.tlsHandshakeTimeout = .seconds(seconds) }
         if let count = try integer("max_connections", 1...1_000_000) { listenerLimits.maxConnections = count }
         if let count = try integer("device_session_max_open", 1...1_000_000) { deviceSessionLimits.maxOpenPerMerchant = count }
+        if let bytes = try integer("signed_form_max_body_bytes", 1024...(64 * 1024 * 1024)) { signedFormMaxBodyBytes = bytes }
         if let seconds = try integer("device_session_unused_seconds", 10...86_400) { deviceSessionLimits.unusedLifetime = TimeInterval(seconds) }
     }
 }

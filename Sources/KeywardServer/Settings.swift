@@ -95,6 +95,8 @@ public struct Settings: Sendable {
     /// Technical sessions per merchant and how long unused ones live (`device_session_max_open`,
     /// `device_session_unused_seconds`).
     public var deviceSessionLimits = DeviceSessionLimits()
+    /// Largest myPOS form or AliKassa body read to authenticate it (`signed_form_max_body_bytes`, 64 KiB).
+    public var signedFormMaxBodyBytes: Int = 64 * 1024
 
     public init() {}
 
