@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTLS
 import KeywardCore
+import KeywardCrypto
 import Logging
 import NIOSSL
 import ServiceLifecycle
@@ -90,6 +91,7 @@ public struct UpstreamProxyHandle: Sendable {
 public func buildApplication(settings: Settings, logger: Logger? = nil, clock: KeywardClock = .system) async throws -> some ApplicationProtocol {
     var logger = logger ?? Logger(label: "keyward")
     if logger.logLevel == .info, let level = Logger.Level(rawValue: settings.logLevel) { logger.logLevel = level }
+    EncryptedPKCS8.setMaximumRounds(settings.pbkdf2MaxIterations)
     let services = try await KeywardServices.open(settings: settings, logger: logger, clock: clock)
     let proxy = settings.upstreamURL.map { UpstreamProxyHandle(proxy: UpstreamProxy(baseURL: $0, maxBodyBytes: settings.maxBodyBytes)) }
 

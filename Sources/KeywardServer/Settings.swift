@@ -97,6 +97,8 @@ public struct Settings: Sendable {
     public var deviceSessionLimits = DeviceSessionLimits()
     /// Largest myPOS form or AliKassa body read to authenticate it (`signed_form_max_body_bytes`, 64 KiB).
     public var signedFormMaxBodyBytes: Int = 64 * 1024
+    /// Most PBKDF2 iterations an uploaded encrypted key may ask for (`pbkdf2_max_iterations`, 1,000,000).
+    public var pbkdf2MaxIterations: Int = 1_000_000
 
     public init() {}
 
