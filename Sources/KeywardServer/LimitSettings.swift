@@ -7,6 +7,7 @@ extension Settings {
         "idle_timeout_seconds", "header_read_timeout_seconds", "tls_handshake_timeout_seconds", "max_connections",
         "device_session_max_open", "device_session_unused_seconds",
         "signed_form_max_body_bytes", "pbkdf2_max_iterations",
+        "heavy_work_threads", "heavy_work_queue",
     ]
 
     /// Reads the limit settings through `value` (flag > environment > file).
@@ -24,6 +25,8 @@ extension Settings {
         if let count = try integer("max_connections", 1...1_000_000) { listenerLimits.maxConnections = count }
         if let count = try integer("device_session_max_open", 1...1_000_000) { deviceSessionLimits.maxOpenPerMerchant = count }
         if let bytes = try integer("signed_form_max_body_bytes", 1024...(64 * 1024 * 1024)) { signedFormMaxBodyBytes = bytes }
+        if let count = try integer("heavy_work_threads", 1...64) { heavyWorkThreads = count }
+        if let count = try integer("heavy_work_queue", 1...10_000) { heavyWorkQueue = count }
         if let rounds = try integer("pbkdf2_max_iterations", 1000...100_000_000) { pbkdf2MaxIterations = rounds }
         if let seconds = try integer("device_session_unused_seconds", 10...86_400) { deviceSessionLimits.unusedLifetime = TimeInterval(seconds) }
     }

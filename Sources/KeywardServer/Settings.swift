@@ -99,6 +99,10 @@ public struct Settings: Sendable {
     public var signedFormMaxBodyBytes: Int = 64 * 1024
     /// Most PBKDF2 iterations an uploaded encrypted key may ask for (`pbkdf2_max_iterations`, 1,000,000).
     public var pbkdf2MaxIterations: Int = 1_000_000
+    /// Threads of the pool for CPU-heavy work (bcrypt, PBKDF2, RSA key generation, chains, CSRs) (`heavy_work_threads`, 2).
+    public var heavyWorkThreads: Int = 2
+    /// Jobs that pool runs or holds at once; more are answered 503 `server_busy` with Retry-After (`heavy_work_queue`, 32).
+    public var heavyWorkQueue: Int = 32
 
     public init() {}
 
