@@ -93,7 +93,7 @@ public struct AccountService: Sendable {
     /// Sets the password of the account a setup (or reset) link belongs to, and ends its other sessions on reset.
     public func setPassword(token: String, purpose: String = "setup", password: String) async throws -> UserInfo {
         try PasswordHasher.check(password)
-        let hash = await hasher.hash(password)
+        let hash = try await hasher.hash(password)
         return try await store.transaction { sql in
             let redeemed = try await redeem(token, purpose: purpose, on: sql)
             let user = try await findOrCreate(email: redeemed.email, on: sql)
@@ -133,7 +133,7 @@ public struct AccountService: Sendable {
             throw KeywardError(.forbidden, "login_locked", "Too many failed sign-ins: try again after \(ISO8601DateFormatter().string(from: until)), or reset the password.")
         }
         let user = try await row(email: email)
-        let verified = await hasher.verify(password, hash: user?.password_hash ?? decoyHash)
+        let verified = try await hasher.verify(password, hash: user?.password_hash ?? decoyHash)
         guard verified, let user, user.password_hash != nil else {
             try await throttle.fail(pair, policy: Self.pairPolicy)
             try await throttle.fail(account, policy: Self.accountPolicy)

@@ -64,9 +64,12 @@ public struct ApplePayRequests: Sendable {
         default:
             throw KeywardError.invalid("invalid_type", "Keyward makes CSRs for apple_pay_merchant_identity (RSA 2048) and apple_pay_payment_processing (EC P-256).", field: "type")
         }
-        let pair = try GeneratedKeyPair.generate(algorithm)
-        let key = try Certificate.PrivateKey(pemEncoded: pair.privateKeyPEM)
-        let der = try CertificateRequest.make(privateKey: key, commonName: name)
+        // RSA key generation and signing the CSR are CPU work: on the bounded pool.
+        let (pair, der) = try await certificates.heavyWork.run {
+            let pair = try GeneratedKeyPair.generate(algorithm)
+            let key = try Certificate.PrivateKey(pemEncoded: pair.privateKeyPEM)
+            return (pair, try CertificateRequest.make(privateKey: key, commonName: name))
+        }
         let csrPEM = PEMDocument(type: "CERTIFICATE REQUEST", derBytes: der).pemString
         let id = Identifier.make("csr")
         let row = Row(id: id, merchant_id: merchantID, mode: mode.rawValue, type: type.rawValue, name: name,

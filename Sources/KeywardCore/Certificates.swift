@@ -120,11 +120,14 @@ public struct CertificateService: Sendable {
     let changes: CredentialChanges
     let clock: KeywardClock
 
-    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system) {
+    let heavyWork: HeavyWork
+
+    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system, heavyWork: HeavyWork = .shared) {
         self.store = store
         self.keyring = keyring
         self.changes = changes
         self.clock = clock
+        self.heavyWork = heavyWork
     }
 
     /// Reads, judges and stores an upload. Throws `CertificateFileError` for unreadable files,
@@ -133,8 +136,12 @@ public struct CertificateService: Sendable {
     public func upload(merchantID: String, mode: Mode, type: CertificateType, name: String?, files: [[UInt8]],
                        passphrase: [UInt8]? = nil, source: String = "uploaded") async throws -> (info: CertificateInfo, findings: [CertificateFinding]) {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
-        let material = try CertificateMaterial.read(files, passphrase: passphrase)
-        let inspection = CertificateInspection.inspect(material, now: clock.now(), requirePrivateKey: type == .ssl, expectCAChain: type == .ssl)
+        // Decrypting the key (PBKDF2) and building the chain are CPU work: on the bounded pool.
+        let now = clock.now()
+        let inspection = try await heavyWork.run {
+            let material = try CertificateMaterial.read(files, passphrase: passphrase)
+            return CertificateInspection.inspect(material, now: now, requirePrivateKey: type == .ssl, expectCAChain: type == .ssl)
+        }
         guard inspection.isAcceptable, let leaf = inspection.leaf else { throw CertificateUploadRefusal(findings: inspection.findings) }
         let summary = CertificateSummary(leaf)
         let id = Identifier.make("crt")

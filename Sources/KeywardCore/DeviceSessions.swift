@@ -28,6 +28,8 @@ struct DeviceSessionRow: Codable {
     let expires_ms: Int64
     let created_ms: Int64
     var revoked_ms: Int64?
+    /// When the session authenticated its first call; nil = never used.
+    var first_used_ms: Int64?
 
     var info: DeviceSessionInfo {
         DeviceSessionInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, jweKeyID: jwe_key_id,
@@ -79,12 +81,15 @@ public final class DeviceSessionService: Sendable {
     let changes: CredentialChanges
     let clock: KeywardClock
     let jweKeys: JWEKeyService
+    let limits: DeviceSessionLimits
     /// How long a session lasts (no refresh: a new session is a new authorize call).
     public static let lifetime: TimeInterval = 24 * 3600
     private let cache = Mutex(Cache())
 
-    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, jweKeys: JWEKeyService, clock: KeywardClock = .system) {
+    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, jweKeys: JWEKeyService, clock: KeywardClock = .system,
+                limits: DeviceSessionLimits = DeviceSessionLimits()) {
         self.store = store
+        self.limits = limits
         self.keyring = keyring
         self.changes = changes
         self.jweKeys = jweKeys
@@ -110,6 +115,7 @@ public final class DeviceSessionService: Sendable {
             throw KeywardError(.forbidden, "ip_not_allowed", "Sessions for this serviceCode may be opened only from the JWK's IP allowlist; this call came from \(KeyAuthenticator.describe(clientAddress)).")
         }
         let owner = (merchantID: recipient.merchantID, mode: recipient.mode)
+        try await refuseOverCap(merchantID: owner.merchantID, mode: owner.mode)
         let merchantKey = recipient.jwk
         let algorithm = recipient.algorithm
         let serverKey = JWK(material: .ecPrivate(.generate(.p384)), use: "enc", alg: algorithm.rawValue)
@@ -120,7 +126,7 @@ public final class DeviceSessionService: Sendable {
         let row = DeviceSessionRow(id: id, merchant_id: owner.merchantID, mode: owner.mode.rawValue, jwe_key_id: recipient.keyID,
                                    refresh_hash: Self.hash(refreshToken), auth_hash: Self.hash(authToken),
                                    sealed_server_key: try keyring.seal(string: serverKey.json(includingPrivate: true), context: DeviceSessionRow.sealContext(id: id)),
-                                   expires_ms: expires.millis, created_ms: now.millis, revoked_ms: nil)
+                                   expires_ms: expires.millis, created_ms: now.millis, revoked_ms: nil, first_used_ms: nil)
         // A new session invalidates no cache entry, so it is a plain insert, not a credential change.
         try await store.sql.insert(into: "device_sessions").model(row).run()
         let serverPublic = try OrderedJSON.parse(Array(serverKey.publicJWK.json().utf8))
@@ -191,6 +197,7 @@ public final class DeviceSessionService: Sendable {
                                          permissions: entry.limits.permissions, allowedIPs: entry.limits.allowedIPs, expiresAt: expiry, revokedAt: nil,
                                          replacedBy: nil, scheme: .deviceSession, merchantAllowedIPs: entry.merchantAllowedIPs)
         try principal.admit(from: clientAddress)
+        if entry.row.first_used_ms == nil { await markUsed(key) }
         return AuthenticatedSession(principal: principal, serverKey: entry.session.serverKey, merchantKey: entry.session.merchantKey, algorithm: entry.session.algorithm)
     }
 
@@ -211,6 +218,11 @@ public final class DeviceSessionService: Sendable {
         return Cached(row: row, mid: owner.mid, session: (serverKey, merchantKey, JWEAlgorithm(rawValue: owner.algorithm) ?? .ecdhESA256KW),
                       limits: CredentialLimits(storedPermissions: owner.permissions, storedAllowedIPs: owner.allowed_ips, expiresMillis: owner.expires_ms),
                       merchantAllowedIPs: owner.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [])
+    }
+
+    /// Drops one session from this instance's cache.
+    func forget(_ id: String) {
+        cache.withLock { _ = $0.entries.removeValue(forKey: id) }
     }
 
     /// The merchant's sessions in `mode`, newest first.

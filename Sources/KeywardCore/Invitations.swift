@@ -62,7 +62,7 @@ extension TeamService {
         var chosen: String?
         if let password {
             try PasswordHasher.check(password)
-            chosen = await accounts.hasher.hash(password)
+            chosen = try await accounts.hasher.hash(password)
         }
         let hash = chosen
         return try await store.transaction { sql in

@@ -115,7 +115,7 @@ extension AccountService {
         let user = try await row(id: userID)
         _ = try await login(email: user.email, password: current, address: address)
         try PasswordHasher.check(new)
-        let hash = await hasher.hash(new)
+        let hash = try await hasher.hash(new)
         try await store.sql.update("users").set("password_hash", to: hash).where("id", .equal, userID).run()
     }
 

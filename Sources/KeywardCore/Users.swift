@@ -34,22 +34,23 @@ struct UserRow: Codable {
 /// off the caller's thread (it takes a quarter second by design).
 public struct PasswordHasher: Sendable {
     public let cost: UInt8
+    /// Where hashing runs: a bounded pool, so a flood of sign-ins waits or gets 503, never stalls the server.
+    public let pool: HeavyWork
 
-    public init(cost: UInt8 = 12) { self.cost = cost }
+    public init(cost: UInt8 = 12, pool: HeavyWork = .shared) {
+        self.cost = cost
+        self.pool = pool
+    }
 
     static func prehash(_ password: String) -> String { Data(SHA256.hash(data: Array(password.utf8))).base64EncodedString() }
 
-    public func hash(_ password: String) async -> String {
+    public func hash(_ password: String) async throws -> String {
         let cost = cost
-        return await Self.offThread { Bcrypt.hash(Self.prehash(password), cost: cost) }
+        return try await pool.run { Bcrypt.hash(Self.prehash(password), cost: cost) }
     }
 
-    public func verify(_ password: String, hash: String) async -> Bool {
-        await Self.offThread { Bcrypt.verify(Self.prehash(password), hash: hash) }
-    }
-
-    static func offThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
-        await withCheckedContinuation { continuation in DispatchQueue.global().async { continuation.resume(returning: work()) } }
+    public func verify(_ password: String, hash: String) async throws -> Bool {
+        try await pool.run { Bcrypt.verify(Self.prehash(password), hash: hash) }
     }
 
     /// A password people can live with and attackers cannot guess quickly.

@@ -1,6 +1,7 @@
 import Crypto
 import CryptoExtras
 import Foundation
+import Synchronization
 import SwiftASN1
 
 /// Passphrase-encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`, RFC 5958 / PKCS#5 v2.1 PBES2): PBKDF2 with
@@ -9,8 +10,13 @@ import SwiftASN1
 public enum EncryptedPKCS8 {
     /// PBKDF2 rounds for keys Keyward encrypts (OWASP's figure for PBKDF2-HMAC-SHA256).
     public static let rounds = 600_000
-    /// Largest iteration count accepted when decrypting, so a crafted file cannot pin a core.
-    static let maximumRounds = 10_000_000
+    /// Largest iteration count accepted when decrypting, so a crafted file cannot pin a core: checked before
+    /// any derivation (`pbkdf2_max_iterations`; 1,000,000 by default, above OWASP's 600,000).
+    public static var maximumRounds: Int { roundsLimit.withLock { $0 } }
+    private static let roundsLimit = Mutex(1_000_000)
+
+    /// Sets `maximumRounds` for the process (the server does, once, from its settings).
+    public static func setMaximumRounds(_ rounds: Int) { roundsLimit.withLock { $0 = max(1, rounds) } }
 
     static let pbes2: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 5, 13]
     static let pbkdf2: ASN1ObjectIdentifier = [1, 2, 840, 113549, 1, 5, 12]
@@ -72,7 +78,11 @@ public enum EncryptedPKCS8 {
         guard kdf.count == 2, (try? ASN1ObjectIdentifier(derEncoded: kdf[0])) == pbkdf2, case .constructed(let kdfParameterNode) = kdf[1].content else { throw unsupported }
         let kdfParameters = Array(kdfParameterNode)
         guard kdfParameters.count >= 2, let salt = try? ASN1OctetString(derEncoded: kdfParameters[0]),
-              let rounds = try? Int(derEncoded: kdfParameters[1]), (1...maximumRounds).contains(rounds) else { throw malformed }
+              let rounds = try? Int(derEncoded: kdfParameters[1]), rounds >= 1 else { throw malformed }
+        let limit = maximumRounds
+        guard rounds <= limit else {
+            throw KeyImportError("pbkdf2_rounds_too_high", "The key is encrypted with \(rounds) PBKDF2 iterations; Keyward derives at most \(limit). Re-encrypt it with fewer (openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 600000).")
+        }
         var hash = KDF.Insecure.PBKDF2.HashFunction.insecureSHA1  // the PKCS#5 default when no prf is named
         for node in kdfParameters.dropFirst(2) {
             guard case .constructed(let prfNode) = node.content, let prf = Array(prfNode).first,

@@ -76,9 +76,12 @@ public enum NativeSignature {
         }
     }
 
-    /// The same, with the headers already parsed (the gateway parses once to find the key first).
-    public static func verify(request: HTTPRequestView, headers: Headers, body: [UInt8], now: Int, policy: Policy = Policy(),
-                              resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
+    /// Everything but the body: key, algorithm, times, covered components and the signature itself.
+    /// The gateway calls this before reading any body, so a request with a bogus signature is refused
+    /// without buffering it; `expectsBody` (a declared body) demands a covered `content-digest`, which
+    /// `checkBody` then compares with the body read.
+    public static func verifyHeaders(request: HTTPRequestView, headers: Headers, expectsBody: Bool, now: Int, policy: Policy = Policy(),
+                                     resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
         let input = headers.input
         let signature = headers.signature
         guard let keyID = input.keyID else {
@@ -116,21 +119,12 @@ public enum NativeSignature {
             return .failure(Refusal(code: "signature_invalid", reason: "The signature parameters need a nonce (replay protection)."))
         }
         var required = policy.requiredComponents
-        if !body.isEmpty { required.append("content-digest") }
+        if expectsBody { required.append("content-digest") }
         if let missing = required.first(where: { !input.components.contains($0) }) {
             return .failure(Refusal(code: "signature_invalid", reason: "The signature must cover \(missing)."))
         }
-        if !body.isEmpty {
-            guard let digest = field("content-digest", in: request) else {
-                return .failure(Refusal(code: "digest_mismatch", reason: "A request with a body needs a Content-Digest header (RFC 9530)."))
-            }
-            do {
-                guard try ContentDigest.matches(digest, body: body) else {
-                    return .failure(Refusal(code: "digest_mismatch", reason: "The body does not match its Content-Digest: it changed after signing."))
-                }
-            } catch {
-                return .failure(Refusal(code: "digest_mismatch", reason: error.message))
-            }
+        if expectsBody, field("content-digest", in: request) == nil {
+            return .failure(Refusal(code: "digest_mismatch", reason: "A request with a body needs a Content-Digest header (RFC 9530)."))
         }
         let base: [UInt8]
         do {
@@ -142,6 +136,34 @@ public enum NativeSignature {
             return .failure(Refusal(code: "signature_invalid", reason: "The signature does not match the covered components; check the method, URL and headers you signed."))
         }
         return .success(Verified(keyID: keyID, label: input.label, algorithm: algorithm, created: created, nonce: input.nonce))
+    }
+
+    /// The body half of the check: a non-empty body must be covered by a `content-digest` that matches it.
+    public static func checkBody(request: HTTPRequestView, headers: Headers, body: [UInt8]) -> Result<Void, Refusal> {
+        guard !body.isEmpty else { return .success(()) }
+        guard headers.input.components.contains("content-digest") else {
+            return .failure(Refusal(code: "signature_invalid", reason: "The signature must cover content-digest."))
+        }
+        guard let digest = field("content-digest", in: request) else {
+            return .failure(Refusal(code: "digest_mismatch", reason: "A request with a body needs a Content-Digest header (RFC 9530)."))
+        }
+        do {
+            guard try ContentDigest.matches(digest, body: body) else {
+                return .failure(Refusal(code: "digest_mismatch", reason: "The body does not match its Content-Digest: it changed after signing."))
+            }
+        } catch {
+            return .failure(Refusal(code: "digest_mismatch", reason: error.message))
+        }
+        return .success(())
+    }
+
+    /// The same as `verify(request:body:...)`, with the headers already parsed.
+    public static func verify(request: HTTPRequestView, headers: Headers, body: [UInt8], now: Int, policy: Policy = Policy(),
+                              resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
+        let verified = verifyHeaders(request: request, headers: headers, expectsBody: !body.isEmpty, now: now, policy: policy, resolveKey: resolveKey)
+        guard case .success = verified else { return verified }
+        if case .failure(let refusal) = checkBody(request: request, headers: headers, body: body) { return .failure(refusal) }
+        return verified
     }
 
     static func field(_ name: String, in request: HTTPRequestView) -> String? {

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTLS
 import KeywardCore
+import KeywardCrypto
 import Logging
 import NIOSSL
 import ServiceLifecycle
@@ -44,7 +45,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
         signingKeys: services.signingKeys, clock: services.clock,
         scheme: listener == .plainHTTP && settings.insecureHTTP ? "http" : "https", maxBodyBytes: settings.maxBodyBytes)
     let providers = ProviderAuthenticator(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock,
-                                          maxBodyBytes: settings.maxBodyBytes)
+                                          maxBodyBytes: settings.signedFormMaxBodyBytes)
     let rateLimits = RateLimitGate(limiter: services.rateLimiter, settings: services.rateLimits)
     let myPOS = MyPOSController(providers: providers, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes, rateLimits: rateLimits)
     myPOS.addRoutes(to: router, path: settings.myposPath, mode: .live)
@@ -92,6 +93,7 @@ public struct UpstreamProxyHandle: Sendable {
 public func buildApplication(settings: Settings, logger: Logger? = nil, clock: KeywardClock = .system) async throws -> some ApplicationProtocol {
     var logger = logger ?? Logger(label: "keyward")
     if logger.logLevel == .info, let level = Logger.Level(rawValue: settings.logLevel) { logger.logLevel = level }
+    EncryptedPKCS8.setMaximumRounds(settings.pbkdf2MaxIterations)
     let services = try await KeywardServices.open(settings: settings, logger: logger, clock: clock)
     let proxy = settings.upstreamURL.map { UpstreamProxyHandle(proxy: UpstreamProxy(baseURL: $0, maxBodyBytes: settings.maxBodyBytes)) }
 
@@ -111,6 +113,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
     }
     let plainHTTP = Application(
         router: buildRouter(services, listener: .plainHTTP, proxy: proxy),
+        server: try limitedHTTPServer(limits: settings.listenerLimits, tls: nil, name: "HTTP", logger: logger),
         configuration: .init(address: .hostname(settings.host, port: settings.httpPort), serverName: "Keyward"),
         logger: logger)
 
@@ -119,6 +122,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
         CredentialChangeListener(store: services.store, changes: services.changes, logger: logger),
         services.lastUsed,
         NoncePruner(store: services.store, clock: clock, logger: logger),
+        DeviceSessionPruner(sessions: services.deviceSessions, logger: logger),
         CertificateWorkerService(worker: ACMEWorker(services: services, logger: logger), alerts: ExpiryAlerts(services: services, logger: logger),
                                  interval: .seconds(settings.certificateCheckSeconds), logger: logger),
         DomainVerificationWorkerService(verifications: services.domainVerifications, interval: .seconds(settings.certificateCheckSeconds), logger: logger),
@@ -130,7 +134,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
     let startLogger = logger
     return Application(
         router: buildRouter(services, listener: .https, proxy: proxy),
-        server: try .tls(.http1(), tlsConfiguration: tlsConfiguration),
+        server: try limitedHTTPServer(limits: settings.listenerLimits, tls: tlsConfiguration, name: "HTTPS", logger: logger),
         configuration: .init(address: .hostname(settings.host, port: httpsPort), serverName: "Keyward"),
         services: background,
         onServerRunning: { channel in

@@ -13,15 +13,11 @@ struct HTTPSignatureAuthenticator: Sendable {
     let maxBodyBytes: Int
     let policy = NativeSignature.Policy()
 
-    /// Verifies `request` (its body is buffered, so it can still be forwarded) and returns the principal,
-    /// once the call comes from where the signing key (and the merchant) allow and before its expiry.
+    /// Verifies `request` and returns the principal, once the call comes from where the signing key (and the
+    /// merchant) allow and before its expiry. The signature is judged from the headers first: a request that
+    /// fails there is refused before any of its body is read. Only then is the body buffered (so it can
+    /// still be forwarded) and compared with its `Content-Digest`.
     func authenticate(_ request: inout Request, clientAddress: [UInt8]?) async throws -> AuthenticatedKey {
-        let body: ByteBuffer
-        do {
-            body = try await request.collectBody(upTo: maxBodyBytes)
-        } catch {
-            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
-        }
         let fields = request.headers.map { (name: $0.name.rawName, value: $0.value) }
         let view = HTTPRequestView(method: request.method.rawValue, scheme: scheme, authority: request.head.authority ?? "",
                                    path: request.uri.path, query: request.uri.query, fields: fields)
@@ -34,8 +30,23 @@ struct HTTPSignatureAuthenticator: Sendable {
         let keyID = headers.input.keyID
         let resolved = try await storage { try await keyID.asyncMap { try await signingKeys.resolve(id: $0) } ?? nil }
         let now = Int(clock.now().timeIntervalSince1970)
-        let result = NativeSignature.verify(request: view, headers: headers, body: Array(buffer: body), now: now, policy: policy) { id in
+        let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
+        let result = NativeSignature.verifyHeaders(request: view, headers: headers, expectsBody: (declaredLength ?? 0) > 0, now: now, policy: policy) { id in
             id == resolved?.owner.id ? resolved?.key : nil
+        }
+        if case .success = result {
+            if let declaredLength, declaredLength > maxBodyBytes {
+                throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+            }
+            let body: ByteBuffer
+            do {
+                body = try await request.collectBody(upTo: maxBodyBytes)
+            } catch {
+                throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+            }
+            if case .failure(let refusal) = NativeSignature.checkBody(request: view, headers: headers, body: Array(buffer: body)) {
+                throw KeywardError(.unauthenticated, refusal.code, refusal.reason)
+            }
         }
         switch result {
         case .failure(let refusal):

@@ -19,6 +19,8 @@ struct ProviderAuthenticator: Sendable {
     let directory: StoreDirectory
     let signingKeys: SigningKeyService
     let clock: KeywardClock
+    /// Largest body read to authenticate a myPOS form or an AliKassa call (`signed_form_max_body_bytes`): it is
+    /// read before anyone is known, so it is small.
     let maxBodyBytes: Int
     /// How long an identical myPOS request is refused for a store that rejects replays.
     static let replayWindow: TimeInterval = 24 * 3600
@@ -134,6 +136,10 @@ struct ProviderAuthenticator: Sendable {
     }
 
     private func collect(_ request: inout Request) async throws -> ByteBuffer {
+        // A declared length over the cap is refused before a byte of the body is read.
+        if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
+            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+        }
         do {
             return try await request.collectBody(upTo: maxBodyBytes)
         } catch {

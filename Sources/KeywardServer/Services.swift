@@ -59,8 +59,9 @@ public struct KeywardServices: Sendable {
         let changes = CredentialChanges(engine: store.engine)
         let lastUsed = LastUsedRecorder(store: store, logger: logger)
         let jweKeys = JWEKeyService(store: store, changes: changes, clock: clock)
-        let certificates = CertificateService(store: store, keyring: keyring, changes: changes, clock: clock)
-        let accounts = AccountService(store: store, keyring: keyring, clock: clock, hasher: PasswordHasher(cost: settings.passwordHashCost))
+        let heavyWork = HeavyWork(threads: settings.heavyWorkThreads, maxPending: settings.heavyWorkQueue)
+        let certificates = CertificateService(store: store, keyring: keyring, changes: changes, clock: clock, heavyWork: heavyWork)
+        let accounts = AccountService(store: store, keyring: keyring, clock: clock, hasher: PasswordHasher(cost: settings.passwordHashCost, pool: heavyWork))
         let reserved: ReservedDomains
         do { reserved = try settings.reserved() } catch {
             await store.shutdown()
@@ -81,7 +82,8 @@ public struct KeywardServices: Sendable {
             stores: StoreService(store: store, keyring: keyring, changes: changes, clock: clock),
             storeDirectory: StoreDirectory(store: store, keyring: keyring, changes: changes),
             jweKeys: jweKeys,
-            deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock),
+            deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock,
+                                                 limits: settings.deviceSessionLimits),
             certificates: certificates,
             channels: SalesChannelService(store: store, changes: changes, certificates: certificates, reserved: reserved, clock: clock),
             domainVerifications: DomainVerificationService(store: store, changes: changes, reserved: reserved, checker: checker, audit: audit,

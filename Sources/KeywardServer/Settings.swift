@@ -94,6 +94,20 @@ public struct Settings: Sendable {
     public var rateLimitLive: Int = 100
     /// The same for test credentials (25).
     public var rateLimitTest: Int = 25
+    /// Timeouts and connection cap of each listener (`idle_timeout_seconds`, `header_read_timeout_seconds`,
+    /// `tls_handshake_timeout_seconds`, `max_connections`).
+    public var listenerLimits = ListenerLimits()
+    /// Technical sessions per merchant and how long unused ones live (`device_session_max_open`,
+    /// `device_session_unused_seconds`).
+    public var deviceSessionLimits = DeviceSessionLimits()
+    /// Largest myPOS form or AliKassa body read to authenticate it (`signed_form_max_body_bytes`, 64 KiB).
+    public var signedFormMaxBodyBytes: Int = 64 * 1024
+    /// Most PBKDF2 iterations an uploaded encrypted key may ask for (`pbkdf2_max_iterations`, 1,000,000).
+    public var pbkdf2MaxIterations: Int = 1_000_000
+    /// Threads of the pool for CPU-heavy work (bcrypt, PBKDF2, RSA key generation, chains, CSRs) (`heavy_work_threads`, 2).
+    public var heavyWorkThreads: Int = 2
+    /// Jobs that pool runs or holds at once; more are answered 503 `server_busy` with Retry-After (`heavy_work_queue`, 32).
+    public var heavyWorkQueue: Int = 32
 
     public init() {}
 
@@ -142,7 +156,7 @@ public struct Settings: Sendable {
         "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
         "webhook_allowed_networks", "reserved_domains", "verification_dns_resolver", "verification_allowed_networks", "verification_recheck_hours",
         "secret_scanning_keys", "secret_scanning_max_body_bytes", "secret_scanning_max_tokens", "rate_limit_live", "rate_limit_test",
-    ]
+    ] + limitNames
 
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
     /// file named by the `config` flag or `KEYWARD_CONFIG_FILE`.
@@ -275,6 +289,7 @@ public struct Settings: Sendable {
         if settings.smtpHost != nil, settings.publicURL == nil {
             throw SettingsError("public_url is required with smtp_host: mailed links must name where members reach the cabinet, never a request's Host header")
         }
+        try settings.resolveLimits(value)
         guard settings.myposPath != settings.myposTestPath else { throw SettingsError("mypos_path and mypos_test_path must differ") }
         return settings
     }

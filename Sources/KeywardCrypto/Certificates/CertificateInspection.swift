@@ -81,8 +81,13 @@ public struct CertificateInspection: Sendable {
                                expectCAChain: Bool = true) -> CertificateInspection {
         var findings: [CertificateFinding] = []
         // Duplicates (the same certificate twice in a combined file) are not a problem worth reporting.
+        // Sets and name indexes keep this linear in the number of certificates: signatures are checked
+        // only between certificates whose names link (issuer of one = subject of the other).
         var unique: [Certificate] = []
-        for certificate in material.certificates where !unique.contains(certificate) { unique.append(certificate) }
+        var seen = Set<Certificate>()
+        for certificate in material.certificates where seen.insert(certificate).inserted { unique.append(certificate) }
+        let bySubject = Dictionary(grouping: unique, by: \.subject)
+        let byIssuer = Dictionary(grouping: unique, by: \.issuer)
         guard !unique.isEmpty else {
             return CertificateInspection(leaf: nil, chain: [], privateKey: material.privateKey, keyMatches: nil,
                                          findings: [CertificateFinding(.error, "no_certificate", "The upload holds no certificate.")])
@@ -94,7 +99,7 @@ public struct CertificateInspection: Sendable {
             leaf = owner
             keyMatches = true
         } else {
-            let candidates = unique.filter { candidate in !unique.contains { $0 != candidate && issued($0, by: candidate) } }
+            let candidates = unique.filter { candidate in !(byIssuer[candidate.subject] ?? []).contains { $0 != candidate && issued($0, by: candidate) } }
             leaf = candidates.first(where: { !isCA($0) }) ?? candidates.first ?? unique[0]
             if candidates.count > 1 {
                 findings.append(CertificateFinding(.error, "several_leaves", "These certificates are not one chain: \(candidates.map { "'\($0.subject)'" }.joined(separator: ", ")) each stand alone. Upload one certificate with its own chain."))
@@ -110,20 +115,21 @@ public struct CertificateInspection: Sendable {
 
         // Walk from the leaf to each issuer among the given certificates.
         var chain = [leaf]
-        var remaining = unique.filter { $0 != leaf }
+        var remaining = seen
+        remaining.remove(leaf)
         var current = leaf
         while !issued(current, by: current) {
-            if let next = remaining.first(where: { issued(current, by: $0) }) {
+            if let next = (bySubject[current.issuer] ?? []).first(where: { remaining.contains($0) && issued(current, by: $0) }) {
                 chain.append(next)
-                remaining.removeAll { $0 == next }
+                remaining.remove(next)
                 current = next
             } else if chain.dropLast().contains(where: { issued(current, by: $0) }) {
                 findings.append(CertificateFinding(.error, "chain_loop", "The chain loops: '\(current.subject)' is issued by a certificate that comes before it."))
                 break
             } else {
-                if let namesake = remaining.first(where: { $0.subject == current.issuer }) {
+                if let namesake = (bySubject[current.issuer] ?? []).first(where: { remaining.contains($0) }) {
                     findings.append(CertificateFinding(.error, "chain_broken", "'\(namesake.subject)' has the name of the issuer of '\(current.subject)' but did not sign it (another key: a reissued or wrong intermediate)."))
-                    remaining.removeAll { $0 == namesake }
+                    remaining.remove(namesake)
                 } else if current == leaf && chain.count == 1 && unique.count == 1 {
                     findings.append(CertificateFinding(.note, "chain_incomplete", "No chain was given: clients must already have '\(current.issuer)' or fetch it; most need the intermediate certificates."))
                 } else {
@@ -132,7 +138,7 @@ public struct CertificateInspection: Sendable {
                 break
             }
         }
-        for stray in remaining {
+        for stray in unique where remaining.contains(stray) {
             findings.append(CertificateFinding(.error, "chain_broken", "'\(stray.subject)' (issued by '\(stray.issuer)') is not part of the chain of '\(leaf.subject)'."))
         }
         let givenOrder = material.certificates.filter { chain.contains($0) }.reduce(into: [Certificate]()) { if !$0.contains($1) { $0.append($1) } }

@@ -19,6 +19,8 @@ public struct CertificateMaterial: Sendable {
 
     /// Largest file read: certificates and keys are kilobytes; a 50 MB "certificate" is refused unread.
     public static let maximumFileBytes = 1024 * 1024
+    /// Most certificates one upload may hold: real chains have a handful; more is a mistake (a CA bundle) or an attack.
+    public static let maximumCertificates = 100
 
     public init() {}
 
@@ -36,6 +38,9 @@ public struct CertificateMaterial: Sendable {
                 try material.readDER(bytes, name: name)
             } else {
                 throw CertificateFileError("not_a_certificate_file", "\(name.capitalizedFirst) is neither PEM (-----BEGIN …) nor DER; send the certificate, key and chain files.")
+            }
+            guard material.certificates.count <= maximumCertificates else {
+                throw CertificateFileError("too_many_certificates", "An upload holds at most \(maximumCertificates) certificates: the certificate and its chain, not a CA bundle.")
             }
         }
         return material

@@ -1,0 +1,84 @@
+import Crypto
+import Foundation
+import KeywardCrypto
+import SwiftASN1
+import Testing
+import X509
+
+/// Uploads crafted to burn CPU: thousands of certificates for the chain builder, and an encrypted key
+/// asking for more PBKDF2 iterations than anyone uses.
+@Suite struct UploadWorkLimitsTests {
+    /// `count` certificates with distinct names, none issuing another (one key: signing is cheap).
+    static func unrelatedCertificates(_ count: Int) throws -> [Certificate] {
+        let key = P256.Signing.PrivateKey()
+        let now = Date()
+        return try (0..<count).map { index in
+            try Certificate(version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
+                            notValidBefore: now - 3600, notValidAfter: now + 86400,
+                            issuer: try DistinguishedName { CommonName("Issuer \(index)") },
+                            subject: try DistinguishedName { CommonName("Subject \(index)") },
+                            signatureAlgorithm: .ecdsaWithSHA256, extensions: Certificate.Extensions(), issuerPrivateKey: .init(key))
+        }
+    }
+
+    @Test func twoThousandUnrelatedCertificatesAreJudgedPromptly() throws {
+        var material = CertificateMaterial()
+        material.certificates = try Self.unrelatedCertificates(2000)
+        let start = ContinuousClock.now
+        let inspection = CertificateInspection.inspect(material)
+        let elapsed = ContinuousClock.now - start
+        #expect(inspection.findings.contains { $0.code == "several_leaves" })
+        #expect(elapsed < .seconds(2), "chain building took \(elapsed) for 2000 certificates")
+    }
+
+    @Test func anUploadOfTwoThousandCertificatesIsRefusedWithACode() throws {
+        let pem = try Self.unrelatedCertificates(2000).map { try $0.serializeAsPEM().pemString }.joined(separator: "\n")
+        let start = ContinuousClock.now
+        #expect(throws: CertificateFileError.self) { _ = try CertificateMaterial.read([Array(pem.utf8)]) }
+        do { _ = try CertificateMaterial.read([Array(pem.utf8)]) } catch { #expect(error.code == "too_many_certificates") }
+        #expect(ContinuousClock.now - start < .seconds(5))
+    }
+
+    /// PBES2 with `rounds` iterations and garbage ciphertext: the iteration count must be judged before any derivation.
+    static func encryptedKey(rounds: Int) throws -> [UInt8] {
+        var serializer = DER.Serializer()
+        try serializer.appendConstructedNode(identifier: .sequence) { info in
+            try info.appendConstructedNode(identifier: .sequence) { algorithm in
+                try algorithm.serialize(ASN1ObjectIdentifier("1.2.840.113549.1.5.13"))
+                try algorithm.appendConstructedNode(identifier: .sequence) { parameters in
+                    try parameters.appendConstructedNode(identifier: .sequence) { kdf in
+                        try kdf.serialize(ASN1ObjectIdentifier("1.2.840.113549.1.5.12"))
+                        try kdf.appendConstructedNode(identifier: .sequence) { kdfParameters in
+                            try kdfParameters.serialize(ASN1OctetString(contentBytes: ArraySlice([UInt8](repeating: 7, count: 16))))
+                            try kdfParameters.serialize(rounds)
+                            try kdfParameters.appendConstructedNode(identifier: .sequence) { prf in
+                                try prf.serialize(ASN1ObjectIdentifier("1.2.840.113549.2.9"))
+                                try prf.serialize(ASN1Null())
+                            }
+                        }
+                    }
+                    try parameters.appendConstructedNode(identifier: .sequence) { cipher in
+                        try cipher.serialize(ASN1ObjectIdentifier("2.16.840.1.101.3.4.1.42"))
+                        try cipher.serialize(ASN1OctetString(contentBytes: ArraySlice([UInt8](repeating: 1, count: 16))))
+                    }
+                }
+            }
+            try info.serialize(ASN1OctetString(contentBytes: ArraySlice([UInt8](repeating: 2, count: 48))))
+        }
+        return serializer.serializedBytes
+    }
+
+    @Test func pbkdf2IterationsOverTheCapAreRefusedBeforeAnyWork() throws {
+        // A billion iterations would pin a core for minutes; the refusal must be immediate.
+        let start = ContinuousClock.now
+        do {
+            _ = try EncryptedPKCS8.decrypt(der: try Self.encryptedKey(rounds: EncryptedPKCS8.maximumRounds + 1), passphrase: Array("x".utf8))
+            Issue.record("decrypted a key over the iteration cap")
+        } catch let error as CodedInputError {
+            #expect(error.code == "pbkdf2_rounds_too_high")
+        }
+        #expect(ContinuousClock.now - start < .milliseconds(500))
+        // At a usual count the passphrase is what fails (the work was done).
+        #expect(throws: (any Error).self) { _ = try EncryptedPKCS8.decrypt(der: try Self.encryptedKey(rounds: 2048), passphrase: Array("x".utf8)) }
+    }
+}

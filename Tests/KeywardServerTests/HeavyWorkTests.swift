@@ -1,0 +1,54 @@
+import Foundation
+import HTTPTypes
+import KeywardCore
+import Synchronization
+import Testing
+@testable import KeywardServer
+
+/// CPU-heavy work goes through a bounded pool: a burst beyond it is refused at once with 503 and
+/// Retry-After, instead of piling up threads or stalling the event loops.
+@Suite struct HeavyWorkTests {
+    @Test func aBurstBeyondThePoolIsRefusedAtOnceWithRetryAfter() async throws {
+        let pool = HeavyWork(threads: 1, maxPending: 2)
+        let gate = Gate()
+        let slowJob: @Sendable () -> Int = {
+            gate.started.withLock { $0 += 1 }
+            while !gate.release.withLock({ $0 }) { usleep(1000) }
+            return 1
+        }
+        async let first = pool.run(slowJob)
+        async let second = pool.run(slowJob)
+        while gate.started.withLock({ $0 }) < 1 { try await Task.sleep(for: .milliseconds(5)) }
+        // Two jobs hold the pool (one running, one waiting): the third is refused without waiting.
+        let clock = ContinuousClock()
+        let refusedAfter = await clock.measure {
+            await #expect(throws: KeywardError(.unavailable, "server_busy", "The server is busy with other key and certificate work; retry in a second.")) {
+                _ = try await pool.run { 0 }
+            }
+        }
+        #expect(refusedAfter < .milliseconds(500))
+        gate.release.withLock { $0 = true }
+        #expect(try await first + second == 2)
+        // Once they are done the pool takes work again.
+        #expect(try await pool.run { 3 } == 3)
+
+        let response = Problem.response(KeywardError(.unavailable, "server_busy", "busy"), requestID: "r")
+        #expect(response.status == .serviceUnavailable)
+        #expect(response.headers[.retryAfter] == "1")
+    }
+
+    @Test func bcryptRunsOnThePoolAndIsRefusedWhenItIsFull() async throws {
+        let pool = HeavyWork(threads: 1, maxPending: 1)
+        let hasher = PasswordHasher(cost: 12, pool: pool)
+        async let slow = hasher.hash("correct horse battery staple")
+        try await Task.sleep(for: .milliseconds(50))
+        await #expect(throws: KeywardError.self) { _ = try await hasher.verify("guess", hash: "$2b$04$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui") }
+        let hash = try await slow
+        #expect(try await hasher.verify("correct horse battery staple", hash: hash))
+    }
+}
+
+final class Gate: Sendable {
+    let release = Mutex(false)
+    let started = Mutex(0)
+}
