@@ -115,6 +115,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
     var background: [any Service] = [
         StoreLifecycle(store: services.store),
         CredentialChangeListener(store: services.store, changes: services.changes, logger: logger),
+        MasterKeyWatcher(announcements: MasterKeyAnnouncements(store: services.store, clock: clock), keyring: services.keyring, logger: logger),
         services.lastUsed,
         NoncePruner(store: services.store, clock: clock, logger: logger),
         CertificateWorkerService(worker: ACMEWorker(services: services, logger: logger), alerts: ExpiryAlerts(services: services, logger: logger),
