@@ -27,3 +27,24 @@ struct MasterKeyAnnouncementsMigration: AsyncMigration {
         try await sql.delete(from: "keyward_revisions").where("name", .equal, MasterKeyAnnouncements.revisionName).run()
     }
 }
+
+/// Keyed checkpoints of the audit chain (see `AuditCheckpoint`): the hash of every Nth entry with an
+/// HMAC under a key derived from the master key, so a chain rewritten or cut short from the database
+/// alone no longer verifies.
+struct AuditCheckpointsMigration: AsyncMigration {
+    var name: String { "audit_checkpoints" }
+
+    func prepare(on database: any Database) async throws {
+        try await database.schema("audit_checkpoints")
+            .field("seq", .int64, .identifier(auto: false))
+            .field("hash", .string, .required)
+            .field("key_id", .string, .required)
+            .field("mac", .string, .required)
+            .field("at_ms", .int64, .required)
+            .create()
+    }
+
+    func revert(on database: any Database) async throws {
+        try await database.schema("audit_checkpoints").delete()
+    }
+}

@@ -98,6 +98,20 @@ public struct MasterKeyring: Sendable {
 
     private func key(_ keyID: String) -> MasterKey? { shared.state.withLock { $0.byID[keyID] } }
 
+    /// A key for `purpose` derived (HKDF-SHA256) from the master key `keyID`, or from the primary when
+    /// nil; nil for a key this ring does not hold. Lets a MAC be checked after a rotation.
+    public func derivedKey(purpose: String, keyID: String? = nil) -> (keyID: String, key: SymmetricKey)? {
+        let master: MasterKey
+        if let keyID {
+            guard let found = key(keyID) else { return nil }
+            master = found
+        } else {
+            master = primary
+        }
+        let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: master.key, info: Array("keyward:\(purpose)".utf8), outputByteCount: 32)
+        return (master.id, derived)
+    }
+
     /// Seals `plaintext` under the primary key.
     public func seal(_ plaintext: [UInt8], context: String) throws -> String {
         let sealer = primary  // one read: the id written is the key that sealed, even during an adoption

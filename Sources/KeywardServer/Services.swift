@@ -70,7 +70,7 @@ public struct KeywardServices: Sendable {
             NetworkDomainChecker(resolver: $0, policy: OutboundAddressPolicy(allowedNetworks: settings.verificationAllowedNetworks))
         } ?? UnavailableDomainChecker()
         let webhooks = WebhookService(store: store, keyring: keyring, clock: clock, destinations: settings.webhookDestinations)
-        let audit = AuditLog(store: store, clock: clock)
+        let audit = AuditLog(store: store, clock: clock, keyring: keyring, checkpointInterval: settings.auditCheckpointInterval)
         return KeywardServices(
             settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
             authenticator: KeyAuthenticator(store: store, changes: changes, lastUsed: lastUsed, clock: clock),
