@@ -145,9 +145,14 @@ public struct AuditLog: Sendable {
                                mode: mode?.rawValue)
             do {
                 let checkpoint = seq % checkpointInterval == 0 ? keyring.flatMap { AuditCheckpoint.make(seq: seq, hash: hash, at: at, keyring: $0) } : nil
-                try await store.transaction { sql in
-                    try await sql.insert(into: "audit_log").model(row).run()
-                    if let checkpoint { try await sql.insert(into: "audit_checkpoints").model(checkpoint).run() }
+                if let checkpoint {
+                    // The checkpoint commits with its entry: never an entry at a checkpoint's place without one.
+                    try await store.transaction { sql in
+                        try await sql.insert(into: "audit_log").model(row).run()
+                        try await sql.insert(into: "audit_checkpoints").model(checkpoint).run()
+                    }
+                } else {
+                    try await store.sql.insert(into: "audit_log").model(row).run()
                 }
                 return row.entry
             } catch where attempt < 50 {

@@ -38,12 +38,12 @@ public struct MasterKeyAnnouncements: Sendable {
     public func announce(_ next: MasterKey, sealedUnder current: MasterKeyring) async throws {
         let wrapped = try current.seal(next.rawBytes, context: Self.context(next.id))
         let now = Int64(clock.now().timeIntervalSince1970 * 1000)
+        // Writes first (no read-then-write upgrade, which SQLite answers with "locked" under contention).
         try await store.transaction { sql in
-            let existing = try await sql.select().column("key_id").from("master_key_announcements")
-                .where("key_id", .equal, next.id).all()
-            guard existing.isEmpty else { return }
-            try await sql.insert(into: "master_key_announcements").columns("key_id", "wrapped_key", "announced_ms")
-                .values(SQLBind(next.id), SQLBind(wrapped), SQLBind(now)).run()
+            try await sql.raw("""
+                INSERT INTO master_key_announcements (key_id, wrapped_key, announced_ms) VALUES (\(bind: next.id), \(bind: wrapped), \(bind: now))
+                ON CONFLICT (key_id) DO NOTHING
+                """).run()
             try await sql.raw("UPDATE keyward_revisions SET value = value + 1 WHERE name = \(bind: Self.revisionName)").run()
         }
     }

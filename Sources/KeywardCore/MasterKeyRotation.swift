@@ -61,8 +61,10 @@ public struct MasterKeyRotation: Sendable {
             for row in rows where MasterKeyring.keyID(of: row.sealed) != next.id {
                 let context = column.context(row.id)
                 let resealed = try sealer.seal(try combined.open(row.sealed, context: context), context: context)
-                try await store.sql.update(column.table).set(SQLColumn(column.column), to: SQLBind(resealed))
-                    .where("id", .equal, row.id).where(SQLColumn(column.column), .equal, SQLBind(row.sealed)).run()
+                try await Self.retrying {
+                    try await store.sql.update(column.table).set(SQLColumn(column.column), to: SQLBind(resealed))
+                        .where("id", .equal, row.id).where(SQLColumn(column.column), .equal, SQLBind(row.sealed)).run()
+                }
                 count += 1
             }
         }
@@ -80,6 +82,20 @@ public struct MasterKeyRotation: Sendable {
         try files.promoteNext()
         try await announcements.withdraw(next.id)
         return Report(previousKeyID: current.primary.id, newKeyID: next.id, resealedSecrets: count, resealedFiles: fileCount)
+    }
+}
+
+extension MasterKeyRotation {
+    /// Runs `write`, again after a short pause when it fails (a SQLite file locked by a serving
+    /// instance's write): the rotation runs next to servers and must not stop halfway for a busy moment.
+    static func retrying(_ write: () async throws -> Void) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do { return try await write() } catch where attempt < 40 {
+                try await Task.sleep(for: .milliseconds(50 * min(attempt, 10)))
+            }
+        }
     }
 }
 
