@@ -109,9 +109,18 @@ public struct AuditLog: Sendable {
 
     public static let genesis = String(repeating: "0", count: 64)
 
-    public init(store: KeywardStore, clock: KeywardClock = .system) {
+    /// Keys for the checkpoints; nil writes and checks none.
+    let keyring: MasterKeyring?
+    /// A checkpoint is written with every entry whose sequence number is a multiple of this.
+    let checkpointInterval: Int64
+    public static let defaultCheckpointInterval: Int64 = 100
+
+    public init(store: KeywardStore, clock: KeywardClock = .system, keyring: MasterKeyring? = nil,
+                checkpointInterval: Int64 = AuditLog.defaultCheckpointInterval) {
         self.store = store
         self.clock = clock
+        self.keyring = keyring
+        self.checkpointInterval = max(1, checkpointInterval)
     }
 
     /// Appends an entry and returns it. `mode` is the mode of what changed; leave it nil for merchant-wide
@@ -135,7 +144,16 @@ public struct AuditLog: Sendable {
                                action: action, target_id: targetID, outcome: outcome, previous_hash: last?.hash ?? Self.genesis, hash: hash,
                                mode: mode?.rawValue)
             do {
-                try await store.sql.insert(into: "audit_log").model(row).run()
+                let checkpoint = seq % checkpointInterval == 0 ? keyring.flatMap { AuditCheckpoint.make(seq: seq, hash: hash, at: at, keyring: $0) } : nil
+                if let checkpoint {
+                    // The checkpoint commits with its entry: never an entry at a checkpoint's place without one.
+                    try await store.transaction { sql in
+                        try await sql.insert(into: "audit_log").model(row).run()
+                        try await sql.insert(into: "audit_checkpoints").model(checkpoint).run()
+                    }
+                } else {
+                    try await store.sql.insert(into: "audit_log").model(row).run()
+                }
                 return row.entry
             } catch where attempt < 50 {
                 // Another writer took this sequence number: chain onto its entry instead.
@@ -170,24 +188,98 @@ public struct AuditLog: Sendable {
 
     /// Walks the whole chain in order: every hash must be recomputable, link to the previous entry, and
     /// sequence numbers must have no gap.
-    public func verify() async throws -> Verification {
+    ///
+    /// Checkpoints (the database's and any `anchors` exported earlier) must carry a valid MAC and match
+    /// the entry they name, and the chain must reach the newest of them: a rewritten chain, or one whose
+    /// newest entries were deleted, fails here even though its hashes link.
+    public func verify(anchors: [AuditCheckpoint] = []) async throws -> Verification {
         var result = Verification()
+        var checkpoints: [Int64: AuditCheckpoint] = [:]
+        for checkpoint in try await self.checkpoints() + anchors {
+            if let problem = checkpoint.problem(keyring: keyring) { result.firstProblem = (checkpoint.seq, problem); return result }
+            if let other = checkpoints[checkpoint.seq], other.hash != checkpoint.hash {
+                result.firstProblem = (checkpoint.seq, "two checkpoints disagree on this entry's hash")
+                return result
+            }
+            checkpoints[checkpoint.seq] = checkpoint
+        }
+        let newestAnchored = checkpoints.keys.max() ?? 0
         var previous = Self.genesis
         var expected: Int64 = 1
         var after: Int64 = 0
         while true {
             let rows = try await store.sql.select().column("*").from("audit_log").where("seq", .greaterThan, after).orderBy("seq").limit(5000)
                 .all(decoding: AuditRow.self)
-            if rows.isEmpty { return result }
+            if rows.isEmpty {
+                if Int64(result.entries) < newestAnchored {
+                    result.firstProblem = (Int64(result.entries) + 1, "entries \(result.entries + 1) to \(newestAnchored) are missing (the newest entries were deleted): checkpoint \(newestAnchored) anchors them")
+                }
+                return result
+            }
             for row in rows {
                 if row.seq != expected { result.firstProblem = (expected, "entry \(expected) is missing (deleted)"); return result }
                 if row.previous_hash != previous { result.firstProblem = (row.seq, "does not link to entry \(row.seq - 1) (an entry before it was changed or removed)"); return result }
                 if row.recomputedHash != row.hash { result.firstProblem = (row.seq, "its contents do not match its hash (edited)"); return result }
+                if let checkpoint = checkpoints[row.seq], checkpoint.hash != row.hash {
+                    result.firstProblem = (row.seq, "does not match its keyed checkpoint (the chain was rewritten)")
+                    return result
+                }
                 previous = row.hash
                 expected += 1
                 result.entries += 1
             }
             after = rows.last?.seq ?? after
         }
+    }
+}
+
+extension AuditLog {
+    /// Every checkpoint in the database, oldest first (`keyward audit checkpoints` exports them).
+    public func checkpoints() async throws -> [AuditCheckpoint] {
+        try await store.sql.select().column("*").from("audit_checkpoints").orderBy("seq").all(decoding: AuditCheckpoint.self)
+    }
+}
+
+/// A keyed anchor of the audit chain: entry `seq` has `hash`, vouched for by an HMAC-SHA256 under a key
+/// derived from master key `key_id`. Without the master key nobody can make one, so a chain rebuilt
+/// from scratch (its SHA-256 links are unkeyed) or cut short does not match the checkpoints; exported
+/// copies kept elsewhere also catch checkpoints deleted from the database.
+public struct AuditCheckpoint: Sendable, Codable, Equatable {
+    public let seq: Int64
+    public let hash: String
+    public let key_id: String
+    public let mac: String
+    public let at_ms: Int64
+
+    static let purpose = "audit-checkpoint"
+
+    /// A checkpoint as exported (e.g. read back from `keyward audit checkpoints`).
+    public init(seq: Int64, hash: String, key_id: String, mac: String, at_ms: Int64) {
+        self.seq = seq
+        self.hash = hash
+        self.key_id = key_id
+        self.mac = mac
+        self.at_ms = at_ms
+    }
+
+    static func input(seq: Int64, hash: String) -> [UInt8] { Array("keyward-audit-checkpoint\n\(seq)\n\(hash)".utf8) }
+
+    static func make(seq: Int64, hash: String, at: Int64, keyring: MasterKeyring) -> AuditCheckpoint? {
+        guard let (keyID, key) = keyring.derivedKey(purpose: purpose) else { return nil }
+        let mac = HMAC<SHA256>.authenticationCode(for: input(seq: seq, hash: hash), using: key)
+        return AuditCheckpoint(seq: seq, hash: hash, key_id: keyID, mac: Hex.encode(mac), at_ms: at)
+    }
+
+    /// Why this checkpoint is not genuine, or nil. Without a keyring only its shape is checked.
+    func problem(keyring: MasterKeyring?) -> String? {
+        guard let keyring else { return nil }
+        guard let (_, key) = keyring.derivedKey(purpose: Self.purpose, keyID: key_id) else {
+            return "its checkpoint names master key \(key_id), which this server does not hold"
+        }
+        let expected = Hex.encode(HMAC<SHA256>.authenticationCode(for: Self.input(seq: seq, hash: hash), using: key))
+        guard expected.utf8.count == mac.utf8.count, zip(expected.utf8, mac.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0 else {
+            return "its checkpoint's MAC is wrong (forged or altered)"
+        }
+        return nil
     }
 }

@@ -78,9 +78,14 @@ public struct ExpiryScanner: Sendable {
             let loud = group.filter { notifyIDs.contains($0.id) }
             for chunk in loud.chunked(500) {
                 try await store.transaction { sql in
-                    try await sql.update("certificates").set("alerted_status", to: status).where("id", .in, chunk.map(\.id)).run()
                     for change in chunk {
-                        guard let row = details[change.id] else { continue }
+                        // Compare-and-set: another instance scanning at the same time may have announced this
+                        // state already; only the one whose UPDATE changes the row queues the webhook.
+                        let claimed = try await sql.raw("""
+                            UPDATE certificates SET alerted_status = \(bind: status)
+                            WHERE id = \(bind: change.id) AND (alerted_status IS NULL OR alerted_status <> \(bind: status)) RETURNING id
+                            """).all()
+                        guard !claimed.isEmpty, let row = details[change.id] else { continue }
                         try await webhooks.enqueue(sql, merchantIDs: withEndpoints, merchantID: row.merchant_id, eventType: "certificate.\(status)",
                                                    payload: Self.payload(row, status: status, channels: channels[row.id] ?? [], now: now))
                     }

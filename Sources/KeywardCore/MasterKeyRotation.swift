@@ -4,20 +4,29 @@ import SQLKit
 
 /// Re-seals every sealed secret under a new master key (`keyward master-key rotate`).
 ///
-/// Order of events, each step safe to crash after: write `master.key.next`; re-seal each row with the
-/// next key (readers keep working, they load every key file); re-seal sealed files; promote the next
-/// key to primary and keep the old one as `.previous`. Running it again after a crash resumes with the
-/// same next key.
+/// Order of events, each step safe to crash after: write `master.key.next`; announce it through the
+/// database (`MasterKeyAnnouncements`: every running instance adopts it for opening, then for sealing
+/// once it has settled) and wait until it has; re-seal each row with the next key; re-seal sealed
+/// files; promote the next key to primary (atomic renames) and keep the old one as `.previous`;
+/// withdraw the announcement. Running it again after a crash resumes with the same next key.
 public struct MasterKeyRotation: Sendable {
     let store: KeywardStore
     let files: MasterKeyFiles
     /// Files holding one sealed envelope each (e.g. the local CA key), with their sealing context.
     let sealedFiles: [(path: String, context: String)]
 
-    public init(store: KeywardStore, files: MasterKeyFiles, sealedFiles: [(path: String, context: String)]) {
+    /// How long to wait after announcing before re-sealing: longer than the instances' settle time
+    /// plus their poll interval, so every serving instance can open the new key before it is used.
+    let announcementWait: Duration
+    let clock: KeywardClock
+
+    public init(store: KeywardStore, files: MasterKeyFiles, sealedFiles: [(path: String, context: String)],
+                announcementWait: Duration = MasterKeyAnnouncements.defaultSettle + .seconds(1), clock: KeywardClock = .system) {
         self.store = store
         self.files = files
         self.sealedFiles = sealedFiles
+        self.announcementWait = announcementWait
+        self.clock = clock
     }
 
     /// Outcome of a rotation.
@@ -38,6 +47,9 @@ public struct MasterKeyRotation: Sendable {
             next = MasterKey.generate()
             try files.writeNext(next)
         }
+        let announcements = MasterKeyAnnouncements(store: store, clock: clock)
+        try await announcements.announce(next, sealedUnder: current)
+        try await Task.sleep(for: announcementWait)
         let combined = try files.load()  // current + next (+ previous): opens anything
         let sealer = MasterKeyring(primary: next, others: [])
 
@@ -49,8 +61,10 @@ public struct MasterKeyRotation: Sendable {
             for row in rows where MasterKeyring.keyID(of: row.sealed) != next.id {
                 let context = column.context(row.id)
                 let resealed = try sealer.seal(try combined.open(row.sealed, context: context), context: context)
-                try await store.sql.update(column.table).set(SQLColumn(column.column), to: SQLBind(resealed))
-                    .where("id", .equal, row.id).where(SQLColumn(column.column), .equal, SQLBind(row.sealed)).run()
+                try await Self.retrying {
+                    try await store.sql.update(column.table).set(SQLColumn(column.column), to: SQLBind(resealed))
+                        .where("id", .equal, row.id).where(SQLColumn(column.column), .equal, SQLBind(row.sealed)).run()
+                }
                 count += 1
             }
         }
@@ -66,7 +80,22 @@ public struct MasterKeyRotation: Sendable {
             fileCount += 1
         }
         try files.promoteNext()
+        try await announcements.withdraw(next.id)
         return Report(previousKeyID: current.primary.id, newKeyID: next.id, resealedSecrets: count, resealedFiles: fileCount)
+    }
+}
+
+extension MasterKeyRotation {
+    /// Runs `write`, again after a short pause when it fails (a SQLite file locked by a serving
+    /// instance's write): the rotation runs next to servers and must not stop halfway for a busy moment.
+    static func retrying(_ write: () async throws -> Void) async throws {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do { return try await write() } catch where attempt < 40 {
+                try await Task.sleep(for: .milliseconds(50 * min(attempt, 10)))
+            }
+        }
     }
 }
 

@@ -7,7 +7,8 @@ enum KeywardMigrations {
     static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
                                         V7SalesChannels(), V8CertificateRequests(), V9AuditLog(), V10Accounts(), V11MerchantSettings(), V12CredentialLimits(),
                                         V12DomainVerification(), V13SignInThrottles(), V14LeakReports(), V15RateLimits(), PasskeyCredentials(),
-                                        DeviceSessionFirstUse()]
+                                        DeviceSessionFirstUse(),
+                                        MasterKeyAnnouncementsMigration(), AuditCheckpointsMigration()]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.

@@ -110,14 +110,35 @@ public struct WebhookService: Sendable {
         return Set(try await (sql ?? store.sql).select().column("merchant_id").from("webhook_endpoints").all(decoding: Row.self).map(\.merchant_id))
     }
 
-    /// Deliveries due now, with their endpoint's URL and secret.
+    /// How long a claimed delivery belongs to the instance that claimed it: longer than one attempt
+    /// (connect 5 s + 10 s deadline). An instance that dies mid-attempt leaves it due again after this.
+    public static let claimLease: TimeInterval = 120
+
+    /// Deliveries due now, with their endpoint's URL and secret, each claimed for this caller: with
+    /// several instances on one database every due delivery is returned to one of them only.
+    ///
+    /// The claim is a compare-and-set on `next_attempt_ms` (moved `claimLease` ahead): of two instances
+    /// that read the same due row, the second one's UPDATE matches nothing (PostgreSQL re-checks the
+    /// condition after the first commits; SQLite has one writer), so it skips the row. It works the
+    /// same on both databases, which `FOR UPDATE SKIP LOCKED` (PostgreSQL only) would not.
     public func due(limit: Int = 100) async throws -> [(delivery: WebhookDelivery, url: String, secret: String)] {
         struct Row: Decodable {
-            let id: String; let merchant_id: String; let event_type: String; let payload: String; let attempts: Int64
+            let id: String; let merchant_id: String; let event_type: String; let payload: String; let attempts: Int64; let next_attempt_ms: Int64
         }
-        let rows = try await store.sql.select().column("id").column("merchant_id").column("event_type").column("payload").column("attempts")
-            .from("webhook_deliveries").where("status", .equal, "pending").where("next_attempt_ms", .lessThanOrEqual, clock.now().millis)
+        let now = clock.now()
+        let candidates = try await store.sql.select().column("id").column("merchant_id").column("event_type").column("payload").column("attempts")
+            .column("next_attempt_ms")
+            .from("webhook_deliveries").where("status", .equal, "pending").where("next_attempt_ms", .lessThanOrEqual, now.millis)
             .orderBy("next_attempt_ms").limit(limit).all(decoding: Row.self)
+        let leaseUntil = now.addingTimeInterval(Self.claimLease).millis
+        var rows: [Row] = []
+        for row in candidates {
+            let claimed = try await store.sql.raw("""
+                UPDATE webhook_deliveries SET next_attempt_ms = \(bind: leaseUntil)
+                WHERE id = \(bind: row.id) AND status = 'pending' AND next_attempt_ms = \(bind: row.next_attempt_ms) RETURNING id
+                """).all()
+            if !claimed.isEmpty { rows.append(row) }
+        }
         var endpoints: [String: EndpointRow] = [:]
         var result: [(WebhookDelivery, String, String)] = []
         for row in rows {

@@ -40,11 +40,39 @@ public struct MasterKeyFiles: Sendable {
     public func writeNext(_ key: MasterKey) throws { try write(key, to: nextPath) }
 
     /// Makes the pending next key primary and keeps the old primary as `.previous`.
+    ///
+    /// Each step is atomic and the primary path never goes missing: the old primary is copied to
+    /// `.previous` (temp file, fsync, rename), then `.next` is renamed over the primary (rename
+    /// replaces atomically), then the directory is fsynced so both renames survive a crash. A
+    /// crash between the steps leaves a state `load()` still reads and a re-run completes.
     public func promoteNext() throws {
-        let manager = FileManager.default
-        if manager.fileExists(atPath: previousPath) { try manager.removeItem(atPath: previousPath) }
-        try manager.moveItem(atPath: path, toPath: previousPath)
-        try manager.moveItem(atPath: nextPath, toPath: path)
+        guard let next = try readNext() else { return }
+        let current = try read(path)
+        if current.id != next.id {
+            try writeReplacing(current, to: previousPath)
+        }
+        guard rename(nextPath, path) == 0 else {
+            throw KeyFileError(path: path, reason: "cannot be replaced (\(String(cString: strerror(errno))))")
+        }
+        syncDirectory(of: path)
+    }
+
+    /// Writes `key` to a temporary file next to `file`, fsyncs it and renames it over `file`.
+    private func writeReplacing(_ key: MasterKey, to file: String) throws {
+        let temporary = file + ".tmp"
+        if FileManager.default.fileExists(atPath: temporary) { try FileManager.default.removeItem(atPath: temporary) }
+        try write(key, to: temporary)
+        guard rename(temporary, file) == 0 else {
+            throw KeyFileError(path: file, reason: "cannot be replaced (\(String(cString: strerror(errno))))")
+        }
+    }
+
+    private func syncDirectory(of file: String) {
+        let directory = (file as NSString).deletingLastPathComponent
+        let fd = open(directory.isEmpty ? "." : directory, O_RDONLY)
+        guard fd >= 0 else { return }
+        _ = fsync(fd)
+        close(fd)
     }
 
     /// Reads the pending next key, if a rotation is under way.

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Synchronization
 
 /// A 256-bit master key and its public identifier.
 public struct MasterKey: Sendable {
@@ -55,27 +56,68 @@ public struct SealingError: Error, Sendable, CustomStringConvertible {
 /// Envelope: `kw1.<master key id>.<base64url(nonce ‖ ciphertext ‖ tag)>`, AES-256-GCM. The caller's
 /// `context` (e.g. `payment_key:<uuid>`) is bound as additional authenticated data, so a sealed value
 /// copied into another row or column does not open.
+///
+/// Copies share one live state: every service built with this keyring sees a key adopted later
+/// (`adopt(_:primary:)`, after a rotation announced through the database) without a restart.
 public struct MasterKeyring: Sendable {
+    private struct State: Sendable {
+        var primary: MasterKey
+        var byID: [String: MasterKey]
+    }
+    /// Reference shared by every copy; the Mutex makes concurrent reads and an adoption safe.
+    private final class Shared: Sendable {
+        let state: Mutex<State>
+        init(_ state: State) { self.state = Mutex(state) }
+    }
+    private let shared: Shared
+
     /// The key new secrets are sealed with.
-    public let primary: MasterKey
-    private let byID: [String: MasterKey]
+    public var primary: MasterKey { shared.state.withLock { $0.primary } }
 
     /// A keyring sealing with `primary` and opening with `primary` and `others`.
     public init(primary: MasterKey, others: [MasterKey] = []) {
-        self.primary = primary
         var byID = [primary.id: primary]
         for key in others { byID[key.id] = key }
-        self.byID = byID
+        self.shared = Shared(State(primary: primary, byID: byID))
     }
 
     /// Identifiers of every key that can open.
-    public var keyIDs: [String] { byID.keys.sorted() }
+    public var keyIDs: [String] { shared.state.withLock { $0.byID.keys.sorted() } }
+
+    /// Whether a key with this id can open.
+    public func knows(_ keyID: String) -> Bool { shared.state.withLock { $0.byID[keyID] != nil } }
+
+    /// Adds `keys` for opening and, when `primary` names one of the known keys, seals with it from now
+    /// on. Keys are never removed while the process runs: an envelope sealed under any of them still opens.
+    public func adopt(_ keys: [MasterKey], primary: String? = nil) {
+        shared.state.withLock { state in
+            for key in keys { state.byID[key.id] = key }
+            if let primary, let key = state.byID[primary] { state.primary = key }
+        }
+    }
+
+    private func key(_ keyID: String) -> MasterKey? { shared.state.withLock { $0.byID[keyID] } }
+
+    /// A key for `purpose` derived (HKDF-SHA256) from the master key `keyID`, or from the primary when
+    /// nil; nil for a key this ring does not hold. Lets a MAC be checked after a rotation.
+    public func derivedKey(purpose: String, keyID: String? = nil) -> (keyID: String, key: SymmetricKey)? {
+        let master: MasterKey
+        if let keyID {
+            guard let found = key(keyID) else { return nil }
+            master = found
+        } else {
+            master = primary
+        }
+        let derived = HKDF<SHA256>.deriveKey(inputKeyMaterial: master.key, info: Array("keyward:\(purpose)".utf8), outputByteCount: 32)
+        return (master.id, derived)
+    }
 
     /// Seals `plaintext` under the primary key.
     public func seal(_ plaintext: [UInt8], context: String) throws -> String {
-        let box = try AES.GCM.seal(plaintext, using: primary.key, authenticating: Array(context.utf8))
+        let sealer = primary  // one read: the id written is the key that sealed, even during an adoption
+        let box = try AES.GCM.seal(plaintext, using: sealer.key, authenticating: Array(context.utf8))
         guard let combined = box.combined else { throw SealingError(.malformedEnvelope) }
-        return "kw1.\(primary.id).\(Base64URL.encode(combined))"
+        return "kw1.\(sealer.id).\(Base64URL.encode(combined))"
     }
 
     /// Seals a UTF-8 string.
@@ -90,7 +132,7 @@ public struct MasterKeyring: Sendable {
             throw SealingError(.malformedEnvelope)
         }
         let keyID = String(parts[1])
-        guard let key = byID[keyID] else { throw SealingError(.unknownMasterKey, keyID: keyID) }
+        guard let key = key(keyID) else { throw SealingError(.unknownMasterKey, keyID: keyID) }
         do {
             let box = try AES.GCM.SealedBox(combined: combined)
             return Array(try AES.GCM.open(box, using: key.key, authenticating: Array(context.utf8)))

@@ -99,11 +99,13 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
 
     let tls = LocalTLS(dataDirectory: settings.dataDirectory)
     var tlsConfiguration: TLSConfiguration
+    let defaultCertificate: DefaultCertificate
     do {
-        tlsConfiguration = try tls.serverConfiguration(hostnames: settings.hostnames, keyring: services.keyring, logger: logger)
-        // Channel domains get their own certificate by SNI; other names the local-CA one.
+        defaultCertificate = try tls.defaultCertificate(hostnames: settings.hostnames, keyring: services.keyring, clock: clock, logger: logger)
+        tlsConfiguration = try defaultCertificate.serverConfiguration()
+        // Channel domains get their own certificate by SNI; other names the local-CA one (renewed while serving).
         tlsConfiguration.sslContextCallback = SNICertificates(certificates: services.certificates, changes: services.changes, logger: logger,
-                                                              reserved: services.domainVerifications.reserved).callback
+                                                              reserved: services.domainVerifications.reserved, fallback: defaultCertificate).callback
     } catch {
         await services.store.shutdown()
         throw error
@@ -120,6 +122,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
     var background: [any Service] = [
         StoreLifecycle(store: services.store),
         CredentialChangeListener(store: services.store, changes: services.changes, logger: logger),
+        MasterKeyWatcher(announcements: MasterKeyAnnouncements(store: services.store, clock: clock), keyring: services.keyring, logger: logger),
         services.lastUsed,
         NoncePruner(store: services.store, clock: clock, logger: logger),
         DeviceSessionPruner(sessions: services.deviceSessions, logger: logger),
@@ -127,6 +130,7 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
                                  interval: .seconds(settings.certificateCheckSeconds), logger: logger),
         DomainVerificationWorkerService(verifications: services.domainVerifications, interval: .seconds(settings.certificateCheckSeconds), logger: logger),
         plainHTTP,
+        DefaultCertificateRenewal(certificate: defaultCertificate, interval: .seconds(settings.certificateCheckSeconds), logger: logger),
     ]
     if let proxy { background.append(proxy.proxy) }
     let caPath = tls.caCertificatePath

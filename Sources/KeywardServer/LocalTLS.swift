@@ -1,4 +1,5 @@
 import Foundation
+import KeywardCore
 import KeywardCrypto
 import Logging
 import NIOSSL
@@ -16,16 +17,11 @@ struct LocalTLS {
         caKeyPath = dataDirectory + "/ca.key.sealed"
     }
 
-    /// Loads or creates the CA and returns a server TLS configuration for `hostnames`.
-    func serverConfiguration(hostnames: [String], keyring: MasterKeyring, logger: Logger) throws -> TLSConfiguration {
+    /// Loads or creates the CA and issues the default certificate for `hostnames`, renewable while serving.
+    func defaultCertificate(hostnames: [String], keyring: MasterKeyring, clock: KeywardClock, logger: Logger) throws -> DefaultCertificate {
         let authority = try loadOrCreate(keyring: keyring, logger: logger)
         let names = ["localhost", "127.0.0.1", "::1"] + hostnames.filter { !["localhost", "127.0.0.1", "::1"].contains($0) }
-        let issued = try authority.issueServerCertificate(hostnames: names)
-        let certificate = try NIOSSLCertificate(bytes: try issued.certificateDER, format: .der)
-        let key = try NIOSSLPrivateKey(bytes: Array(issued.privateKeyPEM.utf8), format: .pem)
-        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: [.certificate(certificate)], privateKey: .privateKey(key))
-        configuration.minimumTLSVersion = .tlsv12
-        return configuration
+        return try DefaultCertificate(authority: authority, hostnames: names, clock: clock)
     }
 
     func loadOrCreate(keyring: MasterKeyring, logger: Logger) throws -> LocalCertificateAuthority {

@@ -22,7 +22,12 @@ final class SNICertificates: Sendable {
     let cache = Mutex<(generation: UInt64, entries: [String: Entry])>((0, [:]))
     static let maximumEntries = 10_000
 
-    init(certificates: CertificateService, changes: CredentialChanges, logger: Logger, reserved: ReservedDomains = .none) {
+    /// The default certificate when it was renewed after start (nil: the listener's configuration stands).
+    let fallback: DefaultCertificate?
+
+    init(certificates: CertificateService, changes: CredentialChanges, logger: Logger, reserved: ReservedDomains = .none,
+         fallback: DefaultCertificate? = nil) {
+        self.fallback = fallback
         self.certificates = certificates
         self.logger = logger
         self.reserved = reserved
@@ -37,12 +42,12 @@ final class SNICertificates: Sendable {
     var callback: NIOSSLContextCallback {
         { [self] values, promise in
             guard let name = values.serverHostname?.lowercased(), !name.isEmpty, name.utf8.count <= 253 else {
-                promise.succeed(.noChanges)
+                promise.succeed(self.fallback?.override ?? .noChanges)
                 return
             }
             let (generation, cached) = cache.withLock { ($0.generation, $0.entries[name]) }
             if let cached {
-                promise.succeed(Self.override(cached))
+                promise.succeed(self.override(cached))
                 return
             }
             Task {
@@ -52,14 +57,14 @@ final class SNICertificates: Sendable {
                     if state.entries.count >= Self.maximumEntries { state.entries.removeAll() }
                     state.entries[name] = entry
                 }
-                promise.succeed(Self.override(entry))
+                promise.succeed(self.override(entry))
             }
         }
     }
 
-    static func override(_ entry: Entry) -> NIOSSLContextConfigurationOverride {
+    func override(_ entry: Entry) -> NIOSSLContextConfigurationOverride {
         if case .serve(let override) = entry { return override }
-        return .noChanges
+        return fallback?.override ?? .noChanges
     }
 
     func lookup(_ name: String) async -> Entry {

@@ -46,11 +46,14 @@ public struct KeywardServices: Sendable {
 
     /// Opens the database (migrating it when `migrate`), loads or creates the master key, and builds the services.
     public static func open(settings: Settings, logger: Logger, clock: KeywardClock = .system, migrate: Bool = true) async throws -> KeywardServices {
-        let keyring = try loadKeyring(settings: settings, logger: logger)
         let scannerKeys = try SecretScanningController.loadKeys(settings: settings)
         let store = try KeywardStore(databaseURL: settings.databaseURL, sqlitePath: settings.sqlitePath, logger: logger)
+        let keyring: MasterKeyring
         do {
             if migrate { try await store.migrate() }
+            // The database is asked first: with sealed secrets in it, a missing key file is an error, not a new key.
+            keyring = try await MasterKeyStartup.loadKeyring(settings: settings, store: store, logger: logger)
+            if migrate { try await MasterKeyAnnouncements(store: store, clock: clock).adopt(into: keyring, logger: logger) }
             if migrate { try await checkSealedSecretsReadable(store: store, keyring: keyring, settings: settings) }
         } catch {
             await store.shutdown()
@@ -71,7 +74,7 @@ public struct KeywardServices: Sendable {
             NetworkDomainChecker(resolver: $0, policy: OutboundAddressPolicy(allowedNetworks: settings.verificationAllowedNetworks))
         } ?? UnavailableDomainChecker()
         let webhooks = WebhookService(store: store, keyring: keyring, clock: clock, destinations: settings.webhookDestinations)
-        let audit = AuditLog(store: store, clock: clock)
+        let audit = AuditLog(store: store, clock: clock, keyring: keyring, checkpointInterval: settings.auditCheckpointInterval)
         return KeywardServices(
             settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
             authenticator: KeyAuthenticator(store: store, changes: changes, lastUsed: lastUsed, clock: clock),
@@ -106,34 +109,14 @@ public struct KeywardServices: Sendable {
             clock: clock, logger: logger)
     }
 
-    static func loadKeyring(settings: Settings, logger: Logger) throws -> MasterKeyring {
-        let files = MasterKeyFiles(path: settings.effectiveMasterKeyFile)
-        if !files.exists {
-            let key = try files.create()
-            let banner = """
-
-            ************************************************************************
-            * WARNING: created a NEW master key at \(files.path)
-            * (id \(key.id)). Every sealed secret depends on it: back it up, keep it
-            * off shared disks, and give every instance the same file. Losing it
-            * loses every payment key and private key stored in this database.
-            ************************************************************************
-
-            """
-            FileHandle.standardError.write(Data(banner.utf8))
-            logger.warning("created a new master key", metadata: ["master_key_id": "\(key.id)", "path": "\(files.path)"])
-        }
-        return try files.load()
-    }
-
     /// Refuses to start with a master key that cannot open what the database holds (e.g. a new key file
     /// created by mistake on a second instance), rather than failing later on every sealed secret.
     static func checkSealedSecretsReadable(store: KeywardStore, keyring: MasterKeyring, settings: Settings) async throws {
-        var sealedUnder = Set<String>()
-        for column in SealedColumn.all { sealedUnder.formUnion(try await column.keyIDs(in: store)) }
+        let sealedUnder = try await MasterKeyStartup.sealedKeyIDs(store)
         let unknown = sealedUnder.subtracting(keyring.keyIDs)
         if !unknown.isEmpty {
-            throw SettingsError("the database holds secrets sealed under master key(s) \(unknown.sorted().joined(separator: ", ")) but \(settings.effectiveMasterKeyFile) has \(keyring.keyIDs.joined(separator: ", ")); point KEYWARD_MASTER_KEY_FILE at the right key")
+            throw MasterKeyRefused(code: "master_key_mismatch", expected: unknown.sorted(), file: settings.effectiveMasterKeyFile,
+                                   message: "holds master key(s) \(keyring.keyIDs.joined(separator: ", ")), which cannot open them; point KEYWARD_MASTER_KEY_FILE at the right key")
         }
     }
 
@@ -155,9 +138,10 @@ struct StoreLifecycle: Service {
 }
 
 /// Runs `keyward master-key rotate` against these services' store and key files.
-public func rotateMasterKey(_ services: KeywardServices) async throws -> MasterKeyRotation.Report {
+public func rotateMasterKey(_ services: KeywardServices,
+                            announcementWait: Duration = MasterKeyAnnouncements.defaultSettle + .seconds(1)) async throws -> MasterKeyRotation.Report {
     try await MasterKeyRotation(store: services.store, files: MasterKeyFiles(path: services.settings.effectiveMasterKeyFile),
-                                sealedFiles: services.sealedFiles).run()
+                                sealedFiles: services.sealedFiles, announcementWait: announcementWait, clock: services.clock).run()
 }
 
 /// The order-hash computation the CLI exposes (pure; no database).

@@ -47,6 +47,8 @@ public struct Settings: Sendable {
     public var acmeEABHMACKey: String?
     /// How often the certificate worker looks for due orders, expiry changes and webhooks to send.
     public var certificateCheckSeconds: Int = 60
+    /// A keyed audit checkpoint every this many entries (not read from the environment: tests lower it).
+    public var auditCheckpointInterval: Int64 = 100
     /// Bearer token `/metrics` asks for; unset = only loopback clients may scrape.
     public var metricsToken: String?
     /// bcrypt cost of cabinet passwords (each step doubles the work; 12 takes about a quarter second).

@@ -140,7 +140,7 @@ struct MasterKeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "master-key", abstract: "Master key operations.", subcommands: [Rotate.self])
 
     struct Rotate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Re-seal every secret under a new master key; the old key is kept as <file>.previous.")
+        static let configuration = CommandConfiguration(abstract: "Re-seal every secret under a new master key while instances keep serving; the old key is kept as <file>.previous.")
         @OptionGroup var storage: StorageOptions
         @Flag(help: "JSON output.") var json = false
 
@@ -152,7 +152,7 @@ struct MasterKeyCommand: AsyncParsableCommand {
                 printJSON(report)
             } else {
                 print("master key rotated: \(report.previousKeyID) -> \(report.newKeyID); re-sealed \(report.resealedSecrets) secrets and \(report.resealedFiles) files")
-                print("restart every instance (each must get the new key file) to seal new secrets under it")
+                print("running instances adopted the new key through the database; give every host the new key file before its next restart")
             }
         }
     }
