@@ -65,7 +65,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     RateLimitController(limits: services.rateLimits).addRoutes(to: manage)
     ManagementController(secretKeys: services.secretKeys, paymentKeys: services.paymentKeys, clock: services.clock)
         .addRoutes(to: manage)
-    SigningKeyController(signingKeys: services.signingKeys).addRoutes(to: manage)
+    SigningKeyController(signingKeys: services.signingKeys, clock: services.clock).addRoutes(to: manage)
     StoreController(stores: services.stores, clock: services.clock).addRoutes(to: manage)
     JWEKeyController(jweKeys: services.jweKeys, sessions: services.deviceSessions, clock: services.clock).addRoutes(to: manage)
     CertificateController(certificates: services.certificates, channels: services.channels, applePay: services.applePayRequests, clock: services.clock)
