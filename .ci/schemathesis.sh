@@ -8,7 +8,7 @@
 # set with a test key (checked below), so no delivery can go anywhere.
 #
 # Locally: `swift build` first, then `bash .ci/schemathesis.sh` (pip install schemathesis).
-# SCHEMATHESIS_MAX_EXAMPLES (default 20) bounds the fuzzing per operation.
+# SCHEMATHESIS_MAX_EXAMPLES (default 20) bounds the fuzzing per operation; SCHEMATHESIS_SEED (default 13) varies it.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 # The served document is generated from .ci/openapi-document.py: they must agree.
@@ -81,7 +81,7 @@ timeout 600 schemathesis --config-file schemathesis.toml run "$base/v1/openapi.j
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance \
   --phases examples,coverage,fuzzing \
   --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-20}" \
-  --workers 2 --request-timeout 20 --seed 13 \
+  --workers 2 --request-timeout 20 --seed ${SCHEMATHESIS_SEED:-13} \
   --suppress-health-check all \
   --report junit --report-dir "$work/report" \
   --output-truncate false
