@@ -51,19 +51,19 @@ status=$(curl -s -o answer.json -w '%{http_code}' --cacert .keyward/ca.pem -H "A
 # One object of each kind, so the operations on `{id}` reach their handlers' success paths and not only 404
 # (the fuzzed secret key is never among them: revoking it would end the run).
 api() { curl -sS --fail-with-body --cacert .keyward/ca.pem -H "Authorization: Bearer $secret" -H 'Content-Type: application/json' "$@"; }
-id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
-other_key=$(api -d '{"name":"fuzzed"}' "$base/v1/manage/keys" | id)
-payment_key=$(api -d '{"label":"fuzzed"}' "$base/v1/manage/payment-keys" | id)
-signing_key=$(api -d '{"algorithm":"ed25519","keep_private_key":true}' "$base/v1/manage/signing-keys/generate" | id)
-store=$(api -d '{"dialect":"mypos","name":"fuzzed"}' "$base/v1/manage/stores" | id)
+object_id() { python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])'; }
+other_key=$(api -d '{"name":"fuzzed"}' "$base/v1/manage/keys" | object_id)
+payment_key=$(api -d '{"label":"fuzzed"}' "$base/v1/manage/payment-keys" | object_id)
+signing_key=$(api -d '{"algorithm":"ed25519","keep_private_key":true}' "$base/v1/manage/signing-keys/generate" | object_id)
+store=$(api -d '{"dialect":"mypos","name":"fuzzed"}' "$base/v1/manage/stores" | object_id)
 api -d '{"keep_private_key":true}' "$base/v1/manage/stores/$store/keys/generate" >/dev/null
-jwk=$(api -d '{}' "$base/v1/manage/jwks/generate" | id)
+jwk=$(api -d '{}' "$base/v1/manage/jwks/generate" | object_id)
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout shop.key -subj /CN=fuzz.example.com \
   -addext subjectAltName=DNS:fuzz.example.com -days 30 -out shop.crt 2>/dev/null
 certificate=$(python3 -c 'import json; print(json.dumps({"type": "ssl", "files": [open("shop.crt").read(), open("shop.key").read()]}))' \
-  | api -d @- "$base/v1/manage/certificates" | id)
-channel=$(api -d "{\"name\":\"fuzzed\",\"domains\":[\"fuzz.example.com\"],\"ssl_mode\":\"uploaded\",\"certificate_id\":\"$certificate\"}" "$base/v1/manage/channels" | id)
-request=$(api -d '{"type":"apple_pay_merchant_identity","name":"fuzzed"}' "$base/v1/manage/apple-pay/certificate-requests" | id)
+  | api -d @- "$base/v1/manage/certificates" | object_id)
+channel=$(api -d "{\"name\":\"fuzzed\",\"domains\":[\"fuzz.example.com\"],\"ssl_mode\":\"uploaded\",\"certificate_id\":\"$certificate\"}" "$base/v1/manage/channels" | object_id)
+request=$(api -d '{"type":"apple_pay_merchant_identity","name":"fuzzed"}' "$base/v1/manage/apple-pay/certificate-requests" | object_id)
 {
   echo '[parameters]'
   echo '"path.index" = 1'
@@ -88,7 +88,7 @@ timeout 600 schemathesis --config-file schemathesis.toml run "$base/v1/openapi.j
 result=$?
 set -e
 echo "schemathesis took $((SECONDS - started)) s"
-if grep -E '"status":"5[0-9][0-9]"' serve.log | head -5; then echo "the server answered 5xx"; result=1; fi
+if grep -E ' status=5[0-9][0-9]( |$)' serve.log | head -5 | grep -q .; then echo "the server answered 5xx"; result=1; fi
 if grep -q "$secret" serve.log; then echo "the server log contains the secret key"; result=1; fi
 [ $result = 0 ] || { echo "schemathesis found problems (server log: $work/serve.log)"; exit 1; }
 echo "schemathesis OK"
