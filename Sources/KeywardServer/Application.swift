@@ -55,7 +55,8 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     AllianceController(sessions: services.deviceSessions, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes, rateLimits: rateLimits).addRoutes(to: router)
     CipherHelperController(jweKeys: services.jweKeys).addRoutes(to: router.group("cipher").add(middleware: authentication))
     // Leak reports are signed by a secret scanner, not sent with a key: outside the `/v1` key group.
-    SecretScanningController(services: services).addRoutes(to: router)
+    SecretScanningController(services: services).addRoutes(to: router, table: table)
+    OpenAPIController().addRoutes(to: router, table: table)
     let v1 = router.group("v1").add(middleware: authentication)
     // Every management route is registered with what it needs (`ManageRoutes`); its handler gets a
     // `ManageContext`, which exists only for a verified key.
@@ -66,7 +67,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     RateLimitController(limits: services.rateLimits).addRoutes(to: manage)
     ManagementController(secretKeys: services.secretKeys, paymentKeys: services.paymentKeys, clock: services.clock)
         .addRoutes(to: manage)
-    SigningKeyController(signingKeys: services.signingKeys).addRoutes(to: manage)
+    SigningKeyController(signingKeys: services.signingKeys, clock: services.clock).addRoutes(to: manage)
     StoreController(stores: services.stores, clock: services.clock).addRoutes(to: manage)
     JWEKeyController(jweKeys: services.jweKeys, sessions: services.deviceSessions, clock: services.clock).addRoutes(to: manage)
     CertificateController(certificates: services.certificates, channels: services.channels, applePay: services.applePayRequests, clock: services.clock)
@@ -77,8 +78,8 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     DomainVerificationController(verifications: services.domainVerifications, channels: channelController).addRoutes(to: manage)
     manage.refuseUnknownPaths()
     if listener == .https, let cabinet = try? CabinetController(services: services) { cabinet.addRoutes(to: router, table: table) }
-    DiagnoseController(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock).addRoutes(to: v1)
-    GatewayController(proxy: proxy?.proxy).addRoutes(to: v1)
+    DiagnoseController(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock).addRoutes(to: v1, table: table)
+    GatewayController(proxy: proxy?.proxy).addRoutes(to: v1, table: table)
     return router
 }
 

@@ -6,9 +6,11 @@ import KeywardCore
 struct GatewayController {
     let proxy: UpstreamProxy?
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>, table: RouteTable) {
         // POST too: signed schemes (myPOS forms, AliKassa bodies) are posts.
         for method in [HTTPRequest.Method.get, .post] {
+            table.record(method: method.rawValue, path: "/v1/auth/test",
+                         requirement: "any verified credential (secret key, RFC 9421 signature, store signature, device session)")
             group.on("auth/test", method: method) { _, context in
                 let key = try context.requireKey()
                 var json = FlatJSON()
@@ -22,6 +24,7 @@ struct GatewayController {
             }
         }
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete, .head, .options] {
+            table.record(method: method.rawValue, path: "/v1/**", requirement: "any verified credential: forwarded upstream")
             group.on("**", method: method) { request, context in
                 let key = try context.requireKey()
                 guard let proxy else {

@@ -29,3 +29,13 @@ struct LimitsResource: Encodable {
         expires_at = Timestamp.format(limits.expiresAt)
     }
 }
+
+extension LimitedCredentialBody {
+    /// The requested limits, already checked against what `key` may hand out: for handlers that do costly
+    /// work (RSA key generation) before the service checks them again, so bad input is refused first.
+    func checkedLimits(for key: AuthenticatedKey, now: Date) throws -> RequestedLimits {
+        let requested = try requestedLimits()
+        _ = try Minter.key(key).limits(for: requested, managing: false, now: now)
+        return requested
+    }
+}

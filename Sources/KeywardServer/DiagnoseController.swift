@@ -13,7 +13,8 @@ struct DiagnoseController {
     let signingKeys: SigningKeyService
     let clock: KeywardClock
 
-    func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
+    func addRoutes(to group: RouterGroup<KeywardRequestContext>, table: RouteTable) {
+        table.record(method: "POST", path: "/v1/auth/diagnose", requirement: "test-mode secret key")
         group.post("auth/diagnose") { request, context in
             let caller = try context.requireKey()
             guard caller.scheme == .secretKey, caller.mode == .test else {

@@ -31,7 +31,8 @@ struct SecretScanningController {
 
     /// Registered on the router itself, before the `/v1` group: a static path wins over the gateway's
     /// `/v1/**`, and the secret-key middleware of the group never sees the scanner's call.
-    func addRoutes(to router: Router<KeywardRequestContext>) {
+    func addRoutes(to router: Router<KeywardRequestContext>, table: RouteTable) {
+        table.record(method: "POST", path: Self.path, requirement: "none: scanner signature (Github-Public-Key-Signature)")
         router.post(RouterPath(Self.path)) { request, context in try await receive(request, context) }
     }
 

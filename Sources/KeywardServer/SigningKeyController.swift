@@ -6,6 +6,7 @@ import KeywardCrypto
 /// `/v1/manage/signing-keys`: the public keys a merchant signs requests with (RFC 9421 `keyid`).
 struct SigningKeyController {
     let signingKeys: SigningKeyService
+    var clock: KeywardClock = .system
 
     func addRoutes(to manage: ManageRoutes) {
         manage.get("signing-keys", needs: .read(.credentials)) { _, context in
@@ -27,10 +28,12 @@ struct SigningKeyController {
                 throw KeywardError(.invalidInput, "unsupported_algorithm", "'algorithm' must be one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
             }
             let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
+            // Checked before the generation (RSA: seconds of CPU), so bad input is refused first.
+            let limits = try body.checkedLimits(for: key, now: clock.now())
             let pair = try GeneratedKeyPair.generate(algorithm)
             let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: pair.publicKey.spkiPEM,
                                                       keepingPrivateKey: body.keep_private_key == true ? pair.privateKeyPEM : nil,
-                                                      limits: try body.requestedLimits(), by: .key(key))
+                                                      limits: limits, by: .key(key))
             // The private key is in this answer only, unless the merchant asked Keyward to keep it sealed.
             let output = try PrivateKeyOutput(pkcs8PEM: pair.privateKeyPEM, signingKey: pair.signingKey, keyID: info.id, passphrase: passphrase)
             return try JSONResponse.make(SigningKeyResource(info, privateKey: output), status: .created)

@@ -55,11 +55,16 @@ struct StoreController {
                 throw KeywardError(.invalidInput, "unsupported_algorithm", "'bits' must be 2048, 3072 or 4096.", field: "bits")
             }
             let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
+            // Everything that can refuse the call is checked before the RSA key is generated: bad input or
+            // a store that is not there must not cost seconds of CPU (schemathesis timed one out).
+            let limits = try body.checkedLimits(for: key, now: clock.now())
+            let storeID = try context.parameters.require("id")
+            _ = try await stores.get(merchantID: key.merchantID, mode: key.mode, id: storeID)
             let pair = try RSASigningKey.generate(bits: bits)
-            let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
+            let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: storeID,
                                                  pem: pair.publicKey.spkiPEM, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false,
                                                  keepingPrivateKey: body.keep_private_key == true ? pair.pkcs8PEM : nil,
-                                                 limits: try body.requestedLimits(), by: .key(key))
+                                                 limits: limits, by: .key(key))
             // The private key is in this answer only, unless the merchant asked Keyward to keep it sealed.
             let resources = try added.map {
                 StoreKeyResource($0, now: clock.now(), privateKey: try PrivateKeyOutput(pkcs8PEM: pair.pkcs8PEM, signingKey: .rsa(pair, pss: false),

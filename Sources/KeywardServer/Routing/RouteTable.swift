@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Synchronization
 
-/// Every management and cabinet route with what it needs, recorded as the route is registered. The
+/// Every `/v1` and cabinet route with what it needs, recorded as the route is registered. The
 /// route table test walks the router and fails on a route that is missing here, and compares the
 /// table with the reviewed fixture, so a new route cannot arrive without a declared requirement.
 public final class RouteTable: Sendable {
