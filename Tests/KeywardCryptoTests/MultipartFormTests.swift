@@ -1,9 +1,9 @@
 import Foundation
-import KeywardCore
-@testable import KeywardServer
+@testable import KeywardDialects
 import Testing
 
-/// The cabinet's multipart reader: what browsers send is read exactly; anything else is a clear 400.
+/// The cabinet's multipart reader: what browsers send is read exactly; anything else is refused with a
+/// reason (which the cabinet answers as a 400 `malformed_form`).
 struct MultipartFormTests {
     static func body(_ parts: [String], boundary: String = "XyZ") -> [UInt8] {
         Array((parts.map { "--\(boundary)\r\n\($0)\r\n" }.joined() + "--\(boundary)--\r\n").utf8)
@@ -29,11 +29,11 @@ struct MultipartFormTests {
         "--XyZjunk",
     ])
     func malformedBodiesAreRefusedWithAReason(body: String) {
-        #expect(throws: KeywardError.self) { try MultipartForm.parse(Array(body.utf8), boundary: "XyZ") }
+        #expect(throws: MultipartForm.Malformed.self) { try MultipartForm.parse(Array(body.utf8), boundary: "XyZ") }
     }
 
     @Test func tooManyPartsAreRefused() {
         let parts = (0..<65).map { "Content-Disposition: form-data; name=\"f\($0)\"\r\n\r\nx" }
-        #expect(throws: KeywardError.self) { try MultipartForm.parse(Self.body(parts), boundary: "XyZ") }
+        #expect(throws: MultipartForm.Malformed.self) { try MultipartForm.parse(Self.body(parts), boundary: "XyZ") }
     }
 }
