@@ -30,14 +30,18 @@ public enum MultipartForm {
     }
 
     public static let maximumParts = 64
+    /// RFC 2046 §5.1.1: a boundary is 1 to 70 characters. A longer one is refused, because every
+    /// search for the delimiter costs its length at each position of the body.
+    public static let maximumBoundaryLength = 70
 
-    /// The boundary of a `multipart/form-data` content type, or nil for any other type.
+    /// The boundary of a `multipart/form-data` content type, or nil for any other type (or a boundary
+    /// RFC 2046 does not allow: empty or longer than 70 characters).
     public static func boundary(contentType: String) -> String? {
         let parameters = contentType.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
         guard parameters.first?.lowercased() == "multipart/form-data" else { return nil }
         for parameter in parameters.dropFirst() where parameter.lowercased().hasPrefix("boundary=") {
             let value = parameter.dropFirst("boundary=".count).trimmingCharacters(in: CharacterSet(charactersIn: "\""))
-            return value.isEmpty ? nil : value
+            return value.isEmpty || value.utf8.count > maximumBoundaryLength ? nil : value
         }
         return nil
     }
@@ -45,6 +49,7 @@ public enum MultipartForm {
     /// Reads `body`, delimited by `boundary`.
     public static func parse(_ body: [UInt8], boundary: String) throws(Malformed) -> MultipartFormData {
         let malformed = Malformed(reason: "The form's upload could not be read; please send it again.")
+        guard !boundary.isEmpty, boundary.utf8.count <= maximumBoundaryLength else { throw malformed }
         let delimiter = Array("--\(boundary)".utf8)
         var form = MultipartFormData()
         guard var position = find(delimiter, in: body, from: 0) else { throw malformed }
