@@ -23,7 +23,8 @@ flags=(-c release -Xswiftc -sanitize=fuzzer,address)
 # of the real trap; libFuzzer's and ASan's stack traces are enough.
 export SWIFT_BACKTRACE=enable=no
 
-nice -n 19 swift build "${flags[@]}" || exit 1
+# FUZZ_SKIP_BUILD=1 runs the binaries already built (e.g. while another build has the machine).
+[[ "${FUZZ_SKIP_BUILD:-}" == 1 ]] || nice -n 19 swift build "${flags[@]}" || exit 1
 bin=$(swift build "${flags[@]}" --show-bin-path)
 
 summary=()
