@@ -134,4 +134,21 @@ import Testing
         let foreignD = Base64URL.encode(ECPrivateKey.generate(.p384).scalar)
         #expect(code(publicOnly.replacingOccurrences(of: "\"kty\":\"EC\"", with: "\"kty\":\"EC\",\"d\":\"\(foreignD)\""), allowPrivate: true) == "invalid_jwk")
     }
+
+    /// Found by Fuzz/FuzzJWK: an RSA JWK with `"e":"AA"` (zero) was accepted with an empty exponent, and
+    /// its own JSON (`"e":""`) no longer read back. The fuzzer's input is checked in.
+    @Test func rsaExponentsThatAreNotRSAExponentsAreRefused() throws {
+        let fuzzInput = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Fuzz/Regressions/FuzzJWK/rsa-zero-exponent.json")
+        let text = try String(contentsOf: fuzzInput, encoding: .utf8)
+        func code(_ text: String) -> String? {
+            do { _ = try JWK.parse(text); return nil } catch { return error.code }
+        }
+        #expect(code(text) == "invalid_jwk")
+        for exponent in ["AAA", "AQ", "AAE", "Ag", "AQAA"] {   // 0, 1, 1 with a leading zero, 2, 65536
+            #expect(code(text.replacingOccurrences(of: #""e": "AA""#, with: "\"e\": \"\(exponent)\"")) == "invalid_jwk", "\(exponent)")
+        }
+        let good = try JWK.parse(text.replacingOccurrences(of: #""e": "AA""#, with: #""e": "AQAB""#))
+        #expect(try JWK.parse(good.json()).thumbprint == good.thumbprint)
+    }
 }

@@ -228,7 +228,13 @@ public struct JWK: Sendable {
             guard let n = try bytes("n"), let e = try bytes("e") else { throw JOSEError("invalid_jwk", "An RSA JWK needs 'n' and 'e'.") }
             let modulus = Array(n.drop { $0 == 0 })
             guard modulus.count * 8 >= 2048 else { throw JOSEError("invalid_jwk", "RSA keys must have at least 2048 bits.") }
-            return JWK(material: .rsaPublic(n: modulus, e: Array(e.drop { $0 == 0 })), kid: kid, use: use, alg: alg)
+            // RFC 8017 §3.1: the exponent is odd and at least 3. e = 0 left an empty exponent (and a JWK
+            // whose own JSON does not read back); e = 1 makes every "signature" its own message.
+            let exponent = Array(e.drop { $0 == 0 })
+            guard let last = exponent.last, last & 1 == 1, exponent != [1] else {
+                throw JOSEError("invalid_jwk", "'e' is not an RSA public exponent (an odd number of at least 3, usually AQAB).")
+            }
+            return JWK(material: .rsaPublic(n: modulus, e: exponent), kid: kid, use: use, alg: alg)
         case let other:
             throw JOSEError("unsupported_algorithm", "Key type '\((other ?? "(none)").prefix(16))' is not supported; use EC (or RSA public keys).")
         }
