@@ -43,7 +43,9 @@ public struct Pebble: Sendable {
                                 environment: environment, log: directory + "/pebble.log")
         let server = Pebble(directoryURL: "https://127.0.0.1:\(ports[0])/dir", caBundlePath: directory + "/cert.pem", httpPort: ports[2],
                             managementURL: "https://127.0.0.1:\(ports[1])", dns: dns, pids: [pebble, dns.pid], directory: directory)
-        for _ in 0..<100 {
+        // Up to a minute: on a loaded 2-core machine pebble's start-up (key generation) took more than 10 s.
+        let deadline = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < deadline {
             if (try? await Shell.runDetached("/usr/bin/curl", ["-sf", "--cacert", server.caBundlePath, server.directoryURL])) != nil { return server }
             try await Task.sleep(for: .milliseconds(100))
         }
