@@ -81,7 +81,7 @@ enum SoftAuthenticator {
     }
 
     /// A member with TOTP on: their email, password, merchant, user id and TOTP.
-    static func memberWithTOTP(_ services: KeywardServices, role: DefaultRole, at now: Date, merchant existing: Merchant? = nil) async throws
+    static func memberWithTOTP(_ services: KeywardServices, role: DefaultRole, at now: @autoclosure () -> Date, merchant existing: Merchant? = nil) async throws
         -> (email: String, password: String, merchant: Merchant, userID: String, totp: TOTP, secret: String) {
         var (email, password, merchant) = try await CabinetTests.member(services, role: role)
         if let existing {
@@ -94,7 +94,9 @@ enum SoftAuthenticator {
         let userID = try #require(try await services.team.members(merchantID: merchant.id).first { $0.user.email == email }?.user.id)
         let (secret, _) = try await services.accounts.beginTOTP(userID: userID)
         let totp = TOTP(secret: try #require(Base32.decode(secret)))
-        _ = try await services.accounts.confirmTOTP(userID: userID, code: totp.code(at: now))
+        // `now` is read at the moment of confirming: making the member (bcrypt) can take seconds on a loaded
+        // machine, and a code read before it may be two steps old by the time it is checked.
+        _ = try await services.accounts.confirmTOTP(userID: userID, code: totp.code(at: now()))
         return (email, password, merchant, userID, totp, secret)
     }
 }
