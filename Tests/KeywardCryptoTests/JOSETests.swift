@@ -135,11 +135,11 @@ import Testing
         #expect(code(publicOnly.replacingOccurrences(of: "\"kty\":\"EC\"", with: "\"kty\":\"EC\",\"d\":\"\(foreignD)\""), allowPrivate: true) == "invalid_jwk")
     }
 
-    /// Found by Fuzz/FuzzJWK: an RSA JWK with `"e":"AA"` (zero) was accepted with an empty exponent, and
+    /// Found by Tests/Fuzz/FuzzJWK: an RSA JWK with `"e":"AA"` (zero) was accepted with an empty exponent, and
     /// its own JSON (`"e":""`) no longer read back. The fuzzer's input is checked in.
     @Test func rsaExponentsThatAreNotRSAExponentsAreRefused() throws {
         let fuzzInput = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../../Fuzz/Regressions/FuzzJWK/rsa-zero-exponent.json")
+            .appendingPathComponent("../Fuzz/Regressions/FuzzJWK/rsa-zero-exponent.json")
         let text = try String(contentsOf: fuzzInput, encoding: .utf8)
         func code(_ text: String) -> String? {
             do { _ = try JWK.parse(text); return nil } catch { return error.code }

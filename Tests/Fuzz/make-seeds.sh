@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Writes the seed corpus (Fuzz/Corpus/<Target>/): small real inputs made with openssl and Python's
-# `cryptography`, signed or encrypted with the fuzz-only keys in Fuzz/keys/ where the target checks
+# Writes the seed corpus (Tests/Fuzz/Corpus/<Target>/): small real inputs made with openssl and Python's
+# `cryptography`, signed or encrypted with the fuzz-only keys in Tests/Fuzz/keys/ where the target checks
 # a signature or decrypts. The seeds are checked in; run this only to remake them.
 set -euo pipefail
 cd "$(dirname "$0")"

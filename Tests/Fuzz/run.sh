@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target (or the ones named) for a set time and prints executions and crashes.
 #
-#   Fuzz/run.sh [seconds-per-target] [Target ...]      (default 60 s, all targets)
+#   Tests/Fuzz/run.sh [seconds-per-target] [Target ...]      (default 60 s, all targets)
 #
 # Builds this package in release mode with `-sanitize=fuzzer,address`. Release, because -O keeps every
 # Swift safety trap (bounds, overflow, force-unwrap; only -Ounchecked drops them) and runs many times
 # more inputs per second than a debug build. Not part of CI.
 #
-# Each target reads its seeds from Fuzz/Corpus/<Target> (checked in) and writes what it learns to
-# Fuzz/.build/corpus/<Target> (not checked in). A crash, timeout or out-of-memory input is saved to
-# Fuzz/.build/crashes/<Target>/ and the target is started again for the time left, so one run finds
-# more than one bug. Reproduce one with `Fuzz/.build/release/<Target> <file>`; every crash fixed gets
+# Each target reads its seeds from Tests/Fuzz/Corpus/<Target> (checked in) and writes what it learns to
+# Tests/Fuzz/.build/corpus/<Target> (not checked in). A crash, timeout or out-of-memory input is saved to
+# Tests/Fuzz/.build/crashes/<Target>/ and the target is started again for the time left, so one run finds
+# more than one bug. Reproduce one with `Tests/Fuzz/.build/release/<Target> <file>`; every crash fixed gets
 # a regression test in the root package's test suite, with the input checked in.
 set -uo pipefail
 cd "$(dirname "$0")"

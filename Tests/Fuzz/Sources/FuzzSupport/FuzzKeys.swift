@@ -1,7 +1,7 @@
 import KeywardCrypto
 
-/// Fixed keys the fuzz targets check against. Made for fuzzing only (`Fuzz/make-seeds.sh` signs and
-/// encrypts the seed inputs with their private halves, kept in `Fuzz/keys/`); they protect nothing.
+/// Fixed keys the fuzz targets check against. Made for fuzzing only (`Tests/Fuzz/make-seeds.sh` signs and
+/// encrypts the seed inputs with their private halves, kept in `Tests/Fuzz/keys/`); they protect nothing.
 public enum FuzzKeys {
     /// The myPOS / dialect verification key (RSA 2048, public).
     public static let myPOS: VerificationKey = {

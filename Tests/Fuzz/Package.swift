@@ -13,7 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: targets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
-        .package(name: "keyward", path: ".."),
+        .package(name: "keyward", path: "../.."),
         // Already in the root package's graph; named here because the PKCS#8 target re-encodes DER.
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
