@@ -128,7 +128,7 @@ let package = Package(
                 .product(name: "X509", package: "swift-certificates"),
             ]
         ),
-        .testTarget(name: "KeywardQRTests", dependencies: ["KeywardQR"]),
+        .testTarget(name: "KeywardQRTests", dependencies: ["KeywardQR", "KeywardTestSupport"]),
         .testTarget(
             name: "KeywardClientTests",
             dependencies: [

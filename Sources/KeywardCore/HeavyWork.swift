@@ -10,7 +10,9 @@ import Synchronization
 public final class HeavyWork: Sendable {
     public let threads: Int
     public let maxPending: Int
-    private let pool: NIOThreadPool
+    /// Started on first use: most instances (one per test application, the CLI's) never need it, and
+    /// idle threads are not free when hundreds of applications live in one test process.
+    private let pool = Mutex<NIOThreadPool?>(nil)
     private let pending = Mutex(0)
 
     /// A process-wide pool for code that is not given one (tests, the CLI).
@@ -19,11 +21,19 @@ public final class HeavyWork: Sendable {
     public init(threads: Int = 2, maxPending: Int = 32) {
         self.threads = max(1, threads)
         self.maxPending = max(1, maxPending)
-        pool = NIOThreadPool(numberOfThreads: self.threads)
-        pool.start()
     }
 
-    deinit { pool.shutdownGracefully { _ in } }
+    deinit { pool.withLock { $0?.shutdownGracefully { _ in } } }
+
+    private var startedPool: NIOThreadPool {
+        pool.withLock { pool in
+            if let pool { return pool }
+            let started = NIOThreadPool(numberOfThreads: threads)
+            started.start()
+            pool = started
+            return started
+        }
+    }
 
     /// Runs `work` on the pool, or throws `server_busy` when `maxPending` jobs are already running or waiting.
     public func run<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
@@ -36,6 +46,6 @@ public final class HeavyWork: Sendable {
             throw KeywardError(.unavailable, "server_busy", "The server is busy with other key and certificate work; retry in a second.")
         }
         defer { pending.withLock { $0 -= 1 } }
-        return try await pool.runIfActive(work)
+        return try await startedPool.runIfActive(work)
     }
 }

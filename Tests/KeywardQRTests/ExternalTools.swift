@@ -1,4 +1,5 @@
 import Foundation
+import KeywardTestSupport
 @testable import KeywardQR
 
 /// Runs the independent peers these tests check against: Python's segno (an encoder),
@@ -156,35 +157,14 @@ enum ExternalTools {
         return text
     }
 
-    /// Runs a tool found on PATH; files rather than pipes carry the data, so a large output
-    /// cannot deadlock against an unread pipe.
+    /// Runs a tool found on PATH with `input` on its standard input; returns its standard output.
     private static func run(_ tool: String, _ arguments: [String], input: Data = Data()) throws -> Data {
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("qr-run-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let inputURL = directory.appendingPathComponent("stdin")
-        let outputURL = directory.appendingPathComponent("stdout")
-        let errorURL = directory.appendingPathComponent("stderr")
-        try input.write(to: inputURL)
-        try Data().write(to: outputURL)
-        try Data().write(to: errorURL)
-
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        process.standardInput = try FileHandle(forReadingFrom: inputURL)
-        process.standardOutput = try FileHandle(forWritingTo: outputURL)
-        process.standardError = try FileHandle(forWritingTo: errorURL)
-        try process.run()
-        process.waitUntilExit()
-
-        let output = try Data(contentsOf: outputURL)
-        guard process.terminationStatus == 0 else {
-            let error = String(decoding: try Data(contentsOf: errorURL), as: UTF8.self)
-            let hint = process.terminationStatus == 127
+        let (status, output, errors) = try Shell.capture("/usr/bin/env", [tool] + arguments, stdin: input)
+        guard status == 0 else {
+            let error = String(decoding: errors, as: UTF8.self)
+            let hint = status == 127
                 ? "\(tool) is not installed (`pip install segno`; `apt-get install -y zbar-tools librsvg2-bin`)"
-                : "\(tool) exited with status \(process.terminationStatus)"
+                : "\(tool) exited with status \(status)"
             throw Failure(description: "\(hint): \(error.suffix(2_000))")
         }
         return output

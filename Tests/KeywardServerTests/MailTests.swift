@@ -16,8 +16,8 @@ import Testing
 
     /// aiosmtpd on a free port, with a self-signed certificate for `localhost` made by openssl.
     final class SMTPPeer: Sendable {
-        let process: Process
-        let input = Pipe()
+        let process: ChildProcess
+        let input: ChildPipe
         let port: Int
         let mailDirectory: String
         let certificate: String
@@ -31,15 +31,12 @@ import Testing
             try FileManager.default.createDirectory(atPath: mailDirectory, withIntermediateDirectories: true)
             certificate = keys.path("smtp.crt")
             let portFile = keys.path("port")
-            process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = ["python3", Peers.smtp, portFile, mailDirectory, certificate, keys.path("smtp.key"), mode, "keyward", "relay secret"]
             // Not the test's own stdout (the test runner would wait for the peer to close it); the peer
             // exits when its stdin, held by this object, closes.
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            process.standardInput = input
-            try process.run()
+            input = try ChildPipe()
+            process = try ChildProcess("/usr/bin/env", ["python3", Peers.smtp, portFile, mailDirectory, certificate, keys.path("smtp.key"), mode, "keyward", "relay secret"],
+                                       stdin: .descriptor(input.readEnd))
+            close(input.readEnd)
             var waited = 0
             while !FileManager.default.fileExists(atPath: portFile) {
                 guard process.isRunning, waited < 200 else { throw SMTPError(description: "aiosmtpd did not start (pip install aiosmtpd)") }
@@ -69,12 +66,10 @@ import Testing
         }
 
         func stop() {
-            try? input.fileHandleForWriting.close()
+            close(input.writeEnd)
             process.terminate()
-            process.waitUntilExit()
+            process.wait()
         }
-
-        deinit { if process.isRunning { process.terminate() } }
     }
 
     @Test(arguments: [("starttls", SMTPSettings.Security.starttls), ("tls", .tls)])

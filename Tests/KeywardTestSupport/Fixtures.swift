@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Runs the real peer programs tests compare against (openssl, Python scripts under `Tests/peers`).
 public enum Shell {
@@ -10,23 +11,43 @@ public enum Shell {
     /// Runs `executable` and returns its standard output, trimmed; throws `Failure` on a non-zero exit.
     @discardableResult
     public static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe(), error = Pipe(), input = Pipe()
-        process.standardOutput = output
-        process.standardError = error
-        process.standardInput = input
-        try process.run()
-        if let stdin { input.fileHandleForWriting.write(stdin) }
-        try input.fileHandleForWriting.close()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        let errorData = error.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
-            throw Failure(description: "\(executable) exited \(process.terminationStatus): \(String(decoding: errorData, as: UTF8.self))")
+        let (status, output, errors) = try capture(executable, arguments, stdin: stdin)
+        guard status == 0 else {
+            throw Failure(description: "\(executable) exited \(status): \(String(decoding: errors, as: UTF8.self))")
         }
-        return String(decoding: data, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Runs `executable` to its end: its exit status, standard output and standard error. Standard input
+    /// is written and standard error read on threads of their own, so a peer that fills one pipe while
+    /// we wait on another cannot deadlock us.
+    public static func capture(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> (Int32, Data, Data) {
+        signal(SIGPIPE, SIG_IGN)   // a peer that exits before reading its input must not kill the test process
+        let input = try ChildPipe(), output = try ChildPipe(), errors = try ChildPipe()
+        let child: ChildProcess
+        do {
+            child = try ChildProcess(executable, arguments, stdin: .descriptor(input.readEnd),
+                                     stdout: .descriptor(output.writeEnd), stderr: .descriptor(errors.writeEnd))
+        } catch {
+            for fd in [input.readEnd, input.writeEnd, output.readEnd, output.writeEnd, errors.readEnd, errors.writeEnd] { close(fd) }
+            throw error
+        }
+        for fd in [input.readEnd, output.writeEnd, errors.writeEnd] { close(fd) }
+        let done = DispatchGroup()
+        DispatchQueue.global().async(group: done) {
+            if let stdin { ChildPipe.writeAll(stdin, to: input.writeEnd) }
+            close(input.writeEnd)
+        }
+        let errorData = Mutex(Data())
+        DispatchQueue.global().async(group: done) {
+            let data = ChildPipe.readAll(errors.readEnd)
+            errorData.withLock { $0 = data }
+        }
+        let data = ChildPipe.readAll(output.readEnd)
+        done.wait()
+        close(output.readEnd)
+        close(errors.readEnd)
+        return (child.wait(), data, errorData.withLock { $0 })
     }
 
     /// `run` on a thread of its own: a test that waits for a peer talking to our in-process server must

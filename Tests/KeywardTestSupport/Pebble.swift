@@ -70,16 +70,12 @@ public struct Pebble: Sendable {
     public var log: String { (try? String(contentsOfFile: directory + "/pebble.log", encoding: .utf8)) ?? "" }
 
     static func launch(_ executable: String, _ arguments: [String], environment: [String: String], log: String) throws -> Int32 {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         _ = FileManager.default.createFile(atPath: log, contents: nil)
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return process.processIdentifier
+        defer { try? handle.close() }
+        let environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        return try ChildProcess(executable, arguments, environment: environment,
+                                stdout: .descriptor(handle.fileDescriptor), stderr: .descriptor(handle.fileDescriptor)).pid
     }
 
     /// Ports nothing listens on right now (the kernel's pick for port 0).
