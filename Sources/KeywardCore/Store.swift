@@ -36,7 +36,7 @@ public final class KeywardStore: Sendable {
 
     /// Opens (without migrating) the database at `databaseURL` (`postgres://…`), or the SQLite file at `sqlitePath`.
     public init(databaseURL: String?, sqlitePath: String, logger: Logger) throws {
-        let databases = Databases(threadPool: NIOThreadPool.singleton, on: MultiThreadedEventLoopGroup.singleton)
+        let databases = Databases(threadPool: Self.blockingThreads, on: MultiThreadedEventLoopGroup.singleton)
         if let databaseURL, !databaseURL.isEmpty {
             guard databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://") else {
                 throw StoreError("KEYWARD_DATABASE_URL must start with postgres:// (or leave it unset for SQLite)")
@@ -61,6 +61,17 @@ public final class KeywardStore: Sendable {
         self.defaultSQL = sql
         self.logger = logger
     }
+
+    /// Where SQLite's blocking calls run: a pool of its own, larger than the number of connections. A
+    /// statement waiting for SQLite's write lock keeps its thread (the driver's busy handler retries in
+    /// place), so on NIO's shared pool (one thread per core) two waiting connections took every thread
+    /// and the connection holding the lock could not run the COMMIT that frees it: the process spun.
+    /// One pool for every store of the process (tests open hundreds), started once and never stopped.
+    static let blockingThreads: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: max(8, 4 * System.coreCount))
+        pool.start()
+        return pool
+    }()
 
     private func database() -> any Database {
         guard let loop = MultiThreadedEventLoopGroup.currentEventLoop,
