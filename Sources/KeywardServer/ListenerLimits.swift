@@ -110,9 +110,11 @@ struct LimitedHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             // A refused connection still gets a pipeline (failing setup here is not a supported way to drop a
             // child channel), but is closed the moment it becomes active, before any byte is read.
             if !admitted { try pipeline.addHandler(CloseOnActiveHandler()) }
+            let socket = SocketCloser()
+            try pipeline.addHandler(socket)
             if let sslContext { try pipeline.addHandler(NIOSSLServerHandler(context: sslContext)) }
             try pipeline.addHandler(ConnectionDeadlineHandler(handshakeTimeout: sslContext == nil ? nil : TimeAmount(limits.tlsHandshakeTimeout),
-                                                              headerReadTimeout: TimeAmount(limits.headerReadTimeout), logger: logger))
+                                                              headerReadTimeout: TimeAmount(limits.headerReadTimeout), socket: socket, logger: logger))
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }
@@ -134,6 +136,20 @@ final class CloseOnActiveHandler: ChannelInboundHandler, RemovableChannelHandler
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {}
 }
 
+/// First in the pipeline, below TLS: closes the socket itself. A close issued above the TLS handler waits
+/// for the peer's close_notify (TLS `shutdownTimeout`, 5 s), which a client that stalled its handshake or
+/// request head never sends; a deadline's close is meant to take effect at once.
+final class SocketCloser: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = NIOAny
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    /// Closes the connection from below the TLS handler (call on the channel's event loop).
+    func closeNow() { context?.close(promise: nil) }
+}
+
 /// Told by `RequestBoundaryHandler` (after the HTTP decoder) where requests begin and end.
 enum RequestBoundary {
     case headReceived
@@ -153,11 +169,13 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private var deadline: Scheduled<Void>?
     private let handshakeTimeout: TimeAmount?
     private let headerReadTimeout: TimeAmount
+    private let socket: SocketCloser
     private let logger: Logger
 
-    init(handshakeTimeout: TimeAmount?, headerReadTimeout: TimeAmount, logger: Logger) {
+    init(handshakeTimeout: TimeAmount?, headerReadTimeout: TimeAmount, socket: SocketCloser, logger: Logger) {
         self.handshakeTimeout = handshakeTimeout
         self.headerReadTimeout = headerReadTimeout
+        self.socket = socket
         self.logger = logger
         self.phase = handshakeTimeout == nil ? .betweenRequests : .handshaking
     }
@@ -219,10 +237,10 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
 
     private func schedule(_ context: ChannelHandlerContext, after delay: TimeAmount, reason: String) {
         cancel()
-        let loopBound = NIOLoopBound((context: context, logger: logger), eventLoop: context.eventLoop)
+        let loopBound = NIOLoopBound((socket: socket, logger: logger), eventLoop: context.eventLoop)
         deadline = context.eventLoop.scheduleTask(in: delay) {
             loopBound.value.logger.debug("Closing connection: \(reason)")
-            loopBound.value.context.close(promise: nil)
+            loopBound.value.socket.closeNow()
         }
     }
 
