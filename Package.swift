@@ -102,6 +102,7 @@ let package = Package(
             name: "keyward",
             dependencies: [
                 "KeywardServer",
+                "KeywardCore",
                 "KeywardCrypto",
                 "KeywardDialects",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -123,43 +123,64 @@ public struct AuditLog: Sendable {
         self.checkpointInterval = max(1, checkpointInterval)
     }
 
-    /// Appends an entry and returns it. `mode` is the mode of what changed; leave it nil for merchant-wide
-    /// changes, which test-mode keys do not see.
+    /// Appends an entry in a transaction of its own and returns it. `mode` is the mode of what changed;
+    /// leave it nil for merchant-wide changes, which test-mode keys do not see. A change that must not
+    /// commit without its entry appends with `append(_:on:)` inside its own transaction instead.
     @discardableResult
     public func record(merchantID: String?, mode: Mode? = nil, actor: AuditActor, action: String, targetID: String?,
                        outcome: String = "ok") async throws -> AuditEntry {
+        let draft = Draft(merchantID: merchantID, mode: mode, actor: actor, action: action, targetID: targetID, outcome: outcome)
         var attempt = 0
         while true {
             attempt += 1
-            let last = try await store.sql.select().column("seq").column("hash").from("audit_log").orderBy("seq", .descending).limit(1)
-                .first(decoding: SeqHash.self)
-            let seq = (last?.seq ?? 0) + 1
-            let at = clock.now().millis
-            let id = Identifier.make("aud")
-            let action = String(action.prefix(200)), targetID = targetID.map { String($0.prefix(100)) }, address = actor.address.map { String($0.prefix(64)) }
-            let outcome = String(outcome.prefix(300))
-            let hash = AuditRow.hash(previous: last?.hash ?? Self.genesis, seq: seq, id: id, atMillis: at, merchantID: merchantID, actorType: actor.type,
-                                     actorID: actor.id, address: address, action: action, targetID: targetID, outcome: outcome, mode: mode?.rawValue)
-            let row = AuditRow(seq: seq, id: id, at_ms: at, merchant_id: merchantID, actor_type: actor.type, actor_id: actor.id, address: address,
-                               action: action, target_id: targetID, outcome: outcome, previous_hash: last?.hash ?? Self.genesis, hash: hash,
-                               mode: mode?.rawValue)
             do {
-                let checkpoint = seq % checkpointInterval == 0 ? keyring.flatMap { AuditCheckpoint.make(seq: seq, hash: hash, at: at, keyring: $0) } : nil
-                if let checkpoint {
-                    // The checkpoint commits with its entry: never an entry at a checkpoint's place without one.
-                    try await store.transaction { sql in
-                        try await sql.insert(into: "audit_log").model(row).run()
-                        try await sql.insert(into: "audit_checkpoints").model(checkpoint).run()
-                    }
-                } else {
-                    try await store.sql.insert(into: "audit_log").model(row).run()
-                }
-                return row.entry
+                return try await store.transaction { sql in try await self.append(draft, on: sql) }
             } catch where attempt < 50 {
-                // Another writer took this sequence number: chain onto its entry instead.
+                // SQLite: another connection's transaction took this sequence number; chain onto its entry.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...5)))
             }
         }
+    }
+
+    /// Appends `draft` inside the caller's transaction, so the entry commits or rolls back with the change
+    /// it describes (and an entry that cannot be written fails the change instead of losing the record).
+    ///
+    /// Appends are serialised so the chain stays one line: on PostgreSQL by a transaction-scoped advisory
+    /// lock taken here (held until commit, taken after any row locks of the change, so no lock cycle); on
+    /// SQLite by the database's single writer, whose lock a transaction holds from its first write. An
+    /// SQLite append that read the end of the chain before another writer committed fails on the unique
+    /// `seq` and is retried by `record`.
+    @discardableResult
+    public func append(_ draft: Draft, on sql: any SQLDatabase) async throws -> AuditEntry {
+        if store.engine.isPostgres {
+            try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.appendLock))").run()
+        }
+        let last = try await sql.select().column("seq").column("hash").from("audit_log").orderBy("seq", .descending).limit(1)
+            .first(decoding: SeqHash.self)
+        let seq = (last?.seq ?? 0) + 1
+        let row = Self.row(draft, seq: seq, previous: last?.hash ?? Self.genesis, at: clock.now().millis)
+        try await sql.insert(into: "audit_log").model(row).run()
+        // The checkpoint commits with its entry: never an entry at a checkpoint's place without one.
+        if seq % checkpointInterval == 0, let checkpoint = keyring.flatMap({ AuditCheckpoint.make(seq: seq, hash: row.hash, at: row.at_ms, keyring: $0) }) {
+            try await sql.insert(into: "audit_checkpoints").model(checkpoint).run()
+        }
+        return row.entry
+    }
+
+    /// The advisory lock id that serialises appends on PostgreSQL ("keyward audit" in ASCII, shortened).
+    static let appendLock: Int64 = 0x6B77_6175_6469_7400
+
+    /// The row for `draft` at `seq`, chained onto `previous`; fields longer than their columns are cut.
+    static func row(_ draft: Draft, seq: Int64, previous: String, at: Int64) -> AuditRow {
+        let id = Identifier.make("aud")
+        let action = String(draft.action.prefix(200)), targetID = draft.targetID.map { String($0.prefix(100)) }
+        let address = draft.actor.address.map { String($0.prefix(64)) }, outcome = String(draft.outcome.prefix(300))
+        let hash = AuditRow.hash(previous: previous, seq: seq, id: id, atMillis: at, merchantID: draft.merchantID, actorType: draft.actor.type,
+                                 actorID: draft.actor.id, address: address, action: action, targetID: targetID, outcome: outcome,
+                                 mode: draft.mode?.rawValue)
+        return AuditRow(seq: seq, id: id, at_ms: at, merchant_id: draft.merchantID, actor_type: draft.actor.type, actor_id: draft.actor.id,
+                        address: address, action: action, target_id: targetID, outcome: outcome, previous_hash: previous, hash: hash,
+                        mode: draft.mode?.rawValue)
     }
 
     struct SeqHash: Decodable { let seq: Int64; let hash: String }

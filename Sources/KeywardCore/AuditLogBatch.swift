@@ -3,7 +3,7 @@ import KeywardCrypto
 import SQLKit
 
 extension AuditLog {
-    /// An entry to append with `recordAll`.
+    /// An entry to append with `recordAll` or `append(_:on:)`.
     public struct Draft: Sendable {
         public let merchantID: String?
         public let mode: Mode?
@@ -24,8 +24,8 @@ extension AuditLog {
 
     /// Appends many entries, chained in order, in one transaction of multi-row inserts: one round trip
     /// per 500 entries instead of two per entry (a leak report can revoke thousands of keys at once).
-    /// A concurrent writer taking a sequence number makes the transaction fail on the unique `seq`;
-    /// the whole batch is then chained again onto the new end.
+    /// Serialised with other appends as `append(_:on:)` is; on SQLite a concurrent writer taking a
+    /// sequence number makes the transaction fail on the unique `seq`, and the batch is chained again.
     public func recordAll(_ drafts: [Draft]) async throws {
         guard !drafts.isEmpty else { return }
         let clock = self.clock
@@ -34,6 +34,9 @@ extension AuditLog {
             attempt += 1
             do {
                 try await store.transaction { sql in
+                    if store.engine.isPostgres {
+                        try await sql.raw("SELECT pg_advisory_xact_lock(\(bind: Self.appendLock))").run()
+                    }
                     let last = try await sql.select().column("seq").column("hash").from("audit_log").orderBy("seq", .descending).limit(1)
                         .first(decoding: SeqHash.self)
                     var seq = last?.seq ?? 0
@@ -43,20 +46,20 @@ extension AuditLog {
                     rows.reserveCapacity(drafts.count)
                     for draft in drafts {
                         seq += 1
-                        let id = Identifier.make("aud")
-                        let action = String(draft.action.prefix(200)), targetID = draft.targetID.map { String($0.prefix(100)) }
-                        let address = draft.actor.address.map { String($0.prefix(64)) }, outcome = String(draft.outcome.prefix(300))
-                        let hash = AuditRow.hash(previous: previous, seq: seq, id: id, atMillis: at, merchantID: draft.merchantID, actorType: draft.actor.type,
-                                                 actorID: draft.actor.id, address: address, action: action, targetID: targetID, outcome: outcome,
-                                                 mode: draft.mode?.rawValue)
-                        rows.append(AuditRow(seq: seq, id: id, at_ms: at, merchant_id: draft.merchantID, actor_type: draft.actor.type, actor_id: draft.actor.id,
-                                             address: address, action: action, target_id: targetID, outcome: outcome, previous_hash: previous, hash: hash,
-                                             mode: draft.mode?.rawValue))
-                        previous = hash
+                        let row = Self.row(draft, seq: seq, previous: previous, at: at)
+                        rows.append(row)
+                        previous = row.hash
                     }
                     for chunk in rows.chunked(500) {
                         try await sql.insert(into: "audit_log").models(chunk, nilEncodingStrategy: .asNil).run()
                     }
+                    var checkpoints: [AuditCheckpoint] = []
+                    if let keyring = self.keyring {
+                        for row in rows where row.seq % self.checkpointInterval == 0 {
+                            if let checkpoint = AuditCheckpoint.make(seq: row.seq, hash: row.hash, at: row.at_ms, keyring: keyring) { checkpoints.append(checkpoint) }
+                        }
+                    }
+                    if !checkpoints.isEmpty { try await sql.insert(into: "audit_checkpoints").models(checkpoints).run() }
                 }
                 return
             } catch where attempt < 50 {

@@ -154,7 +154,7 @@ public struct CertificateService: Sendable {
             key_type: summary.keyType, fingerprint: summary.sha256Fingerprint, not_before_ms: summary.notBefore.millis, not_after_ms: summary.notAfter.millis,
             certificate_pem: try leaf.serializeAsPEM().pemString, chain_pem: chainPEM, sealed_private_key: sealedKey, created_ms: clock.now().millis,
             source: source, alerted_status: nil)
-        try await changes.commit(in: store) { sql in try await sql.insert(into: "certificates").model(row).run() }
+        try await changes.commit(in: store, target: id) { sql in try await sql.insert(into: "certificates").model(row).run() }
         return (row.info, inspection.findings)
     }
 

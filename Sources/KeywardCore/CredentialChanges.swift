@@ -39,11 +39,17 @@ public final class CredentialChanges: Sendable {
 
     /// Runs `write` in one transaction with the change record, then tells this process's subscribers:
     /// every credential write goes through here, so no write can forget to invalidate the caches.
-    func commit(in store: KeywardStore, _ write: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
-        try await store.transaction { sql in
+    /// Inside an `AuditScope` the scope's audit entry (naming `target`) is appended in the same
+    /// transaction: the change and its entry commit together or not at all.
+    func commit(in store: KeywardStore, target: String? = nil, _ write: @escaping @Sendable (any SQLDatabase) async throws -> Void) async throws {
+        let scope = AuditScope.current
+        let entry = try await store.transaction { sql in
             try await write(sql)
+            // The revision update takes SQLite's write lock before the audit append reads the chain's end.
             try await self.record(on: sql)
+            return try await scope?.append(target: target, on: sql)
         }
+        if let entry { scope?.committed(entry) }
         localChange()
     }
 

@@ -110,7 +110,7 @@ public struct JWEKeyService: Sendable {
         let row = JWEKeyRow(id: Identifier.make("jwk"), merchant_id: merchantID, mode: mode.rawValue, name: name, kid: jwk.kid, thumbprint: thumbprint,
                             public_jwk: jwk.json(), algorithm: algorithm, created_ms: clock.now().millis, revoked_ms: nil,
                             permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis)
-        try await changes.commit(in: store) { sql in try await sql.insert(into: "jwe_keys").model(row).run() }
+        try await changes.commit(in: store, target: row.id) { sql in try await sql.insert(into: "jwe_keys").model(row).run() }
         return row.info
     }
 
@@ -135,7 +135,7 @@ public struct JWEKeyService: Sendable {
         else { throw KeywardError.notFound("JWK", id: id) }
         if row.revoked_ms != nil { return row.info }
         let now = clock.now().millis
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: id) { sql in
             try await sql.update("jwe_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
             try await sql.update("device_sessions").set("revoked_ms", to: now).where("jwe_key_id", .equal, id)
                 .where("revoked_ms", .is, SQLLiteral.null).run()

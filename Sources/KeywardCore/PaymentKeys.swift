@@ -84,7 +84,7 @@ public struct PaymentKeyService: Sendable {
         }
         let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: label, secret: importing ?? PaymentKeyFormat.generate(),
                                         expiresAt: minter.inheritedExpiry, replacing: nil)
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: row.id) { sql in
             try await sql.insert(into: "payment_keys").model(row).run()
         }
         return CreatedPaymentKey(info: row.info, secret: secret)
@@ -113,7 +113,7 @@ public struct PaymentKeyService: Sendable {
         let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: old.label, secret: PaymentKeyFormat.generate(),
                                         expiresAt: expiresAt, replacing: nil)
         let oldExpiry = min(now.addingTimeInterval(overlap), old.info.expiresAt ?? .distantFuture).millis
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: row.id) { sql in
             try await sql.insert(into: "payment_keys").model(row).run()
             try await sql.update("payment_keys").set("expires_ms", to: oldExpiry).set("replaced_by", to: row.id)
                 .where("id", .equal, old.id).run()
@@ -126,7 +126,7 @@ public struct PaymentKeyService: Sendable {
         var existing = try await row(merchantID: merchantID, mode: mode, id: id)
         if existing.revoked_ms != nil { return existing.info }
         let now = clock.now().millis
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: id) { sql in
             try await sql.update("payment_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
         }
         existing.revoked_ms = now

@@ -118,7 +118,7 @@ public struct SalesChannelService: Sendable {
                                   next_attempt_ms: nil, renew_at_ms: nil, created_ms: now.millis, updated_ms: now.millis)
         let claimed = normalized
         do {
-            try await changes.commit(in: store) { sql in
+            try await changes.commit(in: store, target: row.id) { sql in
                 try await sql.insert(into: "sales_channels").model(row).run()
                 for domain in claimed {
                     try await sql.insert(into: "channel_domains").columns("domain", "channel_id", "merchant_id")
@@ -196,7 +196,7 @@ public struct SalesChannelService: Sendable {
     /// prove control of them).
     public func delete(merchantID: String, mode: Mode, id: String) async throws {
         let channel = try await get(merchantID: merchantID, mode: mode, id: id)
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: id) { sql in
             try await DomainClaims.release(sql, merchantID: channel.merchantID, domains: channel.domains)
             try await sql.delete(from: "channel_domains").where("channel_id", .equal, channel.id).run()
             try await sql.delete(from: "channel_events").where("channel_id", .equal, channel.id).run()

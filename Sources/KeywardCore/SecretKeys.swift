@@ -128,7 +128,7 @@ public struct SecretKeyService: Sendable {
                                        managing: true, now: now)
         let (row, secret) = Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: limits.permissions,
                                          networks: limits.allowedIPs, expiresAt: limits.expiresAt, now: now, rolledFrom: nil)
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: row.id) { sql in
             try await sql.insert(into: "secret_keys").model(row).run()
         }
         return CreatedSecretKey(info: row.info, secret: secret)
@@ -197,7 +197,7 @@ public struct SecretKeyService: Sendable {
             merchantID: merchantID, mode: mode, name: info.name, permissions: info.permissions,
             networks: info.allowedIPs, expiresAt: lifetime.map { now.addingTimeInterval($0) }, now: now, rolledFrom: old.id)
         let oldExpiry = min(now.addingTimeInterval(overlap), info.expiresAt ?? .distantFuture).millis
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: row.id) { sql in
             try await sql.insert(into: "secret_keys").model(row).run()
             try await sql.update("secret_keys").set("expires_ms", to: oldExpiry).set("replaced_by", to: row.id)
                 .where("id", .equal, old.id).run()
@@ -210,7 +210,7 @@ public struct SecretKeyService: Sendable {
         var existing = try await row(merchantID: merchantID, mode: mode, id: id)
         if existing.revoked_ms != nil { return existing.info }
         let now = clock.now().millis
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: id) { sql in
             try await sql.update("secret_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
         }
         existing.revoked_ms = now

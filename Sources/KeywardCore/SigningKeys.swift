@@ -100,7 +100,7 @@ public struct SigningKeyService: Sendable {
                                 public_key_pem: imported.key.spkiPEM, algorithm: imported.key.algorithmDescription,
                                 not_after_ms: imported.notValidAfter?.millis, created_ms: now.millis, revoked_ms: nil, sealed_private_key: sealed,
                                 permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis)
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: row.id) { sql in
             try await sql.insert(into: "signing_keys").model(row).run()
         }
         return row.info
@@ -123,7 +123,7 @@ public struct SigningKeyService: Sendable {
         else { throw KeywardError.notFound("signing key", id: id) }
         if row.revoked_ms != nil { return row.info }
         let now = clock.now().millis
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: id) { sql in
             try await sql.update("signing_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
         }
         row.revoked_ms = now

@@ -156,7 +156,7 @@ public struct StoreService: Sendable {
         }
         let row = StoreRow(id: Identifier.make("sto"), merchant_id: merchantID, mode: mode.rawValue, dialect: new.dialect.rawValue, name: name,
                            external_id: externalID, wallet_number: wallet, reject_replays: new.rejectReplays ? 1 : 0, created_ms: clock.now().millis)
-        try await changes.commit(in: store) { sql in
+        try await changes.commit(in: store, target: row.id) { sql in
             try await sql.insert(into: "stores").model(row).run()
         }
         return row.info
@@ -241,7 +241,7 @@ public struct StoreService: Sendable {
                 permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis))
         }
         do {
-            try await changes.commit(in: store) { [rows] sql in
+            try await changes.commit(in: store, target: storeID) { [rows] sql in
                 for row in rows { try await sql.insert(into: "store_keys").model(row).run() }
             }
         } catch {
@@ -263,7 +263,7 @@ public struct StoreService: Sendable {
         else { throw KeywardError(.notFound, "resource_missing", "Store \(storeID) has no key index \(keyIndex).") }
         if row.revoked_ms != nil { return row.info }
         let now = clock.now().millis
-        try await changes.commit(in: store) { [id = row.id] sql in
+        try await changes.commit(in: store, target: storeID) { [id = row.id] sql in
             try await sql.update("store_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
         }
         row.revoked_ms = now

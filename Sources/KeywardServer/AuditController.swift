@@ -4,7 +4,12 @@ import KeywardCore
 
 /// Records every change made through the management API (any method but GET) in the audit log: which
 /// key, from which address, what (method and path, whose ids are not secrets; never a body), the object
-/// created, and the outcome (`ok` or the refusal's code).
+/// changed, and the outcome (`ok` or the refusal's code).
+///
+/// The handler runs inside an `AuditScope`, so a credential write appends its entry in its own
+/// transaction (the change and its entry commit together). Other changes are recorded after the handler;
+/// if that append fails the change has still happened, so the caller still gets its answer and the
+/// failure is logged rather than turned into an error for a change that committed.
 struct AuditMiddleware: RouterMiddleware {
     typealias Context = ManageContext
     let audit: AuditLog
@@ -13,17 +18,19 @@ struct AuditMiddleware: RouterMiddleware {
         guard request.method != .get, request.method != .head else { return try await next(request, context) }
         let key = context.principal
         let actor = AuditActor(type: "key", id: key.keyID, address: context.clientAddress.map(Self.describe))
-        let action = "\(request.method.rawValue) \(request.uri.path)"
+        let scope = AuditScope(log: audit, merchantID: key.merchantID, mode: key.mode, actor: actor,
+                               action: "\(request.method.rawValue) \(request.uri.path)", target: Self.lastIdentifier(in: request.uri.path))
         do {
-            let response = try await next(request, context)
-            let created = response.headers[.keywardObjectID]
-            let target = created ?? Self.lastIdentifier(in: request.uri.path)
-            try await audit.record(merchantID: key.merchantID, mode: key.mode, actor: actor, action: action, targetID: target,
-                                   outcome: response.status.code < 400 ? "ok" : "status_\(response.status.code)")
+            let response = try await scope.run { try await next(request, context) }
+            do {
+                try await scope.finish(outcome: response.status.code < 400 ? "ok" : "status_\(response.status.code)",
+                                       target: response.headers[.keywardObjectID])
+            } catch {
+                context.logger.error("audit entry not recorded", metadata: ["action": "\(scope.action)", "error": "\(String(describing: error).prefix(200))"])
+            }
             return response
         } catch let error as KeywardError {
-            _ = try? await audit.record(merchantID: key.merchantID, mode: key.mode, actor: actor, action: action, targetID: Self.lastIdentifier(in: request.uri.path),
-                                    outcome: error.code)
+            _ = try? await scope.finish(outcome: error.code)
             throw error
         }
     }

@@ -73,18 +73,24 @@ struct KeysCommand: AsyncParsableCommand {
             try await storage.withServices { services in
                 switch selection.kind {
                 case .payment:
-                    let created = try await services.paymentKeys.create(merchantID: selection.merchant, mode: selection.mode, label: name, by: .platformOperator)
+                    let created = try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "create payment key") {
+                        try await services.paymentKeys.create(merchantID: selection.merchant, mode: selection.mode, label: name, by: .platformOperator)
+                    }
                     if json { printJSON(CreatedOutput(id: created.info.id, secret: created.secret)) } else {
                         print("\(created.info.id)  \(created.secret)\n(store it now: it is shown only here)")
                     }
                 case .secret where count > 1:
-                    let keys = try await services.secretKeys.createMany(merchantID: selection.merchant, mode: selection.mode, name: name ?? "Secret key", count: count)
+                    let keys = try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "create \(count) secret keys") {
+                        try await services.secretKeys.createMany(merchantID: selection.merchant, mode: selection.mode, name: name ?? "Secret key", count: count)
+                    }
                     for key in keys { print(json ? "{\"id\":\"\(key.info.id)\",\"secret\":\"\(key.secret)\"}" : "\(key.info.id)  \(key.secret)") }
                 case .secret:
                     let options = SecretKeyOptions(name: name, expiresAt: expiresAt,
                                                    permissions: permissions.map { $0.split(separator: ",").map(String.init) },
                                                    allowedIPs: allowIP.isEmpty ? nil : allowIP)
-                    let created = try await services.secretKeys.create(merchantID: selection.merchant, mode: selection.mode, options: options, by: .platformOperator)
+                    let created = try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "create secret key") {
+                        try await services.secretKeys.create(merchantID: selection.merchant, mode: selection.mode, options: options, by: .platformOperator)
+                    }
                     if json { printJSON(CreatedOutput(id: created.info.id, secret: created.secret)) } else {
                         print("\(created.info.id)  \(created.secret)\n(store it now: Keyward keeps only its hash)")
                     }
@@ -128,13 +134,15 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let created: CreatedOutput = try await storage.withServices { services in
-                switch selection.kind {
-                case .secret:
-                    let key = try await services.secretKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap, by: .platformOperator)
-                    return CreatedOutput(id: key.info.id, secret: key.secret)
-                case .payment:
-                    let key = try await services.paymentKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap, by: .platformOperator)
-                    return CreatedOutput(id: key.info.id, secret: key.secret)
+                try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "roll \(selection.kind.rawValue) key") {
+                    switch selection.kind {
+                    case .secret:
+                        let key = try await services.secretKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap, by: .platformOperator)
+                        return CreatedOutput(id: key.info.id, secret: key.secret)
+                    case .payment:
+                        let key = try await services.paymentKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap, by: .platformOperator)
+                        return CreatedOutput(id: key.info.id, secret: key.secret)
+                    }
                 }
             }
             if json { printJSON(created) } else { print("\(created.id)  \(created.secret)") }
@@ -149,9 +157,11 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await storage.withServices { services in
-                switch selection.kind {
-                case .secret: _ = try await services.secretKeys.revoke(merchantID: selection.merchant, mode: selection.mode, id: id)
-                case .payment: _ = try await services.paymentKeys.revoke(merchantID: selection.merchant, mode: selection.mode, id: id)
+                try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "revoke \(selection.kind.rawValue) key", target: id) {
+                    switch selection.kind {
+                    case .secret: _ = try await services.secretKeys.revoke(merchantID: selection.merchant, mode: selection.mode, id: id)
+                    case .payment: _ = try await services.paymentKeys.revoke(merchantID: selection.merchant, mode: selection.mode, id: id)
+                    }
                 }
             }
             print("revoked \(id)")

@@ -25,7 +25,7 @@ extension CabinetController {
             let (token, _) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id,
                                                                        secondFactor: principal.session.secondFactor, origin: Self.origin(request, context.clientAddressText))
             for merchantID in try await services.team.merchants(userID: principal.user.id) {
-                try await services.audit.record(merchantID: merchantID, actor: principal.auditActor, action: "cabinet: change password", targetID: principal.user.id)
+                await recordChange(merchantID: merchantID, actor: principal.auditActor, action: "cabinet: change password", targetID: principal.user.id)
             }
             var response = Response.redirect(to: "/cabinet/account?changed=1", type: .normal)
             response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
@@ -39,7 +39,7 @@ extension CabinetController {
             } catch let error as KeywardError where ["invalid_code", "totp_required"].contains(error.code) {
                 return try await accountPage(context, message: error.message, notice: nil, status: .unauthorized)
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: new recovery codes", targetID: principal.user.id)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: new recovery codes", targetID: principal.user.id)
             // The second factor changed: other sessions end, this one starts anew.
             try await services.cabinetSessions.endAll(userID: principal.user.id)
             let (token, session) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id, secondFactor: true,
@@ -56,7 +56,7 @@ extension CabinetController {
             let principal = context.principal
             try await services.cabinetSessions.endAll(userID: principal.user.id)
             for merchantID in try await services.team.merchants(userID: principal.user.id) {
-                try await services.audit.record(merchantID: merchantID, actor: principal.auditActor, action: "cabinet: sign out everywhere", targetID: principal.user.id)
+                await recordChange(merchantID: merchantID, actor: principal.auditActor, action: "cabinet: sign out everywhere", targetID: principal.user.id)
             }
             var response = Response.redirect(to: "/cabinet/login", type: .normal)
             response.setCookie(CabinetCookies.make(CabinetCookies.session, "", maxAge: 0))

@@ -13,7 +13,7 @@ extension CabinetController {
                 throw KeywardError(.invalidInput, "invalid_type", "Choose the merchant identity or the payment processing certificate.", field: "type")
             }
             let created = try await services.applePayRequests.create(merchantID: principal.merchant.id, mode: mode, type: type, name: form["name"] ?? "")
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create Apple Pay CSR", targetID: created.id)
+            await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create Apple Pay CSR", targetID: created.id)
             return .redirect(to: "/cabinet/apple-pay/requests/\(created.id)?mode=\(mode.rawValue)", type: .normal)
         }
         // Certificates are public: reading needs no keys.live; changing live ones does.
@@ -28,7 +28,7 @@ extension CabinetController {
             }
             do {
                 let stored = try await services.applePayRequests.complete(merchantID: principal.merchant.id, mode: mode, id: id, certificate: file.bytes)
-                try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: upload Apple Pay certificate", targetID: stored.info.id)
+                await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: upload Apple Pay certificate", targetID: stored.info.id)
             } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .conflict {
                 return try await applePayRequestPage(context, mode: mode, id: id, message: "\(error.message) (\(error.code))", status: .badRequest)
             } catch let error as CertificateFileError {

@@ -23,7 +23,7 @@ extension CabinetController {
                 let stored = try await services.certificates.upload(
                     merchantID: principal.merchant.id, mode: mode, type: .ssl, name: nil, files: files,
                     passphrase: form.fields["passphrase"].flatMap { $0.isEmpty ? nil : Array($0.utf8) })
-                try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: upload certificate", targetID: stored.info.id)
+                await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: upload certificate", targetID: stored.info.id)
                 return .redirect(to: "/cabinet/certificates", type: .normal)
             } catch let refusal as CertificateUploadRefusal {
                 return try await certificatesPage(context, message: "The upload was refused; nothing was stored.",

@@ -21,7 +21,7 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .conflict || error.kind == .notFound {
                 return try await newChannelPage(context, message: "The channel was not created: \(error.message) (\(error.code))", status: .badRequest)
             }
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create sales channel", targetID: channel.id)
+            await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create sales channel", targetID: channel.id)
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
         }
         cabinet.get("channels/:id", .needs(.read(.certificates))) { _, context -> Response in
@@ -40,7 +40,7 @@ extension CabinetController {
         cabinet.post("channels/:id/renew", .needs(.write(.certificates))) { request, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
             let channel = try await services.channels.requestRenewal(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: renew sales channel", targetID: channel.id)
+            await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: renew sales channel", targetID: channel.id)
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
         }
         addDomainVerificationRoutes(to: cabinet)

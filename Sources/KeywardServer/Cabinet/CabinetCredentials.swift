@@ -24,8 +24,9 @@ extension CabinetController {
     func addCredentialRoutes(to cabinet: CabinetRoutes) {
         cabinet.post("credentials/payment-keys", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
-            let created = try await services.paymentKeys.create(merchantID: principal.merchant.id, mode: mode, label: form["name"], by: .member(principal.role))
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create payment key", targetID: created.info.id)
+            let created = try await audited(context, "create payment key", mode: mode) {
+                try await services.paymentKeys.create(merchantID: principal.merchant.id, mode: mode, label: form["name"], by: .member(principal.role))
+            }
             return try credentialCreatedPage(context, mode: mode, title: "Payment key created", secret: created.secret, fileName: "keyward-\(mode.rawValue)-payment-key.txt",
                                              steps: "Configure it as the HMAC key of your payment integration (the order hash is HMAC-SHA256 under it).")
         }
@@ -42,8 +43,9 @@ extension CabinetController {
             case .failure(let refusal):
                 return try paymentKeyRollPage(context, key, message: refusal.message, status: refusal.kind == .invalidInput ? .badRequest : .unauthorized)
             }
-            let created = try await services.paymentKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap, by: .member(principal.role))
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: roll payment key", targetID: created.info.id)
+            let created = try await audited(context, "roll payment key", mode: mode) {
+                try await services.paymentKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap, by: .member(principal.role))
+            }
             let old = overlap == 0 ? "The old key …\(key.last4) stopped working now."
                 : "The old key …\(key.last4) keeps working until \(CabinetDates.minute(services.clock.now().addingTimeInterval(TimeInterval(overlap)))) UTC."
             return try credentialCreatedPage(context, mode: mode, title: "Payment key rolled", secret: created.secret, fileName: "keyward-\(mode.rawValue)-payment-key.txt",
@@ -55,22 +57,24 @@ extension CabinetController {
                 throw KeywardError(.invalidInput, "unsupported_algorithm", "Choose one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
             }
             let pair = try GeneratedKeyPair.generate(algorithm)
-            let info = try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: pair.publicKey.spkiPEM,
-                                                               limits: try Self.requestedLimits(form), by: .member(principal.role))
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: generate signing key", targetID: info.id)
+            let limits = try Self.requestedLimits(form)
+            let info = try await audited(context, "generate signing key", mode: mode) {
+                try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: pair.publicKey.spkiPEM,
+                                                        limits: limits, by: .member(principal.role))
+            }
             return try credentialCreatedPage(context, mode: mode, title: "Signing key generated", secret: pair.privateKeyPEM, fileName: "\(info.id).pem",
                                              steps: "Keep this private key (PKCS#8 PEM) on the server that signs requests; Keyward kept only the public key. Sign with keyid \"\(info.id)\" (RFC 9421).")
         }
         cabinet.post("credentials/signing-keys/register", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
-            return try await saveCredential("The public key", action: "cabinet: save signing key", anchor: "signing-keys", principal, mode) {
+            return try await saveCredential("The public key", action: "save signing key", anchor: "signing-keys", context, mode) {
                 try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: form["public_key"] ?? "",
                                                         limits: try Self.requestedLimits(form), by: .member(principal.role)).id
             }
         }
         cabinet.post("credentials/jwks/register", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
-            return try await saveCredential("The JWK", action: "cabinet: save JWK", anchor: "jwks", principal, mode) {
+            return try await saveCredential("The JWK", action: "save JWK", anchor: "jwks", context, mode) {
                 try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: form["jwk"] ?? "",
                                                     limits: try Self.requestedLimits(form), by: .member(principal.role)).id
             }
@@ -78,9 +82,11 @@ extension CabinetController {
         cabinet.post("credentials/jwks/generate", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             let pair = JWK(material: .ecPrivate(.generate(.p384)), kid: UUID().uuidString.lowercased(), use: "enc", alg: JWEAlgorithm.ecdhESA256KW.rawValue)
-            let info = try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: pair.publicJWK.json(),
-                                                           limits: try Self.requestedLimits(form), by: .member(principal.role))
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: generate JWK", targetID: info.id)
+            let limits = try Self.requestedLimits(form)
+            let info = try await audited(context, "generate JWK", mode: mode) {
+                try await services.jweKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], jwk: pair.publicJWK.json(),
+                                                    limits: limits, by: .member(principal.role))
+            }
             return try credentialCreatedPage(context, mode: mode, title: "JWK generated", secret: pair.json(includingPrivate: true), fileName: "\(info.id).jwk.json",
                                              steps: "Give this private JWK (EC P-384) to the bank SDK that opens sessions; Keyward kept only the public part. Service code: \(try await services.jweKeys.serviceCode(merchantID: principal.merchant.id, mode: mode)).")
         }
@@ -97,12 +103,13 @@ extension CabinetController {
             cabinet.post("credentials/\(kind.rawValue)/:id/revoke", .needs(.write(.credentials))) { _, context -> Response in
                 let (principal, mode) = (context.principal, context.mode)
                 let id = try context.parameters.require("id")
-                switch kind {
-                case .paymentKeys: _ = try await services.paymentKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
-                case .signingKeys: _ = try await services.signingKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
-                case .jwks: _ = try await services.jweKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
+                try await audited(context, "revoke \(kind.title)", mode: mode, target: id) {
+                    switch kind {
+                    case .paymentKeys: _ = try await services.paymentKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
+                    case .signingKeys: _ = try await services.signingKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
+                    case .jwks: _ = try await services.jweKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
+                    }
                 }
-                try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: revoke \(kind.title)", targetID: id)
                 return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)", type: .normal)
             }
         }
@@ -120,15 +127,13 @@ extension CabinetController {
                           actionURL: "/cabinet/credentials/payment-keys/\(key.id)/roll", message: message, status: status)
     }
 
-    /// Saves a credential the member pasted (`save` answers its id): a refusal comes back as "<what> was not
-    /// saved: <reason>", the change is audited, and the browser returns to its section of the Keys page.
-    func saveCredential(_ what: String, action: String, anchor: String, _ principal: CabinetPrincipal, _ mode: Mode,
+    /// Saves a credential the member pasted: a refusal comes back as "<what> was not saved: <reason>", the
+    /// change is audited with it, and the browser returns to its section of the Keys page.
+    func saveCredential(_ what: String, action: String, anchor: String, _ context: CabinetContext, _ mode: Mode,
                         _ save: () async throws -> String) async throws -> Response {
-        let id: String
-        do { id = try await save() } catch let error as KeywardError where error.kind == .invalidInput {
+        do { _ = try await audited(context, action, mode: mode, save) } catch let error as KeywardError where error.kind == .invalidInput {
             throw KeywardError(.invalidInput, error.code, "\(what) was not saved: \(error.message)")
         }
-        try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: action, targetID: id)
         return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#\(anchor)", type: .normal)
     }
 

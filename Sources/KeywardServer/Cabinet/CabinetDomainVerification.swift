@@ -10,7 +10,7 @@ extension CabinetController {
             let (principal, mode) = (context.principal, context.mode)
             let id = try context.parameters.require("id")
             _ = try await services.domainVerifications.checkChannel(merchantID: principal.merchant.id, mode: mode, channelID: id, actor: principal.auditActor)
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: check sales channel domains", targetID: id)
+            await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: check sales channel domains", targetID: id)
             return .redirect(to: "/cabinet/channels/\(id)?mode=\(mode.rawValue)#verification", type: .normal)
         }
     }

@@ -45,10 +45,11 @@ extension CabinetController {
         cabinet.post("keys", .needs(.write(.credentials))) { request, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             let limits = try Self.requestedLimits(form)
-            let created = try await services.secretKeys.create(
-                merchantID: principal.merchant.id, mode: mode,
-                options: .init(name: form["name"], permissions: limits.permissions, allowedIPs: limits.allowedIPs), by: .member(principal.role))
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create secret key", targetID: created.info.id)
+            let created = try await audited(context, "create secret key", mode: mode) {
+                try await services.secretKeys.create(
+                    merchantID: principal.merchant.id, mode: mode,
+                    options: .init(name: form["name"], permissions: limits.permissions, allowedIPs: limits.allowedIPs), by: .member(principal.role))
+            }
             return try keyCreatedPage(context, request, created, replacing: nil)
         }
         for action in [KeyAction.roll, .revoke] {
@@ -60,8 +61,9 @@ extension CabinetController {
         cabinet.post("keys/:id/revoke", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
             let id = try context.parameters.require("id")
-            _ = try await services.secretKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: revoke secret key", targetID: id)
+            _ = try await audited(context, "revoke secret key", mode: mode, target: id) {
+                try await services.secretKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
+            }
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)", type: .normal)
         }
         cabinet.post("keys/:id/roll", .needs(.write(.credentials))) { request, context -> Response in
@@ -73,8 +75,9 @@ extension CabinetController {
             case .failure(let refusal):
                 return try keyActionPage(context, key, action: .roll, message: refusal.message, status: refusal.kind == .invalidInput ? .badRequest : .unauthorized)
             }
-            let created = try await services.secretKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap, by: .member(principal.role))
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: roll secret key", targetID: created.info.id)
+            let created = try await audited(context, "roll secret key", mode: mode) {
+                try await services.secretKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap, by: .member(principal.role))
+            }
             let until = overlap == 0 ? "The old key \(key.prefix)…\(key.last4) stopped working now."
                 : "The old key \(key.prefix)…\(key.last4) keeps working until \(CabinetDates.minute(services.clock.now().addingTimeInterval(TimeInterval(overlap)))) UTC."
             return try keyCreatedPage(context, request, created, replacing: until)

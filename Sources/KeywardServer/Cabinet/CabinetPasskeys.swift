@@ -12,7 +12,7 @@ extension CabinetController {
             let principal = context.principal
             do {
                 let passkey = try await register(context)
-                try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: add passkey \(passkey.name)",
+                await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: add passkey \(passkey.name)",
                                                 targetID: passkey.id)
             } catch let error as KeywardError where error.kind != .unavailable {
                 return try await accountPage(context, message: error.message, notice: nil, status: Self.status(error))
@@ -24,7 +24,7 @@ extension CabinetController {
             let principal = context.principal
             let id = context.parameters.get("id") ?? ""
             try await services.passkeys.remove(userID: principal.user.id, id: id)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove passkey", targetID: id)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove passkey", targetID: id)
             return try await secondFactorChanged(context, request: request, secondFactor: principal.session.secondFactor, to: "/cabinet/account?passkey=removed")
         }
         cabinet.post("2fa/passkey", .secondFactorStep) { request, context -> Response in
@@ -54,7 +54,7 @@ extension CabinetController {
                     try await services.accounts.verifySecondFactor(userID: principal.user.id, code: context.form["code"] ?? "")
                 }
                 let passkey = try await register(context)
-                try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: add passkey \(passkey.name)",
+                await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: add passkey \(passkey.name)",
                                                 targetID: passkey.id)
             } catch let error as KeywardError where error.kind != .unavailable {
                 return try await secondFactorPage(context, message: error.message, status: Self.status(error))
@@ -86,7 +86,7 @@ extension CabinetController {
     func recordPossibleClone(_ context: CabinetContext) async throws {
         let principal = context.principal
         for merchantID in try await services.team.merchants(userID: principal.user.id) {
-            try await services.audit.record(merchantID: merchantID, actor: AuditActor(type: "user", id: principal.user.id, address: context.clientAddressText),
+            await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: principal.user.id, address: context.clientAddressText),
                                             action: "cabinet: passkey counter did not advance (possibly cloned authenticator)", targetID: principal.user.id,
                                             outcome: "passkey_cloned")
         }

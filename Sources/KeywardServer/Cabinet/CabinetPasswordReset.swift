@@ -46,7 +46,7 @@ extension CabinetController {
                 return try resetPage(token: token, message: error.message, status: .badRequest)
             }
             for merchantID in try await services.team.merchants(userID: user.id) {
-                try await services.audit.record(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id), action: "cabinet: reset password", targetID: user.id)
+                await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id), action: "cabinet: reset password", targetID: user.id)
             }
             return .redirect(to: "/cabinet/login", type: .normal)
         }

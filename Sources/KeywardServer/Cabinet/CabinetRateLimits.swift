@@ -20,7 +20,7 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set rate limits", targetID: nil)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set rate limits", targetID: nil)
             return try await settingsPage(context, message: nil, notice: "Rate limits saved.", status: .ok)
         }
         cabinet.post("settings/rate-limits/credential", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
@@ -35,7 +35,7 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .notFound {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set a credential's rate limit",
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set a credential's rate limit",
                                             targetID: subject)
             return try await settingsPage(context, message: nil, notice: "Limit of \(subject) saved.", status: .ok)
         }
@@ -46,7 +46,7 @@ extension CabinetController {
                   try await services.rateLimits.remove(merchantID: principal.merchant.id, mode: mode, subject: subject) else {
                 return try await settingsPage(context, message: "That credential has no limit of its own.", notice: nil, status: .badRequest)
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove a credential's rate limit",
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove a credential's rate limit",
                                             targetID: subject)
             return try await settingsPage(context, message: nil, notice: "Limit of \(subject) removed.", status: .ok)
         }

@@ -12,7 +12,7 @@ extension CabinetController {
         if lockout.justLocked {
             let address = context.clientAddressText
             for merchantID in try await services.team.merchants(userID: principal.user.id) {
-                try await services.audit.record(merchantID: merchantID, actor: AuditActor(type: "user", id: principal.user.id, address: address),
+                await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: principal.user.id, address: address),
                                                 action: "cabinet: second factor locked after wrong codes", targetID: principal.user.id, outcome: "second_factor_locked")
             }
             if let mailer {

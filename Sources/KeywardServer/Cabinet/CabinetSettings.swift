@@ -30,7 +30,7 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: change settings", targetID: nil)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: change settings", targetID: nil)
             return try await settingsPage(context, message: nil, notice: "Settings saved.", status: .ok)
         }
         cabinet.post("settings/webhook", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
@@ -41,7 +41,7 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set webhook", targetID: endpoint.id)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set webhook", targetID: endpoint.id)
             return try await settingsPage(context, message: nil, notice: "Webhook saved. Verify deliveries with the signing secret below.", status: .ok,
                                           webhookSecret: secret)
         }
@@ -49,7 +49,7 @@ extension CabinetController {
         cabinet.post("settings/webhook/delete", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
             let principal = context.principal
             try await services.webhooks.deleteEndpoint(merchantID: principal.merchant.id)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove webhook", targetID: nil)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove webhook", targetID: nil)
             return try await settingsPage(context, message: nil, notice: "Webhook removed.", status: .ok)
         }
     }

@@ -14,7 +14,7 @@ extension CabinetController {
         }
         guard !liveMerchants.isEmpty else { return }
         for merchantID in liveMerchants {
-            try await services.audit.record(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: address),
+            await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: address),
                                             action: "cabinet: sign-in from a new address", targetID: user.id)
         }
         guard let mailer else { return }

@@ -12,18 +12,21 @@ extension CabinetController {
             guard let dialect = StoreDialect(rawValue: form["dialect"] ?? "") else {
                 throw KeywardError(.invalidInput, "invalid_dialect", "Choose myPOS or AliKassa.", field: "dialect")
             }
-            let store = try await services.stores.create(merchantID: principal.merchant.id, mode: mode, NewStore(name: form["name"], dialect: dialect))
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create store", targetID: store.id)
+            _ = try await audited(context, "create store", mode: mode) {
+                try await services.stores.create(merchantID: principal.merchant.id, mode: mode, NewStore(name: form["name"], dialect: dialect))
+            }
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#stores", type: .normal)
         }
         cabinet.post("credentials/stores/:id/keys/generate", .needs(.write(.credentials))) { request, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
             let storeID = try context.parameters.require("id")
             let pair = try RSASigningKey.generate(bits: 2048)
-            let added = try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: pair.publicKey.spkiPEM,
-                                                          limits: try Self.requestedLimits(context.form), by: .member(principal.role))
+            let limits = try Self.requestedLimits(context.form)
+            let added = try await audited(context, "generate store key", mode: mode, target: storeID) {
+                try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: pair.publicKey.spkiPEM,
+                                                  limits: limits, by: .member(principal.role))
+            }
             let store = try await services.stores.get(merchantID: principal.merchant.id, mode: mode, id: storeID)
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: generate store key", targetID: storeID)
             let index = added.first.map { String($0.keyIndex) } ?? "?"
             return try credentialCreatedPage(context, mode: mode, title: "Key index \(index) of \(store.name)", secret: pair.pkcs8PEM, fileName: "\(store.externalID)-key-\(index).pem",
                                              steps: "Configure this RSA private key in your \(store.dialect == .mypos ? "myPOS IPC" : "AliKassa") integration with \(store.dialect == .mypos ? "SID" : "account") \(store.externalID) and key index \(index). Keyward's answers are signed by the platform key of that index (its certificate: GET /v1/manage/stores/\(storeID)/keys/\(index)/platform-certificate).")
@@ -52,14 +55,16 @@ extension CabinetController {
         cabinet.post("credentials/stores/:id/keys/:index/revoke", .needs(.write(.credentials))) { request, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
             let storeID = try context.parameters.require("id")
-            _ = try await services.stores.revokeKey(merchantID: principal.merchant.id, mode: mode, storeID: storeID, keyIndex: try Self.storeKeyIndex(context))
-            try await services.audit.record(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: revoke store key", targetID: storeID)
+            let index = try Self.storeKeyIndex(context)
+            _ = try await audited(context, "revoke store key", mode: mode, target: storeID) {
+                try await services.stores.revokeKey(merchantID: principal.merchant.id, mode: mode, storeID: storeID, keyIndex: index)
+            }
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#stores", type: .normal)
         }
         cabinet.post("credentials/stores/keys", .needs(.write(.credentials))) { request, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             let storeID = form["store"] ?? ""
-            return try await saveCredential("The public key", action: "cabinet: save store key", anchor: "stores", principal, mode) {
+            return try await saveCredential("The public key", action: "save store key", anchor: "stores", context, mode) {
                 _ = try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: form["public_key"] ?? "",
                                                  limits: try Self.requestedLimits(form), by: .member(principal.role))
                 return storeID

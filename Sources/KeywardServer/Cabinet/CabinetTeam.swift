@@ -25,7 +25,7 @@ extension CabinetController {
             let role = try await services.team.role(merchantID: principal.merchant.id, value: form["role"] ?? "")
             try Self.mayGrant(role, principal)
             let invitation = try await services.team.invite(email: form["email"] ?? "", merchantID: principal.merchant.id, role: role)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: invite member (\(role.name))", targetID: nil)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: invite member (\(role.name))", targetID: nil)
             var view = CabinetPage(context, title: "Invitation ready")
             view.email = form["email"] ?? ""
             let link = "\(services.settings.publicBaseURL)/cabinet/invite?token=\(invitation.token)"
@@ -51,7 +51,7 @@ extension CabinetController {
             let chosen = form.keys.filter { $0.hasPrefix("permission.") }.map { String($0.dropFirst("permission.".count)) }
             try Self.mayGrant(.custom(id: "", name: "", permissions: Set(chosen.compactMap(Permission.init))), principal)
             let role = try await services.team.createRole(merchantID: principal.merchant.id, name: form["name"] ?? "", permissions: chosen)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create role \(role.name)", targetID: role.storedValue)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create role \(role.name)", targetID: role.storedValue)
             return .redirect(to: "/cabinet/team", type: .normal)
         }
         cabinet.post("team/:user/role", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
@@ -60,14 +60,14 @@ extension CabinetController {
             let role = try await services.team.role(merchantID: principal.merchant.id, value: form["role"] ?? "")
             try Self.mayGrant(role, principal)
             try await services.team.changeRole(merchantID: principal.merchant.id, userID: userID, to: role)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: change role to \(role.name)", targetID: userID)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: change role to \(role.name)", targetID: userID)
             return .redirect(to: "/cabinet/team", type: .normal)
         }
         cabinet.post("team/:user/remove", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
             let principal = context.principal
             let userID = try context.parameters.require("user")
             try await services.team.remove(merchantID: principal.merchant.id, userID: userID)
-            try await services.audit.record(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove member", targetID: userID)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove member", targetID: userID)
             return .redirect(to: "/cabinet/team", type: .normal)
         }
         cabinet.get("audit", .needs(.read(.audit, scope: .merchant))) { request, context -> Response in
@@ -110,7 +110,7 @@ extension CabinetController {
             let signedIn = context.cabinet.flatMap { $0.owesSecondFactor ? nil : $0.user.id }
             do {
                 let (user, merchantID) = try await services.team.acceptInvitation(token: token, password: password, signedInUserID: signedIn)
-                try await services.audit.record(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: context.clientAddressText),
+                await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: context.clientAddressText),
                                                 action: "cabinet: accept invitation", targetID: user.id)
             } catch let error as KeywardError where ["weak_password", "invalid_link", "already_member", "account_pending", "sign_in_required"].contains(error.code) {
                 return try await invitationPage(token: token, context, message: error.message, status: error.kind == .unauthenticated ? .unauthorized : .badRequest)
