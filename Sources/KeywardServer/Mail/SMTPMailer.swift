@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Synchronization
 
 /// Where and how Keyward sends mail (invitations, password-reset links).
 public struct SMTPSettings: Sendable, Equatable {
@@ -40,8 +41,9 @@ public struct SMTPError: Error, CustomStringConvertible, Sendable {
 /// TLS only, MAIL/RCPT/DATA, QUIT. The body is base64 so no line of it can end the DATA section.
 public struct SMTPMailer: Sendable {
     let settings: SMTPSettings
-    /// A whole delivery (connect, TLS, conversation) gives up after this long.
-    static let timeout: TimeAmount = .seconds(15)
+    /// A whole delivery (connect, TLS, conversation) gives up after this long (a relay that answers
+    /// slowly under load still gets through; one that stalls does not hold the sender for minutes).
+    static let timeout: TimeAmount = .seconds(30)
 
     public init(settings: SMTPSettings) { self.settings = settings }
 
@@ -64,8 +66,21 @@ public struct SMTPMailer: Sendable {
                     return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
                 }
             }
-        let deadline = channel.channel.eventLoop.scheduleTask(in: Self.timeout) { channel.channel.close(promise: nil) }
+        let timedOut = Atomic(false)
+        let deadline = channel.channel.eventLoop.scheduleTask(in: Self.timeout) {
+            timedOut.store(true, ordering: .relaxed)
+            channel.channel.close(promise: nil)
+        }
         defer { deadline.cancel() }
+        do {
+            try await converse(channel, tls: tls, to: recipient, subject: subject, body: body)
+        } catch where timedOut.load(ordering: .relaxed) {
+            // Not the "I/O on closed channel" the deadline's close causes: say what happened.
+            throw SMTPError(description: "the SMTP server did not finish within \(Self.timeout.nanoseconds / 1_000_000_000) s")
+        }
+    }
+
+    private func converse(_ channel: NIOAsyncChannel<SMTPReply, ByteBuffer>, tls: NIOSSLContext, to recipient: String, subject: String, body: String) async throws {
         try await channel.executeThenClose { inbound, outbound in
             var replies = inbound.makeAsyncIterator()
             func expect(_ code: Int, after command: String?) async throws -> SMTPReply {
