@@ -195,7 +195,8 @@ public final class DeviceSessionService: Sendable {
         let expiry = min(Date(millis: entry.row.expires_ms), entry.limits.expiresAt ?? .distantFuture)
         let principal = AuthenticatedKey(keyID: entry.row.id, merchantID: entry.row.merchant_id, mid: entry.mid, mode: Mode(rawValue: entry.row.mode) ?? .test,
                                          permissions: entry.limits.permissions, allowedIPs: entry.limits.allowedIPs, expiresAt: expiry, revokedAt: nil,
-                                         replacedBy: nil, scheme: .deviceSession, merchantAllowedIPs: entry.merchantAllowedIPs)
+                                         replacedBy: nil, scheme: .deviceSession, merchantAllowedIPs: entry.merchantAllowedIPs,
+                                         rateLimitSubject: entry.row.jwe_key_id)
         try principal.admit(from: clientAddress)
         if entry.row.first_used_ms == nil { await markUsed(key) }
         return AuthenticatedSession(principal: principal, serverKey: entry.session.serverKey, merchantKey: entry.session.merchantKey, algorithm: entry.session.algorithm)

@@ -19,10 +19,15 @@ public struct AuthenticatedKey: Sendable, Equatable {
     public let replacedBy: String?
     /// How the caller proved who it is.
     public let scheme: AuthScheme
+    /// The credential whose own rate limit this caller counts against: the key itself, or for a device
+    /// session the JWK it was opened to (sessions come and go; the merchant limits the JWK).
+    public let rateLimitSubject: String
 
     /// A principal; `scheme` defaults to a secret key.
     public init(keyID: String, merchantID: String, mid: String, mode: Mode, permissions: [String]?, allowedIPs: [IPNetwork],
-                expiresAt: Date?, revokedAt: Date?, replacedBy: String?, scheme: AuthScheme = .secretKey, merchantAllowedIPs: [IPNetwork] = []) {
+                expiresAt: Date?, revokedAt: Date?, replacedBy: String?, scheme: AuthScheme = .secretKey, merchantAllowedIPs: [IPNetwork] = [],
+                rateLimitSubject: String? = nil) {
+        self.rateLimitSubject = rateLimitSubject ?? keyID
         self.keyID = keyID
         self.merchantID = merchantID
         self.mid = mid

@@ -62,7 +62,7 @@ public final class RateLimitSettings: Sendable {
         var policies = [entries.first { $0.subject == "merchant" && $0.mode == key.mode }
             .map { RateLimitPolicy(name: "merchant", quota: $0.quota, windowSeconds: $0.windowSeconds) }
             ?? defaultPolicy(key.mode)]
-        if let own = entries.first(where: { $0.subject == key.keyID }) {
+        if let own = entries.first(where: { $0.subject == key.rateLimitSubject }) {
             policies.append(RateLimitPolicy(name: "key", quota: own.quota, windowSeconds: own.windowSeconds))
         }
         return policies
@@ -127,7 +127,7 @@ public final class RateLimitSettings: Sendable {
     /// A credential id the merchant may put a limit on: one of its active credentials of that mode.
     private func requireCredential(_ id: String, merchantID: String, mode: Mode) async throws {
         struct Found: Decodable { let id: String }
-        for table in ["secret_keys", "signing_keys"] {
+        for table in ["secret_keys", "signing_keys", "jwe_keys"] {
             let found = try await store.sql.select().column("id").from(table).where("id", .equal, id)
                 .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue).first(decoding: Found.self)
             if found != nil { return }

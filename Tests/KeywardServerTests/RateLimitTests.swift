@@ -135,6 +135,35 @@ import Testing
         }
     }
 
+    /// Device sessions come and go, so a merchant limits the JWK they are opened to: two sessions of a
+    /// JWK limited to one request a second share that one request, and the limit cannot be set on another
+    /// merchant's JWK.
+    @Test func sessionsOfAJWKShareItsLimit() async throws {
+        let settings = Harness.settings { $0.rateLimitTest = 1000 }
+        let services = try await Harness.services(settings)
+        let (tenant, privateJWK, serviceCode) = try await AllianceTests.merchant(services)
+        let jwk = try #require(try await services.jweKeys.list(merchantID: tenant.merchant.id, mode: .test).first)
+        let other = try await Harness.tenant(services)
+        await services.store.shutdown()
+        let app = try await Harness.app(settings, clock: Self.frozenClock())
+        _ = try await app.test(.router) { client in
+            try await client.call(.put, "/v1/manage/rate-limits/test/\(jwk.id)", key: other.liveKey.secret, json: #"{"quota": 1}"#) {
+                $0.expectProblem(.notFound, "resource_missing")
+            }
+            try await client.call(.put, "/v1/manage/rate-limits/test/\(jwk.id)", key: tenant.liveKey.secret, json: #"{"quota": 1}"#) {
+                #expect($0.status == .ok, "\($0.text)")
+            }
+            var statuses: [HTTPResponse.Status] = []
+            for _ in 0..<2 {
+                let session = try await AllianceTests.open(client, serviceCode: serviceCode, privateJWK: privateJWK)
+                let headers: HTTPFields = [.init("x-api_version")!: "1", .init("x-device_id")!: try #require(session["deviceId"] as? String),
+                                           .init("x-refresh_token")!: try #require(session["refreshToken"] as? String)]
+                statuses.append(try await client.execute(uri: "/v1/auth/test", method: .get, headers: headers) { $0 }.status)
+            }
+            #expect(statuses == [.ok, .tooManyRequests])
+        }
+    }
+
     /// Two instances (two limiters on one shared count) take a 100-request quota at once, 150 requests
     /// each: together they admit at most 100, and lose at most one batch to the other's unspent lease.
     @Test func instancesSharingACountNeverAdmitMoreThanTheQuota() async throws {

@@ -22,7 +22,7 @@ struct RateLimitGate: Sendable {
         }
         var decisions: [RateLimitDecision] = []
         for policy in policies {
-            let bucket = policy.name == "key" ? "key:\(key.keyID)" : "merchant:\(key.merchantID):\(key.mode.rawValue)"
+            let bucket = policy.name == "key" ? "key:\(key.rateLimitSubject)" : "merchant:\(key.merchantID):\(key.mode.rawValue)"
             decisions.append(await limiter.take(bucket: bucket, policy: policy))
         }
         if let refused = decisions.first(where: { !$0.allowed }) {
