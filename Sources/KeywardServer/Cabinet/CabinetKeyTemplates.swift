@@ -198,7 +198,7 @@ extension CabinetTemplates {
         <tbody>{{{credentialLimitRowsHTML}}}</tbody></table>
         <form class="card" method="post" action="/cabinet/settings/rate-limits/credential">
         <input type="hidden" name="csrf" value="{{csrf}}">
-        <label for="limit_subject">Credential id (a secret key, signing key or store key index)</label>
+        <label for="limit_subject">Credential id (a secret key, signing key, store key index or JWK)</label>
         <input id="limit_subject" name="subject" required maxlength="64" placeholder="key_…">
         <label for="limit_mode">Mode</label>
         <select id="limit_mode" name="mode"><option value="test">test</option><option value="live">live</option></select>

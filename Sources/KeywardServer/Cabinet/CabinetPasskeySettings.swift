@@ -15,7 +15,7 @@ extension CabinetController {
             let required = context.form["passkeys_required"] == "on"
             _ = try await services.merchantSettings.update(merchantID: principal.merchant.id, rotationDays: nil, allowedIPs: nil, passkeysRequired: required)
             await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor,
-                                            action: required ? "cabinet: require passkeys for live roles" : "cabinet: stop requiring passkeys", targetID: nil)
+                               action: required ? "cabinet: require passkeys for live roles" : "cabinet: stop requiring passkeys", targetID: nil)
             return try await settingsPage(context, message: nil, notice: required ? "Passkeys are now required for roles that can see live keys." : "Passkeys are no longer required.",
                                           status: .ok)
         }

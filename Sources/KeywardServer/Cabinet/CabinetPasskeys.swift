@@ -13,7 +13,7 @@ extension CabinetController {
             do {
                 let passkey = try await register(context)
                 await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: add passkey \(passkey.name)",
-                                                targetID: passkey.id)
+                                   targetID: passkey.id)
             } catch let error as KeywardError where error.kind != .unavailable {
                 return try await accountPage(context, message: error.message, notice: nil, status: Self.status(error))
             }
@@ -55,7 +55,7 @@ extension CabinetController {
                 }
                 let passkey = try await register(context)
                 await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: add passkey \(passkey.name)",
-                                                targetID: passkey.id)
+                                   targetID: passkey.id)
             } catch let error as KeywardError where error.kind != .unavailable {
                 return try await secondFactorPage(context, message: error.message, status: Self.status(error))
             }
@@ -87,8 +87,8 @@ extension CabinetController {
         let principal = context.principal
         for merchantID in try await services.team.merchants(userID: principal.user.id) {
             await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: principal.user.id, address: context.clientAddressText),
-                                            action: "cabinet: passkey counter did not advance (possibly cloned authenticator)", targetID: principal.user.id,
-                                            outcome: "passkey_cloned")
+                               action: "cabinet: passkey counter did not advance (possibly cloned authenticator)", targetID: principal.user.id,
+                               outcome: "passkey_cloned")
         }
     }
 

@@ -36,7 +36,7 @@ extension CabinetController {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
             await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set a credential's rate limit",
-                                            targetID: subject)
+                               targetID: subject)
             return try await settingsPage(context, message: nil, notice: "Limit of \(subject) saved.", status: .ok)
         }
         cabinet.post("settings/rate-limits/remove", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
@@ -47,7 +47,7 @@ extension CabinetController {
                 return try await settingsPage(context, message: "That credential has no limit of its own.", notice: nil, status: .badRequest)
             }
             await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove a credential's rate limit",
-                                            targetID: subject)
+                               targetID: subject)
             return try await settingsPage(context, message: nil, notice: "Limit of \(subject) removed.", status: .ok)
         }
     }

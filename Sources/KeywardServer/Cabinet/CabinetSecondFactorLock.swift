@@ -13,7 +13,7 @@ extension CabinetController {
             let address = context.clientAddressText
             for merchantID in try await services.team.merchants(userID: principal.user.id) {
                 await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: principal.user.id, address: address),
-                                                action: "cabinet: second factor locked after wrong codes", targetID: principal.user.id, outcome: "second_factor_locked")
+                                   action: "cabinet: second factor locked after wrong codes", targetID: principal.user.id, outcome: "second_factor_locked")
             }
             if let mailer {
                 let body = "Five wrong two-factor codes were entered for your Keyward account (\(principal.user.email)), the last from \(address).\n\n"

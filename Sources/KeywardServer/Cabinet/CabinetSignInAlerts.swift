@@ -15,7 +15,7 @@ extension CabinetController {
         guard !liveMerchants.isEmpty else { return }
         for merchantID in liveMerchants {
             await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: address),
-                                            action: "cabinet: sign-in from a new address", targetID: user.id)
+                               action: "cabinet: sign-in from a new address", targetID: user.id)
         }
         guard let mailer else { return }
         let body = "Your Keyward account (\(user.email)) was signed in to with its password from \(address), an address it had not used before, "

@@ -111,7 +111,7 @@ extension CabinetController {
             do {
                 let (user, merchantID) = try await services.team.acceptInvitation(token: token, password: password, signedInUserID: signedIn)
                 await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: context.clientAddressText),
-                                                action: "cabinet: accept invitation", targetID: user.id)
+                                   action: "cabinet: accept invitation", targetID: user.id)
             } catch let error as KeywardError where ["weak_password", "invalid_link", "already_member", "account_pending", "sign_in_required"].contains(error.code) {
                 return try await invitationPage(token: token, context, message: error.message, status: error.kind == .unauthenticated ? .unauthorized : .badRequest)
             }
