@@ -120,7 +120,7 @@ public struct CertificateService: Sendable {
     let changes: CredentialChanges
     let clock: KeywardClock
 
-    let heavyWork: HeavyWork
+    public let heavyWork: HeavyWork
 
     public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system, heavyWork: HeavyWork = .shared) {
         self.store = store

@@ -122,15 +122,18 @@ public struct StoreService: Sendable {
     let keyring: MasterKeyring
     let changes: CredentialChanges
     let clock: KeywardClock
+    /// Where each key index's platform RSA key pair is generated (off the event loops, bounded).
+    let heavyWork: HeavyWork
     /// Most keys one store holds; rotation needs two or three.
     static let maximumKeys = 20
     static let maximumKeyIndex = 9999
 
-    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system) {
+    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system, heavyWork: HeavyWork = .shared) {
         self.store = store
         self.keyring = keyring
         self.changes = changes
         self.clock = clock
+        self.heavyWork = heavyWork
     }
 
     /// Creates a store; its `SID`/`WalletNumber` or account UUID are generated unless given.
@@ -231,7 +234,8 @@ public struct StoreService: Sendable {
         var rows = [StoreKeyRow]()
         for (key, index) in zip(imported, indexes) {
             let id = Identifier.make("stk")
-            let platform = try PlatformKeyPair.generate(subject: "\(owner.dialect == .mypos ? "SID" : "account") \(owner.externalID) key index \(index)", now: now)
+            let subject = "\(owner.dialect == .mypos ? "SID" : "account") \(owner.externalID) key index \(index)"
+            let platform = try await heavyWork.run { try PlatformKeyPair.generate(subject: subject, now: now) }
             rows.append(StoreKeyRow(
                 id: id, store_id: storeID, key_index: Int64(index), name: name, public_key_pem: key.key.spkiPEM, algorithm: key.key.algorithmDescription,
                 not_after_ms: key.notValidAfter?.millis, legacy_sha1: legacySHA1 ? 1 : 0, platform_certificate_pem: platform.certificatePEM,

@@ -44,6 +44,9 @@ public struct KeywardServices: Sendable {
     public let clock: KeywardClock
     public let logger: Logger
 
+    /// The bounded pool for CPU-heavy work (key generation, bcrypt, PBKDF2, chains): 503 `server_busy` when full.
+    public var heavyWork: HeavyWork { certificates.heavyWork }
+
     /// Opens the database (migrating it when `migrate`), loads or creates the master key, and builds the services.
     public static func open(settings: Settings, logger: Logger, clock: KeywardClock = .system, migrate: Bool = true) async throws -> KeywardServices {
         let scannerKeys = try SecretScanningController.loadKeys(settings: settings)
@@ -82,7 +85,7 @@ public struct KeywardServices: Sendable {
             secretKeys: SecretKeyService(store: store, changes: changes, clock: clock),
             paymentKeys: PaymentKeyService(store: store, keyring: keyring, changes: changes, clock: clock),
             signingKeys: SigningKeyService(store: store, keyring: keyring, changes: changes, clock: clock),
-            stores: StoreService(store: store, keyring: keyring, changes: changes, clock: clock),
+            stores: StoreService(store: store, keyring: keyring, changes: changes, clock: clock, heavyWork: heavyWork),
             storeDirectory: StoreDirectory(store: store, keyring: keyring, changes: changes),
             jweKeys: jweKeys,
             deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock,

@@ -6,6 +6,8 @@ import KeywardCrypto
 /// `/v1/manage/signing-keys`: the public keys a merchant signs requests with (RFC 9421 `keyid`).
 struct SigningKeyController {
     let signingKeys: SigningKeyService
+    /// Where generated key pairs are made (off the event loops, bounded: 503 `server_busy` when full).
+    let heavyWork: HeavyWork
     var clock: KeywardClock = .system
 
     func addRoutes(to manage: ManageRoutes) {
@@ -30,7 +32,7 @@ struct SigningKeyController {
             let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
             // Checked before the generation (RSA: seconds of CPU), so bad input is refused first.
             let limits = try body.checkedLimits(for: key, now: clock.now())
-            let pair = try GeneratedKeyPair.generate(algorithm)
+            let pair = try await heavyWork.run { try GeneratedKeyPair.generate(algorithm) }
             let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: pair.publicKey.spkiPEM,
                                                       keepingPrivateKey: body.keep_private_key == true ? pair.privateKeyPEM : nil,
                                                       limits: limits, by: .key(key))

@@ -7,6 +7,8 @@ import KeywardCrypto
 /// platform certificates merchants download to verify Keyward's answers.
 struct StoreController {
     let stores: StoreService
+    /// Where generated RSA key pairs are made (off the event loops, bounded: 503 `server_busy` when full).
+    let heavyWork: HeavyWork
     let clock: KeywardClock
 
     func addRoutes(to manage: ManageRoutes) {
@@ -60,7 +62,7 @@ struct StoreController {
             let limits = try body.checkedLimits(for: key, now: clock.now())
             let storeID = try context.parameters.require("id")
             _ = try await stores.get(merchantID: key.merchantID, mode: key.mode, id: storeID)
-            let pair = try RSASigningKey.generate(bits: bits)
+            let pair = try await heavyWork.run { try RSASigningKey.generate(bits: bits) }
             let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: storeID,
                                                  pem: pair.publicKey.spkiPEM, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false,
                                                  keepingPrivateKey: body.keep_private_key == true ? pair.pkcs8PEM : nil,

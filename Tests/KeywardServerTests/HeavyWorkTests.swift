@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import KeywardCore
+import KeywardCrypto
 import Synchronization
 import Testing
 @testable import KeywardServer
@@ -45,6 +46,27 @@ import Testing
         await #expect(throws: KeywardError.self) { _ = try await hasher.verify("guess", hash: "$2b$04$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui") }
         let hash = try await slow
         #expect(try await hasher.verify("correct horse battery staple", hash: hash))
+    }
+
+    /// Each store key index gets a platform RSA key pair, made on the pool: with the pool full, adding a
+    /// key is refused with `server_busy` and nothing is stored; once it frees up the same call works.
+    @Test(.closesStores) func storeKeyGenerationWaitsForThePoolOrIsRefused() async throws {
+        let services = try await Harness.services(Harness.settings())
+        let tenant = try await Harness.tenant(services)
+        let pool = HeavyWork(threads: 1, maxPending: 1)
+        let stores = StoreService(store: services.store, keyring: services.keyring, changes: services.changes, heavyWork: pool)
+        let store = try await stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "till", dialect: .alikassa))
+        let merchantKey = try RSASigningKey.generate(bits: 2048).publicKey.spkiPEM
+        let gate = Gate()
+        async let busy = pool.run { while !gate.release.withLock({ $0 }) { usleep(1000) } }
+        await #expect(throws: KeywardError.self) {
+            _ = try await stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: merchantKey, limits: RequestedLimits(), by: .platformOperator)
+        }
+        #expect(try await stores.keys(storeID: store.id).isEmpty)
+        gate.release.withLock { $0 = true }
+        try await busy
+        let added = try await stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: merchantKey, limits: RequestedLimits(), by: .platformOperator)
+        #expect(added.count == 1)
     }
 }
 

@@ -56,7 +56,7 @@ extension CabinetController {
             guard let algorithm = KeyAlgorithm(rawValue: form["algorithm"] ?? "") else {
                 throw KeywardError(.invalidInput, "unsupported_algorithm", "Choose one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
             }
-            let pair = try GeneratedKeyPair.generate(algorithm)
+            let pair = try await services.heavyWork.run { try GeneratedKeyPair.generate(algorithm) }
             let limits = try Self.requestedLimits(form)
             let info = try await audited(context, "generate signing key", mode: mode) {
                 try await services.signingKeys.register(merchantID: principal.merchant.id, mode: mode, name: form["name"], pem: pair.publicKey.spkiPEM,

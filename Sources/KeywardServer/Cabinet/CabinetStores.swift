@@ -20,7 +20,7 @@ extension CabinetController {
         cabinet.post("credentials/stores/:id/keys/generate", .needs(.write(.credentials))) { request, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
             let storeID = try context.parameters.require("id")
-            let pair = try RSASigningKey.generate(bits: 2048)
+            let pair = try await services.heavyWork.run { try RSASigningKey.generate(bits: 2048) }
             let limits = try Self.requestedLimits(context.form)
             let added = try await audited(context, "generate store key", mode: mode, target: storeID) {
                 try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: pair.publicKey.spkiPEM,
