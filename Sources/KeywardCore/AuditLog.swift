@@ -136,7 +136,7 @@ public struct AuditLog: Sendable {
             do {
                 return try await store.transaction { sql in try await self.append(draft, on: sql) }
             } catch where attempt < 50 {
-                // SQLite: another connection's transaction took this sequence number; chain onto its entry.
+                // A writer that does not serialise (an older instance) took this sequence number: chain onto its entry.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...5)))
             }
         }
@@ -147,9 +147,7 @@ public struct AuditLog: Sendable {
     ///
     /// Appends are serialised so the chain stays one line: on PostgreSQL by a transaction-scoped advisory
     /// lock taken here (held until commit, taken after any row locks of the change, so no lock cycle); on
-    /// SQLite by the database's single writer, whose lock a transaction holds from its first write. An
-    /// SQLite append that read the end of the chain before another writer committed fails on the unique
-    /// `seq` and is retried by `record`.
+    /// SQLite by the database's single writer, whose lock our transactions take when they begin.
     @discardableResult
     public func append(_ draft: Draft, on sql: any SQLDatabase) async throws -> AuditEntry {
         if store.engine.isPostgres {

@@ -45,7 +45,6 @@ public final class CredentialChanges: Sendable {
         let scope = AuditScope.current
         let entry = try await store.transaction { sql in
             try await write(sql)
-            // The revision update takes SQLite's write lock before the audit append reads the chain's end.
             try await self.record(on: sql)
             return try await scope?.append(target: target, on: sql)
         }

@@ -49,7 +49,9 @@ public final class KeywardStore: Sendable {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
             }
-            databases.use(.sqlite(.file(sqlitePath)), as: .sqlite)
+            // A request waits up to 30 s for its loop's connection (SQLite has one per loop, held for a
+            // whole transaction) before failing: a burst of writers on a busy machine queues, not errors.
+            databases.use(.sqlite(.file(sqlitePath), connectionPoolTimeout: .seconds(30)), as: .sqlite)
             self.engine = .sqlite(path: sqlitePath)
         }
         guard let database = databases.database(logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()),
@@ -125,10 +127,29 @@ public final class KeywardStore: Sendable {
     }
 
     /// Runs `body` in one transaction.
+    ///
+    /// On SQLite the transaction takes the write lock when it begins (`BEGIN IMMEDIATE`; every transaction
+    /// of ours writes). With the driver's deferred `BEGIN`, a transaction that read first held a snapshot
+    /// and failed with SQLITE_BUSY_SNAPSHOT when another connection committed before its first write,
+    /// which under concurrent writers turned into 500s; waiting for the lock up front serialises them.
     public func transaction<T: Sendable>(_ body: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await fluent.transaction { database in
+        guard case .sqlite = engine else {
+            return try await fluent.transaction { database in
+                guard let sql = database as? any SQLDatabase else { throw StoreError("the database driver does not speak SQL") }
+                return try await body(sql)
+            }
+        }
+        return try await fluent.withConnection { database in
             guard let sql = database as? any SQLDatabase else { throw StoreError("the database driver does not speak SQL") }
-            return try await body(sql)
+            try await sql.raw("BEGIN IMMEDIATE TRANSACTION").run()
+            do {
+                let result = try await body(sql)
+                try await sql.raw("COMMIT TRANSACTION").run()
+                return result
+            } catch {
+                try? await sql.raw("ROLLBACK TRANSACTION").run()
+                throw error
+            }
         }
     }
 
