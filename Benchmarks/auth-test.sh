@@ -6,6 +6,7 @@
 #
 #   Benchmarks/auth-test.sh            # defaults: 100000 keys, 64 connections, 15 s per run
 #   KEYS=10000 DURATION=5 Benchmarks/auth-test.sh
+#   KEYWARD_BIN=/path/to/keyward Benchmarks/auth-test.sh   # e.g. an older commit's build, to compare ratios
 #
 # Not part of the test suite. Needs wrk and nginx (installed if missing). Both servers log nothing per
 # request here (nginx access_log off, Keyward --log-level warning), so the comparison is like for like.
@@ -25,9 +26,11 @@ command -v curl >/dev/null || missing+=(curl)
 command -v bc >/dev/null || missing+=(bc)
 if [ ${#missing[@]} -gt 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null; fi
 
-echo "== building release"
-(cd "$root" && swift build -c release --product keyward 2>&1 | tail -1)
-bin="$(cd "$root" && swift build -c release --show-bin-path)/keyward"
+if [ -n "${KEYWARD_BIN:-}" ]; then bin="$KEYWARD_BIN"; else   # a binary built elsewhere (another scratch path, an older commit)
+  echo "== building release"
+  (cd "$root" && swift build -c release --product keyward 2>&1 | tail -1)
+  bin="$(cd "$root" && swift build -c release --show-bin-path)/keyward"
+fi
 (cd "$root/Benchmarks/HummingbirdBaseline" && swift build -c release 2>&1 | tail -1)
 baseline_bin="$(cd "$root/Benchmarks/HummingbirdBaseline" && swift build -c release --show-bin-path)/hummingbird-baseline"
 
