@@ -58,7 +58,11 @@ import Testing
         let store = try await stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "till", dialect: .alikassa))
         let merchantKey = try RSASigningKey.generate(bits: 2048).publicKey.spkiPEM
         let gate = Gate()
-        async let busy = pool.run { while !gate.release.withLock({ $0 }) { usleep(1000) } }
+        async let busy = pool.run {
+            gate.started.withLock { $0 += 1 }
+            while !gate.release.withLock({ $0 }) { usleep(1000) }
+        }
+        while gate.started.withLock({ $0 }) < 1 { try await Task.sleep(for: .milliseconds(5)) }
         await #expect(throws: KeywardError.self) {
             _ = try await stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: merchantKey, limits: RequestedLimits(), by: .platformOperator)
         }
