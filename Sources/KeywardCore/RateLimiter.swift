@@ -59,6 +59,13 @@ public final class RateLimiter: Sendable {
         // lease or marks the window exhausted: the loop ends.
         while true {
             if let decision = fromLease(key, window: window, policy: policy, reset: reset) { return decision }
+            if let immediate = store as? any ImmediateRateWindowStore {
+                let batch = min(immediate.batch(for: policy.quota), policy.quota)
+                let total = immediate.addImmediately(batch, bucket: key, window: window, expiresAt: windowEnd.addingTimeInterval(60))
+                grant(key, window: window, batch: batch, outcome: (max(0, min(batch, policy.quota - (total - batch))), total), policy: policy)
+                pruneNowAndThen(now)
+                continue
+            }
             let claim = claims.withLock { claims -> Task<Void, Never> in
                 if let running = claims[key] { return running }
                 let started = Task { await self.claim(key, window: window, windowEnd: windowEnd, policy: policy) }
@@ -82,6 +89,11 @@ public final class RateLimiter: Sendable {
             warnOnce(error)
             outcome = (batch, nil)
         }
+        grant(key, window: window, batch: batch, outcome: outcome, policy: policy)
+    }
+
+    /// Adds what a claim got to this instance's lease of the window (`total` nil: the store was unreachable).
+    private func grant(_ key: String, window: Int64, batch: Int, outcome: (granted: Int, total: Int?), policy: RateLimitPolicy) {
         leases.withLock { leases in
             var lease = leases[key].flatMap { $0.window == window ? $0 : nil }
                 ?? Lease(window: window, unspent: 0, claimed: 0, totalSeen: 0, exhausted: false)

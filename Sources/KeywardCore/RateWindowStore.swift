@@ -8,20 +8,31 @@ public protocol RateWindowStore: Sendable {
     /// Adds `count` to the bucket's count for `window` and returns the total after adding, counting every
     /// instance's additions. `expiresAt` is when the row may be forgotten.
     func add(_ count: Int, bucket: String, window: Int64, expiresAt: Date) async throws -> Int
-    /// How many requests one claim should take at once for a quota: 1 when claims are free (memory),
-    /// a tenth of the quota when each is a database round trip.
+    /// How many requests one claim should take at once for a quota: 1 when claims are free (memory:
+    /// exact counts), a tenth of the quota when each is a database round trip.
     func batch(for quota: Int) -> Int
     /// Forgets windows that ended before `now` (a shared store may use its own clock instead).
     func prune(before now: Date) async throws
 }
 
+/// A store whose adds complete at once: the limiter claims from it inline, on the request's own path,
+/// instead of through a claim task (a task per request cost the gateway 45 % of its rate).
+public protocol ImmediateRateWindowStore: RateWindowStore {
+    /// `add`, done now.
+    func addImmediately(_ count: Int, bucket: String, window: Int64, expiresAt: Date) -> Int
+}
+
 /// Counts in this process's memory: exact, for the embedded (single-process) default.
-public final class MemoryRateWindows: RateWindowStore {
+public final class MemoryRateWindows: ImmediateRateWindowStore {
     private let counts = Mutex<[String: (window: Int64, used: Int, expires: Date)]>([:])
 
     public init() {}
 
     public func add(_ count: Int, bucket: String, window: Int64, expiresAt: Date) async throws -> Int {
+        addImmediately(count, bucket: bucket, window: window, expiresAt: expiresAt)
+    }
+
+    public func addImmediately(_ count: Int, bucket: String, window: Int64, expiresAt: Date) -> Int {
         counts.withLock { counts in
             var entry = counts[bucket] ?? (window, 0, expiresAt)
             if entry.window != window { entry = (window, 0, expiresAt) }
