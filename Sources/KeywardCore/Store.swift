@@ -41,7 +41,8 @@ public final class KeywardStore: Sendable {
             guard databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://") else {
                 throw StoreError("KEYWARD_DATABASE_URL must start with postgres:// (or leave it unset for SQLite)")
             }
-            databases.use(try .postgres(url: databaseURL, maxConnectionsPerEventLoop: 4), as: .psql)
+            // Like SQLite's: under a burst of writers a request queues for a connection up to 30 s, not 10.
+            databases.use(try .postgres(url: databaseURL, maxConnectionsPerEventLoop: 4, connectionPoolTimeout: .seconds(30)), as: .psql)
             self.engine = .postgres(url: databaseURL)
         } else {
             let directory = (sqlitePath as NSString).deletingLastPathComponent
