@@ -33,6 +33,8 @@ public final class RateLimiter: Sendable {
     }
 
     private let store: any RateWindowStore
+    /// `store` when its adds complete at once (claimed inline), found once here rather than cast per request.
+    private let immediate: (any ImmediateRateWindowStore)?
     private let clock: KeywardClock
     private let logger: Logger
     private let leases = Mutex<[String: Lease]>([:])
@@ -43,6 +45,7 @@ public final class RateLimiter: Sendable {
 
     public init(store: any RateWindowStore, clock: KeywardClock = .system, logger: Logger = Logger(label: "keyward.ratelimit")) {
         self.store = store
+        self.immediate = store as? any ImmediateRateWindowStore
         self.clock = clock
         self.logger = logger
     }
@@ -59,7 +62,7 @@ public final class RateLimiter: Sendable {
         // lease or marks the window exhausted: the loop ends.
         while true {
             if let decision = fromLease(key, window: window, policy: policy, reset: reset) { return decision }
-            if let immediate = store as? any ImmediateRateWindowStore {
+            if let immediate {
                 let batch = min(immediate.batch(for: policy.quota), policy.quota)
                 let total = immediate.addImmediately(batch, bucket: key, window: window, expiresAt: windowEnd.addingTimeInterval(60))
                 grant(key, window: window, batch: batch, outcome: (max(0, min(batch, policy.quota - (total - batch))), total), policy: policy)
