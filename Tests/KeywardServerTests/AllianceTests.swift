@@ -72,7 +72,9 @@ import Testing
 
     @Test func everyRefusalHasItsCode() async throws {
         let clock = TestClock()
-        let settings = Harness.settings()
+        // A database of its own: this clock moves a day ahead, and the app's session pruner would then
+        // take other tests' fresh sessions on a shared PostgreSQL database.
+        let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings)
         let (tenant, privateJWK, serviceCode) = try await Self.merchant(services)
         let other = try await Harness.tenant(services)

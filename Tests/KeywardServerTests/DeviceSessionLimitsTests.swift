@@ -18,7 +18,9 @@ import Testing
 
     @Test func aFloodOfUnauthenticatedSessionsIsCappedAndPruned() async throws {
         let clock = TestClock()
-        let settings = Harness.settings {
+        // A database of its own: pruning works on every merchant's sessions, and this clock runs days
+        // ahead, so on a shared PostgreSQL database it would end the sessions other tests are using.
+        let settings = try Harness.isolatedSettings {
             $0.deviceSessionLimits.maxOpenPerMerchant = 5
             $0.deviceSessionLimits.unusedLifetime = 600
         }
