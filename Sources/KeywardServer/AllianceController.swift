@@ -19,7 +19,7 @@ struct AllianceController {
         gateway.post("authorize_virtual_device") { request, context in
             try Self.checkAPIVersion(request)
             let body = try await JSONBody.decode(AuthorizeDeviceBody.self, from: request)
-            let issued = try await sessions.authorize(serviceCode: body.serviceCode, clientAddress: context.clientAddress)
+            let issued = try await rateLimits.authenticate(context) { try await sessions.authorize(serviceCode: body.serviceCode, clientAddress: context.clientAddress) }
             var json = FlatJSON()
             json.add("jwe", issued.jwe)
             return json.response()
@@ -27,9 +27,11 @@ struct AllianceController {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             gateway.on("**", method: method) { request, context in
                 try Self.checkAPIVersion(request)
-                let session = try await sessions.authenticate(deviceID: request.headers[.allianceDeviceID] ?? "",
-                                                              refreshToken: request.headers[.allianceRefreshToken] ?? "",
-                                                              clientAddress: context.clientAddress)
+                let session = try await rateLimits.authenticate(context) {
+                    try await sessions.authenticate(deviceID: request.headers[.allianceDeviceID] ?? "",
+                                                    refreshToken: request.headers[.allianceRefreshToken] ?? "",
+                                                    clientAddress: context.clientAddress)
+                }
                 var context = context
                 context.key = session.principal
                 context.session = session

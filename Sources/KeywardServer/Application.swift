@@ -46,7 +46,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
         scheme: listener == .plainHTTP && settings.insecureHTTP ? "http" : "https", maxBodyBytes: settings.maxBodyBytes)
     let providers = ProviderAuthenticator(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock,
                                           maxBodyBytes: settings.signedFormMaxBodyBytes)
-    let rateLimits = RateLimitGate(limiter: services.rateLimiter, settings: services.rateLimits)
+    let rateLimits = RateLimitGate(limiter: services.rateLimiter, settings: services.rateLimits, refusals: services.refusals)
     let myPOS = MyPOSController(providers: providers, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes, rateLimits: rateLimits)
     myPOS.addRoutes(to: router, path: settings.myposPath, mode: .live)
     myPOS.addRoutes(to: router, path: settings.myposTestPath, mode: .test)
@@ -95,6 +95,8 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
     var logger = logger ?? Logger(label: "keyward")
     if logger.logLevel == .info, let level = Logger.Level(rawValue: settings.logLevel) { logger.logLevel = level }
     EncryptedPKCS8.setMaximumRounds(settings.pbkdf2MaxIterations)
+    // Both listeners at their caps, plus the database pool, certificates and logs.
+    FileDescriptorLimit.raise(toFit: 2 * settings.listenerLimits.maxConnections + 1024, logger: logger)
     let services = try await KeywardServices.open(settings: settings, logger: logger, clock: clock)
     let proxy = settings.upstreamURL.map { UpstreamProxyHandle(proxy: UpstreamProxy(baseURL: $0, maxBodyBytes: settings.maxBodyBytes)) }
 

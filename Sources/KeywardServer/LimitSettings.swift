@@ -5,6 +5,7 @@ extension Settings {
     /// Names of the limit settings (config file `snake_case`; `KEYWARD_` + upper case in the environment).
     static let limitNames = [
         "idle_timeout_seconds", "header_read_timeout_seconds", "tls_handshake_timeout_seconds", "max_connections",
+        "refused_auth_per_address_per_second", "refused_auth_pause_ms",
         "device_session_max_open", "device_session_unused_seconds",
         "signed_form_max_body_bytes", "pbkdf2_max_iterations",
         "heavy_work_threads", "heavy_work_queue",
@@ -23,6 +24,8 @@ extension Settings {
         if let seconds = try integer("header_read_timeout_seconds", 1...600) { listenerLimits.headerReadTimeout = .seconds(seconds) }
         if let seconds = try integer("tls_handshake_timeout_seconds", 1...600) { listenerLimits.tlsHandshakeTimeout = .seconds(seconds) }
         if let count = try integer("max_connections", 1...1_000_000) { listenerLimits.maxConnections = count }
+        if let count = try integer("refused_auth_per_address_per_second", 1...1_000_000) { refusedAuthPerAddressPerSecond = count }
+        if let milliseconds = try integer("refused_auth_pause_ms", 0...60_000) { refusedAuthPause = .milliseconds(milliseconds) }
         if let count = try integer("device_session_max_open", 1...1_000_000) { deviceSessionLimits.maxOpenPerMerchant = count }
         if let bytes = try integer("signed_form_max_body_bytes", 1024...(64 * 1024 * 1024)) { signedFormMaxBodyBytes = bytes }
         if let count = try integer("heavy_work_threads", 1...64) { heavyWorkThreads = count }

@@ -17,8 +17,10 @@ public struct ListenerLimits: Sendable {
     public var headerReadTimeout: Duration = .seconds(10)
     /// From accepting a connection to a completed TLS handshake (HTTPS listener only).
     public var tlsHandshakeTimeout: Duration = .seconds(10)
-    /// Connections open at once on this listener; more are closed as soon as they are accepted.
-    public var maxConnections: Int = 1000
+    /// Connections open at once on this listener; more are closed as soon as they are accepted. An idle
+    /// connection costs a few KiB, so the default holds thousands of slow or silent clients while verified
+    /// calls still get in (the server raises its open-file limit to fit, see `FileDescriptorLimit`).
+    public var maxConnections: Int = 10_000
 
     public init() {}
 }

@@ -17,30 +17,36 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
     let rateLimits: RateLimitGate
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let (request, context, key) = try await rateLimits.authenticate(context) { try await authenticate(request, context: context) }
+        return try await rateLimits.run(key, context: context) { try await next(request, context) }
+    }
+
+    /// The request (its body possibly read, for schemes that sign it), the context with the verified key, and the key.
+    private func authenticate(_ request: Request, context: Context) async throws -> (Request, Context, AuthenticatedKey) {
+        var request = request
+        var context = context
         if request.headers[.authorization] == nil {
-            var request = request
-            var context = context
             if request.headers[.signatureInput] != nil {
                 let key = try await signatures.authenticate(&request, clientAddress: context.clientAddress)
                 context.key = key
-                return try await rateLimits.run(key, context: context) { try await next(request, context) }
+                return (request, context, key)
             }
             if let deviceID = request.headers[.allianceDeviceID] {
                 let session = try await sessions.authenticate(deviceID: deviceID, refreshToken: request.headers[.allianceRefreshToken] ?? "",
                                                               clientAddress: context.clientAddress)
                 context.key = session.principal
                 context.session = session
-                return try await rateLimits.run(session.principal, context: context) { try await next(request, context) }
+                return (request, context, session.principal)
             }
             if request.headers[.aliKassaAccount] != nil {
                 let key = try await providers.authenticateAliKassa(&request, clientAddress: context.clientAddress)
                 context.key = key
-                return try await rateLimits.run(key, context: context) { try await next(request, context) }
+                return (request, context, key)
             }
             if request.headers[.contentType]?.lowercased().hasPrefix("application/x-www-form-urlencoded") == true {
                 let key = try await providers.authenticateMyPOS(&request, mode: nil, clientAddress: context.clientAddress).principal
                 context.key = key
-                return try await rateLimits.run(key, context: context) { try await next(request, context) }
+                return (request, context, key)
             }
         }
         let values = request.headers[values: .authorization]
@@ -53,10 +59,9 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
         case .malformed(let reason):
             throw KeywardError(.unauthenticated, "invalid_key", reason)
         case .key(let presented):
-            var context = context
             let key = try await authenticator.authenticate(presented, clientAddress: context.clientAddress)
             context.key = key
-            return try await rateLimits.run(key, context: context) { try await next(request, context) }
+            return (request, context, key)
         }
     }
 }

@@ -16,9 +16,12 @@ struct MyPOSController {
 
     func addRoutes(to router: Router<KeywardRequestContext>, path: String, mode: Mode) {
         router.post(RouterPath(path)) { request, context in
-            var request = request
             var context = context
-            let verified = try await providers.authenticateMyPOS(&request, mode: mode, clientAddress: context.clientAddress)
+            let (request, verified) = try await rateLimits.authenticate(context) { [request] in
+                var request = request
+                let verified = try await providers.authenticateMyPOS(&request, mode: mode, clientAddress: context.clientAddress)
+                return (request, verified)
+            }
             context.key = verified.principal
             return try await rateLimits.run(verified.principal, context: context) { [request, context] in
                 try await answer(request, context: context, verified: verified)

@@ -39,6 +39,8 @@ public struct KeywardServices: Sendable {
     /// The rate limits merchants set, and the counter every verified request is taken from.
     public let rateLimits: RateLimitSettings
     public let rateLimiter: RateLimiter
+    /// Pauses the answers to an address that keeps failing authentication (shared by both listeners).
+    public let refusals: RefusalThrottle
     /// The scanners' public keys (`secret_scanning_keys`); nil when none are configured.
     public let scannerKeys: SecretScanningKeys?
     public let clock: KeywardClock
@@ -108,6 +110,7 @@ public struct KeywardServices: Sendable {
             // One process serves an SQLite file, so its counts live in memory; instances of one
             // PostgreSQL database share theirs in `rate_windows`.
             rateLimiter: RateLimiter(store: store.engine.isPostgres ? SQLRateWindows(store: store) : MemoryRateWindows(), clock: clock, logger: logger),
+            refusals: RefusalThrottle(perSecond: settings.refusedAuthPerAddressPerSecond, pause: settings.refusedAuthPause, clock: clock),
             scannerKeys: scannerKeys,
             clock: clock, logger: logger)
     }

@@ -99,6 +99,11 @@ public struct Settings: Sendable {
     /// Timeouts and connection cap of each listener (`idle_timeout_seconds`, `header_read_timeout_seconds`,
     /// `tls_handshake_timeout_seconds`, `max_connections`).
     public var listenerLimits = ListenerLimits()
+    /// Refused authentications one address may get at once, and per second after that, before each further
+    /// one is answered only after `refusedAuthPause` (`refused_auth_per_address_per_second`, 20).
+    public var refusedAuthPerAddressPerSecond: Int = 20
+    /// That pause (`refused_auth_pause_ms`, 1000; 0 turns the throttle off).
+    public var refusedAuthPause: Duration = .seconds(1)
     /// Technical sessions per merchant and how long unused ones live (`device_session_max_open`,
     /// `device_session_unused_seconds`).
     public var deviceSessionLimits = DeviceSessionLimits()

@@ -33,6 +33,7 @@ enum Harness {
         // Tests call faster than a merchant may by default; RateLimitTests set the limits they test.
         settings.rateLimitLive = 1_000_000
         settings.rateLimitTest = 1_000_000
+        settings.refusedAuthPerAddressPerSecond = 1_000_000   // many tests are refused on purpose; RefusalThrottleTests set it
         adjust(&settings)
         // Instances of one database share one master key, as in production.
         if let url = settings.databaseURL, settings.masterKeyFile == nil {

@@ -6,9 +6,24 @@ import KeywardCore
 /// Counts every verified request against its merchant's and credential's rate limits, refuses it with
 /// 429 when one is used up, and labels every answer with the draft-ietf-httpapi-ratelimit-headers fields
 /// (`RateLimit-Policy` lists each policy that applied, `RateLimit` the one with the least room left).
+/// Refused authentications are counted too, per address (`RefusalThrottle`).
 struct RateLimitGate: Sendable {
     let limiter: RateLimiter
     let settings: RateLimitSettings
+    let refusals: RefusalThrottle
+
+    /// Runs a request's authentication; when it refuses the caller (401, or 403 from an allowlist), the
+    /// refusal counts against the caller's address and waits out the throttle's pause if that is spent.
+    func authenticate<Verified>(_ context: KeywardRequestContext, _ verify: () async throws -> Verified) async throws -> Verified {
+        do {
+            return try await verify()
+        } catch let error as KeywardError where error.kind == .unauthenticated || error.kind == .forbidden {
+            if let pause = refusals.refused(from: context.clientAddress) {
+                try? await Task.sleep(for: pause)
+            }
+            throw error
+        }
+    }
 
     /// Runs `handler` for a request verified as `key` when its limits allow, and adds the headers to
     /// whatever it answers (errors included: they are mapped to their problem here so they carry them too).
