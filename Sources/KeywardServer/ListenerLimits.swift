@@ -20,7 +20,7 @@ public struct ListenerLimits: Sendable {
     /// Connections open at once on this listener; more are closed as soon as they are accepted. An idle
     /// connection costs a few KiB, so the default holds thousands of slow or silent clients while verified
     /// calls still get in (the server raises its open-file limit to fit, see `FileDescriptorLimit`).
-    public var maxConnections: Int = 10_000
+    public var maxConnections: Int = 8192
 
     public init() {}
 }
@@ -158,9 +158,17 @@ enum RequestBoundary {
     case responseFinished
 }
 
+/// Sent down a connection's pipeline by a handler that will not read the request body for a while (a
+/// refusal waiting out its pause): the connection stops reading from the socket until released, so the
+/// body waits in the client's socket (TCP flow control) instead of in our memory.
+public enum ConnectionReads: Sendable {
+    case hold
+    case release
+}
+
 /// Sits after TLS and before the HTTP decoder. Closes a connection whose TLS handshake does not finish in
 /// time, or whose request head is not complete within the header-read timeout of its first byte. Between
-/// requests Hummingbird's idle timeout applies.
+/// requests Hummingbird's idle timeout applies. Also holds the connection's reads when asked (`ConnectionReads`).
 final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = NIOAny
     typealias OutboundIn = NIOAny
@@ -168,6 +176,9 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
     private enum Phase { case handshaking, betweenRequests, readingHead, inRequest }
     private var phase: Phase
     private var pendingResponses = 0
+    /// While reads are held, a read asked for meanwhile is remembered and issued on release.
+    private var readsHeld = false
+    private var readPending = false
     private var deadline: Scheduled<Void>?
     private let handshakeTimeout: TimeAmount?
     private let headerReadTimeout: TimeAmount
@@ -219,7 +230,25 @@ final class ConnectionDeadlineHandler: ChannelDuplexHandler, RemovableChannelHan
         context.fireChannelRead(data)
     }
 
+    func read(context: ChannelHandlerContext) {
+        if readsHeld { readPending = true } else { context.read() }
+    }
+
     func triggerUserOutboundEvent(context: ChannelHandlerContext, event: Any, promise: EventLoopPromise<Void>?) {
+        if let reads = event as? ConnectionReads {
+            switch reads {
+            case .hold:
+                readsHeld = true
+            case .release:
+                readsHeld = false
+                if readPending {
+                    readPending = false
+                    context.read()
+                }
+            }
+            promise?.succeed(())
+            return
+        }
         guard let boundary = event as? RequestBoundary else {
             context.triggerUserOutboundEvent(event, promise: promise)
             return

@@ -8,6 +8,8 @@ public struct KeywardRequestContext: RequestContext, RemoteAddressRequestContext
     public var coreContext: CoreRequestContextStorage
     /// The TCP peer.
     public let remoteAddress: SocketAddress?
+    /// The connection the request came on (to hold its reads while a refusal waits, `ConnectionReads`).
+    let connection: any Channel
     /// The client named by a trusted proxy's `X-Forwarded-For`, when there is one.
     var forwardedClient: [UInt8]?
     /// The caller's address: the client named by a trusted proxy, else the TCP peer. Computed only
@@ -25,6 +27,7 @@ public struct KeywardRequestContext: RequestContext, RemoteAddressRequestContext
     public init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
         self.remoteAddress = source.channel.remoteAddress
+        self.connection = source.channel
     }
 
     /// Network-order bytes of an IP socket address, read straight from the sockaddr.

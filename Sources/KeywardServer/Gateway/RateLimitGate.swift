@@ -19,7 +19,10 @@ struct RateLimitGate: Sendable {
             return try await verify()
         } catch let error as KeywardError where error.kind == .unauthenticated || error.kind == .forbidden {
             if let pause = refusals.refused(from: context.clientAddress) {
+                // The unread body waits in the client's socket, not in our memory, while the answer waits.
+                context.connection.triggerUserOutboundEvent(ConnectionReads.hold, promise: nil)
                 try? await Task.sleep(for: pause)
+                context.connection.triggerUserOutboundEvent(ConnectionReads.release, promise: nil)
             }
             throw error
         }
