@@ -129,7 +129,7 @@ bodies = {
       "legacy_sha1": BOOL, **LIMIT_FIELDS}, extra=False),
   "GenerateStoreKey": obj([], {"name": S, "bits": {"type": "integer", "enum": [2048, 3072, 4096]}, "key_index": INT, "legacy_sha1": BOOL,
       "passphrase": S, "keep_private_key": BOOL, **LIMIT_FIELDS}, extra=False),
-  "RegisterJWK": obj(["jwk"], {"name": S, "jwk": {**S, "description": "The public JWK as JSON text."}, **LIMIT_FIELDS}, extra=False),
+  "RegisterJWK": obj(["jwk"], {"name": S, "jwk": {"oneOf": [{"type": "object", "description": "The public JWK (an EC P-384 key: kty, crv, x, y; kid, use and alg optional)."}, {**S, "description": "The same JWK as JSON text (accepted for compatibility)."}]}, **LIMIT_FIELDS}, extra=False),
   "GenerateJWK": obj([], {"name": S, "kid": S, **LIMIT_FIELDS}, extra=False),
   "UploadCertificate": obj(["type", "files"], {"type": {"type": "string", "enum": ["ssl", "apple_pay_merchant_identity", "apple_pay_payment_processing", "apple_pay_identity_proof"]},
       "name": S, "files": {**arr(S), "minItems": 1, "maxItems": 10, "description": "PEM text, or base64 of DER / PKCS#12 files."}, "passphrase": S}, extra=False),

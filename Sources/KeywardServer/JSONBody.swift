@@ -7,6 +7,13 @@ import KeywardCore
 protocol StrictJSONBody: Decodable {
     /// Every accepted top-level field.
     static var fields: Set<String> { get }
+    /// Fields that hold JSON text and may also be sent as the JSON object itself (e.g. a JWK): an object
+    /// there is turned into its text before decoding.
+    static var jsonTextFields: Set<String> { get }
+}
+
+extension StrictJSONBody {
+    static var jsonTextFields: Set<String> { [] }
 }
 
 enum JSONBody {
@@ -31,6 +38,13 @@ enum JSONBody {
         }
         if let unknown = dictionary.keys.sorted().first(where: { !T.fields.contains($0) }) {
             throw KeywardError(.invalidInput, "unknown_field", "Unknown field '\(unknown.prefix(64))'; accepted: \(T.fields.sorted().joined(separator: ", ")).", field: String(unknown.prefix(64)))
+        }
+        var textified = dictionary
+        for field in T.jsonTextFields {
+            guard let object = dictionary[field] as? [String: Any],
+                  let text = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { continue }
+            textified[field] = String(decoding: text, as: UTF8.self)
+            if let rewritten = try? JSONSerialization.data(withJSONObject: textified) { data = rewritten }
         }
         do {
             return try JSONDecoder().decode(T.self, from: data)

@@ -60,11 +60,12 @@ struct JWEKeyController {
 
 struct RegisterJWKBody: StrictJSONBody, LimitedCredentialBody {
     static let fields = Set<String>(["name", "jwk"]).union(limitFields)
+    static let jsonTextFields: Set<String> = ["jwk"]
     let permissions: [String]?
     let allowed_ips: [String]?
     let expires_at: String?
     let name: String?
-    /// The public JWK as JSON text.
+    /// The public JWK: the JSON object, or (as first documented) a string holding it.
     let jwk: String
 }
 

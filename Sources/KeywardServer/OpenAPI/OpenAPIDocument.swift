@@ -5906,8 +5906,16 @@ enum OpenAPIDocument {
       "type": "string"
      },
      "jwk": {
-      "type": "string",
-      "description": "The public JWK as JSON text."
+      "oneOf": [
+       {
+        "type": "object",
+        "description": "The public JWK (an EC P-384 key: kty, crv, x, y; kid, use and alg optional)."
+       },
+       {
+        "type": "string",
+        "description": "The same JWK as JSON text (accepted for compatibility)."
+       }
+      ]
      },
      "permissions": {
       "type": "array",
