@@ -106,8 +106,9 @@ struct RequestLogMiddleware: RouterMiddleware {
         } else {
             context.requestID = RequestIdentifier.make()
         }
-        // The id goes into each line we write rather than into the logger's metadata: changing a
-        // logger's metadata makes StreamLogHandler re-render it, a measurable cost on every request.
+        // Every line logged for this request carries Keyward's id: Hummingbird's own tag is replaced (the
+        // server's `KeywardLogHandler` prints it as `request_id`), so no line shows two ids.
+        context.logger[metadataKey: "hb.request.id"] = .string(context.requestID)
         let start = ContinuousClock.now
         var response: Response
         do {
@@ -119,7 +120,6 @@ struct RequestLogMiddleware: RouterMiddleware {
         let elapsed = ContinuousClock.now - start
         let level: Logger.Level = response.status.code >= 500 ? .error : .info
         context.logger.log(level: level, "request", metadata: [
-            "request_id": "\(context.requestID)",
             "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
             "status": "\(response.status.code)",
             "ms": "\(RequestIdentifier.milliseconds(elapsed))",

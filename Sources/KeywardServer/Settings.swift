@@ -30,6 +30,8 @@ public struct Settings: Sendable {
     public var upstreamURL: String?
     /// swift-log level.
     public var logLevel: String = "info"
+    /// `text` (default) or `json`, one object per line (`log_format`).
+    public var logFormat: LogFormat = .text
     /// Largest request body forwarded upstream, in bytes.
     public var maxBodyBytes: Int = 10 * 1024 * 1024
     /// Where live myPOS IPC forms are posted (the path of myPOS's own endpoint by default).
@@ -158,7 +160,7 @@ public struct Settings: Sendable {
     /// `KEYWARD_` prefix, in the environment. Listed by `keyward serve --help`.
     public static let names = [
         "data_dir", "database_url", "master_key_file", "host", "https_port", "http_port", "hostname", "public_url",
-        "trusted_proxy", "insecure_http", "upstream_url", "log_level", "max_body_bytes", "mypos_path", "mypos_test_path",
+        "trusted_proxy", "insecure_http", "upstream_url", "log_level", "log_format", "max_body_bytes", "mypos_path", "mypos_test_path",
         "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
         "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
         "webhook_allowed_networks", "reserved_domains", "verification_dns_resolver", "verification_allowed_networks", "verification_recheck_hours",
@@ -213,6 +215,10 @@ public struct Settings: Sendable {
             }
         }
         if let level = value("log_level") { settings.logLevel = level }
+        if let format = value("log_format") {
+            guard let parsed = LogFormat(rawValue: format) else { throw SettingsError("log_format must be text or json") }
+            settings.logFormat = parsed
+        }
         if let text = value("max_body_bytes") {
             guard let bytes = Int(text), bytes > 0 else { throw SettingsError("max_body_bytes must be a positive integer") }
             settings.maxBodyBytes = bytes

@@ -74,6 +74,7 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("insecure-http"), help: "Serve the whole API on plain HTTP. Tests and benchmarks only (env KEYWARD_INSECURE_HTTP).") var insecureHTTP = false
     @Option(name: .customLong("upstream-url"), help: "Forward authenticated /v1/ calls here (env KEYWARD_UPSTREAM_URL).") var upstreamURL: String?
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (env KEYWARD_LOG_LEVEL; default info).") var logLevel: String?
+    @Option(name: .customLong("log-format"), help: "text or json: one JSON object per line, for log collectors (env KEYWARD_LOG_FORMAT; default text).") var logFormat: String?
     @Option(name: .customLong("max-body-bytes"), help: "Largest body forwarded upstream (env KEYWARD_MAX_BODY_BYTES; default 10485760).") var maxBodyBytes: Int?
     @Option(name: .customLong("mypos-path"), help: "Path of live myPOS IPC posts (env KEYWARD_MYPOS_PATH; default /vmp/checkout).") var myposPath: String?
     @Option(name: .customLong("mypos-test-path"), help: "Path of test-mode myPOS IPC posts (env KEYWARD_MYPOS_TEST_PATH; default /vmp/checkout-test).") var myposTestPath: String?
@@ -92,12 +93,14 @@ struct Serve: AsyncParsableCommand {
         if insecureHTTP { extra["insecure_http"] = "true" }
         extra["upstream_url"] = upstreamURL
         extra["log_level"] = logLevel
+        extra["log_format"] = logFormat
         extra["max_body_bytes"] = maxBodyBytes.map(String.init)
         extra["mypos_path"] = myposPath
         extra["mypos_test_path"] = myposTestPath
         if !webhookAllowedNetworks.isEmpty { extra["webhook_allowed_networks"] = webhookAllowedNetworks.joined(separator: ",") }
         let settings = try storage.settings(extra: extra)
-        LoggingSystem.bootstrap(StreamLogHandler.standardError)
+        let format = settings.logFormat
+        LoggingSystem.bootstrap { label in KeywardLogHandler(label: label, format: format) }
         var logger = Logger(label: "keyward")
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         let app = try await buildApplication(settings: settings, logger: logger)
