@@ -213,8 +213,7 @@ class Packages:
                         break
             manifest = dump_package(directory, self.scratch) if directory else None
             if manifest is None:
-                self.notes.append(f"no manifest for package {info['identity']}: assumed each product "
-                                  f"builds a module of its own name (run `swift package resolve` first)")
+                self.notes.append(info["identity"])
                 info["products"] = {}
             else:
                 info["products"] = {
@@ -267,21 +266,22 @@ def check_package(package_dir: Path, root_checkouts: Path, scratch: str, quiet: 
                 for module in packages.modules(product, package):
                     declared[aliases.get(module, module)] = f"{product} ({package or 'by name'})"
         imported: dict[str, set[str]] = {}
-        guarded: set[str] = set()
+        guarded: dict[str, set[str]] = {}
         files = swift_files(package_dir, target)
         for f in files:
             plain, conditional = imports_of(f)
             for module in plain:
                 imported.setdefault(module, set()).add(str(f.relative_to(package_dir)))
-            guarded |= conditional
+            for module in conditional:
+                guarded.setdefault(module, set()).add(f"{f.relative_to(package_dir)} under #if canImport")
         # An import under `#if canImport(X)` of a module no package here provides (a system module
         # of some platform) is optional by construction; one of our or our dependencies' modules is not.
         known = all_local_modules | set(declared)
-        if guarded - known - SYSTEM_MODULES:
+        if set(guarded) - known - SYSTEM_MODULES:
             known |= packages.all_modules()
-        for module in guarded:
+        for module, where in guarded.items():
             if module in known and module not in SYSTEM_MODULES:
-                imported.setdefault(module, set()).add("(under #if canImport)")
+                imported.setdefault(module, set()).update(where)
         missing = sorted(m for m in imported if m not in declared and m not in SYSTEM_MODULES and m != own)
         unused = sorted({how for m, how in declared.items() if m not in imported}
                         - {how for m, how in declared.items() if m in imported})
@@ -296,8 +296,9 @@ def check_package(package_dir: Path, root_checkouts: Path, scratch: str, quiet: 
                   f"{', ...' if len(where) > 3 else ''})")
         for how in unused:
             print(f"  info: declared but not imported: {how}")
-    for note in sorted(set(packages.notes)):
-        print(f"  note: {note}")
+    if packages.notes:
+        print(f"note: no checkout of {', '.join(sorted(set(packages.notes)))}: took their products to build "
+              f"modules of their own names (`swift package resolve` first to read their manifests)")
     return missing_total
 
 
