@@ -217,10 +217,10 @@ import Testing
         let tenant = try await Harness.tenant(services)
         _ = try await services.webhooks.setEndpoint(merchantID: tenant.merchant.id, url: "http://127.0.0.1:\(server.port)/hook")
         try await Self.queueDelivery(services, merchantID: tenant.merchant.id)
-        let started = ContinuousClock.now
         #expect(try await ExpiryAlerts(services: services, logger: Harness.logger).runOnce().failedAttempts == 1)
-        #expect(ContinuousClock.now - started < .seconds(8), "the attempt ends at the cap, not at the timeout")
         let recorded = try await services.webhooks.deliveries(merchantID: tenant.merchant.id)
+        // The attempt ended at the read cap, not at the 10 s timeout (which records `timeout`); no wall-clock
+        // bound here: a loaded CI machine took 9 s for what takes 0.1 s alone.
         #expect(recorded.first?.lastError == "HTTP 500")
         #expect(recorded.allSatisfy { !($0.lastError ?? "").contains(marker) })
         for _ in 0..<300 where !server.finished { try await Task.sleep(for: .milliseconds(100)) }   // up to 30 s on a loaded machine
