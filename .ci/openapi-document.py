@@ -50,7 +50,7 @@ schemas = {
       "private_key_pkcs1": S, "private_jwk": ref("PrivateJWK")}),
   "SigningKey": obj(["id", "name", "mode", "algorithm", "public_key", "status", "private_key_kept", "limits"], {
       "id": S, "name": S, "mode": MODE, "algorithm": S, "public_key": S, "not_after": TS, "created_at": TS,
-      "status": {"type": "string", "enum": ["active", "revoked"]}, "private_key_kept": BOOL, "limits": ref("Limits"),
+      "status": {"type": "string", "enum": ["active", "revoked", "expired"]}, "private_key_kept": BOOL, "limits": ref("Limits"),
       "private_key": {**S, "description": "In the answer to generation only."}, "private_key_pkcs1": S, "private_jwk": ref("PrivateJWK")}, const="signing_key"),
   "StoreKey": obj(["id", "key_index", "name", "algorithm", "hash", "public_key", "platform_certificate", "status", "private_key_kept", "limits"], {
       "id": S, "key_index": INT, "name": S, "algorithm": S, "hash": S, "public_key": S, "not_after": TS, "platform_certificate": S,
@@ -62,7 +62,7 @@ schemas = {
   "ServiceCode": obj(["service_code", "mode"], {"service_code": S, "mode": MODE}),
   "JWK": obj(["id", "name", "mode", "thumbprint", "algorithm", "public_jwk", "status", "limits"], {
       "id": S, "name": S, "mode": MODE, "kid": S, "thumbprint": S, "algorithm": S, "public_jwk": {**S, "description": "The public JWK as JSON text."},
-      "created_at": TS, "status": {"type": "string", "enum": ["active", "revoked"]}, "limits": ref("Limits"),
+      "created_at": TS, "status": {"type": "string", "enum": ["active", "revoked", "expired"]}, "limits": ref("Limits"),
       "private_jwk": {**S, "description": "In the answer to generation only: the private JWK as JSON text."}}, const="jwk"),
   "DeviceSession": obj(["id", "mode", "jwk_id", "status"], {"id": S, "mode": MODE, "jwk_id": S, "created_at": TS, "expires_at": TS,
       "status": {"type": "string", "enum": ["active", "revoked", "expired"]}}, const="device_session"),

@@ -15,14 +15,6 @@ public struct PaymentKeyInfo: Sendable, Codable, Equatable {
     public let revokedAt: Date?
     public let createdAt: Date
     public let replacedBy: String?
-
-    /// Lifecycle state at `now`.
-    public func status(at now: Date) -> CredentialStatus {
-        if revokedAt != nil { return .revoked }
-        if let expiresAt, expiresAt <= now { return .expired }
-        if replacedBy != nil { return .rolling }
-        return .active
-    }
 }
 
 /// A payment key returned at creation or roll.
@@ -156,7 +148,7 @@ public struct PaymentKeyService: Sendable {
         let key: PaymentKeyRow
         if let id {
             key = try await row(merchantID: merchantID, mode: mode, id: id)
-            guard key.info.status(at: now) == .active || key.info.status(at: now) == .rolling else {
+            guard key.info.status(at: now).isUsable else {
                 throw KeywardError(.conflict, "key_inactive", "Payment key \(id) is \(key.info.status(at: now).rawValue).")
             }
         } else {

@@ -32,26 +32,6 @@ public struct SecretKeyInfo: Sendable, Codable, Equatable {
     public let rolledFrom: String?
     /// The key that replaced this one by a roll.
     public let replacedBy: String?
-
-    /// Lifecycle state at `now`.
-    public func status(at now: Date) -> CredentialStatus {
-        if revokedAt != nil { return .revoked }
-        if let expiresAt, expiresAt <= now { return .expired }
-        if replacedBy != nil { return .rolling }
-        return .active
-    }
-}
-
-/// Lifecycle state of a credential.
-public enum CredentialStatus: String, Sendable, Codable {
-    /// Works.
-    case active
-    /// Replaced by a roll; works until its overlap ends.
-    case rolling
-    /// Past its expiry.
-    case expired
-    /// Revoked.
-    case revoked
 }
 
 /// A key as returned once at creation or roll: the only time the secret is visible.

@@ -26,7 +26,7 @@ public struct ResolvedStoreKey: Sendable {
 
     /// Not revoked and, when it came in a certificate or was given an expiry, not expired.
     public func isUsable(at now: Date) -> Bool {
-        info.revokedAt == nil && (info.notAfter.map { $0 > now } ?? true) && (info.limits.expiresAt.map { $0 > now } ?? true)
+        info.status(at: now).isUsable
     }
 }
 

@@ -20,14 +20,16 @@ struct JWEKeyController {
         }
         manage.get("jwks", needs: .read(.credentials)) { _, context in
             let key = context.principal
-            return try JSONResponse.make(ListResource(data: try await jweKeys.list(merchantID: key.merchantID, mode: key.mode).map { JWEKeyResource($0) }, has_more: false))
+            let list = try await jweKeys.list(merchantID: key.merchantID, mode: key.mode)
+            let now = clock.now()
+            return try JSONResponse.make(ListResource(data: list.map { JWEKeyResource($0, now: now) }, has_more: false))
         }
         manage.post("jwks", needs: .write(.credentials)) { request, context in
             let key = context.principal
             let body = try await JSONBody.decode(RegisterJWKBody.self, from: request)
             let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: body.jwk,
                                                   limits: try body.requestedLimits(), by: .key(key))
-            return try JSONResponse.make(JWEKeyResource(info), status: .created)
+            return try JSONResponse.make(JWEKeyResource(info, now: clock.now()), status: .created)
         }
         manage.post("jwks/generate", needs: .write(.credentials)) { request, context in
             let key = context.principal
@@ -37,12 +39,12 @@ struct JWEKeyController {
             let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: pair.publicJWK.json(),
                                                   limits: try body.requestedLimits(), by: .key(key))
             // The private JWK is in this answer only: Keyward keeps the public part.
-            return try JSONResponse.make(JWEKeyResource(info, privateJWK: pair.json(includingPrivate: true)), status: .created)
+            return try JSONResponse.make(JWEKeyResource(info, now: clock.now(), privateJWK: pair.json(includingPrivate: true)), status: .created)
         }
         manage.post("jwks/:id/revoke", needs: .write(.credentials)) { request, context in
             let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
-            return try JSONResponse.make(JWEKeyResource(try await jweKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))))
+            return try JSONResponse.make(JWEKeyResource(try await jweKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id")), now: clock.now()))
         }
         manage.get("device-sessions", needs: .read(.credentials)) { _, context in
             let key = context.principal
@@ -93,7 +95,7 @@ struct JWEKeyResource: Encodable {
     /// Only in the answer to a generation.
     let private_jwk: String?
 
-    init(_ info: JWEKeyInfo, privateJWK: String? = nil) {
+    init(_ info: JWEKeyInfo, now: Date, privateJWK: String? = nil) {
         id = info.id
         name = info.name
         mode = info.mode.rawValue
@@ -102,7 +104,7 @@ struct JWEKeyResource: Encodable {
         algorithm = info.algorithm
         public_jwk = info.publicJWK
         created_at = Timestamp.format(info.createdAt)
-        status = info.revokedAt == nil ? "active" : "revoked"
+        status = info.status(at: now).rawValue
         limits = LimitsResource(info.limits)
         private_jwk = privateJWK
     }
@@ -123,6 +125,6 @@ struct DeviceSessionResource: Encodable {
         jwk_id = info.jweKeyID
         created_at = Timestamp.format(info.createdAt)
         expires_at = Timestamp.format(info.expiresAt)
-        status = info.revokedAt != nil ? "revoked" : info.expiresAt <= now ? "expired" : "active"
+        status = info.status(at: now).rawValue
     }
 }

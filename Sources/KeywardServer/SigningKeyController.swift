@@ -14,14 +14,15 @@ struct SigningKeyController {
         manage.get("signing-keys", needs: .read(.credentials)) { _, context in
             let key = context.principal
             let list = try await signingKeys.list(merchantID: key.merchantID, mode: key.mode)
-            return try JSONResponse.make(ListResource(data: list.map { SigningKeyResource($0) }, has_more: false))
+            let now = clock.now()
+            return try JSONResponse.make(ListResource(data: list.map { SigningKeyResource($0, now: now) }, has_more: false))
         }
         manage.post("signing-keys", needs: .write(.credentials)) { request, context in
             let key = context.principal
             let body = try await JSONBody.decode(RegisterSigningKeyBody.self, from: request)
             let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: body.public_key,
                                                       limits: try body.requestedLimits(), by: .key(key))
-            return try JSONResponse.make(SigningKeyResource(info), status: .created)
+            return try JSONResponse.make(SigningKeyResource(info, now: clock.now()), status: .created)
         }
         manage.post("signing-keys/generate", needs: .write(.credentials)) { request, context in
             let key = context.principal
@@ -38,7 +39,7 @@ struct SigningKeyController {
                                                       limits: limits, by: .key(key))
             // The private key is in this answer only, unless the merchant asked Keyward to keep it sealed.
             let output = try PrivateKeyOutput(pkcs8PEM: pair.privateKeyPEM, signingKey: pair.signingKey, keyID: info.id, passphrase: passphrase)
-            return try JSONResponse.make(SigningKeyResource(info, privateKey: output), status: .created)
+            return try JSONResponse.make(SigningKeyResource(info, now: clock.now(), privateKey: output), status: .created)
         }
         manage.post("signing-keys/:id/private-key", needs: .write(.credentials)) { request, context in
             let key = context.principal
@@ -53,7 +54,7 @@ struct SigningKeyController {
             let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
             let info = try await signingKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
-            return try JSONResponse.make(SigningKeyResource(info))
+            return try JSONResponse.make(SigningKeyResource(info, now: clock.now()))
         }
     }
 }
@@ -102,7 +103,7 @@ struct SigningKeyResource: Encodable {
     let private_key_pkcs1: String?
     let private_jwk: [String: String]?
 
-    init(_ info: SigningKeyInfo, privateKey: PrivateKeyOutput? = nil) {
+    init(_ info: SigningKeyInfo, now: Date, privateKey: PrivateKeyOutput? = nil) {
         private_key = privateKey?.private_key
         private_key_pkcs1 = privateKey?.private_key_pkcs1
         private_jwk = privateKey?.private_jwk
@@ -113,7 +114,7 @@ struct SigningKeyResource: Encodable {
         public_key = info.publicKeyPEM
         not_after = Timestamp.format(info.notAfter)
         created_at = Timestamp.format(info.createdAt)
-        status = info.revokedAt == nil ? "active" : "revoked"
+        status = info.status(at: now).rawValue
         private_key_kept = info.privateKeyKept
         limits = LimitsResource(info.limits)
     }

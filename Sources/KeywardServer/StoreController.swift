@@ -202,7 +202,7 @@ struct StoreKeyResource: Encodable {
         not_after = Timestamp.format(info.notAfter)
         platform_certificate = info.platformCertificatePEM
         created_at = Timestamp.format(info.createdAt)
-        status = info.revokedAt != nil ? "revoked" : (info.notAfter.map { $0 <= now } ?? false) ? "expired" : "active"
+        status = info.status(at: now).rawValue
         private_key_kept = info.privateKeyKept
         limits = LimitsResource(info.limits)
         private_key = privateKey?.private_key

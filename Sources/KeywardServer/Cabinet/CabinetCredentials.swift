@@ -167,13 +167,14 @@ extension CabinetController {
         }
         var html = "<h2 id=\"payment-keys\">Payment keys (HMAC)</h2>\n<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Key</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
         for key in try await services.paymentKeys.list(merchantID: merchantID, mode: mode) {
-            let status = key.revokedAt != nil ? "revoked" : (key.expiresAt.map { $0 <= now } == true ? "expired" : "active")
-            html += "<tr><td>\(e(key.label))</td><td><code>…\(e(key.last4))</code></td><td>\(status)</td><td>\(CabinetDates.day(key.createdAt))</td><td>\(canWrite && status == "active" && key.replacedBy == nil ? "<a href=\"/cabinet/credentials/payment-keys/\(e(key.id))/roll\(query)\">Roll<span class=\"visually-hidden\"> \(e(key.label))</span></a> " : "")\(revoke(.paymentKeys, key.id, key.label, active: status == "active"))</td></tr>\n"
+            let status = key.status(at: now)
+            // A rolled key still works until its overlap ends, so it can still be revoked (not rolled again).
+            html += "<tr><td>\(e(key.label))</td><td><code>…\(e(key.last4))</code></td><td>\(status.rawValue)</td><td>\(CabinetDates.day(key.createdAt))</td><td>\(canWrite && status == .active ? "<a href=\"/cabinet/credentials/payment-keys/\(e(key.id))/roll\(query)\">Roll<span class=\"visually-hidden\"> \(e(key.label))</span></a> " : "")\(revoke(.paymentKeys, key.id, key.label, active: status.isUsable))</td></tr>\n"
         }
         html += "</tbody></table>\n<h2 id=\"signing-keys\">Signing keys (RFC 9421)</h2>\n<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">keyid</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Status</th><th scope=\"col\">Created</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
         for key in try await services.signingKeys.list(merchantID: merchantID, mode: mode) {
-            let status = key.revokedAt != nil ? "revoked" : (key.notAfter.map { $0 <= now } == true ? "expired" : "active")
-            html += "<tr><td>\(e(key.name))<br><small>\(e(Self.describe(key.limits)))</small></td><td><code>\(e(key.id))</code></td><td>\(e(key.algorithm))</td><td>\(status)</td><td>\(CabinetDates.day(key.createdAt))</td><td>\(revoke(.signingKeys, key.id, key.name, active: status == "active"))</td></tr>\n"
+            let status = key.status(at: now)
+            html += "<tr><td>\(e(key.name))<br><small>\(e(Self.describe(key.limits)))</small></td><td><code>\(e(key.id))</code></td><td>\(e(key.algorithm))</td><td>\(status.rawValue)</td><td>\(CabinetDates.day(key.createdAt))</td><td>\(revoke(.signingKeys, key.id, key.name, active: status == .active))</td></tr>\n"
         }
         html += "</tbody></table>\n<h2 id=\"stores\">Provider stores and key indexes</h2>\n<table><thead><tr><th scope=\"col\">Store</th><th scope=\"col\">Dialect</th><th scope=\"col\">Id at the provider</th><th scope=\"col\">Key indexes</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
         var storeOptions = ""
@@ -181,7 +182,9 @@ extension CabinetController {
             let indexes = try await services.stores.keys(storeID: store.id).map { key in
                 let base = "/cabinet/credentials/stores/\(e(store.id))/keys/\(key.keyIndex)"
                 var text = "\(key.keyIndex) (\(e(key.algorithm)), \(e(Self.describe(key.limits)))"
-                if key.revokedAt != nil { return text + ", revoked)" }
+                let status = key.status(at: now)
+                if status == .revoked { return text + ", revoked)" }
+                if status != .active { text += ", \(status.rawValue)" }
                 text += ", <a href=\"\(base)/platform-certificate\(query)\">platform certificate</a>"
                 if canWrite { text += ", <a class=\"danger\" href=\"\(base)/revoke\(query)\">revoke<span class=\"visually-hidden\"> index \(key.keyIndex)</span></a>" }
                 return text + ")"
@@ -207,8 +210,8 @@ extension CabinetController {
         html += "</tbody></table>\n" + storeForms + "<h2 id=\"jwks\">JWKs (Alliance Bank)</h2>\n<p>Service code: <code>\(e(try await services.jweKeys.serviceCode(merchantID: merchantID, mode: mode)))</code></p>\n"
         html += "<table><thead><tr><th scope=\"col\">Name</th><th scope=\"col\">Thumbprint</th><th scope=\"col\">Algorithm</th><th scope=\"col\">Status</th><th scope=\"col\">Actions</th></tr></thead><tbody>\n"
         for key in try await services.jweKeys.list(merchantID: merchantID, mode: mode) {
-            let active = key.revokedAt == nil
-            html += "<tr><td>\(e(key.name))<br><small>\(e(Self.describe(key.limits)))</small></td><td><code>\(e(key.thumbprint))</code></td><td>\(e(key.algorithm))</td><td>\(active ? "active" : "revoked")</td><td>\(revoke(.jwks, key.id, key.name, active: active))</td></tr>\n"
+            let status = key.status(at: now)
+            html += "<tr><td>\(e(key.name))<br><small>\(e(Self.describe(key.limits)))</small></td><td><code>\(e(key.thumbprint))</code></td><td>\(e(key.algorithm))</td><td>\(status.rawValue)</td><td>\(revoke(.jwks, key.id, key.name, active: status != .revoked))</td></tr>\n"
         }
         return html + "</tbody></table>\n"
     }

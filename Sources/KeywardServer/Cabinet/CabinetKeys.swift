@@ -35,7 +35,7 @@ extension CabinetController {
                               expires: key.expiresAt.map(CabinetDates.minute) ?? "",
                               stale: status == .active && now.timeIntervalSince(key.createdAt) > Double(rotationDays) * 86400,
                               rotationDays: rotationDays, rollable: view.canWrite && status == .active,
-                              revocable: view.canWrite && key.revokedAt == nil, mode: mode.rawValue,
+                              revocable: view.canWrite && status != .revoked, mode: mode.rawValue,
                               scope: Self.describe(CredentialLimits(permissions: key.permissions, allowedIPs: key.allowedIPs)))
             }
             view.credentialsHTML = try await credentialSections(merchantID: principal.merchant.id, mode: mode, canWrite: view.canWrite, csrf: view.csrf, now: now)

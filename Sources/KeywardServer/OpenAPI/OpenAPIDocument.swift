@@ -5441,7 +5441,8 @@ enum OpenAPIDocument {
       "type": "string",
       "enum": [
        "active",
-       "revoked"
+       "revoked",
+       "expired"
       ]
      },
      "limits": {
@@ -6161,7 +6162,8 @@ enum OpenAPIDocument {
       "type": "string",
       "enum": [
        "active",
-       "revoked"
+       "revoked",
+       "expired"
       ]
      },
      "private_key_kept": {
