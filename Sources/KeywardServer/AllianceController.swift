@@ -95,6 +95,7 @@ struct AuthorizeDeviceBody: StrictJSONBody {
 /// their JOSE setup against Keyward. Live credentials get 403 and nothing is done.
 struct CipherHelperController {
     let jweKeys: JWEKeyService
+    let clock: KeywardClock
 
     func addRoutes(to group: RouterGroup<KeywardRequestContext>) {
         for method in [HTTPRequest.Method.get, .post] {
@@ -108,7 +109,7 @@ struct CipherHelperController {
                     recipient = try Self.jwk(body, allowPrivate: false)
                 } else {
                     let kid = request.uri.queryParameters["kid"].map(String.init)
-                    let keys = try await jweKeys.list(merchantID: key.merchantID, mode: .test).filter { $0.revokedAt == nil }
+                    let keys = try await jweKeys.list(merchantID: key.merchantID, mode: .test).filter { [now = clock.now()] in $0.status(at: now).isUsable }
                     guard let chosen = kid.map({ kid in keys.first { $0.kid == kid } }) ?? keys.first else {
                         throw KeywardError(.notFound, "resource_missing", "No active test JWK\(kid.map { " with kid '\($0.prefix(64))'" } ?? ""); send a public JWK in the body.")
                     }

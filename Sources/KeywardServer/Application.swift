@@ -53,7 +53,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     let authentication = SecretKeyAuthMiddleware(authenticator: services.authenticator, signatures: signatures, providers: providers,
                                                  sessions: services.deviceSessions, rateLimits: rateLimits)
     AllianceController(sessions: services.deviceSessions, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes, rateLimits: rateLimits).addRoutes(to: router)
-    CipherHelperController(jweKeys: services.jweKeys).addRoutes(to: router.group("cipher").add(middleware: authentication))
+    CipherHelperController(jweKeys: services.jweKeys, clock: services.clock).addRoutes(to: router.group("cipher").add(middleware: authentication))
     // Leak reports are signed by a secret scanner, not sent with a key: outside the `/v1` key group.
     SecretScanningController(services: services).addRoutes(to: router, table: table)
     OpenAPIController().addRoutes(to: router, table: table)
