@@ -4,6 +4,7 @@ import HummingbirdTLS
 import KeywardCore
 import KeywardCrypto
 import Logging
+import NIOCore
 import NIOSSL
 import ServiceLifecycle
 
@@ -145,7 +146,14 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
         configuration: .init(address: .hostname(settings.host, port: httpsPort), serverName: "Keyward"),
         services: background,
         onServerRunning: { channel in
-            startLogger.notice("Keyward is serving HTTPS on \(channel.localAddress?.description ?? "port \(httpsPort)"); local CA certificate: \(caPath)")
+            startLogger.notice("Keyward is serving HTTPS on \(listeningAddress(channel.localAddress, port: httpsPort)); local CA certificate: \(caPath)")
         },
         logger: logger)
+}
+
+/// `127.0.0.1:8443` or `[::1]:8443`, not NIO's `[IPv4]127.0.0.1/127.0.0.1:8443`.
+func listeningAddress(_ address: SocketAddress?, port: Int) -> String {
+    guard let address, let ip = address.ipAddress else { return "port \(port)" }
+    let shown = ip.contains(":") ? "[\(ip)]" : ip
+    return "\(shown):\(address.port ?? port)"
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOCore
 import Testing
 @testable import KeywardServer
 
@@ -30,5 +31,13 @@ struct LogOutputTests {
     @Test func aSettingThatIsNeitherFormatIsRefused() throws {
         #expect(try Settings.resolve(flags: ["log_format": "json"], environment: [:]).logFormat == .json)
         #expect(throws: SettingsError.self) { try Settings.resolve(flags: ["log_format": "xml"], environment: [:]) }
+    }
+}
+
+struct ListeningAddressTests {
+    @Test func addressesPrintAsPeopleTypeThem() throws {
+        #expect(listeningAddress(try SocketAddress(ipAddress: "127.0.0.1", port: 8443), port: 8443) == "127.0.0.1:8443")
+        #expect(listeningAddress(try SocketAddress(ipAddress: "::1", port: 9443), port: 8443) == "[::1]:9443")
+        #expect(listeningAddress(nil, port: 8443) == "port 8443")
     }
 }
