@@ -14,7 +14,7 @@ root="$(cd "$(dirname "$0")/.." && pwd)"
 # The served document is generated from .ci/openapi-document.py: they must agree.
 generated="$(mktemp)"
 python3 "$root/.ci/openapi-document.py" "$generated" >/dev/null
-cmp -s "$generated" "$root/Sources/KeywardServer/OpenAPI/OpenAPIDocument.swift" \
+cmp -s "$generated" "$root/Sources/KeywardServer/API/OpenAPI/OpenAPIDocument.swift" \
   || { echo "OpenAPIDocument.swift differs from .ci/openapi-document.py: run python3 .ci/openapi-document.py"; exit 1; }
 bin="$(cd "$root" && swift build --show-bin-path)/keyward"
 work="$(mktemp -d)"

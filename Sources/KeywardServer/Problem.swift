@@ -63,6 +63,10 @@ enum ProblemMapping {
             return Problem.response(KeywardError(.invalidInput, refusal.code, refusal.message), requestID: context.requestID, findings: refusal.findings)
         case let lockout as SecondFactorLockout:
             return Problem.response(lockout.problem, requestID: context.requestID)
+        case let paused as PausedRefusal:
+            var response = Problem.response(paused.refusal, requestID: context.requestID)
+            response.headers[.retryAfter] = String(paused.retryAfterSeconds)
+            return response
         case let exceeded as RateLimitExceeded:
             return RateLimitGate.response(exceeded, requestID: context.requestID)
         case let error as CertificateFileError:
@@ -91,79 +95,4 @@ extension Response {
         copy.status = status
         return copy
     }
-}
-
-/// Gives each request an id (a well-formed incoming `Keyward-Request-Id` or `X-Request-Id` is kept, so
-/// a trace can span a load balancer) and logs one line per request: never headers, bodies or keys.
-struct RequestLogMiddleware: RouterMiddleware {
-    typealias Context = KeywardRequestContext
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        var context = context
-        let incoming = request.headers[.keywardRequestID] ?? request.headers[.xRequestID]
-        if let incoming, RequestIdentifier.isAcceptable(incoming) {
-            context.requestID = incoming
-        } else {
-            context.requestID = RequestIdentifier.make()
-        }
-        // Every line logged for this request carries Keyward's id: Hummingbird's own tag is replaced (the
-        // server's `KeywardLogHandler` prints it as `request_id`), so no line shows two ids.
-        context.logger[metadataKey: "hb.request.id"] = .string(context.requestID)
-        let start = ContinuousClock.now
-        var response: Response
-        do {
-            response = try await next(request, context)
-        } catch {
-            response = ProblemMapping.map(error, context: context)
-        }
-        response.headers[.keywardRequestID] = context.requestID
-        let elapsed = ContinuousClock.now - start
-        let level: Logger.Level = response.status.code >= 500 ? .error : .info
-        context.logger.log(level: level, "request", metadata: [
-            "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
-            "status": "\(response.status.code)",
-            "ms": "\(RequestIdentifier.milliseconds(elapsed))",
-        ])
-        return response
-    }
-}
-
-enum RequestIdentifier {
-    /// Incoming ids are kept only if short and made of `[A-Za-z0-9_-]`, so they are safe in logs.
-    static func isAcceptable(_ id: String) -> Bool {
-        guard (8...64).contains(id.utf8.count) else { return false }
-        return id.utf8.allSatisfy { c in
-            let digit = c >= 0x30 && c <= 0x39
-            let letter = (c >= 0x41 && c <= 0x5a) || (c >= 0x61 && c <= 0x7a)
-            return digit || letter || c == 0x2d || c == 0x5f
-        }
-    }
-
-    static func milliseconds(_ duration: Duration) -> Double {
-        let (seconds, attoseconds) = duration.components
-        return Double(seconds) * 1000 + Double(attoseconds / 1_000_000_000) / 1_000_000
-    }
-
-    static func make() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return "req_" + String(UInt64.random(in: .min ... .max, using: &generator), radix: 36)
-    }
-}
-
-extension HTTPField.Name {
-    static let keywardRequestID = Self("Keyward-Request-Id")!
-    static let xRequestID = Self("X-Request-Id")!
-    static let xForwardedProto = Self("X-Forwarded-Proto")!
-    static let xForwardedFor = Self("X-Forwarded-For")!
-    static let keywardMerchantID = Self("Keyward-Merchant-Id")!
-    static let keywardMode = Self("Keyward-Mode")!
-    static let keywardKeyID = Self("Keyward-Key-Id")!
-    static let keywardPermissions = Self("Keyward-Permissions")!
-    static let signatureInput = Self("Signature-Input")!
-    static let aliKassaAccount = Self("Account")!
-    static let allianceDeviceID = Self("x-device_id")!
-    static let allianceRefreshToken = Self("x-refresh_token")!
-    static let allianceAPIVersion = Self("x-api_version")!
-    static let aliKassaSign = Self("Sign")!
-    static let keywardObjectID = Self("Keyward-Object-Id")!
 }

@@ -83,6 +83,7 @@ import Testing
                 for index in 0..<16 {
                     group.addTask {
                         let response = try await client.call(.post, "/v1/manage/keys", key: tenant.testKey.secret, json: #"{"name": "k\#(index)"}"#)
+                        #expect(response.status == .created, "\(response.status): \(response.text)")
                         return response.json["id"] as? String
                     }
                     group.addTask {

@@ -13,18 +13,18 @@ struct RateLimitGate: Sendable {
     let refusals: RefusalThrottle
 
     /// Runs a request's authentication; when it refuses the caller (401, or 403 from an allowlist), the
-    /// refusal counts against the caller's address and waits out the throttle's pause if that is spent.
+    /// refusal counts against the caller's address and waits out the throttle's pause if that is spent
+    /// (then it is answered with `Retry-After`, see `PausedRefusal`).
     func authenticate<Verified>(_ context: KeywardRequestContext, _ verify: () async throws -> Verified) async throws -> Verified {
         do {
             return try await verify()
         } catch let error as KeywardError where error.kind == .unauthenticated || error.kind == .forbidden {
-            if let pause = refusals.refused(from: context.clientAddress) {
-                // The unread body waits in the client's socket, not in our memory, while the answer waits.
-                context.connection.triggerUserOutboundEvent(ConnectionReads.hold, promise: nil)
-                try? await Task.sleep(for: pause)
-                context.connection.triggerUserOutboundEvent(ConnectionReads.release, promise: nil)
-            }
-            throw error
+            guard let pause = refusals.refused(from: context.clientAddress) else { throw error }
+            // The unread body waits in the client's socket, not in our memory, while the answer waits.
+            context.connection.triggerUserOutboundEvent(ConnectionReads.hold, promise: nil)
+            try? await Task.sleep(for: pause)
+            context.connection.triggerUserOutboundEvent(ConnectionReads.release, promise: nil)
+            throw PausedRefusal(refusal: error, pause: pause)
         }
     }
 

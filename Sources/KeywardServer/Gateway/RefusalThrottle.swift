@@ -76,3 +76,15 @@ public final class RefusalThrottle: Sendable {
         return address
     }
 }
+
+/// A refusal that waited out the throttle's pause: answered as the refusal itself, plus `Retry-After`
+/// (the pause, in whole seconds) so a well-behaved client knows to slow down.
+struct PausedRefusal: Error {
+    let refusal: KeywardError
+    let pause: Duration
+
+    var retryAfterSeconds: Int {
+        let (seconds, attoseconds) = pause.components
+        return Int(seconds) + (attoseconds > 0 ? 1 : 0)
+    }
+}
