@@ -34,7 +34,9 @@ import Testing
         let app = try Self.plainApp(Self.limits { $0.idleTimeout = .seconds(1) })
         _ = try await app.test(.live) { client in
             let silent = try await RawConnection.open(port: try #require(client.port))
-            #expect(try await silent.closed(within: .seconds(5)))
+            // Bounds in this file are "eventually" bounds, generous for a loaded machine: without the limit
+            // the connection would stay open for good.
+            #expect(try await silent.closed(within: .seconds(60)))
         }
     }
 
@@ -43,24 +45,23 @@ import Testing
         _ = try await app.test(.live) { client in
             let port = try #require(client.port)
             let slow = try await RawConnection.open(port: port)
-            let start = ContinuousClock.now
             try await slow.send("GET / HTTP/1.1\r\nHost: localhost\r\n")
-            // Slowloris: keep the connection busy (so an idle timeout would never fire) without finishing the head.
+            // Slowloris: keep the connection busy (so an idle timeout would never fire) without finishing the
+            // head, for up to a minute; the 1 s header-read deadline must end it.
             var closed = false
-            for index in 0..<20 where !closed {
+            for index in 0..<200 where !closed {
                 try? await slow.send("X-Slow-\(index): a\r\n")
                 closed = try await slow.closed(within: .milliseconds(300))
             }
             #expect(closed)
-            #expect(ContinuousClock.now - start < .seconds(4))
 
             // A client that sends whole requests keeps its connection past the header-read timeout between them.
             let polite = try await RawConnection.open(port: port)
             try await polite.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            #expect(try await polite.received(containing: "ok", within: .seconds(5)))
+            #expect(try await polite.received(containing: "ok", within: .seconds(60)))
             try await Task.sleep(for: .milliseconds(1500))
             try await polite.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            #expect(try await polite.received(containing: "ok", count: 2, within: .seconds(5)))
+            #expect(try await polite.received(containing: "ok", count: 2, within: .seconds(60)))
             await polite.close()
         }
     }
@@ -68,20 +69,21 @@ import Testing
     @Test func aTLSHandshakeThatNeverHappensIsClosedAfterTheHandshakeTimeout() async throws {
         let settings = Harness.settings {
             $0.listenerLimits.tlsHandshakeTimeout = .seconds(1)
-            $0.listenerLimits.idleTimeout = .seconds(60)
+            $0.listenerLimits.idleTimeout = .seconds(600)
         }
         let app = try await Harness.app(settings)
         _ = try await app.test(.live) { client in
             let port = try #require(client.port)
             let silent = try await RawConnection.open(port: port)
-            // Within 30 s, half the 60 s idle timeout that would otherwise close it: the handshake deadline
-            // did. (How soon is for Benchmarks/limits.py: in the parallel suite the event loops that run the
-            // 1 s timer also run hundreds of other tests' handshakes.)
-            #expect(try await silent.closed(within: .seconds(30)))
+            // Within 120 s, a fifth of the 600 s idle timeout that would otherwise close it: the handshake
+            // deadline did. (How soon is for Benchmarks/limits.py: in the parallel suite the two event loops
+            // that run the 1 s timer also run every other test's servers and database traffic; CI saw the
+            // timer fire 8 s late, and once more than 30 s.)
+            #expect(try await silent.closed(within: .seconds(120)))
             // Half a ClientHello, then nothing: the same.
             let stalled = try await RawConnection.open(port: port)
             try await stalled.send([0x16, 0x03, 0x01, 0x02, 0x00, 0x01])
-            #expect(try await stalled.closed(within: .seconds(30)))
+            #expect(try await stalled.closed(within: .seconds(120)))
             // A real TLS client still gets through.
             var tls = TLSConfiguration.makeClientConfiguration()
             tls.trustRoots = .file(settings.dataDirectory + "/ca.pem")
@@ -107,7 +109,7 @@ import Testing
             for connection in held { #expect(try await !connection.closed(within: .milliseconds(10))) }
             var extra: [RawConnection] = []
             for _ in 0..<6 { extra.append(try await RawConnection.open(port: port)) }
-            for connection in extra { #expect(try await connection.closed(within: .seconds(3))) }
+            for connection in extra { #expect(try await connection.closed(within: .seconds(60))) }
             let full = lines.matching("reached its connection limit")
             #expect(full.count == 1, "one line per episode, not one per refused connection: \(full)")
 
@@ -117,7 +119,7 @@ import Testing
             try await Task.sleep(for: .milliseconds(300))
             let ordinary = try await RawConnection.open(port: port)
             try await ordinary.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
-            #expect(try await ordinary.received(containing: "ok", within: .seconds(5)))
+            #expect(try await ordinary.received(containing: "ok", within: .seconds(60)))
             #expect(lines.matching("below its connection limit again; 6 connection(s) were refused").count == 1)
             for connection in held.dropFirst(2) { await connection.close() }
             await ordinary.close()
