@@ -31,7 +31,7 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     router.add(middleware: ClientAddressMiddleware(trustedProxies: settings.trustedProxies))
     WellKnownController(acme: services.acmeState, associations: services.domainAssociations).addRoutes(to: router)
     if listener == .https {
-        MetricsController(store: services.store, issuance: ChannelIssuance(store: services.store, changes: services.changes, certificates: services.certificates,
+        MetricsController(certificates: services.certificates, issuance: ChannelIssuance(store: services.store, changes: services.changes, certificates: services.certificates,
                                                                            clock: services.clock), clock: services.clock, token: settings.metricsToken).addRoutes(to: router)
     }
     router.get("healthz") { _, _ in

@@ -9,7 +9,7 @@ import KeywardCrypto
 /// instance reports the same truth. A bearer token guards it when `metrics_token` is set; otherwise only
 /// loopback clients may scrape.
 struct MetricsController {
-    let store: KeywardStore
+    let certificates: CertificateService
     let issuance: ChannelIssuance
     let clock: KeywardClock
     let token: String?
@@ -29,13 +29,7 @@ struct MetricsController {
     }
 
     func render() async throws -> String {
-        struct Row: Decodable {
-            let merchant_id: String; let type: String; let serial: String; let not_after_ms: Int64; let channel_id: String?
-        }
-        let rows = try await store.sql.raw("""
-            SELECT c.merchant_id, c.type, c.serial, c.not_after_ms, s.id AS channel_id FROM certificates c
-            LEFT JOIN sales_channels s ON s.certificate_id = c.id ORDER BY c.merchant_id, c.id
-            """).all(decoding: Row.self)
+        let rows = try await certificates.expiryRows()
         var out = """
             # HELP keyward_certificate_expiration_timestamp_seconds The date after which the certificate expires, as a Unix timestamp.
             # TYPE keyward_certificate_expiration_timestamp_seconds gauge
@@ -43,10 +37,10 @@ struct MetricsController {
             """
         out.reserveCapacity(rows.count * 300)
         let labels = rows.map {
-            "merchant=\"\(Self.escape($0.merchant_id))\",channel=\"\(Self.escape($0.channel_id ?? ""))\",type=\"\(Self.escape($0.type))\",serial=\"\(Self.escape($0.serial))\""
+            "merchant=\"\(Self.escape($0.merchantID))\",channel=\"\(Self.escape($0.channelID ?? ""))\",type=\"\(Self.escape($0.type))\",serial=\"\(Self.escape($0.serial))\""
         }
         for (row, label) in zip(rows, labels) {
-            out += "keyward_certificate_expiration_timestamp_seconds{\(label)} \(row.not_after_ms / 1000)\n"
+            out += "keyward_certificate_expiration_timestamp_seconds{\(label)} \(Int64(row.notAfter.timeIntervalSince1970))\n"
         }
         out += """
             # HELP keyward_certificate_expiry_state 1 for the certificate's expiry state now: valid, expiring (28 days or less), critical (14), expired.
@@ -55,7 +49,7 @@ struct MetricsController {
             """
         let now = clock.now()
         for (row, label) in zip(rows, labels) {
-            out += "keyward_certificate_expiry_state{\(label),state=\"\(CertificateStatus(notAfter: Date(timeIntervalSince1970: Double(row.not_after_ms) / 1000), now: now).rawValue)\"} 1\n"
+            out += "keyward_certificate_expiry_state{\(label),state=\"\(CertificateStatus(notAfter: row.notAfter, now: now).rawValue)\"} 1\n"
         }
         out += """
             # HELP keyward_certificate_renewal_errors_total Failed ACME orders and renewals per channel.
