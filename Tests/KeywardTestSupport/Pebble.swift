@@ -23,6 +23,25 @@ public struct Pebble: Sendable {
     /// Starts challtestsrv and pebble and waits for the directory. `eab` makes pebble require external
     /// account binding with key id `kid-1` and `eabHMACKey`.
     public static func start(eab: Bool = false, extraEnvironment: [String: String] = [:]) async throws -> Pebble {
+        // The ports are free when picked but released before pebble binds them, so a test running at the
+        // same moment can take one; pebble then exits with "address already in use". Pick again then.
+        var lastFailure: Error?
+        for _ in 0..<4 {
+            do {
+                return try await startOnce(eab: eab, extraEnvironment: extraEnvironment)
+            } catch let failure as PortTaken {
+                lastFailure = failure
+            }
+        }
+        throw lastFailure ?? Shell.Failure(description: "pebble did not start")
+    }
+
+    struct PortTaken: Error, CustomStringConvertible {
+        let log: String
+        var description: String { "pebble could not bind its ports: \(log)" }
+    }
+
+    static func startOnce(eab: Bool, extraEnvironment: [String: String]) async throws -> Pebble {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pebble-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let ports = try freePorts(4)
@@ -47,6 +66,10 @@ public struct Pebble: Sendable {
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
             if (try? await Shell.runDetached("/usr/bin/curl", ["-sf", "--cacert", server.caBundlePath, server.directoryURL])) != nil { return server }
+            if server.log.contains("address already in use") {
+                server.stop()
+                throw PortTaken(log: server.log)
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         server.stop()

@@ -109,7 +109,8 @@ struct CipherHelperController {
                     recipient = try Self.jwk(body, allowPrivate: false)
                 } else {
                     let kid = request.uri.queryParameters["kid"].map(String.init)
-                    let keys = try await jweKeys.list(merchantID: key.merchantID, mode: .test).filter { [now = clock.now()] in $0.status(at: now).isUsable }
+                    let now = clock.now()
+                    let keys = try await jweKeys.list(merchantID: key.merchantID, mode: .test).filter { $0.status(at: now).isUsable }
                     guard let chosen = kid.map({ kid in keys.first { $0.kid == kid } }) ?? keys.first else {
                         throw KeywardError(.notFound, "resource_missing", "No active test JWK\(kid.map { " with kid '\($0.prefix(64))'" } ?? ""); send a public JWK in the body.")
                     }
