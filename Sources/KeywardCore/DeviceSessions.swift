@@ -17,7 +17,9 @@ public struct DeviceSessionInfo: Sendable, Equatable {
     public let revokedAt: Date?
 }
 
-struct DeviceSessionRow: Codable {
+struct DeviceSessionRow: RevocableRow {
+    static let table = "device_sessions"
+
     let id: String
     let merchant_id: String
     let mode: String
@@ -235,16 +237,10 @@ public final class DeviceSessionService: Sendable {
     /// Ends a session at once, on every instance.
     public func revoke(merchantID: String, mode: Mode, id: String) async throws -> DeviceSessionInfo {
         guard UUID(uuidString: id) != nil,
-              var row = try await store.sql.select().column("*").from("device_sessions").where("id", .equal, id.lowercased())
+              let row = try await store.sql.select().column("*").from("device_sessions").where("id", .equal, id.lowercased())
                 .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue).first(decoding: DeviceSessionRow.self)
         else { throw KeywardError.notFound("session", id: id) }
-        if row.revoked_ms != nil { return row.info }
-        let now = clock.now().millis
-        try await changes.commit(in: store) { [id = row.id] sql in
-            try await sql.update("device_sessions").set("revoked_ms", to: now).where("id", .equal, id).run()
-        }
-        row.revoked_ms = now
-        return row.info
+        return try await CredentialLifecycle(store: store, changes: changes, clock: clock).revoke(row).info
     }
 
     /// 256 random bits, base64url.

@@ -21,7 +21,11 @@ public struct JWEKeyInfo: Sendable, Equatable {
     public let limits: CredentialLimits
 }
 
-struct JWEKeyRow: Codable {
+struct JWEKeyRow: MerchantCredentialRow {
+    static let table = "jwe_keys"
+    static let idPrefix = "jwk"
+    static let noun = "JWK"
+
     let id: String
     let merchant_id: String
     let mode: String
@@ -129,18 +133,12 @@ public struct JWEKeyService: Sendable {
 
     /// Revokes a JWK: no new session is encrypted to it; its sessions end too.
     public func revoke(merchantID: String, mode: Mode, id: String) async throws -> JWEKeyInfo {
-        guard Identifier.isWellFormed(id, prefix: "jwk"),
-              var row = try await store.sql.select().column("*").from("jwe_keys").where("id", .equal, id)
-                .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue).first(decoding: JWEKeyRow.self)
-        else { throw KeywardError.notFound("JWK", id: id) }
-        if row.revoked_ms != nil { return row.info }
-        let now = clock.now().millis
-        try await changes.commit(in: store, target: id) { sql in
-            try await sql.update("jwe_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
+        let lifecycle = CredentialLifecycle(store: store, changes: changes, clock: clock)
+        let row = try await lifecycle.find(JWEKeyRow.self, merchantID: merchantID, mode: mode, id: id)
+        // The key's sessions end with it, in the same transaction.
+        return try await lifecycle.revoke(row) { sql, now in
             try await sql.update("device_sessions").set("revoked_ms", to: now).where("jwe_key_id", .equal, id)
                 .where("revoked_ms", .is, SQLLiteral.null).run()
-        }
-        row.revoked_ms = now
-        return row.info
+        }.info
     }
 }

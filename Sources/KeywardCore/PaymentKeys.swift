@@ -31,7 +31,11 @@ public struct OrderHash: Sendable, Codable, Equatable {
     public let paymentKeyID: String
 }
 
-struct PaymentKeyRow: Codable {
+struct PaymentKeyRow: RollableRow {
+    static let table = "payment_keys"
+    static let idPrefix = "pyk"
+    static let noun = "payment key"
+
     let id: String
     let merchant_id: String
     let mode: String
@@ -48,6 +52,8 @@ struct PaymentKeyRow: Codable {
                        expiresAt: expires_ms.map(Date.init(millis:)), revokedAt: revoked_ms.map(Date.init(millis:)),
                        createdAt: Date(millis: created_ms), replacedBy: replaced_by)
     }
+
+    func status(at now: Date) -> CredentialStatus { info.status(at: now) }
 
     static func sealContext(id: String) -> String { "payment_key:\(id)" }
 }
@@ -75,7 +81,7 @@ public struct PaymentKeyService: Sendable {
             throw KeywardError.invalid("invalid_payment_key", "An imported payment key must be 16 to 256 printable ASCII characters.", field: "value")
         }
         let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: label, secret: importing ?? PaymentKeyFormat.generate(),
-                                        expiresAt: minter.inheritedExpiry, replacing: nil)
+                                        expiresAt: minter.inheritedExpiry)
         try await changes.commit(in: store, target: row.id) { sql in
             try await sql.insert(into: "payment_keys").model(row).run()
         }
@@ -96,33 +102,18 @@ public struct PaymentKeyService: Sendable {
         let overlap = try Validation.overlap(overlapSeconds)
         let now = clock.now()
         let old = try await row(merchantID: merchantID, mode: mode, id: id)
-        guard old.info.status(at: now) == .active else {
-            throw KeywardError(.conflict, "key_inactive", "Payment key \(id) is \(old.info.status(at: now).rawValue) and cannot be rolled.")
-        }
-        let lifetime = old.expires_ms.map { TimeInterval($0 - old.created_ms) / 1000 }
-        let expiresAt = lifetime.map { now.addingTimeInterval($0) }
+        try CredentialLifecycle.checkRollable(old, at: now)
+        let expiresAt = old.lifetime.map { now.addingTimeInterval($0) }
         try minter.admit(expiry: expiresAt)
         let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: old.label, secret: PaymentKeyFormat.generate(),
-                                        expiresAt: expiresAt, replacing: nil)
-        let oldExpiry = min(now.addingTimeInterval(overlap), old.info.expiresAt ?? .distantFuture).millis
-        try await changes.commit(in: store, target: row.id) { sql in
-            try await sql.insert(into: "payment_keys").model(row).run()
-            try await sql.update("payment_keys").set("expires_ms", to: oldExpiry).set("replaced_by", to: row.id)
-                .where("id", .equal, old.id).run()
-        }
+                                        expiresAt: expiresAt)
+        try await lifecycle.roll(old, overlap: overlap, into: row)
         return CreatedPaymentKey(info: row.info, secret: secret)
     }
 
-    /// Revokes a key at once.
+    /// Revokes a key at once. Revoking a revoked key changes nothing.
     public func revoke(merchantID: String, mode: Mode, id: String) async throws -> PaymentKeyInfo {
-        var existing = try await row(merchantID: merchantID, mode: mode, id: id)
-        if existing.revoked_ms != nil { return existing.info }
-        let now = clock.now().millis
-        try await changes.commit(in: store, target: id) { sql in
-            try await sql.update("payment_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
-        }
-        existing.revoked_ms = now
-        return existing.info
+        try await lifecycle.revoke(row(merchantID: merchantID, mode: mode, id: id)).info
     }
 
     /// The Kashier order hash for the hosted payment page, with the named key or the merchant's only
@@ -169,20 +160,17 @@ public struct PaymentKeyService: Sendable {
     }
 
     private func row(merchantID: String, mode: Mode, id: String) async throws -> PaymentKeyRow {
-        guard Identifier.isWellFormed(id, prefix: "pyk"),
-              let row = try await store.sql.select().column("*").from("payment_keys")
-                .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-                .first(decoding: PaymentKeyRow.self)
-        else { throw KeywardError.notFound("payment key", id: id) }
-        return row
+        try await lifecycle.find(PaymentKeyRow.self, merchantID: merchantID, mode: mode, id: id)
     }
 
-    private func makeRow(merchantID: String, mode: Mode, label: String, secret: String, expiresAt: Date?, replacing: String?) throws -> (PaymentKeyRow, String) {
+    private var lifecycle: CredentialLifecycle { CredentialLifecycle(store: store, changes: changes, clock: clock) }
+
+    private func makeRow(merchantID: String, mode: Mode, label: String, secret: String, expiresAt: Date?) throws -> (PaymentKeyRow, String) {
         let id = Identifier.make("pyk")
         let sealed = try keyring.seal(string: secret, context: PaymentKeyRow.sealContext(id: id))
         let row = PaymentKeyRow(id: id, merchant_id: merchantID, mode: mode.rawValue, label: label, sealed_secret: sealed,
                                 last4: String(secret.suffix(4)), expires_ms: expiresAt?.millis, revoked_ms: nil,
-                                created_ms: clock.now().millis, replaced_by: replacing)
+                                created_ms: clock.now().millis, replaced_by: nil)
         return (row, secret)
     }
 }

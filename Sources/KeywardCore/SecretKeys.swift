@@ -42,7 +42,11 @@ public struct CreatedSecretKey: Sendable {
     public let secret: String
 }
 
-struct SecretKeyRow: Codable {
+struct SecretKeyRow: RollableRow {
+    static let table = "secret_keys"
+    static let idPrefix = "key"
+    static let noun = "secret key"
+
     let id: String
     let merchant_id: String
     let mode: String
@@ -68,6 +72,8 @@ struct SecretKeyRow: Codable {
             lastUsedAt: last_used_ms.map(Date.init(millis:)), createdAt: Date(millis: created_ms),
             rolledFrom: rolled_from, replacedBy: replaced_by)
     }
+
+    func status(at now: Date) -> CredentialStatus { info.status(at: now) }
 }
 
 /// Settings of a new secret key.
@@ -162,49 +168,27 @@ public struct SecretKeyService: Sendable {
         let overlap = try Validation.overlap(overlapSeconds)
         let now = clock.now()
         let old = try await row(merchantID: merchantID, mode: mode, id: id)
-        switch old.info.status(at: now) {
-        case .active: break
-        case .rolling:
-            throw KeywardError(.conflict, "key_already_rolled", "Key \(id) was already rolled into \(old.replaced_by ?? "another key"); roll that one instead.")
-        case .expired, .revoked:
-            throw KeywardError(.conflict, "key_inactive", "Key \(id) is \(old.info.status(at: now).rawValue) and cannot be rolled; create a new key.")
-        }
+        try CredentialLifecycle.checkRollable(old, at: now)
         let info = old.info
-        let lifetime = old.expires_ms.map { TimeInterval($0 - old.created_ms) / 1000 }
-        try minter.admit(CredentialLimits(permissions: info.permissions, allowedIPs: info.allowedIPs,
-                                          expiresAt: lifetime.map { now.addingTimeInterval($0) }), managing: true)
+        let expiresAt = old.lifetime.map { now.addingTimeInterval($0) }
+        try minter.admit(CredentialLimits(permissions: info.permissions, allowedIPs: info.allowedIPs, expiresAt: expiresAt), managing: true)
         let (row, secret) = Self.makeRow(
             merchantID: merchantID, mode: mode, name: info.name, permissions: info.permissions,
-            networks: info.allowedIPs, expiresAt: lifetime.map { now.addingTimeInterval($0) }, now: now, rolledFrom: old.id)
-        let oldExpiry = min(now.addingTimeInterval(overlap), info.expiresAt ?? .distantFuture).millis
-        try await changes.commit(in: store, target: row.id) { sql in
-            try await sql.insert(into: "secret_keys").model(row).run()
-            try await sql.update("secret_keys").set("expires_ms", to: oldExpiry).set("replaced_by", to: row.id)
-                .where("id", .equal, old.id).run()
-        }
+            networks: info.allowedIPs, expiresAt: expiresAt, now: now, rolledFrom: old.id)
+        try await lifecycle.roll(old, overlap: overlap, into: row)
         return CreatedSecretKey(info: row.info, secret: secret)
     }
 
     /// Revokes a key at once, on every instance. Revoking a revoked key changes nothing.
     public func revoke(merchantID: String, mode: Mode, id: String) async throws -> SecretKeyInfo {
-        var existing = try await row(merchantID: merchantID, mode: mode, id: id)
-        if existing.revoked_ms != nil { return existing.info }
-        let now = clock.now().millis
-        try await changes.commit(in: store, target: id) { sql in
-            try await sql.update("secret_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
-        }
-        existing.revoked_ms = now
-        return existing.info
+        try await lifecycle.revoke(row(merchantID: merchantID, mode: mode, id: id)).info
     }
 
     func row(merchantID: String, mode: Mode, id: String) async throws -> SecretKeyRow {
-        guard Identifier.isWellFormed(id, prefix: "key"),
-              let row = try await store.sql.select().column("*").from("secret_keys")
-                .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-                .first(decoding: SecretKeyRow.self)
-        else { throw KeywardError.notFound("secret key", id: id) }
-        return row
+        try await lifecycle.find(SecretKeyRow.self, merchantID: merchantID, mode: mode, id: id)
     }
+
+    private var lifecycle: CredentialLifecycle { CredentialLifecycle(store: store, changes: changes, clock: clock) }
 
     static func makeRow(merchantID: String, mode: Mode, name: String, permissions: [String]?, networks: [IPNetwork],
                         expiresAt: Date?, now: Date, rolledFrom: String?) -> (SecretKeyRow, String) {

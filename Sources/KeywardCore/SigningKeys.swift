@@ -25,7 +25,11 @@ public struct SigningKeyInfo: Sendable, Equatable {
     public let limits: CredentialLimits
 }
 
-struct SigningKeyRow: Codable {
+struct SigningKeyRow: MerchantCredentialRow {
+    static let table = "signing_keys"
+    static let idPrefix = "sgk"
+    static let noun = "signing key"
+
     let id: String
     let merchant_id: String
     let mode: String
@@ -116,18 +120,8 @@ public struct SigningKeyService: Sendable {
 
     /// Revokes a key at once, on every instance.
     public func revoke(merchantID: String, mode: Mode, id: String) async throws -> SigningKeyInfo {
-        guard Identifier.isWellFormed(id, prefix: "sgk"),
-              var row = try await store.sql.select().column("*").from("signing_keys")
-                .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-                .first(decoding: SigningKeyRow.self)
-        else { throw KeywardError.notFound("signing key", id: id) }
-        if row.revoked_ms != nil { return row.info }
-        let now = clock.now().millis
-        try await changes.commit(in: store, target: id) { sql in
-            try await sql.update("signing_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
-        }
-        row.revoked_ms = now
-        return row.info
+        let lifecycle = CredentialLifecycle(store: store, changes: changes, clock: clock)
+        return try await lifecycle.revoke(lifecycle.find(SigningKeyRow.self, merchantID: merchantID, mode: mode, id: id)).info
     }
 
     /// A key the gateway can verify with, with its owner; `nil` if unknown, revoked or expired. Cached

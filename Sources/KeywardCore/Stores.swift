@@ -86,7 +86,9 @@ struct StoreRow: Codable {
     }
 }
 
-struct StoreKeyRow: Codable {
+struct StoreKeyRow: RevocableRow {
+    static let table = "store_keys"
+
     let id: String
     let store_id: String
     let key_index: Int64
@@ -262,16 +264,10 @@ public struct StoreService: Sendable {
     /// Revokes the key under `keyIndex` at once, on every instance.
     public func revokeKey(merchantID: String, mode: Mode, storeID: String, keyIndex: Int) async throws -> StoreKeyInfo {
         _ = try await get(merchantID: merchantID, mode: mode, id: storeID)
-        guard var row = try await store.sql.select().column("*").from("store_keys")
+        guard let row = try await store.sql.select().column("*").from("store_keys")
             .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
         else { throw KeywardError(.notFound, "resource_missing", "Store \(storeID) has no key index \(keyIndex).") }
-        if row.revoked_ms != nil { return row.info }
-        let now = clock.now().millis
-        try await changes.commit(in: store, target: storeID) { [id = row.id] sql in
-            try await sql.update("store_keys").set("revoked_ms", to: now).where("id", .equal, id).run()
-        }
-        row.revoked_ms = now
-        return row.info
+        return try await CredentialLifecycle(store: store, changes: changes, clock: clock).revoke(row, target: storeID).info
     }
 
     /// The kept merchant private key under `keyIndex` (PKCS#8 PEM); 409 `private_key_not_kept` otherwise.
