@@ -41,21 +41,16 @@ struct JWEKeyController {
             // The private JWK is in this answer only: Keyward keeps the public part.
             return try JSONResponse.make(JWEKeyResource(info, now: clock.now(), privateJWK: pair.json(includingPrivate: true)), status: .created)
         }
-        manage.post("jwks/:id/revoke", needs: .write(.credentials)) { request, context in
-            let key = context.principal
-            _ = try await JSONBody.decode(EmptyBody.self, from: request)
-            return try JSONResponse.make(JWEKeyResource(try await jweKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id")), now: clock.now()))
+        manage.revokeRoute("jwks") { target in
+            JWEKeyResource(try await jweKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
         }
         manage.get("device-sessions", needs: .read(.credentials)) { _, context in
             let key = context.principal
             let list = try await sessions.list(merchantID: key.merchantID, mode: key.mode)
             return try JSONResponse.make(ListResource(data: list.map { DeviceSessionResource($0, now: clock.now()) }, has_more: list.count == 100))
         }
-        manage.post("device-sessions/:id/revoke", needs: .write(.credentials)) { request, context in
-            let key = context.principal
-            _ = try await JSONBody.decode(EmptyBody.self, from: request)
-            let info = try await sessions.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
-            return try JSONResponse.make(DeviceSessionResource(info, now: clock.now()))
+        manage.revokeRoute("device-sessions") { target in
+            DeviceSessionResource(try await sessions.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
         }
     }
 }

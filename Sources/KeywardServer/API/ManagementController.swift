@@ -17,18 +17,12 @@ struct ManagementController {
             let info = try await secretKeys.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
             return try JSONResponse.make(SecretKeyResource(info, now: clock.now()))
         }
-        manage.post("keys/:id/roll", needs: .write(.credentials)) { request, context in
-            let key = context.principal
-            let body = try await JSONBody.decode(RollBody.self, from: request)
-            let created = try await secretKeys.roll(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"), overlapSeconds: body.overlap_seconds,
-                                                    by: .key(key))
-            return try JSONResponse.make(SecretKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
+        manage.rollRoute("keys") { target, overlap in
+            let created = try await secretKeys.roll(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id, overlapSeconds: overlap, by: .key(target.key))
+            return SecretKeyResource(created.info, now: clock.now(), secret: created.secret)
         }
-        manage.post("keys/:id/revoke", needs: .write(.credentials)) { request, context in
-            let key = context.principal
-            _ = try await JSONBody.decode(EmptyBody.self, from: request)
-            let info = try await secretKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
-            return try JSONResponse.make(SecretKeyResource(info, now: clock.now()))
+        manage.revokeRoute("keys") { target in
+            SecretKeyResource(try await secretKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
         }
         manage.get("payment-keys", needs: .read(.credentials)) { _, context in
             let key = context.principal
@@ -41,18 +35,12 @@ struct ManagementController {
             let created = try await paymentKeys.create(merchantID: key.merchantID, mode: key.mode, label: body.label, importing: body.value, by: .key(key))
             return try JSONResponse.make(PaymentKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
         }
-        manage.post("payment-keys/:id/roll", needs: .write(.credentials)) { request, context in
-            let key = context.principal
-            let body = try await JSONBody.decode(RollBody.self, from: request)
-            let created = try await paymentKeys.roll(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"), overlapSeconds: body.overlap_seconds,
-                                                     by: .key(key))
-            return try JSONResponse.make(PaymentKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
+        manage.rollRoute("payment-keys") { target, overlap in
+            let created = try await paymentKeys.roll(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id, overlapSeconds: overlap, by: .key(target.key))
+            return PaymentKeyResource(created.info, now: clock.now(), secret: created.secret)
         }
-        manage.post("payment-keys/:id/revoke", needs: .write(.credentials)) { request, context in
-            let key = context.principal
-            _ = try await JSONBody.decode(EmptyBody.self, from: request)
-            let info = try await paymentKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
-            return try JSONResponse.make(PaymentKeyResource(info, now: clock.now()))
+        manage.revokeRoute("payment-keys") { target in
+            PaymentKeyResource(try await paymentKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
         }
         manage.post("order-hash", needs: .write(.credentials)) { request, context in
             let key = context.principal

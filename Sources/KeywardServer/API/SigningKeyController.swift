@@ -50,11 +50,8 @@ struct SigningKeyController {
             let signingKey = try? HTTPSigningKey(pem: pem)
             return try JSONResponse.make(try PrivateKeyOutput(pkcs8PEM: pem, signingKey: signingKey, keyID: id, passphrase: passphrase))
         }
-        manage.post("signing-keys/:id/revoke", needs: .write(.credentials)) { request, context in
-            let key = context.principal
-            _ = try await JSONBody.decode(EmptyBody.self, from: request)
-            let info = try await signingKeys.revoke(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
-            return try JSONResponse.make(SigningKeyResource(info, now: clock.now()))
+        manage.revokeRoute("signing-keys") { target in
+            SigningKeyResource(try await signingKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
         }
     }
 }
