@@ -141,11 +141,25 @@ let package = Package(
             dependencies: [
                 "KeywardTestSupport",
                 "KeywardCrypto",
-                "KeywardDialects",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "SwiftASN1", package: "swift-asn1"),
+            ]
+        ),
+        .testTarget(
+            name: "KeywardDialectsTests",
+            dependencies: ["KeywardDialects", "KeywardCrypto", "KeywardTestSupport", .product(name: "Crypto", package: "swift-crypto")]
+        ),
+        .testTarget(name: "KeywardCoreTests", dependencies: ["KeywardCore", "KeywardCrypto", "KeywardTestSupport"]),
+        .testTarget(
+            name: "KeywardACMETests",
+            dependencies: [
+                "KeywardACME",
+                "KeywardCrypto",
+                "KeywardTestSupport",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
             ]
         ),
         .testTarget(name: "KeywardQRTests", dependencies: ["KeywardQR", "KeywardTestSupport"]),
