@@ -2,26 +2,34 @@ import Foundation
 import KeywardCrypto
 import SQLKit
 
-/// A stored credential that can be revoked: a row of `table` with an `id` and a `revoked_ms` column.
-protocol RevocableRow: Codable, Sendable {
+/// A row of one of the credential tables, written through the change log.
+protocol StoredRow: Codable, Sendable {
     /// The table its rows live in.
     static var table: String { get }
     /// Its id.
     var id: String { get }
-    /// When it was revoked (milliseconds), if it was.
-    var revoked_ms: Int64? { get set }
 }
 
-/// A credential a merchant names by id within its merchant and mode (`key_…`, `pyk_…`, `sgk_…`, `jwk_…`).
-protocol MerchantCredentialRow: RevocableRow {
+/// A row a merchant names by id within its merchant and mode (`key_…`, `pyk_…`, `sgk_…`, `jwk_…`, `sto_…`):
+/// its table has `merchant_id`, `mode` and `created_ms` columns.
+protocol MerchantScopedRow: StoredRow {
     /// The prefix of its ids.
     static var idPrefix: String { get }
     /// What the merchant calls it, for "not found" and "cannot be rolled" messages.
     static var noun: String { get }
 }
 
+/// A stored credential that can be revoked: its table has a `revoked_ms` column.
+protocol RevocableRow: StoredRow {
+    /// When it was revoked (milliseconds), if it was.
+    var revoked_ms: Int64? { get set }
+}
+
+/// A merchant's credential that can be revoked.
+typealias MerchantCredentialRow = MerchantScopedRow & RevocableRow
+
 /// A credential that can be rolled: replaced by a new one while the old one keeps working for an overlap.
-protocol RollableRow: MerchantCredentialRow {
+protocol RollableRow: MerchantScopedRow, RevocableRow {
     var expires_ms: Int64? { get }
     var created_ms: Int64 { get }
     /// The credential that replaced it by a roll.
@@ -47,8 +55,23 @@ struct CredentialLifecycle: Sendable {
     let changes: CredentialChanges
     let clock: KeywardClock
 
-    /// The credential `id` of `merchantID` in `mode`; 404 when it is another merchant's, the other mode's, or no one's.
-    func find<Row: MerchantCredentialRow>(_: Row.Type, merchantID: String, mode: Mode, id: String) async throws -> Row {
+    /// Stores a new row (a credential made, or a store opened), with its audit entry.
+    func create<Row: StoredRow>(_ row: Row) async throws {
+        try await changes.commit(in: store, target: row.id) { sql in
+            try await sql.insert(into: Row.table).model(row).run()
+        }
+    }
+
+    /// A merchant's rows in `mode`, newest first, at most 1,000.
+    func list<Row: MerchantScopedRow>(_: Row.Type, merchantID: String, mode: Mode) async throws -> [Row] {
+        try await store.sql.select().column("*").from(Row.table)
+            .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
+            .orderBy("created_ms", .descending).orderBy("id", .descending).limit(1000)
+            .all(decoding: Row.self)
+    }
+
+    /// The row `id` of `merchantID` in `mode`; 404 when it is another merchant's, the other mode's, or no one's.
+    func find<Row: MerchantScopedRow>(_: Row.Type, merchantID: String, mode: Mode, id: String) async throws -> Row {
         guard Identifier.isWellFormed(id, prefix: Row.idPrefix),
               let row = try await store.sql.select().column("*").from(Row.table)
                 .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)

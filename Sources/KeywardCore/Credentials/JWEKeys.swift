@@ -59,6 +59,8 @@ public struct JWEKeyService: Sendable {
         self.clock = clock
     }
 
+    private var lifecycle: CredentialLifecycle { CredentialLifecycle(store: store, changes: changes, clock: clock) }
+
     /// The merchant's `serviceCode` in `mode` (a UUID), issued on first use.
     public func serviceCode(merchantID: String, mode: Mode) async throws -> String {
         struct Row: Decodable { let code: String }
@@ -114,14 +116,13 @@ public struct JWEKeyService: Sendable {
         let row = JWEKeyRow(id: Identifier.make("jwk"), merchant_id: merchantID, mode: mode.rawValue, name: name, kid: jwk.kid, thumbprint: thumbprint,
                             public_jwk: jwk.json(), algorithm: algorithm, created_ms: clock.now().millis, revoked_ms: nil,
                             permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis)
-        try await changes.commit(in: store, target: row.id) { sql in try await sql.insert(into: "jwe_keys").model(row).run() }
+        try await lifecycle.create(row)
         return row.info
     }
 
     /// The merchant's JWKs in `mode`, newest first.
     public func list(merchantID: String, mode: Mode) async throws -> [JWEKeyInfo] {
-        try await store.sql.select().column("*").from("jwe_keys").where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-            .orderBy("created_ms", .descending).orderBy("id", .descending).limit(1000).all(decoding: JWEKeyRow.self).map(\.info)
+        try await lifecycle.list(JWEKeyRow.self, merchantID: merchantID, mode: mode).map(\.info)
     }
 
     /// The newest active JWK of the merchant in `mode`: the one new sessions are encrypted to.
@@ -133,7 +134,6 @@ public struct JWEKeyService: Sendable {
 
     /// Revokes a JWK: no new session is encrypted to it; its sessions end too.
     public func revoke(merchantID: String, mode: Mode, id: String) async throws -> JWEKeyInfo {
-        let lifecycle = CredentialLifecycle(store: store, changes: changes, clock: clock)
         let row = try await lifecycle.find(JWEKeyRow.self, merchantID: merchantID, mode: mode, id: id)
         // The key's sessions end with it, in the same transaction.
         return try await lifecycle.revoke(row) { sql, now in

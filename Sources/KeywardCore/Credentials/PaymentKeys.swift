@@ -82,18 +82,13 @@ public struct PaymentKeyService: Sendable {
         }
         let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: label, secret: importing ?? PaymentKeyFormat.generate(),
                                         expiresAt: minter.inheritedExpiry)
-        try await changes.commit(in: store, target: row.id) { sql in
-            try await sql.insert(into: "payment_keys").model(row).run()
-        }
+        try await lifecycle.create(row)
         return CreatedPaymentKey(info: row.info, secret: secret)
     }
 
     /// Keys of a merchant in one mode, newest first.
     public func list(merchantID: String, mode: Mode) async throws -> [PaymentKeyInfo] {
-        try await store.sql.select().column("*").from("payment_keys")
-            .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-            .orderBy("created_ms", .descending).orderBy("id", .descending).limit(1000)
-            .all(decoding: PaymentKeyRow.self).map(\.info)
+        try await lifecycle.list(PaymentKeyRow.self, merchantID: merchantID, mode: mode).map(\.info)
     }
 
     /// A new key with the same label (and lifetime, if it had an expiry); the old one keeps working for

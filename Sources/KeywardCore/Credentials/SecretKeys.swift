@@ -114,9 +114,7 @@ public struct SecretKeyService: Sendable {
                                        managing: true, now: now)
         let (row, secret) = Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: limits.permissions,
                                          networks: limits.allowedIPs, expiresAt: limits.expiresAt, now: now, rolledFrom: nil)
-        try await changes.commit(in: store, target: row.id) { sql in
-            try await sql.insert(into: "secret_keys").model(row).run()
-        }
+        try await lifecycle.create(row)
         return CreatedSecretKey(info: row.info, secret: secret)
     }
 

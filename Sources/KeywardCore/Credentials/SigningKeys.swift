@@ -72,6 +72,8 @@ public struct SigningKeyService: Sendable {
         self.nonces = NonceLedger(store: store)
     }
 
+    private var lifecycle: CredentialLifecycle { CredentialLifecycle(store: store, changes: changes, clock: clock) }
+
     /// Registers the public key in `pem` (certificate, SPKI or PKCS#1). RSA below 2048 bits is refused in
     /// live mode (test mode takes 1024: the public myPOS sandbox key); expired certificates are refused.
     /// `keepingPrivateKey` (PKCS#8 PEM of a key Keyward generated) is stored sealed for later export.
@@ -104,24 +106,18 @@ public struct SigningKeyService: Sendable {
                                 public_key_pem: imported.key.spkiPEM, algorithm: imported.key.algorithmDescription,
                                 not_after_ms: imported.notValidAfter?.millis, created_ms: now.millis, revoked_ms: nil, sealed_private_key: sealed,
                                 permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis)
-        try await changes.commit(in: store, target: row.id) { sql in
-            try await sql.insert(into: "signing_keys").model(row).run()
-        }
+        try await lifecycle.create(row)
         return row.info
     }
 
     /// Keys of a merchant in one mode, newest first.
     public func list(merchantID: String, mode: Mode) async throws -> [SigningKeyInfo] {
-        try await store.sql.select().column("*").from("signing_keys")
-            .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-            .orderBy("created_ms", .descending).orderBy("id", .descending).limit(1000)
-            .all(decoding: SigningKeyRow.self).map(\.info)
+        try await lifecycle.list(SigningKeyRow.self, merchantID: merchantID, mode: mode).map(\.info)
     }
 
     /// Revokes a key at once, on every instance.
     public func revoke(merchantID: String, mode: Mode, id: String) async throws -> SigningKeyInfo {
-        let lifecycle = CredentialLifecycle(store: store, changes: changes, clock: clock)
-        return try await lifecycle.revoke(lifecycle.find(SigningKeyRow.self, merchantID: merchantID, mode: mode, id: id)).info
+        try await lifecycle.revoke(lifecycle.find(SigningKeyRow.self, merchantID: merchantID, mode: mode, id: id)).info
     }
 
     /// A key the gateway can verify with, with its owner; `nil` if unknown, revoked or expired. Cached

@@ -68,7 +68,11 @@ public struct NewStore: Sendable {
     }
 }
 
-struct StoreRow: Codable {
+struct StoreRow: MerchantScopedRow {
+    static let table = "stores"
+    static let idPrefix = "sto"
+    static let noun = "store"
+
     let id: String
     let merchant_id: String
     let mode: String
@@ -138,6 +142,8 @@ public struct StoreService: Sendable {
         self.heavyWork = heavyWork
     }
 
+    private var lifecycle: CredentialLifecycle { CredentialLifecycle(store: store, changes: changes, clock: clock) }
+
     /// Creates a store; its `SID`/`WalletNumber` or account UUID are generated unless given.
     public func create(merchantID: String, mode: Mode, _ new: NewStore) async throws -> StoreInfo {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
@@ -161,28 +167,18 @@ public struct StoreService: Sendable {
         }
         let row = StoreRow(id: Identifier.make("sto"), merchant_id: merchantID, mode: mode.rawValue, dialect: new.dialect.rawValue, name: name,
                            external_id: externalID, wallet_number: wallet, reject_replays: new.rejectReplays ? 1 : 0, created_ms: clock.now().millis)
-        try await changes.commit(in: store, target: row.id) { sql in
-            try await sql.insert(into: "stores").model(row).run()
-        }
+        try await lifecycle.create(row)
         return row.info
     }
 
     /// The merchant's stores in `mode`, newest first.
     public func list(merchantID: String, mode: Mode) async throws -> [StoreInfo] {
-        try await store.sql.select().column("*").from("stores")
-            .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-            .orderBy("created_ms", .descending).orderBy("id", .descending).limit(1000)
-            .all(decoding: StoreRow.self).map(\.info)
+        try await lifecycle.list(StoreRow.self, merchantID: merchantID, mode: mode).map(\.info)
     }
 
     /// One store of the merchant in `mode`.
     public func get(merchantID: String, mode: Mode, id: String) async throws -> StoreInfo {
-        guard Identifier.isWellFormed(id, prefix: "sto"),
-              let row = try await store.sql.select().column("*").from("stores")
-                .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-                .first(decoding: StoreRow.self)
-        else { throw KeywardError.notFound("store", id: id) }
-        return row.info
+        try await lifecycle.find(StoreRow.self, merchantID: merchantID, mode: mode, id: id).info
     }
 
     /// The keys of a store, by key index.
@@ -267,7 +263,7 @@ public struct StoreService: Sendable {
         guard let row = try await store.sql.select().column("*").from("store_keys")
             .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
         else { throw KeywardError(.notFound, "resource_missing", "Store \(storeID) has no key index \(keyIndex).") }
-        return try await CredentialLifecycle(store: store, changes: changes, clock: clock).revoke(row, target: storeID).info
+        return try await lifecycle.revoke(row, target: storeID).info
     }
 
     /// The kept merchant private key under `keyIndex` (PKCS#8 PEM); 409 `private_key_not_kept` otherwise.
