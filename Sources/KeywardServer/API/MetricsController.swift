@@ -37,21 +37,21 @@ struct MetricsController {
     }
 
     func render() async throws -> String {
+        let expiration = MetricNameDescriptor(namespace: "keyward", subsystem: "certificate", metricName: "expiration_timestamp", unitName: "seconds",
+                                              helpText: "The date after which the certificate expires, as a Unix timestamp.")
+        let state = MetricNameDescriptor(namespace: "keyward", subsystem: "certificate", metricName: "expiry_state", unitName: "",
+                                         helpText: "1 for the certificate's expiry state now: valid, expiring (28 days or less), critical (14), expired.")
+        let renewalErrors = MetricNameDescriptor(namespace: "keyward", subsystem: "certificate", metricName: "renewal_errors", unitName: "total",
+                                                 helpText: "Failed ACME orders and renewals per channel.")
         let registry = PrometheusCollectorRegistry()
         let now = clock.now()
         for row in try await certificates.expiryRows() {
             let labels = [("merchant", row.merchantID), ("channel", row.channelID ?? ""), ("type", row.type), ("serial", row.serial)]
-            registry.makeGauge(name: "keyward_certificate_expiration_timestamp_seconds", labels: labels,
-                               help: "The date after which the certificate expires, as a Unix timestamp.")
-                .set(to: Double(Int64(row.notAfter.timeIntervalSince1970)))
-            registry.makeGauge(name: "keyward_certificate_expiry_state", labels: labels + [("state", CertificateStatus(notAfter: row.notAfter, now: now).rawValue)],
-                               help: "1 for the certificate's expiry state now: valid, expiring (28 days or less), critical (14), expired.")
-                .set(to: 1)
+            registry.makeGauge(descriptor: expiration, labels: labels).set(to: Double(Int64(row.notAfter.timeIntervalSince1970)))
+            registry.makeGauge(descriptor: state, labels: labels + [("state", CertificateStatus(notAfter: row.notAfter, now: now).rawValue)]).set(to: 1)
         }
         for count in try await issuance.renewalErrorCounts() {
-            registry.makeCounter(name: "keyward_certificate_renewal_errors_total", labels: [("merchant", count.merchantID), ("channel", count.channelID)],
-                                 help: "Failed ACME orders and renewals per channel.")
-                .increment(by: Int64(count.count))
+            registry.makeCounter(descriptor: renewalErrors, labels: [("merchant", count.merchantID), ("channel", count.channelID)]).increment(by: Int64(count.count))
         }
         return registry.emitToString()
     }
