@@ -1,6 +1,16 @@
 import Crypto
 import Foundation
 
+// Hand-written on purpose, although hummingbird-auth (already a dependency) has a `HummingbirdOTP`
+// product with `TOTP.compute(date:)`. It cannot compute our users' codes: its `secret` is a `String`
+// and it keys the HMAC with `secret.utf8`, while every secret enrolled here is 20 random bytes (RFC 4226's
+// length, sealed in `users`), which are almost never valid UTF-8; a `String` made from them replaces the
+// invalid bytes with U+FFFD, so every enrolled authenticator would stop matching. It also brings in
+// Hummingbird (HummingbirdOTP depends on HummingbirdAuth, which depends on the server framework), so it
+// could not live in this leaf library, and it has no verification window, no replay refusal and no
+// constant-time comparison, which are the parts of this file that matter. Checked against
+// hummingbird-auth 2.5.0 (Sources/HummingbirdOTP/OTP.swift); revisit if it ever takes `[UInt8]` secrets.
+
 /// Time-based one-time passwords (RFC 6238 over RFC 4226 HOTP, HMAC-SHA-1, the algorithm every
 /// authenticator app speaks), with the checks the RFC leaves to the verifier: a window of one step
 /// either side for clock drift, and replay refusal (a step at or before the last accepted one).

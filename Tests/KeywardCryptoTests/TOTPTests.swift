@@ -11,6 +11,16 @@ struct TOTPTests {
         #expect(totp.code(at: Date(timeIntervalSince1970: Double(time))) == expected)
     }
 
+    /// Secrets are random bytes, not text: the key is the raw bytes, as authenticator apps use it after
+    /// base32-decoding. A String-keyed TOTP (such as HummingbirdOTP's, see TOTP.swift) would turn these
+    /// invalid UTF-8 bytes into U+FFFD and give 652810 and 077562 instead. Expected codes from Python's hmac.
+    @Test func aSecretThatIsNotUTF8IsUsedByteForByte() {
+        let secret: [UInt8] = [0xff, 0xfe, 0x80, 0x00, 0xc3, 0x28, 0xa0, 0xa1, 0xe2, 0x28, 0xa1, 0xf0, 0x90, 0x28, 0xbc, 0xf8, 0xa1, 0xa1, 0xa1, 0xa1]
+        let totp = TOTP(secret: secret)
+        #expect(totp.code(at: Date(timeIntervalSince1970: 59)) == "847700")
+        #expect(totp.code(at: Date(timeIntervalSince1970: 1_800_000_000)) == "799380")
+    }
+
     @Test func base32MatchesRFC4648() {
         for (plain, encoded) in [("", ""), ("f", "MY"), ("fo", "MZXQ"), ("foo", "MZXW6"), ("foob", "MZXW6YQ"), ("fooba", "MZXW6YTB"), ("foobar", "MZXW6YTBOI")] {
             #expect(Base32.encode(Array(plain.utf8)) == encoded)

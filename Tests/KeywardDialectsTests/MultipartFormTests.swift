@@ -62,3 +62,64 @@ struct MultipartBoundaryLimitTests {
         #expect(throws: MultipartForm.Malformed.self) { try MultipartForm.parse(body, boundary: boundary) }
     }
 }
+
+/// What a hostile member could send to an upload form instead of what a browser sends: each is refused
+/// with a reason (a 400 `malformed_form` in the cabinet, see CabinetUploadLimitTests), never a crash,
+/// and never read as a form with its last part silently dropped or cut short.
+struct MultipartHostileInputTests {
+    @Test func aContentTypeWithoutABoundaryHasNone() {
+        #expect(MultipartForm.boundary(contentType: "multipart/form-data") == nil)
+        #expect(MultipartForm.boundary(contentType: "multipart/form-data; boundary=") == nil)
+        #expect(MultipartForm.boundary(contentType: "multipart/form-data; boundary=\"\"") == nil)
+    }
+
+    @Test(arguments: [
+        "",
+        "--XyZ\r\nContent-Disposition: form-data; name=\"a\"",
+        "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--Xy",
+        "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--XyZ",
+        "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--XyZ\r\n",
+        "--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\nx\r\n--XyZ\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\ny",
+    ])
+    func anUnterminatedBodyIsRefused(body: String) {
+        #expect(throws: MultipartForm.Malformed.self) { try MultipartForm.parse(Array(body.utf8), boundary: "XyZ") }
+    }
+
+    @Test func whatFollowsTheClosingDelimiterIsIgnored() throws {
+        let body = MultipartFormTests.body(["Content-Disposition: form-data; name=\"a\"\r\n\r\nx"]) + Array("epilogue\r\n--XyZ\r\nnot a part".utf8)
+        #expect(try MultipartForm.parse(body, boundary: "XyZ").fields == ["a": "x"])
+    }
+
+    /// multipart-kit 4.7.1 indexes a 128-entry table with a header name's bytes: a byte of 0x80 or more
+    /// there would take the server down (found reading its parser while replacing ours with it).
+    @Test(arguments: [[UInt8(0xff)], [0x43, 0xc3, 0xa9], [0x80, 0x3a, 0x20, 0x78]])
+    func aHeaderNameThatIsNotASCIIIsRefusedNotACrash(name: [UInt8]) {
+        let body = Array("--XyZ\r\nContent-Disposition: form-data; name=\"a\"\r\n".utf8) + name + Array(": x\r\n\r\nx\r\n--XyZ--\r\n".utf8)
+        #expect(throws: MultipartForm.Malformed.self) { try MultipartForm.parse(body, boundary: "XyZ") }
+    }
+
+    @Test func nonASCIIInHeaderValuesAndBodiesIsRead() throws {
+        let body = Array("--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"café.cer\"\r\n\r\n".utf8) + [0xff, 0x80, 0xc3]
+            + Array("\r\n--XyZ--\r\n".utf8)
+        let form = try MultipartForm.parse(body, boundary: "XyZ")
+        #expect(form.files["files"] == [UploadedFile(fileName: "café.cer", bytes: [0xff, 0x80, 0xc3])])
+    }
+
+    @Test func aBoundaryThatIsNotPrintableASCIIIsRefused() {
+        #expect(MultipartForm.boundary(contentType: "multipart/form-data; boundary=caf\u{e9}") == nil)
+        #expect(throws: MultipartForm.Malformed.self) { try MultipartForm.parse(Array("--a\u{e9}\r\n".utf8), boundary: "a\u{e9}") }
+    }
+
+    @Test func aHugeHeaderIsRefused() {
+        let padding = String(repeating: "a", count: 64 * 1024)
+        let body = MultipartFormTests.body(["Content-Disposition: form-data; name=\"f\"\r\nX-Padding: \(padding)\r\n\r\nx"])
+        let error = #expect(throws: MultipartForm.Malformed.self) { try MultipartForm.parse(body, boundary: "XyZ") }
+        #expect(error?.reason.contains("header") == true, "\(String(describing: error))")
+    }
+
+    @Test func thousandsOfPartsAreRefused() {
+        let parts = (0..<5000).map { "Content-Disposition: form-data; name=\"f\($0)\"\r\n\r\nx" }
+        let error = #expect(throws: MultipartForm.Malformed.self) { try MultipartForm.parse(MultipartFormTests.body(parts), boundary: "XyZ") }
+        #expect(error?.reason == "The form has too many parts.")
+    }
+}

@@ -3,11 +3,19 @@ import HTTPTypes
 import Hummingbird
 import KeywardCore
 import KeywardCrypto
+import Prometheus
 
 /// `/metrics` in Prometheus text format, named like cert-manager's: each certificate's expiry (one
 /// series per channel using it) and renewal errors per channel. Read from the database, so every
 /// instance reports the same truth. A bearer token guards it when `metrics_token` is set; otherwise only
 /// loopback clients may scrape.
+///
+/// The exposition (HELP and TYPE lines, label escaping, number formatting) is swift-prometheus's
+/// (`PrometheusCollectorRegistry`), not ours. A fresh registry is filled from the database on each scrape
+/// rather than kept and updated in place, so a deleted certificate or channel stops being reported at
+/// once. Hand-written here: only the queries, the labels and the guard. Unlike the old text, a family with
+/// no series (no certificates yet) is left out rather than printed as bare HELP/TYPE lines, and gauges are
+/// printed as the library prints doubles (`1767225600.0`, `1.0`); both are the same to Prometheus.
 struct MetricsController {
     let certificates: CertificateService
     let issuance: ChannelIssuance
@@ -29,46 +37,28 @@ struct MetricsController {
     }
 
     func render() async throws -> String {
-        let rows = try await certificates.expiryRows()
-        var out = """
-            # HELP keyward_certificate_expiration_timestamp_seconds The date after which the certificate expires, as a Unix timestamp.
-            # TYPE keyward_certificate_expiration_timestamp_seconds gauge
-
-            """
-        out.reserveCapacity(rows.count * 300)
-        let labels = rows.map {
-            "merchant=\"\(Self.escape($0.merchantID))\",channel=\"\(Self.escape($0.channelID ?? ""))\",type=\"\(Self.escape($0.type))\",serial=\"\(Self.escape($0.serial))\""
-        }
-        for (row, label) in zip(rows, labels) {
-            out += "keyward_certificate_expiration_timestamp_seconds{\(label)} \(Int64(row.notAfter.timeIntervalSince1970))\n"
-        }
-        out += """
-            # HELP keyward_certificate_expiry_state 1 for the certificate's expiry state now: valid, expiring (28 days or less), critical (14), expired.
-            # TYPE keyward_certificate_expiry_state gauge
-
-            """
+        let expiration = MetricNameDescriptor(namespace: "keyward", subsystem: "certificate", metricName: "expiration_timestamp", unitName: "seconds",
+                                              helpText: "The date after which the certificate expires, as a Unix timestamp.")
+        let state = MetricNameDescriptor(namespace: "keyward", subsystem: "certificate", metricName: "expiry_state", unitName: "",
+                                         helpText: "1 for the certificate's expiry state now: valid, expiring (28 days or less), critical (14), expired.")
+        let renewalErrors = MetricNameDescriptor(namespace: "keyward", subsystem: "certificate", metricName: "renewal_errors", unitName: "total",
+                                                 helpText: "Failed ACME orders and renewals per channel.")
+        let registry = PrometheusCollectorRegistry()
         let now = clock.now()
-        for (row, label) in zip(rows, labels) {
-            out += "keyward_certificate_expiry_state{\(label),state=\"\(CertificateStatus(notAfter: row.notAfter, now: now).rawValue)\"} 1\n"
+        for row in try await certificates.expiryRows() {
+            let labels = [("merchant", row.merchantID), ("channel", row.channelID ?? ""), ("type", row.type), ("serial", row.serial)]
+            registry.makeGauge(descriptor: expiration, labels: labels).set(to: Double(Int64(row.notAfter.timeIntervalSince1970)))
+            registry.makeGauge(descriptor: state, labels: labels + [("state", CertificateStatus(notAfter: row.notAfter, now: now).rawValue)]).set(to: 1)
         }
-        out += """
-            # HELP keyward_certificate_renewal_errors_total Failed ACME orders and renewals per channel.
-            # TYPE keyward_certificate_renewal_errors_total counter
-
-            """
         for count in try await issuance.renewalErrorCounts() {
-            out += "keyward_certificate_renewal_errors_total{merchant=\"\(Self.escape(count.merchantID))\",channel=\"\(Self.escape(count.channelID))\"} \(count.count)\n"
+            registry.makeCounter(descriptor: renewalErrors, labels: [("merchant", count.merchantID), ("channel", count.channelID)]).increment(by: Int64(count.count))
         }
-        return out
+        return registry.emitToString()
     }
 
     static func isLoopback(_ address: [UInt8]?) -> Bool {
         guard let address else { return false }
         if address.count == 4 { return address[0] == 127 }
         return address == Array(repeating: 0, count: 15) + [1] || (address.count == 16 && address[0..<12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] && address[12] == 127)
-    }
-
-    static func escape(_ value: String) -> String {
-        value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"").replacingOccurrences(of: "\n", with: "\\n")
     }
 }

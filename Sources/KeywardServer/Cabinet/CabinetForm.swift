@@ -18,7 +18,12 @@ enum CabinetForm {
     }
 
     static func readAll(_ request: inout Request) async throws -> CabinetFormData {
-        let boundary = MultipartForm.boundary(contentType: request.headers[.contentType] ?? "")
+        let contentType = request.headers[.contentType] ?? ""
+        let boundary = MultipartForm.boundary(contentType: contentType)
+        // Not read as a urlencoded form instead: the member would see a stale-form error for an upload.
+        if boundary == nil, MultipartForm.isFormData(contentType: contentType) {
+            throw KeywardError(.invalidInput, "malformed_form", "The form's upload has no usable boundary; please send it again.")
+        }
         let limit = boundary == nil ? maximumBytes : maximumUploadBytes
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: limit) } catch {
