@@ -97,7 +97,7 @@ schemas = {
   "AuthTest": obj(["key_id", "merchant_id", "mode", "scheme", "permissions"], {"key_id": S, "merchant_id": S, "mid": S, "mode": MODE,
       "scheme": {"type": "string", "enum": ["secret_key", "http_signature", "mypos_ipc", "alikassa", "device_session"]}, "permissions": arr(S)}),
   "Diagnosis": obj(["dialect", "valid", "steps"], {"dialect": S, "valid": BOOL, "code": S, "explanation": S,
-      "steps": arr(obj(["step", "ok", "detail"], {"step": S, "ok": BOOL, "detail": S}))}, const="diagnosis"),
+      "steps": arr(obj(["step", "ok", "detail"], {"step": S, "ok": BOOL, "detail": S, "code": S}))}, const="diagnosis"),
   "RateLimit": obj(["subject", "mode", "quota", "window_seconds", "default"], {"subject": {**S, "description": "`merchant` or a credential's id."},
       "mode": MODE, "quota": INT, "window_seconds": INT, "default": {**BOOL, "description": "True for a mode's merchant limit nobody set."},
       "updated_at": TS}, const="rate_limit"),

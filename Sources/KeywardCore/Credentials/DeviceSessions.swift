@@ -62,13 +62,6 @@ public final class DeviceSessionService: Sendable {
         let merchantAllowedIPs: [IPNetwork]
     }
 
-    private struct Cache {
-        var generation: UInt64 = 0
-        var entries: [String: Cached] = [:]
-        /// Service code → the merchant's current JWK, parsed (importing a P-384 point costs a scalar multiplication).
-        var recipients: [String: Recipient] = [:]
-    }
-
     private struct Recipient: Sendable {
         let merchantID: String
         let mode: Mode
@@ -86,7 +79,10 @@ public final class DeviceSessionService: Sendable {
     let limits: DeviceSessionLimits
     /// How long a session lasts (no refresh: a new session is a new authorize call).
     public static let lifetime: TimeInterval = 24 * 3600
-    private let cache = Mutex(Cache())
+    /// Sessions by device id, until any credential change.
+    private let cache: RevisionedCache<String, Cached>
+    /// Service code → the merchant's current JWK, parsed (importing a P-384 point costs a scalar multiplication).
+    private let recipients: RevisionedCache<String, Recipient>
 
     public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, jweKeys: JWEKeyService, clock: KeywardClock = .system,
                 limits: DeviceSessionLimits = DeviceSessionLimits()) {
@@ -96,13 +92,8 @@ public final class DeviceSessionService: Sendable {
         self.changes = changes
         self.jweKeys = jweKeys
         self.clock = clock
-        changes.subscribe { [weak self] in
-            self?.cache.withLock { state in
-                state.generation &+= 1
-                state.entries.removeAll(keepingCapacity: true)
-                state.recipients.removeAll(keepingCapacity: true)
-            }
-        }
+        self.cache = RevisionedCache(limit: 100_000, invalidatedBy: changes)
+        self.recipients = RevisionedCache(limit: 10_000, invalidatedBy: changes)
     }
 
     /// Opens a session for `serviceCode`: a fresh P-384 server key, `deviceId`, `refreshToken`,
@@ -143,7 +134,7 @@ public final class DeviceSessionService: Sendable {
     /// The merchant behind `serviceCode` and the JWK new sessions are encrypted to, cached until any credential change.
     private func recipient(serviceCode: String) async throws -> Recipient {
         let normalized = serviceCode.lowercased()
-        let (cached, generation) = cache.withLock { ($0.recipients[normalized], $0.generation) }
+        let (cached, revision) = recipients.lookup(normalized)
         if let cached { return cached }
         guard let owner = try await jweKeys.owner(ofServiceCode: serviceCode) else {
             throw KeywardError(.unauthenticated, "b_service_code_not_found", "No merchant has this serviceCode; copy it from Keyward (one per merchant and mode).")
@@ -153,11 +144,7 @@ public final class DeviceSessionService: Sendable {
         }
         let recipient = Recipient(merchantID: owner.merchantID, mode: owner.mode, keyID: info.id, jwk: try JWK.parse(info.publicJWK),
                                   algorithm: JWEAlgorithm(rawValue: info.algorithm) ?? .ecdhESA256KW, limits: info.limits)
-        cache.withLock { state in
-            guard state.generation == generation else { return }
-            if state.recipients.count >= 10_000 { state.recipients.removeAll(keepingCapacity: true) }
-            state.recipients[normalized] = recipient
-        }
+        recipients.store(recipient, for: normalized, readAt: revision)
         return recipient
     }
 
@@ -168,24 +155,14 @@ public final class DeviceSessionService: Sendable {
         let missing = KeywardError(.unauthenticated, "b_session_doesnt_exist", "No such session. Open one with authorize_virtual_device.")
         guard UUID(uuidString: deviceID) != nil, (16...256).contains(refreshToken.utf8.count) else { throw missing }
         let key = deviceID.lowercased()
-        let (cached, generation) = cache.withLock { ($0.entries[key], $0.generation) }
         let entry: Cached
-        if let cached {
-            entry = cached
-        } else {
-            do {
-                guard let loaded = try await load(id: key) else { throw missing }
-                entry = loaded
-            } catch let error as KeywardError {
-                throw error
-            } catch {
-                throw KeywardError(.unavailable, "storage_unavailable", "Sessions cannot be checked right now; retry shortly.")
-            }
-            cache.withLock { state in
-                guard state.generation == generation else { return }
-                if state.entries.count >= 100_000 { state.entries.removeAll(keepingCapacity: true) }
-                state.entries[key] = entry
-            }
+        do {
+            guard let found = try await cache.value(for: key, load: { try await load(id: key) }) else { throw missing }
+            entry = found
+        } catch let error as KeywardError {
+            throw error
+        } catch {
+            throw KeywardError(.unavailable, "storage_unavailable", "Sessions cannot be checked right now; retry shortly.")
         }
         guard ConstantTime.equals(Array(Self.hash(refreshToken).utf8), Array(entry.row.refresh_hash.utf8)), entry.row.revoked_ms == nil else { throw missing }
         guard entry.row.expires_ms > clock.now().millis else {
@@ -225,7 +202,7 @@ public final class DeviceSessionService: Sendable {
 
     /// Drops one session from this instance's cache.
     func forget(_ id: String) {
-        cache.withLock { _ = $0.entries.removeValue(forKey: id) }
+        cache.remove(id)
     }
 
     /// The merchant's sessions in `mode`, newest first.

@@ -63,35 +63,24 @@ public enum AuthScheme: String, Sendable, Equatable {
 
 /// Verifies presented secret keys: shape, lookup by hash, revocation, expiry, IP allowlist.
 ///
-/// Verified keys are cached by digest. A credential change anywhere clears the cache (see
-/// `CredentialChanges`); the generation counter stops a lookup that raced with a change from caching a
-/// stale row.
+/// Verified keys are cached by digest in a `RevisionedCache`: a credential change anywhere clears it,
+/// and a lookup that raced with a change does not cache the stale row.
 public final class KeyAuthenticator: Sendable {
-    private struct Cache {
-        var generation: UInt64 = 0
-        var entries: [APIKeyDigest: AuthenticatedKey] = [:]
-    }
-
     let store: KeywardStore
     let clock: KeywardClock
     let lastUsed: LastUsedRecorder
-    private let cache = Mutex(Cache())
-    private let cacheLimit: Int
+    private let cache: RevisionedCache<APIKeyDigest, AuthenticatedKey>
 
     public init(store: KeywardStore, changes: CredentialChanges, lastUsed: LastUsedRecorder, clock: KeywardClock = .system, cacheLimit: Int = 200_000) {
         self.store = store
         self.clock = clock
         self.lastUsed = lastUsed
-        self.cacheLimit = cacheLimit
-        changes.subscribe { [weak self] in self?.invalidateAll() }
+        self.cache = RevisionedCache(limit: cacheLimit, invalidatedBy: changes)
     }
 
     /// Forgets every cached key; the next use of each is read from the database.
     public func invalidateAll() {
-        cache.withLock { state in
-            state.generation &+= 1
-            state.entries.removeAll(keepingCapacity: true)
-        }
+        cache.invalidateAll()
     }
 
     /// Verifies `presented` for a caller at `clientAddress` (4 or 16 bytes; `nil` when unknown, which
@@ -104,25 +93,15 @@ public final class KeyAuthenticator: Sendable {
         }
         let rawDigest = APIKeyFormat.rawDigest(of: presented)
         let key: AuthenticatedKey
-        let (cached, generation) = cache.withLock { ($0.entries[rawDigest], $0.generation) }
-        if let cached {
-            key = cached
-        } else {
-            do {
-                guard let loaded = try await load(digest: rawDigest.hex) else {
-                    throw KeywardError(.unauthenticated, "invalid_key", "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live).")
-                }
-                key = loaded
-            } catch let error as KeywardError {
-                throw error
-            } catch {
-                throw KeywardError(.unavailable, "storage_unavailable", "Credentials cannot be checked right now; retry shortly.")
+        do {
+            guard let found = try await cache.value(for: rawDigest, load: { try await load(digest: rawDigest.hex) }) else {
+                throw KeywardError(.unauthenticated, "invalid_key", "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live).")
             }
-            cache.withLock { state in
-                guard state.generation == generation else { return }
-                if state.entries.count >= cacheLimit { state.entries.removeAll(keepingCapacity: true) }
-                state.entries[rawDigest] = key
-            }
+            key = found
+        } catch let error as KeywardError {
+            throw error
+        } catch {
+            throw KeywardError(.unavailable, "storage_unavailable", "Credentials cannot be checked right now; retry shortly.")
         }
         let now = clock.now()
         if key.revokedAt != nil {

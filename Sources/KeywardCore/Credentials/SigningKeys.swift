@@ -60,7 +60,7 @@ public struct SigningKeyService: Sendable {
     let keyring: MasterKeyring
     let changes: CredentialChanges
     let clock: KeywardClock
-    private let resolved: ResolvedSigningKeys
+    private let resolved: RevisionedCache<String, ResolvedSigningKeys.Entry>
     private let nonces: NonceLedger
 
     public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system) {
@@ -68,7 +68,7 @@ public struct SigningKeyService: Sendable {
         self.keyring = keyring
         self.changes = changes
         self.clock = clock
-        self.resolved = ResolvedSigningKeys(changes: changes)
+        self.resolved = RevisionedCache(limit: 50_000, invalidatedBy: changes)
         self.nonces = NonceLedger(store: store)
     }
 
@@ -125,15 +125,7 @@ public struct SigningKeyService: Sendable {
     /// `merchantAllowedIPs` is the merchant's allowlist (Settings), which every credential must also satisfy.
     public func resolve(id: String) async throws -> (key: VerificationKey, owner: SigningKeyInfo, mid: String, merchantAllowedIPs: [IPNetwork])? {
         guard Identifier.isWellFormed(id, prefix: "sgk") else { return nil }
-        let entry: ResolvedSigningKeys.Entry
-        if let cached = resolved.lookup(id) {
-            entry = cached.entry
-        } else {
-            let generation = resolved.generation
-            guard let loaded = try await load(id: id) else { return nil }
-            resolved.insert(loaded, for: id, generation: generation)
-            entry = loaded
-        }
+        guard let entry = try await resolved.value(for: id, load: { try await load(id: id) }) else { return nil }
         if let notAfter = entry.owner.notAfter, notAfter <= clock.now() { return nil }
         return (entry.key, entry.owner, entry.mid, entry.merchantAllowedIPs)
     }
@@ -212,44 +204,13 @@ public struct NoncePruner: Service {
     }
 }
 
-/// Active signing keys already read and parsed, by id; emptied on every credential change. The
-/// generation counter keeps a lookup that raced with a change from caching what it read before it.
-final class ResolvedSigningKeys: Sendable {
+/// Active signing keys already read and parsed, by id, kept in a `RevisionedCache` (emptied on every
+/// credential change).
+enum ResolvedSigningKeys {
     struct Entry: Sendable {
         let key: VerificationKey
         let owner: SigningKeyInfo
         let mid: String
         let merchantAllowedIPs: [IPNetwork]
-    }
-
-    private struct State {
-        var generation: UInt64 = 0
-        var entries: [String: Entry] = [:]
-    }
-
-    private let state = Mutex(State())
-    private let limit = 50_000
-
-    init(changes: CredentialChanges) {
-        changes.subscribe { [weak self] in
-            self?.state.withLock { state in
-                state.generation &+= 1
-                state.entries.removeAll(keepingCapacity: true)
-            }
-        }
-    }
-
-    var generation: UInt64 { state.withLock { $0.generation } }
-
-    func lookup(_ id: String) -> (entry: Entry, generation: UInt64)? {
-        state.withLock { state in state.entries[id].map { ($0, state.generation) } }
-    }
-
-    func insert(_ entry: Entry, for id: String, generation: UInt64) {
-        state.withLock { state in
-            guard state.generation == generation else { return }
-            if state.entries.count >= limit { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[id] = entry
-        }
     }
 }

@@ -30,44 +30,24 @@ public struct ResolvedStoreKey: Sendable {
     }
 }
 
-/// Finds stores by `SID` or account for the gateway. Results are cached and the cache is dropped on
-/// every credential change anywhere (see `CredentialChanges`), like the secret-key cache; the
-/// generation counter keeps a lookup that raced with a change from caching what it read before.
+/// Finds stores by `SID` or account for the gateway. Results are cached in a `RevisionedCache`: dropped
+/// on every credential change anywhere, like the secret-key cache.
 public final class StoreDirectory: Sendable {
-    private struct Cache {
-        var generation: UInt64 = 0
-        var entries: [String: ResolvedStore] = [:]
-    }
-
     let store: KeywardStore
     let keyring: MasterKeyring
-    private let cache = Mutex(Cache())
-    private let cacheLimit = 50_000
+    private let cache: RevisionedCache<String, ResolvedStore>
 
     public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges) {
         self.store = store
         self.keyring = keyring
-        changes.subscribe { [weak self] in
-            self?.cache.withLock { state in
-                state.generation &+= 1
-                state.entries.removeAll(keepingCapacity: true)
-            }
-        }
+        self.cache = RevisionedCache(limit: 50_000, invalidatedBy: changes)
     }
 
     /// The store of `dialect` named `externalID` with its active keys, or `nil`.
     public func resolve(_ dialect: StoreDialect, externalID: String) async throws -> ResolvedStore? {
         guard (1...64).contains(externalID.utf8.count) else { return nil }
         let cacheKey = dialect.rawValue + ":" + externalID
-        let (cached, generation) = cache.withLock { ($0.entries[cacheKey], $0.generation) }
-        if let cached { return cached }
-        guard let loaded = try await load(dialect, externalID: externalID) else { return nil }
-        cache.withLock { state in
-            guard state.generation == generation else { return }
-            if state.entries.count >= cacheLimit { state.entries.removeAll(keepingCapacity: true) }
-            state.entries[cacheKey] = loaded
-        }
-        return loaded
+        return try await cache.value(for: cacheKey) { try await load(dialect, externalID: externalID) }
     }
 
     private func load(_ dialect: StoreDialect, externalID: String) async throws -> ResolvedStore? {

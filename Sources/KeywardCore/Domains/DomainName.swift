@@ -5,7 +5,8 @@ import Foundation
 /// HTTP-01 order, which cannot prove a wildcard).
 ///
 /// Every name is compared in one form: IDNA A-labels (`BÜCHER.example.` → `xn--bcher-kva.example`),
-/// lowercase, without a trailing dot, so two spellings of a name can never be two claims.
+/// lowercase, without a trailing dot, so two spellings of a name can never be two claims. The mapping and
+/// the A-labels are `IDNA`'s, the one Keyward has (webhook hosts are read by it too).
 public enum DomainName {
     public static func normalize(_ value: String, allowWildcard: Bool) throws(KeywardError) -> String {
         let shown = value.prefix(80)
@@ -13,10 +14,7 @@ public enum DomainName {
             throw .invalid("invalid_domain", "'\(shown)…' is not a DNS name (too long).", field: "domains")
         }
         // IDNA's other full stops are dots; then UTS #46's mapping in brief.
-        let dotted = String(String.UnicodeScalarView(value.trimmingCharacters(in: .whitespaces).unicodeScalars.map {
-            [0x3002, 0xFF0E, 0xFF61].contains($0.value) ? "." : $0
-        }))
-        var name = mapped(dotted)
+        var name = IDNA.mapped(IDNA.dotted(value.trimmingCharacters(in: .whitespaces)))
         if name.hasSuffix(".") { name.removeLast() }
         var wildcard = false
         var rest = Substring(name)
@@ -30,7 +28,7 @@ public enum DomainName {
         let invalid = KeywardError.invalid("invalid_domain", "'\(shown)' is not a DNS name (letters, digits and hyphens, dot-separated, no IP addresses).", field: "domains")
         var labels: [String] = []
         for label in rest.split(separator: ".", omittingEmptySubsequences: false) {
-            guard let ascii = asciiLabel(label) else { throw invalid }
+            guard let ascii = IDNA.asciiLabel(label) else { throw invalid }
             labels.append(ascii)
         }
         let encoded = (wildcard ? "*." : "") + labels.joined(separator: ".")
@@ -40,35 +38,6 @@ public enum DomainName {
         } && !(labels.last?.allSatisfy(\.isNumber) ?? true)
         guard valid else { throw invalid }
         return encoded
-    }
-
-    /// UTS #46's mapping, near enough for names people type: compatibility forms composed (full-width
-    /// letters, `ǅ` → `dž`) and lowercased, keeping `ß` and `ς` as IDNA 2008 does (no case folding).
-    static func mapped(_ text: String) -> String {
-        text.precomposedStringWithCompatibilityMapping.lowercased().precomposedStringWithCompatibilityMapping
-    }
-
-    /// One label as an A-label: ASCII labels as they are (an `xn--` one only when it is valid Punycode
-    /// of a name that needs it, in its one canonical spelling), others Punycode-encoded. Nil when the
-    /// label holds what no host name may (spaces, symbols, controls, a leading combining mark).
-    static func asciiLabel(_ label: Substring) -> String? {
-        if label.utf8.allSatisfy({ $0 < 0x80 }) {
-            guard label.hasPrefix("xn--") else { return String(label) }
-            guard let decoded = Punycode.decode(label.dropFirst(4)), decoded.contains(where: { !$0.isASCII }) else { return nil }
-            let unicode = String(String.UnicodeScalarView(decoded))
-            guard unicode == mapped(unicode), asciiLabel(Substring(unicode)) == String(label) else { return nil }
-            return String(label)
-        }
-        let scalars = Array(label.unicodeScalars)
-        guard let first = scalars.first, !first.properties.generalCategory.isMark else { return nil }
-        let allowed = scalars.allSatisfy { scalar in
-            if scalar.isASCII {
-                return scalar == "-" || ("a"..."z").contains(scalar) || ("0"..."9").contains(scalar)
-            }
-            return scalar.properties.generalCategory.isLetterMarkOrNumber
-        }
-        guard allowed, let encoded = Punycode.encode(scalars) else { return nil }
-        return "xn--" + encoded
     }
 
     /// The name as people read it (`xn--bcher-kva.example` → `bücher.example`); the name itself when a
@@ -110,17 +79,5 @@ public enum DomainName {
     /// The name a wildcard stands under (`*.example.com` → `example.com`); the name itself otherwise.
     public static func base(_ name: String) -> String {
         name.hasPrefix("*.") ? String(name.dropFirst(2)) : name
-    }
-}
-
-extension Unicode.GeneralCategory {
-    var isMark: Bool { self == .nonspacingMark || self == .spacingMark || self == .enclosingMark }
-
-    var isLetterMarkOrNumber: Bool {
-        switch self {
-        case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter,
-             .nonspacingMark, .spacingMark, .enclosingMark, .decimalNumber, .letterNumber, .otherNumber: true
-        default: false
-        }
     }
 }

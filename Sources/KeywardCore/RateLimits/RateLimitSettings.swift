@@ -7,8 +7,8 @@ import Synchronization
 /// `RateLimitPolicy.merchantDefault`) and optionally one per credential (`key`: a secret key, signing key or
 /// provider store key index, by id). Both apply: a request is admitted only when each has room.
 ///
-/// Lookups are cached per merchant and forgotten at every credential change (`CredentialChanges`), so
-/// a new limit applies on every instance as soon as the change is announced.
+/// Lookups are cached per merchant in a `RevisionedCache`, forgotten at every credential change
+/// (`CredentialChanges`), so a new limit applies on every instance as soon as the change is announced.
 public final class RateLimitSettings: Sendable {
     /// One limit as stored and shown.
     public struct Entry: Sendable, Equatable, Codable {
@@ -20,17 +20,12 @@ public final class RateLimitSettings: Sendable {
         public let updatedAt: Date
     }
 
-    private struct Cache {
-        var generation: UInt64 = 0
-        var merchants: [String: [Entry]] = [:]
-    }
-
     let store: KeywardStore
     let changes: CredentialChanges
     let clock: KeywardClock
     /// Requests a second of a merchant that set no limit of its own, per mode.
     let defaults: (live: Int, test: Int)
-    private let cache = Mutex(Cache())
+    private let cache: RevisionedCache<String, [Entry]>
 
     public init(store: KeywardStore, changes: CredentialChanges, defaults: (live: Int, test: Int) = RateLimitPolicy.stripeDefaults,
                 clock: KeywardClock = .system) {
@@ -38,12 +33,7 @@ public final class RateLimitSettings: Sendable {
         self.defaults = defaults
         self.changes = changes
         self.clock = clock
-        changes.subscribe { [weak self] in
-            self?.cache.withLock { state in
-                state.generation &+= 1
-                state.merchants.removeAll(keepingCapacity: true)
-            }
-        }
+        self.cache = RevisionedCache(limit: 50_000, invalidatedBy: changes)
     }
 
     struct Row: Codable {
@@ -107,7 +97,7 @@ public final class RateLimitSettings: Sendable {
     }
 
     private func entries(merchantID: String) async throws -> [Entry] {
-        let (cached, generation) = cache.withLock { ($0.merchants[merchantID], $0.generation) }
+        let (cached, revision) = cache.lookup(merchantID)
         if let cached { return cached }
         let rows = try await store.sql.select().column("*").from("rate_limits").where("merchant_id", .equal, merchantID)
             .all(decoding: Row.self)
@@ -116,11 +106,7 @@ public final class RateLimitSettings: Sendable {
                 Entry(subject: row.subject, mode: $0, quota: Int(row.quota), windowSeconds: Int(row.window_seconds), updatedAt: Date(millis: row.updated_ms))
             }
         }
-        cache.withLock { state in
-            guard state.generation == generation else { return }
-            if state.merchants.count > 50_000 { state.merchants.removeAll(keepingCapacity: true) }
-            state.merchants[merchantID] = entries
-        }
+        cache.store(entries, for: merchantID, readAt: revision)
         return entries
     }
 

@@ -39,69 +39,17 @@ struct DiagnoseController {
         return report
     }
 
+    /// The steps the gateway runs (`ProviderVerification`), run for the store's owner: every step run is
+    /// listed, so the diagnosis and the gateway cannot disagree on which step fails.
+    var verification: ProviderVerification { ProviderVerification(directory: directory, signingKeys: signingKeys, clock: clock) }
+
     func myPOS(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
-        let body = Array(input.body.utf8)
-        let parameters: [(name: String, value: String)]
-        do { parameters = try FormEncoding.decode(body) } catch { return report.fail("form", "malformed_form", error.reason) }
-        report.pass("form", "\(parameters.count) parameters decoded, in the order sent.")
-        guard parameters.contains(where: { $0.name == MyPOSIPC.signatureParameter }) else {
-            return report.fail("signature_present", "signature_missing", "The form has no Signature parameter.")
-        }
-        var seen = Set<String>()
-        if let duplicate = parameters.first(where: { !seen.insert($0.name).inserted }) {
-            return report.fail("parameters", "duplicate_parameter", "Parameter '\(duplicate.name.prefix(64))' appears more than once.")
-        }
-        let sid = parameters.first { $0.name == "SID" }?.value ?? ""
-        guard let resolved = try await directory.resolve(.mypos, externalID: sid), resolved.store.merchantID == merchantID,
-              resolved.store.mode == .test else {
-            return report.fail("store", "unknown_store", "None of your test-mode stores has SID '\(sid.prefix(32))'.")
-        }
-        if let wallet = parameters.first(where: { $0.name == "WalletNumber" })?.value, let expected = resolved.store.walletNumber, wallet != expected {
-            return report.fail("store", "unknown_store", "WalletNumber '\(wallet.prefix(32))' is not the wallet of store '\(sid)' (\(expected)).")
-        }
-        report.pass("store", "SID '\(sid)' is your store '\(resolved.store.name)'.")
-        let now = clock.now()
-        let usable = resolved.keys.filter { $0.isUsable(at: now) }
-        let indexText = parameters.first { $0.name == "KeyIndex" }?.value ?? ""
-        guard let index = Int(indexText), let key = resolved.key(index: index, now: now) else {
-            let matching = usable.first { MyPOSIPC.verify(parameters, with: $0.verificationKey) == .valid }
-            let hint = matching.map { " The signature matches key index \($0.info.keyIndex): send KeyIndex=\($0.info.keyIndex)." } ?? ""
-            return report.fail("key_index", "unknown_key_index", "Store '\(sid)' has no active key index '\(indexText.prefix(16))' (active: \(usable.map { String($0.info.keyIndex) }.joined(separator: ", "))).\(hint)")
-        }
-        report.pass("key_index", "Key index \(index) is active (\(key.info.algorithm)).")
-        if MyPOSIPC.verify(parameters, with: key.verificationKey) == .valid {
-            return report.succeed("signature", "The Signature verifies with key index \(index): the gateway accepts this request.")
-        }
-        let others = usable.filter { $0.info.keyIndex != index }.map { (index: $0.info.keyIndex, key: $0.verificationKey) }
-        if let explanation = SignatureDiagnosis.myPOS(parameters, rawPairs: FormEncoding.rawPairs(body), claimed: (index, key.verificationKey), otherKeys: others) {
-            return report.fail("signature", explanation.code, explanation.reason)
-        }
-        report.fail("signature", "signature_invalid", "The Signature does not match key index \(index), and no usual mistake explains it: a value changed after signing, or another private key signed it.")
+        report.render(try await verification.myPOS(body: Array(input.body.utf8), audience: .owner(merchantID: merchantID)))
     }
 
     func aliKassa(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
-        let headers = input.headers ?? [:]
-        let account = (headers.first { $0.key.lowercased() == "account" }?.value ?? "").trimmingCharacters(in: .whitespaces)
-        let lookup = UUID(uuidString: account)?.uuidString.lowercased() ?? account
-        guard let resolved = try await directory.resolve(.alikassa, externalID: lookup), resolved.store.merchantID == merchantID,
-              resolved.store.mode == .test else {
-            return report.fail("store", "unknown_store", "None of your test-mode stores has account '\(account.prefix(40))' (the Account header).")
-        }
-        report.pass("store", "Account '\(lookup)' is your store '\(resolved.store.name)'.")
-        guard let sign = headers.first(where: { $0.key.lowercased() == "sign" })?.value, !sign.isEmpty else {
-            return report.fail("signature_present", "signature_missing", "There is no Sign header.")
-        }
-        let usable = resolved.keys.filter { $0.isUsable(at: clock.now()) }
-        guard !usable.isEmpty else { return report.fail("key_index", "unknown_key_index", "The store has no active key.") }
-        let body = Array(input.body.utf8)
-        if let match = usable.first(where: { AliKassa.verify(body: body, signature: sign, with: $0.verificationKey, digest: $0.info.digest) == .valid }) {
-            return report.succeed("signature", "The Sign header verifies with key index \(match.info.keyIndex) (\(match.info.digest.rawValue)).")
-        }
-        let keys = usable.map { (index: $0.info.keyIndex, key: $0.verificationKey, digest: $0.info.digest) }
-        if let explanation = SignatureDiagnosis.aliKassa(body: body, signature: sign, keys: keys) {
-            return report.fail("signature", explanation.code, explanation.reason)
-        }
-        report.fail("signature", "signature_invalid", "The Sign header matches none of the store's keys over these exact body bytes: the body changed after signing, or another private key signed it.")
+        let headers = (input.headers ?? [:]).map { (name: $0.key, value: $0.value) }
+        report.render(try await verification.aliKassa(headers: headers, audience: .owner(merchantID: merchantID)) { Array(input.body.utf8) })
     }
 
     func rfc9421(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
@@ -153,6 +101,8 @@ struct DiagnosisReport: Encodable {
         let step: String
         let ok: Bool
         let detail: String
+        /// The gateway's problem code, on the step that failed.
+        var code: String?
     }
 
     let object = "diagnosis"
@@ -173,8 +123,21 @@ struct DiagnosisReport: Encodable {
     }
 
     mutating func fail(_ step: String, _ code: String, _ detail: String) {
-        steps.append(Step(step: step, ok: false, detail: detail))
+        steps.append(Step(step: step, ok: false, detail: detail, code: code))
         self.code = code
         explanation = detail
+    }
+
+    /// Lists a verification's steps. `code` is the failing step's code, or the more precise one a usual
+    /// mistake explains; on success the explanation is the signature step's.
+    mutating func render(_ run: ProviderVerificationRun) {
+        steps += run.steps.map { Step(step: $0.name, ok: $0.passed, detail: $0.detail, code: $0.code) }
+        if let failure = run.failure {
+            code = failure.diagnosisCode
+            explanation = failure.detail
+        } else {
+            valid = true
+            explanation = run.steps.last { $0.name == "signature" }?.detail
+        }
     }
 }

@@ -5164,6 +5164,9 @@ enum OpenAPIDocument {
         },
         "detail": {
          "type": "string"
+        },
+        "code": {
+         "type": "string"
         }
        },
        "required": [
