@@ -7,19 +7,38 @@ extension Settings {
     /// The settings part of `keyward serve --help`: every setting with its flag, environment variable and default.
     public static var helpText: String {
         var lines = [
-            "Every setting is a flag (--name value), an environment variable (KEYWARD_NAME) or a key of the JSON file",
-            "named by --config FILE or KEYWARD_CONFIG_FILE (example: docs/keyward.example.json); a flag wins, then",
-            "the environment, then the file, then the default. Lists take commas or a repeated flag.",
+            // One line: swift-argument-parser wraps a discussion's paragraphs to the terminal itself.
+            "Every setting is a flag (--name value), an environment variable (KEYWARD_NAME) or a key of the JSON file "
+                + "named by --config FILE or KEYWARD_CONFIG_FILE (example: docs/keyward.example.json); a flag wins, then "
+                + "the environment, then the file, then the default. Lists take commas or a repeated flag. "
+                + "Secret settings are marked [secret]; no value is ever printed here.",
             "",
             "SETTINGS:",
         ]
         for spec in table {
             let secret = spec.isSecret ? " [secret]" : ""
             lines.append("  \(spec.flagName) \(spec.placeholder)\(secret)")
-            lines.append("        \(spec.summary)")
-            lines.append("        env \(spec.environmentName); default: \(spec.defaultText)")
+            lines += wrapped(spec.summary, indent: 8)
+            lines += wrapped("env \(spec.environmentName); default: \(spec.defaultText)", indent: 8)
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// `text` in lines of at most 79 columns, each indented: swift-argument-parser would wrap longer ones
+    /// at column 80 without the indent.
+    static func wrapped(_ text: String, indent: Int) -> [String] {
+        let prefix = String(repeating: " ", count: indent)
+        var lines: [String] = []
+        var line = prefix
+        for word in text.split(separator: " ") {
+            if line.count > indent, line.count + 1 + word.count > 79 {
+                lines.append(line)
+                line = prefix
+            }
+            line += (line.count > indent ? " " : "") + word
+        }
+        lines.append(line)
+        return lines
     }
 
     /// README's settings table (between `<!-- settings:begin -->` and `<!-- settings:end -->`).

@@ -89,9 +89,11 @@ import Testing
         let help = Settings.helpText
         for spec in Settings.table {
             #expect(help.contains("  \(spec.flagName) \(spec.placeholder)"), "\(spec.name) missing from --help")
-            #expect(help.contains("env \(spec.environmentName); default: \(spec.defaultText)"))
+            let unwrapped = help.replacingOccurrences(of: "\n        ", with: " ")
+            #expect(unwrapped.contains("env \(spec.environmentName); default: \(spec.defaultText)"), "\(spec.name)'s default missing from --help")
         }
         #expect(help.contains("--smtp-password <text> [secret]"))
+        #expect(help.split(separator: "\n").filter { $0.hasPrefix("  ") }.allSatisfy { $0.count < 80 }, "argument-parser would re-wrap longer lines")
         #expect(help.contains("--https-port <int>") && help.contains("env KEYWARD_HTTPS_PORT; default: 8443"))
     }
 }
