@@ -2,15 +2,6 @@ import Foundation
 
 /// The settings of the listener, body and work limits (issue 13), read with the others by `Settings.resolve`.
 extension Settings {
-    /// Names of the limit settings (config file `snake_case`; `KEYWARD_` + upper case in the environment).
-    static let limitNames = [
-        "idle_timeout_seconds", "header_read_timeout_seconds", "tls_handshake_timeout_seconds", "max_connections",
-        "refused_auth_per_address_per_second", "refused_auth_pause_ms",
-        "device_session_max_open", "device_session_unused_seconds",
-        "signed_form_max_body_bytes", "pbkdf2_max_iterations",
-        "heavy_work_threads", "heavy_work_queue",
-    ]
-
     /// Reads the limit settings through `value` (flag > environment > file).
     mutating func resolveLimits(_ value: (String) -> String?) throws {
         func integer(_ name: String, _ range: ClosedRange<Int>) throws -> Int? {

@@ -1,3 +1,4 @@
+import Configuration
 import Foundation
 import KeywardCore
 
@@ -156,26 +157,17 @@ public struct Settings: Sendable {
     /// Effective master key file.
     public var effectiveMasterKeyFile: String { masterKeyFile ?? dataDirectory + "/master.key" }
 
-    /// Names of every setting, as used in the config file (`snake_case`) and, upper-cased with a
-    /// `KEYWARD_` prefix, in the environment. Listed by `keyward serve --help`.
-    public static let names = [
-        "data_dir", "database_url", "master_key_file", "host", "https_port", "http_port", "hostname", "public_url",
-        "trusted_proxy", "insecure_http", "upstream_url", "log_level", "log_format", "max_body_bytes", "mypos_path", "mypos_test_path",
-        "acme_directory", "acme_ca_bundle", "acme_email", "acme_eab_kid", "acme_eab_hmac_key", "certificate_check_seconds", "metrics_token",
-        "password_hash_cost", "smtp_host", "smtp_port", "smtp_security", "smtp_username", "smtp_password", "smtp_from", "smtp_ca_bundle",
-        "webhook_allowed_networks", "reserved_domains", "verification_dns_resolver", "verification_allowed_networks", "verification_recheck_hours",
-        "secret_scanning_keys", "secret_scanning_max_body_bytes", "secret_scanning_max_tokens", "rate_limit_live", "rate_limit_test",
-    ] + limitNames
-
     /// Resolves settings from `flags` (already parsed; only those given), `environment` and the config
     /// file named by the `config` flag or `KEYWARD_CONFIG_FILE`.
-    public static func resolve(flags: [String: String], environment: [String: String]) throws -> Settings {
-        var file: [String: String] = [:]
-        if let path = flags["config"] ?? environment["KEYWARD_CONFIG_FILE"] {
-            file = try loadConfigFile(path)
-        }
+    /// Every name read must be in `Settings.table` (SettingsTable.swift); values come through swift-configuration
+    /// (SettingsSources.swift) with the precedence flag > environment > file > the table's default.
+    /// `accessReporter` sees every read (tests check that secret values reach it redacted).
+    public static func resolve(flags: [String: String], environment: [String: String],
+                               accessReporter: (any AccessReporter)? = nil) throws -> Settings {
+        let reader = try Settings.reader(flags: flags, environment: environment, accessReporter: accessReporter)
         func value(_ name: String) -> String? {
-            flags[name] ?? environment["KEYWARD_" + name.uppercased()] ?? file[name]
+            assert(Settings.spec(name) != nil, "setting \(name) is missing from Settings.table")
+            return reader.string(forKey: ConfigKey([name]), isSecret: Settings.spec(name)?.isSecret ?? false)
         }
         func list(_ name: String) -> [String] {
             (value(name) ?? "").split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
@@ -188,7 +180,7 @@ public struct Settings: Sendable {
         var settings = Settings()
         if let dir = value("data_dir") { settings.dataDirectory = dir }
         settings.databaseURL = value("database_url").flatMap { $0.isEmpty ? nil : $0 }
-        settings.masterKeyFile = value("master_key_file")
+        settings.masterKeyFile = value("master_key_file").flatMap { $0.isEmpty ? nil : $0 }
         if let host = value("host") { settings.host = host }
         settings.httpsPort = try port("https_port", settings.httpsPort)
         settings.httpPort = try port("http_port", settings.httpPort)
@@ -214,7 +206,12 @@ public struct Settings: Sendable {
                 throw SettingsError("upstream_url must be an http:// or https:// URL")
             }
         }
-        if let level = value("log_level") { settings.logLevel = level }
+        if let level = value("log_level") {
+            // Unknown levels used to fall back to info silently; a typo now says so.
+            let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
+            guard levels.contains(level.lowercased()) else { throw SettingsError("log_level must be one of \(levels.joined(separator: ", ")), got '\(level)'") }
+            settings.logLevel = level.lowercased()
+        }
         if let format = value("log_format") {
             guard let parsed = LogFormat(rawValue: format) else { throw SettingsError("log_format must be text or json") }
             settings.logFormat = parsed
@@ -313,26 +310,6 @@ public struct Settings: Sendable {
         case "0", "false", "no", "off": false
         default: nil
         }
-    }
-
-    /// Reads a flat JSON object of settings; lists may be JSON arrays or comma-separated strings.
-    static func loadConfigFile(_ path: String) throws -> [String: String] {
-        guard let data = FileManager.default.contents(atPath: path) else { throw SettingsError("config file \(path) cannot be read") }
-        guard let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else {
-            throw SettingsError("config file \(path) must be a JSON object")
-        }
-        var values: [String: String] = [:]
-        for (key, raw) in object {
-            guard names.contains(key) else { throw SettingsError("config file \(path): unknown setting '\(key)' (known: \(names.joined(separator: ", ")))") }
-            switch raw {
-            case let text as String: values[key] = text
-            case let flag as Bool where key == "insecure_http": values[key] = flag ? "true" : "false"
-            case let number as NSNumber: values[key] = number.stringValue
-            case let array as [Any]: values[key] = array.map { "\($0)" }.joined(separator: ",")
-            default: throw SettingsError("config file \(path): '\(key)' has an unsupported type")
-            }
-        }
-        return values
     }
 }
 

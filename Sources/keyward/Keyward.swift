@@ -25,7 +25,7 @@ struct Keyward: AsyncParsableCommand {
 
 /// Options every command that opens the database shares. Each also reads `KEYWARD_*` and the config file.
 struct StorageOptions: ParsableArguments {
-    @Option(help: "JSON config file (env KEYWARD_CONFIG_FILE).") var config: String?
+    @Option(help: "JSON config file, e.g. docs/keyward.example.json (env KEYWARD_CONFIG_FILE).") var config: String?
     @Option(name: .customLong("data-dir"), help: "Data directory of the embedded default (env KEYWARD_DATA_DIR; default ./.keyward).") var dataDir: String?
     @Option(name: .customLong("database-url"), help: "postgres://user:pass@host:port/db (env KEYWARD_DATABASE_URL; default SQLite in the data dir).") var databaseURL: String?
     @Option(name: .customLong("master-key-file"), help: "Master key file (env KEYWARD_MASTER_KEY_FILE; default <data dir>/master.key).") var masterKeyFile: String?
@@ -62,42 +62,15 @@ struct StorageOptions: ParsableArguments {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the server: HTTPS API (default 8443) and HTTP listener (default 8080).",
-        discussion: "Every option can also come from the environment (KEYWARD_<NAME>) or the config file (<name>); flags win, then environment, then file, then defaults. Settings: \(Settings.names.joined(separator: ", ")).")
+        discussion: Settings.helpText)
 
     @OptionGroup var storage: StorageOptions
-    @Option(help: "Bind address (env KEYWARD_HOST; default 127.0.0.1).") var host: String?
-    @Option(name: .customLong("https-port"), help: "HTTPS port (env KEYWARD_HTTPS_PORT; default 8443).") var httpsPort: Int?
-    @Option(name: .customLong("http-port"), help: "Plain HTTP port (env KEYWARD_HTTP_PORT; default 8080).") var httpPort: Int?
-    @Option(help: "Extra host name for the local HTTPS certificate; repeatable (env KEYWARD_HOSTNAME, comma-separated).") var hostname: [String] = []
-    @Option(name: .customLong("public-url"), help: "Where members reach the cabinet, e.g. https://keys.example.com: every mailed or printed link is built from it; required with smtp_host (env KEYWARD_PUBLIC_URL; default https://<first hostname or localhost>:<https port>).") var publicURL: String?
-    @Option(name: .customLong("trusted-proxy"), help: "CIDR of a TLS-terminating proxy whose X-Forwarded-Proto/-For are believed; repeatable (env KEYWARD_TRUSTED_PROXY).") var trustedProxy: [String] = []
-    @Flag(name: .customLong("insecure-http"), help: "Serve the whole API on plain HTTP. Tests and benchmarks only (env KEYWARD_INSECURE_HTTP).") var insecureHTTP = false
-    @Option(name: .customLong("upstream-url"), help: "Forward authenticated /v1/ calls here (env KEYWARD_UPSTREAM_URL).") var upstreamURL: String?
-    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error, critical (env KEYWARD_LOG_LEVEL; default info).") var logLevel: String?
-    @Option(name: .customLong("log-format"), help: "text or json: one JSON object per line, for log collectors (env KEYWARD_LOG_FORMAT; default text).") var logFormat: String?
-    @Option(name: .customLong("max-body-bytes"), help: "Largest body forwarded upstream (env KEYWARD_MAX_BODY_BYTES; default 10485760).") var maxBodyBytes: Int?
-    @Option(name: .customLong("mypos-path"), help: "Path of live myPOS IPC posts (env KEYWARD_MYPOS_PATH; default /vmp/checkout).") var myposPath: String?
-    @Option(name: .customLong("mypos-test-path"), help: "Path of test-mode myPOS IPC posts (env KEYWARD_MYPOS_TEST_PATH; default /vmp/checkout-test).") var myposTestPath: String?
-    @Option(name: .customLong("webhook-allowed-networks"),
-            help: "CIDRs webhooks may reach although not public (loopback, private, link-local, ...), for development setups; comma-separated, repeatable (env KEYWARD_WEBHOOK_ALLOWED_NETWORKS; default none: public addresses only).")
-    var webhookAllowedNetworks: [String] = []
+    /// Every other setting, as `--name value`: checked against `Settings.table` by `Settings.flags(fromArguments:)`.
+    @Argument(parsing: .allUnrecognized, help: .hidden) var settingArguments: [String] = []
 
     func run() async throws {
-        var extra: [String: String] = [:]
-        extra["host"] = host
-        extra["https_port"] = httpsPort.map(String.init)
-        extra["http_port"] = httpPort.map(String.init)
-        if !hostname.isEmpty { extra["hostname"] = hostname.joined(separator: ",") }
-        extra["public_url"] = publicURL
-        if !trustedProxy.isEmpty { extra["trusted_proxy"] = trustedProxy.joined(separator: ",") }
-        if insecureHTTP { extra["insecure_http"] = "true" }
-        extra["upstream_url"] = upstreamURL
-        extra["log_level"] = logLevel
-        extra["log_format"] = logFormat
-        extra["max_body_bytes"] = maxBodyBytes.map(String.init)
-        extra["mypos_path"] = myposPath
-        extra["mypos_test_path"] = myposTestPath
-        if !webhookAllowedNetworks.isEmpty { extra["webhook_allowed_networks"] = webhookAllowedNetworks.joined(separator: ",") }
+        let extra: [String: String]
+        do { extra = try Settings.flags(fromArguments: settingArguments) } catch { throw ValidationError(String(describing: error)) }
         let settings = try storage.settings(extra: extra)
         let format = settings.logFormat
         LoggingSystem.bootstrap { label in KeywardLogHandler(label: label, format: format) }

@@ -10,7 +10,7 @@ let targets = [
 
 let package = Package(
     name: "KeywardFuzz",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],  // as ../../Package.swift (swift-configuration)
     products: targets.map { .executable(name: $0, targets: [$0]) },
     dependencies: [
         .package(name: "keyward", path: "../.."),
