@@ -143,10 +143,10 @@ import Testing
 }
 
 /// RFC 9421 is not yet one of `ProviderVerification`'s dialects: the gateway (`HTTPSignatureAuthenticator`)
-/// and the diagnosis still judge it separately, and they disagree on a replayed nonce. Recorded as a known
-/// issue so the day they share the steps this test says so (and the known issue must be removed).
+/// and the diagnosis judge it separately. They disagreed on a replayed nonce (the diagnosis called it valid);
+/// the diagnosis now reads the nonce ledger too.
 @Suite(.closesStores) struct RFC9421VerificationAgreementTests {
-    @Test func aReplayedNonceIsRefusedByTheGatewayButTheDiagnosisCallsItValid() async throws {
+    @Test func aReplayedNonceIsRefusedByTheGatewayAndByTheDiagnosis() async throws {
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
@@ -168,9 +168,8 @@ import Testing
                 "dialect": "rfc9421", "body": "", "method": "GET", "url": "https://localhost/v1/auth/test",
                 "headers": Dictionary(uniqueKeysWithValues: headers.map { ($0.name, $0.value) }),
             ]))
-            withKnownIssue("RFC 9421 diagnosis does not look at the nonce ledger (nor key expiry or the allowlist)") {
-                #expect(diagnosed.json["valid"] as? Bool == false, "\(diagnosed.text)")
-            }
+            #expect(diagnosed.json["valid"] as? Bool == false, "\(diagnosed.text)")
+            #expect(diagnosed.text.contains("replayed_request"), "\(diagnosed.text)")
         }
     }
 }

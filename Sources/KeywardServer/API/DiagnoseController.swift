@@ -56,7 +56,8 @@ struct DiagnoseController {
         guard let url = input.url else { throw KeywardError(.invalidInput, "missing_field", "'url' (the URL the request was sent to) is required for rfc9421.", field: "url") }
         let headers = (input.headers ?? [:]).map { (name: $0.key, value: $0.value) }
         let inputHeader = headers.first { $0.name.lowercased() == "signature-input" }?.value ?? ""
-        guard let keyID = (try? HTTPMessageSignatures.parseInputs(inputHeader))?.first?.keyID else {
+        let signatureInput = (try? HTTPMessageSignatures.parseInputs(inputHeader))?.first
+        guard let keyID = signatureInput?.keyID else {
             return report.fail("signature_present", "signature_missing", "No Signature-Input header with a keyid.")
         }
         guard let resolved = try await signingKeys.resolve(id: keyID), resolved.owner.merchantID == merchantID, resolved.owner.mode == .test else {
@@ -72,6 +73,11 @@ struct DiagnoseController {
         }
         switch check(url) {
         case .valid:
+            // The gateway refuses a nonce it has seen: say so here too (read only: the diagnosis uses nothing up).
+            if let nonce = signatureInput?.nonce, try await signingKeys.nonceWasUsed(keyID: resolved.owner.id, nonce: nonce) {
+                report.pass("signature", "The signature verifies.")
+                return report.fail("replay", "replayed_request", "This signature's nonce was already used; sign every request anew.")
+            }
             report.succeed("signature", "The signature verifies (its nonce was not used up by this diagnosis).")
         case .invalid(let code, let reason) where code == "signature_invalid":
             let variants: [(String, String)] = [
