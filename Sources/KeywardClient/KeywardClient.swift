@@ -16,16 +16,16 @@ public struct ClientHeader: Sendable, Equatable {
 /// Why a key or request could not be used. `code` is the same stable code the gateway uses
 /// (`malformed_key`, `wrong_passphrase`, `rsa_key_too_small`, `invalid_url`, …).
 public struct KeywardClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let code: String
+    public let code: ErrorCode
     public let message: String
     public var description: String { "\(code): \(message)" }
 
-    init(_ code: String, _ message: String) {
+    init(_ code: ErrorCode, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    init(_ error: CodedInputError) { self.init(error.code, error.message) }
+    init(_ error: some CodedError) { self.init(error.code, error.message) }
 }
 
 /// Whether a Keyward answer carries a valid signature.

@@ -68,7 +68,7 @@ public struct RateLimitExceeded: Error, Sendable {
         self.policies = policies
     }
 
-    public var code: String { "rate_limited" }
+    public var code: ErrorCode { "rate_limited" }
     public var message: String {
         let scope = decision.policy.name == "key" ? "this credential" : "this merchant in this mode"
         return "Too many requests for \(scope): \(decision.policy.quota) per \(decision.policy.windowSeconds) s. Retry after \(decision.resetSeconds) s."

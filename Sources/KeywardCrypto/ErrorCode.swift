@@ -13,6 +13,12 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
+// TEMPORARY (removed in the next commit, with the literals at the call sites): lets call sites that still
+// pass a string literal compile while the error types change to `ErrorCode`.
+extension ErrorCode: ExpressibleByStringLiteral {
+    public init(stringLiteral value: String) { self.init(value) }
+}
+
 extension ErrorCode {
     /// The invited account has not been activated yet.
     public static let accountPending = ErrorCode("account_pending")

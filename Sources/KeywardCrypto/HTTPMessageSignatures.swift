@@ -36,7 +36,18 @@ public enum HTTPSignatureAlgorithm: String, Sendable, CaseIterable {
 }
 
 /// A failure reading or checking a message signature; `code` is the gateway's problem code.
-public typealias HTTPSignatureError = CodedInputError
+public struct HTTPSignatureError: CodedError, Equatable {
+    public let code: ErrorCode
+    public let message: String
+
+    init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The same code and message, from a lower layer's refusal (a structured field that cannot be parsed).
+    init(_ other: some CodedError) { self.init(other.code, other.message) }
+}
 
 /// One member of `Signature-Input`: the covered components and the signature parameters.
 public struct SignatureInput: Sendable {

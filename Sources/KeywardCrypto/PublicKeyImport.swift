@@ -65,7 +65,18 @@ public struct ImportedPublicKey: Sendable {
 
 /// Why an uploaded key cannot be used. Stable codes: `not_pem`, `private_key_not_accepted`,
 /// `unsupported_pem_type`, `malformed_key`, `unsupported_algorithm`, `rsa_key_too_small`, `wrong_passphrase`.
-public typealias KeyImportError = CodedInputError
+public struct KeyImportError: CodedError, Equatable {
+    public let code: ErrorCode
+    public let message: String
+
+    init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The same code and message, from a lower layer's refusal (e.g. a certificate read for its key).
+    init(_ other: some CodedError) { self.init(other.code, other.message) }
+}
 
 /// Reads public keys in the forms merchants send: X.509 certificates, SPKI (`PUBLIC KEY`) and PKCS#1
 /// (`RSA PUBLIC KEY`) PEM and PKCS#7 certificates-only bundles (`PKCS7`), several blocks in one file.

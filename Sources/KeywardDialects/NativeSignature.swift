@@ -28,7 +28,7 @@ public enum NativeSignature {
 
     /// A refusal, with the gateway's problem code.
     public struct Refusal: Error, Sendable, Equatable {
-        public let code: String
+        public let code: ErrorCode
         public let reason: String
     }
 

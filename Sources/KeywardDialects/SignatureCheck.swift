@@ -1,9 +1,10 @@
 import Foundation
+import KeywardCrypto
 
 /// The outcome of checking a signed request; `code` is the stable problem code the gateway answers.
 public enum SignatureCheck: Equatable, Sendable {
     case valid
-    case invalid(code: String, reason: String)
+    case invalid(code: ErrorCode, reason: String)
 
     static func missing(_ what: String) -> SignatureCheck {
         .invalid(code: "signature_missing", reason: "The request has no \(what).")

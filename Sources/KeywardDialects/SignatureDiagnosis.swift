@@ -8,7 +8,7 @@ import KeywardCrypto
 public enum SignatureDiagnosis {
     /// A mistake that reproduces the signature, or `nil` when none does.
     public struct Explanation: Sendable, Equatable {
-        public let code: String
+        public let code: ErrorCode
         public let reason: String
     }
 

@@ -7,7 +7,7 @@ import Logging
 /// ids the database expects (public: a hash prefix), never key material.
 public struct MasterKeyRefused: Error, CustomStringConvertible, Sendable {
     /// `master_key_missing` (no key file, sealed secrets in the database) or `master_key_mismatch`.
-    public let code: String
+    public let code: ErrorCode
     /// The master key ids the database's secrets are sealed under that this process lacks.
     public let expected: [String]
     /// The key file concerned.

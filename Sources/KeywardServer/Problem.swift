@@ -41,7 +41,7 @@ struct Problem: Encodable {
                          type: String? = nil, status: HTTPResponse.Status? = nil) -> Response {
         let status = status ?? self.status(for: error.kind)
         let problem = Problem(type: type ?? "urn:keyward:problem:\(error.code)", title: status.reasonPhrase, status: status.code,
-                              detail: error.message, code: error.code, field: error.field, requestID: requestID, findings: findings)
+                              detail: error.message, code: error.code.rawValue, field: error.field, requestID: requestID, findings: findings)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = (try? encoder.encode(problem)) ?? Data("{}".utf8)
@@ -69,7 +69,9 @@ enum ProblemMapping {
             return response
         case let exceeded as RateLimitExceeded:
             return RateLimitGate.response(exceeded, requestID: context.requestID)
-        case let error as CertificateFileError:
+        case let error as any CodedError:
+            // CertificateFileError, KeyImportError, JOSEError, HTTPSignatureError and WebAuthn's CodedInputError
+            // were one type until they were split; any of them reaching the edge is still a 400 with its code.
             return Problem.response(KeywardError(.invalidInput, error.code, error.message), requestID: context.requestID)
         case let error as HTTPError:
             let mapped: KeywardError = switch error.status {

@@ -11,10 +11,10 @@ public struct CertificateFinding: Sendable, Equatable, Codable {
     /// Stable code: `no_certificate`, `key_mismatch`, `several_leaves`, `chain_broken`, `chain_loop`,
     /// `chain_reordered`, `chain_incomplete`, `self_signed`, `not_yet_valid`, `certificate_expired`,
     /// `unknown_critical_extension`, `no_subject_alt_names`, `leaf_is_ca`, `no_private_key`.
-    public let code: String
+    public let code: ErrorCode
     public let message: String
 
-    init(_ severity: Severity, _ code: String, _ message: String) {
+    init(_ severity: Severity, _ code: ErrorCode, _ message: String) {
         self.severity = severity
         self.code = code
         self.message = message

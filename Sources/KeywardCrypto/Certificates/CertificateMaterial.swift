@@ -7,7 +7,18 @@ import X509
 /// Why an uploaded certificate file cannot be read. Stable codes: `not_a_certificate_file`,
 /// `file_too_large`, `malformed_certificate`, `malformed_key`, `wrong_passphrase`, `rsa_key_too_small`,
 /// `unsupported_pem_type`, `several_private_keys`.
-public typealias CertificateFileError = CodedInputError
+public struct CertificateFileError: CodedError, Equatable {
+    public let code: ErrorCode
+    public let message: String
+
+    init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The same code and message, from a lower layer's refusal (a key in the files that cannot be imported).
+    init(_ other: some CodedError) { self.init(other.code, other.message) }
+}
 
 /// Everything read from the files of one upload (`cert.pem key.pem chain.pem`, one `combined.pem`,
 /// a DER `.cer`, a PKCS#7 `.p7b`), in file order, before any judgement about how it fits together.
@@ -47,17 +58,19 @@ public struct CertificateMaterial: Sendable {
     }
 
     mutating func readPEM(_ text: String, name: String, passphrase: [UInt8]?) throws(CertificateFileError) {
-        for document in try PEMBlocks.split(text) {
+        for document in try Self.importing({ () throws(KeyImportError) in try PEMBlocks.split(text) }) {
             switch document.discriminator {
             case "CERTIFICATE", "TRUSTED CERTIFICATE":
                 certificates.append(try Self.certificate(der: document.derBytes, name: name))
             case "PKCS7", "CMS":
-                for der in try PKCS7Bundle.certificates(der: document.derBytes) { certificates.append(try Self.certificate(der: der, name: name)) }
+                for der in try Self.importing({ () throws(KeyImportError) in try PKCS7Bundle.certificates(der: document.derBytes) }) {
+                    certificates.append(try Self.certificate(der: der, name: name))
+                }
             case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
                 try setKey(try Self.privateKey(document), name: name)
             case "ENCRYPTED PRIVATE KEY":
                 guard let passphrase else { throw CertificateFileError("wrong_passphrase", "The private key in \(name) is encrypted; give its passphrase.") }
-                let der = try EncryptedPKCS8.decrypt(der: document.derBytes, passphrase: passphrase)
+                let der = try Self.importing { () throws(KeyImportError) in try EncryptedPKCS8.decrypt(der: document.derBytes, passphrase: passphrase) }
                 try setKey(try Self.privateKey(PEMDocument(type: "PRIVATE KEY", derBytes: der)), name: name)
             case "EC PARAMETERS":
                 continue  // `openssl ecparam -genkey` writes the curve name before the key
@@ -79,6 +92,12 @@ public struct CertificateMaterial: Sendable {
         } else {
             throw CertificateFileError("malformed_certificate", "\(name.capitalizedFirst) is DER but not a certificate, PKCS#7 bundle or PKCS#8 key.")
         }
+    }
+
+    /// A key-reading step of an upload: its refusal reaches the caller with the same code and message, as
+    /// the upload's own error type.
+    static func importing<T>(_ work: () throws(KeyImportError) -> T) throws(CertificateFileError) -> T {
+        do { return try work() } catch { throw CertificateFileError(error) }
     }
 
     mutating func setKey(_ key: Certificate.PrivateKey, name: String) throws(CertificateFileError) {

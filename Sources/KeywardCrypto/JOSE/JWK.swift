@@ -4,7 +4,18 @@ import Foundation
 
 /// Why a JWK or JWE cannot be used. Stable codes: `invalid_jwk`, `private_jwk_not_accepted`,
 /// `unsupported_algorithm`, `invalid_jwe`, `jwe_too_large`, `decryption_failed`.
-public typealias JOSEError = CodedInputError
+public struct JOSEError: CodedError, Equatable {
+    public let code: ErrorCode
+    public let message: String
+
+    init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The same code and message, from a lower layer's refusal (a key import inside a JWK).
+    init(_ other: some CodedError) { self.init(other.code, other.message) }
+}
 
 /// Elliptic curves of EC JWKs.
 public enum JWKCurve: String, Sendable, CaseIterable {

@@ -30,7 +30,7 @@ struct AuditMiddleware: RouterMiddleware {
             }
             return response
         } catch let error as KeywardError {
-            _ = try? await scope.finish(outcome: error.code)
+            _ = try? await scope.finish(outcome: error.code.rawValue)
             throw error
         }
     }

@@ -158,7 +158,7 @@ struct DiagnosisReport: Encodable {
     let object = "diagnosis"
     let dialect: String
     var valid = false
-    var code: String?
+    var code: ErrorCode?
     var explanation: String?
     var steps: [Step] = []
 
@@ -172,7 +172,7 @@ struct DiagnosisReport: Encodable {
         explanation = detail
     }
 
-    mutating func fail(_ step: String, _ code: String, _ detail: String) {
+    mutating func fail(_ step: String, _ code: ErrorCode, _ detail: String) {
         steps.append(Step(step: step, ok: false, detail: detail))
         self.code = code
         explanation = detail

@@ -148,7 +148,7 @@ struct ProviderAuthenticator: Sendable {
     }
 
     /// The value of a parameter that must appear exactly once.
-    private func single(_ name: String, in parameters: [(name: String, value: String)], missing code: String) throws -> String {
+    private func single(_ name: String, in parameters: [(name: String, value: String)], missing code: ErrorCode) throws -> String {
         let values = parameters.filter { $0.name == name }
         guard let value = values.first?.value, !value.isEmpty else {
             throw KeywardError(.unauthenticated, code, "The form has no \(name) parameter.")
