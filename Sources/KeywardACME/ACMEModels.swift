@@ -27,7 +27,7 @@ public struct ACMEError: Error, Sendable, CustomStringConvertible {
     /// Worth retrying later (the CA is down, rate limits, server errors), as opposed to a refusal that
     /// will repeat until someone changes something (a domain the CA will not issue for).
     public var isTransient: Bool {
-        if code == "acme_unreachable" || code == "acme_timeout" { return true }
+        if code == .acmeUnreachable || code == .acmeTimeout { return true }
         if let httpStatus, httpStatus >= 500 || httpStatus == 429 { return true }
         return problemType?.hasSuffix(":rateLimited") == true || problemType?.hasSuffix(":serverInternal") == true
     }

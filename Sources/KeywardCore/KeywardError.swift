@@ -35,6 +35,6 @@ extension KeywardError {
     /// to check they used a key of the right merchant and mode.
     static func notFound(_ what: String, id: String, scoped: Bool = true) -> KeywardError {
         let scope = scoped ? " in this merchant and mode" : ""
-        return KeywardError(.notFound, "resource_missing", "No \(what) with id '\(id.prefix(64))'\(scope).")
+        return KeywardError(.notFound, .resourceMissing, "No \(what) with id '\(id.prefix(64))'\(scope).")
     }
 }

@@ -165,9 +165,9 @@ public struct SecretKeyService: Sendable {
         switch old.info.status(at: now) {
         case .active: break
         case .rolling:
-            throw KeywardError(.conflict, "key_already_rolled", "Key \(id) was already rolled into \(old.replaced_by ?? "another key"); roll that one instead.")
+            throw KeywardError(.conflict, .keyAlreadyRolled, "Key \(id) was already rolled into \(old.replaced_by ?? "another key"); roll that one instead.")
         case .expired, .revoked:
-            throw KeywardError(.conflict, "key_inactive", "Key \(id) is \(old.info.status(at: now).rawValue) and cannot be rolled; create a new key.")
+            throw KeywardError(.conflict, .keyInactive, "Key \(id) is \(old.info.status(at: now).rawValue) and cannot be rolled; create a new key.")
         }
         let info = old.info
         let lifetime = old.expires_ms.map { TimeInterval($0 - old.created_ms) / 1000 }

@@ -13,14 +13,8 @@ public struct ErrorCode: Hashable, Sendable, CustomStringConvertible {
     public var description: String { rawValue }
 }
 
-// TEMPORARY (removed in the next commit, with the literals at the call sites): lets call sites that still
-// pass a string literal compile while the error types change to `ErrorCode`.
-extension ErrorCode: ExpressibleByStringLiteral {
-    public init(stringLiteral value: String) { self.init(value) }
-}
-
 extension ErrorCode {
-    /// The invited account has not been activated yet.
+    /// The invited account has not finished its sign-up yet.
     public static let accountPending = ErrorCode("account_pending")
     /// ACME settings are incomplete or invalid (recorded on the channel, not an HTTP answer).
     public static let acmeBadConfiguration = ErrorCode("acme_bad_configuration")
@@ -38,7 +32,7 @@ extension ErrorCode {
     public static let acmeTimeout = ErrorCode("acme_timeout")
     /// The ACME CA could not be reached (recorded on the channel).
     public static let acmeUnreachable = ErrorCode("acme_unreachable")
-    /// The signature's algorithm is not the one its key is registered for.
+    /// The signature's algorithm is not accepted for this key.
     public static let algorithmNotAllowed = ErrorCode("algorithm_not_allowed")
     /// The person is already a member of this merchant.
     public static let alreadyMember = ErrorCode("already_member")
@@ -60,7 +54,7 @@ extension ErrorCode {
     public static let certificateNotForThisRequest = ErrorCode("certificate_not_for_this_request")
     /// The channel needs a certificate.
     public static let certificateRequired = ErrorCode("certificate_required")
-    /// The certificate cannot serve this channel (no private key kept, or not a server certificate).
+    /// The named certificate is not an SSL certificate with its private key.
     public static let certificateUnusable = ErrorCode("certificate_unusable")
     /// Upload finding: a certificate in the chain is not signed by the next one.
     public static let chainBroken = ErrorCode("chain_broken")
@@ -84,7 +78,7 @@ extension ErrorCode {
     public static let domainTaken = ErrorCode("domain_taken")
     /// A signed parameter appears more than once.
     public static let duplicateParameter = ErrorCode("duplicate_parameter")
-    /// The JWE could not be made for this key.
+    /// The content could not be encrypted to this JWK.
     public static let encryptionFailed = ErrorCode("encryption_failed")
     /// An uploaded certificate file is larger than accepted.
     public static let fileTooLarge = ErrorCode("file_too_large")
@@ -108,7 +102,7 @@ extension ErrorCode {
     public static let invalidCredentials = ErrorCode("invalid_credentials")
     /// The currency is not a three-letter ISO 4217 code.
     public static let invalidCurrency = ErrorCode("invalid_currency")
-    /// A date or time field cannot be read.
+    /// A date field is not an RFC 3339 timestamp.
     public static let invalidDate = ErrorCode("invalid_date")
     /// The store dialect is not one Keyward knows.
     public static let invalidDialect = ErrorCode("invalid_dialect")
@@ -118,7 +112,7 @@ extension ErrorCode {
     public static let invalidEmail = ErrorCode("invalid_email")
     /// A field has an invalid value (`field` says which).
     public static let invalidField = ErrorCode("invalid_field")
-    /// The uploaded file cannot be used (413 when too large).
+    /// The Apple Pay domain-association file is empty or too large (413).
     public static let invalidFile = ErrorCode("invalid_file")
     /// The body is not valid JSON of the expected shape.
     public static let invalidJSON = ErrorCode("invalid_json")
@@ -128,11 +122,11 @@ extension ErrorCode {
     public static let invalidJWK = ErrorCode("invalid_jwk")
     /// The secret key is unknown or malformed.
     public static let invalidKey = ErrorCode("invalid_key")
-    /// The key index is out of range.
+    /// `key_index` is out of range.
     public static let invalidKeyIndex = ErrorCode("invalid_key_index")
     /// The leaked test key grace period is out of range.
     public static let invalidLeakedTestKeyGrace = ErrorCode("invalid_leaked_test_key_grace")
-    /// The page limit is out of range.
+    /// `limit` is not an integer from 1 to 1000.
     public static let invalidLimit = ErrorCode("invalid_limit")
     /// The invitation or reset link is invalid or expired.
     public static let invalidLink = ErrorCode("invalid_link")
@@ -142,9 +136,9 @@ extension ErrorCode {
     public static let invalidMode = ErrorCode("invalid_mode")
     /// The order id is not valid.
     public static let invalidOrderID = ErrorCode("invalid_order_id")
-    /// The roll overlap is out of range.
+    /// Choose how long the old key keeps working (cabinet).
     public static let invalidOverlap = ErrorCode("invalid_overlap")
-    /// The passphrase for a private key export is not acceptable.
+    /// The passphrase for a private key export is not 12 to 1024 bytes.
     public static let invalidPassphrase = ErrorCode("invalid_passphrase")
     /// The payment key is not valid.
     public static let invalidPaymentKey = ErrorCode("invalid_payment_key")
@@ -168,7 +162,7 @@ extension ErrorCode {
     public static let invalidSID = ErrorCode("invalid_sid")
     /// The rate limit subject is unknown.
     public static let invalidSubject = ErrorCode("invalid_subject")
-    /// The type named is not one this endpoint accepts.
+    /// The certificate type is not one this endpoint accepts.
     public static let invalidType = ErrorCode("invalid_type")
     /// The URL is not an absolute https URL.
     public static let invalidURL = ErrorCode("invalid_url")
@@ -184,7 +178,7 @@ extension ErrorCode {
     public static let keyAlreadyRolled = ErrorCode("key_already_rolled")
     /// The credential has expired.
     public static let keyExpired = ErrorCode("key_expired")
-    /// The key is not active.
+    /// The key is expired or revoked and cannot be rolled.
     public static let keyInactive = ErrorCode("key_inactive")
     /// The store already has a key with this index.
     public static let keyIndexTaken = ErrorCode("key_index_taken")
@@ -250,7 +244,7 @@ extension ErrorCode {
     public static let orderIDHasSeparator = ErrorCode("order_id_has_separator")
     /// Cabinet: only an owner may do this.
     public static let ownerRequired = ErrorCode("owner_required")
-    /// Passkey enrolment is not open for this account.
+    /// Passkeys are added from the account page once signed in.
     public static let passkeyEnrolmentClosed = ErrorCode("passkey_enrolment_closed")
     /// This passkey is already registered.
     public static let passkeyExists = ErrorCode("passkey_exists")
@@ -264,7 +258,7 @@ extension ErrorCode {
     public static let privateJWKNotAccepted = ErrorCode("private_jwk_not_accepted")
     /// A private key was sent where only a public one is accepted.
     public static let privateKeyNotAccepted = ErrorCode("private_key_not_accepted")
-    /// Keyward did not keep this key's private key.
+    /// Keyward kept only the public part of this key; the private key was shown once.
     public static let privateKeyNotKept = ErrorCode("private_key_not_kept")
     /// A rate limit of the merchant or credential is used up.
     public static let rateLimited = ErrorCode("rate_limited")
@@ -304,7 +298,7 @@ extension ErrorCode {
     public static let storeIDTaken = ErrorCode("store_id_taken")
     /// Cabinet: a page template is missing.
     public static let templateMissing = ErrorCode("template_missing")
-    /// This Alliance endpoint works in test mode only.
+    /// The Alliance cipher helpers work with test credentials only.
     public static let testModeOnly = ErrorCode("test_mode_only")
     /// The upload holds more certificates than accepted.
     public static let tooManyCertificates = ErrorCode("too_many_certificates")
@@ -314,7 +308,7 @@ extension ErrorCode {
     public static let tooManyParameters = ErrorCode("too_many_parameters")
     /// The account has as many passkeys as it may.
     public static let tooManyPasskeys = ErrorCode("too_many_passkeys")
-    /// Too many open device sessions.
+    /// The merchant has as many open device sessions in this mode as it may.
     public static let tooManySessions = ErrorCode("too_many_sessions")
     /// The secret scanning report names too many tokens.
     public static let tooManyTokens = ErrorCode("too_many_tokens")
@@ -326,7 +320,7 @@ extension ErrorCode {
     public static let totpRequired = ErrorCode("totp_required")
     /// Upload finding: the certificate has a critical extension Keyward does not know.
     public static let unknownCriticalExtension = ErrorCode("unknown_critical_extension")
-    /// The domain is not one of the merchant's claimed domains.
+    /// A domain named is not one of the channel's domains.
     public static let unknownDomain = ErrorCode("unknown_domain")
     /// The body has a field this endpoint does not accept.
     public static let unknownField = ErrorCode("unknown_field")

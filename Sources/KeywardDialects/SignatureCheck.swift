@@ -7,11 +7,11 @@ public enum SignatureCheck: Equatable, Sendable {
     case invalid(code: ErrorCode, reason: String)
 
     static func missing(_ what: String) -> SignatureCheck {
-        .invalid(code: "signature_missing", reason: "The request has no \(what).")
+        .invalid(code: .signatureMissing, reason: "The request has no \(what).")
     }
 
     static let mismatch = SignatureCheck.invalid(
-        code: "signature_invalid",
+        code: .signatureInvalid,
         reason: "The signature does not match: the signed content changed after signing, or it was signed with another key or hash.")
 
     /// Decodes a base64 signature. Spaces are read as '+': a form value that was not URL-encoded turns

@@ -27,7 +27,7 @@ enum MasterKeyStartup {
         if !files.exists {
             let sealedUnder = try await sealedKeyIDs(store)
             guard sealedUnder.isEmpty else {
-                throw MasterKeyRefused(code: "master_key_missing", expected: sealedUnder.sorted(), file: files.path,
+                throw MasterKeyRefused(code: .masterKeyMissing, expected: sealedUnder.sorted(), file: files.path,
                                        message: "does not exist; restore that key file (a new key cannot open them), or point KEYWARD_MASTER_KEY_FILE at it")
             }
             let key = try files.create()

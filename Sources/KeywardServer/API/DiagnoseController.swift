@@ -18,7 +18,7 @@ struct DiagnoseController {
         group.post("auth/diagnose") { request, context in
             let caller = try context.requireKey()
             guard caller.scheme == .secretKey, caller.mode == .test else {
-                throw KeywardError(.forbidden, "test_mode_only", "Diagnosis takes a test-mode secret key: it explains test requests only.")
+                throw KeywardError(.forbidden, .testModeOnly, "Diagnosis takes a test-mode secret key: it explains test requests only.")
             }
             let input = try await JSONBody.decode(DiagnoseBody.self, from: request)
             return try JSONResponse.make(try await diagnose(input, merchantID: caller.merchantID))
@@ -34,7 +34,7 @@ struct DiagnoseController {
         case "alikassa": try await aliKassa(input, merchantID: merchantID, report: &report)
         case "rfc9421": try await rfc9421(input, merchantID: merchantID, report: &report)
         default:
-            throw KeywardError(.invalidInput, "invalid_dialect", "'dialect' must be mypos, alikassa or rfc9421.", field: "dialect")
+            throw KeywardError(.invalidInput, .invalidDialect, "'dialect' must be mypos, alikassa or rfc9421.", field: "dialect")
         }
         return report
     }
@@ -42,22 +42,22 @@ struct DiagnoseController {
     func myPOS(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
         let body = Array(input.body.utf8)
         let parameters: [(name: String, value: String)]
-        do { parameters = try FormEncoding.decode(body) } catch { return report.fail("form", "malformed_form", error.reason) }
+        do { parameters = try FormEncoding.decode(body) } catch { return report.fail("form", .malformedForm, error.reason) }
         report.pass("form", "\(parameters.count) parameters decoded, in the order sent.")
         guard parameters.contains(where: { $0.name == MyPOSIPC.signatureParameter }) else {
-            return report.fail("signature_present", "signature_missing", "The form has no Signature parameter.")
+            return report.fail("signature_present", .signatureMissing, "The form has no Signature parameter.")
         }
         var seen = Set<String>()
         if let duplicate = parameters.first(where: { !seen.insert($0.name).inserted }) {
-            return report.fail("parameters", "duplicate_parameter", "Parameter '\(duplicate.name.prefix(64))' appears more than once.")
+            return report.fail("parameters", .duplicateParameter, "Parameter '\(duplicate.name.prefix(64))' appears more than once.")
         }
         let sid = parameters.first { $0.name == "SID" }?.value ?? ""
         guard let resolved = try await directory.resolve(.mypos, externalID: sid), resolved.store.merchantID == merchantID,
               resolved.store.mode == .test else {
-            return report.fail("store", "unknown_store", "None of your test-mode stores has SID '\(sid.prefix(32))'.")
+            return report.fail("store", .unknownStore, "None of your test-mode stores has SID '\(sid.prefix(32))'.")
         }
         if let wallet = parameters.first(where: { $0.name == "WalletNumber" })?.value, let expected = resolved.store.walletNumber, wallet != expected {
-            return report.fail("store", "unknown_store", "WalletNumber '\(wallet.prefix(32))' is not the wallet of store '\(sid)' (\(expected)).")
+            return report.fail("store", .unknownStore, "WalletNumber '\(wallet.prefix(32))' is not the wallet of store '\(sid)' (\(expected)).")
         }
         report.pass("store", "SID '\(sid)' is your store '\(resolved.store.name)'.")
         let now = clock.now()
@@ -66,7 +66,7 @@ struct DiagnoseController {
         guard let index = Int(indexText), let key = resolved.key(index: index, now: now) else {
             let matching = usable.first { MyPOSIPC.verify(parameters, with: $0.verificationKey) == .valid }
             let hint = matching.map { " The signature matches key index \($0.info.keyIndex): send KeyIndex=\($0.info.keyIndex)." } ?? ""
-            return report.fail("key_index", "unknown_key_index", "Store '\(sid)' has no active key index '\(indexText.prefix(16))' (active: \(usable.map { String($0.info.keyIndex) }.joined(separator: ", "))).\(hint)")
+            return report.fail("key_index", .unknownKeyIndex, "Store '\(sid)' has no active key index '\(indexText.prefix(16))' (active: \(usable.map { String($0.info.keyIndex) }.joined(separator: ", "))).\(hint)")
         }
         report.pass("key_index", "Key index \(index) is active (\(key.info.algorithm)).")
         if MyPOSIPC.verify(parameters, with: key.verificationKey) == .valid {
@@ -76,7 +76,7 @@ struct DiagnoseController {
         if let explanation = SignatureDiagnosis.myPOS(parameters, rawPairs: FormEncoding.rawPairs(body), claimed: (index, key.verificationKey), otherKeys: others) {
             return report.fail("signature", explanation.code, explanation.reason)
         }
-        report.fail("signature", "signature_invalid", "The Signature does not match key index \(index), and no usual mistake explains it: a value changed after signing, or another private key signed it.")
+        report.fail("signature", .signatureInvalid, "The Signature does not match key index \(index), and no usual mistake explains it: a value changed after signing, or another private key signed it.")
     }
 
     func aliKassa(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
@@ -85,14 +85,14 @@ struct DiagnoseController {
         let lookup = UUID(uuidString: account)?.uuidString.lowercased() ?? account
         guard let resolved = try await directory.resolve(.alikassa, externalID: lookup), resolved.store.merchantID == merchantID,
               resolved.store.mode == .test else {
-            return report.fail("store", "unknown_store", "None of your test-mode stores has account '\(account.prefix(40))' (the Account header).")
+            return report.fail("store", .unknownStore, "None of your test-mode stores has account '\(account.prefix(40))' (the Account header).")
         }
         report.pass("store", "Account '\(lookup)' is your store '\(resolved.store.name)'.")
         guard let sign = headers.first(where: { $0.key.lowercased() == "sign" })?.value, !sign.isEmpty else {
-            return report.fail("signature_present", "signature_missing", "There is no Sign header.")
+            return report.fail("signature_present", .signatureMissing, "There is no Sign header.")
         }
         let usable = resolved.keys.filter { $0.isUsable(at: clock.now()) }
-        guard !usable.isEmpty else { return report.fail("key_index", "unknown_key_index", "The store has no active key.") }
+        guard !usable.isEmpty else { return report.fail("key_index", .unknownKeyIndex, "The store has no active key.") }
         let body = Array(input.body.utf8)
         if let match = usable.first(where: { AliKassa.verify(body: body, signature: sign, with: $0.verificationKey, digest: $0.info.digest) == .valid }) {
             return report.succeed("signature", "The Sign header verifies with key index \(match.info.keyIndex) (\(match.info.digest.rawValue)).")
@@ -101,18 +101,18 @@ struct DiagnoseController {
         if let explanation = SignatureDiagnosis.aliKassa(body: body, signature: sign, keys: keys) {
             return report.fail("signature", explanation.code, explanation.reason)
         }
-        report.fail("signature", "signature_invalid", "The Sign header matches none of the store's keys over these exact body bytes: the body changed after signing, or another private key signed it.")
+        report.fail("signature", .signatureInvalid, "The Sign header matches none of the store's keys over these exact body bytes: the body changed after signing, or another private key signed it.")
     }
 
     func rfc9421(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
-        guard let url = input.url else { throw KeywardError(.invalidInput, "missing_field", "'url' (the URL the request was sent to) is required for rfc9421.", field: "url") }
+        guard let url = input.url else { throw KeywardError(.invalidInput, .missingField, "'url' (the URL the request was sent to) is required for rfc9421.", field: "url") }
         let headers = (input.headers ?? [:]).map { (name: $0.key, value: $0.value) }
         let inputHeader = headers.first { $0.name.lowercased() == "signature-input" }?.value ?? ""
         guard let keyID = (try? HTTPMessageSignatures.parseInputs(inputHeader))?.first?.keyID else {
-            return report.fail("signature_present", "signature_missing", "No Signature-Input header with a keyid.")
+            return report.fail("signature_present", .signatureMissing, "No Signature-Input header with a keyid.")
         }
         guard let resolved = try await signingKeys.resolve(id: keyID), resolved.owner.merchantID == merchantID, resolved.owner.mode == .test else {
-            return report.fail("key_index", "unknown_key_index", "None of your active test-mode signing keys has id '\(keyID.prefix(64))'.")
+            return report.fail("key_index", .unknownKeyIndex, "None of your active test-mode signing keys has id '\(keyID.prefix(64))'.")
         }
         report.pass("key_index", "keyid '\(keyID)' is your signing key '\(resolved.owner.name)' (\(resolved.owner.algorithm)).")
         let method = input.method ?? (input.body.isEmpty ? "GET" : "POST")
@@ -120,12 +120,12 @@ struct DiagnoseController {
         let now = Int(clock.now().timeIntervalSince1970)
         func check(_ url: String, ignoreTime: Bool = false) -> SignatureCheck {
             (try? ManualSigning.verifyRFC9421(method: method, url: url, body: body, headers: headers, publicKey: resolved.key, now: now, ignoreTime: ignoreTime))
-                ?? .invalid(code: "invalid_field", reason: "'url' must be an absolute https URL.")
+                ?? .invalid(code: .invalidField, reason: "'url' must be an absolute https URL.")
         }
         switch check(url) {
         case .valid:
             report.succeed("signature", "The signature verifies (its nonce was not used up by this diagnosis).")
-        case .invalid(let code, let reason) where code == "signature_invalid":
+        case .invalid(let code, let reason) where code == .signatureInvalid:
             let variants: [(String, String)] = [
                 (url.replacingOccurrences(of: "https://", with: "http://"), "The request was signed for an http:// URL; Keyward is reached over https, and @target-uri must say so."),
                 (url.components(separatedBy: "?").first ?? url, "The signature leaves the query string out of @target-uri; sign the full URL."),
@@ -133,7 +133,7 @@ struct DiagnoseController {
             let hint = variants.first { $0.0 != url && check($0.0, ignoreTime: true) == .valid }?.1
             report.fail("signature", code, hint ?? reason)
         case .invalid(let code, let reason):
-            report.fail(code == "digest_mismatch" ? "content_digest" : "signature", code, reason)
+            report.fail(code == .digestMismatch ? "content_digest" : "signature", code, reason)
         }
     }
 }

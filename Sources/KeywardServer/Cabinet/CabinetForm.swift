@@ -22,11 +22,11 @@ enum CabinetForm {
         let limit = boundary == nil ? maximumBytes : maximumUploadBytes
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: limit) } catch {
-            throw KeywardError(.tooLarge, "body_too_large", "This form is larger than the cabinet accepts (\(limit / 1024) KiB).")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "This form is larger than the cabinet accepts (\(limit / 1024) KiB).")
         }
         if let boundary {
             do { return try MultipartForm.parse(Array(buffer: buffer), boundary: boundary) } catch {
-                throw KeywardError(.invalidInput, "malformed_form", error.reason)
+                throw KeywardError(.invalidInput, .malformedForm, error.reason)
             }
         }
         var form = CabinetFormData()

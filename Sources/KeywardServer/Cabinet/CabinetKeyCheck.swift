@@ -58,11 +58,11 @@ extension CabinetController {
 
     /// What to do about each refusal of a secret key.
     static let keyHints: [ErrorCode: String] = [
-        "missing_credentials": "Paste the key, or the whole Authorization header your code sends.",
-        "invalid_key": "Keys are shown only once: if yours was lost or mistyped, generate a new one (or roll the old one).",
-        "key_revoked": "A revoked key never works again: generate a new key and deploy it.",
-        "key_expired": "Deploy the key that replaced it, or generate a new one.",
-        "ip_not_allowed": "This check came from your browser's address. Calls from your servers are judged by theirs: add them to the key's allowlist or the merchant's (Settings).",
+        .missingCredentials: "Paste the key, or the whole Authorization header your code sends.",
+        .invalidKey: "Keys are shown only once: if yours was lost or mistyped, generate a new one (or roll the old one).",
+        .keyRevoked: "A revoked key never works again: generate a new key and deploy it.",
+        .keyExpired: "Deploy the key that replaced it, or generate a new one.",
+        .ipNotAllowed: "This check came from your browser's address. Calls from your servers are judged by theirs: add them to the key's allowlist or the merchant's (Settings).",
     ]
 
     func diagnoseSignedRequest(_ form: [String: String], dialect: String, merchantID: String) async throws -> KeyCheckResult {

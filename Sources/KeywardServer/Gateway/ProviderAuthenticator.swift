@@ -31,41 +31,41 @@ struct ProviderAuthenticator: Sendable {
     /// key index (and the merchant) allow.
     func authenticateMyPOS(_ request: inout Request, mode: Mode?, clientAddress: [UInt8]?) async throws -> VerifiedMyPOSRequest {
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
-            throw KeywardError(.invalidInput, "unsupported_media_type", "myPOS IPC requests are form posts (application/x-www-form-urlencoded).")
+            throw KeywardError(.invalidInput, .unsupportedMediaType, "myPOS IPC requests are form posts (application/x-www-form-urlencoded).")
         }
         let body = try await collect(&request)
         let parameters: [(name: String, value: String)]
         do {
             parameters = try FormEncoding.decode(bytes: Array(buffer: body))
         } catch {
-            throw KeywardError(.invalidInput, "malformed_form", error.reason)
+            throw KeywardError(.invalidInput, .malformedForm, error.reason)
         }
         guard parameters.count <= Self.maximumParameters else {
-            throw KeywardError(.invalidInput, "too_many_parameters", "A myPOS request has at most \(Self.maximumParameters) parameters.")
+            throw KeywardError(.invalidInput, .tooManyParameters, "A myPOS request has at most \(Self.maximumParameters) parameters.")
         }
         guard parameters.contains(where: { $0.name == MyPOSIPC.signatureParameter }) else {
-            throw KeywardError(.unauthenticated, "signature_missing", "The form has no Signature parameter; sign it with your private key as the myPOS SDK does.")
+            throw KeywardError(.unauthenticated, .signatureMissing, "The form has no Signature parameter; sign it with your private key as the myPOS SDK does.")
         }
-        let sid = try single("SID", in: parameters, missing: "unknown_store")
+        let sid = try single("SID", in: parameters, missing: .unknownStore)
         guard let resolved = try await storage({ try await directory.resolve(.mypos, externalID: sid) }) else {
-            throw KeywardError(.unauthenticated, "unknown_store", "No store has SID '\(sid.prefix(32))'. Check the SID against your store in Keyward.")
+            throw KeywardError(.unauthenticated, .unknownStore, "No store has SID '\(sid.prefix(32))'. Check the SID against your store in Keyward.")
         }
         if let mode, resolved.store.mode != mode {
             let endpoint = resolved.store.mode == .test ? "the test endpoint (/vmp/checkout-test)" : "the live endpoint (/vmp/checkout)"
-            throw KeywardError(.unauthenticated, "unknown_store", "SID '\(sid)' is a \(resolved.store.mode.rawValue)-mode store; send its requests to \(endpoint).")
+            throw KeywardError(.unauthenticated, .unknownStore, "SID '\(sid)' is a \(resolved.store.mode.rawValue)-mode store; send its requests to \(endpoint).")
         }
         if let wallet = parameters.first(where: { $0.name == "WalletNumber" })?.value, let expected = resolved.store.walletNumber, wallet != expected {
-            throw KeywardError(.unauthenticated, "unknown_store", "WalletNumber '\(wallet.prefix(32))' does not belong to the store with SID '\(sid)'.")
+            throw KeywardError(.unauthenticated, .unknownStore, "WalletNumber '\(wallet.prefix(32))' does not belong to the store with SID '\(sid)'.")
         }
-        let indexText = try single("KeyIndex", in: parameters, missing: "unknown_key_index")
+        let indexText = try single("KeyIndex", in: parameters, missing: .unknownKeyIndex)
         guard let index = Int(indexText), let key = resolved.key(index: index, now: clock.now()) else {
-            throw KeywardError(.unauthenticated, "unknown_key_index", "Store '\(sid)' has no active key index '\(indexText.prefix(16))'. Check KeyIndex against the store's keys; revoked and expired keys do not verify.")
+            throw KeywardError(.unauthenticated, .unknownKeyIndex, "Store '\(sid)' has no active key index '\(indexText.prefix(16))'. Check KeyIndex against the store's keys; revoked and expired keys do not verify.")
         }
         switch MyPOSIPC.verify(parameters, with: key.verificationKey) {
         case .valid:
             break
         case .invalid(let code, let reason):
-            throw KeywardError(code == "duplicate_parameter" ? .invalidInput : .unauthenticated, code, reason)
+            throw KeywardError(code == .duplicateParameter ? .invalidInput : .unauthenticated, code, reason)
         }
         let principal = try admitted(resolved, key: key, scheme: .myPOS, clientAddress: clientAddress)
         if resolved.store.rejectReplays {
@@ -81,22 +81,22 @@ struct ProviderAuthenticator: Sendable {
     func authenticateAliKassa(_ request: inout Request, clientAddress: [UInt8]?) async throws -> AuthenticatedKey {
         let accounts = request.headers[values: .aliKassaAccount]
         guard accounts.count == 1, let account = accounts.first?.trimmingCharacters(in: .whitespaces) else {
-            throw KeywardError(.unauthenticated, "unknown_store", "Send exactly one Account header with your AliKassa account id.")
+            throw KeywardError(.unauthenticated, .unknownStore, "Send exactly one Account header with your AliKassa account id.")
         }
         let signs = request.headers[values: .aliKassaSign]
-        guard signs.count <= 1 else { throw KeywardError(.unauthenticated, "signature_invalid", "Send exactly one Sign header.") }
+        guard signs.count <= 1 else { throw KeywardError(.unauthenticated, .signatureInvalid, "Send exactly one Sign header.") }
         guard let sign = signs.first, !sign.isEmpty else {
-            throw KeywardError(.unauthenticated, "signature_missing", "The request has no Sign header; sign the raw body with your private key.")
+            throw KeywardError(.unauthenticated, .signatureMissing, "The request has no Sign header; sign the raw body with your private key.")
         }
         let body = try await collect(&request)
         let lookup = UUID(uuidString: account)?.uuidString.lowercased() ?? account
         guard let resolved = try await storage({ try await directory.resolve(.alikassa, externalID: lookup) }) else {
-            throw KeywardError(.unauthenticated, "unknown_store", "No store has account '\(account.prefix(40))'.")
+            throw KeywardError(.unauthenticated, .unknownStore, "No store has account '\(account.prefix(40))'.")
         }
         let now = clock.now()
         let usable = resolved.keys.filter { $0.isUsable(at: now) }
         guard !usable.isEmpty else {
-            throw KeywardError(.unauthenticated, "unknown_key_index", "Account '\(lookup)' has no active key; register one.")
+            throw KeywardError(.unauthenticated, .unknownKeyIndex, "Account '\(lookup)' has no active key; register one.")
         }
         var lastFailure = SignatureCheck.valid
         for key in usable {
@@ -111,7 +111,7 @@ struct ProviderAuthenticator: Sendable {
             lastFailure = check
         }
         if case .invalid(let code, let reason) = lastFailure { throw KeywardError(.unauthenticated, code, reason) }
-        throw KeywardError(.unauthenticated, "signature_invalid", "The signature does not match.")
+        throw KeywardError(.unauthenticated, .signatureInvalid, "The signature does not match.")
     }
 
     /// The principal of a verified key index, once the call comes from where the index and the merchant allow.
@@ -127,23 +127,23 @@ struct ProviderAuthenticator: Sendable {
 
     /// Records the request's fingerprint for the replay window; a second use is refused.
     private func refuseReplay(keyID: String, fingerprint: String?) async throws {
-        guard let fingerprint else { throw KeywardError(.unauthenticated, "signature_invalid", "The signature is not base64.") }
+        guard let fingerprint else { throw KeywardError(.unauthenticated, .signatureInvalid, "The signature is not base64.") }
         let expires = clock.now().addingTimeInterval(Self.replayWindow)
         let fresh = try await storage { try await signingKeys.useNonce(keyID: keyID, nonce: fingerprint, expires: expires) }
         guard fresh else {
-            throw KeywardError(.unauthenticated, "replayed_request", "This signed request was already accepted; this store refuses replays within 24 hours.")
+            throw KeywardError(.unauthenticated, .replayedRequest, "This signed request was already accepted; this store refuses replays within 24 hours.")
         }
     }
 
     private func collect(_ request: inout Request) async throws -> ByteBuffer {
         // A declared length over the cap is refused before a byte of the body is read.
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
-            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "The request body exceeds \(maxBodyBytes) bytes.")
         }
         do {
             return try await request.collectBody(upTo: maxBodyBytes)
         } catch {
-            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "The request body exceeds \(maxBodyBytes) bytes.")
         }
     }
 
@@ -154,7 +154,7 @@ struct ProviderAuthenticator: Sendable {
             throw KeywardError(.unauthenticated, code, "The form has no \(name) parameter.")
         }
         guard values.count == 1 else {
-            throw KeywardError(.invalidInput, "duplicate_parameter", "Parameter '\(name)' appears more than once; myPOS signs each parameter once.")
+            throw KeywardError(.invalidInput, .duplicateParameter, "Parameter '\(name)' appears more than once; myPOS signs each parameter once.")
         }
         return value
     }
@@ -165,7 +165,7 @@ struct ProviderAuthenticator: Sendable {
         } catch let error as KeywardError {
             throw error
         } catch {
-            throw KeywardError(.unavailable, "storage_unavailable", "Store keys cannot be checked right now; retry shortly.")
+            throw KeywardError(.unavailable, .storageUnavailable, "Store keys cannot be checked right now; retry shortly.")
         }
     }
 }
