@@ -58,7 +58,7 @@ public actor ACMEClient {
         var tls = TLSConfiguration.makeClientConfiguration()
         if let bundle = configuration.caBundlePEM {
             let certificates = try NIOSSLCertificate.fromPEMBytes(Array(bundle.utf8))
-            guard !certificates.isEmpty else { throw ACMEError("acme_bad_configuration", "The ACME CA bundle holds no PEM certificate.") }
+            guard !certificates.isEmpty else { throw ACMEError(.acmeBadConfiguration, "The ACME CA bundle holds no PEM certificate.") }
             tls.additionalTrustRoots = [.certificates(certificates)]
         }
         var http = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
@@ -84,11 +84,11 @@ public actor ACMEClient {
         if let keyID = configuration.externalAccountKeyID, let hmacKey = configuration.externalAccountHMACKey {
             payload["externalAccountBinding"] = try accountKey.externalAccountBinding(keyID: keyID, hmacKey: hmacKey, newAccountURL: directory.newAccount)
         } else if directory.meta?.externalAccountRequired == true {
-            throw ACMEError("acme_eab_required", "The CA requires external account binding: set the EAB key id and HMAC key.")
+            throw ACMEError(.acmeEABRequired, "The CA requires external account binding: set the EAB key id and HMAC key.")
         }
         let response = try await post(directory.newAccount, payload: try JSONSerialization.data(withJSONObject: payload), signedWithKID: false)
         guard let location = response.headers.first(name: "Location") else {
-            throw ACMEError("acme_bad_response", "The CA created the account but sent no Location.")
+            throw ACMEError(.acmeBadResponse, "The CA created the account but sent no Location.")
         }
         accountURL = location
         return location
@@ -105,7 +105,7 @@ public actor ACMEClient {
         var payload: [String: Any] = ["identifiers": domains.map { ["type": "dns", "value": $0] }]
         if let replaces, directory.renewalInfo != nil { payload["replaces"] = replaces }
         let created = try await post(directory.newOrder, payload: try JSONSerialization.data(withJSONObject: payload))
-        guard let orderURL = created.headers.first(name: "Location") else { throw ACMEError("acme_bad_response", "The CA sent no order URL.") }
+        guard let orderURL = created.headers.first(name: "Location") else { throw ACMEError(.acmeBadResponse, "The CA sent no order URL.") }
         var order = try decode(ACMEOrder.self, created)
         for authorizationURL in order.authorizations {
             try await authorize(authorizationURL, responder: responder)
@@ -120,7 +120,7 @@ public actor ACMEClient {
         guard order.status == "valid", let certificateURL = order.certificate else { throw Self.orderFailure(order) }
         let chain = try await post(certificateURL, payload: nil, accept: "application/pem-certificate-chain")
         guard let pem = String(bytes: chain.body, encoding: .utf8), pem.contains("-----BEGIN CERTIFICATE-----") else {
-            throw ACMEError("acme_bad_response", "The CA's certificate download is not a PEM chain.")
+            throw ACMEError(.acmeBadResponse, "The CA's certificate download is not a PEM chain.")
         }
         return pem
     }
@@ -130,10 +130,10 @@ public actor ACMEClient {
         let authorization = try decode(ACMEAuthorization.self, try await post(url, payload: nil))
         if authorization.status == "valid" { return }
         guard authorization.status == "pending" else {
-            throw ACMEError("acme_challenge_failed", "The authorization for \(authorization.identifier.value) is \(authorization.status).")
+            throw ACMEError(.acmeChallengeFailed, "The authorization for \(authorization.identifier.value) is \(authorization.status).")
         }
         guard let challenge = authorization.challenges.first(where: { $0.type == "http-01" }), let token = challenge.token else {
-            throw ACMEError("acme_challenge_failed", "The CA offers no HTTP-01 challenge for \(authorization.identifier.value).")
+            throw ACMEError(.acmeChallengeFailed, "The CA offers no HTTP-01 challenge for \(authorization.identifier.value).")
         }
         try await responder.publish(token: token, keyAuthorization: accountKey.keyAuthorization(token: token), domain: authorization.identifier.value)
         do {
@@ -142,7 +142,7 @@ public actor ACMEClient {
             await responder.withdraw(token: token)
             guard settled.status == "valid" else {
                 let reason = settled.challenges.first(where: { $0.type == "http-01" })?.error
-                throw ACMEError("acme_challenge_failed", "HTTP-01 for \(authorization.identifier.value) failed: \(reason?.detail ?? settled.status)",
+                throw ACMEError(.acmeChallengeFailed, "HTTP-01 for \(authorization.identifier.value) failed: \(reason?.detail ?? settled.status)",
                                 problemType: reason?.type)
             }
         } catch {
@@ -152,7 +152,7 @@ public actor ACMEClient {
     }
 
     static func orderFailure(_ order: ACMEOrder) -> ACMEError {
-        ACMEError("acme_order_failed", "The order ended \(order.status)\(order.error?.detail.map { ": " + $0 } ?? "").", problemType: order.error?.type)
+        ACMEError(.acmeOrderFailed, "The order ended \(order.status)\(order.error?.detail.map { ": " + $0 } ?? "").", problemType: order.error?.type)
     }
 
     /// POST-as-GET `url` until `settled` holds, honouring Retry-After, within the poll timeout.
@@ -165,7 +165,7 @@ public actor ACMEClient {
             if settled(value) { return value }
             let retryAfter = response.headers.first(name: "Retry-After").flatMap(Int.init).map { Duration.seconds(min($0, 30)) }
             let wait = retryAfter ?? delay
-            guard ContinuousClock.now + wait < deadline else { throw ACMEError("acme_timeout", "The CA did not settle \(url) in time.") }
+            guard ContinuousClock.now + wait < deadline else { throw ACMEError(.acmeTimeout, "The CA did not settle \(url) in time.") }
             try await Task.sleep(for: wait)
             delay = min(delay * 2, .seconds(2))
         }

@@ -1,16 +1,17 @@
 import Foundation
+import KeywardCrypto
 
 /// Why an ACME exchange failed, with a stable code. `problemType` is the CA's RFC 8555 error type
 /// (`urn:ietf:params:acme:error:...`) when it sent one; `detail` is the CA's own words, which name
 /// domains and never secrets.
 public struct ACMEError: Error, Sendable, CustomStringConvertible {
     /// `acme_unreachable`, `acme_bad_response`, `acme_rejected`, `acme_challenge_failed`, `acme_order_failed`, `acme_timeout`.
-    public let code: String
+    public let code: ErrorCode
     public let detail: String
     public let problemType: String?
     public let httpStatus: Int?
 
-    public init(_ code: String, _ detail: String, problemType: String? = nil, httpStatus: Int? = nil) {
+    public init(_ code: ErrorCode, _ detail: String, problemType: String? = nil, httpStatus: Int? = nil) {
         self.code = code
         self.detail = detail
         self.problemType = problemType
@@ -26,7 +27,7 @@ public struct ACMEError: Error, Sendable, CustomStringConvertible {
     /// Worth retrying later (the CA is down, rate limits, server errors), as opposed to a refusal that
     /// will repeat until someone changes something (a domain the CA will not issue for).
     public var isTransient: Bool {
-        if code == "acme_unreachable" || code == "acme_timeout" { return true }
+        if code == .acmeUnreachable || code == .acmeTimeout { return true }
         if let httpStatus, httpStatus >= 500 || httpStatus == 429 { return true }
         return problemType?.hasSuffix(":rateLimited") == true || problemType?.hasSuffix(":serverInternal") == true
     }

@@ -18,7 +18,7 @@ extension ACMEClient {
         if let directory { return directory }
         let response = try await send(HTTPClientRequest(url: configuration.directoryURL))
         guard response.status == 200 else {
-            throw ACMEError("acme_unreachable", "The ACME directory answered HTTP \(response.status).", httpStatus: response.status)
+            throw ACMEError(.acmeUnreachable, "The ACME directory answered HTTP \(response.status).", httpStatus: response.status)
         }
         let loaded = try decode(ACMEDirectory.self, response)
         directory = loaded
@@ -31,7 +31,7 @@ extension ACMEClient {
         var request = HTTPClientRequest(url: directory.newNonce)
         request.method = .HEAD
         _ = try await send(request)
-        guard let nonce = nonces.popLast() else { throw ACMEError("acme_bad_response", "The CA's newNonce sent no Replay-Nonce.") }
+        guard let nonce = nonces.popLast() else { throw ACMEError(.acmeBadResponse, "The CA's newNonce sent no Replay-Nonce.") }
         return nonce
     }
 
@@ -53,7 +53,7 @@ extension ACMEClient {
             if problem?.type == "urn:ietf:params:acme:error:badNonce", attempt <= Self.badNonceRetries { continue }
             let detail = problem?.detail ?? "HTTP \(response.status)"
             let sub = problem?.subproblems?.compactMap(\.detail).joined(separator: "; ")
-            throw ACMEError("acme_rejected", sub.map { $0.isEmpty ? detail : detail + " (" + $0 + ")" } ?? detail,
+            throw ACMEError(.acmeRejected, sub.map { $0.isEmpty ? detail : detail + " (" + $0 + ")" } ?? detail,
                             problemType: problem?.type, httpStatus: response.status)
         }
     }
@@ -67,7 +67,7 @@ extension ACMEClient {
         } catch let error as ACMEError {
             throw error
         } catch {
-            throw ACMEError("acme_unreachable", "Cannot reach the CA at \(Self.hostOf(request.url)): \(Self.shortReason(error)).")
+            throw ACMEError(.acmeUnreachable, "Cannot reach the CA at \(Self.hostOf(request.url)): \(Self.shortReason(error)).")
         }
     }
 
@@ -83,7 +83,7 @@ extension ACMEClient {
         do {
             return try decoder.decode(T.self, from: Data(response.body))
         } catch {
-            throw ACMEError("acme_bad_response", "The CA's answer is not a valid \(String(describing: T.self).replacingOccurrences(of: "ACME", with: "")) document.")
+            throw ACMEError(.acmeBadResponse, "The CA's answer is not a valid \(String(describing: T.self).replacingOccurrences(of: "ACME", with: "")) document.")
         }
     }
 

@@ -16,16 +16,16 @@ public struct ClientHeader: Sendable, Equatable {
 /// Why a key or request could not be used. `code` is the same stable code the gateway uses
 /// (`malformed_key`, `wrong_passphrase`, `rsa_key_too_small`, `invalid_url`, …).
 public struct KeywardClientError: Error, Sendable, Equatable, CustomStringConvertible {
-    public let code: String
+    public let code: ErrorCode
     public let message: String
     public var description: String { "\(code): \(message)" }
 
-    init(_ code: String, _ message: String) {
+    init(_ code: ErrorCode, _ message: String) {
         self.code = code
         self.message = message
     }
 
-    init(_ error: CodedInputError) { self.init(error.code, error.message) }
+    init(_ error: some CodedError) { self.init(error.code, error.message) }
 }
 
 /// Whether a Keyward answer carries a valid signature.
@@ -67,9 +67,9 @@ public struct HTTPMessageSigner: Sendable {
             return try ManualSigning.signRFC9421(method: method, url: url, body: body, key: key, keyID: keyID,
                                                  created: Int(created.timeIntervalSince1970), nonce: nonce).map { ClientHeader($0.name, $0.value) }
         } catch let error as ManualSigningError {
-            throw KeywardClientError("invalid_url", error.description)
+            throw KeywardClientError(.invalidURL, error.description)
         } catch {
-            throw KeywardClientError("signing_failed", "The request could not be signed.")
+            throw KeywardClientError(.signingFailed, "The request could not be signed.")
         }
     }
 }
@@ -102,7 +102,7 @@ public struct MyPOSSigner: Sendable {
         do {
             return FormEncoding.encode(try MyPOSIPC.signed(all, with: key))
         } catch {
-            throw KeywardClientError("signing_failed", "The form could not be signed.")
+            throw KeywardClientError(.signingFailed, "The form could not be signed.")
         }
     }
 }
@@ -114,7 +114,7 @@ public struct MyPOSAnswerVerifier: Sendable {
     public init(platformCertificatePEM: String) throws(KeywardClientError) {
         do {
             guard let key = try PublicKeyImport.parse(pem: platformCertificatePEM, minimumRSABits: 2048).first?.key else {
-                throw KeywardClientError("malformed_key", "No certificate in the PEM.")
+                throw KeywardClientError(.malformedKey, "No certificate in the PEM.")
             }
             self.key = key
         } catch let error as KeywardClientError {
@@ -122,7 +122,7 @@ public struct MyPOSAnswerVerifier: Sendable {
         } catch let error as CodedInputError {
             throw KeywardClientError(error)
         } catch {
-            throw KeywardClientError("malformed_key", "The certificate could not be read.")
+            throw KeywardClientError(.malformedKey, "The certificate could not be read.")
         }
     }
 
@@ -165,7 +165,7 @@ public struct AliKassaSigner: Sendable {
         do {
             return [ClientHeader("Account", account), ClientHeader("Sign", try AliKassa.sign(body: body, with: key, digest: digest))]
         } catch {
-            throw KeywardClientError("signing_failed", "The body could not be signed.")
+            throw KeywardClientError(.signingFailed, "The body could not be signed.")
         }
     }
 }

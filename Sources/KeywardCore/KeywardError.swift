@@ -1,6 +1,8 @@
+import KeywardCrypto
+
 /// A failure a caller can act on: a stable machine `code`, a message that says what to check (never a
 /// secret), and a `kind` the HTTP edge maps to a status. The domain knows nothing of HTTP.
-public struct KeywardError: Error, Sendable, CustomStringConvertible, Equatable {
+public struct KeywardError: CodedError, Equatable {
     /// Broad classes of failure; the server maps each to one HTTP status.
     public enum Kind: Sendable, Equatable {
         case unauthenticated, forbidden, notFound, invalidInput, conflict, tooLarge, unavailable, badGateway
@@ -8,26 +10,24 @@ public struct KeywardError: Error, Sendable, CustomStringConvertible, Equatable 
 
     /// What class of failure this is.
     public let kind: Kind
-    /// Stable machine code (`snake_case`), documented and never renamed.
-    public let code: String
+    /// Stable machine code (`snake_case` on the wire), documented in README and never renamed.
+    public let code: ErrorCode
     /// Human explanation; safe to show to the caller and to log.
     public let message: String
     /// The request field concerned, when one is.
     public let field: String?
 
     /// A new error.
-    public init(_ kind: Kind, _ code: String, _ message: String, field: String? = nil) {
+    public init(_ kind: Kind, _ code: ErrorCode, _ message: String, field: String? = nil) {
         self.kind = kind
         self.code = code
         self.message = message
         self.field = field
     }
-
-    public var description: String { "\(code): \(message)" }
 }
 
 extension KeywardError {
-    static func invalid(_ code: String, _ message: String, field: String? = nil) -> KeywardError {
+    static func invalid(_ code: ErrorCode, _ message: String, field: String? = nil) -> KeywardError {
         KeywardError(.invalidInput, code, message, field: field)
     }
 
@@ -35,6 +35,6 @@ extension KeywardError {
     /// to check they used a key of the right merchant and mode.
     static func notFound(_ what: String, id: String, scoped: Bool = true) -> KeywardError {
         let scope = scoped ? " in this merchant and mode" : ""
-        return KeywardError(.notFound, "resource_missing", "No \(what) with id '\(id.prefix(64))'\(scope).")
+        return KeywardError(.notFound, .resourceMissing, "No \(what) with id '\(id.prefix(64))'\(scope).")
     }
 }

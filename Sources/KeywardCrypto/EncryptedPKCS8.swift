@@ -28,7 +28,7 @@ public enum EncryptedPKCS8 {
     /// Encrypts the PKCS#8 `PRIVATE KEY` in `pem` under `passphrase` (AES-256-CBC, PBKDF2-HMAC-SHA256).
     public static func encrypt(pem: String, passphrase: [UInt8], rounds: Int = rounds) throws -> String {
         let document = try PEMDocument(pemString: pem)
-        guard document.discriminator == "PRIVATE KEY" else { throw KeyImportError("malformed_key", "Only PKCS#8 private keys are encrypted.") }
+        guard document.discriminator == "PRIVATE KEY" else { throw KeyImportError(.malformedKey, "Only PKCS#8 private keys are encrypted.") }
         var generator = SystemRandomNumberGenerator()
         let salt = (0..<16).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let iv = AES._CBC.IV()
@@ -63,8 +63,8 @@ public enum EncryptedPKCS8 {
 
     /// Decrypts an `ENCRYPTED PRIVATE KEY` (DER) to the PKCS#8 `PrivateKeyInfo` DER.
     public static func decrypt(der: [UInt8], passphrase: [UInt8]) throws(KeyImportError) -> [UInt8] {
-        let unsupported = KeyImportError("unsupported_algorithm", "The key is encrypted with a scheme Keyward does not read; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`.")
-        let malformed = KeyImportError("malformed_key", "The ENCRYPTED PRIVATE KEY block is not valid PKCS#8.")
+        let unsupported = KeyImportError(.unsupportedAlgorithm, "The key is encrypted with a scheme Keyward does not read; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`.")
+        let malformed = KeyImportError(.malformedKey, "The ENCRYPTED PRIVATE KEY block is not valid PKCS#8.")
         guard let root = try? DER.parse(der), case .constructed(let info) = root.content else { throw malformed }
         let parts = Array(info)
         guard parts.count == 2, case .constructed(let algorithm) = parts[0].content,
@@ -81,7 +81,7 @@ public enum EncryptedPKCS8 {
               let rounds = try? Int(derEncoded: kdfParameters[1]), rounds >= 1 else { throw malformed }
         let limit = maximumRounds
         guard rounds <= limit else {
-            throw KeyImportError("pbkdf2_rounds_too_high", "The key is encrypted with \(rounds) PBKDF2 iterations; Keyward derives at most \(limit). Re-encrypt it with fewer (openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 600000).")
+            throw KeyImportError(.pbkdf2RoundsTooHigh, "The key is encrypted with \(rounds) PBKDF2 iterations; Keyward derives at most \(limit). Re-encrypt it with fewer (openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 600000).")
         }
         var hash = KDF.Insecure.PBKDF2.HashFunction.insecureSHA1  // the PKCS#5 default when no prf is named
         for node in kdfParameters.dropFirst(2) {
@@ -110,7 +110,7 @@ public enum EncryptedPKCS8 {
             guard let parsed = try? DER.parse(bytes), case .constructed = parsed.content else { throw malformed }
             return bytes
         } catch {
-            throw KeyImportError("wrong_passphrase", "The private key could not be decrypted: wrong passphrase.")
+            throw KeyImportError(.wrongPassphrase, "The private key could not be decrypted: wrong passphrase.")
         }
     }
 }

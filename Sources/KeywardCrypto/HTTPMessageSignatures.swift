@@ -36,7 +36,18 @@ public enum HTTPSignatureAlgorithm: String, Sendable, CaseIterable {
 }
 
 /// A failure reading or checking a message signature; `code` is the gateway's problem code.
-public typealias HTTPSignatureError = CodedInputError
+public struct HTTPSignatureError: CodedError, Equatable {
+    public let code: ErrorCode
+    public let message: String
+
+    init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The same code and message, from a lower layer's refusal (a structured field that cannot be parsed).
+    init(_ other: some CodedError) { self.init(other.code, other.message) }
+}
 
 /// One member of `Signature-Input`: the covered components and the signature parameters.
 public struct SignatureInput: Sendable {
@@ -80,7 +91,7 @@ public struct SignatureInput: Sendable {
 public enum HTTPMessageSignatures {
     /// Every member of a `Signature-Input` header.
     public static func parseInputs(_ header: String) throws(HTTPSignatureError) -> [SignatureInput] {
-        let malformed = HTTPSignatureError("malformed_signature_input", "Signature-Input is not a structured-field dictionary of inner lists (RFC 9421 §4.1).")
+        let malformed = HTTPSignatureError(.malformedSignatureInput, "Signature-Input is not a structured-field dictionary of inner lists (RFC 9421 §4.1).")
         var parser = StructuredFieldValueParser(Array(header.utf8))
         guard let dictionary = try? parser.parseDictionaryFieldValue() else { throw malformed }
         var inputs = [SignatureInput]()
@@ -90,19 +101,19 @@ public enum HTTPMessageSignatures {
             for item in list.bareInnerList {
                 guard case .string(let name) = item.rfc9651BareItem else { throw malformed }
                 guard item.rfc9651Parameters.isEmpty else {
-                    throw HTTPSignatureError("unsupported_component", "Component parameters (such as ;sf or ;key) are not supported: \(name.prefix(64)).")
+                    throw HTTPSignatureError(.unsupportedComponent, "Component parameters (such as ;sf or ;key) are not supported: \(name.prefix(64)).")
                 }
-                guard !components.contains(name) else { throw HTTPSignatureError("malformed_signature_input", "Component \(name.prefix(64)) is listed twice.") }
+                guard !components.contains(name) else { throw HTTPSignatureError(.malformedSignatureInput, "Component \(name.prefix(64)) is listed twice.") }
                 components.append(name)
             }
             func integer(_ key: String) throws(HTTPSignatureError) -> Int? {
                 guard let value = list.rfc9651Parameters[key] else { return nil }
-                guard case .integer(let number) = value else { throw HTTPSignatureError("malformed_signature_input", "Parameter '\(key)' must be an integer.") }
+                guard case .integer(let number) = value else { throw HTTPSignatureError(.malformedSignatureInput, "Parameter '\(key)' must be an integer.") }
                 return Int(number)
             }
             func string(_ key: String) throws(HTTPSignatureError) -> String? {
                 guard let value = list.rfc9651Parameters[key] else { return nil }
-                guard case .string(let text) = value else { throw HTTPSignatureError("malformed_signature_input", "Parameter '\(key)' must be a string.") }
+                guard case .string(let text) = value else { throw HTTPSignatureError(.malformedSignatureInput, "Parameter '\(key)' must be a string.") }
                 return text
             }
             inputs.append(SignatureInput(label: label, components: components, created: try integer("created"), expires: try integer("expires"),
@@ -113,7 +124,7 @@ public enum HTTPMessageSignatures {
 
     /// The signatures of a `Signature` header, by label.
     public static func parseSignatures(_ header: String) throws(HTTPSignatureError) -> [String: [UInt8]] {
-        let malformed = HTTPSignatureError("signature_invalid", "The Signature header is not a dictionary of byte sequences (label=:base64:).")
+        let malformed = HTTPSignatureError(.signatureInvalid, "The Signature header is not a dictionary of byte sequences (label=:base64:).")
         var parser = StructuredFieldValueParser(Array(header.utf8))
         guard let dictionary = try? parser.parseDictionaryFieldValue() else { throw malformed }
         var signatures = [String: [UInt8]]()
@@ -147,15 +158,15 @@ public enum HTTPMessageSignatures {
         case "@request-target": return request.path + query
         case "@target-uri": return request.scheme.lowercased() + "://" + request.authority.lowercased() + request.path + query
         case let derived where derived.hasPrefix("@"):
-            throw HTTPSignatureError("unsupported_component", "Derived component \(derived.prefix(64)) is not supported on requests.")
+            throw HTTPSignatureError(.unsupportedComponent, "Derived component \(derived.prefix(64)) is not supported on requests.")
         default:
             let name = component.lowercased()
             guard name == component else {
-                throw HTTPSignatureError("malformed_signature_input", "Field names in Signature-Input must be lowercase: \(component.prefix(64)).")
+                throw HTTPSignatureError(.malformedSignatureInput, "Field names in Signature-Input must be lowercase: \(component.prefix(64)).")
             }
             let values = request.fields.filter { $0.name.lowercased() == name }.map { $0.value.trimmingCharacters(in: .whitespaces) }
             guard !values.isEmpty else {
-                throw HTTPSignatureError("signature_invalid", "The signature covers the '\(name.prefix(64))' header, which the request does not have.")
+                throw HTTPSignatureError(.signatureInvalid, "The signature covers the '\(name.prefix(64))' header, which the request does not have.")
             }
             return values.joined(separator: ", ")
         }
@@ -235,7 +246,7 @@ public enum ContentDigest {
     public static func matches(_ header: String, body: [UInt8]) throws(HTTPSignatureError) -> Bool {
         var parser = StructuredFieldValueParser(Array(header.utf8))
         guard let dictionary = try? parser.parseDictionaryFieldValue() else {
-            throw HTTPSignatureError("digest_mismatch", "Content-Digest is not a dictionary of byte sequences (RFC 9530).")
+            throw HTTPSignatureError(.digestMismatch, "Content-Digest is not a dictionary of byte sequences (RFC 9530).")
         }
         var checked = 0
         for (algorithm, member) in dictionary {
@@ -251,7 +262,7 @@ public enum ContentDigest {
             if !ConstantTime.equals(actual, Array(presented)) { return false }
         }
         guard checked > 0 else {
-            throw HTTPSignatureError("digest_mismatch", "Content-Digest has no sha-256 or sha-512 digest.")
+            throw HTTPSignatureError(.digestMismatch, "Content-Digest has no sha-256 or sha-512 digest.")
         }
         return true
     }

@@ -46,22 +46,22 @@ extension HTTPSigningKey {
     public init(pem: String, passphrase: [UInt8]? = nil, rsaPKCS1v15: Bool = false) throws(KeyImportError) {
         let documents = try PEMBlocks.split(pem)
         guard let document = documents.first(where: { $0.discriminator.contains("PRIVATE KEY") }) else {
-            throw KeyImportError("malformed_key", "No private key in this PEM; a certificate or public key cannot sign.")
+            throw KeyImportError(.malformedKey, "No private key in this PEM; a certificate or public key cannot sign.")
         }
         if document.discriminator == "ENCRYPTED PRIVATE KEY" {
-            guard let passphrase else { throw KeyImportError("wrong_passphrase", "This private key is encrypted; give its passphrase.") }
+            guard let passphrase else { throw KeyImportError(.wrongPassphrase, "This private key is encrypted; give its passphrase.") }
             do {
                 // PBES2 (openssl's default) for every key type; other schemes fall through to BoringSSL (RSA).
                 let der = try EncryptedPKCS8.decrypt(der: document.derBytes, passphrase: passphrase)
                 try self.init(pem: PEMDocument(type: "PRIVATE KEY", derBytes: der).pemString, rsaPKCS1v15: rsaPKCS1v15)
                 return
-            } catch where error.code != "unsupported_algorithm" {
+            } catch where error.code != .unsupportedAlgorithm {
                 throw error
             }
         }
         if document.discriminator == "PRIVATE KEY", let seed = Ed25519PKCS8.seed(der: document.derBytes) {
             guard let key = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed) else {
-                throw KeyImportError("malformed_key", "The Ed25519 private key is damaged.")
+                throw KeyImportError(.malformedKey, "The Ed25519 private key is damaged.")
             }
             self = .ed25519(key)
             return

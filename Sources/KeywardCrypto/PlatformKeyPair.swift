@@ -48,7 +48,7 @@ extension Date {
 enum PKCS7Bundle {
     /// The DER of each certificate in the bundle, in order.
     static func certificates(der: [UInt8]) throws(KeyImportError) -> [[UInt8]] {
-        let malformed = KeyImportError("malformed_key", "The PKCS7 block is not a certificates-only PKCS#7 SignedData bundle.")
+        let malformed = KeyImportError(.malformedKey, "The PKCS7 block is not a certificates-only PKCS#7 SignedData bundle.")
         // ContentInfo ::= SEQUENCE { contentType OID (signedData), content [0] EXPLICIT SignedData }
         // SignedData ::= SEQUENCE { version, digestAlgorithms SET, encapContentInfo, certificates [0] IMPLICIT SET OF Certificate OPTIONAL, ... }
         guard let root = try? DER.parse(der), case .constructed(let info) = root.content else { throw malformed }
@@ -60,10 +60,10 @@ enum PKCS7Bundle {
             $0.identifier.tagClass == .contextSpecific && $0.identifier.tagNumber == 0
         }
         guard let certificateSet, case .constructed(let certificates) = certificateSet.content else {
-            throw KeyImportError("malformed_key", "The PKCS#7 bundle holds no certificates.")
+            throw KeyImportError(.malformedKey, "The PKCS#7 bundle holds no certificates.")
         }
         let ders = certificates.map { Array($0.encodedBytes) }
-        guard !ders.isEmpty else { throw KeyImportError("malformed_key", "The PKCS#7 bundle holds no certificates.") }
+        guard !ders.isEmpty else { throw KeyImportError(.malformedKey, "The PKCS#7 bundle holds no certificates.") }
         return ders
     }
 }

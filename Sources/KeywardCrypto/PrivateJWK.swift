@@ -38,10 +38,10 @@ public enum PrivateJWK {
     static func rsaMembers(pkcs1PEM: String) throws -> [(String, String)] {
         let document = try PEMDocument(pemString: pkcs1PEM)
         guard case .constructed(let nodes) = try DER.parse(document.derBytes).content else {
-            throw KeyImportError("malformed_key", "The RSA key is not PKCS#1.")
+            throw KeyImportError(.malformedKey, "The RSA key is not PKCS#1.")
         }
         let integers = try Array(nodes).map { try ArraySlice<UInt8>(derEncoded: $0) }
-        guard integers.count >= 9 else { throw KeyImportError("malformed_key", "The RSA key is not PKCS#1.") }
+        guard integers.count >= 9 else { throw KeyImportError(.malformedKey, "The RSA key is not PKCS#1.") }
         let names = ["n", "e", "d", "p", "q", "dp", "dq", "qi"]
         return zip(names, integers[1...8]).map { name, value in
             (name, Base64URL.encode(value.drop { $0 == 0 }))

@@ -65,7 +65,18 @@ public struct ImportedPublicKey: Sendable {
 
 /// Why an uploaded key cannot be used. Stable codes: `not_pem`, `private_key_not_accepted`,
 /// `unsupported_pem_type`, `malformed_key`, `unsupported_algorithm`, `rsa_key_too_small`, `wrong_passphrase`.
-public typealias KeyImportError = CodedInputError
+public struct KeyImportError: CodedError, Equatable {
+    public let code: ErrorCode
+    public let message: String
+
+    init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The same code and message, from a lower layer's refusal (e.g. a certificate read for its key).
+    init(_ other: some CodedError) { self.init(other.code, other.message) }
+}
 
 /// Reads public keys in the forms merchants send: X.509 certificates, SPKI (`PUBLIC KEY`) and PKCS#1
 /// (`RSA PUBLIC KEY`) PEM and PKCS#7 certificates-only bundles (`PKCS7`), several blocks in one file.
@@ -91,14 +102,14 @@ public enum PublicKeyImport {
                                               notValidBefore: nil, notValidAfter: nil, certificateDER: nil))
             case "RSA PUBLIC KEY":
                 guard let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: document.derBytes) else {
-                    throw KeyImportError("malformed_key", "The RSA PUBLIC KEY block is not a valid PKCS#1 public key.")
+                    throw KeyImportError(.malformedKey, "The RSA PUBLIC KEY block is not a valid PKCS#1 public key.")
                 }
                 try checkSize(key, minimum: minimumRSABits)
                 keys.append(ImportedPublicKey(key: .rsa(key), source: .pkcs1, notValidBefore: nil, notValidAfter: nil, certificateDER: nil))
             case let type where type.contains("PRIVATE KEY"):
-                throw KeyImportError("private_key_not_accepted", "This is a private key (\(type)). Register the public key or certificate; keep the private key to yourself.")
+                throw KeyImportError(.privateKeyNotAccepted, "This is a private key (\(type)). Register the public key or certificate; keep the private key to yourself.")
             case let type:
-                throw KeyImportError("unsupported_pem_type", "PEM blocks of type '\(type.prefix(40))' are not keys; send a CERTIFICATE, PKCS7 bundle, PUBLIC KEY or RSA PUBLIC KEY.")
+                throw KeyImportError(.unsupportedPEMType, "PEM blocks of type '\(type.prefix(40))' are not keys; send a CERTIFICATE, PKCS7 bundle, PUBLIC KEY or RSA PUBLIC KEY.")
             }
         }
         return keys
@@ -106,7 +117,7 @@ public enum PublicKeyImport {
 
     /// The key of a SubjectPublicKeyInfo.
     public static func spki(der: [UInt8], minimumRSABits: Int = 2048) throws(KeyImportError) -> VerificationKey {
-        let malformed = KeyImportError("malformed_key", "The public key is not valid SubjectPublicKeyInfo DER.")
+        let malformed = KeyImportError(.malformedKey, "The public key is not valid SubjectPublicKeyInfo DER.")
         guard let root = try? DER.parse(der), case .constructed(let parts) = root.content else { throw malformed }
         let children = Array(parts)
         guard children.count == 2, case .constructed(let algorithm) = children[0].content,
@@ -126,19 +137,19 @@ public enum PublicKeyImport {
                 guard let key = try? P384.Signing.PublicKey(derRepresentation: der) else { throw malformed }
                 return .p384(key)
             default:
-                throw KeyImportError("unsupported_algorithm", "Only the P-256 and P-384 curves are supported for EC keys.")
+                throw KeyImportError(.unsupportedAlgorithm, "Only the P-256 and P-384 curves are supported for EC keys.")
             }
         case [1, 3, 101, 112]:
             guard let bits = try? ASN1BitString(derEncoded: children[1]),
                   let key = try? Curve25519.Signing.PublicKey(rawRepresentation: bits.bytes) else { throw malformed }
             return .ed25519(key)
         default:
-            throw KeyImportError("unsupported_algorithm", "Unsupported key algorithm \(oid); use RSA, EC P-256/P-384 or Ed25519.")
+            throw KeyImportError(.unsupportedAlgorithm, "Unsupported key algorithm \(oid); use RSA, EC P-256/P-384 or Ed25519.")
         }
     }
 
     static func certificate(der: [UInt8], minimumRSABits: Int) throws(KeyImportError) -> ImportedPublicKey {
-        let malformed = KeyImportError("malformed_key", "The CERTIFICATE block is not a valid X.509 certificate.")
+        let malformed = KeyImportError(.malformedKey, "The CERTIFICATE block is not a valid X.509 certificate.")
         // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }
         // TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serial, signature, issuer, validity, subject, spki, ... }
         guard let root = try? DER.parse(der), case .constructed(let certificate) = root.content,
@@ -168,7 +179,7 @@ public enum PublicKeyImport {
 
     static func checkSize(_ key: _RSA.Signing.PublicKey, minimum: Int) throws(KeyImportError) {
         guard key.keySizeInBits >= minimum else {
-            throw KeyImportError("rsa_key_too_small", "RSA keys must have at least \(minimum) bits here; this one has \(key.keySizeInBits).")
+            throw KeyImportError(.rsaKeyTooSmall, "RSA keys must have at least \(minimum) bits here; this one has \(key.keySizeInBits).")
         }
     }
 }
@@ -185,7 +196,7 @@ enum PEMBlocks {
             } else if trimmed.hasPrefix("-----END "), var block = current {
                 block.append(Substring(trimmed))
                 guard let document = try? PEMDocument(pemString: block.joined(separator: "\n")) else {
-                    throw KeyImportError("not_pem", "A PEM block is damaged (bad base64 or mismatched BEGIN/END lines); it may be truncated.")
+                    throw KeyImportError(.notPEM, "A PEM block is damaged (bad base64 or mismatched BEGIN/END lines); it may be truncated.")
                 }
                 documents.append(document)
                 current = nil
@@ -193,8 +204,8 @@ enum PEMBlocks {
                 current?.append(Substring(trimmed))
             }
         }
-        if current != nil { throw KeyImportError("not_pem", "A PEM block has no END line; the file may be truncated.") }
-        if documents.isEmpty { throw KeyImportError("not_pem", "No PEM block found; send PEM text starting with '-----BEGIN'.") }
+        if current != nil { throw KeyImportError(.notPEM, "A PEM block has no END line; the file may be truncated.") }
+        if documents.isEmpty { throw KeyImportError(.notPEM, "No PEM block found; send PEM text starting with '-----BEGIN'.") }
         return documents
     }
 }

@@ -12,25 +12,25 @@ public struct RSASigningKey: Sendable {
     public init(pem: String, passphrase: [UInt8]? = nil, minimumBits: Int = 2048) throws(KeyImportError) {
         let documents = try PEMBlocks.split(pem)
         guard let document = documents.first(where: { $0.discriminator.contains("PRIVATE KEY") }) else {
-            throw KeyImportError("malformed_key", "No private key in this PEM; a certificate or public key cannot sign.")
+            throw KeyImportError(.malformedKey, "No private key in this PEM; a certificate or public key cannot sign.")
         }
         let loaded: _RSA.Signing.PrivateKey
         if document.discriminator == "ENCRYPTED PRIVATE KEY" {
-            guard let passphrase else { throw KeyImportError("wrong_passphrase", "This private key is encrypted; give its passphrase.") }
+            guard let passphrase else { throw KeyImportError(.wrongPassphrase, "This private key is encrypted; give its passphrase.") }
             do {
                 loaded = try _RSA.Signing.PrivateKey(encryptedPEMRepresentation: document.pemString) { (setter: ([UInt8]) -> Void) in setter(passphrase) }
             } catch {
-                throw KeyImportError("wrong_passphrase", "The private key could not be decrypted: wrong passphrase, or not an RSA key.")
+                throw KeyImportError(.wrongPassphrase, "The private key could not be decrypted: wrong passphrase, or not an RSA key.")
             }
         } else {
             do {
                 loaded = try _RSA.Signing.PrivateKey(unsafePEMRepresentation: document.pemString)
             } catch {
-                throw KeyImportError("malformed_key", "The \(document.discriminator) block is not an RSA private key.")
+                throw KeyImportError(.malformedKey, "The \(document.discriminator) block is not an RSA private key.")
             }
         }
         guard loaded.keySizeInBits >= minimumBits else {
-            throw KeyImportError("rsa_key_too_small", "RSA keys must have at least \(minimumBits) bits here; this one has \(loaded.keySizeInBits).")
+            throw KeyImportError(.rsaKeyTooSmall, "RSA keys must have at least \(minimumBits) bits here; this one has \(loaded.keySizeInBits).")
         }
         self.key = loaded
     }
@@ -41,7 +41,7 @@ public struct RSASigningKey: Sendable {
         case 2048: .bits2048
         case 3072: .bits3072
         case 4096: .bits4096
-        default: throw KeyImportError("unsupported_algorithm", "RSA keys are generated with 2048, 3072 or 4096 bits.")
+        default: throw KeyImportError(.unsupportedAlgorithm, "RSA keys are generated with 2048, 3072 or 4096 bits.")
         }
         return RSASigningKey(try _RSA.Signing.PrivateKey(keySize: size))
     }

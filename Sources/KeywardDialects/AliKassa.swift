@@ -18,7 +18,7 @@ public enum AliKassa {
     public static func verify(body: [UInt8], signature: String?, with key: VerificationKey, digest: SignatureDigest = .sha256) -> SignatureCheck {
         guard let signature, !signature.isEmpty else { return .missing("Sign header") }
         guard let bytes = SignatureCheck.decodeBase64(signature), !bytes.isEmpty else {
-            return .invalid(code: "signature_invalid", reason: "The Sign header is not base64.")
+            return .invalid(code: .signatureInvalid, reason: "The Sign header is not base64.")
         }
         return key.isValidPKCS1v15Signature(bytes, for: body, digest: digest) ? .valid : .mismatch
     }

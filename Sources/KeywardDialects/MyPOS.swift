@@ -31,14 +31,14 @@ public enum MyPOSIPC {
         let signatures = parameters.filter { $0.name == signatureParameter }
         guard let signature = signatures.first else { return .missing("Signature parameter") }
         guard signatures.count == 1 else {
-            return .invalid(code: "signature_invalid", reason: "The Signature parameter appears more than once.")
+            return .invalid(code: .signatureInvalid, reason: "The Signature parameter appears more than once.")
         }
         var seen = Set<String>()
         for parameter in parameters where !seen.insert(parameter.name).inserted {
-            return .invalid(code: "duplicate_parameter", reason: "Parameter '\(parameter.name.prefix(64))' appears more than once; myPOS signs each parameter once.")
+            return .invalid(code: .duplicateParameter, reason: "Parameter '\(parameter.name.prefix(64))' appears more than once; myPOS signs each parameter once.")
         }
         guard let bytes = SignatureCheck.decodeBase64(signature.value), !bytes.isEmpty else {
-            return .invalid(code: "signature_invalid", reason: "The Signature parameter is not base64.")
+            return .invalid(code: .signatureInvalid, reason: "The Signature parameter is not base64.")
         }
         let values = parameters.filter { $0.name != signatureParameter }.map(\.value)
         return key.isValidPKCS1v15Signature(bytes, for: signedContent(values: values), digest: .sha256) ? .valid : .mismatch
@@ -60,7 +60,7 @@ public enum MyPOSIPC {
         let signatures = members.filter { $0.name == signatureParameter }
         guard signatures.count == 1, case .string(let signature) = signatures[0].value else { return .missing("Signature member") }
         guard let bytes = SignatureCheck.decodeBase64(signature), !bytes.isEmpty else {
-            return .invalid(code: "signature_invalid", reason: "The Signature member is not base64.")
+            return .invalid(code: .signatureInvalid, reason: "The Signature member is not base64.")
         }
         let values = OrderedJSON.object(members.filter { $0.name != signatureParameter }).leafValues
         return key.isValidPKCS1v15Signature(bytes, for: signedContent(values: values), digest: .sha256) ? .valid : .mismatch

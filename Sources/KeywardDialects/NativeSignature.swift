@@ -28,7 +28,7 @@ public enum NativeSignature {
 
     /// A refusal, with the gateway's problem code.
     public struct Refusal: Error, Sendable, Equatable {
-        public let code: String
+        public let code: ErrorCode
         public let reason: String
     }
 
@@ -44,7 +44,7 @@ public enum NativeSignature {
         let inputHeader = field("signature-input", in: request)
         let signatureHeader = field("signature", in: request)
         guard let inputHeader, let signatureHeader else {
-            return .failure(Refusal(code: "signature_missing", reason: "Send Signature-Input and Signature headers (RFC 9421)."))
+            return .failure(Refusal(code: .signatureMissing, reason: "Send Signature-Input and Signature headers (RFC 9421)."))
         }
         let inputs: [SignatureInput]
         let signatures: [String: [UInt8]]
@@ -52,13 +52,13 @@ public enum NativeSignature {
             inputs = try HTTPMessageSignatures.parseInputs(inputHeader)
             signatures = try HTTPMessageSignatures.parseSignatures(signatureHeader)
         } catch {
-            return .failure(Refusal(code: "signature_invalid", reason: error.message))
+            return .failure(Refusal(code: .signatureInvalid, reason: error.message))
         }
         guard let input = inputs.first else {
-            return .failure(Refusal(code: "signature_missing", reason: "Signature-Input names no signature."))
+            return .failure(Refusal(code: .signatureMissing, reason: "Signature-Input names no signature."))
         }
         guard let signature = signatures[input.label] else {
-            return .failure(Refusal(code: "signature_missing", reason: "Signature has no value labelled '\(input.label.prefix(64))'."))
+            return .failure(Refusal(code: .signatureMissing, reason: "Signature has no value labelled '\(input.label.prefix(64))'."))
         }
         return .success(Headers(input: input, signature: signature))
     }
@@ -85,55 +85,55 @@ public enum NativeSignature {
         let input = headers.input
         let signature = headers.signature
         guard let keyID = input.keyID else {
-            return .failure(Refusal(code: "signature_invalid", reason: "The signature parameters have no keyid."))
+            return .failure(Refusal(code: .signatureInvalid, reason: "The signature parameters have no keyid."))
         }
         guard let key = resolveKey(keyID) else {
-            return .failure(Refusal(code: "unknown_key_index", reason: "No registered key has id '\(keyID.prefix(64))' for this merchant and mode."))
+            return .failure(Refusal(code: .unknownKeyIndex, reason: "No registered key has id '\(keyID.prefix(64))' for this merchant and mode."))
         }
         let algorithm: HTTPSignatureAlgorithm
         if let named = input.algorithm {
             guard let parsed = HTTPSignatureAlgorithm(rawValue: named), policy.allowedAlgorithms.contains(parsed) else {
-                return .failure(Refusal(code: "algorithm_not_allowed", reason: "Algorithm '\(named.prefix(40))' is not accepted; use one of \(policy.allowedAlgorithms.map(\.rawValue).sorted().joined(separator: ", "))."))
+                return .failure(Refusal(code: .algorithmNotAllowed, reason: "Algorithm '\(named.prefix(40))' is not accepted; use one of \(policy.allowedAlgorithms.map(\.rawValue).sorted().joined(separator: ", "))."))
             }
             algorithm = parsed
         } else {
             algorithm = HTTPMessageSignatures.defaultAlgorithm(for: key)
             guard policy.allowedAlgorithms.contains(algorithm) else {
-                return .failure(Refusal(code: "algorithm_not_allowed", reason: "Algorithm '\(algorithm.rawValue)' is not accepted."))
+                return .failure(Refusal(code: .algorithmNotAllowed, reason: "Algorithm '\(algorithm.rawValue)' is not accepted."))
             }
         }
         guard HTTPMessageSignatures.defaultAlgorithm(for: key) == algorithm
                 || (algorithm == .rsaV15SHA256 && HTTPMessageSignatures.defaultAlgorithm(for: key) == .rsaPSSSHA512) else {
-            return .failure(Refusal(code: "algorithm_not_allowed", reason: "Algorithm '\(algorithm.rawValue)' does not fit key \(keyID.prefix(64)) (\(key.algorithmDescription))."))
+            return .failure(Refusal(code: .algorithmNotAllowed, reason: "Algorithm '\(algorithm.rawValue)' does not fit key \(keyID.prefix(64)) (\(key.algorithmDescription))."))
         }
         guard let created = input.created else {
-            return .failure(Refusal(code: "signature_invalid", reason: "The signature parameters have no created time."))
+            return .failure(Refusal(code: .signatureInvalid, reason: "The signature parameters have no created time."))
         }
         if created > now + policy.window || now - created > policy.window {
-            return .failure(Refusal(code: "signature_expired", reason: "The signature was created \(now - created) s ago; it must be within \(policy.window) s of the server clock."))
+            return .failure(Refusal(code: .signatureExpired, reason: "The signature was created \(now - created) s ago; it must be within \(policy.window) s of the server clock."))
         }
         if let expires = input.expires, expires <= now {
-            return .failure(Refusal(code: "signature_expired", reason: "The signature expired \(now - expires) s ago."))
+            return .failure(Refusal(code: .signatureExpired, reason: "The signature expired \(now - expires) s ago."))
         }
         if policy.requireNonce && (input.nonce ?? "").isEmpty {
-            return .failure(Refusal(code: "signature_invalid", reason: "The signature parameters need a nonce (replay protection)."))
+            return .failure(Refusal(code: .signatureInvalid, reason: "The signature parameters need a nonce (replay protection)."))
         }
         var required = policy.requiredComponents
         if expectsBody { required.append("content-digest") }
         if let missing = required.first(where: { !input.components.contains($0) }) {
-            return .failure(Refusal(code: "signature_invalid", reason: "The signature must cover \(missing)."))
+            return .failure(Refusal(code: .signatureInvalid, reason: "The signature must cover \(missing)."))
         }
         if expectsBody, field("content-digest", in: request) == nil {
-            return .failure(Refusal(code: "digest_mismatch", reason: "A request with a body needs a Content-Digest header (RFC 9530)."))
+            return .failure(Refusal(code: .digestMismatch, reason: "A request with a body needs a Content-Digest header (RFC 9530)."))
         }
         let base: [UInt8]
         do {
             base = try HTTPMessageSignatures.signatureBase(for: request, input: input)
         } catch {
-            return .failure(Refusal(code: "signature_invalid", reason: error.message))
+            return .failure(Refusal(code: .signatureInvalid, reason: error.message))
         }
         guard HTTPMessageSignatures.verify(signature, base: base, key: key, algorithm: algorithm) else {
-            return .failure(Refusal(code: "signature_invalid", reason: "The signature does not match the covered components; check the method, URL and headers you signed."))
+            return .failure(Refusal(code: .signatureInvalid, reason: "The signature does not match the covered components; check the method, URL and headers you signed."))
         }
         return .success(Verified(keyID: keyID, label: input.label, algorithm: algorithm, created: created, nonce: input.nonce))
     }
@@ -142,17 +142,17 @@ public enum NativeSignature {
     public static func checkBody(request: HTTPRequestView, headers: Headers, body: [UInt8]) -> Result<Void, Refusal> {
         guard !body.isEmpty else { return .success(()) }
         guard headers.input.components.contains("content-digest") else {
-            return .failure(Refusal(code: "signature_invalid", reason: "The signature must cover content-digest."))
+            return .failure(Refusal(code: .signatureInvalid, reason: "The signature must cover content-digest."))
         }
         guard let digest = field("content-digest", in: request) else {
-            return .failure(Refusal(code: "digest_mismatch", reason: "A request with a body needs a Content-Digest header (RFC 9530)."))
+            return .failure(Refusal(code: .digestMismatch, reason: "A request with a body needs a Content-Digest header (RFC 9530)."))
         }
         do {
             guard try ContentDigest.matches(digest, body: body) else {
-                return .failure(Refusal(code: "digest_mismatch", reason: "The body does not match its Content-Digest: it changed after signing."))
+                return .failure(Refusal(code: .digestMismatch, reason: "The body does not match its Content-Digest: it changed after signing."))
             }
         } catch {
-            return .failure(Refusal(code: "digest_mismatch", reason: error.message))
+            return .failure(Refusal(code: .digestMismatch, reason: error.message))
         }
         return .success(())
     }

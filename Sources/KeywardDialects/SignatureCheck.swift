@@ -1,16 +1,17 @@
 import Foundation
+import KeywardCrypto
 
 /// The outcome of checking a signed request; `code` is the stable problem code the gateway answers.
 public enum SignatureCheck: Equatable, Sendable {
     case valid
-    case invalid(code: String, reason: String)
+    case invalid(code: ErrorCode, reason: String)
 
     static func missing(_ what: String) -> SignatureCheck {
-        .invalid(code: "signature_missing", reason: "The request has no \(what).")
+        .invalid(code: .signatureMissing, reason: "The request has no \(what).")
     }
 
     static let mismatch = SignatureCheck.invalid(
-        code: "signature_invalid",
+        code: .signatureInvalid,
         reason: "The signature does not match: the signed content changed after signing, or it was signed with another key or hash.")
 
     /// Decodes a base64 signature. Spaces are read as '+': a form value that was not URL-encoded turns

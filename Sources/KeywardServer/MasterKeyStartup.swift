@@ -7,7 +7,7 @@ import Logging
 /// ids the database expects (public: a hash prefix), never key material.
 public struct MasterKeyRefused: Error, CustomStringConvertible, Sendable {
     /// `master_key_missing` (no key file, sealed secrets in the database) or `master_key_mismatch`.
-    public let code: String
+    public let code: ErrorCode
     /// The master key ids the database's secrets are sealed under that this process lacks.
     public let expected: [String]
     /// The key file concerned.
@@ -27,7 +27,7 @@ enum MasterKeyStartup {
         if !files.exists {
             let sealedUnder = try await sealedKeyIDs(store)
             guard sealedUnder.isEmpty else {
-                throw MasterKeyRefused(code: "master_key_missing", expected: sealedUnder.sorted(), file: files.path,
+                throw MasterKeyRefused(code: .masterKeyMissing, expected: sealedUnder.sorted(), file: files.path,
                                        message: "does not exist; restore that key file (a new key cannot open them), or point KEYWARD_MASTER_KEY_FILE at it")
             }
             let key = try files.create()

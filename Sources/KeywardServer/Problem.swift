@@ -41,13 +41,13 @@ struct Problem: Encodable {
                          type: String? = nil, status: HTTPResponse.Status? = nil) -> Response {
         let status = status ?? self.status(for: error.kind)
         let problem = Problem(type: type ?? "urn:keyward:problem:\(error.code)", title: status.reasonPhrase, status: status.code,
-                              detail: error.message, code: error.code, field: error.field, requestID: requestID, findings: findings)
+                              detail: error.message, code: error.code.rawValue, field: error.field, requestID: requestID, findings: findings)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = (try? encoder.encode(problem)) ?? Data("{}".utf8)
         var headers: HTTPFields = [.contentType: "application/problem+json", .cacheControl: "no-store"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"keyward\"" }
-        if error.code == "server_busy" { headers[.retryAfter] = "1" }
+        if error.code == .serverBusy { headers[.retryAfter] = "1" }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: body)))
     }
 }
@@ -69,21 +69,23 @@ enum ProblemMapping {
             return response
         case let exceeded as RateLimitExceeded:
             return RateLimitGate.response(exceeded, requestID: context.requestID)
-        case let error as CertificateFileError:
+        case let error as any CodedError:
+            // CertificateFileError, KeyImportError, JOSEError, HTTPSignatureError and WebAuthn's CodedInputError
+            // were one type until they were split; any of them reaching the edge is still a 400 with its code.
             return Problem.response(KeywardError(.invalidInput, error.code, error.message), requestID: context.requestID)
         case let error as HTTPError:
             let mapped: KeywardError = switch error.status {
-            case .notFound: KeywardError(.notFound, "not_found", "No such endpoint.")
-            case .contentTooLarge: KeywardError(.tooLarge, "body_too_large", "The request body is larger than this endpoint accepts.")
-            case .methodNotAllowed: KeywardError(.invalidInput, "method_not_allowed", "This endpoint does not accept that HTTP method.")
-            default: KeywardError(.invalidInput, "bad_request", error.body ?? "The request could not be read.")
+            case .notFound: KeywardError(.notFound, .notFound, "No such endpoint.")
+            case .contentTooLarge: KeywardError(.tooLarge, .bodyTooLarge, "The request body is larger than this endpoint accepts.")
+            case .methodNotAllowed: KeywardError(.invalidInput, .methodNotAllowed, "This endpoint does not accept that HTTP method.")
+            default: KeywardError(.invalidInput, .badRequest, error.body ?? "The request could not be read.")
             }
             var response = Problem.response(mapped, requestID: context.requestID)
             if error.status == .methodNotAllowed { response.status = .methodNotAllowed }
             return response
         default:
             context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
-            return Problem.response(KeywardError(.unavailable, "internal_error", "Something went wrong on our side; quote the request id when asking for help."),
+            return Problem.response(KeywardError(.unavailable, .internalError, "Something went wrong on our side; quote the request id when asking for help."),
                                     requestID: context.requestID).withStatus(.internalServerError)
         }
     }

@@ -48,7 +48,7 @@ public struct KeywardRequestContext: RequestContext, RemoteAddressRequestContext
     /// The authenticated key; only called behind the authentication middleware.
     func requireKey() throws -> AuthenticatedKey {
         guard let key else {
-            throw KeywardError(.unauthenticated, "missing_credentials", "This endpoint needs a secret key in the Authorization header.")
+            throw KeywardError(.unauthenticated, .missingCredentials, "This endpoint needs a secret key in the Authorization header.")
         }
         return key
     }

@@ -121,7 +121,7 @@ public struct KeywardServices: Sendable {
         let sealedUnder = try await MasterKeyStartup.sealedKeyIDs(store)
         let unknown = sealedUnder.subtracting(keyring.keyIDs)
         if !unknown.isEmpty {
-            throw MasterKeyRefused(code: "master_key_mismatch", expected: unknown.sorted(), file: settings.effectiveMasterKeyFile,
+            throw MasterKeyRefused(code: .masterKeyMismatch, expected: unknown.sorted(), file: settings.effectiveMasterKeyFile,
                                    message: "holds master key(s) \(keyring.keyIDs.joined(separator: ", ")), which cannot open them; point KEYWARD_MASTER_KEY_FILE at the right key")
         }
     }

@@ -11,7 +11,7 @@ import Testing
         defer { pebble.stop() }
         let configuration = ACMEConfiguration(directoryURL: pebble.directoryURL, caBundlePEM: try String(contentsOfFile: pebble.caBundlePath, encoding: .utf8))
         let without = try ACMEClient(configuration: configuration, accountKey: ACMEAccountKey())
-        await #expect { try await without.registerAccount() } throws: { ($0 as? ACMEError)?.code == "acme_eab_required" }
+        await #expect { try await without.registerAccount() } throws: { ($0 as? ACMEError)?.code.rawValue == "acme_eab_required" }
         await without.shutdown()
 
         var withEAB = configuration
@@ -25,7 +25,7 @@ import Testing
         var wrongKey = withEAB
         wrongKey.externalAccountHMACKey = Array(repeating: 7, count: 32)
         let forged = try ACMEClient(configuration: wrongKey, accountKey: ACMEAccountKey())
-        await #expect { try await forged.registerAccount() } throws: { ($0 as? ACMEError)?.code == "acme_rejected" }
+        await #expect { try await forged.registerAccount() } throws: { ($0 as? ACMEError)?.code.rawValue == "acme_rejected" }
         await forged.shutdown()
     }
 }

@@ -147,16 +147,16 @@ import Testing
     @Test func badKeysAreClearErrors() throws {
         let keys = try Self.fixtures()
         #expect { try MyPOSSigner(privateKeyPEM: try keys.read("merchant.crt"), sid: "1", walletNumber: "1", keyIndex: 1) } throws: {
-            ($0 as? KeywardClientError)?.code == "malformed_key"
+            ($0 as? KeywardClientError)?.code.rawValue == "malformed_key"
         }
-        #expect { try AliKassaSigner(privateKeyPEM: "garbage", account: "a") } throws: { ($0 as? KeywardClientError)?.code == "not_pem" }
+        #expect { try AliKassaSigner(privateKeyPEM: "garbage", account: "a") } throws: { ($0 as? KeywardClientError)?.code.rawValue == "not_pem" }
         try keys.openssl(["pkcs8", "-topk8", "-in", keys.path("merchant.pem"), "-v2", "aes-256-cbc", "-passout", "pass:right", "-out", keys.path("enc.pem")])
         #expect { try AliKassaSigner(privateKeyPEM: try keys.read("enc.pem"), passphrase: Array("wrong".utf8), account: "a") } throws: {
-            ($0 as? KeywardClientError)?.code == "wrong_passphrase"
+            ($0 as? KeywardClientError)?.code.rawValue == "wrong_passphrase"
         }
         _ = try AliKassaSigner(privateKeyPEM: try keys.read("enc.pem"), passphrase: Array("right".utf8), account: "a")
         #expect { try HTTPMessageSigner(privateKeyPEM: try keys.read("ed.pem"), keyID: "k").headers(method: "GET", url: "not a url") } throws: {
-            ($0 as? KeywardClientError)?.code == "invalid_url"
+            ($0 as? KeywardClientError)?.code.rawValue == "invalid_url"
         }
     }
 }

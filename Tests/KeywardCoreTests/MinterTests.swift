@@ -12,7 +12,7 @@ struct MinterTests {
     }
 
     static func refused(_ body: () throws -> Void) -> Bool {
-        do { try body(); return false } catch let error as KeywardError { return error.code == "insufficient_permissions" } catch { return false }
+        do { try body(); return false } catch let error as KeywardError { return error.code.rawValue == "insufficient_permissions" } catch { return false }
     }
 
     @Test func aKeyWithAnAllowlistHandsOutOnlyNarrowerAllowlists() throws {

@@ -105,13 +105,13 @@ import Testing
             (#"sig1=("@method");created="yesterday""#, "malformed_signature_input"),
         ]
         for (header, code) in cases {
-            #expect { try HTTPMessageSignatures.parseInputs(header) } throws: { ($0 as? HTTPSignatureError)?.code == code }
+            #expect { try HTTPMessageSignatures.parseInputs(header) } throws: { ($0 as? HTTPSignatureError)?.code.rawValue == code }
         }
         #expect(throws: HTTPSignatureError.self) { try HTTPMessageSignatures.parseSignatures("sig1=notbytes") }
         #expect(throws: HTTPSignatureError.self) { try ContentDigest.matches("md5=:AAAA:", body: []) }
         let request = HTTPRequestView(method: "GET", scheme: "https", authority: "a.example", path: "/", query: nil, fields: [])
         let input = SignatureInput.make(components: ["x-missing"], created: 1, keyID: "k")
-        #expect { try HTTPMessageSignatures.signatureBase(for: request, input: input) } throws: { ($0 as? HTTPSignatureError)?.code == "signature_invalid" }
+        #expect { try HTTPMessageSignatures.signatureBase(for: request, input: input) } throws: { ($0 as? HTTPSignatureError)?.code.rawValue == "signature_invalid" }
     }
 
     static var peer: String {

@@ -72,7 +72,7 @@ import Testing
             do {
                 _ = try JWE.decrypt(text, with: key, algorithms: algorithms)
                 return nil
-            } catch { return error.code }
+            } catch { return error.code.rawValue }
         }
         func header(_ json: String) -> String { Base64URL.encode(Array(json.utf8)) }
         let original = String(decoding: Base64URL.decode(parts[0]) ?? Data(), as: UTF8.self)
@@ -114,7 +114,7 @@ import Testing
         let publicOnly = JWK(material: .ecPrivate(key), kid: "k").publicJWK.json()
         #expect(try JWK.parse(publicOnly).thumbprint == JWK(material: .ecPrivate(key)).thumbprint)
         func code(_ text: String, allowPrivate: Bool = false) -> String? {
-            do { _ = try JWK.parse(text, allowPrivate: allowPrivate); return nil } catch { return error.code }
+            do { _ = try JWK.parse(text, allowPrivate: allowPrivate); return nil } catch { return error.code.rawValue }
         }
         #expect(code(full) == "private_jwk_not_accepted")
         #expect(code(full, allowPrivate: true) == nil)
@@ -142,7 +142,7 @@ import Testing
             .appendingPathComponent("../Fuzz/Regressions/FuzzJWK/rsa-zero-exponent.json")
         let text = try String(contentsOf: fuzzInput, encoding: .utf8)
         func code(_ text: String) -> String? {
-            do { _ = try JWK.parse(text); return nil } catch { return error.code }
+            do { _ = try JWK.parse(text); return nil } catch { return error.code.rawValue }
         }
         #expect(code(text) == "invalid_jwk")
         for exponent in ["AAA", "AQ", "AAE", "Ag", "AQAA"] {   // 0, 1, 1 with a leading zero, 2, 65536

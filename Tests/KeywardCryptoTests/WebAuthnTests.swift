@@ -87,7 +87,7 @@ struct TestAuthenticator {
     let challenge = Array("a challenge of thirty-two bytes!".utf8)
 
     func code(_ work: () throws -> Void) -> String? {
-        do { try work(); return nil } catch let error as CodedInputError { return error.code } catch { return "\(error)" }
+        do { try work(); return nil } catch let error as CodedInputError { return error.code.rawValue } catch { return "\(error)" }
     }
 
     @Test func aNoneRegistrationGivesTheKeyAndEveryWrongFieldHasItsCode() throws {

@@ -28,7 +28,7 @@ import Testing
     }
 
     func code(_ result: Result<NativeSignature.Verified, NativeSignature.Refusal>) -> String? {
-        if case .failure(let refusal) = result { return refusal.code }
+        if case .failure(let refusal) = result { return refusal.code.rawValue }
         return nil
     }
 

@@ -19,18 +19,18 @@ import Testing
 
         var changed = form
         changed[5].value = "23.46"
-        #expect(MyPOSIPC.verify(changed, with: certificate) == .invalid(code: "signature_invalid", reason: expectedMismatch))
+        #expect(MyPOSIPC.verify(changed, with: certificate) == .invalid(code: .signatureInvalid, reason: expectedMismatch))
         var reordered = form
         reordered.swapAt(1, 2)
         #expect(MyPOSIPC.verify(reordered, with: certificate) != .valid)
         var dropped = form
         dropped.remove(at: 14)  // an empty value still counts
         #expect(MyPOSIPC.verify(dropped, with: certificate) != .valid)
-        #expect(MyPOSIPC.verify(form + [("Amount", "1.00")], with: certificate) == .invalid(code: "duplicate_parameter", reason: "Parameter 'Amount' appears more than once; myPOS signs each parameter once."))
-        #expect(MyPOSIPC.verify(Array(form.dropLast()), with: certificate) == .invalid(code: "signature_missing", reason: "The request has no Signature parameter."))
+        #expect(MyPOSIPC.verify(form + [("Amount", "1.00")], with: certificate) == .invalid(code: .duplicateParameter, reason: "Parameter 'Amount' appears more than once; myPOS signs each parameter once."))
+        #expect(MyPOSIPC.verify(Array(form.dropLast()), with: certificate) == .invalid(code: .signatureMissing, reason: "The request has no Signature parameter."))
         var garbage = form
         garbage[garbage.count - 1].value = "%%%not base64"
-        #expect(MyPOSIPC.verify(garbage, with: certificate) == .invalid(code: "signature_invalid", reason: "The Signature parameter is not base64."))
+        #expect(MyPOSIPC.verify(garbage, with: certificate) == .invalid(code: .signatureInvalid, reason: "The Signature parameter is not base64."))
         try keys.rsa("other")
         let otherKey = try #require(try PublicKeyImport.parse(pem: try keys.read("other.pub")).first?.key)
         #expect(MyPOSIPC.verify(form, with: otherKey) != .valid)
@@ -104,8 +104,8 @@ import Testing
         let keys = try KeyFixtures()
         try keys.rsa("a")
         let publicKey = try #require(try PublicKeyImport.parse(pem: try keys.read("a.pub")).first?.key)
-        #expect(AliKassa.verify(body: [1], signature: nil, with: publicKey) == .invalid(code: "signature_missing", reason: "The request has no Sign header."))
-        #expect(AliKassa.verify(body: [1], signature: "!!!", with: publicKey) == .invalid(code: "signature_invalid", reason: "The Sign header is not base64."))
+        #expect(AliKassa.verify(body: [1], signature: nil, with: publicKey) == .invalid(code: .signatureMissing, reason: "The request has no Sign header."))
+        #expect(AliKassa.verify(body: [1], signature: "!!!", with: publicKey) == .invalid(code: .signatureInvalid, reason: "The Sign header is not base64."))
         #expect(AliKassa.verify(body: [1], signature: "AAAA", with: publicKey) != .valid)
     }
 }

@@ -12,7 +12,7 @@ import Testing
 @Suite(.closesStores) struct AccountSecurityTests {
     typealias Browser = CabinetTests.Browser
 
-    static func isCode(_ code: String) -> @Sendable (any Error) -> Bool { { ($0 as? KeywardError)?.code == code } }
+    static func isCode(_ code: String) -> @Sendable (any Error) -> Bool { { ($0 as? KeywardError)?.code.rawValue == code } }
 
     /// Someone who knows an owner's email sends wrong passwords from their address: they lock
     /// themselves out, not the owner signing in from the office.
@@ -57,7 +57,7 @@ import Testing
             var codes: [String] = []
             for _ in 0..<7 {
                 do { _ = try await services.accounts.login(email: candidate, password: "wrong wrong wrong", address: "203.0.113.5") } catch let error as KeywardError {
-                    codes.append(error.code + ": " + error.message.replacingOccurrences(of: #"after \S+"#, with: "after T", options: .regularExpression))
+                    codes.append(error.code.rawValue + ": " + error.message.replacingOccurrences(of: #"after \S+"#, with: "after T", options: .regularExpression))
                 }
             }
             answers.append(codes)

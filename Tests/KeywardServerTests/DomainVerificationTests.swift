@@ -54,7 +54,7 @@ import Testing
             }
             // The CLI's path refuses it too, and so does an operator's vouching.
             await #expect { _ = try await services.channels.create(merchantID: attacker.merchant.id, mode: .live, name: "x", domains: ["keyward.example"], sslMode: .managed, certificateID: nil) }
-                throws: { ($0 as? KeywardError)?.code == "domain_reserved" }
+                throws: { ($0 as? KeywardError)?.code.rawValue == "domain_reserved" }
         }
         #expect(try await services.channels.list(merchantID: attacker.merchant.id, mode: .live).isEmpty)
     }
@@ -67,7 +67,7 @@ import Testing
             await #expect("\(domain)") {
                 _ = try await services.channels.create(merchantID: tenant.merchant.id, mode: .test, name: "x", domains: [domain], sslMode: domain.hasPrefix("*") ? .uploaded : .managed,
                                                        certificateID: domain.hasPrefix("*") ? "crt_0000000000000000000000" : nil)
-            } throws: { ($0 as? KeywardError)?.code == "domain_reserved" }
+            } throws: { ($0 as? KeywardError)?.code.rawValue == "domain_reserved" }
         }
         // Names beside the reserved ones are fine.
         _ = try await services.channels.create(merchantID: tenant.merchant.id, mode: .test, name: "ok", domains: ["internal.example", "www.status.example"],
@@ -194,9 +194,9 @@ import Testing
         // Checking again changes nothing; a new claim by a third merchant is refused; so is an operator's vouching.
         #expect(try await services.domainVerifications.checkChannel(merchantID: nil, mode: nil, channelID: loser.id).first?.status == .failed)
         await #expect { _ = try await services.channels.create(merchantID: third.merchant.id, mode: .live, name: "C", domains: ["Contested.Example."], sslMode: .managed, certificateID: nil) }
-            throws: { ($0 as? KeywardError)?.code == "domain_taken" }
+            throws: { ($0 as? KeywardError)?.code.rawValue == "domain_taken" }
         await #expect { _ = try await services.domainVerifications.force(channelID: loser.id, actor: AuditActor(type: "operator", id: "test")) }
-            throws: { ($0 as? KeywardError)?.code == "domain_taken" }
+            throws: { ($0 as? KeywardError)?.code.rawValue == "domain_taken" }
     }
 
     @Test func everySpellingOfAnInternationalNameIsOneDomain() async throws {
@@ -208,11 +208,11 @@ import Testing
         for spelling in ["BÜCHER.example.", "bücher.example", "XN--BCHER-KVA.EXAMPLE"] {
             await #expect("\(spelling)") {
                 _ = try await services.channels.create(merchantID: other.merchant.id, mode: .live, name: "x", domains: [spelling], sslMode: .managed, certificateID: nil)
-            } throws: { ($0 as? KeywardError)?.code == "domain_taken" }
+            } throws: { ($0 as? KeywardError)?.code.rawValue == "domain_taken" }
         }
         // The owner's own second claim of it is refused too, and the stored name is the A-label.
         await #expect { _ = try await services.channels.create(merchantID: owner.merchant.id, mode: .test, name: "x", domains: ["Bücher.example"], sslMode: .managed, certificateID: nil) }
-            throws: { ($0 as? KeywardError)?.code == "domain_taken" }
+            throws: { ($0 as? KeywardError)?.code.rawValue == "domain_taken" }
         #expect(verified.domains == ["xn--bcher-kva.example"])
     }
 

@@ -30,7 +30,7 @@ import Testing
         }
         // The claim is kept (its merchant cannot claim it twice) and no longer blocks another merchant.
         await #expect { _ = try await services.channels.create(merchantID: "mch_0000000000000000000001", mode: .test, name: "x", domains: ["old.example"], sslMode: .managed, certificateID: nil) }
-            throws: { ($0 as? KeywardError)?.code == "domain_taken" }
+            throws: { ($0 as? KeywardError)?.code.rawValue == "domain_taken" }
         let other = try await Harness.tenant(services)
         _ = try await services.channels.create(merchantID: other.merchant.id, mode: .live, name: "y", domains: ["old.example"], sslMode: .managed, certificateID: nil)
         // Vouched for by the operator, the old channel is ordered again.

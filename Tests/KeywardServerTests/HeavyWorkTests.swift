@@ -23,7 +23,7 @@ import Testing
         // Two jobs hold the pool (one running, one waiting): the third is refused without waiting.
         let clock = ContinuousClock()
         let refusedAfter = await clock.measure {
-            await #expect(throws: KeywardError(.unavailable, "server_busy", "The server is busy with other key and certificate work; retry in a second.")) {
+            await #expect(throws: KeywardError(.unavailable, .serverBusy, "The server is busy with other key and certificate work; retry in a second.")) {
                 _ = try await pool.run { 0 }
             }
         }
@@ -33,7 +33,7 @@ import Testing
         // Once they are done the pool takes work again.
         #expect(try await pool.run { 3 } == 3)
 
-        let response = Problem.response(KeywardError(.unavailable, "server_busy", "busy"), requestID: "r")
+        let response = Problem.response(KeywardError(.unavailable, .serverBusy, "busy"), requestID: "r")
         #expect(response.status == .serviceUnavailable)
         #expect(response.headers[.retryAfter] == "1")
     }

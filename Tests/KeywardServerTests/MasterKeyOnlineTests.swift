@@ -30,14 +30,14 @@ import Testing
         await #expect { try await KeywardServices.open(settings: settings, logger: Harness.logger) } throws: { error in
             guard let refused = error as? MasterKeyRefused else { return false }
             let text = String(describing: refused)
-            return refused.code == "master_key_mismatch" && refused.expected == [keyA.id] && text.contains(keyA.id)
+            return refused.code.rawValue == "master_key_mismatch" && refused.expected == [keyA.id] && text.contains(keyA.id)
                 && !text.contains(Hex.encode(keyA.rawBytes)) && !text.contains(Hex.encode(keyB.rawBytes))
         }
 
         // No key file at all: refused, and no new key file appears.
         try FileManager.default.removeItem(atPath: file)
         await #expect { try await KeywardServices.open(settings: settings, logger: Harness.logger) } throws: { error in
-            (error as? MasterKeyRefused)?.code == "master_key_missing" && (error as? MasterKeyRefused)?.expected == [keyA.id]
+            (error as? MasterKeyRefused)?.code.rawValue == "master_key_missing" && (error as? MasterKeyRefused)?.expected == [keyA.id]
         }
         #expect(!FileManager.default.fileExists(atPath: file), "a refused start must not create a key")
 

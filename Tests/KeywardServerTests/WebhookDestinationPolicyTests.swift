@@ -70,12 +70,12 @@ import Testing
         let checked = try await policy.check("https://public.hooks.example/in")
         #expect(checked.addresses.count == 2 && checked.connectAddress == "93.184.215.14")
         for name in ["mixed.hooks.example", "mixed6.hooks.example", "metadata.hooks.example", "localhost", "api.localhost", "LOCALHOST."] {
-            await #expect { try await policy.check("https://\(name)/in") } throws: { ($0 as? KeywardError)?.code == "webhook_destination_forbidden" }
+            await #expect { try await policy.check("https://\(name)/in") } throws: { ($0 as? KeywardError)?.code.rawValue == "webhook_destination_forbidden" }
         }
-        await #expect { try await policy.check("https://nowhere.hooks.example/in") } throws: { ($0 as? KeywardError)?.code == "webhook_host_unresolvable" }
+        await #expect { try await policy.check("https://nowhere.hooks.example/in") } throws: { ($0 as? KeywardError)?.code.rawValue == "webhook_host_unresolvable" }
         // A resolver that fails says so with the same code, never with a 500.
         let failing = WebhookDestinationPolicy(resolver: WebhookNameResolver { _ in throw WebhookNameResolver.LookupFailed(temporary: true) })
-        await #expect { try await failing.check("https://public.hooks.example/in") } throws: { ($0 as? KeywardError)?.code == "webhook_host_unresolvable" }
+        await #expect { try await failing.check("https://public.hooks.example/in") } throws: { ($0 as? KeywardError)?.code.rawValue == "webhook_host_unresolvable" }
     }
 
     @Test(arguments: [
@@ -86,7 +86,7 @@ import Testing
         "https://hooks.example/\u{0}", "https://hooks.example/ä", "https://a..b/", "https://" + String(repeating: "a", count: 64) + ".example/",
     ])
     func malformedURLsAreRefused(url: String) {
-        #expect { try WebhookDestinationPolicy.parse(url) } throws: { ($0 as? KeywardError)?.code == "invalid_url" }
+        #expect { try WebhookDestinationPolicy.parse(url) } throws: { ($0 as? KeywardError)?.code.rawValue == "invalid_url" }
     }
 
     @Test func hostsHaveOneSpelling() throws {

@@ -29,7 +29,7 @@ public struct AccountService: Sendable {
         let email = email.trimmingCharacters(in: .whitespaces).lowercased()
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard email.utf8.count <= 254, parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !email.contains(where: { $0.isWhitespace || $0 == "<" || $0 == ">" }) else {
-            throw .invalid("invalid_email", "'\(email.prefix(80))' is not an email address.", field: "email")
+            throw .invalid(.invalidEmail, "'\(email.prefix(80))' is not an email address.", field: "email")
         }
         return email
     }
@@ -79,7 +79,7 @@ public struct AccountService: Sendable {
 
     /// Marks a one-time token used and returns it; refuses unknown, used, expired or other-purpose tokens alike.
     func redeem(_ token: String, purpose: String, on sql: any SQLDatabase) async throws -> TokenRow {
-        let refusal = KeywardError(.invalidInput, "invalid_link", "This link is not valid: it was used already, has expired, or was mistyped. Ask for a new one.")
+        let refusal = KeywardError(.invalidInput, .invalidLink, "This link is not valid: it was used already, has expired, or was mistyped. Ask for a new one.")
         guard token.utf8.count <= 100, let row = try await sql.select().column("*").from("account_tokens").where("id", .equal, TokenHash.of(token))
             .first(decoding: TokenRow.self), row.purpose == purpose, row.used_ms == nil, row.expires_ms > clock.now().millis else { throw refusal }
         // The conditional UPDATE decides: of two requests racing with one link, only the one whose UPDATE
@@ -125,12 +125,12 @@ public struct AccountService: Sendable {
     /// fifty times from anywhere, answers `login_locked` until its backoff ends. Every failure counts,
     /// however many arrive at once.
     public func login(email rawEmail: String, password: String, address: String) async throws -> UserInfo {
-        let refusal = KeywardError(.unauthenticated, "invalid_credentials", "Wrong email or password.")
+        let refusal = KeywardError(.unauthenticated, .invalidCredentials, "Wrong email or password.")
         let email = (try? Self.normalize(email: rawEmail)) ?? rawEmail.lowercased()
         let pair = FailureThrottle.subject("password", email, address), account = FailureThrottle.subject("password", email)
         let locks = [try await throttle.lockedUntil(pair), try await throttle.lockedUntil(account)].compactMap { $0 }
         if let until = locks.max() {
-            throw KeywardError(.forbidden, "login_locked", "Too many failed sign-ins: try again after \(ISO8601DateFormatter().string(from: until)), or reset the password.")
+            throw KeywardError(.forbidden, .loginLocked, "Too many failed sign-ins: try again after \(ISO8601DateFormatter().string(from: until)), or reset the password.")
         }
         let user = try await row(email: email)
         let verified = try await hasher.verify(password, hash: user?.password_hash ?? decoyHash)

@@ -52,7 +52,7 @@ public struct CabinetSessions: Sendable {
     /// the second factor given, a merchant switched to. A token captured before the change is worthless after.
     public func rotate(token: String, merchantID: String? = nil, secondFactor: Bool? = nil, origin: SessionOrigin) async throws -> (token: String, session: CabinetSession) {
         guard let row = try await store.sql.select().column("*").from("cabinet_sessions").where("id", .equal, TokenHash.of(token)).first(decoding: Row.self) else {
-            throw KeywardError(.unauthenticated, "not_signed_in", "The session ended; sign in again.")
+            throw KeywardError(.unauthenticated, .notSignedIn, "The session ended; sign in again.")
         }
         try await end(token: token)
         return try await create(userID: row.user_id, merchantID: merchantID ?? row.merchant_id, secondFactor: secondFactor ?? (row.second_factor != 0), origin: origin)

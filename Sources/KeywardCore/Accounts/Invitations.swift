@@ -30,7 +30,7 @@ extension TeamService {
     public func invite(email: String, merchantID: String, role: MemberRole) async throws -> OneTimeToken {
         let email = try AccountService.normalize(email: email)
         if let user = try await accounts.row(email: email), try await membership(userID: user.id, merchantID: merchantID) != nil {
-            throw KeywardError(.conflict, "already_member", "\(email) is already a member.")
+            throw KeywardError(.conflict, .alreadyMember, "\(email) is already a member.")
         }
         return try await accounts.issueToken(store.sql, purpose: "invite", email: email, userID: nil, merchantID: merchantID, role: role.storedValue,
                                              lifetime: Self.invitationLifetime)
@@ -38,7 +38,7 @@ extension TeamService {
 
     /// What the invitation behind `token` grants, without using it; `invalid_link` when it cannot be used.
     public func invitation(token: String) async throws -> InvitationInfo {
-        let refusal = KeywardError(.invalidInput, "invalid_link", "This invitation is not valid: it was used already, has expired, or was mistyped. Ask for a new one.")
+        let refusal = KeywardError(.invalidInput, .invalidLink, "This invitation is not valid: it was used already, has expired, or was mistyped. Ask for a new one.")
         guard token.utf8.count <= 100,
               let row = try await store.sql.select().column("*").from("account_tokens").where("id", .equal, TokenHash.of(token))
                 .first(decoding: AccountService.TokenRow.self),
@@ -67,23 +67,23 @@ extension TeamService {
         let hash = chosen
         return try await store.transaction { sql in
             let redeemed = try await accounts.redeem(token, purpose: "invite", on: sql)
-            guard let merchantID = redeemed.merchant_id, let role = redeemed.role else { throw KeywardError.invalid("invalid_link", "This link is not an invitation.") }
+            guard let merchantID = redeemed.merchant_id, let role = redeemed.role else { throw KeywardError.invalid(.invalidLink, "This link is not an invitation.") }
             let existing = try await sql.select().column("*").from("users").where("email", .equal, redeemed.email).first(decoding: UserRow.self)
             let user: UserRow
             if let existing {
                 guard existing.password_hash != nil else {
-                    throw KeywardError(.conflict, "account_pending",
+                    throw KeywardError(.conflict, .accountPending,
                                        "The account of \(redeemed.email) is waiting to be set up with its own setup link; once it is, sign in and open this invitation again.")
                 }
                 guard signedInUserID == existing.id else {
-                    throw KeywardError(.unauthenticated, "sign_in_required", "\(redeemed.email) already has an account: sign in to it, then open this invitation again.")
+                    throw KeywardError(.unauthenticated, .signInRequired, "\(redeemed.email) already has an account: sign in to it, then open this invitation again.")
                 }
                 if try await sql.select().column("id").from("memberships").where("user_id", .equal, existing.id).where("merchant_id", .equal, merchantID).first() != nil {
-                    throw KeywardError(.conflict, "already_member", "\(redeemed.email) is already a member.")
+                    throw KeywardError(.conflict, .alreadyMember, "\(redeemed.email) is already a member.")
                 }
                 user = existing
             } else {
-                guard let hash else { throw KeywardError.invalid("weak_password", "Choose a password for the new account.", field: "password") }
+                guard let hash else { throw KeywardError.invalid(.weakPassword, "Choose a password for the new account.", field: "password") }
                 user = try await accounts.findOrCreate(email: redeemed.email, on: sql)
                 try await sql.update("users").set("password_hash", to: hash).where("id", .equal, user.id).run()
             }

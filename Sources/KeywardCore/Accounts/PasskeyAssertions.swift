@@ -54,7 +54,7 @@ extension PasskeyService {
               let row = try await store.sql.select().column("*").from("passkeys").where("credential_id", .equal, credentialID)
                   .where("user_id", .equal, userID).first(decoding: Row.self),
               let key = Base64URL.decode(row.public_key) else {
-            throw KeywardError(.unauthenticated, "passkey_unknown", "This passkey is not registered to your account.")
+            throw KeywardError(.unauthenticated, .passkeyUnknown, "This passkey is not registered to your account.")
         }
         let relyingParty = relyingParty
         let assertion = try Self.coded { () throws(CodedInputError) in
@@ -66,7 +66,7 @@ extension PasskeyService {
         let updated = try await store.sql.update("passkeys").set("sign_count", to: Int64(assertion.signCount)).set("last_used_ms", to: now)
             .where("id", .equal, row.id).where("sign_count", .equal, row.sign_count).returning("id").all()
         guard updated.count == 1 else {
-            throw KeywardError(.unauthenticated, "webauthn_sign_count", "The passkey's signature counter did not advance: the authenticator may have been cloned.")
+            throw KeywardError(.unauthenticated, .webauthnSignCount, "The passkey's signature counter did not advance: the authenticator may have been cloned.")
         }
         return Verified(passkey: row.info, userVerified: assertion.userVerified)
     }

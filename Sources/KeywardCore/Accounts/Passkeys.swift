@@ -94,10 +94,10 @@ public struct PasskeyService: Sendable {
         let found = try await store.sql.delete(from: "passkey_challenges").where("id", .equal, Hex.encode(SHA256.hash(data: challenge)))
             .where("user_id", .equal, userID).where("purpose", .equal, purpose).returning("expires_ms").all(decoding: Found.self)
         guard let row = found.first else {
-            throw KeywardError(.unauthenticated, "webauthn_challenge_unknown", "This passkey answer was used already or was not asked for here; try again.")
+            throw KeywardError(.unauthenticated, .webauthnChallengeUnknown, "This passkey answer was used already or was not asked for here; try again.")
         }
         guard row.expires_ms > clock.now().millis else {
-            throw KeywardError(.unauthenticated, "webauthn_challenge_expired", "The passkey request expired; try again.")
+            throw KeywardError(.unauthenticated, .webauthnChallengeExpired, "The passkey request expired; try again.")
         }
         return challenge
     }
@@ -135,7 +135,7 @@ public struct PasskeyService: Sendable {
             try WebAuthn.verifyRegistration(clientDataJSON: clientDataJSON, attestationObject: attestationObject, challenge: challenge, relyingParty: relyingParty)
         }
         guard try await rows(userID: userID).count < Self.maximumPerUser else {
-            throw KeywardError(.conflict, "too_many_passkeys", "An account holds at most \(Self.maximumPerUser) passkeys; remove one first.")
+            throw KeywardError(.conflict, .tooManyPasskeys, "An account holds at most \(Self.maximumPerUser) passkeys; remove one first.")
         }
         let row = Row(id: Identifier.make("pky"), user_id: userID, credential_id: Base64URL.encode(registration.credentialID),
                       public_key: Base64URL.encode(registration.publicKeyCBOR), algorithm: Int64(registration.algorithm.rawValue),
@@ -146,7 +146,7 @@ public struct PasskeyService: Sendable {
         } catch {
             // The unique credential id: this authenticator's credential is registered already (here or to someone else).
             if try await store.sql.select().column("id").from("passkeys").where("credential_id", .equal, row.credential_id).all().count > 0 {
-                throw KeywardError(.conflict, "passkey_exists", "This passkey is registered already.")
+                throw KeywardError(.conflict, .passkeyExists, "This passkey is registered already.")
             }
             throw error
         }

@@ -13,7 +13,7 @@ extension AccountService {
     /// does not invalidate what the member already scanned.
     public func beginTOTP(userID: String) async throws -> (secret: String, uri: String) {
         let user = try await row(id: userID)
-        guard user.totp_enabled == 0 else { throw KeywardError(.conflict, "totp_enabled", "Two-factor authentication is already on; turn it off first to enrol a new device.") }
+        guard user.totp_enabled == 0 else { throw KeywardError(.conflict, .totpEnabled, "Two-factor authentication is already on; turn it off first to enrol a new device.") }
         let secret: [UInt8]
         if let pending = user.sealed_totp_secret {
             secret = try keyring.open(pending, context: Self.totpContext(userID))
@@ -30,11 +30,11 @@ extension AccountService {
     public func confirmTOTP(userID: String, code: String) async throws -> [String] {
         let user = try await row(id: userID)
         guard user.totp_enabled == 0, let sealed = user.sealed_totp_secret else {
-            throw KeywardError(.conflict, "totp_not_pending", "Start enrolment first.")
+            throw KeywardError(.conflict, .totpNotPending, "Start enrolment first.")
         }
         let totp = TOTP(secret: try keyring.open(sealed, context: Self.totpContext(userID)))
         guard let step = totp.verify(code, at: clock.now(), after: nil) else {
-            throw KeywardError(.invalidInput, "invalid_code", "That code does not match; check the device's clock and try the next code.", field: "code")
+            throw KeywardError(.invalidInput, .invalidCode, "That code does not match; check the device's clock and try the next code.", field: "code")
         }
         let codes = Self.makeRecoveryCodes()
         try await store.sql.update("users").set("totp_enabled", to: Int64(1)).set("totp_last_step", to: step)
@@ -52,13 +52,13 @@ extension AccountService {
     public func verifySecondFactor(userID: String, code: String) async throws {
         let user = try await row(id: userID)
         guard user.totp_enabled != 0, let sealed = user.sealed_totp_secret else {
-            throw KeywardError(.forbidden, "totp_required", "Turn on two-factor authentication first.")
+            throw KeywardError(.forbidden, .totpRequired, "Turn on two-factor authentication first.")
         }
         let subject = FailureThrottle.subject("second-factor", userID)
         if let until = try await throttle.lockedUntil(subject) { throw SecondFactorLockout(until: until, justLocked: false) }
         do {
             try await checkSecondFactor(user, sealed: sealed, code: code)
-        } catch let refusal as KeywardError where refusal.code == "invalid_code" {
+        } catch let refusal as KeywardError where refusal.code == .invalidCode {
             if let until = try await throttle.fail(subject, policy: Self.secondFactorPolicy).lockedUntil {
                 throw SecondFactorLockout(until: until, justLocked: true)
             }
@@ -69,7 +69,7 @@ extension AccountService {
 
     private func checkSecondFactor(_ user: UserRow, sealed: String, code: String) async throws {
         let userID = user.id
-        let refusal = KeywardError(.unauthenticated, "invalid_code", "That code is wrong or was used already.", field: "code")
+        let refusal = KeywardError(.unauthenticated, .invalidCode, "That code is wrong or was used already.", field: "code")
         let trimmed = code.trimmingCharacters(in: .whitespaces).lowercased()
         if trimmed.contains("-") {
             var hashes = JSONText.decode([String].self, user.recovery_codes) ?? []
@@ -102,7 +102,7 @@ extension AccountService {
     /// Replaces every recovery code (the old ones stop working) after a fresh TOTP code; returns the new ones.
     public func regenerateRecoveryCodes(userID: String, code: String) async throws -> [String] {
         guard !code.contains("-") else {
-            throw KeywardError(.invalidInput, "invalid_code", "Use a code from your authenticator app, not a recovery code.", field: "code")
+            throw KeywardError(.invalidInput, .invalidCode, "Use a code from your authenticator app, not a recovery code.", field: "code")
         }
         try await verifySecondFactor(userID: userID, code: code)
         let codes = Self.makeRecoveryCodes()
@@ -133,7 +133,7 @@ public struct SecondFactorLockout: Error, Sendable {
 
     /// As the API and the pages say it.
     public var problem: KeywardError {
-        KeywardError(.forbidden, "second_factor_locked",
+        KeywardError(.forbidden, .secondFactorLocked,
                      "Too many wrong codes: two-factor sign-in for this account is locked until \(ISO8601DateFormatter().string(from: until)). If that was not you, change your password.")
     }
 }

@@ -33,12 +33,12 @@ public struct TeamService: Sendable {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let name = try Validation.name(name, field: "name", maximum: 60)
         guard DefaultRole(rawValue: name.lowercased()) == nil else {
-            throw KeywardError.invalid("invalid_field", "'\(name)' is a default role's name.", field: "name")
+            throw KeywardError.invalid(.invalidField, "'\(name)' is a default role's name.", field: "name")
         }
         var set = Set<Permission>()
         for value in permissions {
             guard let permission = Permission(rawValue: value) else {
-                throw KeywardError.invalid("invalid_permission", "Unknown permission '\(value.prefix(40))'; known: \(Permission.allCases.map(\.rawValue).joined(separator: ", ")).", field: "permissions")
+                throw KeywardError.invalid(.invalidPermission, "Unknown permission '\(value.prefix(40))'; known: \(Permission.allCases.map(\.rawValue).joined(separator: ", ")).", field: "permissions")
             }
             set.insert(permission)
         }
@@ -59,7 +59,7 @@ public struct TeamService: Sendable {
         if let role = DefaultRole(rawValue: value) { return .builtIn(role) }
         guard let row = try await store.sql.select().column("*").from("custom_roles").where("id", .equal, value).where("merchant_id", .equal, merchantID)
             .first(decoding: RoleRow.self) else {
-            throw KeywardError.invalid("invalid_role", "'\(value.prefix(40))' is neither a default role (\(DefaultRole.allCases.map(\.rawValue).joined(separator: ", "))) nor one of this merchant's custom roles.", field: "role")
+            throw KeywardError.invalid(.invalidRole, "'\(value.prefix(40))' is neither a default role (\(DefaultRole.allCases.map(\.rawValue).joined(separator: ", "))) nor one of this merchant's custom roles.", field: "role")
         }
         return row.role
     }
@@ -129,6 +129,6 @@ public struct TeamService: Sendable {
         guard current == .builtIn(.owner), !stillOwner else { return }
         let owners = try await store.sql.select().column("*").from("memberships").where("merchant_id", .equal, merchantID).where("role", .equal, "owner")
             .all(decoding: MembershipRow.self)
-        guard owners.count > 1 else { throw KeywardError(.conflict, "last_owner", "A merchant keeps at least one owner: make someone else owner first.") }
+        guard owners.count > 1 else { throw KeywardError(.conflict, .lastOwner, "A merchant keeps at least one owner: make someone else owner first.") }
     }
 }

@@ -56,9 +56,9 @@ public struct PasswordHasher: Sendable {
     /// A password people can live with and attackers cannot guess quickly.
     public static func check(_ password: String) throws(KeywardError) {
         guard (12...256).contains(password.count) else {
-            throw .invalid("weak_password", "Passwords are 12 to 256 characters; a few unrelated words make a good one.", field: "password")
+            throw .invalid(.weakPassword, "Passwords are 12 to 256 characters; a few unrelated words make a good one.", field: "password")
         }
-        guard Set(password).count >= 5 else { throw .invalid("weak_password", "This password repeats too few characters.", field: "password") }
+        guard Set(password).count >= 5 else { throw .invalid(.weakPassword, "This password repeats too few characters.", field: "password") }
     }
 }
 

@@ -62,7 +62,7 @@ public struct ApplePayRequests: Sendable {
         case .applePayMerchantIdentity: algorithm = .rsa2048
         case .applePayPaymentProcessing: algorithm = .p256
         default:
-            throw KeywardError.invalid("invalid_type", "Keyward makes CSRs for apple_pay_merchant_identity (RSA 2048) and apple_pay_payment_processing (EC P-256).", field: "type")
+            throw KeywardError.invalid(.invalidType, "Keyward makes CSRs for apple_pay_merchant_identity (RSA 2048) and apple_pay_payment_processing (EC P-256).", field: "type")
         }
         // RSA key generation and signing the CSR are CPU work: on the bounded pool.
         let (pair, der) = try await certificates.heavyWork.run {
@@ -104,16 +104,16 @@ public struct ApplePayRequests: Sendable {
     public func complete(merchantID: String, mode: Mode, id: String, certificate: [UInt8]) async throws -> (info: CertificateInfo, findings: [CertificateFinding]) {
         let request = try await row(merchantID: merchantID, mode: mode, id: id)
         guard request.certificate_id == nil else {
-            throw KeywardError(.conflict, "request_completed", "This request already has its certificate; make a new request to renew.")
+            throw KeywardError(.conflict, .requestCompleted, "This request already has its certificate; make a new request to renew.")
         }
         let keyPEM = try keyring.openString(request.sealed_private_key, context: Self.sealContext(id: id))
         let material = try CertificateMaterial.read([certificate])
         guard let leaf = material.certificates.first else {
-            throw KeywardError.invalid("not_a_certificate_file", "Send the certificate Apple returned (.cer, DER or PEM).", field: "certificate")
+            throw KeywardError.invalid(.notACertificateFile, "Send the certificate Apple returned (.cer, DER or PEM).", field: "certificate")
         }
         let key = try Certificate.PrivateKey(pemEncoded: keyPEM)
         guard leaf.publicKey == key.publicKey else {
-            throw KeywardError.invalid("certificate_not_for_this_request", "This certificate was issued for another key, not for request \(id)'s CSR.", field: "certificate")
+            throw KeywardError.invalid(.certificateNotForThisRequest, "This certificate was issued for another key, not for request \(id)'s CSR.", field: "certificate")
         }
         let stored = try await certificates.upload(merchantID: merchantID, mode: mode, type: CertificateType(rawValue: request.type) ?? .applePayMerchantIdentity,
                                                    name: request.name, files: [certificate, Array(keyPEM.utf8)])

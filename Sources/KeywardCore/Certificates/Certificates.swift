@@ -106,7 +106,7 @@ struct CertificateRow: Codable {
 /// An upload that was refused: every finding, the first error's code on top.
 public struct CertificateUploadRefusal: Error, Sendable {
     public let findings: [CertificateFinding]
-    public var code: String { findings.first { $0.severity == .error }?.code ?? "invalid_certificate" }
+    public var code: ErrorCode { findings.first { $0.severity == .error }?.code ?? .invalidCertificate }
     public var message: String {
         findings.filter { $0.severity == .error }.map(\.message).joined(separator: " ")
     }

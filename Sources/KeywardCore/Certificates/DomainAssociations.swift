@@ -19,10 +19,10 @@ public struct DomainAssociationService: Sendable {
     public func set(merchantID: String, content: [UInt8]) async throws {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         guard !content.isEmpty, content.count <= Self.maximumBytes else {
-            throw KeywardError(.tooLarge, "invalid_file", "The domain-association file is 1 byte to \(Self.maximumBytes / 1024) KiB (Apple's is a few KiB).")
+            throw KeywardError(.tooLarge, .invalidFile, "The domain-association file is 1 byte to \(Self.maximumBytes / 1024) KiB (Apple's is a few KiB).")
         }
         guard let text = String(bytes: content, encoding: .utf8), !text.unicodeScalars.contains(where: { $0.value == 0 }) else {
-            throw KeywardError.invalid("invalid_file", "The domain-association file Apple gives is text; this is binary.")
+            throw KeywardError.invalid(.invalidFile, "The domain-association file Apple gives is text; this is binary.")
         }
         try await store.transaction { sql in
             try await sql.delete(from: "domain_associations").where("merchant_id", .equal, merchantID).run()

@@ -95,7 +95,7 @@ public struct SalesChannelService: Sendable {
             if !normalized.contains(value) { normalized.append(value) }
         }
         guard (1...Self.maximumDomains).contains(normalized.count) else {
-            throw KeywardError.invalid("invalid_field", "'domains' holds 1 to \(Self.maximumDomains) DNS names.", field: "domains")
+            throw KeywardError.invalid(.invalidField, "'domains' holds 1 to \(Self.maximumDomains) DNS names.", field: "domains")
         }
         for domain in normalized { try reserved.check(domain) }
         try await checkNotTaken(merchantID: merchantID, domains: normalized)
@@ -105,12 +105,12 @@ public struct SalesChannelService: Sendable {
         switch sslMode {
         case .uploaded:
             guard let certificateID else {
-                throw KeywardError.invalid("certificate_required", "An 'uploaded' channel names the stored certificate it serves ('certificate_id').", field: "certificate_id")
+                throw KeywardError.invalid(.certificateRequired, "An 'uploaded' channel names the stored certificate it serves ('certificate_id').", field: "certificate_id")
             }
             try await checkCovers(merchantID: merchantID, mode: mode, certificateID: certificateID, domains: normalized)
         case .managed:
             guard certificateID == nil else {
-                throw KeywardError.invalid("invalid_field", "A 'managed' channel gets its certificate by ACME; leave out 'certificate_id'.", field: "certificate_id")
+                throw KeywardError.invalid(.invalidField, "A 'managed' channel gets its certificate by ACME; leave out 'certificate_id'.", field: "certificate_id")
             }
         }
         let row = SalesChannelRow(id: Identifier.make("chn"), merchant_id: merchantID, mode: mode.rawValue, name: name, domains: JSONText.encode(normalized),
@@ -146,7 +146,7 @@ public struct SalesChannelService: Sendable {
         let mine = try await store.sql.select().column("domain").column("channel_id").from("channel_domains").where("merchant_id", .equal, merchantID)
             .where("domain", .in, domains).all(decoding: Row.self)
         if let first = mine.first {
-            throw KeywardError(.conflict, "domain_taken", "\(mine.map(\.domain).joined(separator: ", ")) already belong to your channel \(first.channel_id); a domain is served by one channel only.", field: "domains")
+            throw KeywardError(.conflict, .domainTaken, "\(mine.map(\.domain).joined(separator: ", ")) already belong to your channel \(first.channel_id); a domain is served by one channel only.", field: "domains")
         }
         let elsewhere = try await DomainClaims.verifiedElsewhere(store.sql, merchantID: merchantID, domains: domains)
         guard elsewhere.isEmpty else { throw DomainVerificationService.taken(elsewhere) }
@@ -155,14 +155,14 @@ public struct SalesChannelService: Sendable {
     func checkCovers(merchantID: String, mode: Mode, certificateID: String, domains: [String]) async throws {
         let certificate = try await certificates.get(merchantID: merchantID, mode: mode, id: certificateID)
         guard certificate.type == .ssl, certificate.hasPrivateKey else {
-            throw KeywardError.invalid("certificate_unusable", "Certificate \(certificateID) is not an SSL certificate with its private key.", field: "certificate_id")
+            throw KeywardError.invalid(.certificateUnusable, "Certificate \(certificateID) is not an SSL certificate with its private key.", field: "certificate_id")
         }
         let uncovered = domains.filter { domain in !certificate.names.contains { DomainName.covers($0, domain) } }
         guard uncovered.isEmpty else {
-            throw KeywardError.invalid("certificate_does_not_cover_domain", "Certificate \(certificateID) does not cover \(uncovered.joined(separator: ", ")); its names are \(certificate.names.joined(separator: ", ")).", field: "domains")
+            throw KeywardError.invalid(.certificateDoesNotCoverDomain, "Certificate \(certificateID) does not cover \(uncovered.joined(separator: ", ")); its names are \(certificate.names.joined(separator: ", ")).", field: "domains")
         }
         guard certificate.notAfter > clock.now() else {
-            throw KeywardError.invalid("certificate_expired", "Certificate \(certificateID) has expired.", field: "certificate_id")
+            throw KeywardError.invalid(.certificateExpired, "Certificate \(certificateID) has expired.", field: "certificate_id")
         }
     }
 
@@ -208,11 +208,11 @@ public struct SalesChannelService: Sendable {
     public func requestRenewal(merchantID: String, mode: Mode, id: String) async throws -> SalesChannelInfo {
         let channel = try await get(merchantID: merchantID, mode: mode, id: id)
         guard channel.sslMode == .managed else {
-            throw KeywardError.invalid("not_managed", "Only a managed channel is renewed by Keyward; upload a new certificate for this one.")
+            throw KeywardError.invalid(.notManaged, "Only a managed channel is renewed by Keyward; upload a new certificate for this one.")
         }
         let waiting = try await DomainClaims.unverified(store.sql, merchantID: merchantID, domains: channel.domains)
         guard waiting.isEmpty else {
-            throw KeywardError(.conflict, "domain_not_verified", "\(DomainClaims.waitingDetail(waiting)) Certificates are ordered only for verified domains; publish the TXT record or HTTP token and check again.")
+            throw KeywardError(.conflict, .domainNotVerified, "\(DomainClaims.waitingDetail(waiting)) Certificates are ordered only for verified domains; publish the TXT record or HTTP token and check again.")
         }
         let now = clock.now()
         try await store.sql.update("sales_channels").set("next_attempt_ms", to: now.millis).set("updated_ms", to: now.millis)

@@ -14,7 +14,7 @@ public enum Authorization {
     public static func require(_ needed: Set<Permission>, granted: Set<Permission>, holder: String) throws(KeywardError) {
         let missing = needed.subtracting(granted)
         guard missing.isEmpty else {
-            throw KeywardError(.forbidden, "insufficient_permissions", "\(holder) lacks \(missing.map(\.rawValue).sorted().joined(separator: ", ")).")
+            throw KeywardError(.forbidden, .insufficientPermissions, "\(holder) lacks \(missing.map(\.rawValue).sorted().joined(separator: ", ")).")
         }
     }
 
@@ -33,10 +33,10 @@ public enum Authorization {
     /// provider credentials authenticate API calls only. Merchant-wide state needs a live-mode key.
     public static func authorize(_ requirement: Requirement, key: AuthenticatedKey) throws(KeywardError) {
         guard key.scheme == .secretKey else {
-            throw KeywardError(.forbidden, "insufficient_permissions", "The management API needs a secret key; \(key.scheme.title) authenticate API calls only.")
+            throw KeywardError(.forbidden, .insufficientPermissions, "The management API needs a secret key; \(key.scheme.title) authenticate API calls only.")
         }
         if requirement.scope == .merchant && key.mode != .live {
-            throw KeywardError(.forbidden, "live_key_required",
+            throw KeywardError(.forbidden, .liveKeyRequired,
                                "This is merchant-wide state that applies to live traffic: use a live-mode key or the cabinet. A test key reaches test-mode objects only.")
         }
         try require(requirement.permissions(mode: key.mode), granted: granted(keyPermissions: key.permissions), holder: "Key \(key.keyID)")

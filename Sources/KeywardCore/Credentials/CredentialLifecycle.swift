@@ -119,7 +119,7 @@ struct CredentialLifecycle: Sendable {
                 .returning("id").all()
             // Another request rolled or revoked it since we checked: nothing of ours is kept.
             guard !replaced.isEmpty else {
-                throw KeywardError(.conflict, "key_already_rolled", "\(Row.noun.capitalizedFirst) \(old.id) was rolled or revoked by another request just now; reload it.")
+                throw KeywardError(.conflict, .keyAlreadyRolled, "\(Row.noun.capitalizedFirst) \(old.id) was rolled or revoked by another request just now; reload it.")
             }
         }
     }
@@ -129,10 +129,10 @@ struct CredentialLifecycle: Sendable {
         case .active:
             return
         case .rolling:
-            throw KeywardError(.conflict, "key_already_rolled",
+            throw KeywardError(.conflict, .keyAlreadyRolled,
                                "\(Row.noun.capitalizedFirst) \(old.id) was already rolled into \(old.replaced_by ?? "another key"); roll that one instead.")
         case .expired, .revoked:
-            throw KeywardError(.conflict, "key_inactive",
+            throw KeywardError(.conflict, .keyInactive,
                                "\(Row.noun.capitalizedFirst) \(old.id) is \(old.status(at: now).rawValue) and cannot be rolled; create a new one.")
         }
     }

@@ -137,7 +137,7 @@ public enum Minter: Sendable {
     }
 
     static func refusal(_ message: String) -> KeywardError {
-        KeywardError(.forbidden, "insufficient_permissions", message)
+        KeywardError(.forbidden, .insufficientPermissions, message)
     }
 }
 
@@ -155,12 +155,12 @@ extension AuthenticatedKey {
     public func admit(from address: [UInt8]?) throws(KeywardError) {
         if !allowedIPs.isEmpty {
             guard let address, allowedIPs.contains(where: { $0.contains(address) }) else {
-                throw KeywardError(.forbidden, "ip_not_allowed", "Credential \(keyID) may only be used from its IP allowlist; this call came from \(KeyAuthenticator.describe(address)).")
+                throw KeywardError(.forbidden, .ipNotAllowed, "Credential \(keyID) may only be used from its IP allowlist; this call came from \(KeyAuthenticator.describe(address)).")
             }
         }
         if !merchantAllowedIPs.isEmpty {
             guard let address, merchantAllowedIPs.contains(where: { $0.contains(address) }) else {
-                throw KeywardError(.forbidden, "ip_not_allowed", "Merchant \(mid) accepts API calls only from its IP allowlist (Settings); this call came from \(KeyAuthenticator.describe(address)).")
+                throw KeywardError(.forbidden, .ipNotAllowed, "Merchant \(mid) accepts API calls only from its IP allowlist (Settings); this call came from \(KeyAuthenticator.describe(address)).")
             }
         }
     }

@@ -32,7 +32,7 @@ extension DeviceSessionService {
               AND (first_used_ms IS NOT NULL OR created_ms > \(bind: youngest))
             """).first(decoding: Count.self)?.n ?? 0
         if open >= Int64(limits.maxOpenPerMerchant) {
-            throw KeywardError(.conflict, "too_many_sessions",
+            throw KeywardError(.conflict, .tooManySessions,
                                "This merchant already has \(limits.maxOpenPerMerchant) open sessions in \(mode.rawValue) mode; reuse one until it expires, or revoke some.")
         }
     }

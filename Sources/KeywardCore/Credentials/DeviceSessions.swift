@@ -102,10 +102,10 @@ public final class DeviceSessionService: Sendable {
     public func authorize(serviceCode: String, clientAddress: [UInt8]?) async throws -> (info: DeviceSessionInfo, jwe: String) {
         let recipient = try await recipient(serviceCode: serviceCode)
         if let expiresAt = recipient.limits.expiresAt, expiresAt <= clock.now() {
-            throw KeywardError(.conflict, "no_jwk_registered", "The merchant's JWK for this mode expired; register a new one before opening sessions.")
+            throw KeywardError(.conflict, .noJWKRegistered, "The merchant's JWK for this mode expired; register a new one before opening sessions.")
         }
         if !recipient.limits.allowedIPs.isEmpty, !(clientAddress.map { address in recipient.limits.allowedIPs.contains { $0.contains(address) } } ?? false) {
-            throw KeywardError(.forbidden, "ip_not_allowed", "Sessions for this serviceCode may be opened only from the JWK's IP allowlist; this call came from \(KeyAuthenticator.describe(clientAddress)).")
+            throw KeywardError(.forbidden, .ipNotAllowed, "Sessions for this serviceCode may be opened only from the JWK's IP allowlist; this call came from \(KeyAuthenticator.describe(clientAddress)).")
         }
         let owner = (merchantID: recipient.merchantID, mode: recipient.mode)
         try await refuseOverCap(merchantID: owner.merchantID, mode: owner.mode)
@@ -137,10 +137,10 @@ public final class DeviceSessionService: Sendable {
         let (cached, revision) = recipients.lookup(normalized)
         if let cached { return cached }
         guard let owner = try await jweKeys.owner(ofServiceCode: serviceCode) else {
-            throw KeywardError(.unauthenticated, "b_service_code_not_found", "No merchant has this serviceCode; copy it from Keyward (one per merchant and mode).")
+            throw KeywardError(.unauthenticated, .bServiceCodeNotFound, "No merchant has this serviceCode; copy it from Keyward (one per merchant and mode).")
         }
         guard let info = try await jweKeys.current(merchantID: owner.merchantID, mode: owner.mode) else {
-            throw KeywardError(.conflict, "no_jwk_registered", "Register a P-384 public JWK for this mode before opening sessions.")
+            throw KeywardError(.conflict, .noJWKRegistered, "Register a P-384 public JWK for this mode before opening sessions.")
         }
         let recipient = Recipient(merchantID: owner.merchantID, mode: owner.mode, keyID: info.id, jwk: try JWK.parse(info.publicJWK),
                                   algorithm: JWEAlgorithm(rawValue: info.algorithm) ?? .ecdhESA256KW, limits: info.limits)
@@ -152,7 +152,7 @@ public final class DeviceSessionService: Sendable {
     /// sessions all answer `b_session_doesnt_exist` (no oracle); an expired one `b_expired_token`.
     /// The session's principal carries its JWK's limits and must come from where they (and the merchant) allow.
     public func authenticate(deviceID: String, refreshToken: String, clientAddress: [UInt8]?) async throws(KeywardError) -> AuthenticatedSession {
-        let missing = KeywardError(.unauthenticated, "b_session_doesnt_exist", "No such session. Open one with authorize_virtual_device.")
+        let missing = KeywardError(.unauthenticated, .bSessionDoesntExist, "No such session. Open one with authorize_virtual_device.")
         guard UUID(uuidString: deviceID) != nil, (16...256).contains(refreshToken.utf8.count) else { throw missing }
         let key = deviceID.lowercased()
         let entry: Cached
@@ -162,14 +162,14 @@ public final class DeviceSessionService: Sendable {
         } catch let error as KeywardError {
             throw error
         } catch {
-            throw KeywardError(.unavailable, "storage_unavailable", "Sessions cannot be checked right now; retry shortly.")
+            throw KeywardError(.unavailable, .storageUnavailable, "Sessions cannot be checked right now; retry shortly.")
         }
         guard ConstantTime.equals(Array(Self.hash(refreshToken).utf8), Array(entry.row.refresh_hash.utf8)), entry.row.revoked_ms == nil else { throw missing }
         guard entry.row.expires_ms > clock.now().millis else {
-            throw KeywardError(.unauthenticated, "b_expired_token", "The session expired; open a new one with authorize_virtual_device.")
+            throw KeywardError(.unauthenticated, .bExpiredToken, "The session expired; open a new one with authorize_virtual_device.")
         }
         if let jwkExpiry = entry.limits.expiresAt, jwkExpiry <= clock.now() {
-            throw KeywardError(.unauthenticated, "b_expired_token", "The JWK this session was opened to expired; register a new one and open a new session.")
+            throw KeywardError(.unauthenticated, .bExpiredToken, "The JWK this session was opened to expired; register a new one and open a new session.")
         }
         let expiry = min(Date(millis: entry.row.expires_ms), entry.limits.expiresAt ?? .distantFuture)
         let principal = AuthenticatedKey(keyID: entry.row.id, merchantID: entry.row.merchant_id, mid: entry.mid, mode: Mode(rawValue: entry.row.mode) ?? .test,

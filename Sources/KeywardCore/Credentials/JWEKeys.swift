@@ -100,18 +100,18 @@ public struct JWEKeyService: Sendable {
         let jwk: JWK
         do { jwk = try JWK.parse(text, allowPrivate: false) } catch { throw KeywardError.invalid(error.code, error.message, field: "jwk") }
         guard case .ecPublic(let key) = jwk.material, key.curve == .p384 else {
-            throw KeywardError.invalid("unsupported_algorithm", "Session keys are EC P-384 JWKs (kty EC, crv P-384).", field: "jwk")
+            throw KeywardError.invalid(.unsupportedAlgorithm, "Session keys are EC P-384 JWKs (kty EC, crv P-384).", field: "jwk")
         }
-        if let use = jwk.use, use != "enc" { throw KeywardError.invalid("invalid_jwk", "'use' must be 'enc' for an encryption key.", field: "jwk") }
+        if let use = jwk.use, use != "enc" { throw KeywardError.invalid(.invalidJWK, "'use' must be 'enc' for an encryption key.", field: "jwk") }
         let algorithm = jwk.alg ?? JWEAlgorithm.ecdhESA256KW.rawValue
         guard JWEAlgorithm(rawValue: algorithm) != nil else {
-            throw KeywardError.invalid("unsupported_algorithm", "'alg' must be ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A192KW or ECDH-ES+A256KW.", field: "jwk")
+            throw KeywardError.invalid(.unsupportedAlgorithm, "'alg' must be ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A192KW or ECDH-ES+A256KW.", field: "jwk")
         }
         let limits = try minter.limits(for: requested, managing: false, now: clock.now())
         let thumbprint = jwk.thumbprint
         if try await store.sql.select().column("id").from("jwe_keys").where("merchant_id", .equal, merchantID)
             .where("mode", .equal, mode.rawValue).where("thumbprint", .equal, thumbprint).first() != nil {
-            throw KeywardError(.conflict, "jwk_exists", "This key (thumbprint \(thumbprint)) is already registered in this mode.", field: "jwk")
+            throw KeywardError(.conflict, .jwkExists, "This key (thumbprint \(thumbprint)) is already registered in this mode.", field: "jwk")
         }
         let row = JWEKeyRow(id: Identifier.make("jwk"), merchant_id: merchantID, mode: mode.rawValue, name: name, kid: jwk.kid, thumbprint: thumbprint,
                             public_jwk: jwk.json(), algorithm: algorithm, created_ms: clock.now().millis, revoked_ms: nil,

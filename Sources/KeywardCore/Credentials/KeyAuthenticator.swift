@@ -95,21 +95,21 @@ public final class KeyAuthenticator: Sendable {
         let key: AuthenticatedKey
         do {
             guard let found = try await cache.value(for: rawDigest, load: { try await load(digest: rawDigest.hex) }) else {
-                throw KeywardError(.unauthenticated, "invalid_key", "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live).")
+                throw KeywardError(.unauthenticated, .invalidKey, "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live).")
             }
             key = found
         } catch let error as KeywardError {
             throw error
         } catch {
-            throw KeywardError(.unavailable, "storage_unavailable", "Credentials cannot be checked right now; retry shortly.")
+            throw KeywardError(.unavailable, .storageUnavailable, "Credentials cannot be checked right now; retry shortly.")
         }
         let now = clock.now()
         if key.revokedAt != nil {
-            throw KeywardError(.unauthenticated, "key_revoked", "Key \(key.keyID) was revoked. Create or roll a key in the cabinet or management API.")
+            throw KeywardError(.unauthenticated, .keyRevoked, "Key \(key.keyID) was revoked. Create or roll a key in the cabinet or management API.")
         }
         if let expiresAt = key.expiresAt, expiresAt <= now {
             let hint = key.replacedBy.map { " It was rolled; use its replacement \($0)." } ?? ""
-            throw KeywardError(.unauthenticated, "key_expired", "Key \(key.keyID) expired at \(ISO8601DateFormatter().string(from: expiresAt)).\(hint)")
+            throw KeywardError(.unauthenticated, .keyExpired, "Key \(key.keyID) expired at \(ISO8601DateFormatter().string(from: expiresAt)).\(hint)")
         }
         if !key.allowedIPs.isEmpty || !key.merchantAllowedIPs.isEmpty { try key.admit(from: clientAddress()) }
         lastUsed.record(keyID: key.keyID, at: now)
@@ -150,7 +150,7 @@ public final class KeyAuthenticator: Sendable {
         case .wrongLength, .badCharacters: "The key has the wrong length or characters; it may be truncated."
         case .checksumMismatch: "The key's checksum does not match: it was mistyped or truncated."
         }
-        return KeywardError(.unauthenticated, "invalid_key", reason)
+        return KeywardError(.unauthenticated, .invalidKey, reason)
     }
 
     static func describe(_ address: [UInt8]?) -> String {

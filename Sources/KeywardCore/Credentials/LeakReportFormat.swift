@@ -8,20 +8,20 @@ public enum LeakReportFormat {
     /// scanner may add, are ignored. More than `maxTokens` entries: 413 `too_many_tokens`.
     public static func parse(_ body: Data, maxTokens: Int) throws -> [ReportedToken] {
         guard let object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]) else {
-            throw KeywardError.invalid("invalid_json", "The report is not valid JSON.")
+            throw KeywardError.invalid(.invalidJSON, "The report is not valid JSON.")
         }
         guard let array = object as? [Any] else {
-            throw KeywardError.invalid("invalid_report", "The report must be a JSON array of {\"token\", \"type\", \"url\", \"source\"} objects.")
+            throw KeywardError.invalid(.invalidReport, "The report must be a JSON array of {\"token\", \"type\", \"url\", \"source\"} objects.")
         }
         guard array.count <= maxTokens else {
-            throw KeywardError(.tooLarge, "too_many_tokens", "A report may hold at most \(maxTokens) tokens; this one holds \(array.count). Send it in parts.")
+            throw KeywardError(.tooLarge, .tooManyTokens, "A report may hold at most \(maxTokens) tokens; this one holds \(array.count). Send it in parts.")
         }
         return try array.enumerated().map { index, element in
             guard let entry = element as? [String: Any] else {
-                throw KeywardError.invalid("invalid_report", "Entry \(index) of the report is not an object.", field: "[\(index)]")
+                throw KeywardError.invalid(.invalidReport, "Entry \(index) of the report is not an object.", field: "[\(index)]")
             }
             guard let token = entry["token"] as? String, !token.isEmpty else {
-                throw KeywardError.invalid("invalid_report", "Entry \(index) of the report has no \"token\" string.", field: "[\(index)].token")
+                throw KeywardError.invalid(.invalidReport, "Entry \(index) of the report has no \"token\" string.", field: "[\(index)].token")
             }
             let source = (entry["source"] as? String).flatMap { $0.isEmpty ? nil : $0 } ?? "unknown"
             return ReportedToken(token: token, type: entry["type"] as? String ?? "", url: entry["url"] as? String ?? "", source: source)

@@ -78,7 +78,7 @@ public struct PaymentKeyService: Sendable {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let label = try Validation.name(label ?? "Payment key", field: "label")
         if let importing, !PaymentKeyFormat.isAcceptableImport(importing) {
-            throw KeywardError.invalid("invalid_payment_key", "An imported payment key must be 16 to 256 printable ASCII characters.", field: "value")
+            throw KeywardError.invalid(.invalidPaymentKey, "An imported payment key must be 16 to 256 printable ASCII characters.", field: "value")
         }
         let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: label, secret: importing ?? PaymentKeyFormat.generate(),
                                         expiresAt: minter.inheritedExpiry)
@@ -135,7 +135,7 @@ public struct PaymentKeyService: Sendable {
         if let id {
             key = try await row(merchantID: merchantID, mode: mode, id: id)
             guard key.info.status(at: now).isUsable else {
-                throw KeywardError(.conflict, "key_inactive", "Payment key \(id) is \(key.info.status(at: now).rawValue).")
+                throw KeywardError(.conflict, .keyInactive, "Payment key \(id) is \(key.info.status(at: now).rawValue).")
             }
         } else {
             let active = try await store.sql.select().column("*").from("payment_keys")
@@ -143,7 +143,7 @@ public struct PaymentKeyService: Sendable {
                 .where("revoked_ms", .is, SQLLiteral.null).where("replaced_by", .is, SQLLiteral.null)
                 .all(decoding: PaymentKeyRow.self)
             guard active.count == 1, let only = active.first else {
-                throw KeywardError.invalid(active.isEmpty ? "no_payment_key" : "payment_key_ambiguous",
+                throw KeywardError.invalid(active.isEmpty ? .noPaymentKey : .paymentKeyAmbiguous,
                                            active.isEmpty ? "This merchant has no active \(mode.rawValue) payment key; create one first."
                                                           : "This merchant has several active \(mode.rawValue) payment keys; name one with 'payment_key_id'.",
                                            field: "payment_key_id")
@@ -176,18 +176,18 @@ public struct PaymentKeyService: Sendable {
 enum OrderFields {
     static func validate(orderID: String, amount: String, currency: String) throws(KeywardError) {
         guard (1...255).contains(orderID.utf8.count), orderID.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
-            throw .invalid("invalid_order_id", "'order_id' must be 1-255 printable ASCII characters without spaces.", field: "order_id")
+            throw .invalid(.invalidOrderID, "'order_id' must be 1-255 printable ASCII characters without spaces.", field: "order_id")
         }
         guard !orderID.utf8.contains(UInt8(ascii: ".")) else {
-            throw .invalid("order_id_has_separator", "'order_id' may not contain '.': the order hash joins the fields with dots, so the split would be ambiguous.", field: "order_id")
+            throw .invalid(.orderIDHasSeparator, "'order_id' may not contain '.': the order hash joins the fields with dots, so the split would be ambiguous.", field: "order_id")
         }
         let parts = amount.split(separator: ".", omittingEmptySubsequences: false)
         let digitsOnly: (Substring) -> Bool = { !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }
         guard amount.utf8.count <= 32, (1...2).contains(parts.count), parts.allSatisfy(digitsOnly) else {
-            throw .invalid("invalid_amount", "'amount' must be a decimal number as sent to the payment page, e.g. 20 or 1.99.", field: "amount")
+            throw .invalid(.invalidAmount, "'amount' must be a decimal number as sent to the payment page, e.g. 20 or 1.99.", field: "amount")
         }
         guard currency.utf8.count == 3, currency.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5a }) else {
-            throw .invalid("invalid_currency", "'currency' must be an ISO 4217 code in capitals, e.g. EGP.", field: "currency")
+            throw .invalid(.invalidCurrency, "'currency' must be an ISO 4217 code in capitals, e.g. EGP.", field: "currency")
         }
     }
 }

@@ -83,13 +83,13 @@ public struct SigningKeyService: Sendable {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let name = try Validation.name(name ?? "Signing key", field: "name")
         guard pem.utf8.count <= 64 * 1024 else {
-            throw KeywardError.invalid("invalid_public_key", "A public key or certificate is at most 64 KiB.", field: "public_key")
+            throw KeywardError.invalid(.invalidPublicKey, "A public key or certificate is at most 64 KiB.", field: "public_key")
         }
         let imported: ImportedPublicKey
         do {
             let keys = try PublicKeyImport.parse(pem: pem, minimumRSABits: mode == .live ? 2048 : 1024)
             guard keys.count == 1, let only = keys.first else {
-                throw KeywardError.invalid("invalid_public_key", "Send exactly one certificate or public key per registration.", field: "public_key")
+                throw KeywardError.invalid(.invalidPublicKey, "Send exactly one certificate or public key per registration.", field: "public_key")
             }
             imported = only
         } catch let error as KeyImportError {
@@ -98,7 +98,7 @@ public struct SigningKeyService: Sendable {
         let now = clock.now()
         let limits = try minter.limits(for: requested, managing: false, now: now)
         if let notAfter = imported.notValidAfter, notAfter <= now {
-            throw KeywardError.invalid("certificate_expired", "The certificate expired on \(notAfter.formatted(.iso8601)).", field: "public_key")
+            throw KeywardError.invalid(.certificateExpired, "The certificate expired on \(notAfter.formatted(.iso8601)).", field: "public_key")
         }
         let id = Identifier.make("sgk")
         let sealed = try keepingPrivateKey.map { try keyring.seal(string: $0, context: SigningKeyRow.privateKeyContext(id: id)) }
@@ -158,9 +158,9 @@ public struct SigningKeyService: Sendable {
                 .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
                 .first(decoding: SigningKeyRow.self)
         else { throw KeywardError.notFound("signing key", id: id) }
-        guard row.revoked_ms == nil else { throw KeywardError(.conflict, "key_revoked", "Key \(id) is revoked; its private key is no longer handed out.") }
+        guard row.revoked_ms == nil else { throw KeywardError(.conflict, .keyRevoked, "Key \(id) is revoked; its private key is no longer handed out.") }
         guard let sealed = row.sealed_private_key else {
-            throw KeywardError(.conflict, "private_key_not_kept", "Keyward keeps only the public part of key \(id); the private key was shown once at generation.")
+            throw KeywardError(.conflict, .privateKeyNotKept, "Keyward keeps only the public part of key \(id); the private key was shown once at generation.")
         }
         return try keyring.openString(sealed, context: SigningKeyRow.privateKeyContext(id: id))
     }

@@ -84,7 +84,7 @@ enum StoreValidation {
     /// A myPOS `SID`: 1-32 letters, digits, `-` or `_` (myPOS issues digits; integrations keep theirs).
     static func sid(_ value: String) throws(KeywardError) -> String {
         guard (1...32).contains(value.utf8.count), value.utf8.allSatisfy(isIdentifierByte) else {
-            throw .invalid("invalid_sid", "A SID is 1-32 letters, digits, '-' or '_'.", field: "sid")
+            throw .invalid(.invalidSID, "A SID is 1-32 letters, digits, '-' or '_'.", field: "sid")
         }
         return value
     }
@@ -92,7 +92,7 @@ enum StoreValidation {
     /// A myPOS `WalletNumber`: 1-32 digits.
     static func wallet(_ value: String) throws(KeywardError) -> String {
         guard (1...32).contains(value.utf8.count), value.utf8.allSatisfy({ (0x30...0x39).contains($0) }) else {
-            throw .invalid("invalid_wallet_number", "A WalletNumber is 1-32 digits.", field: "wallet_number")
+            throw .invalid(.invalidWalletNumber, "A WalletNumber is 1-32 digits.", field: "wallet_number")
         }
         return value
     }
@@ -100,7 +100,7 @@ enum StoreValidation {
     /// An AliKassa account: a UUID, kept lowercase.
     static func account(_ value: String) throws(KeywardError) -> String {
         guard let uuid = UUID(uuidString: value) else {
-            throw .invalid("invalid_account", "An AliKassa account is a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427.", field: "account")
+            throw .invalid(.invalidAccount, "An AliKassa account is a UUID such as 1b4e28ba-2fa1-11d2-883f-0016d3cca427.", field: "account")
         }
         return uuid.uuidString.lowercased()
     }
@@ -118,7 +118,7 @@ enum StoreValidation {
     /// needs 2048 bits, test mode takes 1024 (the public myPOS sandbox key); expired certificates are refused.
     static func publicKeys(_ pem: String, mode: Mode, now: Date) throws(KeywardError) -> [ImportedPublicKey] {
         guard pem.utf8.count <= 256 * 1024 else {
-            throw .invalid("invalid_public_key", "An upload is at most 256 KiB.", field: "public_key")
+            throw .invalid(.invalidPublicKey, "An upload is at most 256 KiB.", field: "public_key")
         }
         let keys: [ImportedPublicKey]
         do {
@@ -127,14 +127,14 @@ enum StoreValidation {
             throw KeywardError.invalid(error.code, error.message, field: "public_key")
         }
         guard keys.count <= StoreService.maximumKeys else {
-            throw .invalid("invalid_public_key", "At most \(StoreService.maximumKeys) keys per upload.", field: "public_key")
+            throw .invalid(.invalidPublicKey, "At most \(StoreService.maximumKeys) keys per upload.", field: "public_key")
         }
         for key in keys {
             guard case .rsa = key.key else {
-                throw .invalid("unsupported_algorithm", "myPOS and AliKassa sign with RSA; this is an \(key.key.algorithmDescription) key. Register it as a signing key for RFC 9421 instead.", field: "public_key")
+                throw .invalid(.unsupportedAlgorithm, "myPOS and AliKassa sign with RSA; this is an \(key.key.algorithmDescription) key. Register it as a signing key for RFC 9421 instead.", field: "public_key")
             }
             if let notAfter = key.notValidAfter, notAfter <= now {
-                throw .invalid("certificate_expired", "The certificate expired on \(notAfter.formatted(.iso8601)).", field: "public_key")
+                throw .invalid(.certificateExpired, "The certificate expired on \(notAfter.formatted(.iso8601)).", field: "public_key")
             }
         }
         return keys

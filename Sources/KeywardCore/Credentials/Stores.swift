@@ -156,14 +156,14 @@ public struct StoreService: Sendable {
             wallet = try new.walletNumber.map { v throws(KeywardError) in try StoreValidation.wallet(v) } ?? StoreValidation.digits(11)
         case .alikassa:
             guard new.walletNumber == nil else {
-                throw KeywardError.invalid("unknown_field", "'wallet_number' is a myPOS field.", field: "wallet_number")
+                throw KeywardError.invalid(.unknownField, "'wallet_number' is a myPOS field.", field: "wallet_number")
             }
             externalID = try new.externalID.map { v throws(KeywardError) in try StoreValidation.account(v) } ?? UUID().uuidString.lowercased()
         }
         if try await store.sql.select().column("id").from("stores")
             .where("dialect", .equal, new.dialect.rawValue).where("external_id", .equal, externalID).first() != nil {
             let field = new.dialect == .mypos ? "sid" : "account"
-            throw KeywardError(.conflict, "store_id_taken", "Another store already uses \(new.dialect == .mypos ? "SID" : "account") '\(externalID)'; each one names exactly one store.", field: field)
+            throw KeywardError(.conflict, .storeIDTaken, "Another store already uses \(new.dialect == .mypos ? "SID" : "account") '\(externalID)'; each one names exactly one store.", field: field)
         }
         let row = StoreRow(id: Identifier.make("sto"), merchant_id: merchantID, mode: mode.rawValue, dialect: new.dialect.rawValue, name: name,
                            external_id: externalID, wallet_number: wallet, reject_replays: new.rejectReplays ? 1 : 0, created_ms: clock.now().millis)
@@ -198,24 +198,24 @@ public struct StoreService: Sendable {
         let limits = try minter.limits(for: requested, managing: false, now: clock.now())
         let name = try Validation.name(name ?? "Key", field: "name")
         if legacySHA1 && owner.dialect != .alikassa {
-            throw KeywardError.invalid("invalid_field", "'legacy_sha1' applies to AliKassa keys only; myPOS signs with SHA-256.", field: "legacy_sha1")
+            throw KeywardError.invalid(.invalidField, "'legacy_sha1' applies to AliKassa keys only; myPOS signs with SHA-256.", field: "legacy_sha1")
         }
         let imported = try StoreValidation.publicKeys(pem, mode: mode, now: clock.now())
         if keyIndex != nil && imported.count != 1 {
-            throw KeywardError.invalid("invalid_public_key", "'key_index' names one index; this upload holds \(imported.count) keys.", field: "key_index")
+            throw KeywardError.invalid(.invalidPublicKey, "'key_index' names one index; this upload holds \(imported.count) keys.", field: "key_index")
         }
         let existing = try await keys(storeID: storeID)
         guard existing.filter({ $0.revokedAt == nil }).count + imported.count <= Self.maximumKeys else {
-            throw KeywardError(.conflict, "too_many_keys", "A store holds at most \(Self.maximumKeys) active keys; revoke old ones first.")
+            throw KeywardError(.conflict, .tooManyKeys, "A store holds at most \(Self.maximumKeys) active keys; revoke old ones first.")
         }
         let used = Set(existing.map(\.keyIndex))
         var indexes = [Int]()
         if let keyIndex {
             guard (1...Self.maximumKeyIndex).contains(keyIndex) else {
-                throw KeywardError.invalid("invalid_key_index", "'key_index' must be from 1 to \(Self.maximumKeyIndex).", field: "key_index")
+                throw KeywardError.invalid(.invalidKeyIndex, "'key_index' must be from 1 to \(Self.maximumKeyIndex).", field: "key_index")
             }
             guard !used.contains(keyIndex) else {
-                throw KeywardError(.conflict, "key_index_taken", "Key index \(keyIndex) of this store is already used (revoked indexes are not reused); choose another.", field: "key_index")
+                throw KeywardError(.conflict, .keyIndexTaken, "Key index \(keyIndex) of this store is already used (revoked indexes are not reused); choose another.", field: "key_index")
             }
             indexes = [keyIndex]
         } else {
@@ -225,7 +225,7 @@ public struct StoreService: Sendable {
                 next += 1
             }
             guard (indexes.last ?? 0) <= Self.maximumKeyIndex else {
-                throw KeywardError.invalid("invalid_key_index", "This store has used up its key indexes.", field: "key_index")
+                throw KeywardError.invalid(.invalidKeyIndex, "This store has used up its key indexes.", field: "key_index")
             }
         }
         let now = clock.now()
@@ -250,7 +250,7 @@ public struct StoreService: Sendable {
             // Two uploads raced for the same index: the unique index let one through.
             let taken = Set(try await keys(storeID: storeID).map(\.keyIndex))
             if !taken.isDisjoint(with: indexes) {
-                throw KeywardError(.conflict, "key_index_taken", "Key index \(indexes.map(String.init).joined(separator: ", ")) was taken meanwhile; retry.", field: "key_index")
+                throw KeywardError(.conflict, .keyIndexTaken, "Key index \(indexes.map(String.init).joined(separator: ", ")) was taken meanwhile; retry.", field: "key_index")
             }
             throw error
         }
@@ -262,7 +262,7 @@ public struct StoreService: Sendable {
         _ = try await get(merchantID: merchantID, mode: mode, id: storeID)
         guard let row = try await store.sql.select().column("*").from("store_keys")
             .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
-        else { throw KeywardError(.notFound, "resource_missing", "Store \(storeID) has no key index \(keyIndex).") }
+        else { throw KeywardError(.notFound, .resourceMissing, "Store \(storeID) has no key index \(keyIndex).") }
         return try await lifecycle.revoke(row, target: storeID).info
     }
 
@@ -271,10 +271,10 @@ public struct StoreService: Sendable {
         _ = try await get(merchantID: merchantID, mode: mode, id: storeID)
         guard let row = try await store.sql.select().column("*").from("store_keys")
             .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
-        else { throw KeywardError(.notFound, "resource_missing", "Store \(storeID) has no key index \(keyIndex).") }
-        guard row.revoked_ms == nil else { throw KeywardError(.conflict, "key_revoked", "Key index \(keyIndex) is revoked; its private key is no longer handed out.") }
+        else { throw KeywardError(.notFound, .resourceMissing, "Store \(storeID) has no key index \(keyIndex).") }
+        guard row.revoked_ms == nil else { throw KeywardError(.conflict, .keyRevoked, "Key index \(keyIndex) is revoked; its private key is no longer handed out.") }
         guard let sealed = row.sealed_private_key else {
-            throw KeywardError(.conflict, "private_key_not_kept", "Keyward keeps only the public part of key index \(keyIndex); the private key was shown once at generation.")
+            throw KeywardError(.conflict, .privateKeyNotKept, "Keyward keeps only the public part of key index \(keyIndex); the private key was shown once at generation.")
         }
         return try keyring.openString(sealed, context: StoreKeyRow.privateKeyContext(id: row.id))
     }
@@ -284,7 +284,7 @@ public struct StoreService: Sendable {
         _ = try await get(merchantID: merchantID, mode: mode, id: storeID)
         guard let row = try await store.sql.select().column("*").from("store_keys")
             .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
-        else { throw KeywardError(.notFound, "resource_missing", "Store \(storeID) has no key index \(keyIndex).") }
+        else { throw KeywardError(.notFound, .resourceMissing, "Store \(storeID) has no key index \(keyIndex).") }
         return row.info
     }
 }

@@ -11,7 +11,7 @@ public struct DNSServerAddress: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses `203.0.113.53`, `203.0.113.53:5353`, `[2001:db8::53]:53` or `2001:db8::53`.
     public init(parsing text: String) throws(KeywardError) {
-        let invalid = KeywardError.invalid("invalid_resolver", "'\(text.prefix(64))' is not a resolver address (an IP address, optionally with :port).")
+        let invalid = KeywardError.invalid(.invalidResolver, "'\(text.prefix(64))' is not a resolver address (an IP address, optionally with :port).")
         var host = text.trimmingCharacters(in: .whitespaces), port = 53
         if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
             let tail = host[host.index(after: close)...]

@@ -11,7 +11,7 @@ public enum DomainName {
     public static func normalize(_ value: String, allowWildcard: Bool) throws(KeywardError) -> String {
         let shown = value.prefix(80)
         guard value.utf8.count <= 1024 else {
-            throw .invalid("invalid_domain", "'\(shown)…' is not a DNS name (too long).", field: "domains")
+            throw .invalid(.invalidDomain, "'\(shown)…' is not a DNS name (too long).", field: "domains")
         }
         // IDNA's other full stops are dots; then UTS #46's mapping in brief.
         var name = IDNA.mapped(IDNA.dotted(value.trimmingCharacters(in: .whitespaces)))
@@ -20,12 +20,12 @@ public enum DomainName {
         var rest = Substring(name)
         if rest.hasPrefix("*.") {
             guard allowWildcard else {
-                throw .invalid("wildcard_not_allowed", "'\(shown)' is a wildcard; a managed (ACME HTTP-01) channel needs each name spelled out.", field: "domains")
+                throw .invalid(.wildcardNotAllowed, "'\(shown)' is a wildcard; a managed (ACME HTTP-01) channel needs each name spelled out.", field: "domains")
             }
             wildcard = true
             rest = rest.dropFirst(2)
         }
-        let invalid = KeywardError.invalid("invalid_domain", "'\(shown)' is not a DNS name (letters, digits and hyphens, dot-separated, no IP addresses).", field: "domains")
+        let invalid = KeywardError.invalid(.invalidDomain, "'\(shown)' is not a DNS name (letters, digits and hyphens, dot-separated, no IP addresses).", field: "domains")
         var labels: [String] = []
         for label in rest.split(separator: ".", omittingEmptySubsequences: false) {
             guard let ascii = IDNA.asciiLabel(label) else { throw invalid }

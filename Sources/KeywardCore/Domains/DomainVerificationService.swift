@@ -95,7 +95,7 @@ public struct DomainVerificationService: Sendable {
             chosen = try only.map { try DomainName.normalize($0, allowWildcard: true) }
             let foreign = chosen.filter { !domains.contains($0) }
             guard foreign.isEmpty else {
-                throw KeywardError.invalid("unknown_domain", "\(foreign.joined(separator: ", ")) is not a domain of channel \(channelID).", field: "domains")
+                throw KeywardError.invalid(.unknownDomain, "\(foreign.joined(separator: ", ")) is not a domain of channel \(channelID).", field: "domains")
             }
         }
         for domain in chosen { try reserved.check(domain) }
@@ -109,7 +109,7 @@ public struct DomainVerificationService: Sendable {
     }
 
     static func taken(_ domains: [String]) -> KeywardError {
-        KeywardError(.conflict, "domain_taken", "\(domains.joined(separator: ", ")) is verified by another merchant; a domain is served for one merchant only.", field: "domains")
+        KeywardError(.conflict, .domainTaken, "\(domains.joined(separator: ", ")) is verified by another merchant; a domain is served for one merchant only.", field: "domains")
     }
 
     /// Runs one check of `row` and records what came of it.

@@ -54,7 +54,7 @@ public struct ReservedDomains: Sendable, Equatable {
     /// Refuses a reserved name with 403 `domain_reserved`.
     public func check(_ domain: String) throws(KeywardError) {
         if let reason = reason(for: domain) {
-            throw KeywardError(.forbidden, "domain_reserved", "\(reason) It cannot be claimed by a sales channel.", field: "domains")
+            throw KeywardError(.forbidden, .domainReserved, "\(reason) It cannot be claimed by a sales channel.", field: "domains")
         }
     }
 }

@@ -70,14 +70,14 @@ public struct MerchantSettingsService: Sendable {
         var settings = try await get(merchantID: merchantID)
         if let rotationDays {
             guard MerchantSettings.rotationDayRange.contains(rotationDays) else {
-                throw KeywardError.invalid("invalid_rotation_days", "The rotation period is 7 to 730 days.", field: "rotation_days")
+                throw KeywardError.invalid(.invalidRotationDays, "The rotation period is 7 to 730 days.", field: "rotation_days")
             }
             settings.rotationDays = rotationDays
         }
         if let allowedIPs { settings.allowedIPs = try Validation.allowList(allowedIPs) }
         if let leakedTestKeyGraceSeconds {
             guard MerchantSettings.leakedTestKeyGraceRange.contains(leakedTestKeyGraceSeconds) else {
-                throw KeywardError.invalid("invalid_leaked_test_key_grace", "The overlap of a leaked test key is 0 to 3600 seconds (0: revoke it at once).",
+                throw KeywardError.invalid(.invalidLeakedTestKeyGrace, "The overlap of a leaked test key is 0 to 3600 seconds (0: revoke it at once).",
                                            field: "leaked_test_key_grace_seconds")
             }
             settings.leakedTestKeyGraceSeconds = leakedTestKeyGraceSeconds

@@ -43,7 +43,7 @@ public struct MerchantService: Sendable {
         let name = try Validation.name(name, field: "name")
         let mid = try mid.map { try Validation.mid($0) } ?? Self.generateMID()
         if try await find(mid: mid) != nil {
-            throw KeywardError(.conflict, "mid_taken", "Another merchant already uses MID '\(mid)'.", field: "mid")
+            throw KeywardError(.conflict, .midTaken, "Another merchant already uses MID '\(mid)'.", field: "mid")
         }
         let now = clock.now().millis
         let row = MerchantRow(id: Identifier.make("mch"), name: name, mid: mid, created_ms: now, updated_ms: now)
@@ -81,12 +81,12 @@ public struct MerchantService: Sendable {
 enum Validation {
     static func name(_ value: String, field: String, maximum: Int = 200) throws(KeywardError) -> String {
         let trimmed = value.trimmingCharacters(in: .whitespaces)
-        guard !trimmed.isEmpty else { throw .invalid("invalid_field", "'\(field)' must not be empty.", field: field) }
+        guard !trimmed.isEmpty else { throw .invalid(.invalidField, "'\(field)' must not be empty.", field: field) }
         guard trimmed.count <= maximum else {
-            throw .invalid("invalid_field", "'\(field)' must be at most \(maximum) characters.", field: field)
+            throw .invalid(.invalidField, "'\(field)' must be at most \(maximum) characters.", field: field)
         }
         guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
-            throw .invalid("invalid_field", "'\(field)' must not contain control characters.", field: field)
+            throw .invalid(.invalidField, "'\(field)' must not contain control characters.", field: field)
         }
         return trimmed
     }
@@ -98,7 +98,7 @@ enum Validation {
                 || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
         }
         guard ok else {
-            throw .invalid("invalid_mid", "A MID is 1-64 characters of letters, digits, '-' and '_'.", field: "mid")
+            throw .invalid(.invalidMID, "A MID is 1-64 characters of letters, digits, '-' and '_'.", field: "mid")
         }
         return value
     }
@@ -107,7 +107,7 @@ enum Validation {
     static func permissions(_ values: [String]?) throws(KeywardError) -> [String]? {
         guard let values else { return nil }
         guard values.count <= 64 else {
-            throw .invalid("invalid_permissions", "At most 64 permissions per key.", field: "permissions")
+            throw .invalid(.invalidPermissions, "At most 64 permissions per key.", field: "permissions")
         }
         for value in values {
             let ok = (1...64).contains(value.utf8.count) && value.utf8.allSatisfy { c in
@@ -115,7 +115,7 @@ enum Validation {
                     || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
             }
             guard ok else {
-                throw .invalid("invalid_permissions", "Permission '\(value.prefix(64))' must be lowercase letters, digits and . : _ - (e.g. payments.read).", field: "permissions")
+                throw .invalid(.invalidPermissions, "Permission '\(value.prefix(64))' must be lowercase letters, digits and . : _ - (e.g. payments.read).", field: "permissions")
             }
         }
         return Array(Set(values)).sorted()
@@ -124,7 +124,7 @@ enum Validation {
     static func allowList(_ values: [String]?) throws(KeywardError) -> [IPNetwork] {
         guard let values else { return [] }
         guard values.count <= 100 else {
-            throw .invalid("invalid_cidr", "At most 100 entries in an IP allowlist.", field: "allowed_ips")
+            throw .invalid(.invalidCIDR, "At most 100 entries in an IP allowlist.", field: "allowed_ips")
         }
         var networks = [IPNetwork]()
         for value in values {
@@ -137,9 +137,9 @@ enum Validation {
 
     static func expiry(_ date: Date?, now: Date) throws(KeywardError) -> Date? {
         guard let date else { return nil }
-        guard date > now else { throw .invalid("invalid_date", "'expires_at' must be in the future.", field: "expires_at") }
+        guard date > now else { throw .invalid(.invalidDate, "'expires_at' must be in the future.", field: "expires_at") }
         guard date < now.addingTimeInterval(10 * 365 * 86400) else {
-            throw .invalid("invalid_date", "'expires_at' must be within ten years.", field: "expires_at")
+            throw .invalid(.invalidDate, "'expires_at' must be within ten years.", field: "expires_at")
         }
         return date
     }
@@ -149,7 +149,7 @@ enum Validation {
     static func overlap(_ seconds: Int?) throws(KeywardError) -> TimeInterval {
         guard let seconds else { return 0 }
         guard (0...Int(maximumOverlap)).contains(seconds) else {
-            throw .invalid("invalid_overlap", "'overlap_seconds' must be between 0 and 604800 (7 days).", field: "overlap_seconds")
+            throw .invalid(.invalidOverlap, "'overlap_seconds' must be between 0 and 604800 (7 days).", field: "overlap_seconds")
         }
         return TimeInterval(seconds)
     }

@@ -45,16 +45,16 @@ extension ProviderVerification {
             ("account", { state in
                 let accounts = values("account", in: state.headers)
                 guard accounts.count == 1, let account = accounts.first?.trimmingCharacters(in: .whitespaces) else {
-                    return .fail(KeywardError(.unauthenticated, "unknown_store", "Send exactly one Account header with your AliKassa account id."))
+                    return .fail(KeywardError(.unauthenticated, .unknownStore, "Send exactly one Account header with your AliKassa account id."))
                 }
                 state.account = account
                 return .pass("The Account header names account '\(account.prefix(40))'.")
             }),
             ("signature_present", { state in
                 let signs = values("sign", in: state.headers)
-                guard signs.count <= 1 else { return .fail(KeywardError(.unauthenticated, "signature_invalid", "Send exactly one Sign header.")) }
+                guard signs.count <= 1 else { return .fail(KeywardError(.unauthenticated, .signatureInvalid, "Send exactly one Sign header.")) }
                 guard let sign = signs.first, !sign.isEmpty else {
-                    return .fail(KeywardError(.unauthenticated, "signature_missing", "The request has no Sign header; sign the raw body with your private key."),
+                    return .fail(KeywardError(.unauthenticated, .signatureMissing, "The request has no Sign header; sign the raw body with your private key."),
                                  detail: "There is no Sign header.")
                 }
                 state.sign = sign
@@ -68,7 +68,7 @@ extension ProviderVerification {
             ("store", { state in
                 let lookup = UUID(uuidString: state.account)?.uuidString.lowercased() ?? state.account
                 guard let resolved = try await resolve(.alikassa, externalID: lookup, for: state.audience) else {
-                    return .fail(KeywardError(.unauthenticated, "unknown_store", "No store has account '\(state.account.prefix(40))'."),
+                    return .fail(KeywardError(.unauthenticated, .unknownStore, "No store has account '\(state.account.prefix(40))'."),
                                  detail: "None of your test-mode stores has account '\(state.account.prefix(40))' (the Account header).")
                 }
                 state.store = resolved
@@ -80,7 +80,7 @@ extension ProviderVerification {
                 let now = clock.now()
                 state.usable = resolved.keys.filter { $0.isUsable(at: now) }
                 guard !state.usable.isEmpty else {
-                    return .fail(KeywardError(.unauthenticated, "unknown_key_index", "Account '\(state.account)' has no active key; register one."),
+                    return .fail(KeywardError(.unauthenticated, .unknownKeyIndex, "Account '\(state.account)' has no active key; register one."),
                                  detail: "The store has no active key.")
                 }
                 return .pass("\(state.usable.count) active key\(state.usable.count == 1 ? "" : "s").")
@@ -97,7 +97,7 @@ extension ProviderVerification {
                     }
                     lastFailure = check
                 }
-                var error = KeywardError(.unauthenticated, "signature_invalid", "The signature does not match.")
+                var error = KeywardError(.unauthenticated, .signatureInvalid, "The signature does not match.")
                 if case .invalid(let code, let reason) = lastFailure { error = KeywardError(.unauthenticated, code, reason) }
                 guard state.audience.isOwner else { return .fail(error) }
                 let keys = state.usable.map { (index: $0.info.keyIndex, key: $0.verificationKey, digest: $0.info.digest) }

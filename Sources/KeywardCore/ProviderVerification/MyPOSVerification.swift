@@ -35,16 +35,16 @@ extension ProviderVerification {
                 do throws(FormEncoding.MalformedForm) {
                     state.parameters = try FormEncoding.decode(bytes: state.body)
                 } catch {
-                    return .fail(KeywardError(.invalidInput, "malformed_form", error.reason))
+                    return .fail(KeywardError(.invalidInput, .malformedForm, error.reason))
                 }
                 guard state.parameters.count <= Self.maximumParameters else {
-                    return .fail(KeywardError(.invalidInput, "too_many_parameters", "A myPOS request has at most \(Self.maximumParameters) parameters."))
+                    return .fail(KeywardError(.invalidInput, .tooManyParameters, "A myPOS request has at most \(Self.maximumParameters) parameters."))
                 }
                 return .pass("\(state.parameters.count) parameters decoded, in the order sent.")
             }),
             ("signature_present", { state in
                 guard state.parameters.contains(where: { $0.name == MyPOSIPC.signatureParameter }) else {
-                    return .fail(KeywardError(.unauthenticated, "signature_missing", "The form has no Signature parameter; sign it with your private key as the myPOS SDK does."),
+                    return .fail(KeywardError(.unauthenticated, .signatureMissing, "The form has no Signature parameter; sign it with your private key as the myPOS SDK does."),
                                  detail: "The form has no Signature parameter.")
                 }
                 return .pass("The form has a Signature parameter.")
@@ -65,34 +65,34 @@ extension ProviderVerification {
     }
 
     /// The value of a parameter that must appear exactly once, or the failure to answer.
-    static func single(_ name: String, in parameters: [(name: String, value: String)], missing code: String) -> Result<String, KeywardError> {
+    static func single(_ name: String, in parameters: [(name: String, value: String)], missing code: ErrorCode) -> Result<String, KeywardError> {
         let values = parameters.filter { $0.name == name }
         guard let value = values.first?.value, !value.isEmpty else {
             return .failure(KeywardError(.unauthenticated, code, "The form has no \(name) parameter."))
         }
         guard values.count == 1 else {
-            return .failure(KeywardError(.invalidInput, "duplicate_parameter", "Parameter '\(name)' appears more than once; myPOS signs each parameter once."))
+            return .failure(KeywardError(.invalidInput, .duplicateParameter, "Parameter '\(name)' appears more than once; myPOS signs each parameter once."))
         }
         return .success(value)
     }
 
     private func myPOSStore(_ state: inout MyPOSState) async throws -> StepOutcome {
         let sid: String
-        switch Self.single("SID", in: state.parameters, missing: "unknown_store") {
+        switch Self.single("SID", in: state.parameters, missing: .unknownStore) {
         case .failure(let error): return .fail(error)
         case .success(let value): sid = value
         }
         state.sid = sid
         guard let resolved = try await resolve(.mypos, externalID: sid, for: state.audience) else {
-            return .fail(KeywardError(.unauthenticated, "unknown_store", "No store has SID '\(sid.prefix(32))'. Check the SID against your store in Keyward."),
+            return .fail(KeywardError(.unauthenticated, .unknownStore, "No store has SID '\(sid.prefix(32))'. Check the SID against your store in Keyward."),
                          detail: "None of your test-mode stores has SID '\(sid.prefix(32))'.")
         }
         if case .gateway(let mode?, _) = state.audience, resolved.store.mode != mode {
             let endpoint = resolved.store.mode == .test ? "the test endpoint (/vmp/checkout-test)" : "the live endpoint (/vmp/checkout)"
-            return .fail(KeywardError(.unauthenticated, "unknown_store", "SID '\(sid)' is a \(resolved.store.mode.rawValue)-mode store; send its requests to \(endpoint)."))
+            return .fail(KeywardError(.unauthenticated, .unknownStore, "SID '\(sid)' is a \(resolved.store.mode.rawValue)-mode store; send its requests to \(endpoint)."))
         }
         if let wallet = state.parameters.first(where: { $0.name == "WalletNumber" })?.value, let expected = resolved.store.walletNumber, wallet != expected {
-            return .fail(KeywardError(.unauthenticated, "unknown_store", "WalletNumber '\(wallet.prefix(32))' does not belong to the store with SID '\(sid)'."),
+            return .fail(KeywardError(.unauthenticated, .unknownStore, "WalletNumber '\(wallet.prefix(32))' does not belong to the store with SID '\(sid)'."),
                          detail: "WalletNumber '\(wallet.prefix(32))' is not the wallet of store '\(sid)' (\(expected)).")
         }
         state.store = resolved
@@ -102,13 +102,13 @@ extension ProviderVerification {
     private func myPOSKeyIndex(_ state: inout MyPOSState) async throws -> StepOutcome {
         guard let resolved = state.store else { return .notApplicable }
         let indexText: String
-        switch Self.single("KeyIndex", in: state.parameters, missing: "unknown_key_index") {
+        switch Self.single("KeyIndex", in: state.parameters, missing: .unknownKeyIndex) {
         case .failure(let error): return .fail(error)
         case .success(let value): indexText = value
         }
         let now = clock.now()
         guard let index = Int(indexText), let key = resolved.key(index: index, now: now) else {
-            let error = KeywardError(.unauthenticated, "unknown_key_index", "Store '\(state.sid)' has no active key index '\(indexText.prefix(16))'. Check KeyIndex against the store's keys; revoked and expired keys do not verify.")
+            let error = KeywardError(.unauthenticated, .unknownKeyIndex, "Store '\(state.sid)' has no active key index '\(indexText.prefix(16))'. Check KeyIndex against the store's keys; revoked and expired keys do not verify.")
             guard state.audience.isOwner else { return .fail(error) }
             // The owner learns which of its own active keys the signature matches.
             let usable = resolved.keys.filter { $0.isUsable(at: now) }
@@ -129,8 +129,8 @@ extension ProviderVerification {
             state.principal = principal(resolved, key: key, scheme: .myPOS)
             return .pass("The Signature verifies with key index \(index): the gateway accepts this request.")
         case .invalid(let code, let reason):
-            let error = KeywardError(code == "duplicate_parameter" ? .invalidInput : .unauthenticated, code, reason)
-            guard state.audience.isOwner, code == "signature_invalid" else { return .fail(error) }
+            let error = KeywardError(code == .duplicateParameter ? .invalidInput : .unauthenticated, code, reason)
+            guard state.audience.isOwner, code == .signatureInvalid else { return .fail(error) }
             let now = clock.now()
             let others = resolved.keys.filter { $0.isUsable(at: now) && $0.info.keyIndex != index }.map { (index: $0.info.keyIndex, key: $0.verificationKey) }
             if let explanation = SignatureDiagnosis.myPOS(state.parameters, rawPairs: FormEncoding.rawPairs(state.body), claimed: (index, key.verificationKey), otherKeys: others) {

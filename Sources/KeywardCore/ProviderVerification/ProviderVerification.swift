@@ -46,7 +46,7 @@ public struct VerificationStep: Sendable, Equatable {
     public let name: String
     public let passed: Bool
     /// The gateway's problem code when the step failed.
-    public let code: String?
+    public let code: ErrorCode?
     /// What happened, for the owner of the store (a diagnosis line).
     public let detail: String
 }
@@ -60,7 +60,7 @@ public struct VerificationFailure: Sendable {
     public let detail: String
     /// A more precise code the owner's diagnosis reports when a usual mistake explains the failure
     /// (`unknown_key_index` for a form signed with another index's key); the gateway's code otherwise.
-    public let diagnosisCode: String
+    public let diagnosisCode: ErrorCode
 }
 
 /// The result of one verification: the steps run in order, and the failure that stopped it, if any.
@@ -81,7 +81,7 @@ public struct ProviderVerificationRun: Sendable {
     /// The gateway's verdict: the principal, or the failing step's error.
     public func gatewayVerdict() throws(KeywardError) -> AuthenticatedKey {
         if let failure { throw failure.error }
-        guard let principal else { throw KeywardError(.unauthenticated, "signature_invalid", "The signature does not match.") }
+        guard let principal else { throw KeywardError(.unauthenticated, .signatureInvalid, "The signature does not match.") }
         return principal
     }
 }
@@ -89,7 +89,7 @@ public struct ProviderVerificationRun: Sendable {
 /// What a step found: a pass (with the owner's line), a failure, or nothing to check for this audience.
 enum StepOutcome: Sendable {
     case pass(String)
-    case fail(KeywardError, detail: String? = nil, diagnosisCode: String? = nil)
+    case fail(KeywardError, detail: String? = nil, diagnosisCode: ErrorCode? = nil)
     case notApplicable
 }
 
@@ -124,7 +124,7 @@ extension ProviderVerification {
         } catch let error as KeywardError {
             throw error
         } catch {
-            throw KeywardError(.unavailable, "storage_unavailable", "Store keys cannot be checked right now; retry shortly.")
+            throw KeywardError(.unavailable, .storageUnavailable, "Store keys cannot be checked right now; retry shortly.")
         }
     }
 
@@ -160,8 +160,8 @@ extension ProviderVerification {
     /// use is refused); the diagnosis only looks whether it was recorded already.
     func replay(_ resolved: ResolvedStore, key: ResolvedStoreKey, fingerprint: String?, audience: VerificationAudience) async throws -> StepOutcome {
         guard resolved.store.rejectReplays else { return .notApplicable }
-        guard let fingerprint else { return .fail(KeywardError(.unauthenticated, "signature_invalid", "The signature is not base64.")) }
-        let refused = KeywardError(.unauthenticated, "replayed_request", "This signed request was already accepted; this store refuses replays within 24 hours.")
+        guard let fingerprint else { return .fail(KeywardError(.unauthenticated, .signatureInvalid, "The signature is not base64.")) }
+        let refused = KeywardError(.unauthenticated, .replayedRequest, "This signed request was already accepted; this store refuses replays within 24 hours.")
         let fresh: Bool
         if audience.isOwner {
             fresh = try await storage { try await !signingKeys.nonceWasUsed(keyID: key.info.id, nonce: fingerprint) }

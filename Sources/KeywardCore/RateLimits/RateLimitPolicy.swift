@@ -33,10 +33,10 @@ public struct RateLimitPolicy: Sendable, Equatable, Codable {
     /// A policy as a merchant sets it, checked.
     public static func validated(name: String, quota: Int, windowSeconds: Int) throws(KeywardError) -> RateLimitPolicy {
         guard quotaRange.contains(quota) else {
-            throw KeywardError.invalid("invalid_rate_limit", "A rate limit's quota is 1 to 1,000,000 requests.", field: "quota")
+            throw KeywardError.invalid(.invalidRateLimit, "A rate limit's quota is 1 to 1,000,000 requests.", field: "quota")
         }
         guard windowRange.contains(windowSeconds) else {
-            throw KeywardError.invalid("invalid_rate_limit", "A rate limit's window is 1 to 3600 seconds.", field: "window_seconds")
+            throw KeywardError.invalid(.invalidRateLimit, "A rate limit's window is 1 to 3600 seconds.", field: "window_seconds")
         }
         return RateLimitPolicy(name: name, quota: quota, windowSeconds: windowSeconds)
     }
@@ -68,7 +68,7 @@ public struct RateLimitExceeded: Error, Sendable {
         self.policies = policies
     }
 
-    public var code: String { "rate_limited" }
+    public var code: ErrorCode { .rateLimited }
     public var message: String {
         let scope = decision.policy.name == "key" ? "this credential" : "this merchant in this mode"
         return "Too many requests for \(scope): \(decision.policy.quota) per \(decision.policy.windowSeconds) s. Retry after \(decision.resetSeconds) s."

@@ -43,7 +43,7 @@ public final class HeavyWork: Sendable {
             return true
         }
         guard admitted else {
-            throw KeywardError(.unavailable, "server_busy", "The server is busy with other key and certificate work; retry in a second.")
+            throw KeywardError(.unavailable, .serverBusy, "The server is busy with other key and certificate work; retry in a second.")
         }
         defer { pending.withLock { $0 -= 1 } }
         return try await startedPool.runIfActive(work)

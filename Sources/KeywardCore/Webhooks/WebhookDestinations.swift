@@ -69,7 +69,7 @@ public struct WebhookDestinationPolicy: Sendable {
 
     /// Parses `url` (shape only, no resolution). Throws `invalid_url`.
     public static func parse(_ url: String) throws(KeywardError) -> WebhookDestination {
-        func invalid(_ why: String) -> KeywardError { .invalid("invalid_url", "'url' \(why)", field: "url") }
+        func invalid(_ why: String) -> KeywardError { .invalid(.invalidURL, "'url' \(why)", field: "url") }
         let shape = invalid("must be an https:// (or http://) URL without credentials.")
         guard url.utf8.count <= 2000, let separator = url.range(of: "://") else { throw shape }
         let scheme = url[..<separator.lowerBound].lowercased()
@@ -118,7 +118,7 @@ public struct WebhookDestinationPolicy: Sendable {
     }
 
     static func parseHost(_ text: Substring, bracketed: Bool) throws(KeywardError) -> WebhookDestination.Host {
-        func invalid(_ why: String) -> KeywardError { .invalid("invalid_url", "'url' \(why)", field: "url") }
+        func invalid(_ why: String) -> KeywardError { .invalid(.invalidURL, "'url' \(why)", field: "url") }
         guard !text.isEmpty else { throw invalid("must name a host.") }
         guard !text.contains("%") else { throw invalid("must not percent-encode its host or name an IPv6 zone.") }
         if bracketed {
@@ -168,12 +168,12 @@ public struct WebhookDestinationPolicy: Sendable {
             do {
                 addresses = try await resolver.resolve(name).filter { $0.count == 4 || $0.count == 16 }
             } catch let failure as WebhookNameResolver.LookupFailed where failure.temporary {
-                throw KeywardError.invalid("webhook_host_unresolvable", "'\(name)' could not be resolved just now; try again.", field: "url")
+                throw KeywardError.invalid(.webhookHostUnresolvable, "'\(name)' could not be resolved just now; try again.", field: "url")
             } catch {
                 addresses = []
             }
             guard !addresses.isEmpty else {
-                throw KeywardError.invalid("webhook_host_unresolvable", "'\(name)' does not resolve to any address; check the host name.", field: "url")
+                throw KeywardError.invalid(.webhookHostUnresolvable, "'\(name)' does not resolve to any address; check the host name.", field: "url")
             }
             // Every address, not just the first: a client may use any of them.
             for address in addresses {
@@ -194,7 +194,7 @@ public struct WebhookDestinationPolicy: Sendable {
     }
 
     static func forbidden(_ message: String) -> KeywardError {
-        .invalid("webhook_destination_forbidden",
+        .invalid(.webhookDestinationForbidden,
                  message + " Webhooks go only to public addresses; the server's operator can allow a network with webhook_allowed_networks.", field: "url")
     }
 

@@ -11,10 +11,10 @@ public struct CertificateFinding: Sendable, Equatable, Codable {
     /// Stable code: `no_certificate`, `key_mismatch`, `several_leaves`, `chain_broken`, `chain_loop`,
     /// `chain_reordered`, `chain_incomplete`, `self_signed`, `not_yet_valid`, `certificate_expired`,
     /// `unknown_critical_extension`, `no_subject_alt_names`, `leaf_is_ca`, `no_private_key`.
-    public let code: String
+    public let code: ErrorCode
     public let message: String
 
-    init(_ severity: Severity, _ code: String, _ message: String) {
+    init(_ severity: Severity, _ code: ErrorCode, _ message: String) {
         self.severity = severity
         self.code = code
         self.message = message
@@ -90,7 +90,7 @@ public struct CertificateInspection: Sendable {
         let byIssuer = Dictionary(grouping: unique, by: \.issuer)
         guard !unique.isEmpty else {
             return CertificateInspection(leaf: nil, chain: [], privateKey: material.privateKey, keyMatches: nil,
-                                         findings: [CertificateFinding(.error, "no_certificate", "The upload holds no certificate.")])
+                                         findings: [CertificateFinding(.error, .noCertificate, "The upload holds no certificate.")])
         }
         let key = material.privateKey
         var leaf: Certificate
@@ -102,15 +102,15 @@ public struct CertificateInspection: Sendable {
             let candidates = unique.filter { candidate in !(byIssuer[candidate.subject] ?? []).contains { $0 != candidate && issued($0, by: candidate) } }
             leaf = candidates.first(where: { !isCA($0) }) ?? candidates.first ?? unique[0]
             if candidates.count > 1 {
-                findings.append(CertificateFinding(.error, "several_leaves", "These certificates are not one chain: \(candidates.map { "'\($0.subject)'" }.joined(separator: ", ")) each stand alone. Upload one certificate with its own chain."))
+                findings.append(CertificateFinding(.error, .severalLeaves, "These certificates are not one chain: \(candidates.map { "'\($0.subject)'" }.joined(separator: ", ")) each stand alone. Upload one certificate with its own chain."))
             }
             if key != nil {
                 keyMatches = false
-                findings.append(CertificateFinding(.error, "key_mismatch", "The private key does not belong to '\(leaf.subject)' (nor to any certificate given). Upload the key the certificate was issued for."))
+                findings.append(CertificateFinding(.error, .keyMismatch, "The private key does not belong to '\(leaf.subject)' (nor to any certificate given). Upload the key the certificate was issued for."))
             }
         }
         if key == nil && requirePrivateKey {
-            findings.append(CertificateFinding(.error, "no_private_key", "No private key was given; a certificate that is served needs its key."))
+            findings.append(CertificateFinding(.error, .noPrivateKey, "No private key was given; a certificate that is served needs its key."))
         }
 
         // Walk from the leaf to each issuer among the given certificates.
@@ -124,46 +124,46 @@ public struct CertificateInspection: Sendable {
                 remaining.remove(next)
                 current = next
             } else if chain.dropLast().contains(where: { issued(current, by: $0) }) {
-                findings.append(CertificateFinding(.error, "chain_loop", "The chain loops: '\(current.subject)' is issued by a certificate that comes before it."))
+                findings.append(CertificateFinding(.error, .chainLoop, "The chain loops: '\(current.subject)' is issued by a certificate that comes before it."))
                 break
             } else {
                 if let namesake = (bySubject[current.issuer] ?? []).first(where: { remaining.contains($0) }) {
-                    findings.append(CertificateFinding(.error, "chain_broken", "'\(namesake.subject)' has the name of the issuer of '\(current.subject)' but did not sign it (another key: a reissued or wrong intermediate)."))
+                    findings.append(CertificateFinding(.error, .chainBroken, "'\(namesake.subject)' has the name of the issuer of '\(current.subject)' but did not sign it (another key: a reissued or wrong intermediate)."))
                     remaining.remove(namesake)
                 } else if current == leaf && chain.count == 1 && unique.count == 1 {
-                    findings.append(CertificateFinding(.note, "chain_incomplete", "No chain was given: clients must already have '\(current.issuer)' or fetch it; most need the intermediate certificates."))
+                    findings.append(CertificateFinding(.note, .chainIncomplete, "No chain was given: clients must already have '\(current.issuer)' or fetch it; most need the intermediate certificates."))
                 } else {
-                    findings.append(CertificateFinding(.note, "chain_incomplete", "The chain ends at '\(current.subject)', issued by '\(current.issuer)', which clients must already trust (a root is not sent)."))
+                    findings.append(CertificateFinding(.note, .chainIncomplete, "The chain ends at '\(current.subject)', issued by '\(current.issuer)', which clients must already trust (a root is not sent)."))
                 }
                 break
             }
         }
         for stray in unique where remaining.contains(stray) {
-            findings.append(CertificateFinding(.error, "chain_broken", "'\(stray.subject)' (issued by '\(stray.issuer)') is not part of the chain of '\(leaf.subject)'."))
+            findings.append(CertificateFinding(.error, .chainBroken, "'\(stray.subject)' (issued by '\(stray.issuer)') is not part of the chain of '\(leaf.subject)'."))
         }
         let givenOrder = material.certificates.filter { chain.contains($0) }.reduce(into: [Certificate]()) { if !$0.contains($1) { $0.append($1) } }
         if givenOrder != chain && chain.count > 1 {
-            findings.append(CertificateFinding(.note, "chain_reordered", "The chain was given out of order; Keyward put it in order: \(chain.map { "'\($0.subject)'" }.joined(separator: " → "))."))
+            findings.append(CertificateFinding(.note, .chainReordered, "The chain was given out of order; Keyward put it in order: \(chain.map { "'\($0.subject)'" }.joined(separator: " → "))."))
         }
         if issued(leaf, by: leaf) {
-            findings.append(CertificateFinding(expectCAChain ? .warning : .note, "self_signed", "'\(leaf.subject)' is self-signed: browsers and API clients will not trust it unless told to."))
+            findings.append(CertificateFinding(expectCAChain ? .warning : .note, .selfSigned, "'\(leaf.subject)' is self-signed: browsers and API clients will not trust it unless told to."))
         }
         if isCA(leaf) && !issued(leaf, by: leaf) {
-            findings.append(CertificateFinding(.warning, "leaf_is_ca", "'\(leaf.subject)' is a CA certificate; a server certificate should not be one."))
+            findings.append(CertificateFinding(.warning, .leafIsCA, "'\(leaf.subject)' is a CA certificate; a server certificate should not be one."))
         }
         for certificate in chain {
             if certificate.notValidBefore > now {
-                findings.append(CertificateFinding(.error, "not_yet_valid", "'\(certificate.subject)' is not valid before \(certificate.notValidBefore.formatted(.iso8601))."))
+                findings.append(CertificateFinding(.error, .notYetValid, "'\(certificate.subject)' is not valid before \(certificate.notValidBefore.formatted(.iso8601))."))
             }
             if certificate.notValidAfter <= now {
-                findings.append(CertificateFinding(.error, "certificate_expired", "'\(certificate.subject)' expired on \(certificate.notValidAfter.formatted(.iso8601))."))
+                findings.append(CertificateFinding(.error, .certificateExpired, "'\(certificate.subject)' expired on \(certificate.notValidAfter.formatted(.iso8601))."))
             }
             for ext in certificate.extensions where ext.critical && !knownExtensions.contains(ext.oid) {
-                findings.append(CertificateFinding(.error, "unknown_critical_extension", "'\(certificate.subject)' has a critical extension Keyward does not understand (\(ext.oid)); clients will reject it."))
+                findings.append(CertificateFinding(.error, .unknownCriticalExtension, "'\(certificate.subject)' has a critical extension Keyward does not understand (\(ext.oid)); clients will reject it."))
             }
         }
         if names(leaf).isEmpty {
-            findings.append(CertificateFinding(.warning, "no_subject_alt_names", "'\(leaf.subject)' names no DNS names or addresses (subjectAltName); clients ignore the common name."))
+            findings.append(CertificateFinding(.warning, .noSubjectAltNames, "'\(leaf.subject)' names no DNS names or addresses (subjectAltName); clients ignore the common name."))
         }
         return CertificateInspection(leaf: leaf, chain: chain, privateKey: key, keyMatches: keyMatches, findings: findings)
     }

@@ -7,7 +7,18 @@ import X509
 /// Why an uploaded certificate file cannot be read. Stable codes: `not_a_certificate_file`,
 /// `file_too_large`, `malformed_certificate`, `malformed_key`, `wrong_passphrase`, `rsa_key_too_small`,
 /// `unsupported_pem_type`, `several_private_keys`.
-public typealias CertificateFileError = CodedInputError
+public struct CertificateFileError: CodedError, Equatable {
+    public let code: ErrorCode
+    public let message: String
+
+    init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The same code and message, from a lower layer's refusal (a key in the files that cannot be imported).
+    init(_ other: some CodedError) { self.init(other.code, other.message) }
+}
 
 /// Everything read from the files of one upload (`cert.pem key.pem chain.pem`, one `combined.pem`,
 /// a DER `.cer`, a PKCS#7 `.p7b`), in file order, before any judgement about how it fits together.
@@ -30,41 +41,43 @@ public struct CertificateMaterial: Sendable {
         for (number, bytes) in files.enumerated() {
             let name = files.count > 1 ? "file \(number + 1)" : "the file"
             guard bytes.count <= maximumFileBytes else {
-                throw CertificateFileError("file_too_large", "\(name.capitalizedFirst) is \(bytes.count) bytes; certificate files are at most \(maximumFileBytes / 1024) KiB.")
+                throw CertificateFileError(.fileTooLarge, "\(name.capitalizedFirst) is \(bytes.count) bytes; certificate files are at most \(maximumFileBytes / 1024) KiB.")
             }
             if let text = String(validating: bytes, as: UTF8.self), text.contains("-----BEGIN ") {
                 try material.readPEM(text, name: name, passphrase: passphrase)
             } else if bytes.first == 0x30 {
                 try material.readDER(bytes, name: name)
             } else {
-                throw CertificateFileError("not_a_certificate_file", "\(name.capitalizedFirst) is neither PEM (-----BEGIN …) nor DER; send the certificate, key and chain files.")
+                throw CertificateFileError(.notACertificateFile, "\(name.capitalizedFirst) is neither PEM (-----BEGIN …) nor DER; send the certificate, key and chain files.")
             }
             guard material.certificates.count <= maximumCertificates else {
-                throw CertificateFileError("too_many_certificates", "An upload holds at most \(maximumCertificates) certificates: the certificate and its chain, not a CA bundle.")
+                throw CertificateFileError(.tooManyCertificates, "An upload holds at most \(maximumCertificates) certificates: the certificate and its chain, not a CA bundle.")
             }
         }
         return material
     }
 
     mutating func readPEM(_ text: String, name: String, passphrase: [UInt8]?) throws(CertificateFileError) {
-        for document in try PEMBlocks.split(text) {
+        for document in try Self.importing({ () throws(KeyImportError) in try PEMBlocks.split(text) }) {
             switch document.discriminator {
             case "CERTIFICATE", "TRUSTED CERTIFICATE":
                 certificates.append(try Self.certificate(der: document.derBytes, name: name))
             case "PKCS7", "CMS":
-                for der in try PKCS7Bundle.certificates(der: document.derBytes) { certificates.append(try Self.certificate(der: der, name: name)) }
+                for der in try Self.importing({ () throws(KeyImportError) in try PKCS7Bundle.certificates(der: document.derBytes) }) {
+                    certificates.append(try Self.certificate(der: der, name: name))
+                }
             case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
                 try setKey(try Self.privateKey(document), name: name)
             case "ENCRYPTED PRIVATE KEY":
-                guard let passphrase else { throw CertificateFileError("wrong_passphrase", "The private key in \(name) is encrypted; give its passphrase.") }
-                let der = try EncryptedPKCS8.decrypt(der: document.derBytes, passphrase: passphrase)
+                guard let passphrase else { throw CertificateFileError(.wrongPassphrase, "The private key in \(name) is encrypted; give its passphrase.") }
+                let der = try Self.importing { () throws(KeyImportError) in try EncryptedPKCS8.decrypt(der: document.derBytes, passphrase: passphrase) }
                 try setKey(try Self.privateKey(PEMDocument(type: "PRIVATE KEY", derBytes: der)), name: name)
             case "EC PARAMETERS":
                 continue  // `openssl ecparam -genkey` writes the curve name before the key
             case "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST":
-                throw CertificateFileError("unsupported_pem_type", "\(name.capitalizedFirst) holds a certificate signing request, not a certificate; upload the certificate the CA issued for it.")
+                throw CertificateFileError(.unsupportedPEMType, "\(name.capitalizedFirst) holds a certificate signing request, not a certificate; upload the certificate the CA issued for it.")
             case let type:
-                throw CertificateFileError("unsupported_pem_type", "\(name.capitalizedFirst) holds a '\(type.prefix(40))' block; expected certificates, a PKCS#7 bundle or a private key.")
+                throw CertificateFileError(.unsupportedPEMType, "\(name.capitalizedFirst) holds a '\(type.prefix(40))' block; expected certificates, a PKCS#7 bundle or a private key.")
             }
         }
     }
@@ -77,13 +90,19 @@ public struct CertificateMaterial: Sendable {
         } else if let key = try? Certificate.PrivateKey(pemDocument: PEMDocument(type: "PRIVATE KEY", derBytes: bytes)) {
             try setKey(key, name: name)
         } else {
-            throw CertificateFileError("malformed_certificate", "\(name.capitalizedFirst) is DER but not a certificate, PKCS#7 bundle or PKCS#8 key.")
+            throw CertificateFileError(.malformedCertificate, "\(name.capitalizedFirst) is DER but not a certificate, PKCS#7 bundle or PKCS#8 key.")
         }
+    }
+
+    /// A key-reading step of an upload: its refusal reaches the caller with the same code and message, as
+    /// the upload's own error type.
+    static func importing<T>(_ work: () throws(KeyImportError) -> T) throws(CertificateFileError) -> T {
+        do { return try work() } catch { throw CertificateFileError(error) }
     }
 
     mutating func setKey(_ key: Certificate.PrivateKey, name: String) throws(CertificateFileError) {
         guard privateKey == nil else {
-            throw CertificateFileError("several_private_keys", "More than one private key was given (another in \(name)); upload the one key of this certificate.")
+            throw CertificateFileError(.severalPrivateKeys, "More than one private key was given (another in \(name)); upload the one key of this certificate.")
         }
         privateKey = key
     }
@@ -93,9 +112,9 @@ public struct CertificateMaterial: Sendable {
             return try Certificate(derEncoded: der)
         } catch {
             if let imported = try? PublicKeyImport.certificate(der: der, minimumRSABits: 0), case .rsa(let key) = imported.key, key.keySizeInBits < 2048 {
-                throw CertificateFileError("rsa_key_too_small", "A certificate in \(name) has a \(key.keySizeInBits)-bit RSA key; TLS certificates need at least 2048 bits.")
+                throw CertificateFileError(.rsaKeyTooSmall, "A certificate in \(name) has a \(key.keySizeInBits)-bit RSA key; TLS certificates need at least 2048 bits.")
             }
-            throw CertificateFileError("malformed_certificate", "A certificate in \(name) is not valid X.509 DER (it may be truncated or damaged).")
+            throw CertificateFileError(.malformedCertificate, "A certificate in \(name) is not valid X.509 DER (it may be truncated or damaged).")
         }
     }
 
@@ -104,9 +123,9 @@ public struct CertificateMaterial: Sendable {
             return try Certificate.PrivateKey(pemDocument: document)
         } catch {
             if let rsa = try? _RSA.Signing.PrivateKey(unsafePEMRepresentation: document.pemString), rsa.keySizeInBits < 2048 {
-                throw CertificateFileError("rsa_key_too_small", "The private key is \(rsa.keySizeInBits)-bit RSA; TLS keys need at least 2048 bits.")
+                throw CertificateFileError(.rsaKeyTooSmall, "The private key is \(rsa.keySizeInBits)-bit RSA; TLS keys need at least 2048 bits.")
             }
-            throw CertificateFileError("malformed_key", "The \(document.discriminator) block is not a private key Keyward reads (RSA, EC P-256/P-384/P-521, Ed25519).")
+            throw CertificateFileError(.malformedKey, "The \(document.discriminator) block is not a private key Keyward reads (RSA, EC P-256/P-384/P-521, Ed25519).")
         }
     }
 }

@@ -59,7 +59,7 @@ public enum JWE {
         switch recipient.material {
         case .ecPublic(let key): recipientKey = key
         case .ecPrivate(let key): recipientKey = key.publicKey
-        case .rsaPublic: throw JOSEError("unsupported_algorithm", "ECDH-ES needs an EC key; this JWK is RSA.")
+        case .rsaPublic: throw JOSEError(.unsupportedAlgorithm, "ECDH-ES needs an EC key; this JWK is RSA.")
         }
         let ephemeral = ECPrivateKey.generate(recipientKey.curve)
         let z = try ephemeral.sharedSecret(with: recipientKey)
@@ -86,7 +86,7 @@ public enum JWE {
             return [protected, Base64URL.encode(encryptedKey), Base64URL.encode(sealed.iv), Base64URL.encode(sealed.ciphertext), Base64URL.encode(sealed.tag)]
                 .joined(separator: ".")
         } catch {
-            throw JOSEError("encryption_failed", "The content could not be encrypted.")
+            throw JOSEError(.encryptionFailed, "The content could not be encrypted.")
         }
     }
 
@@ -94,49 +94,49 @@ public enum JWE {
     public static func decrypt(_ compact: String, with recipient: JWK,
                                algorithms: Set<JWEAlgorithm> = Set(JWEAlgorithm.allCases),
                                encryptions: Set<JWEEncryption> = Set(JWEEncryption.allCases)) throws(JOSEError) -> DecryptedJWE {
-        guard compact.utf8.count <= maximumBytes else { throw JOSEError("jwe_too_large", "A JWE is at most \(maximumBytes) bytes here.") }
+        guard compact.utf8.count <= maximumBytes else { throw JOSEError(.jweTooLarge, "A JWE is at most \(maximumBytes) bytes here.") }
         guard case .ecPrivate(let privateKey) = recipient.material else {
-            throw JOSEError("invalid_jwk", "Decryption needs the recipient's private EC key.")
+            throw JOSEError(.invalidJWK, "Decryption needs the recipient's private EC key.")
         }
         let parts = compact.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 5 else {
-            throw JOSEError("invalid_jwe", "A compact JWE has 5 dot-separated parts; this has \(parts.count)\(parts.count == 3 ? " (is it a JWS?)" : "").")
+            throw JOSEError(.invalidJWE, "A compact JWE has 5 dot-separated parts; this has \(parts.count)\(parts.count == 3 ? " (is it a JWS?)" : "").")
         }
         func decode(_ part: Substring, _ name: String) throws(JOSEError) -> [UInt8] {
-            guard let data = Base64URL.decode(String(part)) else { throw JOSEError("invalid_jwe", "The \(name) is not base64url.") }
+            guard let data = Base64URL.decode(String(part)) else { throw JOSEError(.invalidJWE, "The \(name) is not base64url.") }
             return Array(data)
         }
         let protectedText = parts[0]
         let header: OrderedJSON
         do { header = try OrderedJSON.parse(try decode(protectedText, "protected header")) } catch let error as JOSEError {
             throw error
-        } catch { throw JOSEError("invalid_jwe", "The protected header is not JSON.") }
-        guard case .object(let members) = header else { throw JOSEError("invalid_jwe", "The protected header is not a JSON object.") }
+        } catch { throw JOSEError(.invalidJWE, "The protected header is not JSON.") }
+        guard case .object(let members) = header else { throw JOSEError(.invalidJWE, "The protected header is not a JSON object.") }
         var seen = Set<String>()
         for member in members where !seen.insert(member.name).inserted {
-            throw JOSEError("invalid_jwe", "Header parameter '\(member.name.prefix(32))' appears twice.")
+            throw JOSEError(.invalidJWE, "Header parameter '\(member.name.prefix(32))' appears twice.")
         }
-        if header[member: "zip"] != nil { throw JOSEError("unsupported_algorithm", "Compressed JWEs ('zip') are refused.") }
-        if header[member: "crit"] != nil { throw JOSEError("unsupported_algorithm", "No critical header extensions ('crit') are supported.") }
+        if header[member: "zip"] != nil { throw JOSEError(.unsupportedAlgorithm, "Compressed JWEs ('zip') are refused.") }
+        if header[member: "crit"] != nil { throw JOSEError(.unsupportedAlgorithm, "No critical header extensions ('crit') are supported.") }
         guard let algName = header[member: "alg"]?.stringValue, let algorithm = JWEAlgorithm(rawValue: algName), algorithms.contains(algorithm) else {
             let name = header[member: "alg"]?.stringValue ?? "(none)"
-            throw JOSEError("unsupported_algorithm", "Algorithm '\(name.prefix(32))' is not accepted here; use \(algorithms.map(\.rawValue).sorted().joined(separator: ", ")).")
+            throw JOSEError(.unsupportedAlgorithm, "Algorithm '\(name.prefix(32))' is not accepted here; use \(algorithms.map(\.rawValue).sorted().joined(separator: ", ")).")
         }
         guard let encName = header[member: "enc"]?.stringValue, let encryption = JWEEncryption(rawValue: encName), encryptions.contains(encryption) else {
             let name = header[member: "enc"]?.stringValue ?? "(none)"
-            throw JOSEError("unsupported_algorithm", "Content encryption '\(name.prefix(32))' is not accepted here; use \(encryptions.map(\.rawValue).sorted().joined(separator: ", ")).")
+            throw JOSEError(.unsupportedAlgorithm, "Content encryption '\(name.prefix(32))' is not accepted here; use \(encryptions.map(\.rawValue).sorted().joined(separator: ", ")).")
         }
-        guard let epkNode = header[member: "epk"] else { throw JOSEError("invalid_jwe", "ECDH-ES needs the ephemeral public key 'epk' in the header.") }
+        guard let epkNode = header[member: "epk"] else { throw JOSEError(.invalidJWE, "ECDH-ES needs the ephemeral public key 'epk' in the header.") }
         let epk: JWK
         do { epk = try JWK.parse(epkNode, allowPrivate: false) } catch {
-            throw JOSEError("invalid_jwe", "The ephemeral key 'epk' is not a valid public EC key: \(error.message)")
+            throw JOSEError(.invalidJWE, "The ephemeral key 'epk' is not a valid public EC key: \(error.message)")
         }
         guard case .ecPublic(let ephemeral) = epk.material, ephemeral.curve == privateKey.publicKey.curve else {
-            throw JOSEError("invalid_jwe", "The ephemeral key is not on the recipient's curve (\(privateKey.publicKey.curve.rawValue)).")
+            throw JOSEError(.invalidJWE, "The ephemeral key is not on the recipient's curve (\(privateKey.publicKey.curve.rawValue)).")
         }
         func optionalBytes(_ name: String) throws(JOSEError) -> [UInt8] {
             guard let node = header[member: name] else { return [] }
-            guard let text = node.stringValue, let data = Base64URL.decode(text) else { throw JOSEError("invalid_jwe", "'\(name)' is not base64url.") }
+            guard let text = node.stringValue, let data = Base64URL.decode(text) else { throw JOSEError(.invalidJWE, "'\(name)' is not base64url.") }
             return Array(data)
         }
         let apu = try optionalBytes("apu"), apv = try optionalBytes("apv")
@@ -148,15 +148,15 @@ public enum JWE {
         let z = try privateKey.sharedSecret(with: ephemeral)
         let contentKey: [UInt8]
         if let wrapBits = algorithm.wrapKeyBits {
-            guard encryptedKey.count == encryption.keyBits / 8 + 8 else { throw JOSEError("invalid_jwe", "The encrypted key has the wrong length for \(encryption.rawValue).") }
+            guard encryptedKey.count == encryption.keyBits / 8 + 8 else { throw JOSEError(.invalidJWE, "The encrypted key has the wrong length for \(encryption.rawValue).") }
             let kek = ConcatKDF.derive(z: z, bits: wrapBits, algorithmID: algorithm.rawValue, apu: apu, apv: apv)
             do {
                 contentKey = try AES.KeyWrap.unwrap(encryptedKey, using: SymmetricKey(data: kek)).withUnsafeBytes { Array($0) }
             } catch {
-                throw JOSEError("decryption_failed", "The content key does not unwrap: the JWE was encrypted to another key, or altered.")
+                throw JOSEError(.decryptionFailed, "The content key does not unwrap: the JWE was encrypted to another key, or altered.")
             }
         } else {
-            guard encryptedKey.isEmpty else { throw JOSEError("invalid_jwe", "With direct ECDH-ES the encrypted key part must be empty.") }
+            guard encryptedKey.isEmpty else { throw JOSEError(.invalidJWE, "With direct ECDH-ES the encrypted key part must be empty.") }
             contentKey = ConcatKDF.derive(z: z, bits: encryption.keyBits, algorithmID: encryption.rawValue, apu: apu, apv: apv)
         }
         let plaintext = try ContentCipher.open(ciphertext: ciphertext, iv: iv, tag: tag, key: contentKey, encryption: encryption,
@@ -209,16 +209,16 @@ enum ContentCipher {
     }
 
     static func open(ciphertext: [UInt8], iv: [UInt8], tag: [UInt8], key: [UInt8], encryption: JWEEncryption, aad: [UInt8]) throws(JOSEError) -> [UInt8] {
-        let failed = JOSEError("decryption_failed", "The JWE does not decrypt: it was encrypted to another key, or a part was altered.")
+        let failed = JOSEError(.decryptionFailed, "The JWE does not decrypt: it was encrypted to another key, or a part was altered.")
         switch encryption {
         case .a128GCM, .a192GCM, .a256GCM:
-            guard iv.count == 12, tag.count == 16 else { throw JOSEError("invalid_jwe", "AES-GCM needs a 96-bit IV and a 128-bit tag.") }
+            guard iv.count == 12, tag.count == 16 else { throw JOSEError(.invalidJWE, "AES-GCM needs a 96-bit IV and a 128-bit tag.") }
             do {
                 let box = try AES.GCM.SealedBox(nonce: AES.GCM.Nonce(data: iv), ciphertext: ciphertext, tag: tag)
                 return Array(try AES.GCM.open(box, using: SymmetricKey(data: key), authenticating: aad))
             } catch { throw failed }
         case .a128CBCHS256:
-            guard iv.count == 16, tag.count == 16 else { throw JOSEError("invalid_jwe", "A128CBC-HS256 needs a 128-bit IV and a 128-bit tag.") }
+            guard iv.count == 16, tag.count == 16 else { throw JOSEError(.invalidJWE, "A128CBC-HS256 needs a 128-bit IV and a 128-bit tag.") }
             // Check the tag (in constant time) before touching the padding: no padding oracle.
             guard ConstantTime.equals(cbcTag(macKey: Array(key[..<16]), aad: aad, iv: iv, ciphertext: ciphertext), tag) else { throw failed }
             do {

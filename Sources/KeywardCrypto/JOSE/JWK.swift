@@ -4,7 +4,18 @@ import Foundation
 
 /// Why a JWK or JWE cannot be used. Stable codes: `invalid_jwk`, `private_jwk_not_accepted`,
 /// `unsupported_algorithm`, `invalid_jwe`, `jwe_too_large`, `decryption_failed`.
-public typealias JOSEError = CodedInputError
+public struct JOSEError: CodedError, Equatable {
+    public let code: ErrorCode
+    public let message: String
+
+    init(_ code: ErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    /// The same code and message, from a lower layer's refusal (a key import inside a JWK).
+    init(_ other: some CodedError) { self.init(other.code, other.message) }
+}
 
 /// Elliptic curves of EC JWKs.
 public enum JWKCurve: String, Sendable, CaseIterable {
@@ -53,7 +64,7 @@ public enum ECPublicKey: Sendable {
             case .p521: self = .p521(try P521.KeyAgreement.PublicKey(x963Representation: x963))
             }
         } catch {
-            throw JOSEError("invalid_jwk", "The point (x, y) is not on \(curve.rawValue).")
+            throw JOSEError(.invalidJWK, "The point (x, y) is not on \(curve.rawValue).")
         }
     }
 }
@@ -119,13 +130,13 @@ public enum ECPrivateKey: Sendable {
             case (.p256(let own), .p256(let other)): secret = try own.sharedSecretFromKeyAgreement(with: other)
             case (.p384(let own), .p384(let other)): secret = try own.sharedSecretFromKeyAgreement(with: other)
             case (.p521(let own), .p521(let other)): secret = try own.sharedSecretFromKeyAgreement(with: other)
-            default: throw JOSEError("invalid_jwe", "The ephemeral key is on another curve than the recipient's key.")
+            default: throw JOSEError(.invalidJWE, "The ephemeral key is on another curve than the recipient's key.")
             }
             return secret.withUnsafeBytes { Array($0) }
         } catch let error as JOSEError {
             throw error
         } catch {
-            throw JOSEError("decryption_failed", "Key agreement failed.")
+            throw JOSEError(.decryptionFailed, "Key agreement failed.")
         }
     }
 
@@ -137,7 +148,7 @@ public enum ECPrivateKey: Sendable {
             case .p521: self = .p521(try P521.KeyAgreement.PrivateKey(rawRepresentation: scalar))
             }
         } catch {
-            throw JOSEError("invalid_jwk", "The private scalar d is not a valid \(curve.rawValue) key.")
+            throw JOSEError(.invalidJWK, "The private scalar d is not a valid \(curve.rawValue) key.")
         }
     }
 }
@@ -171,72 +182,72 @@ public struct JWK: Sendable {
     /// Reads a JWK. Private members (`d`) are refused unless `allowPrivate`: a public key is what a
     /// merchant registers, and a private key sent where a public one belongs should not be kept.
     public static func parse(_ text: String, allowPrivate: Bool = false) throws(JOSEError) -> JWK {
-        guard text.utf8.count <= maximumBytes else { throw JOSEError("invalid_jwk", "A JWK is at most \(maximumBytes) bytes.") }
+        guard text.utf8.count <= maximumBytes else { throw JOSEError(.invalidJWK, "A JWK is at most \(maximumBytes) bytes.") }
         let document: OrderedJSON
-        do { document = try OrderedJSON.parse(Array(text.utf8)) } catch { throw JOSEError("invalid_jwk", "The JWK is not JSON: \(error.reason)") }
+        do { document = try OrderedJSON.parse(Array(text.utf8)) } catch { throw JOSEError(.invalidJWK, "The JWK is not JSON: \(error.reason)") }
         return try parse(document, allowPrivate: allowPrivate)
     }
 
     /// Reads a JWK from parsed JSON (e.g. a header's `epk`).
     public static func parse(_ document: OrderedJSON, allowPrivate: Bool = false) throws(JOSEError) -> JWK {
-        guard case .object(let members) = document else { throw JOSEError("invalid_jwk", "A JWK is a JSON object.") }
+        guard case .object(let members) = document else { throw JOSEError(.invalidJWK, "A JWK is a JSON object.") }
         var seen = Set<String>()
         for member in members {
-            guard seen.insert(member.name).inserted else { throw JOSEError("invalid_jwk", "Member '\(member.name.prefix(32))' appears twice.") }
+            guard seen.insert(member.name).inserted else { throw JOSEError(.invalidJWK, "Member '\(member.name.prefix(32))' appears twice.") }
             guard allowedMembers.contains(member.name) else {
-                throw JOSEError("invalid_jwk", "Unexpected member '\(member.name.prefix(32))'; Keyward reads kty, crv, x, y, d (EC), n, e (RSA), kid, use, alg.")
+                throw JOSEError(.invalidJWK, "Unexpected member '\(member.name.prefix(32))'; Keyward reads kty, crv, x, y, d (EC), n, e (RSA), kid, use, alg.")
             }
         }
         func string(_ name: String) throws(JOSEError) -> String? {
             guard let value = document[member: name] else { return nil }
-            guard let text = value.stringValue else { throw JOSEError("invalid_jwk", "Member '\(name)' must be a string.") }
+            guard let text = value.stringValue else { throw JOSEError(.invalidJWK, "Member '\(name)' must be a string.") }
             return text
         }
         func bytes(_ name: String) throws(JOSEError) -> [UInt8]? {
             guard let text = try string(name) else { return nil }
-            guard let data = Base64URL.decode(text), !data.isEmpty else { throw JOSEError("invalid_jwk", "Member '\(name)' is not base64url.") }
+            guard let data = Base64URL.decode(text), !data.isEmpty else { throw JOSEError(.invalidJWK, "Member '\(name)' is not base64url.") }
             return Array(data)
         }
         let kid = try string("kid"), use = try string("use"), alg = try string("alg")
-        if let kid, kid.utf8.count > 256 { throw JOSEError("invalid_jwk", "'kid' is at most 256 characters.") }
+        if let kid, kid.utf8.count > 256 { throw JOSEError(.invalidJWK, "'kid' is at most 256 characters.") }
         switch try string("kty") {
         case "EC":
-            guard let crvName = try string("crv") else { throw JOSEError("invalid_jwk", "An EC JWK needs 'crv'.") }
+            guard let crvName = try string("crv") else { throw JOSEError(.invalidJWK, "An EC JWK needs 'crv'.") }
             guard let curve = JWKCurve(rawValue: crvName) else {
-                throw JOSEError("unsupported_algorithm", "Curve '\(crvName.prefix(16))' is not supported; use P-256, P-384 or P-521.")
+                throw JOSEError(.unsupportedAlgorithm, "Curve '\(crvName.prefix(16))' is not supported; use P-256, P-384 or P-521.")
             }
-            guard let x = try bytes("x"), let y = try bytes("y") else { throw JOSEError("invalid_jwk", "An EC JWK needs 'x' and 'y'.") }
+            guard let x = try bytes("x"), let y = try bytes("y") else { throw JOSEError(.invalidJWK, "An EC JWK needs 'x' and 'y'.") }
             guard x.count == curve.coordinateSize, y.count == curve.coordinateSize else {
-                throw JOSEError("invalid_jwk", "'x' and 'y' of a \(curve.rawValue) key are \(curve.coordinateSize) bytes each.")
+                throw JOSEError(.invalidJWK, "'x' and 'y' of a \(curve.rawValue) key are \(curve.coordinateSize) bytes each.")
             }
-            guard document[member: "n"] == nil, document[member: "e"] == nil else { throw JOSEError("invalid_jwk", "'n' and 'e' belong to RSA keys.") }
+            guard document[member: "n"] == nil, document[member: "e"] == nil else { throw JOSEError(.invalidJWK, "'n' and 'e' belong to RSA keys.") }
             let publicKey = try ECPublicKey(curve: curve, x963: [0x04] + x + y)
             if let d = try bytes("d") {
                 guard allowPrivate else {
-                    throw JOSEError("private_jwk_not_accepted", "This JWK holds a private key ('d'). Send the public key only; keep the private key to yourself.")
+                    throw JOSEError(.privateJWKNotAccepted, "This JWK holds a private key ('d'). Send the public key only; keep the private key to yourself.")
                 }
-                guard d.count == curve.coordinateSize else { throw JOSEError("invalid_jwk", "'d' of a \(curve.rawValue) key is \(curve.coordinateSize) bytes.") }
+                guard d.count == curve.coordinateSize else { throw JOSEError(.invalidJWK, "'d' of a \(curve.rawValue) key is \(curve.coordinateSize) bytes.") }
                 let privateKey = try ECPrivateKey(curve: curve, scalar: d)
-                guard privateKey.publicKey.x963 == publicKey.x963 else { throw JOSEError("invalid_jwk", "'d' does not belong to the public point (x, y).") }
+                guard privateKey.publicKey.x963 == publicKey.x963 else { throw JOSEError(.invalidJWK, "'d' does not belong to the public point (x, y).") }
                 return JWK(material: .ecPrivate(privateKey), kid: kid, use: use, alg: alg)
             }
             return JWK(material: .ecPublic(publicKey), kid: kid, use: use, alg: alg)
         case "RSA":
             guard document[member: "d"] == nil else {
-                throw JOSEError(allowPrivate ? "unsupported_algorithm" : "private_jwk_not_accepted", "RSA private JWKs are not read here; send the public key (n, e).")
+                throw JOSEError(allowPrivate ? .unsupportedAlgorithm : .privateJWKNotAccepted, "RSA private JWKs are not read here; send the public key (n, e).")
             }
-            guard let n = try bytes("n"), let e = try bytes("e") else { throw JOSEError("invalid_jwk", "An RSA JWK needs 'n' and 'e'.") }
+            guard let n = try bytes("n"), let e = try bytes("e") else { throw JOSEError(.invalidJWK, "An RSA JWK needs 'n' and 'e'.") }
             let modulus = Array(n.drop { $0 == 0 })
-            guard modulus.count * 8 >= 2048 else { throw JOSEError("invalid_jwk", "RSA keys must have at least 2048 bits.") }
+            guard modulus.count * 8 >= 2048 else { throw JOSEError(.invalidJWK, "RSA keys must have at least 2048 bits.") }
             // RFC 8017 §3.1: the exponent is odd and at least 3. e = 0 left an empty exponent (and a JWK
             // whose own JSON does not read back); e = 1 makes every "signature" its own message.
             let exponent = Array(e.drop { $0 == 0 })
             guard let last = exponent.last, last & 1 == 1, exponent != [1] else {
-                throw JOSEError("invalid_jwk", "'e' is not an RSA public exponent (an odd number of at least 3, usually AQAB).")
+                throw JOSEError(.invalidJWK, "'e' is not an RSA public exponent (an odd number of at least 3, usually AQAB).")
             }
             return JWK(material: .rsaPublic(n: modulus, e: exponent), kid: kid, use: use, alg: alg)
         case let other:
-            throw JOSEError("unsupported_algorithm", "Key type '\((other ?? "(none)").prefix(16))' is not supported; use EC (or RSA public keys).")
+            throw JOSEError(.unsupportedAlgorithm, "Key type '\((other ?? "(none)").prefix(16))' is not supported; use EC (or RSA public keys).")
         }
     }
 

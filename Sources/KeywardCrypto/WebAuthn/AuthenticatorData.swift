@@ -27,19 +27,19 @@ public struct AuthenticatorData: Sendable {
     static let extensionsFlag: UInt8 = 0x80
 
     public init(_ bytes: [UInt8]) throws(CodedInputError) {
-        guard bytes.count >= 37 else { throw CodedInputError("webauthn_malformed", "The authenticator data is shorter than 37 bytes.") }
+        guard bytes.count >= 37 else { throw CodedInputError(.webauthnMalformed, "The authenticator data is shorter than 37 bytes.") }
         self.bytes = bytes
         rpIDHash = Array(bytes[0..<32])
         flags = bytes[32]
         signCount = bytes[33..<37].reduce(0) { $0 << 8 | UInt32($1) }
         var offset = 37
         if flags & Self.attestedFlag != 0 {
-            guard bytes.count >= offset + 18 else { throw CodedInputError("webauthn_malformed", "The attested credential data is cut short.") }
+            guard bytes.count >= offset + 18 else { throw CodedInputError(.webauthnMalformed, "The attested credential data is cut short.") }
             let aaguid = Array(bytes[offset..<offset + 16])
             let length = Int(bytes[offset + 16]) << 8 | Int(bytes[offset + 17])
             offset += 18
             guard length >= 16, length <= 1023, bytes.count >= offset + length else {
-                throw CodedInputError("webauthn_malformed", "The credential id is missing, too long or cut short.")
+                throw CodedInputError(.webauthnMalformed, "The credential id is missing, too long or cut short.")
             }
             let credentialID = Array(bytes[offset..<offset + length])
             offset += length
@@ -53,9 +53,9 @@ public struct AuthenticatorData: Sendable {
         }
         if flags & Self.extensionsFlag != 0 {
             var reader = CBORReader(bytes, offset: offset)
-            guard case .map = try reader.read() else { throw CodedInputError("webauthn_malformed", "The extensions are not a CBOR map.") }
+            guard case .map = try reader.read() else { throw CodedInputError(.webauthnMalformed, "The extensions are not a CBOR map.") }
             offset = reader.offset
         }
-        guard offset == bytes.count else { throw CodedInputError("webauthn_malformed", "Bytes follow the authenticator data.") }
+        guard offset == bytes.count else { throw CodedInputError(.webauthnMalformed, "Bytes follow the authenticator data.") }
     }
 }

@@ -74,7 +74,7 @@ public struct CBORReader {
     /// Reads the next item.
     public mutating func read() throws(CodedInputError) -> CBORValue { try read(depth: 0) }
 
-    static func malformed(_ why: String) -> CodedInputError { CodedInputError("webauthn_malformed", "Malformed CBOR: \(why).") }
+    static func malformed(_ why: String) -> CodedInputError { CodedInputError(.webauthnMalformed, "Malformed CBOR: \(why).") }
 
     private mutating func byte() throws(CodedInputError) -> UInt8 {
         guard offset < bytes.count else { throw Self.malformed("the data ends early") }

@@ -19,7 +19,7 @@ public struct COSEKey: Sendable {
     let backing: Backing
 
     static func unsupported(_ why: String) -> CodedInputError {
-        CodedInputError("webauthn_unsupported_algorithm", "Unsupported credential key: \(why). Keyward accepts ES256 (P-256) and RS256 (2048 bits or more).")
+        CodedInputError(.webauthnUnsupportedAlgorithm, "Unsupported credential key: \(why). Keyward accepts ES256 (P-256) and RS256 (2048 bits or more).")
     }
 
     /// Parses the CBOR bytes of a COSE_Key.
@@ -38,7 +38,7 @@ public struct COSEKey: Sendable {
                 throw CBORReader.malformed("the P-256 key's coordinates are missing or not 32 bytes")
             }
             do { backing = .p256(try P256.Signing.PublicKey(x963Representation: [0x04] + x + y)) } catch {
-                throw CodedInputError("webauthn_malformed", "The P-256 key is not a point on the curve.")
+                throw CodedInputError(.webauthnMalformed, "The P-256 key is not a point on the curve.")
             }
             algorithm = .es256
         case (3, .rs256?):
@@ -48,7 +48,7 @@ public struct COSEKey: Sendable {
             let significant = n.drop { $0 == 0 }
             guard significant.count * 8 >= 2048, significant.count <= 1024 else { throw Self.unsupported("RSA keys are 2048 to 8192 bits") }
             do { backing = .rsa(try _RSA.Signing.PublicKey(n: Data(n), e: Data(e))) } catch {
-                throw CodedInputError("webauthn_malformed", "The RSA key cannot be used.")
+                throw CodedInputError(.webauthnMalformed, "The RSA key cannot be used.")
             }
             algorithm = .rs256
         default:

@@ -52,7 +52,7 @@ public enum WebAuthn {
     public static func challenge(inClientData clientDataJSON: [UInt8]) throws(CodedInputError) -> [UInt8] {
         let object = try clientData(clientDataJSON)
         guard let text = object["challenge"] as? String, let bytes = Base64URL.decode(text), !bytes.isEmpty else {
-            throw CodedInputError("webauthn_malformed", "The client data names no challenge.")
+            throw CodedInputError(.webauthnMalformed, "The client data names no challenge.")
         }
         return Array(bytes)
     }
@@ -65,19 +65,19 @@ public enum WebAuthn {
         let object = try CBORReader.decode(attestationObject)
         guard let format = object[text: "fmt"]?.textString, let statement = object[text: "attStmt"], case .map = statement,
               let authBytes = object[text: "authData"]?.byteString else {
-            throw CodedInputError("webauthn_malformed", "The attestation object lacks fmt, attStmt or authData.")
+            throw CodedInputError(.webauthnMalformed, "The attestation object lacks fmt, attStmt or authData.")
         }
         let data = try AuthenticatorData(authBytes)
         try checkRelyingParty(data, relyingParty)
-        guard let attested = data.attested else { throw CodedInputError("webauthn_malformed", "The registration carries no credential.") }
+        guard let attested = data.attested else { throw CodedInputError(.webauthnMalformed, "The registration carries no credential.") }
         let signed = authBytes + Array(SHA256.hash(data: clientDataJSON))
         switch format {
         case "none":
-            guard statement == .map([]) else { throw CodedInputError("webauthn_bad_attestation", "A `none` attestation must carry an empty statement.") }
+            guard statement == .map([]) else { throw CodedInputError(.webauthnBadAttestation, "A `none` attestation must carry an empty statement.") }
         case "packed":
             try verifyPacked(statement, signed: signed, credentialKey: attested.publicKey, aaguid: attested.aaguid)
         default:
-            throw CodedInputError("webauthn_unsupported_attestation", "Attestation format '\(format.prefix(32))' is not accepted; Keyward accepts none and packed.")
+            throw CodedInputError(.webauthnUnsupportedAttestation, "Attestation format '\(format.prefix(32))' is not accepted; Keyward accepts none and packed.")
         }
         return Registration(credentialID: attested.credentialID, publicKeyCBOR: attested.publicKeyCBOR, algorithm: attested.publicKey.algorithm,
                             signCount: data.signCount, userVerified: data.userVerified, attestationFormat: format, aaguid: attested.aaguid)
@@ -93,10 +93,10 @@ public enum WebAuthn {
         try checkRelyingParty(data, relyingParty)
         let key = try COSEKey(cbor: publicKeyCBOR)
         guard key.isValidSignature(signature, for: authenticatorData + Array(SHA256.hash(data: clientDataJSON))) else {
-            throw CodedInputError("webauthn_bad_signature", "The passkey's signature does not verify.")
+            throw CodedInputError(.webauthnBadSignature, "The passkey's signature does not verify.")
         }
         guard counterAdvances(stored: storedSignCount, new: data.signCount) else {
-            throw CodedInputError("webauthn_sign_count", "The passkey's signature counter did not advance: the authenticator may have been cloned.")
+            throw CodedInputError(.webauthnSignCount, "The passkey's signature counter did not advance: the authenticator may have been cloned.")
         }
         return Assertion(signCount: data.signCount, userVerified: data.userVerified)
     }
@@ -109,48 +109,48 @@ public enum WebAuthn {
 
     static func clientData(_ bytes: [UInt8]) throws(CodedInputError) -> [String: Any] {
         guard bytes.count <= 4096, let object = try? JSONSerialization.jsonObject(with: Data(bytes)) as? [String: Any] else {
-            throw CodedInputError("webauthn_malformed", "The client data is not a JSON object.")
+            throw CodedInputError(.webauthnMalformed, "The client data is not a JSON object.")
         }
         return object
     }
 
     static func checkClientData(_ bytes: [UInt8], type: String, challenge: [UInt8], relyingParty: RelyingParty) throws(CodedInputError) {
         let object = try clientData(bytes)
-        guard object["type"] as? String == type else { throw CodedInputError("webauthn_wrong_type", "The client data is not of type \(type).") }
+        guard object["type"] as? String == type else { throw CodedInputError(.webauthnWrongType, "The client data is not of type \(type).") }
         guard let sent = try? Self.challenge(inClientData: bytes), ConstantTime.equals(sent, challenge) else {
-            throw CodedInputError("webauthn_challenge_mismatch", "The client data answers another challenge.")
+            throw CodedInputError(.webauthnChallengeMismatch, "The client data answers another challenge.")
         }
         guard object["origin"] as? String == relyingParty.origin else {
-            throw CodedInputError("webauthn_origin_mismatch", "The passkey was used from another origin than \(relyingParty.origin).")
+            throw CodedInputError(.webauthnOriginMismatch, "The passkey was used from another origin than \(relyingParty.origin).")
         }
         // An embedded frame of another site may not act for this one.
         if let crossOrigin = object["crossOrigin"] as? Bool, crossOrigin {
-            throw CodedInputError("webauthn_origin_mismatch", "The passkey was used from a frame of another site.")
+            throw CodedInputError(.webauthnOriginMismatch, "The passkey was used from a frame of another site.")
         }
     }
 
     static func checkRelyingParty(_ data: AuthenticatorData, _ relyingParty: RelyingParty) throws(CodedInputError) {
         guard ConstantTime.equals(data.rpIDHash, Array(SHA256.hash(data: Array(relyingParty.id.utf8)))) else {
-            throw CodedInputError("webauthn_rp_mismatch", "The passkey was made for another site than \(relyingParty.id).")
+            throw CodedInputError(.webauthnRPMismatch, "The passkey was made for another site than \(relyingParty.id).")
         }
-        guard data.userPresent else { throw CodedInputError("webauthn_user_not_present", "The authenticator did not confirm a person was present.") }
+        guard data.userPresent else { throw CodedInputError(.webauthnUserNotPresent, "The authenticator did not confirm a person was present.") }
     }
 
     /// `packed` (WebAuthn §8.2): with `x5c`, the first certificate's key signs (no trust store: Keyward
     /// records the format, it does not rank authenticators); without, the credential key itself (self attestation).
     static func verifyPacked(_ statement: CBORValue, signed: [UInt8], credentialKey: COSEKey, aaguid: [UInt8]) throws(CodedInputError) {
         guard let alg = statement[text: "alg"]?.int, let signature = statement[text: "sig"]?.byteString else {
-            throw CodedInputError("webauthn_bad_attestation", "The packed attestation lacks alg or sig.")
+            throw CodedInputError(.webauthnBadAttestation, "The packed attestation lacks alg or sig.")
         }
-        let bad = CodedInputError("webauthn_bad_attestation", "The attestation signature does not verify.")
+        let bad = CodedInputError(.webauthnBadAttestation, "The attestation signature does not verify.")
         guard let chain = statement[text: "x5c"] else {
-            guard alg == credentialKey.algorithm.rawValue else { throw CodedInputError("webauthn_bad_attestation", "Self attestation must use the credential's algorithm.") }
+            guard alg == credentialKey.algorithm.rawValue else { throw CodedInputError(.webauthnBadAttestation, "Self attestation must use the credential's algorithm.") }
             guard credentialKey.isValidSignature(signature, for: signed) else { throw bad }
             return
         }
         guard case .array(let certificates) = chain, let first = certificates.first?.byteString,
               let certificate = try? Certificate(derEncoded: first) else {
-            throw CodedInputError("webauthn_bad_attestation", "The attestation certificate cannot be read.")
+            throw CodedInputError(.webauthnBadAttestation, "The attestation certificate cannot be read.")
         }
         try checkAttestationCertificate(certificate, aaguid: aaguid)
         let key: COSEKey
@@ -168,7 +168,7 @@ public enum WebAuthn {
     /// subject OU "Authenticator Attestation", not a CA, and when it names an AAGUID
     /// (id-fido-gen-ce-aaguid), the one in the authenticator data.
     static func checkAttestationCertificate(_ certificate: Certificate, aaguid: [UInt8]) throws(CodedInputError) {
-        func refuse(_ why: String) -> CodedInputError { CodedInputError("webauthn_bad_attestation", "The attestation certificate \(why).") }
+        func refuse(_ why: String) -> CodedInputError { CodedInputError(.webauthnBadAttestation, "The attestation certificate \(why).") }
         guard certificate.version == .v3 else { throw refuse("is not X.509 version 3") }
         let units = certificate.subject.flatMap { $0 }.filter { $0.type == .RDNAttributeType.organizationalUnitName }.map { "\($0.value)" }
         guard units.contains("Authenticator Attestation") else { throw refuse("does not name the organizational unit \"Authenticator Attestation\"") }

@@ -30,7 +30,7 @@ struct AuditMiddleware: RouterMiddleware {
             }
             return response
         } catch let error as KeywardError {
-            _ = try? await scope.finish(outcome: error.code)
+            _ = try? await scope.finish(outcome: error.code.rawValue)
             throw error
         }
     }
@@ -57,12 +57,12 @@ struct AuditController {
             let key = context.principal
             let limit = try request.uri.queryParameters["limit"].map { text -> Int in
                 guard let value = Int(text), (1...1000).contains(value) else {
-                    throw KeywardError(.invalidInput, "invalid_field", "'limit' is 1 to 1000.", field: "limit")
+                    throw KeywardError(.invalidInput, .invalidField, "'limit' is 1 to 1000.", field: "limit")
                 }
                 return value
             } ?? 100
             let before = try request.uri.queryParameters["before"].map { text -> Int64 in
-                guard let value = Int64(text), value > 0 else { throw KeywardError(.invalidInput, "invalid_field", "'before' is a sequence number.", field: "before") }
+                guard let value = Int64(text), value > 0 else { throw KeywardError(.invalidInput, .invalidField, "'before' is a sequence number.", field: "before") }
                 return value
             }
             // A test key reads test-mode entries only: live and merchant-wide changes are not its to see.

@@ -16,10 +16,10 @@ struct CertificateController {
             let key = context.principal
             let body = try await JSONBody.decode(UploadCertificateBody.self, from: request)
             guard let type = CertificateType(rawValue: body.type) else {
-                throw KeywardError(.invalidInput, "invalid_type", "'type' must be one of \(CertificateType.allCases.map(\.rawValue).joined(separator: ", ")).", field: "type")
+                throw KeywardError(.invalidInput, .invalidType, "'type' must be one of \(CertificateType.allCases.map(\.rawValue).joined(separator: ", ")).", field: "type")
             }
             guard !body.files.isEmpty, body.files.count <= 10 else {
-                throw KeywardError(.invalidInput, "invalid_field", "'files' holds 1 to 10 files (PEM text, or base64 of DER).", field: "files")
+                throw KeywardError(.invalidInput, .invalidField, "'files' holds 1 to 10 files (PEM text, or base64 of DER).", field: "files")
             }
             let files = try body.files.map { try Self.fileBytes($0, field: "files") }
             let uploaded = try await certificates.upload(merchantID: key.merchantID, mode: key.mode, type: type, name: body.name, files: files,
@@ -30,7 +30,7 @@ struct CertificateController {
             let key = context.principal
             let expiring = try request.uri.queryParameters["expiring"].map { text -> Int in
                 guard let days = Int(text), (0...3650).contains(days) else {
-                    throw KeywardError(.invalidInput, "invalid_field", "'expiring' is a number of days (0-3650).", field: "expiring")
+                    throw KeywardError(.invalidInput, .invalidField, "'expiring' is a number of days (0-3650).", field: "expiring")
                 }
                 return days
             }
@@ -52,7 +52,7 @@ struct CertificateController {
     static func fileBytes(_ text: String, field: String) throws -> [UInt8] {
         if text.contains("-----BEGIN ") { return Array(text.utf8) }
         guard let data = Data(base64Encoded: text.filter { !$0.isWhitespace }), !data.isEmpty else {
-            throw KeywardError(.invalidInput, "not_a_certificate_file", "Each file is PEM text or base64 of a DER file.", field: field)
+            throw KeywardError(.invalidInput, .notACertificateFile, "Each file is PEM text or base64 of a DER file.", field: field)
         }
         return Array(data)
     }
@@ -63,7 +63,7 @@ struct CertificateController {
             let key = context.principal
             let body = try await JSONBody.decode(CertificateRequestBody.self, from: request)
             guard let type = CertificateType(rawValue: body.type) else {
-                throw KeywardError(.invalidInput, "invalid_type", "'type' is apple_pay_merchant_identity or apple_pay_payment_processing.", field: "type")
+                throw KeywardError(.invalidInput, .invalidType, "'type' is apple_pay_merchant_identity or apple_pay_payment_processing.", field: "type")
             }
             let created = try await applePay.create(merchantID: key.merchantID, mode: key.mode, type: type, name: body.name)
             return try JSONResponse.make(CertificateRequestResource(created), status: .created)

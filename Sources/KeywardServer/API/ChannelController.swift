@@ -17,7 +17,7 @@ struct ChannelController {
             let key = context.principal
             let body = try await JSONBody.decode(CreateChannelBody.self, from: request)
             guard let mode = SSLMode(rawValue: body.ssl_mode) else {
-                throw KeywardError(.invalidInput, "invalid_field", "'ssl_mode' is 'managed' (ACME) or 'uploaded'.", field: "ssl_mode")
+                throw KeywardError(.invalidInput, .invalidField, "'ssl_mode' is 'managed' (ACME) or 'uploaded'.", field: "ssl_mode")
             }
             let channel = try await channels.create(merchantID: key.merchantID, mode: key.mode, name: body.name, domains: body.domains,
                                                     sslMode: mode, certificateID: body.certificate_id)
@@ -53,7 +53,7 @@ struct ChannelController {
         manage.get("webhook", needs: .read(.settings, scope: .merchant)) { _, context in
             let key = context.principal
             guard let endpoint = try await webhooks.endpoint(merchantID: key.merchantID) else {
-                throw KeywardError(.notFound, "resource_missing", "No webhook endpoint is set; PUT one with {\"url\": ...}.")
+                throw KeywardError(.notFound, .resourceMissing, "No webhook endpoint is set; PUT one with {\"url\": ...}.")
             }
             return try JSONResponse.make(WebhookResource(id: endpoint.id, url: endpoint.url, secret: nil, created_at: Timestamp.format(endpoint.createdAt)))
         }

@@ -18,7 +18,7 @@ struct DiagnoseController {
         group.post("auth/diagnose") { request, context in
             let caller = try context.requireKey()
             guard caller.scheme == .secretKey, caller.mode == .test else {
-                throw KeywardError(.forbidden, "test_mode_only", "Diagnosis takes a test-mode secret key: it explains test requests only.")
+                throw KeywardError(.forbidden, .testModeOnly, "Diagnosis takes a test-mode secret key: it explains test requests only.")
             }
             let input = try await JSONBody.decode(DiagnoseBody.self, from: request)
             return try JSONResponse.make(try await diagnose(input, merchantID: caller.merchantID))
@@ -34,7 +34,7 @@ struct DiagnoseController {
         case "alikassa": try await aliKassa(input, merchantID: merchantID, report: &report)
         case "rfc9421": try await rfc9421(input, merchantID: merchantID, report: &report)
         default:
-            throw KeywardError(.invalidInput, "invalid_dialect", "'dialect' must be mypos, alikassa or rfc9421.", field: "dialect")
+            throw KeywardError(.invalidInput, .invalidDialect, "'dialect' must be mypos, alikassa or rfc9421.", field: "dialect")
         }
         return report
     }
@@ -53,15 +53,15 @@ struct DiagnoseController {
     }
 
     func rfc9421(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
-        guard let url = input.url else { throw KeywardError(.invalidInput, "missing_field", "'url' (the URL the request was sent to) is required for rfc9421.", field: "url") }
+        guard let url = input.url else { throw KeywardError(.invalidInput, .missingField, "'url' (the URL the request was sent to) is required for rfc9421.", field: "url") }
         let headers = (input.headers ?? [:]).map { (name: $0.key, value: $0.value) }
         let inputHeader = headers.first { $0.name.lowercased() == "signature-input" }?.value ?? ""
         let signatureInput = (try? HTTPMessageSignatures.parseInputs(inputHeader))?.first
         guard let keyID = signatureInput?.keyID else {
-            return report.fail("signature_present", "signature_missing", "No Signature-Input header with a keyid.")
+            return report.fail("signature_present", .signatureMissing, "No Signature-Input header with a keyid.")
         }
         guard let resolved = try await signingKeys.resolve(id: keyID), resolved.owner.merchantID == merchantID, resolved.owner.mode == .test else {
-            return report.fail("key_index", "unknown_key_index", "None of your active test-mode signing keys has id '\(keyID.prefix(64))'.")
+            return report.fail("key_index", .unknownKeyIndex, "None of your active test-mode signing keys has id '\(keyID.prefix(64))'.")
         }
         report.pass("key_index", "keyid '\(keyID)' is your signing key '\(resolved.owner.name)' (\(resolved.owner.algorithm)).")
         let method = input.method ?? (input.body.isEmpty ? "GET" : "POST")
@@ -69,17 +69,17 @@ struct DiagnoseController {
         let now = Int(clock.now().timeIntervalSince1970)
         func check(_ url: String, ignoreTime: Bool = false) -> SignatureCheck {
             (try? ManualSigning.verifyRFC9421(method: method, url: url, body: body, headers: headers, publicKey: resolved.key, now: now, ignoreTime: ignoreTime))
-                ?? .invalid(code: "invalid_field", reason: "'url' must be an absolute https URL.")
+                ?? .invalid(code: .invalidField, reason: "'url' must be an absolute https URL.")
         }
         switch check(url) {
         case .valid:
             // The gateway refuses a nonce it has seen: say so here too (read only: the diagnosis uses nothing up).
             if let nonce = signatureInput?.nonce, try await signingKeys.nonceWasUsed(keyID: resolved.owner.id, nonce: nonce) {
                 report.pass("signature", "The signature verifies.")
-                return report.fail("replay", "replayed_request", "This signature's nonce was already used; sign every request anew.")
+                return report.fail("replay", .replayedRequest, "This signature's nonce was already used; sign every request anew.")
             }
             report.succeed("signature", "The signature verifies (its nonce was not used up by this diagnosis).")
-        case .invalid(let code, let reason) where code == "signature_invalid":
+        case .invalid(let code, let reason) where code == .signatureInvalid:
             let variants: [(String, String)] = [
                 (url.replacingOccurrences(of: "https://", with: "http://"), "The request was signed for an http:// URL; Keyward is reached over https, and @target-uri must say so."),
                 (url.components(separatedBy: "?").first ?? url, "The signature leaves the query string out of @target-uri; sign the full URL."),
@@ -87,7 +87,7 @@ struct DiagnoseController {
             let hint = variants.first { $0.0 != url && check($0.0, ignoreTime: true) == .valid }?.1
             report.fail("signature", code, hint ?? reason)
         case .invalid(let code, let reason):
-            report.fail(code == "digest_mismatch" ? "content_digest" : "signature", code, reason)
+            report.fail(code == .digestMismatch ? "content_digest" : "signature", code, reason)
         }
     }
 }
@@ -108,13 +108,13 @@ struct DiagnosisReport: Encodable {
         let ok: Bool
         let detail: String
         /// The gateway's problem code, on the step that failed.
-        var code: String?
+        var code: ErrorCode?
     }
 
     let object = "diagnosis"
     let dialect: String
     var valid = false
-    var code: String?
+    var code: ErrorCode?
     var explanation: String?
     var steps: [Step] = []
 
@@ -128,7 +128,7 @@ struct DiagnosisReport: Encodable {
         explanation = detail
     }
 
-    mutating func fail(_ step: String, _ code: String, _ detail: String) {
+    mutating func fail(_ step: String, _ code: ErrorCode, _ detail: String) {
         steps.append(Step(step: step, ok: false, detail: detail, code: code))
         self.code = code
         explanation = detail

@@ -22,22 +22,22 @@ enum JSONBody {
 
     static func decode<T: StrictJSONBody>(_ type: T.Type, from request: Request) async throws -> T {
         if let contentType = request.headers[.contentType]?.lowercased(), !contentType.hasPrefix("application/json") {
-            throw KeywardError(.invalidInput, "unsupported_media_type", "Send the body as application/json.")
+            throw KeywardError(.invalidInput, .unsupportedMediaType, "Send the body as application/json.")
         }
         var request = request
         let buffer: ByteBuffer
         do {
             buffer = try await request.collectBody(upTo: limit)
         } catch {
-            throw KeywardError(.tooLarge, "body_too_large", "The JSON body must be at most \(limit / 1024) KiB.")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "The JSON body must be at most \(limit / 1024) KiB.")
         }
         var data = Data(buffer: buffer)
         if data.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) { data = Data("{}".utf8) }
         guard let object = try? JSONSerialization.jsonObject(with: data), let dictionary = object as? [String: Any] else {
-            throw KeywardError(.invalidInput, "invalid_json", "The body must be a JSON object.")
+            throw KeywardError(.invalidInput, .invalidJSON, "The body must be a JSON object.")
         }
         if let unknown = dictionary.keys.sorted().first(where: { !T.fields.contains($0) }) {
-            throw KeywardError(.invalidInput, "unknown_field", "Unknown field '\(unknown.prefix(64))'; accepted: \(T.fields.sorted().joined(separator: ", ")).", field: String(unknown.prefix(64)))
+            throw KeywardError(.invalidInput, .unknownField, "Unknown field '\(unknown.prefix(64))'; accepted: \(T.fields.sorted().joined(separator: ", ")).", field: String(unknown.prefix(64)))
         }
         var textified = dictionary
         for field in T.jsonTextFields {
@@ -61,15 +61,15 @@ enum JSONBody {
         }
         switch error {
         case .typeMismatch(let type, let context):
-            return KeywardError(.invalidInput, "invalid_field", "'\(path(context))' must be \(describe(type)).", field: path(context))
+            return KeywardError(.invalidInput, .invalidField, "'\(path(context))' must be \(describe(type)).", field: path(context))
         case .valueNotFound(let type, let context):
-            return KeywardError(.invalidInput, "invalid_field", "'\(path(context))' must be \(describe(type)), not null.", field: path(context))
+            return KeywardError(.invalidInput, .invalidField, "'\(path(context))' must be \(describe(type)), not null.", field: path(context))
         case .keyNotFound(let key, _):
-            return KeywardError(.invalidInput, "missing_field", "'\(key.stringValue)' is required.", field: key.stringValue)
+            return KeywardError(.invalidInput, .missingField, "'\(key.stringValue)' is required.", field: key.stringValue)
         case .dataCorrupted(let context):
-            return KeywardError(.invalidInput, "invalid_json", "The body is not valid JSON (\(path(context))).")
+            return KeywardError(.invalidInput, .invalidJSON, "The body is not valid JSON (\(path(context))).")
         @unknown default:
-            return KeywardError(.invalidInput, "invalid_json", "The body could not be read.")
+            return KeywardError(.invalidInput, .invalidJSON, "The body could not be read.")
         }
     }
 
@@ -95,7 +95,7 @@ enum Timestamp {
         let withFraction = ISO8601DateFormatter()
         withFraction.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         if let date = ISO8601DateFormatter().date(from: text) ?? withFraction.date(from: text) { return date }
-        throw KeywardError(.invalidInput, "invalid_date", "'\(field)' must be an RFC 3339 timestamp such as 2027-01-31T23:59:59Z.", field: field)
+        throw KeywardError(.invalidInput, .invalidDate, "'\(field)' must be an RFC 3339 timestamp such as 2027-01-31T23:59:59Z.", field: field)
     }
 }
 

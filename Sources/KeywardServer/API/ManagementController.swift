@@ -46,7 +46,7 @@ struct ManagementController {
             let key = context.principal
             let body = try await JSONBody.decode(OrderHashBody.self, from: request)
             guard body.hash == nil else {
-                throw KeywardError(.invalidInput, "unknown_field", "'hash' belongs to /v1/manage/order-hash/verify.", field: "hash")
+                throw KeywardError(.invalidInput, .unknownField, "'hash' belongs to /v1/manage/order-hash/verify.", field: "hash")
             }
             let result = try await paymentKeys.orderHash(merchantID: key.merchantID, mode: key.mode, paymentKeyID: body.payment_key_id,
                                                          orderID: body.order_id, amount: body.amount, currency: body.currency)
@@ -56,7 +56,7 @@ struct ManagementController {
             let key = context.principal
             let body = try await JSONBody.decode(OrderHashBody.self, from: request)
             guard let hash = body.hash else {
-                throw KeywardError(.invalidInput, "missing_field", "'hash' is required.", field: "hash")
+                throw KeywardError(.invalidInput, .missingField, "'hash' is required.", field: "hash")
             }
             let valid = try await paymentKeys.verifyOrderHash(merchantID: key.merchantID, mode: key.mode, paymentKeyID: body.payment_key_id,
                                                               orderID: body.order_id, amount: body.amount, currency: body.currency, hash: hash)
@@ -69,7 +69,7 @@ struct ManagementController {
         let limitText = request.uri.queryParameters["limit"].map(String.init)
         let limit = try limitText.map { text -> Int in
             guard let value = Int(text), (1...1000).contains(value) else {
-                throw KeywardError(.invalidInput, "invalid_limit", "'limit' must be an integer from 1 to 1000.", field: "limit")
+                throw KeywardError(.invalidInput, .invalidLimit, "'limit' must be an integer from 1 to 1000.", field: "limit")
             }
             return value
         } ?? 100

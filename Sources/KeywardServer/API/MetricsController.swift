@@ -27,10 +27,10 @@ struct MetricsController {
             if let token {
                 let given = request.headers[.authorization].map { $0.hasPrefix("Bearer ") ? String($0.dropFirst(7)) : "" } ?? ""
                 guard ConstantTime.equals(Array(given.utf8), Array(token.utf8)) else {
-                    throw KeywardError(.unauthenticated, "metrics_token_required", "Send the metrics token as 'Authorization: Bearer <token>'.")
+                    throw KeywardError(.unauthenticated, .metricsTokenRequired, "Send the metrics token as 'Authorization: Bearer <token>'.")
                 }
             } else if !Self.isLoopback(context.clientAddress) {
-                throw KeywardError(.forbidden, "metrics_forbidden", "Set metrics_token to scrape /metrics from another host.")
+                throw KeywardError(.forbidden, .metricsForbidden, "Set metrics_token to scrape /metrics from another host.")
             }
             return WellKnownController.text(try await render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         }

@@ -13,7 +13,7 @@ struct PrivateKeyOutput: Encodable {
     static func validate(passphrase: String?) throws -> [UInt8]? {
         guard let passphrase else { return nil }
         guard (12...1024).contains(passphrase.utf8.count) else {
-            throw KeywardError(.invalidInput, "invalid_passphrase", "'passphrase' must be 12 to 1024 bytes.", field: "passphrase")
+            throw KeywardError(.invalidInput, .invalidPassphrase, "'passphrase' must be 12 to 1024 bytes.", field: "passphrase")
         }
         return Array(passphrase.utf8)
     }

@@ -28,7 +28,7 @@ struct RateLimitController {
         manage.delete("rate-limits/:mode/:subject", needs: .write(.settings, scope: .merchant)) { _, context in
             let subject = try Self.subject(context)
             guard try await limits.remove(merchantID: context.principal.merchantID, mode: try Self.mode(context), subject: subject) else {
-                throw KeywardError(.notFound, "resource_missing", "No rate limit of its own is set for '\(subject.prefix(64))' in that mode.")
+                throw KeywardError(.notFound, .resourceMissing, "No rate limit of its own is set for '\(subject.prefix(64))' in that mode.")
             }
             return Response(status: .noContent)
         }
@@ -36,7 +36,7 @@ struct RateLimitController {
 
     static func mode(_ context: ManageContext) throws -> Mode {
         guard let mode = context.parameters.get("mode").flatMap(Mode.init(rawValue:)) else {
-            throw KeywardError(.invalidInput, "invalid_mode", "The mode in the path is 'live' or 'test'.", field: "mode")
+            throw KeywardError(.invalidInput, .invalidMode, "The mode in the path is 'live' or 'test'.", field: "mode")
         }
         return mode
     }
@@ -44,7 +44,7 @@ struct RateLimitController {
     static func subject(_ context: ManageContext) throws -> String {
         let subject = try context.parameters.require("subject")
         guard subject.count <= 64, subject.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "_") }) else {
-            throw KeywardError(.invalidInput, "invalid_subject", "The subject is 'merchant' or a credential's id.", field: "subject")
+            throw KeywardError(.invalidInput, .invalidSubject, "The subject is 'merchant' or a credential's id.", field: "subject")
         }
         return subject
     }

@@ -38,26 +38,26 @@ struct SecretScanningController {
 
     func receive(_ request: Request, _ context: KeywardRequestContext) async throws -> Response {
         guard let keys else {
-            throw KeywardError(.unavailable, "secret_scanning_not_configured",
+            throw KeywardError(.unavailable, .secretScanningNotConfigured,
                                "This Keyward accepts no leak reports yet: the operator has not set secret_scanning_keys.")
         }
         guard let identifier = request.headers[Self.identifierHeader], !identifier.isEmpty,
               let signature = request.headers[Self.signatureHeader], !signature.isEmpty else {
-            throw KeywardError(.unauthenticated, "signature_missing",
+            throw KeywardError(.unauthenticated, .signatureMissing,
                                "A leak report is signed: send Github-Public-Key-Identifier and Github-Public-Key-Signature.")
         }
         guard keys.knows(identifier) else {
-            throw KeywardError(.unauthenticated, "unknown_scanner_key", "No trusted scanner key has this Github-Public-Key-Identifier.")
+            throw KeywardError(.unauthenticated, .unknownScannerKey, "No trusted scanner key has this Github-Public-Key-Identifier.")
         }
         var request = request
         let body: Data
         do {
             body = Data(buffer: try await request.collectBody(upTo: maxBodyBytes))
         } catch {
-            throw KeywardError(.tooLarge, "body_too_large", "A leak report may be at most \(maxBodyBytes) bytes; send it in parts.")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "A leak report may be at most \(maxBodyBytes) bytes; send it in parts.")
         }
         guard keys.verify(body: body, identifier: identifier, signature: signature) == .valid else {
-            throw KeywardError(.unauthenticated, "signature_invalid",
+            throw KeywardError(.unauthenticated, .signatureInvalid,
                                "Github-Public-Key-Signature is not a valid ECDSA P-256 SHA-256 signature of this body by that key.")
         }
         let tokens = try LeakReportFormat.parse(body, maxTokens: maxTokens)

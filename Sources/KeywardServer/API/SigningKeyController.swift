@@ -28,7 +28,7 @@ struct SigningKeyController {
             let key = context.principal
             let body = try await JSONBody.decode(GenerateSigningKeyBody.self, from: request)
             guard let algorithm = KeyAlgorithm(rawValue: body.algorithm) else {
-                throw KeywardError(.invalidInput, "unsupported_algorithm", "'algorithm' must be one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
+                throw KeywardError(.invalidInput, .unsupportedAlgorithm, "'algorithm' must be one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
             }
             let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
             // Checked before the generation (RSA: seconds of CPU), so bad input is refused first.

@@ -23,13 +23,13 @@ struct StoreController {
             let key = context.principal
             let body = try await JSONBody.decode(CreateStoreBody.self, from: request)
             guard let dialect = StoreDialect(rawValue: body.dialect) else {
-                throw KeywardError(.invalidInput, "invalid_dialect", "'dialect' must be 'mypos' or 'alikassa'.", field: "dialect")
+                throw KeywardError(.invalidInput, .invalidDialect, "'dialect' must be 'mypos' or 'alikassa'.", field: "dialect")
             }
             if dialect == .mypos && body.account != nil {
-                throw KeywardError(.invalidInput, "unknown_field", "'account' is an AliKassa field; myPOS stores have 'sid'.", field: "account")
+                throw KeywardError(.invalidInput, .unknownField, "'account' is an AliKassa field; myPOS stores have 'sid'.", field: "account")
             }
             if dialect == .alikassa && body.sid != nil {
-                throw KeywardError(.invalidInput, "unknown_field", "'sid' is a myPOS field; AliKassa stores have 'account'.", field: "sid")
+                throw KeywardError(.invalidInput, .unknownField, "'sid' is a myPOS field; AliKassa stores have 'account'.", field: "sid")
             }
             let new = NewStore(name: body.name, dialect: dialect, externalID: body.sid ?? body.account, walletNumber: body.wallet_number,
                                rejectReplays: body.reject_replays ?? false)
@@ -54,7 +54,7 @@ struct StoreController {
             let body = try await JSONBody.decode(GenerateStoreKeyBody.self, from: request)
             let bits = body.bits ?? 2048
             guard [2048, 3072, 4096].contains(bits) else {
-                throw KeywardError(.invalidInput, "unsupported_algorithm", "'bits' must be 2048, 3072 or 4096.", field: "bits")
+                throw KeywardError(.invalidInput, .unsupportedAlgorithm, "'bits' must be 2048, 3072 or 4096.", field: "bits")
             }
             let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
             // Everything that can refuse the call is checked before the RSA key is generated: bad input or
@@ -106,7 +106,7 @@ struct StoreController {
 
     static func keyIndex(_ context: ManageContext) throws -> Int {
         guard let text = context.parameters.get("index"), let index = Int(text), index > 0 else {
-            throw KeywardError(.notFound, "resource_missing", "A key index is a positive integer.")
+            throw KeywardError(.notFound, .resourceMissing, "A key index is a positive integer.")
         }
         return index
     }

@@ -15,13 +15,13 @@ struct WellKnownController {
         router.get(".well-known/acme-challenge/:token") { request, context in
             let token = try context.parameters.require("token")
             guard let answer = try await acme.challengeResponse(token: token, host: Self.host(request)) else {
-                throw KeywardError(.notFound, "not_found", "No pending ACME challenge with this token.")
+                throw KeywardError(.notFound, .notFound, "No pending ACME challenge with this token.")
             }
             return Self.text(answer, contentType: "application/octet-stream")
         }
         router.get(".well-known/apple-developer-merchantid-domain-association") { request, _ in
             guard let host = Self.host(request), let content = try await associations.content(forHost: host) else {
-                throw KeywardError(.notFound, "not_found", "No Apple Pay domain-association file is uploaded for this domain's merchant.")
+                throw KeywardError(.notFound, .notFound, "No Apple Pay domain-association file is uploaded for this domain's merchant.")
             }
             return Self.text(content, contentType: "text/plain")
         }

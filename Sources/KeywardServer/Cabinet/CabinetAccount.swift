@@ -16,9 +16,9 @@ extension CabinetController {
             do {
                 try await services.accounts.changePassword(userID: principal.user.id, current: form["current"] ?? "", new: form["password"] ?? "",
                                                            address: context.clientAddressText)
-            } catch let error as KeywardError where ["invalid_credentials", "login_locked", "weak_password"].contains(error.code) {
-                let message = error.code == "invalid_credentials" ? "The current password is wrong." : error.message
-                return try await accountPage(context, message: message, notice: nil, status: error.code == "weak_password" ? .badRequest : .unauthorized)
+            } catch let error as KeywardError where [.invalidCredentials, .loginLocked, .weakPassword].contains(error.code) {
+                let message = error.code == .invalidCredentials ? "The current password is wrong." : error.message
+                return try await accountPage(context, message: message, notice: nil, status: error.code == .weakPassword ? .badRequest : .unauthorized)
             }
             // Other browsers signed in with the old password are signed out; this one gets a fresh session.
             try await services.cabinetSessions.endAll(userID: principal.user.id)
@@ -36,7 +36,7 @@ extension CabinetController {
             let codes: [String]
             do {
                 codes = try await services.accounts.regenerateRecoveryCodes(userID: principal.user.id, code: form["code"] ?? "")
-            } catch let error as KeywardError where ["invalid_code", "totp_required"].contains(error.code) {
+            } catch let error as KeywardError where [.invalidCode, .totpRequired].contains(error.code) {
                 return try await accountPage(context, message: error.message, notice: nil, status: .unauthorized)
             }
             await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: new recovery codes", targetID: principal.user.id)

@@ -10,7 +10,7 @@ extension CabinetController {
         cabinet.post("apple-pay/requests", .needs(.write(.certificates))) { request, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             guard let type = CertificateType(rawValue: form["type"] ?? "") else {
-                throw KeywardError(.invalidInput, "invalid_type", "Choose the merchant identity or the payment processing certificate.", field: "type")
+                throw KeywardError(.invalidInput, .invalidType, "Choose the merchant identity or the payment processing certificate.", field: "type")
             }
             let created = try await services.applePayRequests.create(merchantID: principal.merchant.id, mode: mode, type: type, name: form["name"] ?? "")
             await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create Apple Pay CSR", targetID: created.id)

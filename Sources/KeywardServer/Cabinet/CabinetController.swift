@@ -42,7 +42,7 @@ struct CabinetController {
             }
             do {
                 _ = try await services.accounts.setPassword(token: token, password: form["password"] ?? "")
-            } catch let error as KeywardError where error.code == "weak_password" || error.code == "invalid_link" {
+            } catch let error as KeywardError where error.code == .weakPassword || error.code == .invalidLink {
                 return try setupPage(token: token, message: error.message, status: .badRequest)
             }
             return .redirect(to: "/cabinet/login", type: .normal)
@@ -62,7 +62,7 @@ struct CabinetController {
             }
             do {
                 try await services.accounts.verifySecondFactor(userID: principal.user.id, code: context.form["code"] ?? "")
-            } catch let error as KeywardError where error.code == "invalid_code" {
+            } catch let error as KeywardError where error.code == .invalidCode {
                 return try await secondFactorPage(context, message: error.message, status: .unauthorized)
             }
             // A new session id once the second factor is given: a token seen before is worth nothing now.
@@ -79,7 +79,7 @@ struct CabinetController {
             let codes: [String]
             do {
                 codes = try await services.accounts.confirmTOTP(userID: principal.user.id, code: context.form["code"] ?? "")
-            } catch let error as KeywardError where error.code == "invalid_code" || error.code == "totp_not_pending" {
+            } catch let error as KeywardError where error.code == .invalidCode || error.code == .totpNotPending {
                 return try await enrolPage(context, message: error.message, status: .badRequest)
             }
             // The second factor changed: every other session of the account ends, this one starts anew.
@@ -124,7 +124,7 @@ struct CabinetController {
     }
 
     func page(_ template: String, _ view: CabinetPage, status: HTTPResponse.Status = .ok) throws -> Response {
-        guard let html = library.render(view, withTemplate: template) else { throw KeywardError(.unavailable, "template_missing", "The page cannot be shown.") }
+        guard let html = library.render(view, withTemplate: template) else { throw KeywardError(.unavailable, .templateMissing, "The page cannot be shown.") }
         return CabinetHTML.response(html, status: status)
     }
 
@@ -180,8 +180,8 @@ struct CabinetController {
         let user: UserInfo
         do {
             user = try await services.accounts.login(email: email, password: form["password"] ?? "", address: context.clientAddressText)
-        } catch let error as KeywardError where error.code == "invalid_credentials" || error.code == "login_locked" {
-            return try loginPage(message: error.message, email: email, status: error.code == "login_locked" ? .tooManyRequests : .unauthorized)
+        } catch let error as KeywardError where error.code == .invalidCredentials || error.code == .loginLocked {
+            return try loginPage(message: error.message, email: email, status: error.code == .loginLocked ? .tooManyRequests : .unauthorized)
         }
         guard let merchantID = try await services.team.merchants(userID: user.id).first else {
             return try loginPage(message: "This account belongs to no merchant any more.", email: email, status: .forbidden)

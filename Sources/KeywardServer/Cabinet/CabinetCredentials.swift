@@ -54,7 +54,7 @@ extension CabinetController {
         cabinet.post("credentials/signing-keys", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             guard let algorithm = KeyAlgorithm(rawValue: form["algorithm"] ?? "") else {
-                throw KeywardError(.invalidInput, "unsupported_algorithm", "Choose one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
+                throw KeywardError(.invalidInput, .unsupportedAlgorithm, "Choose one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
             }
             let pair = try await services.heavyWork.run { try GeneratedKeyPair.generate(algorithm) }
             let limits = try Self.requestedLimits(form)
@@ -117,7 +117,7 @@ extension CabinetController {
 
     func paymentKey(_ principal: CabinetPrincipal, mode: Mode, id: String) async throws -> PaymentKeyInfo {
         guard let key = try await services.paymentKeys.list(merchantID: principal.merchant.id, mode: mode).first(where: { $0.id == id }) else {
-            throw KeywardError(.notFound, "resource_missing", "There is no such payment key in \(mode.rawValue) mode.")
+            throw KeywardError(.notFound, .resourceMissing, "There is no such payment key in \(mode.rawValue) mode.")
         }
         return key
     }
@@ -144,7 +144,7 @@ extension CabinetController {
         case .signingKeys: try await services.signingKeys.list(merchantID: merchantID, mode: mode).first { $0.id == id }?.name
         case .jwks: try await services.jweKeys.list(merchantID: merchantID, mode: mode).first { $0.id == id }?.name
         }
-        guard let name else { throw KeywardError(.notFound, "resource_missing", "There is no such \(kind.title) in \(mode.rawValue) mode.") }
+        guard let name else { throw KeywardError(.notFound, .resourceMissing, "There is no such \(kind.title) in \(mode.rawValue) mode.") }
         return name
     }
 

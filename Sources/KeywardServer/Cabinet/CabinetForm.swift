@@ -22,16 +22,16 @@ enum CabinetForm {
         let boundary = MultipartForm.boundary(contentType: contentType)
         // Not read as a urlencoded form instead: the member would see a stale-form error for an upload.
         if boundary == nil, MultipartForm.isFormData(contentType: contentType) {
-            throw KeywardError(.invalidInput, "malformed_form", "The form's upload has no usable boundary; please send it again.")
+            throw KeywardError(.invalidInput, .malformedForm, "The form's upload has no usable boundary; please send it again.")
         }
         let limit = boundary == nil ? maximumBytes : maximumUploadBytes
         let buffer: ByteBuffer
         do { buffer = try await request.collectBody(upTo: limit) } catch {
-            throw KeywardError(.tooLarge, "body_too_large", "This form is larger than the cabinet accepts (\(limit / 1024) KiB).")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "This form is larger than the cabinet accepts (\(limit / 1024) KiB).")
         }
         if let boundary {
             do { return try MultipartForm.parse(Array(buffer: buffer), boundary: boundary) } catch {
-                throw KeywardError(.invalidInput, "malformed_form", error.reason)
+                throw KeywardError(.invalidInput, .malformedForm, error.reason)
             }
         }
         var form = CabinetFormData()

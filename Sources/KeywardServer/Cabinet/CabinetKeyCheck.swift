@@ -52,17 +52,17 @@ extension CabinetController {
             return KeyCheckResult(ok: true, code: nil, explanation: "Key \(key.keyID) authenticates in \(key.mode.rawValue) mode: \(scope), usable from \(networks).",
                                   hint: nil, steps: [], notes: notes)
         } catch {
-            return KeyCheckResult(ok: false, code: error.code, explanation: error.message, hint: Self.keyHints[error.code], steps: [], notes: notes)
+            return KeyCheckResult(ok: false, code: error.code.rawValue, explanation: error.message, hint: Self.keyHints[error.code], steps: [], notes: notes)
         }
     }
 
     /// What to do about each refusal of a secret key.
-    static let keyHints: [String: String] = [
-        "missing_credentials": "Paste the key, or the whole Authorization header your code sends.",
-        "invalid_key": "Keys are shown only once: if yours was lost or mistyped, generate a new one (or roll the old one).",
-        "key_revoked": "A revoked key never works again: generate a new key and deploy it.",
-        "key_expired": "Deploy the key that replaced it, or generate a new one.",
-        "ip_not_allowed": "This check came from your browser's address. Calls from your servers are judged by theirs: add them to the key's allowlist or the merchant's (Settings).",
+    static let keyHints: [ErrorCode: String] = [
+        .missingCredentials: "Paste the key, or the whole Authorization header your code sends.",
+        .invalidKey: "Keys are shown only once: if yours was lost or mistyped, generate a new one (or roll the old one).",
+        .keyRevoked: "A revoked key never works again: generate a new key and deploy it.",
+        .keyExpired: "Deploy the key that replaced it, or generate a new one.",
+        .ipNotAllowed: "This check came from your browser's address. Calls from your servers are judged by theirs: add them to the key's allowlist or the merchant's (Settings).",
     ]
 
     func diagnoseSignedRequest(_ form: [String: String], dialect: String, merchantID: String) async throws -> KeyCheckResult {
@@ -76,9 +76,9 @@ extension CabinetController {
         let diagnosis = DiagnoseController(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock)
         let report: DiagnosisReport
         do { report = try await diagnosis.diagnose(input, merchantID: merchantID) } catch let error as KeywardError where error.kind == .invalidInput {
-            return KeyCheckResult(ok: false, code: error.code, explanation: error.message, hint: nil, steps: [], notes: [])
+            return KeyCheckResult(ok: false, code: error.code.rawValue, explanation: error.message, hint: nil, steps: [], notes: [])
         }
-        return KeyCheckResult(ok: report.valid, code: report.code, explanation: report.explanation ?? "", hint: nil,
+        return KeyCheckResult(ok: report.valid, code: report.code?.rawValue, explanation: report.explanation ?? "", hint: nil,
                               steps: report.steps.map { KeyCheckStep(ok: $0.ok, step: $0.step, detail: $0.detail) }, notes: [])
     }
 }

@@ -113,11 +113,11 @@ extension CabinetController {
     /// second-factor code. Answers the overlap, or the reason to show on the confirmation page.
     func rollChoice(_ form: [String: String], mode: Mode, principal: CabinetPrincipal) async throws -> Result<Int, KeywardError> {
         guard let overlap = Int(form["overlap"] ?? ""), Self.overlapChoices.contains(where: { $0.seconds == overlap }) else {
-            return .failure(KeywardError(.invalidInput, "invalid_overlap", "Choose how long the old key keeps working."))
+            return .failure(KeywardError(.invalidInput, .invalidOverlap, "Choose how long the old key keeps working."))
         }
         if mode == .live {
             do { try await services.accounts.verifySecondFactor(userID: principal.user.id, code: form["code"] ?? "") } catch let error as KeywardError
-                where ["invalid_code", "totp_required"].contains(error.code) {
+                where [.invalidCode, .totpRequired].contains(error.code) {
                 return .failure(error)
             }
         }
@@ -136,7 +136,7 @@ extension CabinetController {
         let chosen = form.filter { $0.key.hasPrefix("permission.") && $0.value == "on" }.map { String($0.key.dropFirst("permission.".count)) }
             + list(form["scopes"])
         guard !chosen.isEmpty else {
-            throw KeywardError(.invalidInput, "invalid_permissions", "Choose at least one permission or API scope, or make the key unrestricted.", field: "permissions")
+            throw KeywardError(.invalidInput, .invalidPermissions, "Choose at least one permission or API scope, or make the key unrestricted.", field: "permissions")
         }
         return RequestedLimits(permissions: chosen, allowedIPs: allowedIPs)
     }
@@ -151,7 +151,7 @@ extension CabinetController {
 
     static func mode(_ text: String?) throws -> Mode {
         guard let text else { return .test }
-        guard let mode = Mode(rawValue: text) else { throw KeywardError(.invalidInput, "invalid_field", "Mode is test or live.", field: "mode") }
+        guard let mode = Mode(rawValue: text) else { throw KeywardError(.invalidInput, .invalidField, "Mode is test or live.", field: "mode") }
         return mode
     }
 }

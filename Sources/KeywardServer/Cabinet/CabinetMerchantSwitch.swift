@@ -11,7 +11,7 @@ extension CabinetController {
             let (principal, form) = (context.principal, context.form)
             let target = form["merchant"] ?? ""
             guard try await services.team.membership(userID: principal.user.id, merchantID: target) != nil else {
-                throw KeywardError(.notFound, "resource_missing", "You are not a member of that merchant.")
+                throw KeywardError(.notFound, .resourceMissing, "You are not a member of that merchant.")
             }
             return try await signedInAgain(context, request: request, merchantID: target, to: "/cabinet")
         }

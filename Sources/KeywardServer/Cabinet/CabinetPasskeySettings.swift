@@ -10,7 +10,7 @@ extension CabinetController {
             let principal = context.principal
             // It binds the owners themselves: theirs to decide, not every role that may change settings.
             guard principal.role == .builtIn(.owner) else {
-                throw KeywardError(.forbidden, "owner_required", "Only an owner may change whether passkeys are required.")
+                throw KeywardError(.forbidden, .ownerRequired, "Only an owner may change whether passkeys are required.")
             }
             let required = context.form["passkeys_required"] == "on"
             _ = try await services.merchantSettings.update(merchantID: principal.merchant.id, rotationDays: nil, allowedIPs: nil, passkeysRequired: required)

@@ -36,7 +36,7 @@ extension CabinetController {
                                                              authenticatorData: try Self.binary(form, "authenticator_data"),
                                                              signature: try Self.binary(form, "signature"))
             } catch let error as KeywardError where error.kind != .unavailable {
-                if error.code == "webauthn_sign_count" { try await recordPossibleClone(context) }
+                if error.code == .webauthnSignCount { try await recordPossibleClone(context) }
                 return try await secondFactorPage(context, message: error.message, status: .unauthorized)
             }
             return try await signedInAgain(context, request: request, secondFactor: true, to: "/cabinet")
@@ -47,7 +47,7 @@ extension CabinetController {
             let principal = context.principal
             guard try await services.passkeys.required(role: principal.role, merchantID: principal.merchant.id),
                   !(try await services.passkeys.hasPasskey(userID: principal.user.id)) else {
-                throw KeywardError(.forbidden, "passkey_enrolment_closed", "Add passkeys from your account page once signed in.")
+                throw KeywardError(.forbidden, .passkeyEnrolmentClosed, "Add passkeys from your account page once signed in.")
             }
             do {
                 if principal.user.totpEnabled {
@@ -144,7 +144,7 @@ extension CabinetController {
     /// A base64url form field; a missing or damaged one is a 400 with a reason.
     static func binary(_ form: [String: String], _ name: String) throws -> [UInt8] {
         guard let text = form[name], !text.isEmpty, text.utf8.count <= 64 * 1024, let data = Base64URL.decode(text) else {
-            throw KeywardError(.invalidInput, "webauthn_malformed", "The passkey answer is missing or damaged (\(name)); try again.", field: name)
+            throw KeywardError(.invalidInput, .webauthnMalformed, "The passkey answer is missing or damaged (\(name)); try again.", field: name)
         }
         return Array(data)
     }

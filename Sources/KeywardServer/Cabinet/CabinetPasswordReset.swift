@@ -42,7 +42,7 @@ extension CabinetController {
             let user: UserInfo
             do {
                 user = try await services.accounts.setPassword(token: token, purpose: "reset", password: form["password"] ?? "")
-            } catch let error as KeywardError where error.code == "weak_password" || error.code == "invalid_link" {
+            } catch let error as KeywardError where error.code == .weakPassword || error.code == .invalidLink {
                 return try resetPage(token: token, message: error.message, status: .badRequest)
             }
             for merchantID in try await services.team.merchants(userID: user.id) {

@@ -10,7 +10,7 @@ extension CabinetController {
         cabinet.post("credentials/stores", .needs(.write(.credentials))) { request, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             guard let dialect = StoreDialect(rawValue: form["dialect"] ?? "") else {
-                throw KeywardError(.invalidInput, "invalid_dialect", "Choose myPOS or AliKassa.", field: "dialect")
+                throw KeywardError(.invalidInput, .invalidDialect, "Choose myPOS or AliKassa.", field: "dialect")
             }
             _ = try await audited(context, "create store", mode: mode) {
                 try await services.stores.create(merchantID: principal.merchant.id, mode: mode, NewStore(name: form["name"], dialect: dialect))
@@ -74,7 +74,7 @@ extension CabinetController {
 
     static func storeKeyIndex(_ context: CabinetContext) throws -> Int {
         guard let index = Int(try context.parameters.require("index")), (1...99).contains(index) else {
-            throw KeywardError(.notFound, "resource_missing", "There is no such key index.")
+            throw KeywardError(.notFound, .resourceMissing, "There is no such key index.")
         }
         return index
     }

@@ -88,7 +88,7 @@ extension CabinetController {
     static func mayGrant(_ role: MemberRole, _ principal: CabinetPrincipal) throws {
         let beyond = role.permissions.subtracting(principal.role.permissions)
         guard beyond.isEmpty else {
-            throw KeywardError(.forbidden, "insufficient_permissions", "You cannot grant \(beyond.map(\.rawValue).sorted().joined(separator: ", ")), which your role lacks.")
+            throw KeywardError(.forbidden, .insufficientPermissions, "You cannot grant \(beyond.map(\.rawValue).sorted().joined(separator: ", ")), which your role lacks.")
         }
     }
 
@@ -112,7 +112,7 @@ extension CabinetController {
                 let (user, merchantID) = try await services.team.acceptInvitation(token: token, password: password, signedInUserID: signedIn)
                 await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: context.clientAddressText),
                                    action: "cabinet: accept invitation", targetID: user.id)
-            } catch let error as KeywardError where ["weak_password", "invalid_link", "already_member", "account_pending", "sign_in_required"].contains(error.code) {
+            } catch let error as KeywardError where [.weakPassword, .invalidLink, .alreadyMember, .accountPending, .signInRequired].contains(error.code) {
                 return try await invitationPage(token: token, context, message: error.message, status: error.kind == .unauthenticated ? .unauthorized : .badRequest)
             }
             return .redirect(to: signedIn == nil ? "/cabinet/login" : "/cabinet", type: .normal)

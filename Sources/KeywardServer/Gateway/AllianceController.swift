@@ -45,14 +45,14 @@ struct AllianceController {
     /// Decrypts a `text/plain` JWE body, forwards, and encrypts the answer back when the call was encrypted.
     func forward(_ request: Request, context: KeywardRequestContext, session: AuthenticatedSession) async throws -> Response {
         guard let proxy else {
-            throw KeywardError(.notFound, "not_found", "No upstream API is configured (KEYWARD_UPSTREAM_URL); the session is valid.")
+            throw KeywardError(.notFound, .notFound, "No upstream API is configured (KEYWARD_UPSTREAM_URL); the session is valid.")
         }
         var request = request
         let encrypted = request.headers[.contentType]?.lowercased().hasPrefix("text/plain") == true
         if encrypted {
             let body: ByteBuffer
             do { body = try await request.collectBody(upTo: maxBodyBytes) } catch {
-                throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+                throw KeywardError(.tooLarge, .bodyTooLarge, "The request body exceeds \(maxBodyBytes) bytes.")
             }
             let plaintext: [UInt8]
             do {
@@ -71,7 +71,7 @@ struct AllianceController {
         guard encrypted else { return Response(status: status, headers: headers, body: ResponseBody(asyncSequence: upstream.body)) }
         let answer: ByteBuffer
         do { answer = try await upstream.body.collect(upTo: maxBodyBytes) } catch {
-            throw KeywardError(.badGateway, "upstream_unavailable", "The upstream answer was cut short or exceeds \(maxBodyBytes) bytes.")
+            throw KeywardError(.badGateway, .upstreamUnavailable, "The upstream answer was cut short or exceeds \(maxBodyBytes) bytes.")
         }
         let jwe = try JWE.encrypt(Array(buffer: answer), to: session.merchantKey, algorithm: session.algorithm, encryption: .a256GCM)
         headers[.contentType] = "text/plain; charset=utf-8"
@@ -81,7 +81,7 @@ struct AllianceController {
 
     static func checkAPIVersion(_ request: Request) throws {
         guard let version = request.headers[.allianceAPIVersion], version == "1" || version.uppercased() == "V1" else {
-            throw KeywardError(.invalidInput, "unsupported_api_version", "Send x-api_version: 1 (or V1).")
+            throw KeywardError(.invalidInput, .unsupportedAPIVersion, "Send x-api_version: 1 (or V1).")
         }
     }
 }
@@ -112,7 +112,7 @@ struct CipherHelperController {
                     let now = clock.now()
                     let keys = try await jweKeys.list(merchantID: key.merchantID, mode: .test).filter { $0.status(at: now).isUsable }
                     guard let chosen = kid.map({ kid in keys.first { $0.kid == kid } }) ?? keys.first else {
-                        throw KeywardError(.notFound, "resource_missing", "No active test JWK\(kid.map { " with kid '\($0.prefix(64))'" } ?? ""); send a public JWK in the body.")
+                        throw KeywardError(.notFound, .resourceMissing, "No active test JWK\(kid.map { " with kid '\($0.prefix(64))'" } ?? ""); send a public JWK in the body.")
                     }
                     recipient = try JWK.parse(chosen.publicJWK)
                 }
@@ -146,21 +146,21 @@ struct CipherHelperController {
     static func testMode(_ context: KeywardRequestContext) throws -> AuthenticatedKey {
         let key = try context.requireKey()
         guard key.mode == .test else {
-            throw KeywardError(.forbidden, "test_mode_only", "The cipher helpers work with test credentials only; nothing was done.")
+            throw KeywardError(.forbidden, .testModeOnly, "The cipher helpers work with test credentials only; nothing was done.")
         }
         return key
     }
 
     static func message(_ request: Request) throws -> String {
         guard let message = request.uri.queryParameters["message"].map(String.init), !message.isEmpty else {
-            throw KeywardError(.invalidInput, "missing_field", "Pass the text in the 'message' query parameter.", field: "message")
+            throw KeywardError(.invalidInput, .missingField, "Pass the text in the 'message' query parameter.", field: "message")
         }
         return message
     }
 
     static func body(_ request: inout Request) async throws -> String {
         do { return String(buffer: try await request.collectBody(upTo: JWK.maximumBytes)).trimmingCharacters(in: .whitespacesAndNewlines) } catch {
-            throw KeywardError(.tooLarge, "body_too_large", "A JWK is at most \(JWK.maximumBytes) bytes.")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "A JWK is at most \(JWK.maximumBytes) bytes.")
         }
     }
 

@@ -28,7 +28,7 @@ struct GatewayController {
             group.on("**", method: method) { request, context in
                 let key = try context.requireKey()
                 guard let proxy else {
-                    throw KeywardError(.notFound, "not_found", "No such endpoint, and no upstream API is configured (KEYWARD_UPSTREAM_URL).")
+                    throw KeywardError(.notFound, .notFound, "No such endpoint, and no upstream API is configured (KEYWARD_UPSTREAM_URL).")
                 }
                 return try await proxy.forward(request, context: context, key: key)
             }

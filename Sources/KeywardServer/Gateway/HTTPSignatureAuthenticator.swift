@@ -36,13 +36,13 @@ struct HTTPSignatureAuthenticator: Sendable {
         }
         if case .success = result {
             if let declaredLength, declaredLength > maxBodyBytes {
-                throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+                throw KeywardError(.tooLarge, .bodyTooLarge, "The request body exceeds \(maxBodyBytes) bytes.")
             }
             let body: ByteBuffer
             do {
                 body = try await request.collectBody(upTo: maxBodyBytes)
             } catch {
-                throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+                throw KeywardError(.tooLarge, .bodyTooLarge, "The request body exceeds \(maxBodyBytes) bytes.")
             }
             if case .failure(let refusal) = NativeSignature.checkBody(request: view, headers: headers, body: Array(buffer: body)) {
                 throw KeywardError(.unauthenticated, refusal.code, refusal.reason)
@@ -53,14 +53,14 @@ struct HTTPSignatureAuthenticator: Sendable {
             throw KeywardError(.unauthenticated, refusal.code, refusal.reason)
         case .success(let verified):
             guard let resolved else {
-                throw KeywardError(.unauthenticated, "unknown_key_index", "The signing key is unknown or revoked.")
+                throw KeywardError(.unauthenticated, .unknownKeyIndex, "The signing key is unknown or revoked.")
             }
             let owner = resolved.owner
             let principal = AuthenticatedKey(keyID: owner.id, merchantID: owner.merchantID, mid: resolved.mid, mode: owner.mode,
                                              permissions: owner.limits.permissions, allowedIPs: owner.limits.allowedIPs, expiresAt: owner.limits.expiresAt,
                                              revokedAt: nil, replacedBy: nil, scheme: .httpSignature, merchantAllowedIPs: resolved.merchantAllowedIPs)
             if let expiresAt = principal.expiresAt, expiresAt <= clock.now() {
-                throw KeywardError(.unauthenticated, "key_expired", "Signing key \(owner.id) expired at \(expiresAt.formatted(.iso8601)).")
+                throw KeywardError(.unauthenticated, .keyExpired, "Signing key \(owner.id) expired at \(expiresAt.formatted(.iso8601)).")
             }
             try principal.admit(from: clientAddress)
             if let nonce = verified.nonce {
@@ -69,7 +69,7 @@ struct HTTPSignatureAuthenticator: Sendable {
                 let expires = Date(timeIntervalSince1970: Double(verified.created + policy.window + 1))
                 let fresh = try await storage { try await signingKeys.useNonce(keyID: owner.id, nonce: nonce, expires: expires) }
                 guard fresh else {
-                    throw KeywardError(.unauthenticated, "replayed_request", "This signature's nonce was already used; sign every request anew.")
+                    throw KeywardError(.unauthenticated, .replayedRequest, "This signature's nonce was already used; sign every request anew.")
                 }
             }
             return principal
@@ -85,7 +85,7 @@ extension HTTPSignatureAuthenticator {
         } catch let error as KeywardError {
             throw error
         } catch {
-            throw KeywardError(.unavailable, "storage_unavailable", "Signing keys cannot be checked right now; retry shortly.")
+            throw KeywardError(.unavailable, .storageUnavailable, "Signing keys cannot be checked right now; retry shortly.")
         }
     }
 }

@@ -46,7 +46,7 @@ struct MyPOSController {
         do {
             body = try await upstream.body.collect(upTo: maxBodyBytes)
         } catch {
-            throw KeywardError(.badGateway, "upstream_unavailable", "The upstream answer was cut short or exceeds \(maxBodyBytes) bytes.")
+            throw KeywardError(.badGateway, .upstreamUnavailable, "The upstream answer was cut short or exceeds \(maxBodyBytes) bytes.")
         }
         var headers = UpstreamProxy.responseHeaders(upstream)
         headers[.contentLength] = nil

@@ -32,13 +32,13 @@ struct ProviderAuthenticator: Sendable {
     /// is the answer.
     func authenticateMyPOS(_ request: inout Request, mode: Mode?, clientAddress: [UInt8]?) async throws -> VerifiedMyPOSRequest {
         if let type = request.headers[.contentType], !type.lowercased().hasPrefix("application/x-www-form-urlencoded") {
-            throw KeywardError(.invalidInput, "unsupported_media_type", "myPOS IPC requests are form posts (application/x-www-form-urlencoded).")
+            throw KeywardError(.invalidInput, .unsupportedMediaType, "myPOS IPC requests are form posts (application/x-www-form-urlencoded).")
         }
         let body = try await collect(&request)
         let run = try await verification.myPOS(body: Array(buffer: body), audience: .gateway(mode: mode, clientAddress: clientAddress))
         let principal = try run.gatewayVerdict()
         guard let key = run.key, let store = run.store else {
-            throw KeywardError(.unauthenticated, "signature_invalid", "The signature does not match.")
+            throw KeywardError(.unauthenticated, .signatureInvalid, "The signature does not match.")
         }
         return VerifiedMyPOSRequest(principal: principal, key: key, store: store.store, parameters: run.parameters)
     }
@@ -58,12 +58,12 @@ struct ProviderAuthenticator: Sendable {
     private func collect(_ request: inout Request) async throws -> ByteBuffer {
         // A declared length over the cap is refused before a byte of the body is read.
         if let declared = request.headers[.contentLength].flatMap({ Int($0) }), declared > maxBodyBytes {
-            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "The request body exceeds \(maxBodyBytes) bytes.")
         }
         do {
             return try await request.collectBody(upTo: maxBodyBytes)
         } catch {
-            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "The request body exceeds \(maxBodyBytes) bytes.")
         }
     }
 }

@@ -51,13 +51,13 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
         }
         let values = request.headers[values: .authorization]
         guard values.count <= 1 else {
-            throw KeywardError(.unauthenticated, "invalid_key", "Send exactly one Authorization header.")
+            throw KeywardError(.unauthenticated, .invalidKey, "Send exactly one Authorization header.")
         }
         switch NativeAuthorization.parse(values.first) {
         case .missing:
-            throw KeywardError(.unauthenticated, "missing_credentials", "No secret key given. Send 'Authorization: Bearer <your secret key>'.")
+            throw KeywardError(.unauthenticated, .missingCredentials, "No secret key given. Send 'Authorization: Bearer <your secret key>'.")
         case .malformed(let reason):
-            throw KeywardError(.unauthenticated, "invalid_key", reason)
+            throw KeywardError(.unauthenticated, .invalidKey, reason)
         case .key(let presented):
             let key = try await authenticator.authenticate(presented, clientAddress: context.clientAddress)
             context.key = key

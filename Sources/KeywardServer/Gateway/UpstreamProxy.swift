@@ -70,12 +70,12 @@ final class UpstreamProxy: Service, Sendable {
     /// Sends `request` upstream and returns the answer with its body not yet read.
     func exchange(_ request: Request, context: KeywardRequestContext, key: AuthenticatedKey) async throws -> HTTPClientResponse {
         if let length = request.headers[.contentLength].flatMap(Int.init), length > maxBodyBytes {
-            throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(maxBodyBytes) bytes.")
+            throw KeywardError(.tooLarge, .bodyTooLarge, "The request body exceeds \(maxBodyBytes) bytes.")
         }
         // Only origin-form targets ("/path?query") are appended to the upstream base URL, so no request
         // can steer the forwarded call to another host.
         guard request.uri.string.hasPrefix("/"), !request.uri.string.hasPrefix("//") else {
-            throw KeywardError(.invalidInput, "bad_request", "The request target must be a path starting with '/'.")
+            throw KeywardError(.invalidInput, .badRequest, "The request target must be a path starting with '/'.")
         }
         var outgoing = HTTPClientRequest(url: baseURL + request.uri.string)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
@@ -111,7 +111,7 @@ final class UpstreamProxy: Service, Sendable {
             throw error
         } catch {
             context.logger.warning("upstream call failed", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
-            throw KeywardError(.badGateway, "upstream_unavailable", "The upstream API did not answer; retry later.")
+            throw KeywardError(.badGateway, .upstreamUnavailable, "The upstream API did not answer; retry later.")
         }
     }
 
@@ -140,7 +140,7 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
         mutating func next() async throws -> ByteBuffer? {
             guard let chunk = try await base.next() else { return nil }
             seen += chunk.readableBytes
-            if seen > limit { throw KeywardError(.tooLarge, "body_too_large", "The request body exceeds \(limit) bytes.") }
+            if seen > limit { throw KeywardError(.tooLarge, .bodyTooLarge, "The request body exceeds \(limit) bytes.") }
             return chunk
         }
     }

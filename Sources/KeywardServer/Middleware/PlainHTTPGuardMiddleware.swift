@@ -25,7 +25,7 @@ struct PlainHTTPGuardMiddleware: RouterMiddleware {
             let port = httpsPort == 443 ? "" : ":\(httpsPort)"
             return Response(status: .permanentRedirect, headers: [.location: "https://\(host)\(port)\(request.uri.string)"])
         }
-        throw KeywardError(.forbidden, "https_required", "Keyward accepts API calls over HTTPS only. This call was sent over plain HTTP; if it carried a key, roll that key.")
+        throw KeywardError(.forbidden, .httpsRequired, "Keyward accepts API calls over HTTPS only. This call was sent over plain HTTP; if it carried a key, roll that key.")
     }
 
     /// The host of an authority (`example.com:8080`, `[::1]:8080`), only if it is made of characters a

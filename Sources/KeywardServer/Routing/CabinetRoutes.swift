@@ -104,7 +104,7 @@ struct CabinetRoutes {
     /// Unknown cabinet pages are cabinet pages too (HTML, with the navigation), not API problems.
     func refuseUnknownPages() {
         table.record(method: "GET", path: full("**"), requirement: "none: 404 page")
-        open.get("**") { _, _ -> Response in throw KeywardError(.notFound, "not_found", "There is no such page in the cabinet.") }
+        open.get("**") { _, _ -> Response in throw KeywardError(.notFound, .notFound, "There is no such page in the cabinet.") }
     }
 
     /// The checks before every signed-in page: second factor, CSRF token of a post, the page's mode, the role.
@@ -117,7 +117,7 @@ struct CabinetRoutes {
         if request.method == .post {
             context.upload = try await CabinetForm.readAll(&request)
             guard ConstantTime.equals(Array((context.upload.fields["csrf"] ?? "").utf8), Array(principal.session.csrfToken.utf8)) else {
-                throw KeywardError(.forbidden, "csrf_failed", "This form is out of date. Reload the page and try again.")
+                throw KeywardError(.forbidden, .csrfFailed, "This form is out of date. Reload the page and try again.")
             }
             context.mode = try CabinetController.mode(context.upload.fields["mode"])
         } else {

@@ -14,7 +14,7 @@ struct ManageContext: ChildRequestContext {
 
     init(context: KeywardRequestContext) throws {
         guard let key = context.key else {
-            throw KeywardError(.unauthenticated, "missing_credentials", "This endpoint needs a secret key in the Authorization header.")
+            throw KeywardError(.unauthenticated, .missingCredentials, "This endpoint needs a secret key in the Authorization header.")
         }
         self.coreContext = context.coreContext
         self.principal = key
@@ -66,7 +66,7 @@ struct ManageRoutes {
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             table.record(method: method.rawValue, path: "\(prefix)/**", requirement: "none: 404 not_found")
             group.on("**", method: method) { _, _ -> Response in
-                throw KeywardError(.notFound, "not_found", "No such management endpoint.")
+                throw KeywardError(.notFound, .notFound, "No such management endpoint.")
             }
         }
     }

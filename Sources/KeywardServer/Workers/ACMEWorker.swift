@@ -136,7 +136,7 @@ public actor ACMEWorker {
         var configuration = ACMEConfiguration(directoryURL: settings.acmeDirectory, contactEmail: settings.acmeEmail)
         if let path = settings.acmeCABundle { configuration.caBundlePEM = try String(contentsOfFile: path, encoding: .utf8) }
         if let kid = settings.acmeEABKeyID, let hmac = settings.acmeEABHMACKey {
-            guard let key = Base64URL.decode(hmac) else { throw ACMEError("acme_bad_configuration", "acme_eab_hmac_key is not base64url.") }
+            guard let key = Base64URL.decode(hmac) else { throw ACMEError(.acmeBadConfiguration, "acme_eab_hmac_key is not base64url.") }
             configuration.externalAccountKeyID = kid
             configuration.externalAccountHMACKey = Array(key)
         }
@@ -193,7 +193,7 @@ enum PEMChain {
     static func firstCertificate(in chain: String) throws -> String {
         guard let start = chain.range(of: "-----BEGIN CERTIFICATE-----"),
               let end = chain.range(of: "-----END CERTIFICATE-----", range: start.upperBound..<chain.endIndex) else {
-            throw ACMEError("acme_bad_response", "The CA's chain holds no certificate.")
+            throw ACMEError(.acmeBadResponse, "The CA's chain holds no certificate.")
         }
         return String(chain[start.lowerBound..<end.upperBound])
     }
