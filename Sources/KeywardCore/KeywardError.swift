@@ -38,3 +38,18 @@ extension KeywardError {
         return KeywardError(.notFound, .resourceMissing, "No \(what) with id '\(id.prefix(64))'\(scope).")
     }
 }
+
+extension KeywardError {
+    /// Runs a storage read on the authentication path: a database failure becomes a 503
+    /// `storage_unavailable` the client may retry (naming `what` could not be checked), never a 500;
+    /// a `KeywardError` the read throws (a refusal) passes through unchanged.
+    public static func unlessStorageFails<T>(checking what: String, _ read: () async throws -> T) async throws(KeywardError) -> T {
+        do {
+            return try await read()
+        } catch let error as KeywardError {
+            throw error
+        } catch {
+            throw KeywardError(.unavailable, .storageUnavailable, "\(what) cannot be checked right now; retry shortly.")
+        }
+    }
+}

@@ -155,15 +155,8 @@ public final class DeviceSessionService: Sendable {
         let missing = KeywardError(.unauthenticated, .bSessionDoesntExist, "No such session. Open one with authorize_virtual_device.")
         guard UUID(uuidString: deviceID) != nil, (16...256).contains(refreshToken.utf8.count) else { throw missing }
         let key = deviceID.lowercased()
-        let entry: Cached
-        do {
-            guard let found = try await cache.value(for: key, load: { try await load(id: key) }) else { throw missing }
-            entry = found
-        } catch let error as KeywardError {
-            throw error
-        } catch {
-            throw KeywardError(.unavailable, .storageUnavailable, "Sessions cannot be checked right now; retry shortly.")
-        }
+        let found = try await KeywardError.unlessStorageFails(checking: "Sessions") { try await cache.value(for: key, load: { try await load(id: key) }) }
+        guard let entry = found else { throw missing }
         guard ConstantTime.equals(Array(Self.hash(refreshToken).utf8), Array(entry.row.refresh_hash.utf8)), entry.row.revoked_ms == nil else { throw missing }
         guard entry.row.expires_ms > clock.now().millis else {
             throw KeywardError(.unauthenticated, .bExpiredToken, "The session expired; open a new one with authorize_virtual_device.")

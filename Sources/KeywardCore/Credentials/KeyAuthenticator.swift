@@ -92,16 +92,9 @@ public final class KeyAuthenticator: Sendable {
             throw Self.malformed(error)
         }
         let rawDigest = APIKeyFormat.rawDigest(of: presented)
-        let key: AuthenticatedKey
-        do {
-            guard let found = try await cache.value(for: rawDigest, load: { try await load(digest: rawDigest.hex) }) else {
-                throw KeywardError(.unauthenticated, .invalidKey, "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live).")
-            }
-            key = found
-        } catch let error as KeywardError {
-            throw error
-        } catch {
-            throw KeywardError(.unavailable, .storageUnavailable, "Credentials cannot be checked right now; retry shortly.")
+        let found = try await KeywardError.unlessStorageFails(checking: "Credentials") { try await cache.value(for: rawDigest, load: { try await load(digest: rawDigest.hex) }) }
+        guard let key = found else {
+            throw KeywardError(.unauthenticated, .invalidKey, "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live).")
         }
         let now = clock.now()
         if key.revokedAt != nil {

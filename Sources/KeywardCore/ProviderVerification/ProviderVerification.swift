@@ -119,13 +119,7 @@ struct VerificationSteps<State: Sendable> {
 extension ProviderVerification {
     /// Runs a storage call; a database failure is a 503 the client may retry, never a 500.
     func storage<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as KeywardError {
-            throw error
-        } catch {
-            throw KeywardError(.unavailable, .storageUnavailable, "Store keys cannot be checked right now; retry shortly.")
-        }
+        try await KeywardError.unlessStorageFails(checking: "Store keys", body)
     }
 
     /// The store `externalID` names, as the audience may see it: the owner sees only its test-mode stores.

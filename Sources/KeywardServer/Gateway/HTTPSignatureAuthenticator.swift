@@ -80,13 +80,7 @@ struct HTTPSignatureAuthenticator: Sendable {
 extension HTTPSignatureAuthenticator {
     /// Runs a storage call; a database failure is a 503 the client may retry, never a 500.
     func storage<T>(_ body: () async throws -> T) async throws -> T {
-        do {
-            return try await body()
-        } catch let error as KeywardError {
-            throw error
-        } catch {
-            throw KeywardError(.unavailable, .storageUnavailable, "Signing keys cannot be checked right now; retry shortly.")
-        }
+        try await KeywardError.unlessStorageFails(checking: "Signing keys", body)
     }
 }
 
