@@ -28,8 +28,13 @@ public struct ACMEConfiguration: Sendable {
 
     public static let letsEncrypt = "https://acme-v02.api.letsencrypt.org/directory"
 
-    public init(directoryURL: String = ACMEConfiguration.letsEncrypt, caBundlePEM: String? = nil, contactEmail: String? = nil,
-                externalAccountKeyID: String? = nil, externalAccountHMACKey: [UInt8]? = nil) {
+    public init(
+        directoryURL: String = ACMEConfiguration.letsEncrypt,
+        caBundlePEM: String? = nil,
+        contactEmail: String? = nil,
+        externalAccountKeyID: String? = nil,
+        externalAccountHMACKey: [UInt8]? = nil
+    ) {
         self.directoryURL = directoryURL
         self.caBundlePEM = caBundlePEM
         self.contactEmail = contactEmail
@@ -61,8 +66,11 @@ public actor ACMEClient {
             guard !certificates.isEmpty else { throw ACMEError(.acmeBadConfiguration, "The ACME CA bundle holds no PEM certificate.") }
             tls.additionalTrustRoots = [.certificates(certificates)]
         }
-        var http = HTTPClient.Configuration(tlsConfiguration: tls, redirectConfiguration: .disallow,
-                                            timeout: .init(connect: .seconds(5), read: .seconds(30)))
+        var http = HTTPClient.Configuration(
+            tlsConfiguration: tls,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(5), read: .seconds(30))
+        )
         http.httpVersion = .http1Only
         self.http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: http)
     }
@@ -82,7 +90,11 @@ public actor ACMEClient {
         var payload: [String: Any] = ["termsOfServiceAgreed": true]
         if let email = configuration.contactEmail { payload["contact"] = ["mailto:" + email] }
         if let keyID = configuration.externalAccountKeyID, let hmacKey = configuration.externalAccountHMACKey {
-            payload["externalAccountBinding"] = try accountKey.externalAccountBinding(keyID: keyID, hmacKey: hmacKey, newAccountURL: directory.newAccount)
+            payload["externalAccountBinding"] = try accountKey.externalAccountBinding(
+                keyID: keyID,
+                hmacKey: hmacKey,
+                newAccountURL: directory.newAccount
+            )
         } else if directory.meta?.externalAccountRequired == true {
             throw ACMEError(.acmeEABRequired, "The CA requires external account binding: set the EAB key id and HMAC key.")
         }
@@ -142,8 +154,11 @@ public actor ACMEClient {
             await responder.withdraw(token: token)
             guard settled.status == "valid" else {
                 let reason = settled.challenges.first(where: { $0.type == "http-01" })?.error
-                throw ACMEError(.acmeChallengeFailed, "HTTP-01 for \(authorization.identifier.value) failed: \(reason?.detail ?? settled.status)",
-                                problemType: reason?.type)
+                throw ACMEError(
+                    .acmeChallengeFailed,
+                    "HTTP-01 for \(authorization.identifier.value) failed: \(reason?.detail ?? settled.status)",
+                    problemType: reason?.type
+                )
             }
         } catch {
             await responder.withdraw(token: token)

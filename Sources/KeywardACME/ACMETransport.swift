@@ -53,8 +53,12 @@ extension ACMEClient {
             if problem?.type == "urn:ietf:params:acme:error:badNonce", attempt <= Self.badNonceRetries { continue }
             let detail = problem?.detail ?? "HTTP \(response.status)"
             let sub = problem?.subproblems?.compactMap(\.detail).joined(separator: "; ")
-            throw ACMEError(.acmeRejected, sub.map { $0.isEmpty ? detail : detail + " (" + $0 + ")" } ?? detail,
-                            problemType: problem?.type, httpStatus: response.status)
+            throw ACMEError(
+                .acmeRejected,
+                sub.map { $0.isEmpty ? detail : detail + " (" + $0 + ")" } ?? detail,
+                problemType: problem?.type,
+                httpStatus: response.status
+            )
         }
     }
 
@@ -83,7 +87,10 @@ extension ACMEClient {
         do {
             return try decoder.decode(T.self, from: Data(response.body))
         } catch {
-            throw ACMEError(.acmeBadResponse, "The CA's answer is not a valid \(String(describing: T.self).replacingOccurrences(of: "ACME", with: "")) document.")
+            throw ACMEError(
+                .acmeBadResponse,
+                "The CA's answer is not a valid \(String(describing: T.self).replacingOccurrences(of: "ACME", with: "")) document."
+            )
         }
     }
 

@@ -1,8 +1,8 @@
+import AsyncHTTPClient
 import Foundation
 import KeywardCrypto
 import NIOCore
 import X509
-import AsyncHTTPClient
 
 /// When to renew: inside the CA's ARI window when it offers one (RFC 9773), otherwise at two thirds
 /// of the certificate's lifetime; after a failure, back off one hour, doubling, capped at 32 hours.

@@ -43,13 +43,18 @@ enum KeywardBench {
         let fromRaw = try rate(seconds) { _ = try P384.KeyAgreement.PrivateKey(rawRepresentation: scalar) }
         let p256Peer = P256.KeyAgreement.PrivateKey().publicKey
         let p256 = try rate(seconds) { _ = try P256.KeyAgreement.PrivateKey().sharedSecretFromKeyAgreement(with: p256Peer) }
-        print(#"{"p384_keygen_per_s":\#(Int(keygen)),"p384_ecdh_per_s":\#(Int(ecdh)),"p384_from_scalar_per_s":\#(Int(fromRaw)),"p256_keygen_ecdh_per_s":\#(Int(p256))}"#)
+        print(
+            #"{"p384_keygen_per_s":\#(Int(keygen)),"p384_ecdh_per_s":\#(Int(ecdh)),"p384_from_scalar_per_s":\#(Int(fromRaw)),"p256_keygen_ecdh_per_s":\#(Int(p256))}"#
+        )
     }
 
     static func jwe(seconds: Double) throws {
         let recipient = JWK(material: .ecPrivate(.generate(.p384)), kid: "bench")
         let recipientPublic = P384.KeyAgreement.PrivateKey().publicKey
-        let plaintext = Array(#"{"refreshToken":"0123456789abcdef0123456789abcdef0123456789a","authToken":"0123456789abcdef0123456789abcdef0123456789a","deviceId":"3f1c1d7e-4b7a-4b53-9a61-2b1d6b5c9e01","tokenExpirationDateTime":"2026-11-26 12:00:00.0000 +0000"}"#.utf8)
+        let plaintext = Array(
+            #"{"refreshToken":"0123456789abcdef0123456789abcdef0123456789a","authToken":"0123456789abcdef0123456789abcdef0123456789a","deviceId":"3f1c1d7e-4b7a-4b53-9a61-2b1d6b5c9e01","tokenExpirationDateTime":"2026-11-26 12:00:00.0000 +0000"}"#
+                .utf8
+        )
         // (a) the ceiling: what every JWE encrypt must do, one P-384 key generation and one ECDH.
         let ceiling = try rate(seconds) {
             let ephemeral = P384.KeyAgreement.PrivateKey()

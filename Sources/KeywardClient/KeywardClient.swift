@@ -62,10 +62,23 @@ public struct HTTPMessageSigner: Sendable {
     }
 
     /// The headers to add to `method url` with `body`: `Content-Digest` (with a body), `Signature-Input`, `Signature`.
-    public func headers(method: String, url: String, body: [UInt8] = [], created: Date = Date(), nonce: String = UUID().uuidString) throws(KeywardClientError) -> [ClientHeader] {
+    public func headers(
+        method: String,
+        url: String,
+        body: [UInt8] = [],
+        created: Date = Date(),
+        nonce: String = UUID().uuidString
+    ) throws(KeywardClientError) -> [ClientHeader] {
         do {
-            return try ManualSigning.signRFC9421(method: method, url: url, body: body, key: key, keyID: keyID,
-                                                 created: Int(created.timeIntervalSince1970), nonce: nonce).map { ClientHeader($0.name, $0.value) }
+            return try ManualSigning.signRFC9421(
+                method: method,
+                url: url,
+                body: body,
+                key: key,
+                keyID: keyID,
+                created: Int(created.timeIntervalSince1970),
+                nonce: nonce
+            ).map { ClientHeader($0.name, $0.value) }
         } catch let error as ManualSigningError {
             throw KeywardClientError(.invalidURL, error.description)
         } catch {
@@ -96,7 +109,8 @@ public struct MyPOSSigner: Sendable {
     /// absent, and `Signature` last.
     public func form(_ parameters: [(name: String, value: String)]) throws(KeywardClientError) -> String {
         var all = parameters.filter { $0.name != MyPOSIPC.signatureParameter }
-        for (name, value) in [("SID", sid), ("WalletNumber", walletNumber), ("KeyIndex", String(keyIndex))] where !all.contains(where: { $0.name == name }) {
+        for (name, value) in [("SID", sid), ("WalletNumber", walletNumber), ("KeyIndex", String(keyIndex))]
+        where !all.contains(where: { $0.name == name }) {
             all.append((name, value))
         }
         do {

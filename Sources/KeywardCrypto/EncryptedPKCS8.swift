@@ -1,8 +1,8 @@
 import Crypto
 import CryptoExtras
 import Foundation
-import Synchronization
 import SwiftASN1
+import Synchronization
 
 /// Passphrase-encrypted PKCS#8 (`ENCRYPTED PRIVATE KEY`, RFC 5958 / PKCS#5 v2.1 PBES2): PBKDF2 with
 /// HMAC-SHA-256 (or SHA-1, for files from older tools) and AES-CBC, the form `openssl pkcs8 -topk8 -v2`
@@ -63,30 +63,43 @@ public enum EncryptedPKCS8 {
 
     /// Decrypts an `ENCRYPTED PRIVATE KEY` (DER) to the PKCS#8 `PrivateKeyInfo` DER.
     public static func decrypt(der: [UInt8], passphrase: [UInt8]) throws(KeyImportError) -> [UInt8] {
-        let unsupported = KeyImportError(.unsupportedAlgorithm, "The key is encrypted with a scheme Keyward does not read; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`.")
+        let unsupported = KeyImportError(
+            .unsupportedAlgorithm,
+            "The key is encrypted with a scheme Keyward does not read; re-encrypt it with `openssl pkcs8 -topk8 -v2 aes-256-cbc`."
+        )
         let malformed = KeyImportError(.malformedKey, "The ENCRYPTED PRIVATE KEY block is not valid PKCS#8.")
         guard let root = try? DER.parse(der), case .constructed(let info) = root.content else { throw malformed }
         let parts = Array(info)
         guard parts.count == 2, case .constructed(let algorithm) = parts[0].content,
-              let ciphertext = try? ASN1OctetString(derEncoded: parts[1]) else { throw malformed }
+            let ciphertext = try? ASN1OctetString(derEncoded: parts[1])
+        else { throw malformed }
         let algorithmParts = Array(algorithm)
         guard algorithmParts.count == 2, (try? ASN1ObjectIdentifier(derEncoded: algorithmParts[0])) == pbes2 else { throw unsupported }
         guard case .constructed(let pbes2Parameters) = algorithmParts[1].content else { throw malformed }
         let schemes = Array(pbes2Parameters)
-        guard schemes.count == 2, case .constructed(let kdfNode) = schemes[0].content, case .constructed(let cipherNode) = schemes[1].content else { throw malformed }
-        let kdf = Array(kdfNode), cipher = Array(cipherNode)
-        guard kdf.count == 2, (try? ASN1ObjectIdentifier(derEncoded: kdf[0])) == pbkdf2, case .constructed(let kdfParameterNode) = kdf[1].content else { throw unsupported }
+        guard schemes.count == 2, case .constructed(let kdfNode) = schemes[0].content, case .constructed(let cipherNode) = schemes[1].content else {
+            throw malformed
+        }
+        let kdf = Array(kdfNode)
+        let cipher = Array(cipherNode)
+        guard kdf.count == 2, (try? ASN1ObjectIdentifier(derEncoded: kdf[0])) == pbkdf2, case .constructed(let kdfParameterNode) = kdf[1].content
+        else { throw unsupported }
         let kdfParameters = Array(kdfParameterNode)
         guard kdfParameters.count >= 2, let salt = try? ASN1OctetString(derEncoded: kdfParameters[0]),
-              let rounds = try? Int(derEncoded: kdfParameters[1]), rounds >= 1 else { throw malformed }
+            let rounds = try? Int(derEncoded: kdfParameters[1]), rounds >= 1
+        else { throw malformed }
         let limit = maximumRounds
         guard rounds <= limit else {
-            throw KeyImportError(.pbkdf2RoundsTooHigh, "The key is encrypted with \(rounds) PBKDF2 iterations; Keyward derives at most \(limit). Re-encrypt it with fewer (openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 600000).")
+            throw KeyImportError(
+                .pbkdf2RoundsTooHigh,
+                "The key is encrypted with \(rounds) PBKDF2 iterations; Keyward derives at most \(limit). Re-encrypt it with fewer (openssl pkcs8 -topk8 -v2 aes-256-cbc -iter 600000)."
+            )
         }
         var hash = KDF.Insecure.PBKDF2.HashFunction.insecureSHA1  // the PKCS#5 default when no prf is named
         for node in kdfParameters.dropFirst(2) {
             guard case .constructed(let prfNode) = node.content, let prf = Array(prfNode).first,
-                  let oid = try? ASN1ObjectIdentifier(derEncoded: prf) else { continue }  // an optional keyLength INTEGER
+                let oid = try? ASN1ObjectIdentifier(derEncoded: prf)
+            else { continue }  // an optional keyLength INTEGER
             switch oid {
             case hmacSHA256: hash = .sha256
             case hmacSHA1: hash = .insecureSHA1
@@ -94,7 +107,8 @@ public enum EncryptedPKCS8 {
             }
         }
         guard cipher.count == 2, let cipherOID = try? ASN1ObjectIdentifier(derEncoded: cipher[0]),
-              let iv = try? ASN1OctetString(derEncoded: cipher[1]), iv.bytes.count == 16 else { throw unsupported }
+            let iv = try? ASN1OctetString(derEncoded: cipher[1]), iv.bytes.count == 16
+        else { throw unsupported }
         let keyLength: Int
         switch cipherOID {
         case aes256CBC: keyLength = 32
@@ -102,8 +116,13 @@ public enum EncryptedPKCS8 {
         default: throw unsupported
         }
         do {
-            let key = try KDF.Insecure.PBKDF2.deriveKey(from: passphrase, salt: Array(salt.bytes), using: hash, outputByteCount: keyLength,
-                                                        unsafeUncheckedRounds: rounds)
+            let key = try KDF.Insecure.PBKDF2.deriveKey(
+                from: passphrase,
+                salt: Array(salt.bytes),
+                using: hash,
+                outputByteCount: keyLength,
+                unsafeUncheckedRounds: rounds
+            )
             let plaintext = try AES._CBC.decrypt(Array(ciphertext.bytes), using: key, iv: try AES._CBC.IV(ivBytes: iv.bytes))
             let bytes = Array(plaintext)
             // A wrong passphrase almost always fails the padding; if not, the result is not a DER SEQUENCE.

@@ -69,18 +69,35 @@ public struct SignatureInput: Sendable {
     }
 
     /// A new input for a signer (KeywardClient, tests): parameters in RFC 9421's customary order.
-    public static func make(label: String = "sig1", components: [String], created: Int, expires: Int? = nil,
-                            nonce: String? = nil, keyID: String, algorithm: HTTPSignatureAlgorithm? = nil) -> SignatureInput {
+    public static func make(
+        label: String = "sig1",
+        components: [String],
+        created: Int,
+        expires: Int? = nil,
+        nonce: String? = nil,
+        keyID: String,
+        algorithm: HTTPSignatureAlgorithm? = nil
+    ) -> SignatureInput {
         var list = BareInnerList()
-        for component in components { list.append(Item(bareItem: RFC9651BareItem.string(component), parameters: OrderedMap<String, RFC9651BareItem>())) }
+        for component in components {
+            list.append(Item(bareItem: RFC9651BareItem.string(component), parameters: OrderedMap<String, RFC9651BareItem>()))
+        }
         var parameters = OrderedMap<String, RFC9651BareItem>()
         parameters["created"] = .integer(Int64(created))
         if let expires { parameters["expires"] = .integer(Int64(expires)) }
         if let nonce { parameters["nonce"] = .string(nonce) }
         parameters["keyid"] = .string(keyID)
         if let algorithm { parameters["alg"] = .string(algorithm.rawValue) }
-        return SignatureInput(label: label, components: components, created: created, expires: expires, nonce: nonce,
-                              keyID: keyID, algorithm: algorithm?.rawValue, innerList: InnerList(bareInnerList: list, parameters: parameters))
+        return SignatureInput(
+            label: label,
+            components: components,
+            created: created,
+            expires: expires,
+            nonce: nonce,
+            keyID: keyID,
+            algorithm: algorithm?.rawValue,
+            innerList: InnerList(bareInnerList: list, parameters: parameters)
+        )
     }
 
     /// The `Signature-Input` header value for this input alone.
@@ -91,7 +108,10 @@ public struct SignatureInput: Sendable {
 public enum HTTPMessageSignatures {
     /// Every member of a `Signature-Input` header.
     public static func parseInputs(_ header: String) throws(HTTPSignatureError) -> [SignatureInput] {
-        let malformed = HTTPSignatureError(.malformedSignatureInput, "Signature-Input is not a structured-field dictionary of inner lists (RFC 9421 §4.1).")
+        let malformed = HTTPSignatureError(
+            .malformedSignatureInput,
+            "Signature-Input is not a structured-field dictionary of inner lists (RFC 9421 §4.1)."
+        )
         var parser = StructuredFieldValueParser(Array(header.utf8))
         guard let dictionary = try? parser.parseDictionaryFieldValue() else { throw malformed }
         var inputs = [SignatureInput]()
@@ -101,23 +121,42 @@ public enum HTTPMessageSignatures {
             for item in list.bareInnerList {
                 guard case .string(let name) = item.rfc9651BareItem else { throw malformed }
                 guard item.rfc9651Parameters.isEmpty else {
-                    throw HTTPSignatureError(.unsupportedComponent, "Component parameters (such as ;sf or ;key) are not supported: \(name.prefix(64)).")
+                    throw HTTPSignatureError(
+                        .unsupportedComponent,
+                        "Component parameters (such as ;sf or ;key) are not supported: \(name.prefix(64))."
+                    )
                 }
-                guard !components.contains(name) else { throw HTTPSignatureError(.malformedSignatureInput, "Component \(name.prefix(64)) is listed twice.") }
+                guard !components.contains(name) else {
+                    throw HTTPSignatureError(.malformedSignatureInput, "Component \(name.prefix(64)) is listed twice.")
+                }
                 components.append(name)
             }
             func integer(_ key: String) throws(HTTPSignatureError) -> Int? {
                 guard let value = list.rfc9651Parameters[key] else { return nil }
-                guard case .integer(let number) = value else { throw HTTPSignatureError(.malformedSignatureInput, "Parameter '\(key)' must be an integer.") }
+                guard case .integer(let number) = value else {
+                    throw HTTPSignatureError(.malformedSignatureInput, "Parameter '\(key)' must be an integer.")
+                }
                 return Int(number)
             }
             func string(_ key: String) throws(HTTPSignatureError) -> String? {
                 guard let value = list.rfc9651Parameters[key] else { return nil }
-                guard case .string(let text) = value else { throw HTTPSignatureError(.malformedSignatureInput, "Parameter '\(key)' must be a string.") }
+                guard case .string(let text) = value else {
+                    throw HTTPSignatureError(.malformedSignatureInput, "Parameter '\(key)' must be a string.")
+                }
                 return text
             }
-            inputs.append(SignatureInput(label: label, components: components, created: try integer("created"), expires: try integer("expires"),
-                                         nonce: try string("nonce"), keyID: try string("keyid"), algorithm: try string("alg"), innerList: list))
+            inputs.append(
+                SignatureInput(
+                    label: label,
+                    components: components,
+                    created: try integer("created"),
+                    expires: try integer("expires"),
+                    nonce: try string("nonce"),
+                    keyID: try string("keyid"),
+                    algorithm: try string("alg"),
+                    innerList: list
+                )
+            )
         }
         return inputs
     }
@@ -130,7 +169,8 @@ public enum HTTPMessageSignatures {
         var signatures = [String: [UInt8]]()
         for (label, member) in dictionary {
             guard case .item(let item) = member, case .undecodedByteSequence(let base64) = item.rfc9651BareItem,
-                  let bytes = Data(base64Encoded: base64) else { throw malformed }
+                let bytes = Data(base64Encoded: base64)
+            else { throw malformed }
             signatures[label] = Array(bytes)
         }
         return signatures
@@ -251,7 +291,8 @@ public enum ContentDigest {
         var checked = 0
         for (algorithm, member) in dictionary {
             guard case .item(let item) = member, case .undecodedByteSequence(let base64) = item.rfc9651BareItem,
-                  let presented = Data(base64Encoded: base64) else { continue }
+                let presented = Data(base64Encoded: base64)
+            else { continue }
             let actual: [UInt8]
             switch algorithm {
             case "sha-256": actual = Array(SHA256.hash(data: body))

@@ -5,8 +5,11 @@ import SwiftASN1
 
 /// Algorithms Keyward generates key pairs for (the on-site generator).
 public enum KeyAlgorithm: String, Sendable, CaseIterable {
-    case rsa2048 = "rsa-2048", rsa3072 = "rsa-3072", rsa4096 = "rsa-4096"
-    case p256 = "ec-p256", p384 = "ec-p384"
+    case rsa2048 = "rsa-2048"
+    case rsa3072 = "rsa-3072"
+    case rsa4096 = "rsa-4096"
+    case p256 = "ec-p256"
+    case p384 = "ec-p384"
     case ed25519
 }
 
@@ -28,14 +31,28 @@ public struct GeneratedKeyPair: Sendable {
             return GeneratedKeyPair(algorithm: algorithm, signingKey: .rsa(key, pss: true), publicKey: key.publicKey, privateKeyPEM: key.pkcs8PEM)
         case .p256:
             let key = P256.Signing.PrivateKey()
-            return GeneratedKeyPair(algorithm: algorithm, signingKey: .p256(key), publicKey: .p256(key.publicKey), privateKeyPEM: key.pemRepresentation)
+            return GeneratedKeyPair(
+                algorithm: algorithm,
+                signingKey: .p256(key),
+                publicKey: .p256(key.publicKey),
+                privateKeyPEM: key.pemRepresentation
+            )
         case .p384:
             let key = P384.Signing.PrivateKey()
-            return GeneratedKeyPair(algorithm: algorithm, signingKey: .p384(key), publicKey: .p384(key.publicKey), privateKeyPEM: key.pemRepresentation)
+            return GeneratedKeyPair(
+                algorithm: algorithm,
+                signingKey: .p384(key),
+                publicKey: .p384(key.publicKey),
+                privateKeyPEM: key.pemRepresentation
+            )
         case .ed25519:
             let key = Curve25519.Signing.PrivateKey()
-            return GeneratedKeyPair(algorithm: algorithm, signingKey: .ed25519(key), publicKey: .ed25519(key.publicKey),
-                                    privateKeyPEM: Ed25519PKCS8.pem(seed: Array(key.rawRepresentation)))
+            return GeneratedKeyPair(
+                algorithm: algorithm,
+                signingKey: .ed25519(key),
+                publicKey: .ed25519(key.publicKey),
+                privateKeyPEM: Ed25519PKCS8.pem(seed: Array(key.rawRepresentation))
+            )
         }
     }
 }
@@ -55,7 +72,7 @@ extension HTTPSigningKey {
                 let der = try EncryptedPKCS8.decrypt(der: document.derBytes, passphrase: passphrase)
                 try self.init(pem: PEMDocument(type: "PRIVATE KEY", derBytes: der).pemString, rsaPKCS1v15: rsaPKCS1v15)
                 return
-            } catch where error.code != .unsupportedAlgorithm {
+            } catch  where error.code != .unsupportedAlgorithm {
                 throw error
             }
         }

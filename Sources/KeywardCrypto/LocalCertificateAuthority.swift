@@ -28,10 +28,17 @@ public struct LocalCertificateAuthority: Sendable {
             SubjectKeyIdentifier(hash: publicKey)
         }
         let certificate = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: publicKey,
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(3650 * 86400),
-            issuer: name, subject: name, signatureAlgorithm: .ecdsaWithSHA256,
-            extensions: extensions, issuerPrivateKey: .init(key))
+            version: .v3,
+            serialNumber: .init(),
+            publicKey: publicKey,
+            notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: now.addingTimeInterval(3650 * 86400),
+            issuer: name,
+            subject: name,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: extensions,
+            issuerPrivateKey: .init(key)
+        )
         return LocalCertificateAuthority(certificate: certificate, privateKey: key)
     }
 
@@ -74,10 +81,17 @@ public struct LocalCertificateAuthority: Sendable {
             }
         }
         let leaf = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: publicKey,
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: now.addingTimeInterval(Double(days) * 86400),
-            issuer: certificate.subject, subject: try DistinguishedName { CommonName(first) },
-            signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: .init(privateKey))
+            version: .v3,
+            serialNumber: .init(),
+            publicKey: publicKey,
+            notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: now.addingTimeInterval(Double(days) * 86400),
+            issuer: certificate.subject,
+            subject: try DistinguishedName { CommonName(first) },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: extensions,
+            issuerPrivateKey: .init(privateKey)
+        )
         return IssuedCertificate(certificate: leaf, privateKeyPEM: key.pemRepresentation)
     }
 
@@ -85,11 +99,13 @@ public struct LocalCertificateAuthority: Sendable {
         if let bytes = IPAddressBytes.parse(host) {
             return .ipAddress(ASN1OctetString(contentBytes: ArraySlice(bytes)))
         }
-        let valid = !host.isEmpty && host.utf8.count <= 253 && host.utf8.allSatisfy { c in
-            c == UInt8(ascii: ".") || c == UInt8(ascii: "-") || c == UInt8(ascii: "*")
-                || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
-                || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-        }
+        let valid =
+            !host.isEmpty && host.utf8.count <= 253
+            && host.utf8.allSatisfy { c in
+                c == UInt8(ascii: ".") || c == UInt8(ascii: "-") || c == UInt8(ascii: "*")
+                    || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z"))
+                    || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+            }
         guard valid else { throw CertificateAuthorityError.invalidHostname(host) }
         return .dnsName(host.lowercased())
     }
@@ -141,7 +157,8 @@ public enum IPAddressBytes {
         var bytes = [UInt8]()
         for part in parts {
             guard (1...3).contains(part.count), part.allSatisfy(\.isASCII), part.allSatisfy(\.isNumber),
-                  !(part.count > 1 && part.first == "0"), let value = UInt8(part) else { return nil }
+                !(part.count > 1 && part.first == "0"), let value = UInt8(part)
+            else { return nil }
             bytes.append(value)
         }
         return bytes

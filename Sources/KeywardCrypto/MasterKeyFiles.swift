@@ -94,8 +94,11 @@ public struct MasterKeyFiles: Sendable {
     private func write(_ key: MasterKey, to file: String) throws {
         let directory = (file as NSString).deletingLastPathComponent
         if !directory.isEmpty {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                    attributes: [.posixPermissions: 0o700])
+            try FileManager.default.createDirectory(
+                atPath: directory,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o700]
+            )
         }
         // O_EXCL: never overwrite an existing key; 0600 from the first byte, no window where it is readable.
         let fd = open(file, O_WRONLY | O_CREAT | O_EXCL, 0o600)

@@ -31,10 +31,17 @@ public struct PlatformKeyPair: Sendable {
         }
         let notAfter = now.addingTimeInterval(Double(years) * 365.25 * 86400).rounded()
         let certificate = try Certificate(
-            version: .v3, serialNumber: .init(), publicKey: publicKey,
-            notValidBefore: now.addingTimeInterval(-300), notValidAfter: notAfter,
-            issuer: name, subject: name, signatureAlgorithm: .sha256WithRSAEncryption,
-            extensions: extensions, issuerPrivateKey: .init(rsa))
+            version: .v3,
+            serialNumber: .init(),
+            publicKey: publicKey,
+            notValidBefore: now.addingTimeInterval(-300),
+            notValidAfter: notAfter,
+            issuer: name,
+            subject: name,
+            signatureAlgorithm: .sha256WithRSAEncryption,
+            extensions: extensions,
+            issuerPrivateKey: .init(rsa)
+        )
         return PlatformKeyPair(signingKey: RSASigningKey(rsa), certificatePEM: try certificate.serializeAsPEM().pemString, notValidAfter: notAfter)
     }
 }
@@ -54,8 +61,9 @@ enum PKCS7Bundle {
         guard let root = try? DER.parse(der), case .constructed(let info) = root.content else { throw malformed }
         let parts = Array(info)
         guard parts.count == 2, let type = try? ASN1ObjectIdentifier(derEncoded: parts[0]), type == [1, 2, 840, 113549, 1, 7, 2],
-              case .constructed(let explicit) = parts[1].content, let signedDataNode = Array(explicit).first,
-              case .constructed(let signedData) = signedDataNode.content else { throw malformed }
+            case .constructed(let explicit) = parts[1].content, let signedDataNode = Array(explicit).first,
+            case .constructed(let signedData) = signedDataNode.content
+        else { throw malformed }
         let certificateSet = Array(signedData).first {
             $0.identifier.tagClass == .contextSpecific && $0.identifier.tagNumber == 0
         }

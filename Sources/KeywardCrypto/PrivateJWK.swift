@@ -22,16 +22,20 @@ public enum PrivateJWK {
         case .p384(let key):
             members = ecMembers(curve: "P-384", x963: Array(key.publicKey.x963Representation), d: Array(key.rawRepresentation)) + [("alg", "ES384")]
         case .ed25519(let key):
-            members = [("kty", "OKP"), ("crv", "Ed25519"), ("x", Base64URL.encode(key.publicKey.rawRepresentation)),
-                       ("d", Base64URL.encode(key.rawRepresentation)), ("alg", "EdDSA")]
+            members = [
+                ("kty", "OKP"), ("crv", "Ed25519"), ("x", Base64URL.encode(key.publicKey.rawRepresentation)),
+                ("d", Base64URL.encode(key.rawRepresentation)), ("alg", "EdDSA"),
+            ]
         }
         return members + [("use", "sig"), ("kid", keyID)]
     }
 
     static func ecMembers(curve: String, x963: [UInt8], d: [UInt8]) -> [(String, String)] {
         let size = (x963.count - 1) / 2
-        return [("kty", "EC"), ("crv", curve), ("x", Base64URL.encode(x963[1...size])), ("y", Base64URL.encode(x963[(1 + size)...])),
-                ("d", Base64URL.encode(d))]
+        return [
+            ("kty", "EC"), ("crv", curve), ("x", Base64URL.encode(x963[1...size])), ("y", Base64URL.encode(x963[(1 + size)...])),
+            ("d", Base64URL.encode(d)),
+        ]
     }
 
     /// `n, e, d, p, q, dp, dq, qi` from PKCS#1 `RSAPrivateKey` (version, then the eight integers).

@@ -28,7 +28,10 @@ public enum VerificationKey: Sendable {
         case .p384(let key): key.pemRepresentation
         case .ed25519(let key):
             // SPKI for Ed25519 (RFC 8410): AlgorithmIdentifier { 1.3.101.112 } + BIT STRING of the raw key.
-            PEMDocument(type: "PUBLIC KEY", derBytes: [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00] + Array(key.rawRepresentation)).pemString
+            PEMDocument(
+                type: "PUBLIC KEY",
+                derBytes: [0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00] + Array(key.rawRepresentation)
+            ).pemString
         }
     }
 
@@ -98,8 +101,15 @@ public enum PublicKeyImport {
                     keys.append(try certificate(der: der, minimumRSABits: minimumRSABits))
                 }
             case "PUBLIC KEY":
-                keys.append(ImportedPublicKey(key: try spki(der: document.derBytes, minimumRSABits: minimumRSABits), source: .spki,
-                                              notValidBefore: nil, notValidAfter: nil, certificateDER: nil))
+                keys.append(
+                    ImportedPublicKey(
+                        key: try spki(der: document.derBytes, minimumRSABits: minimumRSABits),
+                        source: .spki,
+                        notValidBefore: nil,
+                        notValidAfter: nil,
+                        certificateDER: nil
+                    )
+                )
             case "RSA PUBLIC KEY":
                 guard let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: document.derBytes) else {
                     throw KeyImportError(.malformedKey, "The RSA PUBLIC KEY block is not a valid PKCS#1 public key.")
@@ -107,9 +117,15 @@ public enum PublicKeyImport {
                 try checkSize(key, minimum: minimumRSABits)
                 keys.append(ImportedPublicKey(key: .rsa(key), source: .pkcs1, notValidBefore: nil, notValidAfter: nil, certificateDER: nil))
             case let type where type.contains("PRIVATE KEY"):
-                throw KeyImportError(.privateKeyNotAccepted, "This is a private key (\(type)). Register the public key or certificate; keep the private key to yourself.")
+                throw KeyImportError(
+                    .privateKeyNotAccepted,
+                    "This is a private key (\(type)). Register the public key or certificate; keep the private key to yourself."
+                )
             case let type:
-                throw KeyImportError(.unsupportedPEMType, "PEM blocks of type '\(type.prefix(40))' are not keys; send a CERTIFICATE, PKCS7 bundle, PUBLIC KEY or RSA PUBLIC KEY.")
+                throw KeyImportError(
+                    .unsupportedPEMType,
+                    "PEM blocks of type '\(type.prefix(40))' are not keys; send a CERTIFICATE, PKCS7 bundle, PUBLIC KEY or RSA PUBLIC KEY."
+                )
             }
         }
         return keys
@@ -121,7 +137,8 @@ public enum PublicKeyImport {
         guard let root = try? DER.parse(der), case .constructed(let parts) = root.content else { throw malformed }
         let children = Array(parts)
         guard children.count == 2, case .constructed(let algorithm) = children[0].content,
-              let oidNode = Array(algorithm).first, let oid = try? ASN1ObjectIdentifier(derEncoded: oidNode) else { throw malformed }
+            let oidNode = Array(algorithm).first, let oid = try? ASN1ObjectIdentifier(derEncoded: oidNode)
+        else { throw malformed }
         switch oid {
         case [1, 2, 840, 113549, 1, 1, 1]:
             guard let key = try? _RSA.Signing.PublicKey(unsafeDERRepresentation: der) else { throw malformed }
@@ -141,7 +158,8 @@ public enum PublicKeyImport {
             }
         case [1, 3, 101, 112]:
             guard let bits = try? ASN1BitString(derEncoded: children[1]),
-                  let key = try? Curve25519.Signing.PublicKey(rawRepresentation: bits.bytes) else { throw malformed }
+                let key = try? Curve25519.Signing.PublicKey(rawRepresentation: bits.bytes)
+            else { throw malformed }
             return .ed25519(key)
         default:
             throw KeyImportError(.unsupportedAlgorithm, "Unsupported key algorithm \(oid); use RSA, EC P-256/P-384 or Ed25519.")
@@ -153,7 +171,8 @@ public enum PublicKeyImport {
         // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }
         // TBSCertificate ::= SEQUENCE { [0] version OPTIONAL, serial, signature, issuer, validity, subject, spki, ... }
         guard let root = try? DER.parse(der), case .constructed(let certificate) = root.content,
-              let tbsNode = Array(certificate).first, case .constructed(let tbs) = tbsNode.content else { throw malformed }
+            let tbsNode = Array(certificate).first, case .constructed(let tbs) = tbsNode.content
+        else { throw malformed }
         var fields = Array(tbs)
         if let first = fields.first, first.identifier.tagClass == .contextSpecific { fields.removeFirst() }
         guard fields.count >= 6, case .constructed(let validity) = fields[3].content else { throw malformed }

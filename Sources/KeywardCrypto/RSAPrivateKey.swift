@@ -18,7 +18,9 @@ public struct RSASigningKey: Sendable {
         if document.discriminator == "ENCRYPTED PRIVATE KEY" {
             guard let passphrase else { throw KeyImportError(.wrongPassphrase, "This private key is encrypted; give its passphrase.") }
             do {
-                loaded = try _RSA.Signing.PrivateKey(encryptedPEMRepresentation: document.pemString) { (setter: ([UInt8]) -> Void) in setter(passphrase) }
+                loaded = try _RSA.Signing.PrivateKey(encryptedPEMRepresentation: document.pemString) { (setter: ([UInt8]) -> Void) in
+                    setter(passphrase)
+                }
             } catch {
                 throw KeyImportError(.wrongPassphrase, "The private key could not be decrypted: wrong passphrase, or not an RSA key.")
             }
@@ -37,12 +39,13 @@ public struct RSASigningKey: Sendable {
 
     /// A new key of `bits` (2048, 3072 or 4096).
     public static func generate(bits: Int) throws -> RSASigningKey {
-        let size: _RSA.Signing.KeySize = switch bits {
-        case 2048: .bits2048
-        case 3072: .bits3072
-        case 4096: .bits4096
-        default: throw KeyImportError(.unsupportedAlgorithm, "RSA keys are generated with 2048, 3072 or 4096 bits.")
-        }
+        let size: _RSA.Signing.KeySize =
+            switch bits {
+            case 2048: .bits2048
+            case 3072: .bits3072
+            case 4096: .bits4096
+            default: throw KeyImportError(.unsupportedAlgorithm, "RSA keys are generated with 2048, 3072 or 4096 bits.")
+            }
         return RSASigningKey(try _RSA.Signing.PrivateKey(keySize: size))
     }
 
@@ -59,11 +62,12 @@ public struct RSASigningKey: Sendable {
 
     /// RSASSA-PKCS1-v1_5 over `message` with `digest`: deterministic, so equal to `openssl dgst -sign`.
     public func signPKCS1v15(_ message: [UInt8], digest: SignatureDigest) throws -> [UInt8] {
-        let signature: _RSA.Signing.RSASignature = switch digest {
-        case .sha1: try key.signature(for: Insecure.SHA1.hash(data: message), padding: .insecurePKCS1v1_5)
-        case .sha256: try key.signature(for: SHA256.hash(data: message), padding: .insecurePKCS1v1_5)
-        case .sha512: try key.signature(for: SHA512.hash(data: message), padding: .insecurePKCS1v1_5)
-        }
+        let signature: _RSA.Signing.RSASignature =
+            switch digest {
+            case .sha1: try key.signature(for: Insecure.SHA1.hash(data: message), padding: .insecurePKCS1v1_5)
+            case .sha256: try key.signature(for: SHA256.hash(data: message), padding: .insecurePKCS1v1_5)
+            case .sha512: try key.signature(for: SHA512.hash(data: message), padding: .insecurePKCS1v1_5)
+            }
         return Array(signature.rawRepresentation)
     }
 }

@@ -50,7 +50,9 @@ public struct SecretScanningKeys: Sendable {
         do {
             file = try JSONDecoder().decode(File.self, from: json)
         } catch {
-            throw FileError(description: #"expected {"public_keys": [{"key_identifier": "…", "key": "-----BEGIN PUBLIC KEY-----…", "is_current": true}]}"#)
+            throw FileError(
+                description: #"expected {"public_keys": [{"key_identifier": "…", "key": "-----BEGIN PUBLIC KEY-----…", "is_current": true}]}"#
+            )
         }
         guard !file.public_keys.isEmpty else { throw FileError(description: "public_keys is empty") }
         var entries: [String: Entry] = [:]
@@ -59,7 +61,9 @@ public struct SecretScanningKeys: Sendable {
             guard !identifier.isEmpty, identifier.utf8.count <= 256 else {
                 throw FileError(description: "public_keys[\(index)].key_identifier must be 1 to 256 characters")
             }
-            guard entries[identifier] == nil else { throw FileError(description: "public_keys[\(index)]: key_identifier \(identifier.prefix(80)) is listed twice") }
+            guard entries[identifier] == nil else {
+                throw FileError(description: "public_keys[\(index)]: key_identifier \(identifier.prefix(80)) is listed twice")
+            }
             let key: P256.Signing.PublicKey
             do {
                 key = try P256.Signing.PublicKey(pemRepresentation: item.key)
@@ -78,7 +82,8 @@ public struct SecretScanningKeys: Sendable {
     public func verify(body: some DataProtocol, identifier: String, signature: String) -> Verification {
         guard let entry = entries[identifier] else { return .unknownKey }
         guard signature.utf8.count <= 256, let der = Data(base64Encoded: signature.trimmingCharacters(in: .whitespaces)),
-              let parsed = try? P256.Signing.ECDSASignature(derRepresentation: der) else { return .invalidSignature }
+            let parsed = try? P256.Signing.ECDSASignature(derRepresentation: der)
+        else { return .invalidSignature }
         return entry.key.isValidSignature(parsed, for: body) ? .valid : .invalidSignature
     }
 }

@@ -78,7 +78,8 @@ public enum Base32 {
 
     public static func encode(_ bytes: [UInt8]) -> String {
         var output: [UInt8] = []
-        var buffer: UInt32 = 0, bits = 0
+        var buffer: UInt32 = 0
+        var bits = 0
         for byte in bytes {
             buffer = (buffer << 8) | UInt32(byte)
             bits += 8
@@ -94,7 +95,8 @@ public enum Base32 {
     /// Decodes, ignoring case, spaces and padding; nil on any other character.
     public static func decode(_ text: String) -> [UInt8]? {
         var output: [UInt8] = []
-        var buffer: UInt32 = 0, bits = 0
+        var buffer: UInt32 = 0
+        var bits = 0
         for character in text.uppercased().utf8 where character != UInt8(ascii: " ") && character != UInt8(ascii: "=") {
             guard let value = alphabet.firstIndex(of: character) else { return nil }
             buffer = (buffer << 5) | UInt32(value)

@@ -24,7 +24,13 @@ public enum ManualSigning {
     }
 
     /// Checks `input` (for myPOS the form with its `Signature`; for AliKassa the body and `signature`).
-    public static func verify(_ dialect: Dialect, input: [UInt8], publicKey: VerificationKey, signature: String?, digest: SignatureDigest) throws -> SignatureCheck {
+    public static func verify(
+        _ dialect: Dialect,
+        input: [UInt8],
+        publicKey: VerificationKey,
+        signature: String?,
+        digest: SignatureDigest
+    ) throws -> SignatureCheck {
         switch dialect {
         case .mypos:
             try requireSHA256(digest)
@@ -49,8 +55,15 @@ public enum ManualSigning {
 extension ManualSigning {
     /// The headers an RFC 9421 client sends for `method url` with `body`: `Content-Digest` (when there is
     /// a body), `Signature-Input` and `Signature`, covering `@method`, `@target-uri` (and `content-digest`).
-    public static func signRFC9421(method: String, url: String, body: [UInt8], key: HTTPSigningKey, keyID: String,
-                                   created: Int, nonce: String) throws -> [(name: String, value: String)] {
+    public static func signRFC9421(
+        method: String,
+        url: String,
+        body: [UInt8],
+        key: HTTPSigningKey,
+        keyID: String,
+        created: Int,
+        nonce: String
+    ) throws -> [(name: String, value: String)] {
         guard let parts = URLParts(url) else { throw ManualSigningError("--url must be an absolute http(s) URL") }
         var headers: [(name: String, value: String)] = []
         var components = ["@method", "@target-uri"]
@@ -58,8 +71,14 @@ extension ManualSigning {
             headers.append(("Content-Digest", ContentDigest.make(for: body)))
             components.append("content-digest")
         }
-        let request = HTTPRequestView(method: method.uppercased(), scheme: parts.scheme, authority: parts.authority, path: parts.path,
-                                      query: parts.query, fields: headers)
+        let request = HTTPRequestView(
+            method: method.uppercased(),
+            scheme: parts.scheme,
+            authority: parts.authority,
+            path: parts.path,
+            query: parts.query,
+            fields: headers
+        )
         let input = SignatureInput.make(components: components, created: created, nonce: nonce, keyID: keyID, algorithm: key.algorithm)
         let signature = try key.sign(try HTTPMessageSignatures.signatureBase(for: request, input: input))
         headers.append(("Signature-Input", input.headerValue))
@@ -72,11 +91,24 @@ extension ManualSigning {
     /// Checks an RFC 9421 signed request as the gateway does (same policy, nonce required), except that
     /// the key is `publicKey` whatever the `keyid`, the nonce is not looked up, and with `ignoreTime`
     /// an old request (a support ticket's) is judged on its signature alone.
-    public static func verifyRFC9421(method: String, url: String, body: [UInt8], headers: [(name: String, value: String)],
-                                     publicKey: VerificationKey, now: Int, ignoreTime: Bool = false) throws -> SignatureCheck {
+    public static func verifyRFC9421(
+        method: String,
+        url: String,
+        body: [UInt8],
+        headers: [(name: String, value: String)],
+        publicKey: VerificationKey,
+        now: Int,
+        ignoreTime: Bool = false
+    ) throws -> SignatureCheck {
         guard let parts = URLParts(url) else { throw ManualSigningError("--url must be an absolute http(s) URL") }
-        let request = HTTPRequestView(method: method.uppercased(), scheme: parts.scheme, authority: parts.authority, path: parts.path,
-                                      query: parts.query, fields: headers)
+        let request = HTTPRequestView(
+            method: method.uppercased(),
+            scheme: parts.scheme,
+            authority: parts.authority,
+            path: parts.path,
+            query: parts.query,
+            fields: headers
+        )
         var policy = NativeSignature.Policy()
         if ignoreTime { policy.window = Int(Int32.max) }
         switch NativeSignature.verify(request: request, body: body, now: now, policy: policy, resolveKey: { _ in publicKey }) {
@@ -92,7 +124,8 @@ struct URLParts {
 
     init?(_ text: String) {
         guard let components = URLComponents(string: text), let scheme = components.scheme?.lowercased(),
-              scheme == "https" || scheme == "http", let host = components.percentEncodedHost, !host.isEmpty else { return nil }
+            scheme == "https" || scheme == "http", let host = components.percentEncodedHost, !host.isEmpty
+        else { return nil }
         let defaultPort = scheme == "https" ? 443 : 80
         self.scheme = scheme
         self.authority = host.lowercased() + (components.port.map { $0 == defaultPort ? "" : ":\($0)" } ?? "")

@@ -102,9 +102,10 @@ public enum MultipartForm {
         var form = MultipartFormData()
         for part in reader.parts {
             guard let disposition = part.headers.first(where: { $0.name.lowercased() == "content-disposition" }),
-                  let name = parameter("name", in: Substring(disposition.value)) else { throw malformed }
+                let name = parameter("name", in: Substring(disposition.value))
+            else { throw malformed }
             if let fileName = parameter("filename", in: Substring(disposition.value)) {
-                if !(fileName.isEmpty && part.body.isEmpty) {   // browsers send an empty part for a file input left empty
+                if !(fileName.isEmpty && part.body.isEmpty) {  // browsers send an empty part for a file input left empty
                     form.files[name, default: []].append(UploadedFile(fileName: fileName, bytes: part.body))
                 }
             } else {
@@ -131,7 +132,10 @@ public enum MultipartForm {
 /// callbacks cannot throw, so the refusal is kept and thrown once the parser returns). Used by one
 /// `parse` call on one thread, so it needs no lock and is not `Sendable`.
 private final class PartCollector {
-    struct Part { var headers: [(name: String, value: String)] = []; var body: [UInt8] = [] }
+    struct Part {
+        var headers: [(name: String, value: String)] = []
+        var body: [UInt8] = []
+    }
 
     var parts: [Part] = []
     var current = Part()

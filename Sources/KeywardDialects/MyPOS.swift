@@ -35,7 +35,10 @@ public enum MyPOSIPC {
         }
         var seen = Set<String>()
         for parameter in parameters where !seen.insert(parameter.name).inserted {
-            return .invalid(code: .duplicateParameter, reason: "Parameter '\(parameter.name.prefix(64))' appears more than once; myPOS signs each parameter once.")
+            return .invalid(
+                code: .duplicateParameter,
+                reason: "Parameter '\(parameter.name.prefix(64))' appears more than once; myPOS signs each parameter once."
+            )
         }
         guard let bytes = SignatureCheck.decodeBase64(signature.value), !bytes.isEmpty else {
             return .invalid(code: .signatureInvalid, reason: "The Signature parameter is not base64.")

@@ -68,8 +68,13 @@ public enum NativeSignature {
     /// - Parameters:
     ///   - body: the raw body; a non-empty body must be covered by a matching `content-digest`.
     ///   - now: seconds since 1970.
-    public static func verify(request: HTTPRequestView, body: [UInt8], now: Int, policy: Policy = Policy(),
-                              resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
+    public static func verify(
+        request: HTTPRequestView,
+        body: [UInt8],
+        now: Int,
+        policy: Policy = Policy(),
+        resolveKey: (String) -> VerificationKey?
+    ) -> Result<Verified, Refusal> {
         switch parse(request) {
         case .failure(let refusal): return .failure(refusal)
         case .success(let headers): return verify(request: request, headers: headers, body: body, now: now, policy: policy, resolveKey: resolveKey)
@@ -80,8 +85,14 @@ public enum NativeSignature {
     /// The gateway calls this before reading any body, so a request with a bogus signature is refused
     /// without buffering it; `expectsBody` (a declared body) demands a covered `content-digest`, which
     /// `checkBody` then compares with the body read.
-    public static func verifyHeaders(request: HTTPRequestView, headers: Headers, expectsBody: Bool, now: Int, policy: Policy = Policy(),
-                                     resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
+    public static func verifyHeaders(
+        request: HTTPRequestView,
+        headers: Headers,
+        expectsBody: Bool,
+        now: Int,
+        policy: Policy = Policy(),
+        resolveKey: (String) -> VerificationKey?
+    ) -> Result<Verified, Refusal> {
         let input = headers.input
         let signature = headers.signature
         guard let keyID = input.keyID else {
@@ -93,7 +104,13 @@ public enum NativeSignature {
         let algorithm: HTTPSignatureAlgorithm
         if let named = input.algorithm {
             guard let parsed = HTTPSignatureAlgorithm(rawValue: named), policy.allowedAlgorithms.contains(parsed) else {
-                return .failure(Refusal(code: .algorithmNotAllowed, reason: "Algorithm '\(named.prefix(40))' is not accepted; use one of \(policy.allowedAlgorithms.map(\.rawValue).sorted().joined(separator: ", "))."))
+                return .failure(
+                    Refusal(
+                        code: .algorithmNotAllowed,
+                        reason:
+                            "Algorithm '\(named.prefix(40))' is not accepted; use one of \(policy.allowedAlgorithms.map(\.rawValue).sorted().joined(separator: ", "))."
+                    )
+                )
             }
             algorithm = parsed
         } else {
@@ -102,15 +119,27 @@ public enum NativeSignature {
                 return .failure(Refusal(code: .algorithmNotAllowed, reason: "Algorithm '\(algorithm.rawValue)' is not accepted."))
             }
         }
-        guard HTTPMessageSignatures.defaultAlgorithm(for: key) == algorithm
-                || (algorithm == .rsaV15SHA256 && HTTPMessageSignatures.defaultAlgorithm(for: key) == .rsaPSSSHA512) else {
-            return .failure(Refusal(code: .algorithmNotAllowed, reason: "Algorithm '\(algorithm.rawValue)' does not fit key \(keyID.prefix(64)) (\(key.algorithmDescription))."))
+        guard
+            HTTPMessageSignatures.defaultAlgorithm(for: key) == algorithm
+                || (algorithm == .rsaV15SHA256 && HTTPMessageSignatures.defaultAlgorithm(for: key) == .rsaPSSSHA512)
+        else {
+            return .failure(
+                Refusal(
+                    code: .algorithmNotAllowed,
+                    reason: "Algorithm '\(algorithm.rawValue)' does not fit key \(keyID.prefix(64)) (\(key.algorithmDescription))."
+                )
+            )
         }
         guard let created = input.created else {
             return .failure(Refusal(code: .signatureInvalid, reason: "The signature parameters have no created time."))
         }
         if created > now + policy.window || now - created > policy.window {
-            return .failure(Refusal(code: .signatureExpired, reason: "The signature was created \(now - created) s ago; it must be within \(policy.window) s of the server clock."))
+            return .failure(
+                Refusal(
+                    code: .signatureExpired,
+                    reason: "The signature was created \(now - created) s ago; it must be within \(policy.window) s of the server clock."
+                )
+            )
         }
         if let expires = input.expires, expires <= now {
             return .failure(Refusal(code: .signatureExpired, reason: "The signature expired \(now - expires) s ago."))
@@ -133,7 +162,12 @@ public enum NativeSignature {
             return .failure(Refusal(code: .signatureInvalid, reason: error.message))
         }
         guard HTTPMessageSignatures.verify(signature, base: base, key: key, algorithm: algorithm) else {
-            return .failure(Refusal(code: .signatureInvalid, reason: "The signature does not match the covered components; check the method, URL and headers you signed."))
+            return .failure(
+                Refusal(
+                    code: .signatureInvalid,
+                    reason: "The signature does not match the covered components; check the method, URL and headers you signed."
+                )
+            )
         }
         return .success(Verified(keyID: keyID, label: input.label, algorithm: algorithm, created: created, nonce: input.nonce))
     }
@@ -158,8 +192,14 @@ public enum NativeSignature {
     }
 
     /// The same as `verify(request:body:...)`, with the headers already parsed.
-    public static func verify(request: HTTPRequestView, headers: Headers, body: [UInt8], now: Int, policy: Policy = Policy(),
-                              resolveKey: (String) -> VerificationKey?) -> Result<Verified, Refusal> {
+    public static func verify(
+        request: HTTPRequestView,
+        headers: Headers,
+        body: [UInt8],
+        now: Int,
+        policy: Policy = Policy(),
+        resolveKey: (String) -> VerificationKey?
+    ) -> Result<Verified, Refusal> {
         let verified = verifyHeaders(request: request, headers: headers, expectsBody: !body.isEmpty, now: now, policy: policy, resolveKey: resolveKey)
         guard case .success = verified else { return verified }
         if case .failure(let refusal) = checkBody(request: request, headers: headers, body: body) { return .failure(refusal) }

@@ -8,7 +8,8 @@ public enum ReplayFingerprint {
     /// The fingerprint of a myPOS IPC form (SHA-256, hex); nil when it carries no decodable signature.
     public static func myPOS(_ parameters: [(name: String, value: String)]) -> String? {
         guard let signature = parameters.last(where: { $0.name == MyPOSIPC.signatureParameter })?.value,
-              let bytes = SignatureCheck.decodeBase64(signature), !bytes.isEmpty else { return nil }
+            let bytes = SignatureCheck.decodeBase64(signature), !bytes.isEmpty
+        else { return nil }
         let values = parameters.filter { $0.name != MyPOSIPC.signatureParameter }.map(\.value)
         return digest(MyPOSIPC.signedContent(values: values), bytes)
     }

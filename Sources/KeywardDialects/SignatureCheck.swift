@@ -12,7 +12,8 @@ public enum SignatureCheck: Equatable, Sendable {
 
     static let mismatch = SignatureCheck.invalid(
         code: .signatureInvalid,
-        reason: "The signature does not match: the signed content changed after signing, or it was signed with another key or hash.")
+        reason: "The signature does not match: the signed content changed after signing, or it was signed with another key or hash."
+    )
 
     /// Decodes a base64 signature. Spaces are read as '+': a form value that was not URL-encoded turns
     /// '+' into ' ', and base64 never contains a space, so this cannot change a correct signature.

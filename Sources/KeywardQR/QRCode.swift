@@ -44,9 +44,11 @@ public struct QRCode: Sendable, Equatable {
     /// compare module-for-module with other encoders.
     init(bytes: [UInt8], correction: ErrorCorrection, version pinnedVersion: Int?, mask pinnedMask: Int?) throws(QRCodeError) {
         let candidates = pinnedVersion.map { $0...$0 } ?? QRCodeTables.versions
-        guard let version = candidates.first(where: {
-            bytes.count <= QRCodeTables.byteCapacity(version: $0, correction: correction)
-        }) else {
+        guard
+            let version = candidates.first(where: {
+                bytes.count <= QRCodeTables.byteCapacity(version: $0, correction: correction)
+            })
+        else {
             let largest = candidates.upperBound
             throw .tooLong(bytes: bytes.count, maximum: QRCodeTables.byteCapacity(version: largest, correction: correction))
         }
@@ -183,7 +185,7 @@ public struct QRCode: Sendable, Equatable {
     static func dataCodewords(for bytes: [UInt8], version: Int, correction: ErrorCorrection) -> [UInt8] {
         let capacity = QRCodeTables.dataCodewords(version: version, correction: correction)
         var writer = BitWriter()
-        writer.append(0b0100, bits: 4) // byte mode
+        writer.append(0b0100, bits: 4)  // byte mode
         writer.append(bytes.count, bits: QRCodeTables.characterCountBits(version: version))
         for byte in bytes {
             writer.append(Int(byte), bits: 8)

@@ -19,8 +19,12 @@ public enum Listener: Sendable {
 
 /// The routes of one listener.
 /// `table`, when given, receives every management and cabinet route with what it needs.
-public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: UpstreamProxyHandle? = nil,
-                        table: RouteTable = RouteTable()) -> Router<KeywardRequestContext> {
+public func buildRouter(
+    _ services: KeywardServices,
+    listener: Listener,
+    proxy: UpstreamProxyHandle? = nil,
+    table: RouteTable = RouteTable()
+) -> Router<KeywardRequestContext> {
     let settings = services.settings
     let router = Router(context: KeywardRequestContext.self)
     if listener == .https { router.add(middleware: StrictTransportSecurityMiddleware()) }
@@ -31,8 +35,17 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     router.add(middleware: ClientAddressMiddleware(trustedProxies: settings.trustedProxies))
     WellKnownController(acme: services.acmeState, associations: services.domainAssociations).addRoutes(to: router)
     if listener == .https {
-        MetricsController(certificates: services.certificates, issuance: ChannelIssuance(store: services.store, changes: services.changes, certificates: services.certificates,
-                                                                           clock: services.clock), clock: services.clock, token: settings.metricsToken).addRoutes(to: router)
+        MetricsController(
+            certificates: services.certificates,
+            issuance: ChannelIssuance(
+                store: services.store,
+                changes: services.changes,
+                certificates: services.certificates,
+                clock: services.clock
+            ),
+            clock: services.clock,
+            token: settings.metricsToken
+        ).addRoutes(to: router)
     }
     router.get("healthz") { _, _ in
         var json = FlatJSON()
@@ -43,17 +56,31 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
         try JSONResponse.make(["service": "keyward", "auth_test": "/v1/auth/test", "management": "/v1/manage/keys"])
     }
     let signatures = HTTPSignatureAuthenticator(
-        signingKeys: services.signingKeys, clock: services.clock,
-        scheme: listener == .plainHTTP && settings.insecureHTTP ? "http" : "https", maxBodyBytes: settings.maxBodyBytes)
-    let providers = ProviderAuthenticator(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock,
-                                          maxBodyBytes: settings.signedFormMaxBodyBytes)
+        signingKeys: services.signingKeys,
+        clock: services.clock,
+        scheme: listener == .plainHTTP && settings.insecureHTTP ? "http" : "https",
+        maxBodyBytes: settings.maxBodyBytes
+    )
+    let providers = ProviderAuthenticator(
+        directory: services.storeDirectory,
+        signingKeys: services.signingKeys,
+        clock: services.clock,
+        maxBodyBytes: settings.signedFormMaxBodyBytes
+    )
     let rateLimits = RateLimitGate(limiter: services.rateLimiter, settings: services.rateLimits, refusals: services.refusals)
     let myPOS = MyPOSController(providers: providers, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes, rateLimits: rateLimits)
     myPOS.addRoutes(to: router, path: settings.myposPath, mode: .live)
     myPOS.addRoutes(to: router, path: settings.myposTestPath, mode: .test)
-    let authentication = SecretKeyAuthMiddleware(authenticator: services.authenticator, signatures: signatures, providers: providers,
-                                                 sessions: services.deviceSessions, rateLimits: rateLimits)
-    AllianceController(sessions: services.deviceSessions, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes, rateLimits: rateLimits).addRoutes(to: router)
+    let authentication = SecretKeyAuthMiddleware(
+        authenticator: services.authenticator,
+        signatures: signatures,
+        providers: providers,
+        sessions: services.deviceSessions,
+        rateLimits: rateLimits
+    )
+    AllianceController(sessions: services.deviceSessions, proxy: proxy?.proxy, maxBodyBytes: settings.maxBodyBytes, rateLimits: rateLimits).addRoutes(
+        to: router
+    )
     CipherHelperController(jweKeys: services.jweKeys, clock: services.clock).addRoutes(to: router.group("cipher").add(middleware: authentication))
     // Leak reports are signed by a secret scanner, not sent with a key: outside the `/v1` key group.
     SecretScanningController(services: services).addRoutes(to: router, table: table)
@@ -61,8 +88,11 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     let v1 = router.group("v1").add(middleware: authentication)
     // Every management route is registered with what it needs (`ManageRoutes`); its handler gets a
     // `ManageContext`, which exists only for a verified key.
-    let manage = ManageRoutes(group: v1.group("manage", context: ManageContext.self).add(middleware: AuditMiddleware(audit: services.audit)),
-                              table: table, prefix: "/v1/manage")
+    let manage = ManageRoutes(
+        group: v1.group("manage", context: ManageContext.self).add(middleware: AuditMiddleware(audit: services.audit)),
+        table: table,
+        prefix: "/v1/manage"
+    )
     AuditController(audit: services.audit).addRoutes(to: manage)
     MerchantSettingsController(settings: services.merchantSettings).addRoutes(to: manage)
     RateLimitController(limits: services.rateLimits).addRoutes(to: manage)
@@ -71,10 +101,21 @@ public func buildRouter(_ services: KeywardServices, listener: Listener, proxy: 
     SigningKeyController(signingKeys: services.signingKeys, heavyWork: services.heavyWork, clock: services.clock).addRoutes(to: manage)
     StoreController(stores: services.stores, heavyWork: services.heavyWork, clock: services.clock).addRoutes(to: manage)
     JWEKeyController(jweKeys: services.jweKeys, sessions: services.deviceSessions, clock: services.clock).addRoutes(to: manage)
-    CertificateController(certificates: services.certificates, channels: services.channels, applePay: services.applePayRequests, clock: services.clock)
-        .addRoutes(to: manage)
-    let channelController = ChannelController(channels: services.channels, certificates: services.certificates, webhooks: services.webhooks,
-                                              associations: services.domainAssociations, verifications: services.domainVerifications, clock: services.clock)
+    CertificateController(
+        certificates: services.certificates,
+        channels: services.channels,
+        applePay: services.applePayRequests,
+        clock: services.clock
+    )
+    .addRoutes(to: manage)
+    let channelController = ChannelController(
+        channels: services.channels,
+        certificates: services.certificates,
+        webhooks: services.webhooks,
+        associations: services.domainAssociations,
+        verifications: services.domainVerifications,
+        clock: services.clock
+    )
     channelController.addRoutes(to: manage)
     DomainVerificationController(verifications: services.domainVerifications, channels: channelController).addRoutes(to: manage)
     manage.refuseUnknownPaths()
@@ -108,20 +149,29 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
         defaultCertificate = try tls.defaultCertificate(hostnames: settings.hostnames, keyring: services.keyring, clock: clock, logger: logger)
         tlsConfiguration = try defaultCertificate.serverConfiguration()
         // Channel domains get their own certificate by SNI; other names the local-CA one (renewed while serving).
-        tlsConfiguration.sslContextCallback = SNICertificates(certificates: services.certificates, changes: services.changes, logger: logger,
-                                                              reserved: services.domainVerifications.reserved, fallback: defaultCertificate).callback
+        tlsConfiguration.sslContextCallback =
+            SNICertificates(
+                certificates: services.certificates,
+                changes: services.changes,
+                logger: logger,
+                reserved: services.domainVerifications.reserved,
+                fallback: defaultCertificate
+            ).callback
     } catch {
         await services.store.shutdown()
         throw error
     }
     if settings.insecureHTTP {
-        logger.critical("--insecure-http: the whole API, keys included, is served on plain HTTP port \(settings.httpPort). For tests and benchmarks only.")
+        logger.critical(
+            "--insecure-http: the whole API, keys included, is served on plain HTTP port \(settings.httpPort). For tests and benchmarks only."
+        )
     }
     let plainHTTP = Application(
         router: buildRouter(services, listener: .plainHTTP, proxy: proxy),
         server: try limitedHTTPServer(limits: settings.listenerLimits, tls: nil, name: "HTTP", logger: logger),
         configuration: .init(address: .hostname(settings.host, port: settings.httpPort), serverName: "Keyward"),
-        logger: logger)
+        logger: logger
+    )
 
     var background: [any Service] = [
         StoreLifecycle(store: services.store),
@@ -130,9 +180,17 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
         services.lastUsed,
         NoncePruner(store: services.store, clock: clock, logger: logger),
         DeviceSessionPruner(sessions: services.deviceSessions, logger: logger),
-        CertificateWorkerService(worker: ACMEWorker(services: services, logger: logger), alerts: ExpiryAlerts(services: services, logger: logger),
-                                 interval: .seconds(settings.certificateCheckSeconds), logger: logger),
-        DomainVerificationWorkerService(verifications: services.domainVerifications, interval: .seconds(settings.certificateCheckSeconds), logger: logger),
+        CertificateWorkerService(
+            worker: ACMEWorker(services: services, logger: logger),
+            alerts: ExpiryAlerts(services: services, logger: logger),
+            interval: .seconds(settings.certificateCheckSeconds),
+            logger: logger
+        ),
+        DomainVerificationWorkerService(
+            verifications: services.domainVerifications,
+            interval: .seconds(settings.certificateCheckSeconds),
+            logger: logger
+        ),
         plainHTTP,
         DefaultCertificateRenewal(certificate: defaultCertificate, interval: .seconds(settings.certificateCheckSeconds), logger: logger),
     ]
@@ -146,9 +204,12 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
         configuration: .init(address: .hostname(settings.host, port: httpsPort), serverName: "Keyward"),
         services: background,
         onServerRunning: { channel in
-            startLogger.notice("Keyward is serving HTTPS on \(listeningAddress(channel.localAddress, port: httpsPort)); local CA certificate: \(caPath)")
+            startLogger.notice(
+                "Keyward is serving HTTPS on \(listeningAddress(channel.localAddress, port: httpsPort)); local CA certificate: \(caPath)"
+            )
         },
-        logger: logger)
+        logger: logger
+    )
 }
 
 /// `127.0.0.1:8443` or `[::1]:8443`, not NIO's `[IPv4]127.0.0.1/127.0.0.1:8443`.

@@ -1,3 +1,7 @@
+import Foundation
+import Logging
+import Synchronization
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,9 +9,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Foundation
-import Logging
-import Synchronization
 
 /// How `keyward serve` writes its log (`log_format`).
 public enum LogFormat: String, Sendable, CaseIterable {
@@ -42,8 +43,15 @@ public struct KeywardLogHandler: LogHandler {
     public func log(event: LogEvent) {
         var merged = metadata
         if let extra = event.metadata { merged.merge(extra) { _, new in new } }
-        let line = LogLine.render(format: format, time: Date(), level: event.level, label: label, message: event.message.description,
-                                  source: event.source, metadata: merged)
+        let line = LogLine.render(
+            format: format,
+            time: Date(),
+            level: event.level,
+            label: label,
+            message: event.message.description,
+            source: event.source,
+            metadata: merged
+        )
         StandardError.write(line)
     }
 }
@@ -53,8 +61,15 @@ enum LogLine {
     /// Metadata keys printed under another name.
     static let renamed = ["hb.request.id": "request_id"]
 
-    static func render(format: LogFormat, time: Date, level: Logger.Level, label: String, message: String, source: String,
-                       metadata: Logger.Metadata) -> String {
+    static func render(
+        format: LogFormat,
+        time: Date,
+        level: Logger.Level,
+        label: String,
+        message: String,
+        source: String,
+        metadata: Logger.Metadata
+    ) -> String {
         let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(time)
         let fields = metadata.map { (renamed[$0.key] ?? $0.key, $0.value) }.sorted { $0.0 < $1.0 }
         switch format {

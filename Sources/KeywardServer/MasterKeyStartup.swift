@@ -27,20 +27,24 @@ enum MasterKeyStartup {
         if !files.exists {
             let sealedUnder = try await sealedKeyIDs(store)
             guard sealedUnder.isEmpty else {
-                throw MasterKeyRefused(code: .masterKeyMissing, expected: sealedUnder.sorted(), file: files.path,
-                                       message: "does not exist; restore that key file (a new key cannot open them), or point KEYWARD_MASTER_KEY_FILE at it")
+                throw MasterKeyRefused(
+                    code: .masterKeyMissing,
+                    expected: sealedUnder.sorted(),
+                    file: files.path,
+                    message: "does not exist; restore that key file (a new key cannot open them), or point KEYWARD_MASTER_KEY_FILE at it"
+                )
             }
             let key = try files.create()
             let banner = """
 
-            ************************************************************************
-            * WARNING: created a NEW master key at \(files.path)
-            * (id \(key.id)). Every sealed secret depends on it: back it up, keep it
-            * off shared disks, and give every instance the same file. Losing it
-            * loses every payment key and private key stored in this database.
-            ************************************************************************
+                ************************************************************************
+                * WARNING: created a NEW master key at \(files.path)
+                * (id \(key.id)). Every sealed secret depends on it: back it up, keep it
+                * off shared disks, and give every instance the same file. Losing it
+                * loses every payment key and private key stored in this database.
+                ************************************************************************
 
-            """
+                """
             FileHandle.standardError.write(Data(banner.utf8))
             logger.warning("created a new master key", metadata: ["master_key_id": "\(key.id)", "path": "\(files.path)"])
         }

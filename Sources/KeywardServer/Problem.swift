@@ -37,11 +37,24 @@ struct Problem: Encodable {
 
     /// `type` and `status` override the defaults of the error's code and kind (a rate limit's 429 uses
     /// the registered `quota-exceeded` problem type).
-    static func response(_ error: KeywardError, requestID: String, findings: [CertificateFinding]? = nil,
-                         type: String? = nil, status: HTTPResponse.Status? = nil) -> Response {
+    static func response(
+        _ error: KeywardError,
+        requestID: String,
+        findings: [CertificateFinding]? = nil,
+        type: String? = nil,
+        status: HTTPResponse.Status? = nil
+    ) -> Response {
         let status = status ?? self.status(for: error.kind)
-        let problem = Problem(type: type ?? "urn:keyward:problem:\(error.code)", title: status.reasonPhrase, status: status.code,
-                              detail: error.message, code: error.code.rawValue, field: error.field, requestID: requestID, findings: findings)
+        let problem = Problem(
+            type: type ?? "urn:keyward:problem:\(error.code)",
+            title: status.reasonPhrase,
+            status: status.code,
+            detail: error.message,
+            code: error.code.rawValue,
+            field: error.field,
+            requestID: requestID,
+            findings: findings
+        )
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let body = (try? encoder.encode(problem)) ?? Data("{}".utf8)
@@ -60,7 +73,11 @@ enum ProblemMapping {
         case let error as KeywardError:
             return Problem.response(error, requestID: context.requestID)
         case let refusal as CertificateUploadRefusal:
-            return Problem.response(KeywardError(.invalidInput, refusal.code, refusal.message), requestID: context.requestID, findings: refusal.findings)
+            return Problem.response(
+                KeywardError(.invalidInput, refusal.code, refusal.message),
+                requestID: context.requestID,
+                findings: refusal.findings
+            )
         case let lockout as SecondFactorLockout:
             return Problem.response(lockout.problem, requestID: context.requestID)
         case let paused as PausedRefusal:
@@ -74,19 +91,22 @@ enum ProblemMapping {
             // were one type until they were split; any of them reaching the edge is still a 400 with its code.
             return Problem.response(KeywardError(.invalidInput, error.code, error.message), requestID: context.requestID)
         case let error as HTTPError:
-            let mapped: KeywardError = switch error.status {
-            case .notFound: KeywardError(.notFound, .notFound, "No such endpoint.")
-            case .contentTooLarge: KeywardError(.tooLarge, .bodyTooLarge, "The request body is larger than this endpoint accepts.")
-            case .methodNotAllowed: KeywardError(.invalidInput, .methodNotAllowed, "This endpoint does not accept that HTTP method.")
-            default: KeywardError(.invalidInput, .badRequest, error.body ?? "The request could not be read.")
-            }
+            let mapped: KeywardError =
+                switch error.status {
+                case .notFound: KeywardError(.notFound, .notFound, "No such endpoint.")
+                case .contentTooLarge: KeywardError(.tooLarge, .bodyTooLarge, "The request body is larger than this endpoint accepts.")
+                case .methodNotAllowed: KeywardError(.invalidInput, .methodNotAllowed, "This endpoint does not accept that HTTP method.")
+                default: KeywardError(.invalidInput, .badRequest, error.body ?? "The request could not be read.")
+                }
             var response = Problem.response(mapped, requestID: context.requestID)
             if error.status == .methodNotAllowed { response.status = .methodNotAllowed }
             return response
         default:
             context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
-            return Problem.response(KeywardError(.unavailable, .internalError, "Something went wrong on our side; quote the request id when asking for help."),
-                                    requestID: context.requestID).withStatus(.internalServerError)
+            return Problem.response(
+                KeywardError(.unavailable, .internalError, "Something went wrong on our side; quote the request id when asking for help."),
+                requestID: context.requestID
+            ).withStatus(.internalServerError)
         }
     }
 }

@@ -69,19 +69,29 @@ public struct KeywardServices: Sendable {
         let jweKeys = JWEKeyService(store: store, changes: changes, clock: clock)
         let heavyWork = HeavyWork(threads: settings.heavyWorkThreads, maxPending: settings.heavyWorkQueue)
         let certificates = CertificateService(store: store, keyring: keyring, changes: changes, clock: clock, heavyWork: heavyWork)
-        let accounts = AccountService(store: store, keyring: keyring, clock: clock, hasher: PasswordHasher(cost: settings.passwordHashCost, pool: heavyWork))
+        let accounts = AccountService(
+            store: store,
+            keyring: keyring,
+            clock: clock,
+            hasher: PasswordHasher(cost: settings.passwordHashCost, pool: heavyWork)
+        )
         let reserved: ReservedDomains
         do { reserved = try settings.reserved() } catch {
             await store.shutdown()
             throw error
         }
-        let checker: any DomainControlChecker = settings.verificationDNSResolver.map {
-            NetworkDomainChecker(resolver: $0, policy: OutboundAddressPolicy(allowedNetworks: settings.verificationAllowedNetworks))
-        } ?? UnavailableDomainChecker()
+        let checker: any DomainControlChecker =
+            settings.verificationDNSResolver.map {
+                NetworkDomainChecker(resolver: $0, policy: OutboundAddressPolicy(allowedNetworks: settings.verificationAllowedNetworks))
+            } ?? UnavailableDomainChecker()
         let webhooks = WebhookService(store: store, keyring: keyring, clock: clock, destinations: settings.webhookDestinations)
         let audit = AuditLog(store: store, clock: clock, keyring: keyring, checkpointInterval: settings.auditCheckpointInterval)
         return KeywardServices(
-            settings: settings, store: store, keyring: keyring, changes: changes, lastUsed: lastUsed,
+            settings: settings,
+            store: store,
+            keyring: keyring,
+            changes: changes,
+            lastUsed: lastUsed,
             authenticator: KeyAuthenticator(store: store, changes: changes, lastUsed: lastUsed, clock: clock),
             merchants: MerchantService(store: store, clock: clock),
             secretKeys: SecretKeyService(store: store, changes: changes, clock: clock),
@@ -90,12 +100,25 @@ public struct KeywardServices: Sendable {
             stores: StoreService(store: store, keyring: keyring, changes: changes, clock: clock, heavyWork: heavyWork),
             storeDirectory: StoreDirectory(store: store, keyring: keyring, changes: changes),
             jweKeys: jweKeys,
-            deviceSessions: DeviceSessionService(store: store, keyring: keyring, changes: changes, jweKeys: jweKeys, clock: clock,
-                                                 limits: settings.deviceSessionLimits),
+            deviceSessions: DeviceSessionService(
+                store: store,
+                keyring: keyring,
+                changes: changes,
+                jweKeys: jweKeys,
+                clock: clock,
+                limits: settings.deviceSessionLimits
+            ),
             certificates: certificates,
             channels: SalesChannelService(store: store, changes: changes, certificates: certificates, reserved: reserved, clock: clock),
-            domainVerifications: DomainVerificationService(store: store, changes: changes, reserved: reserved, checker: checker, audit: audit,
-                                                           policy: settings.verificationPolicy, clock: clock),
+            domainVerifications: DomainVerificationService(
+                store: store,
+                changes: changes,
+                reserved: reserved,
+                checker: checker,
+                audit: audit,
+                policy: settings.verificationPolicy,
+                clock: clock
+            ),
             webhooks: webhooks,
             domainAssociations: DomainAssociationService(store: store, clock: clock),
             acmeState: ACMEState(store: store, keyring: keyring, clock: clock),
@@ -109,10 +132,16 @@ public struct KeywardServices: Sendable {
             rateLimits: RateLimitSettings(store: store, changes: changes, defaults: (settings.rateLimitLive, settings.rateLimitTest), clock: clock),
             // One process serves an SQLite file, so its counts live in memory; instances of one
             // PostgreSQL database share theirs in `rate_windows`.
-            rateLimiter: RateLimiter(store: store.engine.isPostgres ? SQLRateWindows(store: store) : MemoryRateWindows(), clock: clock, logger: logger),
+            rateLimiter: RateLimiter(
+                store: store.engine.isPostgres ? SQLRateWindows(store: store) : MemoryRateWindows(),
+                clock: clock,
+                logger: logger
+            ),
             refusals: RefusalThrottle(perSecond: settings.refusedAuthPerAddressPerSecond, pause: settings.refusedAuthPause, clock: clock),
             scannerKeys: scannerKeys,
-            clock: clock, logger: logger)
+            clock: clock,
+            logger: logger
+        )
     }
 
     /// Refuses to start with a master key that cannot open what the database holds (e.g. a new key file
@@ -121,8 +150,13 @@ public struct KeywardServices: Sendable {
         let sealedUnder = try await MasterKeyStartup.sealedKeyIDs(store)
         let unknown = sealedUnder.subtracting(keyring.keyIDs)
         if !unknown.isEmpty {
-            throw MasterKeyRefused(code: .masterKeyMismatch, expected: unknown.sorted(), file: settings.effectiveMasterKeyFile,
-                                   message: "holds master key(s) \(keyring.keyIDs.joined(separator: ", ")), which cannot open them; point KEYWARD_MASTER_KEY_FILE at the right key")
+            throw MasterKeyRefused(
+                code: .masterKeyMismatch,
+                expected: unknown.sorted(),
+                file: settings.effectiveMasterKeyFile,
+                message:
+                    "holds master key(s) \(keyring.keyIDs.joined(separator: ", ")), which cannot open them; point KEYWARD_MASTER_KEY_FILE at the right key"
+            )
         }
     }
 

@@ -5,22 +5,32 @@ import KeywardServer
 
 /// `keyward audit …`: the hash-chained audit log.
 struct AuditCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "audit", abstract: "The audit log: verify its chain, export it.",
-                                                    subcommands: [Verify.self, Export.self, Checkpoints.self])
+    static let configuration = CommandConfiguration(
+        commandName: "audit",
+        abstract: "The audit log: verify its chain, export it.",
+        subcommands: [Verify.self, Export.self, Checkpoints.self]
+    )
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Check the whole chain: exit 0 when every entry is intact, 1 naming the first edited or deleted entry.")
+            abstract: "Check the whole chain: exit 0 when every entry is intact, 1 naming the first edited or deleted entry."
+        )
         @OptionGroup var storage: StorageOptions
-        @Option(help: "A file written by `keyward audit checkpoints` earlier: its checkpoints must still hold (catches deleted newest entries and checkpoints).")
+        @Option(
+            help:
+                "A file written by `keyward audit checkpoints` earlier: its checkpoints must still hold (catches deleted newest entries and checkpoints)."
+        )
         var checkpoints: String?
 
         func run() async throws {
             var anchors: [AuditCheckpoint] = []
             if let checkpoints {
                 guard let data = FileManager.default.contents(atPath: checkpoints),
-                      let decoded = try? JSONDecoder().decode([AuditCheckpoint].self, from: data) else {
-                    FileHandle.standardError.write(Data("\(checkpoints) is not a checkpoint export (a JSON array from `keyward audit checkpoints`)\n".utf8))
+                    let decoded = try? JSONDecoder().decode([AuditCheckpoint].self, from: data)
+                else {
+                    FileHandle.standardError.write(
+                        Data("\(checkpoints) is not a checkpoint export (a JSON array from `keyward audit checkpoints`)\n".utf8)
+                    )
                     throw ExitCode(2)
                 }
                 anchors = decoded
@@ -37,7 +47,8 @@ struct AuditCommand: AsyncParsableCommand {
 
     struct Checkpoints: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print the keyed checkpoints as JSON; keep the output off this database and pass it to `audit verify --checkpoints`.")
+            abstract: "Print the keyed checkpoints as JSON; keep the output off this database and pass it to `audit verify --checkpoints`."
+        )
         @OptionGroup var storage: StorageOptions
 
         func run() async throws {

@@ -4,12 +4,18 @@ import KeywardCrypto
 
 /// `keyward cert …`: certificates. `inspect` needs no database.
 struct CertCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "cert", abstract: "Certificates.", subcommands: [Inspect.self, Upload.self, List.self, Scan.self])
+    static let configuration = CommandConfiguration(
+        commandName: "cert",
+        abstract: "Certificates.",
+        subcommands: [Inspect.self, Upload.self, List.self, Scan.self]
+    )
 
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Read certificate, key and chain files (PEM, DER, PKCS#7; any order, one combined file is fine) and report what upload would find.",
-            discussion: "Exits 0 when the files would be accepted, 1 when a problem would refuse them (each printed with its code).")
+            abstract:
+                "Read certificate, key and chain files (PEM, DER, PKCS#7; any order, one combined file is fine) and report what upload would find.",
+            discussion: "Exits 0 when the files would be accepted, 1 when a problem would refuse them (each printed with its code)."
+        )
         @Argument(help: "Certificate, private key and chain files.") var files: [String]
         @Option(name: .customLong("passphrase-file"), help: "Passphrase of an encrypted private key.") var passphraseFile: String?
         @Flag(help: "JSON output.") var json = false

@@ -10,7 +10,8 @@ extension SSLMode: ExpressibleByArgument {}
 extension CertCommand {
     struct Upload: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Store a certificate with its key and chain (files in any order); refused with every problem listed when it would not serve.")
+            abstract: "Store a certificate with its key and chain (files in any order); refused with every problem listed when it would not serve."
+        )
         @OptionGroup var storage: StorageOptions
         @Option(help: "Merchant id (mch_…).") var merchant: String
         @Option(help: "test or live.") var mode: Mode = .live
@@ -25,14 +26,25 @@ extension CertCommand {
             let passphrase = try SignTools.passphrase(passphraseFile)
             do {
                 let (info, findings) = try await storage.withServices {
-                    try await $0.certificates.upload(merchantID: merchant, mode: mode, type: type, name: name, files: contents, passphrase: passphrase)
+                    try await $0.certificates.upload(
+                        merchantID: merchant,
+                        mode: mode,
+                        type: type,
+                        name: name,
+                        files: contents,
+                        passphrase: passphrase
+                    )
                 }
-                if json { printJSON(CertificateLine(info, findings: findings)) } else {
+                if json {
+                    printJSON(CertificateLine(info, findings: findings))
+                } else {
                     print(CertificateLine(info).text)
                     for finding in findings { print("  \(finding.severity.rawValue) (\(finding.code)): \(finding.message)") }
                 }
             } catch let refusal as CertificateUploadRefusal {
-                for finding in refusal.findings { FileHandle.standardError.write(Data("\(finding.severity.rawValue) (\(finding.code)): \(finding.message)\n".utf8)) }
+                for finding in refusal.findings {
+                    FileHandle.standardError.write(Data("\(finding.severity.rawValue) (\(finding.code)): \(finding.message)\n".utf8))
+                }
                 throw ExitCode(1)
             }
         }
@@ -47,7 +59,9 @@ extension CertCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            let list = try await storage.withServices { try await $0.certificates.list(merchantID: merchant, mode: mode, expiringWithin: expiring, limit: 100_000) }
+            let list = try await storage.withServices {
+                try await $0.certificates.list(merchantID: merchant, mode: mode, expiringWithin: expiring, limit: 100_000)
+            }
             if json { printJSON(list.map { CertificateLine($0) }) } else { for info in list { print(CertificateLine(info).text) } }
         }
     }
@@ -57,7 +71,9 @@ extension CertCommand {
     struct Scan: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Run the expiry scan now: note every certificate whose state (valid, expiring, critical, expired) moved and queue its webhook.",
-            discussion: "The running server scans on its own every certificate_check_seconds and delivers the webhooks; this is for operators and benchmarks.")
+            discussion:
+                "The running server scans on its own every certificate_check_seconds and delivers the webhooks; this is for operators and benchmarks."
+        )
         @OptionGroup var storage: StorageOptions
         @Flag(help: "JSON output.") var json = false
 
@@ -85,9 +101,19 @@ struct CertificateLine: Encodable {
     let findings: [CertificateFinding]?
 
     init(_ info: CertificateInfo, findings: [CertificateFinding]? = nil, now: Date = Date()) {
-        id = info.id; merchant = info.merchantID; mode = info.mode.rawValue; type = info.type.rawValue; name = info.name
-        status = info.status(at: now).rawValue; days_left = info.daysLeft(at: now); not_after = info.notAfter
-        names = info.names; issuer = info.issuer; serial = info.serial; source = info.source; self.findings = findings
+        id = info.id
+        merchant = info.merchantID
+        mode = info.mode.rawValue
+        type = info.type.rawValue
+        name = info.name
+        status = info.status(at: now).rawValue
+        days_left = info.daysLeft(at: now)
+        not_after = info.notAfter
+        names = info.names
+        issuer = info.issuer
+        serial = info.serial
+        source = info.source
+        self.findings = findings
     }
 
     var text: String {
@@ -101,8 +127,11 @@ extension String {
 
 /// `keyward channel …`: sales channels and their certificates.
 struct ChannelCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "channel", abstract: "Sales channels: domains and where their certificate comes from.",
-                                                    subcommands: [Create.self, Status.self, List.self, Verify.self])
+    static let configuration = CommandConfiguration(
+        commandName: "channel",
+        abstract: "Sales channels: domains and where their certificate comes from.",
+        subcommands: [Create.self, Status.self, List.self, Verify.self]
+    )
 
     struct Verify: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
@@ -112,7 +141,8 @@ struct ChannelCommand: AsyncParsableCommand {
                 machine, with the verification_dns_resolver and verification_allowed_networks settings. --force marks \
                 the domains verified without any check (for domains the operator knows, e.g. the platform's own shops); \
                 they are then not re-checked. Reserved names and domains another merchant verified are refused either way.
-                """)
+                """
+        )
         @OptionGroup var storage: StorageOptions
         @Argument(help: "Channel id (chn_…).") var id: String
         @Flag(help: "Vouch for the domains without a check (operators only; recorded in the audit log).") var force = false
@@ -160,11 +190,15 @@ struct ChannelCommand: AsyncParsableCommand {
         func run() async throws {
             let (channel, events, verifications) = try await storage.withServices { services in
                 let channel = try await services.channels.get(merchantID: nil, mode: nil, id: id)
-                return (channel, try await services.channels.events(channelID: id, limit: 20),
-                        try await services.domainVerifications.records(merchantID: channel.merchantID, domains: channel.domains))
+                return (
+                    channel, try await services.channels.events(channelID: id, limit: 20),
+                    try await services.domainVerifications.records(merchantID: channel.merchantID, domains: channel.domains)
+                )
             }
             let line = ChannelLine(channel, events: events)
-            if json { printJSON(line) } else {
+            if json {
+                printJSON(line)
+            } else {
                 print(line.text)
                 for record in verifications { print("  " + VerificationLine(record).text.replacingOccurrences(of: "\n", with: "\n  ")) }
                 for event in events { print("  \(ISO8601DateFormatter().string(from: event.at))  \(event.kind): \(event.message)") }
@@ -181,7 +215,11 @@ struct ChannelCommand: AsyncParsableCommand {
 
         func run() async throws {
             let channels = try await storage.withServices { try await $0.channels.list(merchantID: merchant, mode: mode) }
-            if json { printJSON(channels.map { ChannelLine($0, events: nil) }) } else { for channel in channels { print(ChannelLine(channel, events: nil).text) } }
+            if json {
+                printJSON(channels.map { ChannelLine($0, events: nil) })
+            } else {
+                for channel in channels { print(ChannelLine(channel, events: nil).text) }
+            }
         }
     }
 }
@@ -192,9 +230,18 @@ struct ChannelLine: Encodable {
     let events: [ChannelEvent]?
 
     init(_ channel: SalesChannelInfo, events: [ChannelEvent]?) {
-        id = channel.id; merchant = channel.merchantID; mode = channel.mode.rawValue; name = channel.name; domains = channel.domains
-        ssl_mode = channel.sslMode.rawValue; certificate_id = channel.certificateID; status = channel.status; status_detail = channel.statusDetail
-        failures = channel.failures; next_attempt_at = channel.sslMode == .managed ? channel.nextAttempt : nil; self.events = events
+        id = channel.id
+        merchant = channel.merchantID
+        mode = channel.mode.rawValue
+        name = channel.name
+        domains = channel.domains
+        ssl_mode = channel.sslMode.rawValue
+        certificate_id = channel.certificateID
+        status = channel.status
+        status_detail = channel.statusDetail
+        failures = channel.failures
+        next_attempt_at = channel.sslMode == .managed ? channel.nextAttempt : nil
+        self.events = events
     }
 
     var text: String {
@@ -207,8 +254,13 @@ struct VerificationLine: Encodable {
     let domain: String, status: String, method: String?, last_error: String?, txt_name: String, txt_value: String, http_url: String?
 
     init(_ record: DomainVerification) {
-        domain = record.domain; status = record.status.rawValue; method = record.method?.rawValue; last_error = record.lastError
-        txt_name = record.txtName; txt_value = record.token; http_url = record.httpURL
+        domain = record.domain
+        status = record.status.rawValue
+        method = record.method?.rawValue
+        last_error = record.lastError
+        txt_name = record.txtName
+        txt_value = record.token
+        http_url = record.httpURL
     }
 
     var text: String {

@@ -12,17 +12,26 @@ struct JWKCommand: ParsableCommand {
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Generate an EC key pair: with --out the private JWK goes to that file (0600) and the public JWK is printed; without, the private JWK is printed.")
+            abstract:
+                "Generate an EC key pair: with --out the private JWK goes to that file (0600) and the public JWK is printed; without, the private JWK is printed."
+        )
         @Option(help: "P-256, P-384 (default) or P-521.") var crv: JWKCurve = .p384
         @Option(help: "Key id (default: a new UUID).") var kid: String?
         @Option(help: "Write the private JWK here (must not exist); without it the private JWK is printed.") var out: String?
 
         func run() throws {
-            let key = JWK(material: .ecPrivate(.generate(crv)), kid: kid ?? UUID().uuidString.lowercased(), use: "enc", alg: JWEAlgorithm.ecdhESA256KW.rawValue)
+            let key = JWK(
+                material: .ecPrivate(.generate(crv)),
+                kid: kid ?? UUID().uuidString.lowercased(),
+                use: "enc",
+                alg: JWEAlgorithm.ecdhESA256KW.rawValue
+            )
             if let out {
                 let descriptor = open(out, O_WRONLY | O_CREAT | O_EXCL, 0o600)
                 guard descriptor >= 0 else { throw ValidationError("cannot create \(out) (it must not exist yet)") }
-                try FileHandle(fileDescriptor: descriptor, closeOnDealloc: true).write(contentsOf: Data((key.json(includingPrivate: true) + "\n").utf8))
+                try FileHandle(fileDescriptor: descriptor, closeOnDealloc: true).write(
+                    contentsOf: Data((key.json(includingPrivate: true) + "\n").utf8)
+                )
                 print(key.publicJWK.json())
             } else {
                 print(key.json(includingPrivate: true))
@@ -33,8 +42,11 @@ struct JWKCommand: ParsableCommand {
 
 /// `keyward jwe …`: compact JWE with ECDH-ES, as the Alliance dialect uses it.
 struct JWECommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "jwe", abstract: "Encrypt or decrypt compact JWEs (ECDH-ES).",
-                                                    subcommands: [Encrypt.self, Decrypt.self])
+    static let configuration = CommandConfiguration(
+        commandName: "jwe",
+        abstract: "Encrypt or decrypt compact JWEs (ECDH-ES).",
+        subcommands: [Encrypt.self, Decrypt.self]
+    )
 
     struct Encrypt: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Encrypt standard input to a public (or private) EC JWK; prints the compact JWE.")
@@ -49,7 +61,9 @@ struct JWECommand: ParsableCommand {
     }
 
     struct Decrypt: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Decrypt the compact JWE on standard input with a private EC JWK; prints the plaintext.")
+        static let configuration = CommandConfiguration(
+            abstract: "Decrypt the compact JWE on standard input with a private EC JWK; prints the plaintext."
+        )
         @Option(help: "File holding the private JWK.") var jwk: String
 
         func run() throws {

@@ -20,15 +20,22 @@ struct Keyward: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "keyward",
         abstract: "Credential authority, authenticating gateway and certificate manager for payment platforms.",
-        subcommands: [Serve.self, Migrate.self, MerchantCommand.self, KeysCommand.self, OrderHash.self, Keygen.self, Sign.self, Verify.self, JWKCommand.self, JWECommand.self, CertCommand.self, ChannelCommand.self, AuditCommand.self, UserCommand.self, MasterKeyCommand.self])
+        subcommands: [
+            Serve.self, Migrate.self, MerchantCommand.self, KeysCommand.self, OrderHash.self, Keygen.self, Sign.self, Verify.self, JWKCommand.self,
+            JWECommand.self, CertCommand.self, ChannelCommand.self, AuditCommand.self, UserCommand.self, MasterKeyCommand.self,
+        ]
+    )
 }
 
 /// Options every command that opens the database shares. Each also reads `KEYWARD_*` and the config file.
 struct StorageOptions: ParsableArguments {
     @Option(help: "JSON config file, e.g. docs/keyward.example.json (env KEYWARD_CONFIG_FILE).") var config: String?
-    @Option(name: .customLong("data-dir"), help: "Data directory of the embedded default (env KEYWARD_DATA_DIR; default ./.keyward).") var dataDir: String?
-    @Option(name: .customLong("database-url"), help: "postgres://user:pass@host:port/db (env KEYWARD_DATABASE_URL; default SQLite in the data dir).") var databaseURL: String?
-    @Option(name: .customLong("master-key-file"), help: "Master key file (env KEYWARD_MASTER_KEY_FILE; default <data dir>/master.key).") var masterKeyFile: String?
+    @Option(name: .customLong("data-dir"), help: "Data directory of the embedded default (env KEYWARD_DATA_DIR; default ./.keyward).") var dataDir:
+        String?
+    @Option(name: .customLong("database-url"), help: "postgres://user:pass@host:port/db (env KEYWARD_DATABASE_URL; default SQLite in the data dir).")
+    var databaseURL: String?
+    @Option(name: .customLong("master-key-file"), help: "Master key file (env KEYWARD_MASTER_KEY_FILE; default <data dir>/master.key).")
+    var masterKeyFile: String?
 
     var flags: [String: String] {
         var flags: [String: String] = [:]
@@ -62,7 +69,8 @@ struct StorageOptions: ParsableArguments {
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Run the server: HTTPS API (default 8443) and HTTP listener (default 8080).",
-        discussion: Settings.helpText)
+        discussion: Settings.helpText
+    )
 
     @OptionGroup var storage: StorageOptions
     /// Every other setting, as `--name value`: checked against `Settings.table` by `Settings.flags(fromArguments:)`.
@@ -94,7 +102,8 @@ struct Migrate: AsyncParsableCommand {
 struct OrderHash: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "order-hash",
-        abstract: "Compute a Kashier order hash (HMAC-SHA256 hex over /?payment=MID.order.amount.currency). Needs no database.")
+        abstract: "Compute a Kashier order hash (HMAC-SHA256 hex over /?payment=MID.order.amount.currency). Needs no database."
+    )
     @Option(help: "The payment API key (HMAC key).") var key: String
     @Option(help: "Merchant id (MID).") var mid: String
     @Option(help: "Order id, exactly as sent.") var order: String
@@ -116,7 +125,9 @@ struct MasterKeyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "master-key", abstract: "Master key operations.", subcommands: [Rotate.self])
 
     struct Rotate: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Re-seal every secret under a new master key while instances keep serving; the old key is kept as <file>.previous.")
+        static let configuration = CommandConfiguration(
+            abstract: "Re-seal every secret under a new master key while instances keep serving; the old key is kept as <file>.previous."
+        )
         @OptionGroup var storage: StorageOptions
         @Flag(help: "JSON output.") var json = false
 
@@ -127,7 +138,9 @@ struct MasterKeyCommand: AsyncParsableCommand {
             if json {
                 printJSON(report)
             } else {
-                print("master key rotated: \(report.previousKeyID) -> \(report.newKeyID); re-sealed \(report.resealedSecrets) secrets and \(report.resealedFiles) files")
+                print(
+                    "master key rotated: \(report.previousKeyID) -> \(report.newKeyID); re-sealed \(report.resealedSecrets) secrets and \(report.resealedFiles) files"
+                )
                 print("running instances adopted the new key through the database; give every host the new key file before its next restart")
             }
         }

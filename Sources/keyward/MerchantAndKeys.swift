@@ -5,7 +5,11 @@ import KeywardCrypto
 import KeywardServer
 
 struct MerchantCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "merchant", abstract: "Create and list merchants.", subcommands: [Create.self, List.self])
+    static let configuration = CommandConfiguration(
+        commandName: "merchant",
+        abstract: "Create and list merchants.",
+        subcommands: [Create.self, List.self]
+    )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a merchant.")
@@ -27,7 +31,9 @@ struct MerchantCommand: AsyncParsableCommand {
 
         func run() async throws {
             let merchants = try await storage.withServices { try await $0.merchants.list() }
-            if json { printJSON(merchants.map(MerchantOutput.init)) } else {
+            if json {
+                printJSON(merchants.map(MerchantOutput.init))
+            } else {
                 for merchant in merchants { print("\(merchant.id)  \(merchant.mid)  \(merchant.name)") }
             }
         }
@@ -36,7 +42,12 @@ struct MerchantCommand: AsyncParsableCommand {
 
 struct MerchantOutput: Encodable {
     let id: String, name: String, mid: String, created_at: Date
-    init(_ merchant: Merchant) { id = merchant.id; name = merchant.name; mid = merchant.mid; created_at = merchant.createdAt }
+    init(_ merchant: Merchant) {
+        id = merchant.id
+        name = merchant.name
+        mid = merchant.mid
+        created_at = merchant.createdAt
+    }
 }
 
 enum KeyKind: String, ExpressibleByArgument, CaseIterable { case secret, payment }
@@ -50,8 +61,11 @@ struct KeySelection: ParsableArguments {
 }
 
 struct KeysCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "keys", abstract: "Create, list, roll and revoke keys.",
-                                                    subcommands: [Create.self, List.self, Roll.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "keys",
+        abstract: "Create, list, roll and revoke keys.",
+        subcommands: [Create.self, List.self, Roll.self, Revoke.self]
+    )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Create a key; its secret is printed once.")
@@ -67,31 +81,70 @@ struct KeysCommand: AsyncParsableCommand {
         func run() async throws {
             var expiresAt: Date?
             if let expires {
-                guard let date = ISO8601DateFormatter().date(from: expires) else { throw ValidationError("--expires must be RFC 3339, e.g. 2027-01-31T23:59:59Z") }
+                guard let date = ISO8601DateFormatter().date(from: expires) else {
+                    throw ValidationError("--expires must be RFC 3339, e.g. 2027-01-31T23:59:59Z")
+                }
                 expiresAt = date
             }
             try await storage.withServices { services in
                 switch selection.kind {
                 case .payment:
-                    let created = try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "create payment key") {
-                        try await services.paymentKeys.create(merchantID: selection.merchant, mode: selection.mode, label: name, by: .platformOperator)
+                    let created = try await OperatorAudit.run(
+                        services,
+                        merchantID: selection.merchant,
+                        mode: selection.mode,
+                        action: "create payment key"
+                    ) {
+                        try await services.paymentKeys.create(
+                            merchantID: selection.merchant,
+                            mode: selection.mode,
+                            label: name,
+                            by: .platformOperator
+                        )
                     }
-                    if json { printJSON(CreatedOutput(id: created.info.id, secret: created.secret)) } else {
+                    if json {
+                        printJSON(CreatedOutput(id: created.info.id, secret: created.secret))
+                    } else {
                         print("\(created.info.id)  \(created.secret)\n(store it now: it is shown only here)")
                     }
                 case .secret where count > 1:
-                    let keys = try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "create \(count) secret keys") {
-                        try await services.secretKeys.createMany(merchantID: selection.merchant, mode: selection.mode, name: name ?? "Secret key", count: count)
+                    let keys = try await OperatorAudit.run(
+                        services,
+                        merchantID: selection.merchant,
+                        mode: selection.mode,
+                        action: "create \(count) secret keys"
+                    ) {
+                        try await services.secretKeys.createMany(
+                            merchantID: selection.merchant,
+                            mode: selection.mode,
+                            name: name ?? "Secret key",
+                            count: count
+                        )
                     }
                     for key in keys { print(json ? "{\"id\":\"\(key.info.id)\",\"secret\":\"\(key.secret)\"}" : "\(key.info.id)  \(key.secret)") }
                 case .secret:
-                    let options = SecretKeyOptions(name: name, expiresAt: expiresAt,
-                                                   permissions: permissions.map { $0.split(separator: ",").map(String.init) },
-                                                   allowedIPs: allowIP.isEmpty ? nil : allowIP)
-                    let created = try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "create secret key") {
-                        try await services.secretKeys.create(merchantID: selection.merchant, mode: selection.mode, options: options, by: .platformOperator)
+                    let options = SecretKeyOptions(
+                        name: name,
+                        expiresAt: expiresAt,
+                        permissions: permissions.map { $0.split(separator: ",").map(String.init) },
+                        allowedIPs: allowIP.isEmpty ? nil : allowIP
+                    )
+                    let created = try await OperatorAudit.run(
+                        services,
+                        merchantID: selection.merchant,
+                        mode: selection.mode,
+                        action: "create secret key"
+                    ) {
+                        try await services.secretKeys.create(
+                            merchantID: selection.merchant,
+                            mode: selection.mode,
+                            options: options,
+                            by: .platformOperator
+                        )
                     }
-                    if json { printJSON(CreatedOutput(id: created.info.id, secret: created.secret)) } else {
+                    if json {
+                        printJSON(CreatedOutput(id: created.info.id, secret: created.secret))
+                    } else {
                         print("\(created.info.id)  \(created.secret)\n(store it now: Keyward keeps only its hash)")
                     }
                 }
@@ -111,12 +164,16 @@ struct KeysCommand: AsyncParsableCommand {
                 switch selection.kind {
                 case .secret:
                     let keys = try await services.secretKeys.list(merchantID: selection.merchant, mode: selection.mode, limit: 1000)
-                    if json { printJSON(keys.map { KeyOutput($0, now: now) }) } else {
+                    if json {
+                        printJSON(keys.map { KeyOutput($0, now: now) })
+                    } else {
                         for key in keys { print("\(key.id)  \(key.prefix)…\(key.last4)  \(key.status(at: now).rawValue)  \(key.name)") }
                     }
                 case .payment:
                     let keys = try await services.paymentKeys.list(merchantID: selection.merchant, mode: selection.mode)
-                    if json { printJSON(keys.map { KeyOutput($0, now: now) }) } else {
+                    if json {
+                        printJSON(keys.map { KeyOutput($0, now: now) })
+                    } else {
                         for key in keys { print("\(key.id)  …\(key.last4)  \(key.status(at: now).rawValue)  \(key.label)") }
                     }
                 }
@@ -134,13 +191,30 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             let created: CreatedOutput = try await storage.withServices { services in
-                try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "roll \(selection.kind.rawValue) key") {
+                try await OperatorAudit.run(
+                    services,
+                    merchantID: selection.merchant,
+                    mode: selection.mode,
+                    action: "roll \(selection.kind.rawValue) key"
+                ) {
                     switch selection.kind {
                     case .secret:
-                        let key = try await services.secretKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap, by: .platformOperator)
+                        let key = try await services.secretKeys.roll(
+                            merchantID: selection.merchant,
+                            mode: selection.mode,
+                            id: id,
+                            overlapSeconds: overlap,
+                            by: .platformOperator
+                        )
                         return CreatedOutput(id: key.info.id, secret: key.secret)
                     case .payment:
-                        let key = try await services.paymentKeys.roll(merchantID: selection.merchant, mode: selection.mode, id: id, overlapSeconds: overlap, by: .platformOperator)
+                        let key = try await services.paymentKeys.roll(
+                            merchantID: selection.merchant,
+                            mode: selection.mode,
+                            id: id,
+                            overlapSeconds: overlap,
+                            by: .platformOperator
+                        )
                         return CreatedOutput(id: key.info.id, secret: key.secret)
                     }
                 }
@@ -157,7 +231,13 @@ struct KeysCommand: AsyncParsableCommand {
 
         func run() async throws {
             try await storage.withServices { services in
-                try await OperatorAudit.run(services, merchantID: selection.merchant, mode: selection.mode, action: "revoke \(selection.kind.rawValue) key", target: id) {
+                try await OperatorAudit.run(
+                    services,
+                    merchantID: selection.merchant,
+                    mode: selection.mode,
+                    action: "revoke \(selection.kind.rawValue) key",
+                    target: id
+                ) {
                     switch selection.kind {
                     case .secret: _ = try await services.secretKeys.revoke(merchantID: selection.merchant, mode: selection.mode, id: id)
                     case .payment: _ = try await services.paymentKeys.revoke(merchantID: selection.merchant, mode: selection.mode, id: id)
@@ -169,16 +249,29 @@ struct KeysCommand: AsyncParsableCommand {
     }
 }
 
-struct CreatedOutput: Encodable { let id: String; let secret: String }
+struct CreatedOutput: Encodable {
+    let id: String
+    let secret: String
+}
 
 struct KeyOutput: Encodable {
     let id: String, name: String, last4: String, status: String, created_at: Date, expires_at: Date?, last_used_at: Date?
     init(_ key: SecretKeyInfo, now: Date) {
-        id = key.id; name = key.name; last4 = key.last4; status = key.status(at: now).rawValue
-        created_at = key.createdAt; expires_at = key.expiresAt; last_used_at = key.lastUsedAt
+        id = key.id
+        name = key.name
+        last4 = key.last4
+        status = key.status(at: now).rawValue
+        created_at = key.createdAt
+        expires_at = key.expiresAt
+        last_used_at = key.lastUsedAt
     }
     init(_ key: PaymentKeyInfo, now: Date) {
-        id = key.id; name = key.label; last4 = key.last4; status = key.status(at: now).rawValue
-        created_at = key.createdAt; expires_at = key.expiresAt; last_used_at = nil
+        id = key.id
+        name = key.label
+        last4 = key.last4
+        status = key.status(at: now).rawValue
+        created_at = key.createdAt
+        expires_at = key.expiresAt
+        last_used_at = nil
     }
 }

@@ -13,8 +13,14 @@ enum OperatorAudit {
 
     /// Runs `change` inside an audit scope for `action`; records the entry by itself when no credential
     /// write inside did (a failure to do so is reported, not thrown: the change has happened).
-    static func run<T: Sendable>(_ services: KeywardServices, merchantID: String, mode: Mode?, action: String, target: String? = nil,
-                                 _ change: () async throws -> T) async throws -> T {
+    static func run<T: Sendable>(
+        _ services: KeywardServices,
+        merchantID: String,
+        mode: Mode?,
+        action: String,
+        target: String? = nil,
+        _ change: () async throws -> T
+    ) async throws -> T {
         let scope = AuditScope(log: services.audit, merchantID: merchantID, mode: mode, actor: actor, action: "cli: \(action)", target: target)
         let result = try await scope.run(change)
         do {

@@ -12,9 +12,12 @@ extension SignatureDigest: ExpressibleByArgument {}
 struct Sign: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Print the signature a provider dialect expects for the request on standard input.",
-        discussion: "mypos: the form body (k=v&k=v, URL-encoded, order kept) on stdin; prints the Signature value. alikassa: the raw body on stdin (byte for byte); prints the Sign header value. rfc9421: the body (may be empty) on stdin, with --url, --keyid and --method; prints the Content-Digest, Signature-Input and Signature header lines.")
+        discussion:
+            "mypos: the form body (k=v&k=v, URL-encoded, order kept) on stdin; prints the Signature value. alikassa: the raw body on stdin (byte for byte); prints the Sign header value. rfc9421: the body (may be empty) on stdin, with --url, --keyid and --method; prints the Content-Digest, Signature-Input and Signature header lines."
+    )
     @Option(help: "mypos, alikassa or rfc9421.") var dialect: SignDialect
-    @Option(help: "Private key PEM: RSA PKCS#1/PKCS#8 (encrypted PKCS#8 with --passphrase-file); for rfc9421 also EC P-256/P-384 and Ed25519.") var key: String
+    @Option(help: "Private key PEM: RSA PKCS#1/PKCS#8 (encrypted PKCS#8 with --passphrase-file); for rfc9421 also EC P-256/P-384 and Ed25519.")
+    var key: String
     @Option(name: .customLong("passphrase-file"), help: "File holding the passphrase of an encrypted key.") var passphraseFile: String?
     @Option(help: "sha256 (default) or sha1 (AliKassa legacy keys only).") var hash: SignatureDigest = .sha256
     @Option(help: "rfc9421: the request URL.") var url: String?
@@ -30,9 +33,19 @@ struct Sign: ParsableCommand {
         case .rfc9421:
             guard let url, let keyid else { throw ValidationError("rfc9421 needs --url and --keyid") }
             let body = SignTools.standardInput()
-            let signingKey = try HTTPSigningKey(pem: try String(contentsOfFile: key, encoding: .utf8), passphrase: try SignTools.passphrase(passphraseFile))
-            let headers = try ManualSigning.signRFC9421(method: method ?? (body.isEmpty ? "GET" : "POST"), url: url, body: body, key: signingKey,
-                                                        keyID: keyid, created: Int(Date().timeIntervalSince1970), nonce: UUID().uuidString)
+            let signingKey = try HTTPSigningKey(
+                pem: try String(contentsOfFile: key, encoding: .utf8),
+                passphrase: try SignTools.passphrase(passphraseFile)
+            )
+            let headers = try ManualSigning.signRFC9421(
+                method: method ?? (body.isEmpty ? "GET" : "POST"),
+                url: url,
+                body: body,
+                key: signingKey,
+                keyID: keyid,
+                created: Int(Date().timeIntervalSince1970),
+                nonce: UUID().uuidString
+            )
             for header in headers { print("\(header.name): \(header.value)") }
         }
     }
@@ -41,7 +54,9 @@ struct Sign: ParsableCommand {
 struct Verify: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Check a signature; exits 0 when valid, 1 (with the reason) when not.",
-        discussion: "mypos: the signed form, with its Signature, on stdin. alikassa: the raw body on stdin and the Sign value in --signature. rfc9421: the body (may be empty) on stdin, with --method, --url and each received header as --header 'Name: value' (Signature-Input, Signature, Content-Digest).")
+        discussion:
+            "mypos: the signed form, with its Signature, on stdin. alikassa: the raw body on stdin and the Sign value in --signature. rfc9421: the body (may be empty) on stdin, with --method, --url and each received header as --header 'Name: value' (Signature-Input, Signature, Content-Digest)."
+    )
     @Option(help: "mypos, alikassa or rfc9421.") var dialect: SignDialect
     @Option(name: .customLong("public-key"), help: "Certificate or public key PEM (SPKI or PKCS#1).") var publicKey: String
     @Option(help: "The Sign header value (alikassa).") var signature: String?
@@ -60,15 +75,31 @@ struct Verify: ParsableCommand {
         let result: SignatureCheck
         switch dialect {
         case .mypos, .alikassa:
-            result = try ManualSigning.verify(dialect == .mypos ? .mypos : .alikassa, input: input, publicKey: key, signature: signature, digest: hash)
+            result = try ManualSigning.verify(
+                dialect == .mypos ? .mypos : .alikassa,
+                input: input,
+                publicKey: key,
+                signature: signature,
+                digest: hash
+            )
         case .rfc9421:
             guard let url else { throw ValidationError("rfc9421 needs --url") }
             let fields = try headers.map { line -> (name: String, value: String) in
                 guard let colon = line.firstIndex(of: ":") else { throw ValidationError("--header takes 'Name: value', got '\(line.prefix(40))'") }
-                return (String(line[..<colon]).trimmingCharacters(in: .whitespaces), String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces))
+                return (
+                    String(line[..<colon]).trimmingCharacters(in: .whitespaces),
+                    String(line[line.index(after: colon)...]).trimmingCharacters(in: .whitespaces)
+                )
             }
-            result = try ManualSigning.verifyRFC9421(method: method ?? (input.isEmpty ? "GET" : "POST"), url: url, body: input, headers: fields,
-                                                     publicKey: key, now: Int(Date().timeIntervalSince1970), ignoreTime: ignoreTime)
+            result = try ManualSigning.verifyRFC9421(
+                method: method ?? (input.isEmpty ? "GET" : "POST"),
+                url: url,
+                body: input,
+                headers: fields,
+                publicKey: key,
+                now: Int(Date().timeIntervalSince1970),
+                ignoreTime: ignoreTime
+            )
         }
         switch result {
         case .valid:
@@ -110,7 +141,9 @@ extension KeyAlgorithm: ExpressibleByArgument {}
 struct Keygen: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate a key pair locally: the private key is written to --out (0600), the public key printed.",
-        discussion: "Algorithms: \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")). With --passphrase-file the private key is encrypted PKCS#8 (PBES2, AES-256-CBC); --format jwk writes a private JWK instead of PEM.")
+        discussion:
+            "Algorithms: \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")). With --passphrase-file the private key is encrypted PKCS#8 (PBES2, AES-256-CBC); --format jwk writes a private JWK instead of PEM."
+    )
     @Option(help: "Key algorithm.") var algorithm: KeyAlgorithm
     @Option(help: "Where to write the private key (must not exist).") var out: String
     @Option(name: .customLong("passphrase-file"), help: "Encrypt the private key under the passphrase in this file.") var passphraseFile: String?

@@ -9,7 +9,8 @@ struct UserCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Make EMAIL a member of a merchant and print a one-time link (valid 72 hours) where a new account chooses its password.")
+            abstract: "Make EMAIL a member of a merchant and print a one-time link (valid 72 hours) where a new account chooses its password."
+        )
         @OptionGroup var storage: StorageOptions
         @Option(help: "Email address.") var email: String
         @Option(help: "Merchant id (mch_…).") var merchant: String
@@ -33,7 +34,9 @@ struct UserCommand: AsyncParsableCommand {
 
     struct Reset: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Print a one-time link (valid one hour) where the account of EMAIL chooses a new password; using it ends the account's sessions.")
+            abstract:
+                "Print a one-time link (valid one hour) where the account of EMAIL chooses a new password; using it ends the account's sessions."
+        )
         @OptionGroup var storage: StorageOptions
         @Option(help: "Email address of the account.") var email: String
         @Option(help: "Base URL of the cabinet, as members reach it (default: the public_url setting).") var url: String?

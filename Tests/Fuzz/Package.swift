@@ -24,20 +24,21 @@ let package = Package(
                 .product(name: "KeywardCrypto", package: "keyward"),
                 .product(name: "KeywardDialects", package: "keyward"),
             ]
-        ),
-    ] + targets.map { name in
-        .executableTarget(
-            name: name,
-            dependencies: [
-                "FuzzSupport",
-                .product(name: "KeywardCrypto", package: "keyward"),
-                .product(name: "KeywardDialects", package: "keyward"),
-                .product(name: "SwiftASN1", package: "swift-asn1"),
-            ],
-            // No top-level code: the entry points are `LLVMFuzzerTestOneInput` and `<Target>_main`.
-            swiftSettings: [.unsafeFlags(["-parse-as-library"])],
-            // gold crashes (internal error in format_file_lineno) linking the sanitizer runtimes; lld works.
-            linkerSettings: [.unsafeFlags(["-use-ld=lld"])]
         )
-    }
+    ]
+        + targets.map { name in
+            .executableTarget(
+                name: name,
+                dependencies: [
+                    "FuzzSupport",
+                    .product(name: "KeywardCrypto", package: "keyward"),
+                    .product(name: "KeywardDialects", package: "keyward"),
+                    .product(name: "SwiftASN1", package: "swift-asn1"),
+                ],
+                // No top-level code: the entry points are `LLVMFuzzerTestOneInput` and `<Target>_main`.
+                swiftSettings: [.unsafeFlags(["-parse-as-library"])],
+                // gold crashes (internal error in format_file_lineno) linking the sanitizer runtimes; lld works.
+                linkerSettings: [.unsafeFlags(["-use-ld=lld"])]
+            )
+        }
 )

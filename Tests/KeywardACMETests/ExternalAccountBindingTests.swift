@@ -9,7 +9,10 @@ import Testing
     @Test func externalAccountBindingIsSentWhenTheCAAsksForIt() async throws {
         let pebble = try await Pebble.start(eab: true)
         defer { pebble.stop() }
-        let configuration = ACMEConfiguration(directoryURL: pebble.directoryURL, caBundlePEM: try String(contentsOfFile: pebble.caBundlePath, encoding: .utf8))
+        let configuration = ACMEConfiguration(
+            directoryURL: pebble.directoryURL,
+            caBundlePEM: try String(contentsOfFile: pebble.caBundlePath, encoding: .utf8)
+        )
         let without = try ACMEClient(configuration: configuration, accountKey: ACMEAccountKey())
         await #expect { try await without.registerAccount() } throws: { ($0 as? ACMEError)?.code.rawValue == "acme_eab_required" }
         await without.shutdown()

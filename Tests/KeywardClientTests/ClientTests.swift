@@ -41,13 +41,40 @@ import Testing
             let merchant = try await services.merchants.create(name: "Client test")
             let secret = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "t"), by: .platformOperator)
             let myPOS = try await services.stores.create(merchantID: merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos))
-            let added = try await services.stores.addKeys(merchantID: merchant.id, mode: .test, storeID: myPOS.id, pem: try keys.read("merchant.crt"), limits: RequestedLimits(), by: .platformOperator)
+            let added = try await services.stores.addKeys(
+                merchantID: merchant.id,
+                mode: .test,
+                storeID: myPOS.id,
+                pem: try keys.read("merchant.crt"),
+                limits: RequestedLimits(),
+                by: .platformOperator
+            )
             let aliKassa = try await services.stores.create(merchantID: merchant.id, mode: .test, NewStore(name: "kiosk", dialect: .alikassa))
-            _ = try await services.stores.addKeys(merchantID: merchant.id, mode: .test, storeID: aliKassa.id, pem: try keys.read("merchant.crt"), limits: RequestedLimits(), by: .platformOperator)
-            let signing = try await services.signingKeys.register(merchantID: merchant.id, mode: .test, name: "ed", pem: try keys.read("ed.pub"), limits: RequestedLimits(), by: .platformOperator)
+            _ = try await services.stores.addKeys(
+                merchantID: merchant.id,
+                mode: .test,
+                storeID: aliKassa.id,
+                pem: try keys.read("merchant.crt"),
+                limits: RequestedLimits(),
+                by: .platformOperator
+            )
+            let signing = try await services.signingKeys.register(
+                merchantID: merchant.id,
+                mode: .test,
+                name: "ed",
+                pem: try keys.read("ed.pub"),
+                limits: RequestedLimits(),
+                by: .platformOperator
+            )
             await services.store.shutdown()
-            return World(settings: settings, secret: secret.secret, myPOS: myPOS, aliKassa: aliKassa,
-                         platformCertificate: try #require(added.first).platformCertificatePEM, signingKeyID: signing.id)
+            return World(
+                settings: settings,
+                secret: secret.secret,
+                myPOS: myPOS,
+                aliKassa: aliKassa,
+                platformCertificate: try #require(added.first).platformCertificatePEM,
+                signingKeyID: signing.id
+            )
         } catch {
             await services.store.shutdown()
             throw error
@@ -80,7 +107,9 @@ import Testing
         _ = try await app.test(.router) { client in
             let form: HTTPFields = [.contentType: "application/x-www-form-urlencoded"]
             for format in ["form", "json"] {
-                var parameters: [(name: String, value: String)] = [("IPCmethod", "IPCGetTransactionStatus"), ("IPCVersion", "1.4"), ("OrderID", "ö 1")]
+                var parameters: [(name: String, value: String)] = [
+                    ("IPCmethod", "IPCGetTransactionStatus"), ("IPCVersion", "1.4"), ("OrderID", "ö 1"),
+                ]
                 if format == "json" { parameters.append(("OutputFormat", "json")) }
                 let body = try myPOS.form(parameters)
                 let answer = try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: form, body: ByteBuffer(string: body)) { $0 }
@@ -133,7 +162,11 @@ import Testing
 
         // RFC 9421: Python's http-message-signatures verifies the client's headers.
         let url = "https://api.example/v1/payments?x=1"
-        let headers = try HTTPMessageSigner(privateKeyPEM: try keys.read("ed.pem"), keyID: "sgk_x").headers(method: "POST", url: url, body: Array(body))
+        let headers = try HTTPMessageSigner(privateKeyPEM: try keys.read("ed.pem"), keyID: "sgk_x").headers(
+            method: "POST",
+            url: url,
+            body: Array(body)
+        )
         var object = Dictionary(uniqueKeysWithValues: headers.map { ($0.name, $0.value) })
         object["Content-Type"] = "application/json"
         let json = String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
@@ -150,7 +183,9 @@ import Testing
             ($0 as? KeywardClientError)?.code.rawValue == "malformed_key"
         }
         #expect { try AliKassaSigner(privateKeyPEM: "garbage", account: "a") } throws: { ($0 as? KeywardClientError)?.code.rawValue == "not_pem" }
-        try keys.openssl(["pkcs8", "-topk8", "-in", keys.path("merchant.pem"), "-v2", "aes-256-cbc", "-passout", "pass:right", "-out", keys.path("enc.pem")])
+        try keys.openssl([
+            "pkcs8", "-topk8", "-in", keys.path("merchant.pem"), "-v2", "aes-256-cbc", "-passout", "pass:right", "-out", keys.path("enc.pem"),
+        ])
         #expect { try AliKassaSigner(privateKeyPEM: try keys.read("enc.pem"), passphrase: Array("wrong".utf8), account: "a") } throws: {
             ($0 as? KeywardClientError)?.code.rawValue == "wrong_passphrase"
         }

@@ -32,7 +32,9 @@ import Testing
     }
 
     static func webhookHost(_ name: String) -> String? {
-        guard let destination = try? WebhookDestinationPolicy.parse("https://\(name)/hook"), case .name(let host) = destination.host else { return nil }
+        guard let destination = try? WebhookDestinationPolicy.parse("https://\(name)/hook"), case .name(let host) = destination.host else {
+            return nil
+        }
         return host
     }
 
@@ -41,7 +43,9 @@ import Testing
         for input in Self.inputs {
             let channel = try? DomainName.normalize(input, allowWildcard: false)
             let webhook = Self.webhookHost(input)
-            if channel != webhook { disagreements.append("\(input.debugDescription): channel \(channel ?? "refused"), webhook \(webhook ?? "refused")") }
+            if channel != webhook {
+                disagreements.append("\(input.debugDescription): channel \(channel ?? "refused"), webhook \(webhook ?? "refused")")
+            }
         }
         #expect(disagreements.isEmpty, "\(disagreements.joined(separator: "\n"))")
     }

@@ -34,9 +34,13 @@ extension TestPKI {
         // SEC1 and encrypted PKCS#8 keys; DER certificate; PKCS#7 chain.
         try pki.keys.openssl(["ec", "-in", pki.path("leaf.key"), "-out", pki.path("leaf.sec1")])
         #expect(try pki.inspect(["leaf.crt", "leaf.sec1"]).keyMatches == true)
-        try pki.keys.openssl(["pkcs8", "-topk8", "-in", pki.path("leaf.key"), "-v2", "aes-256-cbc", "-passout", "pass:open sesame", "-out", pki.path("leaf.enc")])
+        try pki.keys.openssl([
+            "pkcs8", "-topk8", "-in", pki.path("leaf.key"), "-v2", "aes-256-cbc", "-passout", "pass:open sesame", "-out", pki.path("leaf.enc"),
+        ])
         #expect(try pki.inspect(["leaf.crt", "leaf.enc"], passphrase: "open sesame").keyMatches == true)
-        #expect { try pki.inspect(["leaf.crt", "leaf.enc"], passphrase: "wrong") } throws: { ($0 as? CertificateFileError)?.code.rawValue == "wrong_passphrase" }
+        #expect { try pki.inspect(["leaf.crt", "leaf.enc"], passphrase: "wrong") } throws: {
+            ($0 as? CertificateFileError)?.code.rawValue == "wrong_passphrase"
+        }
         try pki.keys.openssl(["x509", "-in", pki.path("leaf.crt"), "-outform", "DER", "-out", pki.path("leaf.der")])
         try pki.keys.openssl(["crl2pkcs7", "-nocrl", "-certfile", pki.path("inter.crt"), "-out", pki.path("chain.p7b")])
         let mixed = try pki.inspect(["leaf.der", "leaf.key", "chain.p7b"])
@@ -57,11 +61,15 @@ extension TestPKI {
         // A certificate that belongs to nothing.
         #expect(codes(try pki.inspect(["leaf.crt", "leaf.key", "inter.crt", "other.crt"])).contains("chain_broken"))
         // Dates, judged at another moment.
-        #expect(codes(try pki.inspect(["leaf.crt", "leaf.key", "inter.crt"], now: Date().addingTimeInterval(100 * 86400))).contains("certificate_expired"))
+        #expect(
+            codes(try pki.inspect(["leaf.crt", "leaf.key", "inter.crt"], now: Date().addingTimeInterval(100 * 86400))).contains("certificate_expired")
+        )
         #expect(codes(try pki.inspect(["leaf.crt", "leaf.key", "inter.crt"], now: Date().addingTimeInterval(-86400))).contains("not_yet_valid"))
         // Self-signed where a CA chain was expected.
-        try pki.keys.openssl(["req", "-x509", "-key", pki.path("leaf.key"), "-subj", "/CN=shop.example", "-days", "30",
-                              "-addext", "subjectAltName=DNS:shop.example", "-out", pki.path("self.crt")])
+        try pki.keys.openssl([
+            "req", "-x509", "-key", pki.path("leaf.key"), "-subj", "/CN=shop.example", "-days", "30",
+            "-addext", "subjectAltName=DNS:shop.example", "-out", pki.path("self.crt"),
+        ])
         let selfSigned = try pki.inspect(["self.crt", "leaf.key"])
         #expect(codes(selfSigned).contains("self_signed") && selfSigned.isAcceptable)
         // An unknown critical extension.
@@ -78,11 +86,15 @@ extension TestPKI {
         try pki.root("a", cn: "Loop A")
         try pki.root("b", cn: "Loop B")
         try pki.keys.openssl(["req", "-new", "-key", pki.path("a.key"), "-subj", "/CN=Loop A", "-out", pki.path("a.csr")])
-        try pki.keys.openssl(["x509", "-req", "-in", pki.path("a.csr"), "-CA", pki.path("b.crt"), "-CAkey", pki.path("b.key"), "-CAcreateserial",
-                              "-days", "30", "-extfile", pki.path("ca.ext"), "-out", pki.path("a-by-b.crt")])
+        try pki.keys.openssl([
+            "x509", "-req", "-in", pki.path("a.csr"), "-CA", pki.path("b.crt"), "-CAkey", pki.path("b.key"), "-CAcreateserial",
+            "-days", "30", "-extfile", pki.path("ca.ext"), "-out", pki.path("a-by-b.crt"),
+        ])
         try pki.keys.openssl(["req", "-new", "-key", pki.path("b.key"), "-subj", "/CN=Loop B", "-out", pki.path("b.csr")])
-        try pki.keys.openssl(["x509", "-req", "-in", pki.path("b.csr"), "-CA", pki.path("a.crt"), "-CAkey", pki.path("a.key"), "-CAcreateserial",
-                              "-days", "30", "-extfile", pki.path("ca.ext"), "-out", pki.path("b-by-a.crt")])
+        try pki.keys.openssl([
+            "x509", "-req", "-in", pki.path("b.csr"), "-CA", pki.path("a.crt"), "-CAkey", pki.path("a.key"), "-CAcreateserial",
+            "-days", "30", "-extfile", pki.path("ca.ext"), "-out", pki.path("b-by-a.crt"),
+        ])
         try pki.issue("looped", cn: "loop.example", by: "a", ext: "leaf.ext")
         let inspection = try pki.inspect(["looped.crt", "looped.key", "a-by-b.crt", "b-by-a.crt"])
         #expect(codes(inspection).contains("chain_loop"), "\(inspection.findings)")
@@ -90,7 +102,10 @@ extension TestPKI {
 
     @Test func garbageIsRefusedWithAReason() throws {
         func code(_ bytes: [UInt8]) -> String? {
-            do { _ = try CertificateMaterial.read([bytes]); return nil } catch { return error.code.rawValue }
+            do {
+                _ = try CertificateMaterial.read([bytes])
+                return nil
+            } catch { return error.code.rawValue }
         }
         #expect(code(Array("hello".utf8)) == "not_a_certificate_file")
         #expect(code([0x30, 0x03, 0x01, 0x01, 0xff]) == "malformed_certificate")
@@ -101,6 +116,10 @@ extension TestPKI {
         try pki.keys.openssl(["req", "-new", "-key", pki.path("leaf.key"), "-subj", "/CN=x", "-out", pki.path("x.csr")])
         #expect(code(try pki.bytes("x.csr")) == "unsupported_pem_type")
         #expect(code(try pki.bytes("leaf.key") + pki.bytes("inter.key")) == "several_private_keys")
-        #expect(CertificateInspection.inspect(try CertificateMaterial.read([try pki.bytes("leaf.key")])).findings.map(\.code.rawValue) == ["no_certificate"])
+        #expect(
+            CertificateInspection.inspect(try CertificateMaterial.read([try pki.bytes("leaf.key")])).findings.map(\.code.rawValue) == [
+                "no_certificate"
+            ]
+        )
     }
 }

@@ -41,7 +41,9 @@ import Testing
         var direct: KeyImportError?
         do throws(KeyImportError) { _ = try EncryptedPKCS8.decrypt(der: der, passphrase: Array("wrong".utf8)) } catch { direct = error }
         var upload: CertificateFileError?
-        do throws(CertificateFileError) { _ = try CertificateMaterial.read([Array(encrypted.utf8)], passphrase: Array("wrong".utf8)) } catch { upload = error }
+        do throws(CertificateFileError) { _ = try CertificateMaterial.read([Array(encrypted.utf8)], passphrase: Array("wrong".utf8)) } catch {
+            upload = error
+        }
         #expect(direct?.code.rawValue == "wrong_passphrase")
         #expect(upload?.code == direct?.code)
         #expect(upload?.message == direct?.message)

@@ -10,34 +10,60 @@ import Testing
         let seed = try #require(Base64URL.decode("n4Ni-HpISpVObnQMW0wOhCKROaIKqKtW_2ZYb2p9KcU"))
         let key = try Curve25519.Signing.PrivateKey(rawRepresentation: seed)
         #expect(Base64URL.encode(key.publicKey.rawRepresentation) == "JrQLj5P_89iXES9-vFgrIy29clF9CC_oPPsw3c5D0bs")
-        let request = HTTPRequestView(method: "POST", scheme: "http", authority: "example.com", path: "/foo", query: "param=Value&Pet=dog", fields: [
-            ("Host", "example.com"), ("Date", "Tue, 20 Apr 2021 02:07:55 GMT"), ("Content-Type", "application/json"),
-            ("Content-Digest", "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"),
-            ("Content-Length", "18"),
-        ])
-        let input = try #require(try HTTPMessageSignatures.parseInputs(
-            #"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#).first)
+        let request = HTTPRequestView(
+            method: "POST",
+            scheme: "http",
+            authority: "example.com",
+            path: "/foo",
+            query: "param=Value&Pet=dog",
+            fields: [
+                ("Host", "example.com"), ("Date", "Tue, 20 Apr 2021 02:07:55 GMT"), ("Content-Type", "application/json"),
+                ("Content-Digest", "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:"),
+                ("Content-Length", "18"),
+            ]
+        )
+        let input = try #require(
+            try HTTPMessageSignatures.parseInputs(
+                #"sig-b26=("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519""#
+            ).first
+        )
         let base = try HTTPMessageSignatures.signatureBase(for: request, input: input)
-        #expect(String(decoding: base, as: UTF8.self) == """
-            "date": Tue, 20 Apr 2021 02:07:55 GMT
-            "@method": POST
-            "@path": /foo
-            "@authority": example.com
-            "content-type": application/json
-            "content-length": 18
-            "@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"
-            """)
+        #expect(
+            String(decoding: base, as: UTF8.self) == """
+                "date": Tue, 20 Apr 2021 02:07:55 GMT
+                "@method": POST
+                "@path": /foo
+                "@authority": example.com
+                "content-type": application/json
+                "content-length": 18
+                "@signature-params": ("date" "@method" "@path" "@authority" "content-type" "content-length");created=1618884473;keyid="test-key-ed25519"
+                """
+        )
         let signature = try HTTPSigningKey.ed25519(key).sign(base)
         #expect(Data(signature).base64EncodedString() == "wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==")
-        let signatures = try HTTPMessageSignatures.parseSignatures("sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:")
+        let signatures = try HTTPMessageSignatures.parseSignatures(
+            "sig-b26=:wqcAqbmYJ2ji2glfAMaRy4gruYYnx2nEFN2HN6jrnDnQCK1u02Gb04v9EDgwUPiu4A0w6vuQv5lIp5WPpBKRCw==:"
+        )
         let publicKey = VerificationKey.ed25519(key.publicKey)
         #expect(HTTPMessageSignatures.verify(try #require(signatures["sig-b26"]), base: base, key: publicKey, algorithm: .ed25519))
         // The RFC's Content-Digest of {"hello": "world"}.
-        #expect(try ContentDigest.matches("sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:", body: Array(#"{"hello": "world"}"#.utf8)))
+        #expect(
+            try ContentDigest.matches(
+                "sha-512=:WZDPaVn/7XgHaAy8pmojAkGWoRx2UFChF41A2svX+TaPm+AbwAgBWnrIiYllu7BNNyealdVLvRwEmTHWXvJwew==:",
+                body: Array(#"{"hello": "world"}"#.utf8)
+            )
+        )
         // Any change to a covered component breaks it.
         var changed = request
         changed.path = "/foo2"
-        #expect(!HTTPMessageSignatures.verify(signature, base: try HTTPMessageSignatures.signatureBase(for: changed, input: input), key: publicKey, algorithm: .ed25519))
+        #expect(
+            !HTTPMessageSignatures.verify(
+                signature,
+                base: try HTTPMessageSignatures.signatureBase(for: changed, input: input),
+                key: publicKey,
+                algorithm: .ed25519
+            )
+        )
         #expect(!HTTPMessageSignatures.verify(signature, base: base, key: publicKey, algorithm: .ecdsaP256SHA256), "the algorithm must fit the key")
     }
 
@@ -63,8 +89,14 @@ import Testing
         // Python signs; we verify.
         let output = try Shell.run("/usr/bin/env", ["python3", Self.peer, "sign", algorithm.rawValue, keys.path("k.pem"), "key_1", url, body])
         let headers = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: String])
-        let request = HTTPRequestView(method: "POST", scheme: "https", authority: "api.example.com", path: "/v1/payments", query: "capture=true",
-                                      fields: headers.map { ($0.key, $0.value) })
+        let request = HTTPRequestView(
+            method: "POST",
+            scheme: "https",
+            authority: "api.example.com",
+            path: "/v1/payments",
+            query: "capture=true",
+            fields: headers.map { ($0.key, $0.value) }
+        )
         let inputHeader = try #require(headers["Signature-Input"])
         let signatureHeader = try #require(headers["Signature"])
         let digestHeader = try #require(headers["Content-Digest"])
@@ -81,8 +113,13 @@ import Testing
 
         // We sign; Python verifies.
         let signingKey = try Self.signingKey(algorithm: algorithm, pem: try keys.read("k.pem"))
-        let ourInput = SignatureInput.make(components: ["@method", "@target-uri", "@authority", "content-digest"],
-                                           created: Int(Date().timeIntervalSince1970), nonce: "abc", keyID: "key_1", algorithm: algorithm)
+        let ourInput = SignatureInput.make(
+            components: ["@method", "@target-uri", "@authority", "content-digest"],
+            created: Int(Date().timeIntervalSince1970),
+            nonce: "abc",
+            keyID: "key_1",
+            algorithm: algorithm
+        )
         var ourRequest = request
         ourRequest.fields = [("Content-Digest", ContentDigest.make(for: Array(body.utf8))), ("Content-Type", "application/json")]
         let ourSignature = try signingKey.sign(try HTTPMessageSignatures.signatureBase(for: ourRequest, input: ourInput))
@@ -111,7 +148,9 @@ import Testing
         #expect(throws: HTTPSignatureError.self) { try ContentDigest.matches("md5=:AAAA:", body: []) }
         let request = HTTPRequestView(method: "GET", scheme: "https", authority: "a.example", path: "/", query: nil, fields: [])
         let input = SignatureInput.make(components: ["x-missing"], created: 1, keyID: "k")
-        #expect { try HTTPMessageSignatures.signatureBase(for: request, input: input) } throws: { ($0 as? HTTPSignatureError)?.code.rawValue == "signature_invalid" }
+        #expect { try HTTPMessageSignatures.signatureBase(for: request, input: input) } throws: {
+            ($0 as? HTTPSignatureError)?.code.rawValue == "signature_invalid"
+        }
     }
 
     static var peer: String {

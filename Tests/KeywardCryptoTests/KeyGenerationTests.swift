@@ -50,7 +50,9 @@ import Testing
         // And we read it back (every key type), refusing a wrong passphrase with its code.
         let reread = try HTTPSigningKey(pem: encrypted, passphrase: Array("correct horse battery".utf8))
         #expect(reread.algorithm == pair.signingKey.algorithm)
-        #expect { try HTTPSigningKey(pem: encrypted, passphrase: Array("wrong".utf8)) } throws: { ($0 as? KeyImportError)?.code.rawValue == "wrong_passphrase" }
+        #expect { try HTTPSigningKey(pem: encrypted, passphrase: Array("wrong".utf8)) } throws: {
+            ($0 as? KeyImportError)?.code.rawValue == "wrong_passphrase"
+        }
 
         let jwk = try PrivateJWK.json(pair.signingKey, keyID: "sgk_test")
         try Shell.run("/usr/bin/env", ["python3", Peers.jwk, "matches", jwk, keys.path("pub.pem")])
@@ -64,7 +66,10 @@ import Testing
     func readsOpenSSLEncryptedECKeys(prf: String) throws {
         let keys = try KeyFixtures()
         try keys.openssl(["genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-out", keys.path("ec.pem")])
-        try keys.openssl(["pkcs8", "-topk8", "-in", keys.path("ec.pem"), "-v2", "aes-128-cbc", "-v2prf", prf, "-passout", "pass:s3cret-phrase", "-out", keys.path("enc.pem")])
+        try keys.openssl([
+            "pkcs8", "-topk8", "-in", keys.path("ec.pem"), "-v2", "aes-128-cbc", "-v2prf", prf, "-passout", "pass:s3cret-phrase", "-out",
+            keys.path("enc.pem"),
+        ])
         #expect(try HTTPSigningKey(pem: try keys.read("enc.pem"), passphrase: Array("s3cret-phrase".utf8)).algorithm == .ecdsaP256SHA256)
         #expect { try HTTPSigningKey(pem: try keys.read("enc.pem")) } throws: { ($0 as? KeyImportError)?.code.rawValue == "wrong_passphrase" }
     }

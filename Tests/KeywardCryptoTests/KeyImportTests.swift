@@ -24,15 +24,20 @@ import Testing
 
     @Test func ecAndEd25519Keys() throws {
         let keys = try KeyFixtures()
-        for (algorithm, options, expected) in [("EC", ["-pkeyopt", "ec_paramgen_curve:P-256"], "EC P-256"),
-                                               ("EC", ["-pkeyopt", "ec_paramgen_curve:P-384"], "EC P-384"),
-                                               ("ED25519", [], "Ed25519")] {
+        for (algorithm, options, expected) in [
+            ("EC", ["-pkeyopt", "ec_paramgen_curve:P-256"], "EC P-256"),
+            ("EC", ["-pkeyopt", "ec_paramgen_curve:P-384"], "EC P-384"),
+            ("ED25519", [], "Ed25519"),
+        ] {
             try keys.openssl(["genpkey", "-algorithm", algorithm] + options + ["-out", keys.path("k.pem")])
             try keys.openssl(["pkey", "-in", keys.path("k.pem"), "-pubout", "-out", keys.path("k.pub")])
             let key = try #require(try PublicKeyImport.parse(pem: try keys.read("k.pub")).first?.key)
             #expect(key.algorithmDescription == expected)
             // Our SPKI export is what openssl wrote.
-            #expect(key.spkiPEM.trimmingCharacters(in: .whitespacesAndNewlines) == (try keys.read("k.pub")).trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(
+                key.spkiPEM.trimmingCharacters(in: .whitespacesAndNewlines)
+                    == (try keys.read("k.pub")).trimmingCharacters(in: .whitespacesAndNewlines)
+            )
         }
     }
 
@@ -41,7 +46,9 @@ import Testing
         let keys = try KeyFixtures()
         try keys.rsa("sandbox", bits: 1024)
         try keys.certificate("sandbox")
-        #expect { try PublicKeyImport.parse(pem: try keys.read("sandbox.crt")) } throws: { ($0 as? KeyImportError)?.code.rawValue == "rsa_key_too_small" }
+        #expect { try PublicKeyImport.parse(pem: try keys.read("sandbox.crt")) } throws: {
+            ($0 as? KeyImportError)?.code.rawValue == "rsa_key_too_small"
+        }
         #expect(try PublicKeyImport.parse(pem: try keys.read("sandbox.crt"), minimumRSABits: 1024).first?.key.algorithmDescription == "RSA 1024")
         #expect { try RSASigningKey(pem: try keys.read("sandbox.pem")) } throws: { ($0 as? KeyImportError)?.code.rawValue == "rsa_key_too_small" }
         _ = try RSASigningKey(pem: try keys.read("sandbox.pem"), minimumBits: 1024)
@@ -68,12 +75,19 @@ import Testing
     @Test func privateKeysInEveryFormIncludingEncrypted() throws {
         let keys = try KeyFixtures()
         try keys.rsa("m")
-        try keys.openssl(["pkcs8", "-topk8", "-in", keys.path("m.pem"), "-v2", "aes-256-cbc", "-passout", "pass:correct horse", "-out", keys.path("m.enc.pem")])
+        try keys.openssl([
+            "pkcs8", "-topk8", "-in", keys.path("m.pem"), "-v2", "aes-256-cbc", "-passout", "pass:correct horse", "-out", keys.path("m.enc.pem"),
+        ])
         let message = Array("payload".utf8)
         let reference = try RSASigningKey(pem: try keys.read("m.pem")).signPKCS1v15(message, digest: .sha256)
         #expect(try RSASigningKey(pem: try keys.read("m.pkcs1.pem")).signPKCS1v15(message, digest: .sha256) == reference)
-        #expect(try RSASigningKey(pem: try keys.read("m.enc.pem"), passphrase: Array("correct horse".utf8)).signPKCS1v15(message, digest: .sha256) == reference)
-        #expect { try RSASigningKey(pem: try keys.read("m.enc.pem"), passphrase: Array("wrong".utf8)) } throws: { ($0 as? KeyImportError)?.code.rawValue == "wrong_passphrase" }
+        #expect(
+            try RSASigningKey(pem: try keys.read("m.enc.pem"), passphrase: Array("correct horse".utf8)).signPKCS1v15(message, digest: .sha256)
+                == reference
+        )
+        #expect { try RSASigningKey(pem: try keys.read("m.enc.pem"), passphrase: Array("wrong".utf8)) } throws: {
+            ($0 as? KeyImportError)?.code.rawValue == "wrong_passphrase"
+        }
         #expect { try RSASigningKey(pem: try keys.read("m.enc.pem")) } throws: { ($0 as? KeyImportError)?.code.rawValue == "wrong_passphrase" }
         #expect { try RSASigningKey(pem: try keys.read("m.pub")) } throws: { ($0 as? KeyImportError)?.code.rawValue == "malformed_key" }
     }

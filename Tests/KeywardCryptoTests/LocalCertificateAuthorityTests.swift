@@ -16,7 +16,10 @@ import X509
         try Data(try issued.certificate.serializeAsPEM().pemString.utf8).write(to: URL(fileURLWithPath: leafFile))
 
         for host in ["localhost", "shop.example"] {
-            let output = try Shell.run("/usr/bin/openssl", ["verify", "-CAfile", caFile, "-purpose", "sslserver", "-verify_hostname", host, leafFile])
+            let output = try Shell.run(
+                "/usr/bin/openssl",
+                ["verify", "-CAfile", caFile, "-purpose", "sslserver", "-verify_hostname", host, leafFile]
+            )
             #expect(output.hasSuffix("OK"))
         }
         let output = try Shell.run("/usr/bin/openssl", ["verify", "-CAfile", caFile, "-verify_ip", "127.0.0.1", leafFile])

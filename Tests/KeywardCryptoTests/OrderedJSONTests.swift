@@ -14,8 +14,10 @@ import Testing
     }
 
     @Test func refusesMalformedJSON() {
-        for bad in ["", "{", #"{"a"}"#, #"{"a":1,}"#, "[1,]", "01x", #""unterminated"#, #""\x""#, "{\"a\":\"\u{01}\"}", "1.", "-", "1e",
-                    #""\ud800""#, "[1] 2", "tru"] {
+        for bad in [
+            "", "{", #"{"a"}"#, #"{"a":1,}"#, "[1,]", "01x", #""unterminated"#, #""\x""#, "{\"a\":\"\u{01}\"}", "1.", "-", "1e",
+            #""\ud800""#, "[1] 2", "tru",
+        ] {
             #expect(throws: OrderedJSON.Malformed.self, "\(bad)") { try OrderedJSON.parse(Array(bad.utf8)) }
         }
         let deep = String(repeating: "[", count: 100) + String(repeating: "]", count: 100)

@@ -17,21 +17,42 @@ struct SecretScanningKeysTests {
 
     @Test func gitHubsPublishedSampleVerifiesAndAnyChangeToItDoesNot() throws {
         let keys = try SecretScanningKeys(json: Data(Self.gitHubSampleKeyFile.utf8))
-        #expect(keys.verify(body: Data(Self.gitHubSamplePayload.utf8), identifier: Self.gitHubSampleIdentifier, signature: Self.gitHubSampleSignature) == .valid)
+        #expect(
+            keys.verify(body: Data(Self.gitHubSamplePayload.utf8), identifier: Self.gitHubSampleIdentifier, signature: Self.gitHubSampleSignature)
+                == .valid
+        )
         // One byte more (a trailing newline, a re-serialised body) and the signature no longer holds.
-        #expect(keys.verify(body: Data((Self.gitHubSamplePayload + "\n").utf8), identifier: Self.gitHubSampleIdentifier, signature: Self.gitHubSampleSignature) == .invalidSignature)
-        #expect(keys.verify(body: Data(Self.gitHubSamplePayload.replacingOccurrences(of: "some_token", with: "some_tokeN").utf8),
-                            identifier: Self.gitHubSampleIdentifier, signature: Self.gitHubSampleSignature) == .invalidSignature)
+        #expect(
+            keys.verify(
+                body: Data((Self.gitHubSamplePayload + "\n").utf8),
+                identifier: Self.gitHubSampleIdentifier,
+                signature: Self.gitHubSampleSignature
+            ) == .invalidSignature
+        )
+        #expect(
+            keys.verify(
+                body: Data(Self.gitHubSamplePayload.replacingOccurrences(of: "some_token", with: "some_tokeN").utf8),
+                identifier: Self.gitHubSampleIdentifier,
+                signature: Self.gitHubSampleSignature
+            ) == .invalidSignature
+        )
         #expect(keys.verify(body: Data(Self.gitHubSamplePayload.utf8), identifier: "another", signature: Self.gitHubSampleSignature) == .unknownKey)
-        #expect(keys.verify(body: Data(Self.gitHubSamplePayload.utf8), identifier: Self.gitHubSampleIdentifier, signature: "not base64!") == .invalidSignature)
-        #expect(keys.verify(body: Data(Self.gitHubSamplePayload.utf8), identifier: Self.gitHubSampleIdentifier, signature: "AAAA") == .invalidSignature)
+        #expect(
+            keys.verify(body: Data(Self.gitHubSamplePayload.utf8), identifier: Self.gitHubSampleIdentifier, signature: "not base64!")
+                == .invalidSignature
+        )
+        #expect(
+            keys.verify(body: Data(Self.gitHubSamplePayload.utf8), identifier: Self.gitHubSampleIdentifier, signature: "AAAA") == .invalidSignature
+        )
     }
 
     @Test func aSignatureByAnotherKeyUnderAKnownIdentifierIsRefused() throws {
         let keys = try SecretScanningKeys(json: Data(Self.gitHubSampleKeyFile.utf8))
         let forger = P256.Signing.PrivateKey()
         let forged = try forger.signature(for: Data(Self.gitHubSamplePayload.utf8)).derRepresentation.base64EncodedString()
-        #expect(keys.verify(body: Data(Self.gitHubSamplePayload.utf8), identifier: Self.gitHubSampleIdentifier, signature: forged) == .invalidSignature)
+        #expect(
+            keys.verify(body: Data(Self.gitHubSamplePayload.utf8), identifier: Self.gitHubSampleIdentifier, signature: forged) == .invalidSignature
+        )
     }
 
     @Test(arguments: [

@@ -13,11 +13,18 @@ import X509
         let key = P256.Signing.PrivateKey()
         let now = Date()
         return try (0..<count).map { index in
-            try Certificate(version: .v3, serialNumber: .init(), publicKey: .init(key.publicKey),
-                            notValidBefore: now - 3600, notValidAfter: now + 86400,
-                            issuer: try DistinguishedName { CommonName("Issuer \(index)") },
-                            subject: try DistinguishedName { CommonName("Subject \(index)") },
-                            signatureAlgorithm: .ecdsaWithSHA256, extensions: Certificate.Extensions(), issuerPrivateKey: .init(key))
+            try Certificate(
+                version: .v3,
+                serialNumber: .init(),
+                publicKey: .init(key.publicKey),
+                notValidBefore: now - 3600,
+                notValidAfter: now + 86400,
+                issuer: try DistinguishedName { CommonName("Issuer \(index)") },
+                subject: try DistinguishedName { CommonName("Subject \(index)") },
+                signatureAlgorithm: .ecdsaWithSHA256,
+                extensions: Certificate.Extensions(),
+                issuerPrivateKey: .init(key)
+            )
         }
     }
 

@@ -6,7 +6,12 @@ import Testing
 
 /// CBOR written by hand for the tests (the reader under test must not check its own writer).
 indirect enum TestCBOR {
-    case int(Int), bytes([UInt8]), text(String), array([TestCBOR]), map([(TestCBOR, TestCBOR)]), bool(Bool)
+    case int(Int)
+    case bytes([UInt8])
+    case text(String)
+    case array([TestCBOR])
+    case map([(TestCBOR, TestCBOR)])
+    case bool(Bool)
 
     static func head(_ major: UInt8, _ value: UInt64) -> [UInt8] {
         switch value {
@@ -37,8 +42,10 @@ struct TestAuthenticator {
 
     var cose: [UInt8] {
         let point = Array(key.publicKey.x963Representation)
-        return TestCBOR.map([(.int(1), .int(2)), (.int(3), .int(-7)), (.int(-1), .int(1)), (.int(-2), .bytes(Array(point[1...32]))),
-                             (.int(-3), .bytes(Array(point[33...64])))]).encoded
+        return TestCBOR.map([
+            (.int(1), .int(2)), (.int(3), .int(-7)), (.int(-1), .int(1)), (.int(-2), .bytes(Array(point[1...32]))),
+            (.int(-3), .bytes(Array(point[33...64]))),
+        ]).encoded
     }
 
     static func clientData(_ type: String, _ challenge: [UInt8], origin: String = relyingParty.origin) -> [UInt8] {
@@ -63,7 +70,9 @@ struct TestAuthenticator {
 
 @Suite struct CBORReaderTests {
     @Test func readsWhatWebAuthnSendsAndRefusesWhatItDoesNot() throws {
-        let value = try CBORReader.decode(TestCBOR.map([(.text("fmt"), .text("none")), (.int(-2), .bytes([1, 2])), (.int(3), .array([.bool(true)]))]).encoded)
+        let value = try CBORReader.decode(
+            TestCBOR.map([(.text("fmt"), .text("none")), (.int(-2), .bytes([1, 2])), (.int(3), .array([.bool(true)]))]).encoded
+        )
         #expect(value[text: "fmt"]?.textString == "none")
         #expect(value[int: -2]?.byteString == [1, 2])
         #expect(value[int: 3] == .array([.bool(true)]))
@@ -87,24 +96,52 @@ struct TestAuthenticator {
     let challenge = Array("a challenge of thirty-two bytes!".utf8)
 
     func code(_ work: () throws -> Void) -> String? {
-        do { try work(); return nil } catch let error as CodedInputError { return error.code.rawValue } catch { return "\(error)" }
+        do {
+            try work()
+            return nil
+        } catch let error as CodedInputError { return error.code.rawValue } catch { return "\(error)" }
     }
 
     @Test func aNoneRegistrationGivesTheKeyAndEveryWrongFieldHasItsCode() throws {
         let device = TestAuthenticator()
         let clientData = TestAuthenticator.clientData("webauthn.create", challenge)
-        let good = try WebAuthn.verifyRegistration(clientDataJSON: clientData, attestationObject: device.attestation(device.authData(attested: true), clientData: clientData),
-                                                   challenge: challenge, relyingParty: rp)
+        let good = try WebAuthn.verifyRegistration(
+            clientDataJSON: clientData,
+            attestationObject: device.attestation(device.authData(attested: true), clientData: clientData),
+            challenge: challenge,
+            relyingParty: rp
+        )
         #expect(good.credentialID == device.credentialID && good.algorithm == .es256 && good.userVerified && good.attestationFormat == "none")
         #expect(good.publicKeyCBOR == device.cose)
 
-        func registration(clientData: [UInt8] = clientData, authData: [UInt8]? = nil, format: String = "none", statement: TestCBOR = .map([])) -> String? {
-            code { _ = try WebAuthn.verifyRegistration(clientDataJSON: clientData, attestationObject: device.attestation(authData ?? device.authData(attested: true), clientData: clientData,
-                                                                                                                          format: format, statement: statement),
-                                                       challenge: challenge, relyingParty: rp) }
+        func registration(
+            clientData: [UInt8] = clientData,
+            authData: [UInt8]? = nil,
+            format: String = "none",
+            statement: TestCBOR = .map([])
+        ) -> String? {
+            code {
+                _ = try WebAuthn.verifyRegistration(
+                    clientDataJSON: clientData,
+                    attestationObject: device.attestation(
+                        authData ?? device.authData(attested: true),
+                        clientData: clientData,
+                        format: format,
+                        statement: statement
+                    ),
+                    challenge: challenge,
+                    relyingParty: rp
+                )
+            }
         }
-        #expect(registration(clientData: TestAuthenticator.clientData("webauthn.create", Array("another challenge".utf8))) == "webauthn_challenge_mismatch")
-        #expect(registration(clientData: TestAuthenticator.clientData("webauthn.create", challenge, origin: "https://keys.shop.example.evil.example")) == "webauthn_origin_mismatch")
+        #expect(
+            registration(clientData: TestAuthenticator.clientData("webauthn.create", Array("another challenge".utf8)))
+                == "webauthn_challenge_mismatch"
+        )
+        #expect(
+            registration(clientData: TestAuthenticator.clientData("webauthn.create", challenge, origin: "https://keys.shop.example.evil.example"))
+                == "webauthn_origin_mismatch"
+        )
         #expect(registration(clientData: TestAuthenticator.clientData("webauthn.get", challenge)) == "webauthn_wrong_type")
         #expect(registration(authData: device.authData(rpID: "evil.example", attested: true)) == "webauthn_rp_mismatch")
         #expect(registration(authData: device.authData(flags: 0x04, attested: true)) == "webauthn_user_not_present")
@@ -119,28 +156,62 @@ struct TestAuthenticator {
         let clientData = TestAuthenticator.clientData("webauthn.create", challenge)
         let authData = device.authData(attested: true)
         let signature = try device.sign(authData, clientData)
-        let packed = try WebAuthn.verifyRegistration(clientDataJSON: clientData, attestationObject: device.attestation(authData, clientData: clientData, format: "packed",
-                                                                                                                      statement: .map([(.text("alg"), .int(-7)), (.text("sig"), .bytes(signature))])),
-                                                     challenge: challenge, relyingParty: rp)
+        let packed = try WebAuthn.verifyRegistration(
+            clientDataJSON: clientData,
+            attestationObject: device.attestation(
+                authData,
+                clientData: clientData,
+                format: "packed",
+                statement: .map([(.text("alg"), .int(-7)), (.text("sig"), .bytes(signature))])
+            ),
+            challenge: challenge,
+            relyingParty: rp
+        )
         #expect(packed.attestationFormat == "packed")
         let forged = try P256.Signing.PrivateKey().signature(for: authData + Array(SHA256.hash(data: clientData))).derRepresentation
-        #expect(code {
-            _ = try WebAuthn.verifyRegistration(clientDataJSON: clientData, attestationObject: device.attestation(authData, clientData: clientData, format: "packed",
-                                                                                                                 statement: .map([(.text("alg"), .int(-7)), (.text("sig"), .bytes(Array(forged)))])),
-                                                challenge: challenge, relyingParty: rp)
-        } == "webauthn_bad_attestation")
+        #expect(
+            code {
+                _ = try WebAuthn.verifyRegistration(
+                    clientDataJSON: clientData,
+                    attestationObject: device.attestation(
+                        authData,
+                        clientData: clientData,
+                        format: "packed",
+                        statement: .map([(.text("alg"), .int(-7)), (.text("sig"), .bytes(Array(forged)))])
+                    ),
+                    challenge: challenge,
+                    relyingParty: rp
+                )
+            } == "webauthn_bad_attestation"
+        )
     }
 
     @Test func anAssertionNeedsTheKeysSignatureAndAnAdvancingCounter() throws {
         let device = TestAuthenticator()
         let clientData = TestAuthenticator.clientData("webauthn.get", challenge)
         let authData = device.authData(count: 6)
-        let result = try WebAuthn.verifyAssertion(clientDataJSON: clientData, authenticatorData: authData, signature: try device.sign(authData, clientData),
-                                                  challenge: challenge, relyingParty: rp, publicKeyCBOR: device.cose, storedSignCount: 5)
+        let result = try WebAuthn.verifyAssertion(
+            clientDataJSON: clientData,
+            authenticatorData: authData,
+            signature: try device.sign(authData, clientData),
+            challenge: challenge,
+            relyingParty: rp,
+            publicKeyCBOR: device.cose,
+            storedSignCount: 5
+        )
         #expect(result.signCount == 6 && result.userVerified)
         func assertion(_ authData: [UInt8], stored: UInt32 = 5, signer: TestAuthenticator? = nil) -> String? {
-            code { _ = try WebAuthn.verifyAssertion(clientDataJSON: clientData, authenticatorData: authData, signature: try (signer ?? device).sign(authData, clientData),
-                                                    challenge: challenge, relyingParty: rp, publicKeyCBOR: device.cose, storedSignCount: stored) }
+            code {
+                _ = try WebAuthn.verifyAssertion(
+                    clientDataJSON: clientData,
+                    authenticatorData: authData,
+                    signature: try (signer ?? device).sign(authData, clientData),
+                    challenge: challenge,
+                    relyingParty: rp,
+                    publicKeyCBOR: device.cose,
+                    storedSignCount: stored
+                )
+            }
         }
         #expect(assertion(authData, signer: TestAuthenticator()) == "webauthn_bad_signature")
         #expect(assertion(device.authData(count: 5)) == "webauthn_sign_count", "equal counter: a clone")
@@ -148,12 +219,19 @@ struct TestAuthenticator {
         #expect(assertion(device.authData(count: 0), stored: 0) == nil, "an authenticator without a counter")
         #expect(assertion(device.authData(rpID: "evil.example", count: 6)) == "webauthn_rp_mismatch")
         #expect(assertion(device.authData(flags: 0x00, count: 6)) == "webauthn_user_not_present")
-        #expect(!WebAuthn.counterAdvances(stored: 7, new: 7) && WebAuthn.counterAdvances(stored: 0, new: 1) && WebAuthn.counterAdvances(stored: 0, new: 0))
+        #expect(
+            !WebAuthn.counterAdvances(stored: 7, new: 7) && WebAuthn.counterAdvances(stored: 0, new: 1) && WebAuthn.counterAdvances(stored: 0, new: 0)
+        )
     }
 
     @Test func theRelyingPartyOfAPublicURLIsSerializedAsBrowsersSendTheOrigin() {
-        #expect(WebAuthn.RelyingParty(publicBaseURL: "https://Keys.Example.com:443/") == WebAuthn.RelyingParty(id: "keys.example.com", origin: "https://keys.example.com"))
-        #expect(WebAuthn.RelyingParty(publicBaseURL: "https://localhost:8443") == WebAuthn.RelyingParty(id: "localhost", origin: "https://localhost:8443"))
+        #expect(
+            WebAuthn.RelyingParty(publicBaseURL: "https://Keys.Example.com:443/")
+                == WebAuthn.RelyingParty(id: "keys.example.com", origin: "https://keys.example.com")
+        )
+        #expect(
+            WebAuthn.RelyingParty(publicBaseURL: "https://localhost:8443") == WebAuthn.RelyingParty(id: "localhost", origin: "https://localhost:8443")
+        )
         #expect(WebAuthn.RelyingParty(publicBaseURL: "http://keys.example.com") == nil)
     }
 
@@ -169,12 +247,17 @@ struct TestAuthenticator {
         let signature = Array(try rsa.signature(for: message, padding: .insecurePKCS1v1_5).rawRepresentation)
         #expect(key.isValidSignature(signature, for: message))
         #expect(!key.isValidSignature(signature, for: message + [0]))
-        let weak = TestCBOR.map([(.int(1), .int(3)), (.int(3), .int(-257)), (.int(-1), .bytes(Array(modulus.prefix(128)))), (.int(-2), .bytes([1, 0, 1]))]).encoded
+        let weak = TestCBOR.map([
+            (.int(1), .int(3)), (.int(3), .int(-257)), (.int(-1), .bytes(Array(modulus.prefix(128)))), (.int(-2), .bytes([1, 0, 1])),
+        ]).encoded
         #expect(code { _ = try COSEKey(cbor: weak) } == "webauthn_unsupported_algorithm")
-        let eddsa = TestCBOR.map([(.int(1), .int(1)), (.int(3), .int(-8)), (.int(-1), .int(6)), (.int(-2), .bytes([UInt8](repeating: 1, count: 32)))]).encoded
+        let eddsa = TestCBOR.map([(.int(1), .int(1)), (.int(3), .int(-8)), (.int(-1), .int(6)), (.int(-2), .bytes([UInt8](repeating: 1, count: 32)))])
+            .encoded
         #expect(code { _ = try COSEKey(cbor: eddsa) } == "webauthn_unsupported_algorithm")
-        let offCurve = TestCBOR.map([(.int(1), .int(2)), (.int(3), .int(-7)), (.int(-1), .int(1)), (.int(-2), .bytes([UInt8](repeating: 1, count: 32))),
-                                     (.int(-3), .bytes([UInt8](repeating: 2, count: 32)))]).encoded
+        let offCurve = TestCBOR.map([
+            (.int(1), .int(2)), (.int(3), .int(-7)), (.int(-1), .int(1)), (.int(-2), .bytes([UInt8](repeating: 1, count: 32))),
+            (.int(-3), .bytes([UInt8](repeating: 2, count: 32))),
+        ]).encoded
         #expect(code { _ = try COSEKey(cbor: offCurve) } == "webauthn_malformed")
     }
 }

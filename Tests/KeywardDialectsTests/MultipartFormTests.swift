@@ -1,6 +1,7 @@
 import Foundation
-@testable import KeywardDialects
 import Testing
+
+@testable import KeywardDialects
 
 /// The cabinet's multipart reader: what browsers send is read exactly; anything else is refused with a
 /// reason (which the cabinet answers as a 400 `malformed_form`).
@@ -10,9 +11,12 @@ struct MultipartFormTests {
     }
 
     @Test func fieldsAndFilesAreReadByteForByte() throws {
-        let binary: [UInt8] = [0x30, 0x82, 0x0D, 0x0A, 0x2D, 0x2D, 0x00, 0xFF]   // CRLF and "--" inside a file
+        let binary: [UInt8] = [0x30, 0x82, 0x0D, 0x0A, 0x2D, 0x2D, 0x00, 0xFF]  // CRLF and "--" inside a file
         var bytes = Array("--XyZ\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\ntoken\r\n".utf8)
-        bytes += Array("--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a \\\"b\\\".cer\"\r\nContent-Type: application/pkix-cert\r\n\r\n".utf8)
+        bytes += Array(
+            "--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a \\\"b\\\".cer\"\r\nContent-Type: application/pkix-cert\r\n\r\n"
+                .utf8
+        )
         bytes += binary + Array("\r\n--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"\"\r\n\r\n\r\n--XyZ--\r\n".utf8)
         let form = try MultipartForm.parse(bytes, boundary: "XyZ")
         #expect(form.fields == ["csrf": "token"])
@@ -47,8 +51,10 @@ struct MultipartBoundaryLimitTests {
     @Test func aBoundaryOfSeventyCharactersIsRead() throws {
         let boundary = String(repeating: "a", count: 70)
         #expect(MultipartForm.boundary(contentType: "multipart/form-data; boundary=\(boundary)") == boundary)
-        let form = try MultipartForm.parse(MultipartFormTests.body(["Content-Disposition: form-data; name=\"f\"\r\n\r\nx"], boundary: boundary),
-                                           boundary: boundary)
+        let form = try MultipartForm.parse(
+            MultipartFormTests.body(["Content-Disposition: form-data; name=\"f\"\r\n\r\nx"], boundary: boundary),
+            boundary: boundary
+        )
         #expect(form.fields == ["f": "x"])
     }
 
@@ -99,7 +105,8 @@ struct MultipartHostileInputTests {
     }
 
     @Test func nonASCIIInHeaderValuesAndBodiesIsRead() throws {
-        let body = Array("--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"café.cer\"\r\n\r\n".utf8) + [0xff, 0x80, 0xc3]
+        let body =
+            Array("--XyZ\r\nContent-Disposition: form-data; name=\"files\"; filename=\"café.cer\"\r\n\r\n".utf8) + [0xff, 0x80, 0xc3]
             + Array("\r\n--XyZ--\r\n".utf8)
         let form = try MultipartForm.parse(body, boundary: "XyZ")
         #expect(form.files["files"] == [UploadedFile(fileName: "café.cer", bytes: [0xff, 0x80, 0xc3])])

@@ -10,18 +10,41 @@ import Testing
     let body = Array(#"{"amount":"5.00"}"#.utf8)
 
     /// A request signed by `signer` over `components`, with optional changes to the parameters.
-    func signed(components: [String] = ["@method", "@target-uri", "content-digest"], created: Int? = nil, expires: Int? = nil,
-                nonce: String? = "n1", keyID: String = "key_1", algorithm: HTTPSignatureAlgorithm? = .ed25519,
-                signer: HTTPSigningKey? = nil) throws -> HTTPRequestView {
-        var request = HTTPRequestView(method: "POST", scheme: "https", authority: "gw.example", path: "/v1/payments", query: "a=1",
-                                      fields: [("Content-Digest", ContentDigest.make(for: body)), ("Content-Type", "application/json")])
-        let input = SignatureInput.make(components: components, created: created ?? now, expires: expires, nonce: nonce, keyID: keyID, algorithm: algorithm)
+    func signed(
+        components: [String] = ["@method", "@target-uri", "content-digest"],
+        created: Int? = nil,
+        expires: Int? = nil,
+        nonce: String? = "n1",
+        keyID: String = "key_1",
+        algorithm: HTTPSignatureAlgorithm? = .ed25519,
+        signer: HTTPSigningKey? = nil
+    ) throws -> HTTPRequestView {
+        var request = HTTPRequestView(
+            method: "POST",
+            scheme: "https",
+            authority: "gw.example",
+            path: "/v1/payments",
+            query: "a=1",
+            fields: [("Content-Digest", ContentDigest.make(for: body)), ("Content-Type", "application/json")]
+        )
+        let input = SignatureInput.make(
+            components: components,
+            created: created ?? now,
+            expires: expires,
+            nonce: nonce,
+            keyID: keyID,
+            algorithm: algorithm
+        )
         let signature = try (signer ?? .ed25519(key)).sign(try HTTPMessageSignatures.signatureBase(for: request, input: input))
         request.fields += [("Signature-Input", input.headerValue), ("Signature", "sig1=:\(Data(signature).base64EncodedString()):")]
         return request
     }
 
-    func check(_ request: HTTPRequestView, body: [UInt8]? = nil, policy: NativeSignature.Policy = .init()) -> Result<NativeSignature.Verified, NativeSignature.Refusal> {
+    func check(
+        _ request: HTTPRequestView,
+        body: [UInt8]? = nil,
+        policy: NativeSignature.Policy = .init()
+    ) -> Result<NativeSignature.Verified, NativeSignature.Refusal> {
         NativeSignature.verify(request: request, body: body ?? self.body, now: now, policy: policy) { [key] id in
             id == "key_1" ? .ed25519(key.publicKey) : nil
         }

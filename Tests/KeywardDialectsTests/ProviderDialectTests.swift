@@ -1,8 +1,9 @@
 import Foundation
 import KeywardCrypto
-@testable import KeywardDialects
 import KeywardTestSupport
 import Testing
+
+@testable import KeywardDialects
 
 @Suite struct MyPOSTests {
     /// A request signed by Python exactly as the myPOS SDK signs it is accepted; any change is refused.
@@ -26,8 +27,14 @@ import Testing
         var dropped = form
         dropped.remove(at: 14)  // an empty value still counts
         #expect(MyPOSIPC.verify(dropped, with: certificate) != .valid)
-        #expect(MyPOSIPC.verify(form + [("Amount", "1.00")], with: certificate) == .invalid(code: .duplicateParameter, reason: "Parameter 'Amount' appears more than once; myPOS signs each parameter once."))
-        #expect(MyPOSIPC.verify(Array(form.dropLast()), with: certificate) == .invalid(code: .signatureMissing, reason: "The request has no Signature parameter."))
+        #expect(
+            MyPOSIPC.verify(form + [("Amount", "1.00")], with: certificate)
+                == .invalid(code: .duplicateParameter, reason: "Parameter 'Amount' appears more than once; myPOS signs each parameter once.")
+        )
+        #expect(
+            MyPOSIPC.verify(Array(form.dropLast()), with: certificate)
+                == .invalid(code: .signatureMissing, reason: "The request has no Signature parameter.")
+        )
         var garbage = form
         garbage[garbage.count - 1].value = "%%%not base64"
         #expect(MyPOSIPC.verify(garbage, with: certificate) == .invalid(code: .signatureInvalid, reason: "The Signature parameter is not base64."))
@@ -104,8 +111,14 @@ import Testing
         let keys = try KeyFixtures()
         try keys.rsa("a")
         let publicKey = try #require(try PublicKeyImport.parse(pem: try keys.read("a.pub")).first?.key)
-        #expect(AliKassa.verify(body: [1], signature: nil, with: publicKey) == .invalid(code: .signatureMissing, reason: "The request has no Sign header."))
-        #expect(AliKassa.verify(body: [1], signature: "!!!", with: publicKey) == .invalid(code: .signatureInvalid, reason: "The Sign header is not base64."))
+        #expect(
+            AliKassa.verify(body: [1], signature: nil, with: publicKey)
+                == .invalid(code: .signatureMissing, reason: "The request has no Sign header.")
+        )
+        #expect(
+            AliKassa.verify(body: [1], signature: "!!!", with: publicKey)
+                == .invalid(code: .signatureInvalid, reason: "The Sign header is not base64.")
+        )
         #expect(AliKassa.verify(body: [1], signature: "AAAA", with: publicKey) != .valid)
     }
 }

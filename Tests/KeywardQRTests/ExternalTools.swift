@@ -1,5 +1,6 @@
 import Foundation
 import KeywardTestSupport
+
 @testable import KeywardQR
 
 /// Runs the independent peers these tests check against: Python's segno (an encoder),
@@ -109,11 +110,17 @@ enum ExternalTools {
         return try lines.map { line in
             let fields = line.split(separator: " ")
             guard fields.count == 5, let version = Int(fields[0]), let mask = Int(fields[1]),
-                  let unpatchedMask = Int(fields[2]), let penalty = Int(fields[3]) else {
+                let unpatchedMask = Int(fields[2]), let penalty = Int(fields[3])
+            else {
                 throw Failure(description: "unexpected segno output: \(line.prefix(80))")
             }
-            return PeerSymbol(version: version, mask: mask, unpatchedMask: unpatchedMask, penalty: penalty,
-                              modules: fields[4].utf8.map { $0 == UInt8(ascii: "1") })
+            return PeerSymbol(
+                version: version,
+                mask: mask,
+                unpatchedMask: unpatchedMask,
+                penalty: penalty,
+                modules: fields[4].utf8.map { $0 == UInt8(ascii: "1") }
+            )
         }
     }
 
@@ -162,7 +169,8 @@ enum ExternalTools {
         let (status, output, errors) = try Shell.capture("/usr/bin/env", [tool] + arguments, stdin: input)
         guard status == 0 else {
             let error = String(decoding: errors, as: UTF8.self)
-            let hint = status == 127
+            let hint =
+                status == 127
                 ? "\(tool) is not installed (`pip install segno`; `apt-get install -y zbar-tools librsvg2-bin`)"
                 : "\(tool) exited with status \(status)"
             throw Failure(description: "\(hint): \(error.suffix(2_000))")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import KeywardQR
 
 /// Checks against independent implementations: segno (Python) must encode the same input

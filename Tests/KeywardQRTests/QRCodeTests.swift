@@ -1,4 +1,5 @@
 import Testing
+
 @testable import KeywardQR
 
 @Suite struct QRCodeTests {
@@ -12,8 +13,10 @@ import Testing
         ]
         for (version, levels) in expected {
             for (correction, capacity) in levels {
-                #expect(QRCodeTables.byteCapacity(version: version, correction: correction) == capacity,
-                        "version \(version) \(correction)")
+                #expect(
+                    QRCodeTables.byteCapacity(version: version, correction: correction) == capacity,
+                    "version \(version) \(correction)"
+                )
             }
         }
         #expect(QRCodeTables.totalCodewords(version: 1) == 26)
@@ -130,7 +133,8 @@ import Testing
     /// Rebuilds the module grid from the `M x y h n v1 h-n z` runs the encoder writes.
     private static func modulesDrawn(bySVG svg: String, extent: Int) -> [[Bool]]? {
         guard let start = svg.firstRange(of: " d=\""),
-              let end = svg[start.upperBound...].firstIndex(of: "\"") else { return nil }
+            let end = svg[start.upperBound...].firstIndex(of: "\"")
+        else { return nil }
         var grid = Array(repeating: Array(repeating: false, count: extent), count: extent)
         for run in svg[start.upperBound..<end].split(separator: "z") {
             let numbers = run.split(whereSeparator: { "Mhv ".contains($0) }).compactMap { Int($0) }

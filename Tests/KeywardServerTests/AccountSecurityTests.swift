@@ -20,8 +20,10 @@ import Testing
         let services = try await Harness.services(Harness.settings())
         let (email, password, _) = try await CabinetTests.member(services, role: .owner)
         for _ in 0..<6 { _ = try? await services.accounts.login(email: email, password: "an attacker's guess", address: "203.0.113.9") }
-        await #expect(performing: { try await services.accounts.login(email: email, password: password, address: "203.0.113.9") },
-                      throws: Self.isCode("login_locked"))
+        await #expect(
+            performing: { try await services.accounts.login(email: email, password: password, address: "203.0.113.9") },
+            throws: Self.isCode("login_locked")
+        )
         #expect(try await services.accounts.login(email: email, password: password, address: "198.51.100.20").email == email)
     }
 
@@ -30,8 +32,10 @@ import Testing
         let services = try await Harness.services(Harness.settings())
         let (email, password, _) = try await CabinetTests.member(services, role: .owner)
         for index in 0..<50 { _ = try? await services.accounts.login(email: email, password: "botnet guess \(index)", address: "203.0.113.\(index)") }
-        await #expect(performing: { try await services.accounts.login(email: email, password: password, address: "198.51.100.20") },
-                      throws: Self.isCode("login_locked"))
+        await #expect(
+            performing: { try await services.accounts.login(email: email, password: password, address: "198.51.100.20") },
+            throws: Self.isCode("login_locked")
+        )
     }
 
     /// Parallel wrong passwords each count: twenty at once from one address lock it.
@@ -43,8 +47,10 @@ import Testing
                 group.addTask { _ = try? await services.accounts.login(email: email, password: "parallel guess \(index)", address: "203.0.113.7") }
             }
         }
-        await #expect(performing: { try await services.accounts.login(email: email, password: password, address: "203.0.113.7") },
-                      throws: Self.isCode("login_locked"))
+        await #expect(
+            performing: { try await services.accounts.login(email: email, password: password, address: "203.0.113.7") },
+            throws: Self.isCode("login_locked")
+        )
     }
 
     /// An unknown email answers exactly like a real one, locks included, so sign-in tells nobody which
@@ -56,8 +62,13 @@ import Testing
         for candidate in [email, "nobody-\(UUID().uuidString.prefix(6))@shop.example"] {
             var codes: [String] = []
             for _ in 0..<7 {
-                do { _ = try await services.accounts.login(email: candidate, password: "wrong wrong wrong", address: "203.0.113.5") } catch let error as KeywardError {
-                    codes.append(error.code.rawValue + ": " + error.message.replacingOccurrences(of: #"after \S+"#, with: "after T", options: .regularExpression))
+                do { _ = try await services.accounts.login(email: candidate, password: "wrong wrong wrong", address: "203.0.113.5") } catch let error
+                    as KeywardError
+                {
+                    codes.append(
+                        error.code.rawValue + ": "
+                            + error.message.replacingOccurrences(of: #"after \S+"#, with: "after T", options: .regularExpression)
+                    )
                 }
             }
             answers.append(codes)
@@ -81,7 +92,9 @@ import Testing
             let link = try #require(try await services.accounts.requestPasswordReset(email: email))
             let outcomes = await withTaskGroup(of: Bool.self) { group in
                 for index in 0..<4 {
-                    group.addTask { (try? await services.accounts.setPassword(token: link.token, purpose: "reset", password: "racing passphrase \(index)")) != nil }
+                    group.addTask {
+                        (try? await services.accounts.setPassword(token: link.token, purpose: "reset", password: "racing passphrase \(index)")) != nil
+                    }
                 }
                 return await group.reduce(into: [Bool]()) { $0.append($1) }
             }
@@ -98,24 +111,40 @@ import Testing
         let (_, victimSetup) = try await services.team.addMember(email: victimEmail, merchantID: victimMerchant.id, role: .builtIn(.owner))
         let (attackerEmail, attackerPassword, attackerMerchant) = try await CabinetTests.member(services, role: .owner, merchantName: "Attacker")
         let invitation = try await services.team.invite(email: victimEmail, merchantID: attackerMerchant.id, role: .builtIn(.viewer))
-        await #expect(performing: { try await services.team.acceptInvitation(token: invitation.token, password: "the attacker's passphrase", signedInUserID: nil) },
-                      throws: Self.isCode("account_pending"))
-        await #expect(performing: { try await services.accounts.login(email: victimEmail, password: "the attacker's passphrase", address: "203.0.113.1") },
-                      throws: Self.isCode("invalid_credentials"))
+        await #expect(
+            performing: {
+                try await services.team.acceptInvitation(token: invitation.token, password: "the attacker's passphrase", signedInUserID: nil)
+            },
+            throws: Self.isCode("account_pending")
+        )
+        await #expect(
+            performing: { try await services.accounts.login(email: victimEmail, password: "the attacker's passphrase", address: "203.0.113.1") },
+            throws: Self.isCode("invalid_credentials")
+        )
         // The victim's own setup link still works.
         _ = try await services.accounts.setPassword(token: try #require(victimSetup).token, password: "the victim's own passphrase")
 
         // An active account joins only while signed in as itself, and keeps its password.
         let again = try await services.team.invite(email: victimEmail, merchantID: attackerMerchant.id, role: .builtIn(.viewer))
         let attacker = try await services.accounts.login(email: attackerEmail, password: attackerPassword, address: "203.0.113.1")
-        await #expect(performing: { try await services.team.acceptInvitation(token: again.token, password: "the attacker's passphrase", signedInUserID: nil) },
-                      throws: Self.isCode("sign_in_required"))
-        await #expect(performing: { try await services.team.acceptInvitation(token: again.token, password: nil, signedInUserID: attacker.id) },
-                      throws: Self.isCode("sign_in_required"))
+        await #expect(
+            performing: { try await services.team.acceptInvitation(token: again.token, password: "the attacker's passphrase", signedInUserID: nil) },
+            throws: Self.isCode("sign_in_required")
+        )
+        await #expect(
+            performing: { try await services.team.acceptInvitation(token: again.token, password: nil, signedInUserID: attacker.id) },
+            throws: Self.isCode("sign_in_required")
+        )
         let victim = try await services.accounts.login(email: victimEmail, password: "the victim's own passphrase", address: "198.51.100.2")
-        let (joined, merchantID) = try await services.team.acceptInvitation(token: again.token, password: "ignored passphrase", signedInUserID: victim.id)
+        let (joined, merchantID) = try await services.team.acceptInvitation(
+            token: again.token,
+            password: "ignored passphrase",
+            signedInUserID: victim.id
+        )
         #expect(joined.id == victim.id && merchantID == attackerMerchant.id)
-        #expect(try await services.accounts.login(email: victimEmail, password: "the victim's own passphrase", address: "198.51.100.2").id == victim.id)
+        #expect(
+            try await services.accounts.login(email: victimEmail, password: "the victim's own passphrase", address: "198.51.100.2").id == victim.id
+        )
     }
 
     /// The invitation page says which merchant and role it grants, and asks an existing account to sign in.
@@ -124,7 +153,11 @@ import Testing
         let services = try await Harness.services(settings)
         let (_, _, merchant) = try await CabinetTests.member(services, role: .owner, merchantName: "Acme <Payments>")
         let (existingEmail, _, _) = try await CabinetTests.member(services, role: .viewer)
-        let fresh = try await services.team.invite(email: "new-\(UUID().uuidString.prefix(6))@shop.example", merchantID: merchant.id, role: .builtIn(.developer))
+        let fresh = try await services.team.invite(
+            email: "new-\(UUID().uuidString.prefix(6))@shop.example",
+            merchantID: merchant.id,
+            role: .builtIn(.developer)
+        )
         let existing = try await services.team.invite(email: existingEmail, merchantID: merchant.id, role: .builtIn(.finance))
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
@@ -134,8 +167,15 @@ import Testing
             #expect(page.contains("name=\"password\""))
             let other = String(buffer: try await guest.send(client, .get, "/cabinet/invite?token=\(existing.token)").body)
             #expect(other.contains("<strong>Finance</strong>") && other.contains("already has an account") && !other.contains("name=\"password\""))
-            let forced = try await guest.send(client, .post, "/cabinet/invite", form: ["token": existing.token, "password": "an attacker's passphrase",
-                                                                                     "csrf": Browser.csrf(other) ?? ""])
+            let forced = try await guest.send(
+                client,
+                .post,
+                "/cabinet/invite",
+                form: [
+                    "token": existing.token, "password": "an attacker's passphrase",
+                    "csrf": Browser.csrf(other) ?? "",
+                ]
+            )
             #expect(forced.status != .found && forced.status != .seeOther, "no account joins without signing in")
             #expect(try await services.team.members(merchantID: merchant.id).count == 1)
         }
@@ -157,7 +197,12 @@ import Testing
             let rollPage = try await owner.send(client, .get, "/cabinet/keys/\(live.info.id)/roll?mode=live")
             let ownerCSRF = try #require(Browser.csrf(String(buffer: rollPage.body)))
             for _ in 0..<2 {
-                let wrong = try await owner.send(client, .post, "/cabinet/keys/\(live.info.id)/roll", form: ["mode": "live", "csrf": ownerCSRF, "overlap": "0", "code": "000000"])
+                let wrong = try await owner.send(
+                    client,
+                    .post,
+                    "/cabinet/keys/\(live.info.id)/roll",
+                    form: ["mode": "live", "csrf": ownerCSRF, "overlap": "0", "code": "000000"]
+                )
                 #expect(wrong.status == .unauthorized)
             }
             // The thief signs in with the password in two sessions and guesses.
@@ -165,10 +210,20 @@ import Testing
             for attempt in 0..<3 {
                 let thief = Browser()
                 let login = try await thief.send(client, .get, "/cabinet/login")
-                _ = try await thief.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))])
+                _ = try await thief.send(
+                    client,
+                    .post,
+                    "/cabinet/login",
+                    form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))]
+                )
                 let prompt = try await thief.send(client, .get, "/cabinet/2fa")
                 let csrf = try #require(Browser.csrf(String(buffer: prompt.body)))
-                last = try await thief.send(client, .post, "/cabinet/2fa", form: ["code": String(format: "%06d", 111_111 * (attempt + 1)), "csrf": csrf])
+                last = try await thief.send(
+                    client,
+                    .post,
+                    "/cabinet/2fa",
+                    form: ["code": String(format: "%06d", 111_111 * (attempt + 1)), "csrf": csrf]
+                )
                 if last?.status == .tooManyRequests {
                     // Locked: the half-signed-in session is over.
                     #expect(try await thief.send(client, .get, "/cabinet/2fa").headers[.location] == "/cabinet/login")
@@ -178,9 +233,15 @@ import Testing
             #expect(last?.status == .tooManyRequests, "the fifth wrong code locks")
             #expect(String(buffer: try #require(last).body).contains("locked until"))
             // The right code is refused while locked, and the live key was not rolled.
-            await #expect(performing: { try await services.accounts.verifySecondFactor(userID: try await services.accounts.login(email: email, password: password, address: "x").id,
-                                                                                        code: totp.code(at: clock.clock.now())) },
-                          throws: { $0 is SecondFactorLockout })
+            await #expect(
+                performing: {
+                    try await services.accounts.verifySecondFactor(
+                        userID: try await services.accounts.login(email: email, password: password, address: "x").id,
+                        code: totp.code(at: clock.clock.now())
+                    )
+                },
+                throws: { $0 is SecondFactorLockout }
+            )
             _ = try await client.call(.get, "/v1/auth/test", key: live.secret) { #expect($0.status == .ok) }
             let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
             #expect(actions.filter { $0 == "cabinet: second factor locked after wrong codes" }.count == 1)
@@ -201,10 +262,20 @@ import Testing
         _ = try await app.test(.router) { client in
             let browser = Browser()
             let login = try await browser.send(client, .get, "/cabinet/login")
-            _ = try await browser.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))])
+            _ = try await browser.send(
+                client,
+                .post,
+                "/cabinet/login",
+                form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))]
+            )
             let before = browser.cookies
             let prompt = try await browser.send(client, .get, "/cabinet/2fa")
-            let answer = try await browser.send(client, .post, "/cabinet/2fa", form: ["code": totp.code(at: clock.clock.now()), "csrf": try #require(Browser.csrf(String(buffer: prompt.body)))])
+            let answer = try await browser.send(
+                client,
+                .post,
+                "/cabinet/2fa",
+                form: ["code": totp.code(at: clock.clock.now()), "csrf": try #require(Browser.csrf(String(buffer: prompt.body)))]
+            )
             #expect(answer.headers[.location] == "/cabinet")
             #expect(browser.cookies != before, "a new session cookie")
             let fixated = Browser()
@@ -249,7 +320,11 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
-        let invitation = try await services.team.invite(email: "hdr-\(UUID().uuidString.prefix(6))@shop.example", merchantID: merchant.id, role: .builtIn(.viewer))
+        let invitation = try await services.team.invite(
+            email: "hdr-\(UUID().uuidString.prefix(6))@shop.example",
+            merchantID: merchant.id,
+            role: .builtIn(.viewer)
+        )
         let reset = try #require(try await services.accounts.requestPasswordReset(email: email))
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
@@ -262,8 +337,15 @@ import Testing
             }
             let owner = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
             let keys = String(buffer: try await owner.send(client, .get, "/cabinet/keys?mode=test").body)
-            let created = try await owner.send(client, .post, "/cabinet/keys", form: ["mode": "test", "name": "x", "access": "restricted", "scopes": "payments.read",
-                                                                                  "csrf": try #require(Browser.csrf(keys))])
+            let created = try await owner.send(
+                client,
+                .post,
+                "/cabinet/keys",
+                form: [
+                    "mode": "test", "name": "x", "access": "restricted", "scopes": "payments.read",
+                    "csrf": try #require(Browser.csrf(keys)),
+                ]
+            )
             #expect(created.status == .created && created.headers[.cacheControl] == "no-store")
             let problem = try await client.call(.get, "/v1/auth/test", key: nil)
             #expect(problem.status == .unauthorized && problem.headers[.strictTransportSecurity] == "max-age=31536000")
@@ -289,14 +371,26 @@ import Testing
         let (email, password, merchant) = try await CabinetTests.member(services, role: .owner)
         let (developerEmail, developerPassword, _) = try await CabinetTests.member(services, role: .developer)
         // The HTTPS router on a plain socket: the peer is 127.0.0.1, a trusted proxy naming the client.
-        let app = Application(router: buildRouter(services, listener: .https), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+        let app = Application(
+            router: buildRouter(services, listener: .https),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Harness.logger
+        )
         _ = try await app.test(.live) { client in
             func signIn(_ email: String, _ password: String, from address: String) async throws {
                 let browser = Browser()
                 let headers: HTTPFields = [.init("X-Forwarded-For")!: address, .init("X-Forwarded-Proto")!: "https"]
                 let login = try await browser.send(client, .get, "/cabinet/login", headers: headers)
-                let answer = try await browser.send(client, .post, "/cabinet/login", form: ["email": email, "password": password,
-                                                                                           "csrf": try #require(Browser.csrf(String(buffer: login.body)))], headers: headers)
+                let answer = try await browser.send(
+                    client,
+                    .post,
+                    "/cabinet/login",
+                    form: [
+                        "email": email, "password": password,
+                        "csrf": try #require(Browser.csrf(String(buffer: login.body))),
+                    ],
+                    headers: headers
+                )
                 #expect(answer.headers[.location] == "/cabinet")
             }
             try await signIn(email, password, from: "198.51.100.7")

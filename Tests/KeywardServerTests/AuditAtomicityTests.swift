@@ -14,17 +14,23 @@ import Testing
     /// Makes every append to the audit log fail, as a full disk or a broken table would.
     static func refuseAppends(_ services: KeywardServices) async throws {
         if services.store.engine.isPostgres {
-            try await services.store.sql.raw("""
+            try await services.store.sql.raw(
+                """
                 CREATE FUNCTION refuse_audit() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$ LANGUAGE plpgsql
-                """).run()
-            try await services.store.sql.raw("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()").run()
+                """
+            ).run()
+            try await services.store.sql.raw("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log FOR EACH ROW EXECUTE FUNCTION refuse_audit()")
+                .run()
         } else {
-            try await services.store.sql.raw("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END").run()
+            try await services.store.sql.raw(
+                "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END"
+            ).run()
         }
     }
 
     static func allowAppends(_ services: KeywardServices) async throws {
-        try await services.store.sql.raw(services.store.engine.isPostgres ? "DROP TRIGGER refuse_audit ON audit_log" : "DROP TRIGGER refuse_audit").run()
+        try await services.store.sql.raw(services.store.engine.isPostgres ? "DROP TRIGGER refuse_audit ON audit_log" : "DROP TRIGGER refuse_audit")
+            .run()
     }
 
     @Test func aCredentialChangeWhoseEntryCannotBeWrittenDoesNotHappen() async throws {
@@ -44,7 +50,10 @@ import Testing
             let keys = try await services.secretKeys.list(merchantID: merchant, mode: .live)
             #expect(keys.map(\.id) == [tenant.liveKey.info.id], "the refused create left no key behind")
             #expect(keys.first?.status(at: Date()) == .active && keys.first?.replacedBy == nil, "the refused roll left the old key as it was")
-            #expect(try await services.paymentKeys.list(merchantID: merchant, mode: .live).first?.revokedAt == nil, "the refused revoke left the key working")
+            #expect(
+                try await services.paymentKeys.list(merchantID: merchant, mode: .live).first?.revokedAt == nil,
+                "the refused revoke left the key working"
+            )
 
             // Once the log takes entries again, each change commits with exactly one entry naming what it made.
             try await Self.allowAppends(services)

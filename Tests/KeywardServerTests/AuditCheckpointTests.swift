@@ -51,8 +51,13 @@ import Testing
         let services = try await Self.services()
         try await Self.record(services, 6)
         // A forged checkpoint: right shape, MAC made with another key.
-        let forged = AuditCheckpoint(seq: 5, hash: String(repeating: "a", count: 64), key_id: services.keyring.primary.id,
-                                     mac: String(repeating: "0", count: 64), at_ms: 0)
+        let forged = AuditCheckpoint(
+            seq: 5,
+            hash: String(repeating: "a", count: 64),
+            key_id: services.keyring.primary.id,
+            mac: String(repeating: "0", count: 64),
+            at_ms: 0
+        )
         let result = try await services.audit.verify(anchors: [forged])
         #expect(result.firstProblem?.reason.contains("MAC") == true)
         // The database's checkpoint at 5 edited to name another hash.

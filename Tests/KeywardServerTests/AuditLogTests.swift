@@ -21,14 +21,20 @@ import Testing
             let newKey = try #require(created.json["id"] as? String)
             #expect(created.headers[HTTPField.Name("Keyward-Object-Id")!] == newKey)
             try await client.call(.post, "/v1/manage/keys/\(newKey)/revoke", key: secret) { #expect($0.status == .ok) }
-            try await client.call(.post, "/v1/manage/keys", key: secret, json: #"{"nmae": "typo"}"#) { $0.expectProblem(.badRequest, "unknown_field") }
+            try await client.call(.post, "/v1/manage/keys", key: secret, json: #"{"nmae": "typo"}"#) {
+                $0.expectProblem(.badRequest, "unknown_field")
+            }
             try await client.call(.get, "/v1/manage/keys", key: secret)
 
             let list = try await client.call(.get, "/v1/manage/audit", key: secret)
             let entries = try #require(list.json["data"] as? [[String: Any]])
-            #expect(entries.map { $0["action"] as? String ?? "" } == [
-                "POST /v1/manage/keys", "POST /v1/manage/keys/\(newKey)/revoke", "POST /v1/manage/keys",
-            ].reversed(), "reads are not recorded; newest first")
+            #expect(
+                entries.map { $0["action"] as? String ?? "" }
+                    == [
+                        "POST /v1/manage/keys", "POST /v1/manage/keys/\(newKey)/revoke", "POST /v1/manage/keys",
+                    ].reversed(),
+                "reads are not recorded; newest first"
+            )
             #expect(entries.map { $0["outcome"] as? String ?? "" } == ["unknown_field", "ok", "ok"])
             #expect(entries.allSatisfy { $0["actor_type"] as? String == "key" && $0["actor_id"] as? String == tenant.testKey.info.id })
             #expect(entries[1]["target_id"] as? String == newKey && entries[2]["target_id"] as? String == newKey)
@@ -53,8 +59,12 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<20 {
                 group.addTask {
-                    try await services.audit.record(merchantID: tenant.merchant.id, actor: AuditActor(type: "operator", id: "cli", address: nil),
-                                                    action: "test.action.\(index)", targetID: nil)
+                    try await services.audit.record(
+                        merchantID: tenant.merchant.id,
+                        actor: AuditActor(type: "operator", id: "cli", address: nil),
+                        action: "test.action.\(index)",
+                        targetID: nil
+                    )
                 }
             }
             try await group.waitForAll()

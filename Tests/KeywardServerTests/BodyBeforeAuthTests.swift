@@ -15,8 +15,11 @@ import Testing
     static func liveRouter(_ settings: Settings) async throws -> (app: some ApplicationProtocol, tenant: Harness.Tenant) {
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let app = Application(router: buildRouter(services, listener: .https),
-                              configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+        let app = Application(
+            router: buildRouter(services, listener: .https),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Harness.logger
+        )
         return (app, tenant)
     }
 
@@ -38,8 +41,10 @@ import Testing
                 for index in 0..<20 {
                     group.addTask {
                         let connection = try await RawConnection.open(port: port)
-                        try await connection.send("POST /v1/payments HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
-                                                  + "Content-Length: \(Self.eightMiB)\r\n" + bogus[index % 2] + "\r\n")
+                        try await connection.send(
+                            "POST /v1/payments HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: \(Self.eightMiB)\r\n" + bogus[index % 2] + "\r\n"
+                        )
                         // 64 KiB of the 8 MiB, then wait: the answer must not need the rest.
                         try await connection.send([UInt8](repeating: 0x20, count: 64 * 1024))
                         let answered = try await connection.received(containing: "HTTP/1.1 401", within: .seconds(10))
@@ -89,17 +94,33 @@ import Testing
                 }
                 // A signature with a matching digest over a 1 MiB body: headers first, then the body and its digest.
                 let privateKey = Curve25519.Signing.PrivateKey()
-                let registered = try await client.call(.post, "/v1/manage/signing-keys", key: tenant.testKey.secret,
-                                                       json: try SignedRequestTests.jsonBody(["name": "backend", "public_key": SignedRequestTests.pem(privateKey)]))
+                let registered = try await client.call(
+                    .post,
+                    "/v1/manage/signing-keys",
+                    key: tenant.testKey.secret,
+                    json: try SignedRequestTests.jsonBody(["name": "backend", "public_key": SignedRequestTests.pem(privateKey)])
+                )
                 let keyID = try #require(registered.json["id"] as? String)
                 let body = "{\"pad\":\"" + String(repeating: "y", count: 1024 * 1024) + "\"}"
-                let headers = try SignedRequestTests.signedHeaders(method: "POST", path: "/v1/payments", body: body, key: .ed25519(privateKey), keyID: keyID)
+                let headers = try SignedRequestTests.signedHeaders(
+                    method: "POST",
+                    path: "/v1/payments",
+                    body: body,
+                    key: .ed25519(privateKey),
+                    keyID: keyID
+                )
                 try await client.execute(uri: "/v1/payments", method: .post, headers: headers, body: ByteBuffer(string: body)) { response in
                     #expect(response.status == .accepted, "\(response.text)")
                     #expect(response.json["body_bytes"] as? String == "\(body.utf8.count)")
                 }
                 // The same headers over another body: the digest check after the headers still holds.
-                let again = try SignedRequestTests.signedHeaders(method: "POST", path: "/v1/payments", body: body, key: .ed25519(privateKey), keyID: keyID)
+                let again = try SignedRequestTests.signedHeaders(
+                    method: "POST",
+                    path: "/v1/payments",
+                    body: body,
+                    key: .ed25519(privateKey),
+                    keyID: keyID
+                )
                 try await client.execute(uri: "/v1/payments", method: .post, headers: again, body: ByteBuffer(string: body + " ")) {
                     $0.expectProblem(.unauthorized, "digest_mismatch")
                 }

@@ -24,16 +24,23 @@ import Testing
         try await app.test(.live) { client in
             let base = "https://localhost:\(try #require(client.port))"
             // On a thread of its own: the browser waits for our server, which needs the cooperative threads.
-            let output = try await Shell.runDetached("/usr/bin/env", ["python3", Peers.cabinetBrowser, base,
-                                                                      "\(base)/cabinet/setup?token=\(token)", email, Peers.screenshots + "/cabinet"])
+            let output = try await Shell.runDetached(
+                "/usr/bin/env",
+                [
+                    "python3", Peers.cabinetBrowser, base,
+                    "\(base)/cabinet/setup?token=\(token)", email, Peers.screenshots + "/cabinet",
+                ]
+            )
             let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
             #expect(report["failed"] == nil)
             #expect((report["checks"] as? [String])?.count ?? 0 >= 42)
         }
         let reopened = try await Harness.services(settings)
         let actions = try await reopened.audit.list(merchantID: merchant.id).map(\.action)
-        for action in ["cabinet: create secret key", "cabinet: revoke secret key", "cabinet: upload certificate", "cabinet: create role Auditor",
-                       "cabinet: invite member (Auditor)", "cabinet: accept invitation"] {
+        for action in [
+            "cabinet: create secret key", "cabinet: revoke secret key", "cabinet: upload certificate", "cabinet: create role Auditor",
+            "cabinet: invite member (Auditor)", "cabinet: accept invitation",
+        ] {
             #expect(actions.contains(action), "\(action)")
         }
     }

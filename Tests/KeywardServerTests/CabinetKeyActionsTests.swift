@@ -14,7 +14,11 @@ import Testing
     typealias Browser = CabinetTests.Browser
 
     /// A member of `role` with TOTP turned on, and the authenticator that makes their codes.
-    static func enrolled(_ services: KeywardServices, role: DefaultRole, clock: TestClock) async throws -> (email: String, password: String, merchant: Merchant, totp: TOTP) {
+    static func enrolled(
+        _ services: KeywardServices,
+        role: DefaultRole,
+        clock: TestClock
+    ) async throws -> (email: String, password: String, merchant: Merchant, totp: TOTP) {
         let (email, password, merchant) = try await CabinetTests.member(services, role: role)
         let userID = try await services.accounts.login(email: email, password: password, address: "192.0.2.1").id
         let (secret, _) = try await services.accounts.beginTOTP(userID: userID)
@@ -35,8 +39,12 @@ import Testing
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
         // A key within the Developer's role (an unrestricted one would hand them more on rolling: see ScopeEscapeTests).
-        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend", permissions: ["payments.write"]),
-                                                       by: .platformOperator)
+        let key = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .test,
+            options: .init(name: "backend", permissions: ["payments.write"]),
+            by: .platformOperator
+        )
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
@@ -51,14 +59,29 @@ import Testing
 
             // Roll with a 1-hour overlap: both keys work until the hour is over.
             let csrf = try #require(Browser.csrf(String(buffer: confirm.body)))
-            let noChoice = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "test", "csrf": csrf, "overlap": "999"])
+            let noChoice = try await browser.send(
+                client,
+                .post,
+                "/cabinet/keys/\(key.info.id)/roll",
+                form: ["mode": "test", "csrf": csrf, "overlap": "999"]
+            )
             #expect(noChoice.status == .badRequest)
-            let rolled = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "test", "csrf": csrf, "overlap": "3600"])
+            let rolled = try await browser.send(
+                client,
+                .post,
+                "/cabinet/keys/\(key.info.id)/roll",
+                form: ["mode": "test", "csrf": csrf, "overlap": "3600"]
+            )
             #expect(rolled.status == .created && String(buffer: rolled.body).contains("keeps working until"))
             let replacement = try Self.secret(rolled)
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { #expect($0.status == .ok) }
             _ = try await client.call(.get, "/v1/auth/test", key: replacement) { #expect($0.status == .ok) }
-            let again = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "test", "csrf": csrf, "overlap": "0"])
+            let again = try await browser.send(
+                client,
+                .post,
+                "/cabinet/keys/\(key.info.id)/roll",
+                form: ["mode": "test", "csrf": csrf, "overlap": "0"]
+            )
             #expect(again.status == .conflict && String(buffer: again.body).contains("already rolled"))
             clock.advance(3601)
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.unauthorized, "key_expired") }
@@ -73,7 +96,12 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant, totp) = try await Self.enrolled(services, role: .administrator, clock: clock)
-        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live backend"), by: .platformOperator)
+        let key = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .live,
+            options: .init(name: "live backend"),
+            by: .platformOperator
+        )
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             // The moment of sign-in, fixed: under load the wall clock may cross a 30-second step before the roll.
@@ -84,12 +112,22 @@ import Testing
             let csrf = try #require(Browser.csrf(confirm))
             // The code just used to sign in is spent; a wrong one is refused; neither rolls the key.
             for code in [totp.code(at: signedInAt), "000000"] {
-                let refused = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "live", "csrf": csrf, "overlap": "0", "code": code])
+                let refused = try await browser.send(
+                    client,
+                    .post,
+                    "/cabinet/keys/\(key.info.id)/roll",
+                    form: ["mode": "live", "csrf": csrf, "overlap": "0", "code": code]
+                )
                 #expect(refused.status == .unauthorized && String(buffer: refused.body).contains("wrong or was used"))
             }
             #expect(try await services.secretKeys.get(merchantID: merchant.id, mode: .live, id: key.info.id).replacedBy == nil)
             clock.advance(30)
-            let rolled = try await browser.send(client, .post, "/cabinet/keys/\(key.info.id)/roll", form: ["mode": "live", "csrf": csrf, "overlap": "0", "code": totp.code(at: clock.clock.now())])
+            let rolled = try await browser.send(
+                client,
+                .post,
+                "/cabinet/keys/\(key.info.id)/roll",
+                form: ["mode": "live", "csrf": csrf, "overlap": "0", "code": totp.code(at: clock.clock.now())]
+            )
             #expect(rolled.status == .created)
             #expect(try Self.secret(rolled).hasPrefix("kw_live_"))
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.unauthorized, "key_expired") }
@@ -109,10 +147,20 @@ import Testing
         _ = try await app.test(.router) { client in
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
             let page = String(buffer: try await browser.send(client, .get, "/cabinet/keys/check?mode=test").body)
-            #expect(page.contains("curl -H &quot;Authorization: Bearer $KEYWARD_SECRET_KEY&quot;") || page.contains(#"curl -H "Authorization: Bearer $KEYWARD_SECRET_KEY""#))
+            #expect(
+                page.contains("curl -H &quot;Authorization: Bearer $KEYWARD_SECRET_KEY&quot;")
+                    || page.contains(#"curl -H "Authorization: Bearer $KEYWARD_SECRET_KEY""#)
+            )
             let csrf = try #require(Browser.csrf(page))
             func check(_ form: [String: String]) async throws -> String {
-                String(buffer: try await browser.send(client, .post, "/cabinet/keys/check", form: form.merging(["csrf": csrf, "mode": "test"]) { a, _ in a }).body)
+                String(
+                    buffer: try await browser.send(
+                        client,
+                        .post,
+                        "/cabinet/keys/check",
+                        form: form.merging(["csrf": csrf, "mode": "test"]) { a, _ in a }
+                    ).body
+                )
             }
             let works = try await check(["key": "Authorization: Bearer \(good.secret)\n"])
             #expect(works.contains("It works") && works.contains(good.info.id) && works.contains("line breaks"))
@@ -140,7 +188,12 @@ import Testing
             #expect(keysPage.contains("Payment keys (HMAC)") && keysPage.contains("Service code:"))
             let csrf = try #require(Browser.csrf(keysPage))
 
-            let payment = try await browser.send(client, .post, "/cabinet/credentials/payment-keys", form: ["csrf": csrf, "mode": "test", "name": "<i>checkout</i>"])
+            let payment = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/payment-keys",
+                form: ["csrf": csrf, "mode": "test", "name": "<i>checkout</i>"]
+            )
             #expect(payment.status == .created)
             let secret = try Self.secret(payment)
             let listed = String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)
@@ -148,7 +201,12 @@ import Testing
             // Roll it with a one-hour overlap: a new secret, shown once; both work for the hour.
             let original = try #require(try await services.paymentKeys.list(merchantID: merchant.id, mode: .test).first)
             #expect(try await browser.send(client, .get, "/cabinet/credentials/payment-keys/\(original.id)/roll?mode=test").status == .ok)
-            let rolled = try await browser.send(client, .post, "/cabinet/credentials/payment-keys/\(original.id)/roll", form: ["csrf": csrf, "mode": "test", "overlap": "3600"])
+            let rolled = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/payment-keys/\(original.id)/roll",
+                form: ["csrf": csrf, "mode": "test", "overlap": "3600"]
+            )
             #expect(rolled.status == .created && String(buffer: rolled.body).contains("keeps working until"))
             #expect(try Self.secret(rolled) != secret)
             #expect(try await services.paymentKeys.list(merchantID: merchant.id, mode: .test).count == 2)
@@ -159,22 +217,44 @@ import Testing
             #expect(try await services.paymentKeys.list(merchantID: merchant.id, mode: .test).first { $0.id == info.id }?.revokedAt != nil)
             // Another merchant's payment key: not found, untouched.
             #expect(try await browser.send(client, .get, "/cabinet/credentials/payment-keys/\(theirs.info.id)/revoke?mode=test").status == .notFound)
-            #expect(try await browser.send(client, .post, "/cabinet/credentials/payment-keys/\(theirs.info.id)/revoke", form: ["csrf": csrf, "mode": "test"]).status == .notFound)
+            #expect(
+                try await browser.send(
+                    client,
+                    .post,
+                    "/cabinet/credentials/payment-keys/\(theirs.info.id)/revoke",
+                    form: ["csrf": csrf, "mode": "test"]
+                ).status == .notFound
+            )
             #expect(try await services.paymentKeys.list(merchantID: other.id, mode: .test).first?.revokedAt == nil)
 
             // A signing key pair: the private key once (openssl reads it), Keyward keeps the public key.
-            let generated = try await browser.send(client, .post, "/cabinet/credentials/signing-keys", form: ["csrf": csrf, "mode": "test", "name": "server", "algorithm": "ec-p256"])
+            let generated = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/signing-keys",
+                form: ["csrf": csrf, "mode": "test", "name": "server", "algorithm": "ec-p256"]
+            )
             #expect(generated.status == .created)
             let pem = try Self.secret(generated).replacingOccurrences(of: "&#43;", with: "+").replacingOccurrences(of: "&#x2F;", with: "/")
             #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----"))
-            #expect(try await Shell.runDetached("/usr/bin/openssl", ["pkey", "-noout", "-text"], stdin: Data(pem.utf8)).contains("P-256") )
+            #expect(try await Shell.runDetached("/usr/bin/openssl", ["pkey", "-noout", "-text"], stdin: Data(pem.utf8)).contains("P-256"))
             let signing = try #require(try await services.signingKeys.list(merchantID: merchant.id, mode: .test).first)
             #expect(signing.algorithm.contains("256") && !signing.privateKeyKept)
-            let bad = try await browser.send(client, .post, "/cabinet/credentials/signing-keys", form: ["csrf": csrf, "mode": "test", "algorithm": "dsa"])
+            let bad = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/signing-keys",
+                form: ["csrf": csrf, "mode": "test", "algorithm": "dsa"]
+            )
             #expect(bad.status == .badRequest && String(buffer: bad.body).contains("ec-p256"))
-            #expect(try await browser.send(client, .post, "/cabinet/credentials/payment-keys", form: ["csrf": csrf, "mode": "live"]).status == .forbidden)
+            #expect(
+                try await browser.send(client, .post, "/cabinet/credentials/payment-keys", form: ["csrf": csrf, "mode": "live"]).status == .forbidden
+            )
             let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
-            #expect(actions.contains("cabinet: create payment key") && actions.contains("cabinet: revoke payment key") && actions.contains("cabinet: generate signing key"))
+            #expect(
+                actions.contains("cabinet: create payment key") && actions.contains("cabinet: revoke payment key")
+                    && actions.contains("cabinet: generate signing key")
+            )
         }
     }
 
@@ -189,23 +269,48 @@ import Testing
         _ = try await app.test(.router) { client in
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
             let csrf = try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)))
-            let saved = try await browser.send(client, .post, "/cabinet/credentials/signing-keys/register", form: ["csrf": csrf, "mode": "test", "name": "edge", "public_key": try keys.read("ed.pub")])
+            let saved = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/signing-keys/register",
+                form: ["csrf": csrf, "mode": "test", "name": "edge", "public_key": try keys.read("ed.pub")]
+            )
             #expect(saved.status == .seeOther)
             #expect(try await services.signingKeys.list(merchantID: merchant.id, mode: .test).first?.name == "edge")
-            let junk = try await browser.send(client, .post, "/cabinet/credentials/signing-keys/register", form: ["csrf": csrf, "mode": "test", "public_key": "not a key"])
+            let junk = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/signing-keys/register",
+                form: ["csrf": csrf, "mode": "test", "public_key": "not a key"]
+            )
             #expect(junk.status == .badRequest && String(buffer: junk.body).contains("The public key was not saved"))
 
-            let generated = try await browser.send(client, .post, "/cabinet/credentials/jwks/generate", form: ["csrf": csrf, "mode": "test", "name": "bank sdk"])
+            let generated = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/jwks/generate",
+                form: ["csrf": csrf, "mode": "test", "name": "bank sdk"]
+            )
             #expect(generated.status == .created)
             let json = try Self.secret(generated).replacingOccurrences(of: "&quot;", with: "\"")
             let privateJWK = try JWK.parse(json, allowPrivate: true)
             let stored = try #require(try await services.jweKeys.list(merchantID: merchant.id, mode: .test).first)
             #expect(stored.thumbprint == privateJWK.publicJWK.thumbprint)
             // A public JWK pasted in is saved; a private one is refused (Keyward never keeps `d`).
-            let refused = try await browser.send(client, .post, "/cabinet/credentials/jwks/register", form: ["csrf": csrf, "mode": "test", "jwk": json])
+            let refused = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/jwks/register",
+                form: ["csrf": csrf, "mode": "test", "jwk": json]
+            )
             #expect(refused.status == .badRequest && String(buffer: refused.body).contains("The JWK was not saved"))
             let other = JWK(material: .ecPrivate(.generate(.p384)), kid: "second", use: "enc", alg: "ECDH-ES+A256KW")
-            let registered = try await browser.send(client, .post, "/cabinet/credentials/jwks/register", form: ["csrf": csrf, "mode": "test", "name": "second", "jwk": other.publicJWK.json()])
+            let registered = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/jwks/register",
+                form: ["csrf": csrf, "mode": "test", "name": "second", "jwk": other.publicJWK.json()]
+            )
             #expect(registered.status == .seeOther)
             #expect(try await services.jweKeys.list(merchantID: merchant.id, mode: .test).count == 2)
         }
@@ -222,15 +327,31 @@ import Testing
         _ = try await app.test(.router) { client in
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: Date())
             let csrf = try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)))
-            let created = try await browser.send(client, .post, "/cabinet/credentials/stores", form: ["csrf": csrf, "mode": "test", "dialect": "mypos", "name": "<Web> shop"])
+            let created = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/stores",
+                form: ["csrf": csrf, "mode": "test", "dialect": "mypos", "name": "<Web> shop"]
+            )
             #expect(created.status == .seeOther)
             let store = try #require(try await services.stores.list(merchantID: merchant.id, mode: .test).first)
             let page = String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body)
-            #expect(page.contains("&lt;Web&gt; shop") && page.contains(store.externalID) && page.contains("/cabinet/credentials/stores/\(store.id)/keys/generate"))
-            #expect(try await browser.send(client, .post, "/cabinet/credentials/stores", form: ["csrf": csrf, "mode": "test", "dialect": "paypal"]).status == .badRequest)
+            #expect(
+                page.contains("&lt;Web&gt; shop") && page.contains(store.externalID)
+                    && page.contains("/cabinet/credentials/stores/\(store.id)/keys/generate")
+            )
+            #expect(
+                try await browser.send(client, .post, "/cabinet/credentials/stores", form: ["csrf": csrf, "mode": "test", "dialect": "paypal"]).status
+                    == .badRequest
+            )
 
             // A generated index: the private key once (openssl reads it), its public half stored under index 1.
-            let generated = try await browser.send(client, .post, "/cabinet/credentials/stores/\(store.id)/keys/generate", form: ["csrf": csrf, "mode": "test"])
+            let generated = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/stores/\(store.id)/keys/generate",
+                form: ["csrf": csrf, "mode": "test"]
+            )
             #expect(generated.status == .created && String(buffer: generated.body).contains("key index 1"))
             let pem = try Self.secret(generated)
             #expect(try await Shell.runDetached("/usr/bin/openssl", ["pkey", "-noout", "-check"], stdin: Data(pem.utf8)).contains("valid"))
@@ -238,10 +359,20 @@ import Testing
             let generatedPublic = try RSASigningKey(pem: pem).publicKey.spkiPEM
             #expect(first.keyIndex == 1 && first.publicKeyPEM == generatedPublic)
             // Your own public key: index 2; junk is explained; another merchant's store is not found.
-            let saved = try await browser.send(client, .post, "/cabinet/credentials/stores/keys", form: ["csrf": csrf, "mode": "test", "store": store.id, "public_key": try keys.read("own.pub")])
+            let saved = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/stores/keys",
+                form: ["csrf": csrf, "mode": "test", "store": store.id, "public_key": try keys.read("own.pub")]
+            )
             #expect(saved.status == .seeOther)
             #expect(try await services.stores.keys(storeID: store.id).map(\.keyIndex) == [1, 2])
-            let junk = try await browser.send(client, .post, "/cabinet/credentials/stores/keys", form: ["csrf": csrf, "mode": "test", "store": store.id, "public_key": "junk"])
+            let junk = try await browser.send(
+                client,
+                .post,
+                "/cabinet/credentials/stores/keys",
+                form: ["csrf": csrf, "mode": "test", "store": store.id, "public_key": "junk"]
+            )
             #expect(junk.status == .badRequest && String(buffer: junk.body).contains("The public key was not saved"))
             // The platform certificate of an index downloads; revoking an index asks first.
             let certificate = try await browser.send(client, .get, "/cabinet/credentials/stores/\(store.id)/keys/1/platform-certificate?mode=test")
@@ -254,7 +385,10 @@ import Testing
             #expect(try await browser.send(client, .get, "/cabinet/credentials/stores/\(store.id)/keys/abc/revoke?mode=test").status == .notFound)
             let other = try await services.merchants.create(name: "Other")
             let theirs = try await services.stores.create(merchantID: other.id, mode: .test, NewStore(name: "theirs", dialect: .mypos))
-            #expect(try await browser.send(client, .post, "/cabinet/credentials/stores/\(theirs.id)/keys/generate", form: ["csrf": csrf, "mode": "test"]).status == .notFound)
+            #expect(
+                try await browser.send(client, .post, "/cabinet/credentials/stores/\(theirs.id)/keys/generate", form: ["csrf": csrf, "mode": "test"])
+                    .status == .notFound
+            )
             #expect(try await services.stores.keys(storeID: theirs.id).isEmpty)
         }
     }

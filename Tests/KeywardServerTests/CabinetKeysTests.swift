@@ -14,13 +14,30 @@ import Testing
     typealias Browser = CabinetTests.Browser
 
     /// Signs `member` in (with a TOTP code when their role needs one) and returns the browser.
-    static func signIn(_ client: some TestClientProtocol, _ services: KeywardServices, email: String, password: String, totp: TOTP?, at now: Date) async throws -> Browser {
+    static func signIn(
+        _ client: some TestClientProtocol,
+        _ services: KeywardServices,
+        email: String,
+        password: String,
+        totp: TOTP?,
+        at now: Date
+    ) async throws -> Browser {
         let browser = Browser()
         let login = try await browser.send(client, .get, "/cabinet/login")
-        _ = try await browser.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))])
+        _ = try await browser.send(
+            client,
+            .post,
+            "/cabinet/login",
+            form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))]
+        )
         if let totp {
             let prompt = try await browser.send(client, .get, "/cabinet/2fa")
-            let answer = try await browser.send(client, .post, "/cabinet/2fa", form: ["code": totp.code(at: now), "csrf": try #require(Browser.csrf(String(buffer: prompt.body)))])
+            let answer = try await browser.send(
+                client,
+                .post,
+                "/cabinet/2fa",
+                form: ["code": totp.code(at: now), "csrf": try #require(Browser.csrf(String(buffer: prompt.body)))]
+            )
             #expect(answer.headers[.location] == "/cabinet")
         }
         return browser
@@ -42,10 +59,18 @@ import Testing
             #expect(!html.contains(old.secret))
             let csrf = try #require(Browser.csrf(html))
             // A Developer's key carries what they choose from their role (never more: see ScopeEscapeTests).
-            let created = try await browser.send(client, .post, "/cabinet/keys",
-                                                 form: ["name": "checkout", "mode": "test", "csrf": csrf, "access": "restricted", "scopes": "payments.write"])
+            let created = try await browser.send(
+                client,
+                .post,
+                "/cabinet/keys",
+                form: ["name": "checkout", "mode": "test", "csrf": csrf, "access": "restricted", "scopes": "payments.write"]
+            )
             #expect(created.status == .created)
-            let secret = try #require(String(buffer: created.body).range(of: #"<code id="secret">"#).map { String(String(buffer: created.body)[$0.upperBound...].prefix { $0 != "<" }) })
+            let secret = try #require(
+                String(buffer: created.body).range(of: #"<code id="secret">"#).map {
+                    String(String(buffer: created.body)[$0.upperBound...].prefix { $0 != "<" })
+                }
+            )
             #expect(secret.hasPrefix("kw_test_"))
             // The key works at once; the list shows only its last four characters.
             _ = try await client.call(.get, "/v1/auth/test", key: secret) { #expect($0.status == .ok) }
@@ -56,7 +81,12 @@ import Testing
             _ = try await client.call(.get, "/v1/auth/test", key: old.secret) { $0.expectProblem(.unauthorized, "key_revoked") }
             // Another merchant's key id is not found, and nothing changes.
             let other = try await services.merchants.create(name: "Other")
-            let foreign = try await services.secretKeys.create(merchantID: other.id, mode: .test, options: .init(name: "theirs"), by: .platformOperator)
+            let foreign = try await services.secretKeys.create(
+                merchantID: other.id,
+                mode: .test,
+                options: .init(name: "theirs"),
+                by: .platformOperator
+            )
             let refused = try await browser.send(client, .post, "/cabinet/keys/\(foreign.info.id)/revoke", form: ["mode": "test", "csrf": csrf])
             #expect(refused.status == .notFound)
             _ = try await client.call(.get, "/v1/auth/test", key: foreign.secret) { #expect($0.status == .ok) }

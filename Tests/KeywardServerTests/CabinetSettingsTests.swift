@@ -29,15 +29,28 @@ import Testing
             #expect(!String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body).contains("rotate:"))
 
             // Bad values: the reason, and nothing saved.
-            let badCIDR = try await browser.send(client, .post, "/cabinet/settings", form: ["csrf": csrf, "rotation_days": "7", "allowed_ips": "10.0.0.0/8\n<b>nope</b>"])
+            let badCIDR = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings",
+                form: ["csrf": csrf, "rotation_days": "7", "allowed_ips": "10.0.0.0/8\n<b>nope</b>"]
+            )
             #expect(badCIDR.status == .badRequest && String(buffer: badCIDR.body).contains("&lt;b&gt;nope"))
             let badDays = try await browser.send(client, .post, "/cabinet/settings", form: ["csrf": csrf, "rotation_days": "3", "allowed_ips": ""])
             #expect(badDays.status == .badRequest && String(buffer: badDays.body).contains("7 to 730 days"))
             #expect(try await services.merchantSettings.get(merchantID: merchant.id) == .defaults)
 
             // A 7-day period flags the 10-day-old key; an allowlist stops calls from elsewhere at once.
-            let saved = try await browser.send(client, .post, "/cabinet/settings", form: ["csrf": csrf, "rotation_days": "7", "allowed_ips": "203.0.113.0/24\r\n2001:db8::/32"])
-            #expect(saved.status == .ok && String(buffer: saved.body).contains("Settings saved."), "\(saved.status) \(String(buffer: saved.body).components(separatedBy: "<main>").last ?? "")")
+            let saved = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings",
+                form: ["csrf": csrf, "rotation_days": "7", "allowed_ips": "203.0.113.0/24\r\n2001:db8::/32"]
+            )
+            #expect(
+                saved.status == .ok && String(buffer: saved.body).contains("Settings saved."),
+                "\(saved.status) \(String(buffer: saved.body).components(separatedBy: "<main>").last ?? "")"
+            )
             #expect(String(buffer: try await browser.send(client, .get, "/cabinet/keys?mode=test").body).contains("rotate: older than 7 days"))
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.forbidden, "ip_not_allowed") }
             _ = try await browser.send(client, .post, "/cabinet/settings", form: ["csrf": csrf, "rotation_days": "7", "allowed_ips": ""])
@@ -46,14 +59,20 @@ import Testing
             // The webhook: an invalid URL is explained; a saved one shows its signing secret once.
             let badURL = try await browser.send(client, .post, "/cabinet/settings/webhook", form: ["csrf": csrf, "url": "ftp://x"])
             #expect(badURL.status == .badRequest)
-            let hook = String(buffer: try await browser.send(client, .post, "/cabinet/settings/webhook", form: ["csrf": csrf, "url": "https://shop.example/hooks"]).body)
+            let hook = String(
+                buffer: try await browser.send(client, .post, "/cabinet/settings/webhook", form: ["csrf": csrf, "url": "https://shop.example/hooks"])
+                    .body
+            )
             #expect(hook.contains(#"id="webhook-secret">whsec_"#))
             let later = String(buffer: try await browser.send(client, .get, "/cabinet/settings").body)
             #expect(later.contains("https://shop.example/hooks") && !later.contains("whsec_"))
             _ = try await browser.send(client, .post, "/cabinet/settings/webhook/delete", form: ["csrf": csrf])
             #expect(try await services.webhooks.endpoint(merchantID: merchant.id) == nil)
             let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
-            #expect(actions.contains("cabinet: change settings") && actions.contains("cabinet: set webhook") && actions.contains("cabinet: remove webhook"))
+            #expect(
+                actions.contains("cabinet: change settings") && actions.contains("cabinet: set webhook")
+                    && actions.contains("cabinet: remove webhook")
+            )
         }
     }
 
@@ -74,19 +93,42 @@ import Testing
             let page = String(buffer: try await browser.send(client, .get, "/cabinet/settings").body)
             #expect(page.contains(#"id="test_quota" name="test_quota" type="number" min="1" max="1000000" required value="1000000""#))
             let csrf = try #require(Browser.csrf(page))
-            let bad = try await browser.send(client, .post, "/cabinet/settings/rate-limits", form: ["csrf": csrf, "live_quota": "100", "test_quota": "0"])
+            let bad = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings/rate-limits",
+                form: ["csrf": csrf, "live_quota": "100", "test_quota": "0"]
+            )
             #expect(bad.status == .badRequest && String(buffer: bad.body).contains("1 to 1,000,000 requests"))
-            let foreign = try await browser.send(client, .post, "/cabinet/settings/rate-limits/credential",
-                                                 form: ["csrf": csrf, "subject": stranger.testKey.info.id, "mode": "test", "quota": "1"])
+            let foreign = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings/rate-limits/credential",
+                form: ["csrf": csrf, "subject": stranger.testKey.info.id, "mode": "test", "quota": "1"]
+            )
             #expect(foreign.status == .badRequest && String(buffer: foreign.body).contains("No credential with id"))
-            let saved = try await browser.send(client, .post, "/cabinet/settings/rate-limits", form: ["csrf": csrf, "live_quota": "100", "test_quota": "3"])
+            let saved = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings/rate-limits",
+                form: ["csrf": csrf, "live_quota": "100", "test_quota": "3"]
+            )
             #expect(saved.status == .ok && String(buffer: saved.body).contains("Rate limits saved."))
-            let own = try await browser.send(client, .post, "/cabinet/settings/rate-limits/credential",
-                                             form: ["csrf": csrf, "subject": key.info.id, "mode": "test", "quota": "1"])
+            let own = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings/rate-limits/credential",
+                form: ["csrf": csrf, "subject": key.info.id, "mode": "test", "quota": "1"]
+            )
             #expect(String(buffer: own.body).contains("<code>\(key.info.id)</code></td><td>test</td><td>1 per 1 s"))
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { #expect($0.status == .ok) }
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.tooManyRequests, "rate_limited") }
-            _ = try await browser.send(client, .post, "/cabinet/settings/rate-limits/remove", form: ["csrf": csrf, "subject": key.info.id, "mode": "test"])
+            _ = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings/rate-limits/remove",
+                form: ["csrf": csrf, "subject": key.info.id, "mode": "test"]
+            )
             // Its own limit is gone; the merchant's 3 a second still binds (2 used in this frozen second).
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { #expect($0.status == .ok) }
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.tooManyRequests, "rate_limited") }
@@ -107,9 +149,17 @@ import Testing
             #expect(!overview.contains("/cabinet/settings"))
             #expect(try await browser.send(client, .get, "/cabinet/settings").status == .forbidden)
             let csrf = try #require(Browser.csrf(overview))
-            let changed = try await browser.send(client, .post, "/cabinet/settings", form: ["csrf": csrf, "rotation_days": "30", "allowed_ips": "10.0.0.1"])
+            let changed = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings",
+                form: ["csrf": csrf, "rotation_days": "30", "allowed_ips": "10.0.0.1"]
+            )
             #expect(changed.status == .forbidden && String(buffer: changed.body).contains("settings.write"))
-            #expect(try await browser.send(client, .post, "/cabinet/settings/webhook", form: ["csrf": csrf, "url": "https://evil.example"]).status == .forbidden)
+            #expect(
+                try await browser.send(client, .post, "/cabinet/settings/webhook", form: ["csrf": csrf, "url": "https://evil.example"]).status
+                    == .forbidden
+            )
             #expect(try await services.merchantSettings.get(merchantID: merchant.id) == .defaults)
             #expect(try await services.webhooks.endpoint(merchantID: merchant.id) == nil)
         }

@@ -30,7 +30,12 @@ import Testing
             #expect(teamPage.status == .ok)
             let csrf = try #require(Browser.csrf(String(buffer: teamPage.body)))
             // A custom role: keys.read only.
-            let created = try await owner.send(client, .post, "/cabinet/team/roles", form: ["name": "Support <desk>", "permission.keys.read": "on", "csrf": csrf])
+            let created = try await owner.send(
+                client,
+                .post,
+                "/cabinet/team/roles",
+                form: ["name": "Support <desk>", "permission.keys.read": "on", "csrf": csrf]
+            )
             #expect(created.headers[.location] == "/cabinet/team")
             let support = try #require(try await services.team.roles(merchantID: merchant.id).first { $0.name == "Support <desk>" })
             #expect(support.permissions == [.keysRead])
@@ -38,18 +43,39 @@ import Testing
 
             // Invite with that role; the link is shown; the new member accepts with a password.
             let email = "sam-\(UUID().uuidString.prefix(6).lowercased())@shop.example"
-            let invited = try await owner.send(client, .post, "/cabinet/team/invite", form: ["email": email, "role": support.storedValue, "csrf": csrf])
+            let invited = try await owner.send(
+                client,
+                .post,
+                "/cabinet/team/invite",
+                form: ["email": email, "role": support.storedValue, "csrf": csrf]
+            )
             #expect(invited.status == .created)
             let html = String(buffer: invited.body)
-            let link = try #require(html.range(of: "/cabinet/invite?token=").map { "/cabinet/invite?token=" + String(html[$0.upperBound...].prefix { $0 != "<" }) })
+            let link = try #require(
+                html.range(of: "/cabinet/invite?token=").map { "/cabinet/invite?token=" + String(html[$0.upperBound...].prefix { $0 != "<" }) }
+            )
             let sam = Browser()
             let acceptPage = try await sam.send(client, .get, link)
             let token = String(link.split(separator: "=").last ?? "")
-            let accepted = try await sam.send(client, .post, "/cabinet/invite", form: ["token": token, "password": "sam joins the team now",
-                                                                                      "csrf": try #require(Browser.csrf(String(buffer: acceptPage.body)))])
+            let accepted = try await sam.send(
+                client,
+                .post,
+                "/cabinet/invite",
+                form: [
+                    "token": token, "password": "sam joins the team now",
+                    "csrf": try #require(Browser.csrf(String(buffer: acceptPage.body))),
+                ]
+            )
             #expect(accepted.headers[.location] == "/cabinet/login")
 
-            let member = try await CabinetKeysTests.signIn(client, services, email: email, password: "sam joins the team now", totp: nil, at: clock.clock.now())
+            let member = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: email,
+                password: "sam joins the team now",
+                totp: nil,
+                at: clock.clock.now()
+            )
             #expect(try await member.send(client, .get, "/cabinet/keys?mode=test").status == .ok)
             #expect(try await member.send(client, .get, "/cabinet/team").status == .forbidden)
             #expect(try await member.send(client, .get, "/cabinet/audit").status == .forbidden)
@@ -66,10 +92,22 @@ import Testing
             try await services.team.changeRole(merchantID: merchant.id, userID: samID, to: managers)
             // A role change ends the member's sessions: Sam signs in again under the new role.
             #expect(try await member.send(client, .get, "/cabinet/team").headers[.location] == "/cabinet/login")
-            let manager = try await CabinetKeysTests.signIn(client, services, email: email, password: "sam joins the team now", totp: nil, at: clock.clock.now())
+            let manager = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: email,
+                password: "sam joins the team now",
+                totp: nil,
+                at: clock.clock.now()
+            )
             let samTeam = try await manager.send(client, .get, "/cabinet/team")
             let samCSRF = try #require(Browser.csrf(String(buffer: samTeam.body)))
-            let escalation = try await manager.send(client, .post, "/cabinet/team/invite", form: ["email": "x@shop.example", "role": "owner", "csrf": samCSRF])
+            let escalation = try await manager.send(
+                client,
+                .post,
+                "/cabinet/team/invite",
+                form: ["email": "x@shop.example", "role": "owner", "csrf": samCSRF]
+            )
             #expect(escalation.status == .forbidden && String(buffer: escalation.body).contains("cannot grant"))
             // Removing Sam ends Sam's session at once.
             #expect(try await owner.send(client, .post, "/cabinet/team/\(samID)/remove", form: ["csrf": csrf]).headers[.location] == "/cabinet/team")

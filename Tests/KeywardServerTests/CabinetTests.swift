@@ -4,10 +4,11 @@ import Hummingbird
 import HummingbirdTesting
 import KeywardCore
 import KeywardCrypto
-@testable import KeywardServer
 import KeywardTestSupport
 import Synchronization
 import Testing
+
+@testable import KeywardServer
 
 /// The cabinet's sign-in: CSRF on every form, lockout messages, second factor owed before anything else,
 /// enrolment with recovery codes, sign-out, the certificate banner, and escaping of what users typed.
@@ -17,8 +18,14 @@ import Testing
         let jar = Mutex<[String: String]>([:])
         var cookies: [String: String] { jar.withLock { $0 } }
 
-        func send(_ client: some TestClientProtocol, _ method: HTTPRequest.Method, _ path: String, form: [String: String]? = nil,
-                  files: [(field: String, name: String, bytes: [UInt8])]? = nil, headers extra: HTTPFields = [:]) async throws -> TestResponse {
+        func send(
+            _ client: some TestClientProtocol,
+            _ method: HTTPRequest.Method,
+            _ path: String,
+            form: [String: String]? = nil,
+            files: [(field: String, name: String, bytes: [UInt8])]? = nil,
+            headers extra: HTTPFields = [:]
+        ) async throws -> TestResponse {
             var headers = extra
             if !cookies.isEmpty { headers[.cookie] = cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ") }
             var body: ByteBuffer?
@@ -31,7 +38,10 @@ import Testing
                     bytes += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
                 }
                 for file in files {
-                    bytes += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+                    bytes += Array(
+                        "--\(boundary)\r\nContent-Disposition: form-data; name=\"\(file.field)\"; filename=\"\(file.name)\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+                            .utf8
+                    )
                     bytes += file.bytes + Array("\r\n".utf8)
                 }
                 bytes += Array("--\(boundary)--\r\n".utf8)
@@ -40,12 +50,15 @@ import Testing
                 headers[.contentType] = "application/x-www-form-urlencoded"
                 var allowed = CharacterSet.alphanumerics
                 allowed.insert(charactersIn: "-._~")
-                body = ByteBuffer(string: form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&"))
+                body = ByteBuffer(
+                    string: form.map { "\($0.key)=\($0.value.addingPercentEncoding(withAllowedCharacters: allowed) ?? "")" }.joined(separator: "&")
+                )
             }
             let response = try await client.execute(uri: path, method: method, headers: headers, body: body) { $0 }
             for line in response.headers[values: .setCookie] {
                 let pair = line.split(separator: ";")[0].split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-                let name = String(pair[0]), value = pair.count > 1 ? String(pair[1]) : ""
+                let name = String(pair[0])
+                let value = pair.count > 1 ? String(pair[1]) : ""
                 jar.withLock { if value.isEmpty || line.contains("Max-Age=0") { $0[name] = nil } else { $0[name] = value } }
             }
             return response
@@ -57,7 +70,11 @@ import Testing
         }
     }
 
-    static func member(_ services: KeywardServices, role: DefaultRole, merchantName: String = "Shop") async throws -> (email: String, password: String, merchant: Merchant) {
+    static func member(
+        _ services: KeywardServices,
+        role: DefaultRole,
+        merchantName: String = "Shop"
+    ) async throws -> (email: String, password: String, merchant: Merchant) {
         let merchant = try await services.merchants.create(name: merchantName)
         let email = "\(role.rawValue)-\(UUID().uuidString.prefix(8).lowercased())@shop.example"
         let (_, setup) = try await services.team.addMember(email: email, merchantID: merchant.id, role: .builtIn(role))
@@ -78,7 +95,10 @@ import Testing
 
             let page = try await browser.send(client, .get, "/cabinet/login")
             #expect(page.status == .ok && page.headers[.contentType] == "text/html; charset=utf-8")
-            #expect(page.headers[values: .setCookie].first?.contains("Secure") == true && page.headers[values: .setCookie].first?.contains("SameSite=Strict") == true)
+            #expect(
+                page.headers[values: .setCookie].first?.contains("Secure") == true
+                    && page.headers[values: .setCookie].first?.contains("SameSite=Strict") == true
+            )
             #expect(page.headers[.contentSecurityPolicy]?.contains("frame-ancestors 'none'") == true)
             let csrf = try #require(Browser.csrf(String(buffer: page.body)))
 
@@ -86,7 +106,12 @@ import Testing
             let forged = try await Browser().send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": csrf])
             #expect(forged.status == .forbidden)
             // Wrong password: the form again, with the reason and the email escaped.
-            let wrong = try await browser.send(client, .post, "/cabinet/login", form: ["email": "<script>x</script>@shop.example", "password": "nope nope nope", "csrf": csrf])
+            let wrong = try await browser.send(
+                client,
+                .post,
+                "/cabinet/login",
+                form: ["email": "<script>x</script>@shop.example", "password": "nope nope nope", "csrf": csrf]
+            )
             #expect(wrong.status == .unauthorized)
             #expect(String(buffer: wrong.body).contains("Wrong email or password."))
             #expect(!String(buffer: wrong.body).contains("<script>x") && String(buffer: wrong.body).contains("&lt;script&gt;"))
@@ -125,11 +150,23 @@ import Testing
             let weak = try await browser.send(client, .post, "/cabinet/setup", form: ["token": token, "password": "short", "csrf": csrf])
             #expect(weak.status == .badRequest && String(buffer: weak.body).contains("12 to 256 characters"))
             let csrf2 = try #require(Browser.csrf(String(buffer: weak.body)))
-            let saved = try await browser.send(client, .post, "/cabinet/setup", form: ["token": token, "password": "my new cabinet passphrase", "csrf": csrf2])
+            let saved = try await browser.send(
+                client,
+                .post,
+                "/cabinet/setup",
+                form: ["token": token, "password": "my new cabinet passphrase", "csrf": csrf2]
+            )
             #expect(saved.headers[.location] == "/cabinet/login")
             let again = try await browser.send(client, .get, "/cabinet/setup?token=\(token)")
-            let reused = try await browser.send(client, .post, "/cabinet/setup", form: ["token": token, "password": "another passphrase here",
-                                                                                      "csrf": try #require(Browser.csrf(String(buffer: again.body)))])
+            let reused = try await browser.send(
+                client,
+                .post,
+                "/cabinet/setup",
+                form: [
+                    "token": token, "password": "another passphrase here",
+                    "csrf": try #require(Browser.csrf(String(buffer: again.body))),
+                ]
+            )
             #expect(reused.status == .badRequest && String(buffer: reused.body).contains("not valid"))
         }
         #expect(try await services.accounts.login(email: email, password: "my new cabinet passphrase", address: "192.0.2.1").email == email)
@@ -154,27 +191,53 @@ import Testing
             let browser = Browser()
             let page = try await browser.send(client, .get, "/cabinet/reset?token=\(link.token)")
             let csrf = try #require(Browser.csrf(String(buffer: page.body)))
-            let forged = try await Browser().send(client, .post, "/cabinet/reset", form: ["token": link.token, "password": "a brand new passphrase", "csrf": csrf])
+            let forged = try await Browser().send(
+                client,
+                .post,
+                "/cabinet/reset",
+                form: ["token": link.token, "password": "a brand new passphrase", "csrf": csrf]
+            )
             #expect(forged.status == .forbidden)
             let weak = try await browser.send(client, .post, "/cabinet/reset", form: ["token": link.token, "password": "short", "csrf": csrf])
             #expect(weak.status == .badRequest)
-            let saved = try await browser.send(client, .post, "/cabinet/reset", form: ["token": link.token, "password": "a brand new passphrase",
-                                                                                    "csrf": try #require(Browser.csrf(String(buffer: weak.body)))])
+            let saved = try await browser.send(
+                client,
+                .post,
+                "/cabinet/reset",
+                form: [
+                    "token": link.token, "password": "a brand new passphrase",
+                    "csrf": try #require(Browser.csrf(String(buffer: weak.body))),
+                ]
+            )
             #expect(saved.headers[.location] == "/cabinet/login")
             // The old session is over; the old password no longer works; the link works once.
             #expect(try await signedIn.send(client, .get, "/cabinet").headers[.location] == "/cabinet/login")
             await #expect(throws: KeywardError.self) { try await services.accounts.login(email: email, password: password, address: "192.0.2.1") }
             #expect(try await services.accounts.login(email: email, password: "a brand new passphrase", address: "192.0.2.1").email == email)
             let again = try await browser.send(client, .get, "/cabinet/reset?token=\(link.token)")
-            let reused = try await browser.send(client, .post, "/cabinet/reset", form: ["token": link.token, "password": "yet another passphrase",
-                                                                                     "csrf": try #require(Browser.csrf(String(buffer: again.body)))])
+            let reused = try await browser.send(
+                client,
+                .post,
+                "/cabinet/reset",
+                form: [
+                    "token": link.token, "password": "yet another passphrase",
+                    "csrf": try #require(Browser.csrf(String(buffer: again.body))),
+                ]
+            )
             #expect(reused.status == .badRequest && String(buffer: reused.body).contains("not valid"))
             // An expired link is refused the same way.
             let late = try #require(try await services.accounts.requestPasswordReset(email: email))
             clock.advance(AccountService.resetLinkLifetime + 1)
             let expiredPage = try await browser.send(client, .get, "/cabinet/reset?token=\(late.token)")
-            let expired = try await browser.send(client, .post, "/cabinet/reset", form: ["token": late.token, "password": "yet another passphrase",
-                                                                                      "csrf": try #require(Browser.csrf(String(buffer: expiredPage.body)))])
+            let expired = try await browser.send(
+                client,
+                .post,
+                "/cabinet/reset",
+                form: [
+                    "token": late.token, "password": "yet another passphrase",
+                    "csrf": try #require(Browser.csrf(String(buffer: expiredPage.body))),
+                ]
+            )
             #expect(expired.status == .badRequest)
         }
     }
@@ -187,13 +250,23 @@ import Testing
         // A certificate 10 days from expiry puts the banner on every page.
         let pki = try TestPKI()
         try pki.issue("soon", cn: "soon.shop.example", by: "inter", ext: "leaf.ext", days: 10)
-        _ = try await services.certificates.upload(merchantID: merchant.id, mode: .live, type: .ssl, name: "Checkout TLS",
-                                                   files: [try pki.bytes("soon.crt"), try pki.bytes("inter.crt"), try pki.bytes("soon.key")])
+        _ = try await services.certificates.upload(
+            merchantID: merchant.id,
+            mode: .live,
+            type: .ssl,
+            name: "Checkout TLS",
+            files: [try pki.bytes("soon.crt"), try pki.bytes("inter.crt"), try pki.bytes("soon.key")]
+        )
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             let browser = Browser()
             let login = try await browser.send(client, .get, "/cabinet/login")
-            _ = try await browser.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))])
+            _ = try await browser.send(
+                client,
+                .post,
+                "/cabinet/login",
+                form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))]
+            )
             // Nothing but enrolment until a second factor is on.
             #expect(try await browser.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa/setup")
             let setup = try await browser.send(client, .get, "/cabinet/2fa/setup")
@@ -207,7 +280,7 @@ import Testing
             let mistyped = try await browser.send(client, .post, "/cabinet/2fa/setup", form: ["code": wrongCode, "csrf": csrf])
             #expect(mistyped.status == .badRequest && String(buffer: mistyped.body).contains("does not match"))
             #expect(String(buffer: mistyped.body).contains(secret))
-            let enrolledAt = clock.clock.now()   // fixed: the replay below must reuse this very code
+            let enrolledAt = clock.clock.now()  // fixed: the replay below must reuse this very code
             let codes = try await browser.send(client, .post, "/cabinet/2fa/setup", form: ["code": totp.code(at: enrolledAt), "csrf": csrf])
             #expect(String(buffer: codes.body).components(separatedBy: "<li>").count == 11, "ten recovery codes, shown once")
             let overview = try await browser.send(client, .get, "/cabinet")
@@ -218,7 +291,12 @@ import Testing
             // The next sign-in asks for a code; a wrong or replayed one is refused.
             let other = Browser()
             let page = try await other.send(client, .get, "/cabinet/login")
-            _ = try await other.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: page.body)))])
+            _ = try await other.send(
+                client,
+                .post,
+                "/cabinet/login",
+                form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: page.body)))]
+            )
             #expect(try await other.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa")
             let prompt = try await other.send(client, .get, "/cabinet/2fa")
             let sessionCSRF = try #require(Browser.csrf(String(buffer: prompt.body)))

@@ -13,7 +13,10 @@ import Testing
     static let boundary = "----KeywardHostile"
 
     static func body(_ csrf: String, _ rest: String) -> [UInt8] {
-        Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\(csrf)\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\ntest\r\n\(rest)".utf8)
+        Array(
+            "--\(boundary)\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n\(csrf)\r\n--\(boundary)\r\nContent-Disposition: form-data; name=\"mode\"\r\n\r\ntest\r\n\(rest)"
+                .utf8
+        )
     }
 
     @Test func hostileUploadsAreRefusedWithTheReason() async throws {
@@ -26,15 +29,28 @@ import Testing
             let manyParts = (0..<3000).map { "--\(Self.boundary)\r\nContent-Disposition: form-data; name=\"f\($0)\"\r\n\r\nx\r\n" }.joined()
             let cases: [(what: String, contentType: String, body: [UInt8], reason: String)] = [
                 ("no boundary", "multipart/form-data", Self.body(csrf, "--\(Self.boundary)--\r\n"), "boundary"),
-                ("unterminated part", "multipart/form-data; boundary=\(Self.boundary)", Self.body(csrf, file + "\r\n-----BEGIN CERTIFICATE-----\r\n"), "could not be read"),
-                ("huge header", "multipart/form-data; boundary=\(Self.boundary)",
-                 Self.body(csrf, file + "X-Padding: \(String(repeating: "a", count: 200 * 1024))\r\n\r\nx\r\n--\(Self.boundary)--\r\n"), "header"),
-                ("thousands of parts", "multipart/form-data; boundary=\(Self.boundary)", Self.body(csrf, manyParts + "--\(Self.boundary)--\r\n"), "too many parts"),
+                (
+                    "unterminated part", "multipart/form-data; boundary=\(Self.boundary)",
+                    Self.body(csrf, file + "\r\n-----BEGIN CERTIFICATE-----\r\n"), "could not be read"
+                ),
+                (
+                    "huge header", "multipart/form-data; boundary=\(Self.boundary)",
+                    Self.body(csrf, file + "X-Padding: \(String(repeating: "a", count: 200 * 1024))\r\n\r\nx\r\n--\(Self.boundary)--\r\n"), "header"
+                ),
+                (
+                    "thousands of parts", "multipart/form-data; boundary=\(Self.boundary)", Self.body(csrf, manyParts + "--\(Self.boundary)--\r\n"),
+                    "too many parts"
+                ),
             ]
             for hostile in cases {
                 var headers: HTTPFields = [.contentType: hostile.contentType]
                 headers[.cookie] = browser.cookies.map { "\($0.key)=\($0.value)" }.joined(separator: "; ")
-                let response = try await client.execute(uri: "/cabinet/certificates", method: .post, headers: headers, body: ByteBuffer(bytes: hostile.body)) { $0 }
+                let response = try await client.execute(
+                    uri: "/cabinet/certificates",
+                    method: .post,
+                    headers: headers,
+                    body: ByteBuffer(bytes: hostile.body)
+                ) { $0 }
                 #expect(response.status == .badRequest, "\(hostile.what): \(response.status)")
                 #expect(String(buffer: response.body).contains(hostile.reason), "\(hostile.what): \(String(buffer: response.body).prefix(500))")
             }

@@ -29,7 +29,12 @@ import Testing
             // Out-of-order combined PEM plus a DER intermediate (base64): stored, reordering noted.
             let combined = try pki.read("root.crt") + pki.read("leaf.key") + pki.read("leaf.crt")
             let der = try pki.bytes("inter.der")
-            let created = try await client.call(.post, "/v1/manage/certificates", key: secret, json: try Self.body([combined, Data(der).base64EncodedString()]))
+            let created = try await client.call(
+                .post,
+                "/v1/manage/certificates",
+                key: secret,
+                json: try Self.body([combined, Data(der).base64EncodedString()])
+            )
             #expect(created.status == .created, "\(created.text)")
             #expect(created.json["names"] as? [String] == ["shop.example", "www.shop.example", "192.0.2.7"])
             #expect(created.json["status"] as? String == "valid")
@@ -40,8 +45,12 @@ import Testing
 
             // Refused uploads say every reason and store nothing.
             try pki.ecKey("stranger")
-            let refused = try await client.call(.post, "/v1/manage/certificates", key: secret,
-                                                json: try Self.body([try pki.read("leaf.crt"), try pki.read("stranger.key")]))
+            let refused = try await client.call(
+                .post,
+                "/v1/manage/certificates",
+                key: secret,
+                json: try Self.body([try pki.read("leaf.crt"), try pki.read("stranger.key")])
+            )
             refused.expectProblem(.badRequest, "key_mismatch")
             #expect((refused.json["findings"] as? [[String: Any]])?.isEmpty == false)
             try await client.call(.post, "/v1/manage/certificates", key: secret, json: try Self.body(["garbage"])) {
@@ -64,7 +73,9 @@ import Testing
                 #expect((one.json["certificate_pem"] as? String)?.hasPrefix("-----BEGIN CERTIFICATE-----") == true)
             }
             try await client.call(.get, "/v1/manage/certificates?expiring=10", key: secret) { #expect(($0.json["data"] as? [Any])?.count == 1) }
-            try await client.call(.get, "/v1/manage/certificates/\(id)", key: tenant.liveKey.secret) { $0.expectProblem(.notFound, "resource_missing") }
+            try await client.call(.get, "/v1/manage/certificates/\(id)", key: tenant.liveKey.secret) {
+                $0.expectProblem(.notFound, "resource_missing")
+            }
             // 50 MB is refused before it is read in full; a key alone is not a certificate.
             let huge = #"{"type": "ssl", "files": [""# + String(repeating: "A", count: 50 * 1024 * 1024) + #""]}"#
             try await client.call(.post, "/v1/manage/certificates", key: secret, json: huge) { $0.expectProblem(.contentTooLarge, "body_too_large") }

@@ -25,36 +25,77 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let other = try await Harness.tenant(services)
         let secret = tenant.liveKey.secret
-        let upload = try await services.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: nil,
-                                                            files: [try pki.bytes("leaf.crt"), try pki.bytes("inter.crt"), try pki.bytes("leaf.key")])
+        let upload = try await services.certificates.upload(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            type: .ssl,
+            name: nil,
+            files: [try pki.bytes("leaf.crt"), try pki.bytes("inter.crt"), try pki.bytes("leaf.key")]
+        )
         let channelID = try await Harness.app(settings).test(.router) { client -> String in
             let suffix = UUID().uuidString.prefix(6).lowercased()
             // A domain the certificate does not cover, a wildcard for ACME, garbage, and a missing certificate.
-            try await client.call(.post, "/v1/manage/channels", key: secret,
-                                  json: Self.json(["name": "Shop", "domains": ["shop.example", "pay-\(suffix).example"], "ssl_mode": "uploaded", "certificate_id": upload.info.id])) {
+            try await client.call(
+                .post,
+                "/v1/manage/channels",
+                key: secret,
+                json: Self.json([
+                    "name": "Shop", "domains": ["shop.example", "pay-\(suffix).example"], "ssl_mode": "uploaded", "certificate_id": upload.info.id,
+                ])
+            ) {
                 $0.expectProblem(.badRequest, "certificate_does_not_cover_domain")
             }
-            try await client.call(.post, "/v1/manage/channels", key: secret, json: Self.json(["name": "Shop", "domains": ["*.x-\(suffix).example"], "ssl_mode": "managed"])) {
+            try await client.call(
+                .post,
+                "/v1/manage/channels",
+                key: secret,
+                json: Self.json(["name": "Shop", "domains": ["*.x-\(suffix).example"], "ssl_mode": "managed"])
+            ) {
                 $0.expectProblem(.badRequest, "wildcard_not_allowed")
             }
             for bad in ["", "localhost", "192.0.2.1", "exa mple.com", "-bad.example", String(repeating: "a", count: 64) + ".example"] {
-                try await client.call(.post, "/v1/manage/channels", key: secret, json: Self.json(["name": "Shop", "domains": [bad], "ssl_mode": "managed"])) {
+                try await client.call(
+                    .post,
+                    "/v1/manage/channels",
+                    key: secret,
+                    json: Self.json(["name": "Shop", "domains": [bad], "ssl_mode": "managed"])
+                ) {
                     $0.expectProblem(.badRequest, "invalid_domain")
                 }
             }
-            try await client.call(.post, "/v1/manage/channels", key: secret, json: Self.json(["name": "Shop", "domains": ["a-\(suffix).example"], "ssl_mode": "uploaded"])) {
+            try await client.call(
+                .post,
+                "/v1/manage/channels",
+                key: secret,
+                json: Self.json(["name": "Shop", "domains": ["a-\(suffix).example"], "ssl_mode": "uploaded"])
+            ) {
                 $0.expectProblem(.badRequest, "certificate_required")
             }
-            try await client.call(.post, "/v1/manage/channels", key: secret, json: Self.json(["name": "Shop", "domains": ["a-\(suffix).example"], "ssl_mode": "sometimes"])) {
+            try await client.call(
+                .post,
+                "/v1/manage/channels",
+                key: secret,
+                json: Self.json(["name": "Shop", "domains": ["a-\(suffix).example"], "ssl_mode": "sometimes"])
+            ) {
                 $0.expectProblem(.badRequest, "invalid_field")
             }
             // Another merchant's certificate is not found, whatever its id.
-            try await client.call(.post, "/v1/manage/channels", key: other.liveKey.secret,
-                                  json: Self.json(["name": "Shop", "domains": ["shop.example"], "ssl_mode": "uploaded", "certificate_id": upload.info.id])) {
+            try await client.call(
+                .post,
+                "/v1/manage/channels",
+                key: other.liveKey.secret,
+                json: Self.json(["name": "Shop", "domains": ["shop.example"], "ssl_mode": "uploaded", "certificate_id": upload.info.id])
+            ) {
                 $0.expectProblem(.notFound, "resource_missing")
             }
-            let created = try await client.call(.post, "/v1/manage/channels", key: secret,
-                                                json: Self.json(["name": "Shop", "domains": ["Shop.Example.", "www.shop.example"], "ssl_mode": "uploaded", "certificate_id": upload.info.id]))
+            let created = try await client.call(
+                .post,
+                "/v1/manage/channels",
+                key: secret,
+                json: Self.json([
+                    "name": "Shop", "domains": ["Shop.Example.", "www.shop.example"], "ssl_mode": "uploaded", "certificate_id": upload.info.id,
+                ])
+            )
             #expect(created.status == .created, "\(created.text)")
             #expect(created.json["domains"] as? [String] == ["shop.example", "www.shop.example"])
             // Nothing is served before the domains are verified (DomainVerificationTests); an operator vouches here.
@@ -63,10 +104,20 @@ import Testing
             _ = try await services.domainVerifications.force(channelID: channelID, actor: AuditActor(type: "operator", id: "test"))
             #expect(try await services.channels.get(merchantID: nil, mode: nil, id: channelID).status == "active")
             // A domain belongs to one channel only: not even the same merchant may claim it twice, nor another merchant once it is verified.
-            try await client.call(.post, "/v1/manage/channels", key: other.liveKey.secret, json: Self.json(["name": "Thief", "domains": ["www.shop.example"], "ssl_mode": "managed"])) {
+            try await client.call(
+                .post,
+                "/v1/manage/channels",
+                key: other.liveKey.secret,
+                json: Self.json(["name": "Thief", "domains": ["www.shop.example"], "ssl_mode": "managed"])
+            ) {
                 $0.expectProblem(.conflict, "domain_taken")
             }
-            try await client.call(.post, "/v1/manage/channels", key: secret, json: Self.json(["name": "Twice", "domains": ["www.shop.example"], "ssl_mode": "managed"])) {
+            try await client.call(
+                .post,
+                "/v1/manage/channels",
+                key: secret,
+                json: Self.json(["name": "Twice", "domains": ["www.shop.example"], "ssl_mode": "managed"])
+            ) {
                 $0.expectProblem(.conflict, "domain_taken")
             }
             let listed = try await client.call(.get, "/v1/manage/certificates/\(upload.info.id)", key: secret)
@@ -76,12 +127,24 @@ import Testing
         _ = try await Harness.app(settings).test(.live) { client in
             let port = try #require(client.port)
             // SNI picks the uploaded certificate.
-            let served = try await Shell.runDetached("/bin/sh", ["-c", "openssl s_client -connect 127.0.0.1:\(port) -servername www.shop.example </dev/null 2>/dev/null | openssl x509 -noout -subject"])
+            let served = try await Shell.runDetached(
+                "/bin/sh",
+                [
+                    "-c",
+                    "openssl s_client -connect 127.0.0.1:\(port) -servername www.shop.example </dev/null 2>/dev/null | openssl x509 -noout -subject",
+                ]
+            )
             #expect(served.contains("shop.example"))
             // Deleting the channel frees the domain and the next handshake falls back to the local CA.
             try await services.channels.delete(merchantID: tenant.merchant.id, mode: .live, id: channelID)
             try await Task.sleep(for: .milliseconds(1500))
-            let fallback = try await Shell.runDetached("/bin/sh", ["-c", "openssl s_client -connect 127.0.0.1:\(port) -servername www.shop.example </dev/null 2>/dev/null | openssl x509 -noout -issuer"])
+            let fallback = try await Shell.runDetached(
+                "/bin/sh",
+                [
+                    "-c",
+                    "openssl s_client -connect 127.0.0.1:\(port) -servername www.shop.example </dev/null 2>/dev/null | openssl x509 -noout -issuer",
+                ]
+            )
             #expect(fallback.contains("Keyward"))
         }
     }
@@ -99,19 +162,36 @@ import Testing
                 $0.metricsToken = "scrape"
                 Harness.loopbackWebhooks(&$0, names: ["hooks.invalid"])
             }
-            try await Self.failingOrders(settings: settings, clock: clock, attempts: 7, reason: "acme_unreachable: The ACME directory answered HTTP 503")
+            try await Self.failingOrders(
+                settings: settings,
+                clock: clock,
+                attempts: 7,
+                reason: "acme_unreachable: The ACME directory answered HTTP 503"
+            )
         }
         let closed = try Pebble.freePorts(1)[0]
-        try await Self.failingOrders(settings: try Harness.isolatedSettings { $0.acmeDirectory = "https://127.0.0.1:\(closed)/dir"; Harness.loopbackWebhooks(&$0, names: ["hooks.invalid"]) },
-                                     clock: TestClock(), attempts: 1,
-                                     reason: "acme_unreachable: Cannot reach the CA at 127.0.0.1")
+        try await Self.failingOrders(
+            settings: try Harness.isolatedSettings {
+                $0.acmeDirectory = "https://127.0.0.1:\(closed)/dir"
+                Harness.loopbackWebhooks(&$0, names: ["hooks.invalid"])
+            },
+            clock: TestClock(),
+            attempts: 1,
+            reason: "acme_unreachable: Cannot reach the CA at 127.0.0.1"
+        )
     }
 
     static func failingOrders(settings: Settings, clock: TestClock, attempts: Int, reason: String) async throws {
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
-        let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: ["down-\(UUID().uuidString.prefix(6).lowercased()).example"],
-                                                         sslMode: .managed, certificateID: nil)
+        let channel = try await services.channels.create(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            name: "Shop",
+            domains: ["down-\(UUID().uuidString.prefix(6).lowercased()).example"],
+            sslMode: .managed,
+            certificateID: nil
+        )
         // Orders are only placed for verified domains.
         _ = try await services.domainVerifications.force(channelID: channel.id, actor: AuditActor(type: "operator", id: "test"))
         _ = try await services.webhooks.setEndpoint(merchantID: tenant.merchant.id, url: "https://hooks.invalid/keyward")
@@ -133,7 +213,9 @@ import Testing
         #expect(waits == Array([1.0, 2, 4, 8, 16, 32, 32].prefix(attempts)))
         // Each failure is also announced to the merchant's webhook, with the CA's reason.
         let announced = try await services.webhooks.deliveries(merchantID: tenant.merchant.id)
-        #expect(announced.count == attempts && announced.allSatisfy { $0.eventType == "channel.order_failed" && $0.payload.contains("acme_unreachable") })
+        #expect(
+            announced.count == attempts && announced.allSatisfy { $0.eventType == "channel.order_failed" && $0.payload.contains("acme_unreachable") }
+        )
         guard attempts == 7 else { return }
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
@@ -158,13 +240,21 @@ import Testing
             try pki.issue(name, cn: "\(name).shop.example", by: "inter", ext: "leaf.ext", days: days)
         }
         let clock = TestClock()
-        let settings = try Harness.isolatedSettings { $0.metricsToken = "scrape-token"; Harness.loopbackWebhooks(&$0) }
+        let settings = try Harness.isolatedSettings {
+            $0.metricsToken = "scrape-token"
+            Harness.loopbackWebhooks(&$0)
+        }
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         var uploaded: [String: String] = [:]
         for name in ["soon", "month", "later"] {
-            uploaded[name] = try await services.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: name,
-                                                               files: [try pki.bytes("\(name).crt"), try pki.bytes("inter.crt"), try pki.bytes("\(name).key")]).info.id
+            uploaded[name] = try await services.certificates.upload(
+                merchantID: tenant.merchant.id,
+                mode: .live,
+                type: .ssl,
+                name: name,
+                files: [try pki.bytes("\(name).crt"), try pki.bytes("inter.crt"), try pki.bytes("\(name).key")]
+            ).info.id
         }
         let ids = uploaded
         let receiver = Receiver()
@@ -187,10 +277,16 @@ import Testing
             // Signed t=,v1= over "t.body" with the endpoint's secret.
             for delivery in receiver.all {
                 let header = try #require(delivery.headers[HTTPField.Name("Keyward-Signature")!])
-                let parts = Dictionary(uniqueKeysWithValues: header.split(separator: ",").map { part -> (String, String) in
-                    let pair = part.split(separator: "=", maxSplits: 1); return (String(pair[0]), String(pair[1]))
-                })
-                let expected = HMAC<SHA256>.authenticationCode(for: Data("\(parts["t"] ?? "").\(delivery.body)".utf8), using: SymmetricKey(data: Data(secret.utf8)))
+                let parts = Dictionary(
+                    uniqueKeysWithValues: header.split(separator: ",").map { part -> (String, String) in
+                        let pair = part.split(separator: "=", maxSplits: 1)
+                        return (String(pair[0]), String(pair[1]))
+                    }
+                )
+                let expected = HMAC<SHA256>.authenticationCode(
+                    for: Data("\(parts["t"] ?? "").\(delivery.body)".utf8),
+                    using: SymmetricKey(data: Data(secret.utf8))
+                )
                 #expect(parts["v1"] == Hex.encode(expected))
             }
             let soon = try #require(events.first { $0.0 == "certificate.critical" })
@@ -213,9 +309,19 @@ import Testing
                 let metrics = try await client.call(.get, "/metrics", key: "scrape-token")
                 #expect(metrics.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
                 let later = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: try #require(ids["later"]))
-                #expect(metrics.text.contains("keyward_certificate_expiration_timestamp_seconds{merchant=\"\(tenant.merchant.id)\",channel=\"\",type=\"ssl\",serial=\"\(later.serial)\"} \(Int(later.notAfter.timeIntervalSince1970))"))
-                let states = metrics.text.split(separator: "\n").filter { $0.hasPrefix("keyward_certificate_expiry_state{merchant=\"\(tenant.merchant.id)\"") }
-                #expect(Set(states.compactMap { $0.split(separator: "state=\"").last?.split(separator: "\"").first.map(String.init) }) == ["expired", "critical", "valid"])
+                #expect(
+                    metrics.text.contains(
+                        "keyward_certificate_expiration_timestamp_seconds{merchant=\"\(tenant.merchant.id)\",channel=\"\",type=\"ssl\",serial=\"\(later.serial)\"} \(Int(later.notAfter.timeIntervalSince1970))"
+                    )
+                )
+                let states = metrics.text.split(separator: "\n").filter {
+                    $0.hasPrefix("keyward_certificate_expiry_state{merchant=\"\(tenant.merchant.id)\"")
+                }
+                #expect(
+                    Set(states.compactMap { $0.split(separator: "state=\"").last?.split(separator: "\"").first.map(String.init) }) == [
+                        "expired", "critical", "valid",
+                    ]
+                )
                 let deliveries = try await client.call(.get, "/v1/manage/webhook/deliveries", key: tenant.liveKey.secret)
                 #expect((deliveries.json["data"] as? [[String: Any]])?.allSatisfy { $0["status"] as? String == "delivered" } == true)
             }
@@ -226,11 +332,19 @@ import Testing
         let pki = try TestPKI()
         try pki.issue("soon", cn: "soon.shop.example", by: "inter", ext: "leaf.ext", days: 5)
         let clock = TestClock()
-        let settings = try Harness.isolatedSettings { $0.metricsToken = "metrics-token-123"; Harness.loopbackWebhooks(&$0, names: ["hooks.example.com"]) }
+        let settings = try Harness.isolatedSettings {
+            $0.metricsToken = "metrics-token-123"
+            Harness.loopbackWebhooks(&$0, names: ["hooks.example.com"])
+        }
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
-        _ = try await services.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: nil,
-                                                   files: [try pki.bytes("soon.crt"), try pki.bytes("inter.crt"), try pki.bytes("soon.key")])
+        _ = try await services.certificates.upload(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            type: .ssl,
+            name: nil,
+            files: [try pki.bytes("soon.crt"), try pki.bytes("inter.crt"), try pki.bytes("soon.key")]
+        )
         let failing = Router()
         failing.post("/hook") { _, _ -> HTTPResponse.Status in .internalServerError }
         try await Application(router: failing, configuration: .init(address: .hostname("127.0.0.1", port: 0))).test(.live) { hook in
@@ -251,11 +365,18 @@ import Testing
         _ = try await app.test(.router) { client in
             try await client.call(.get, "/metrics", key: nil) { $0.expectProblem(.unauthorized, "metrics_token_required") }
             try await client.call(.get, "/metrics", key: "wrong") { $0.expectProblem(.unauthorized, "metrics_token_required") }
-            try await client.call(.get, "/metrics", key: "metrics-token-123") { #expect($0.text.contains("keyward_certificate_expiration_timestamp_seconds{")) }
+            try await client.call(.get, "/metrics", key: "metrics-token-123") {
+                #expect($0.text.contains("keyward_certificate_expiration_timestamp_seconds{"))
+            }
             try await client.call(.put, "/v1/manage/webhook", key: tenant.liveKey.secret, json: #"{"url": "ftp://example.com/x"}"#) {
                 $0.expectProblem(.badRequest, "invalid_url")
             }
-            let set = try await client.call(.put, "/v1/manage/webhook", key: tenant.liveKey.secret, json: #"{"url": "https://hooks.example.com/keyward"}"#)
+            let set = try await client.call(
+                .put,
+                "/v1/manage/webhook",
+                key: tenant.liveKey.secret,
+                json: #"{"url": "https://hooks.example.com/keyward"}"#
+            )
             #expect((set.json["secret"] as? String)?.hasPrefix("whsec_") == true)
             let read = try await client.call(.get, "/v1/manage/webhook", key: tenant.liveKey.secret)
             #expect(read.json["secret"] is NSNull || read.json["secret"] == nil, "the secret is shown once")
@@ -267,31 +388,56 @@ import Testing
         let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let upload = try await services.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: nil,
-                                                            files: [try pki.bytes("leaf.crt"), try pki.bytes("inter.crt"), try pki.bytes("leaf.key")])
-        let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: ["shop.example"], sslMode: .uploaded,
-                                                         certificateID: upload.info.id)
+        let upload = try await services.certificates.upload(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            type: .ssl,
+            name: nil,
+            files: [try pki.bytes("leaf.crt"), try pki.bytes("inter.crt"), try pki.bytes("leaf.key")]
+        )
+        let channel = try await services.channels.create(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            name: "Shop",
+            domains: ["shop.example"],
+            sslMode: .uploaded,
+            certificateID: upload.info.id
+        )
         // Served on verified domains only (DomainVerificationTests has the unverified case).
         _ = try await services.domainVerifications.force(channelID: channel.id, actor: AuditActor(type: "operator", id: "test"))
         let association = String(repeating: "7b2270737049", count: 200)
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
-            try await client.execute(uri: "/v1/manage/apple-pay/domain-association", method: .put,
-                                     headers: [.authorization: "Bearer \(tenant.liveKey.secret)"], body: ByteBuffer(string: association)) { #expect($0.status == .noContent) }
-            try await client.execute(uri: "/v1/manage/apple-pay/domain-association", method: .put,
-                                     headers: [.authorization: "Bearer \(tenant.liveKey.secret)"], body: ByteBuffer(bytes: [0, 1, 2, 0xff])) {
+            try await client.execute(
+                uri: "/v1/manage/apple-pay/domain-association",
+                method: .put,
+                headers: [.authorization: "Bearer \(tenant.liveKey.secret)"],
+                body: ByteBuffer(string: association)
+            ) { #expect($0.status == .noContent) }
+            try await client.execute(
+                uri: "/v1/manage/apple-pay/domain-association",
+                method: .put,
+                headers: [.authorization: "Bearer \(tenant.liveKey.secret)"],
+                body: ByteBuffer(bytes: [0, 1, 2, 0xff])
+            ) {
                 $0.expectProblem(.badRequest, "invalid_file")
             }
         }
         for listener in [Listener.plainHTTP, .https] {
-            let app = Application(router: buildRouter(services, listener: listener), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+            let app = Application(
+                router: buildRouter(services, listener: listener),
+                configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+                logger: Harness.logger
+            )
             _ = try await app.test(.live) { client in
                 let url = "http://127.0.0.1:\(try #require(client.port))/.well-known/apple-developer-merchantid-domain-association"
                 let served = try await Shell.runDetached("/usr/bin/curl", ["-s", "-w", "\n%{http_code}", "-H", "Host: shop.example", url])
                 #expect(served == association + "\n200", "served as is, no redirect, on \(listener)")
-                #expect(try await Shell.runDetached("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: other.example", url]) == "404")
+                #expect(
+                    try await Shell.runDetached("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-H", "Host: other.example", url])
+                        == "404"
+                )
             }
         }
     }
 }
-

@@ -1,9 +1,10 @@
 import Foundation
 import Hummingbird
 import HummingbirdTesting
-@testable import KeywardCore
 import KeywardServer
 import Testing
+
+@testable import KeywardCore
 
 /// The one credential lifecycle (`CredentialLifecycle`): the rules every kind shares, attacked with races
 /// and with the kinds that used to answer differently.
@@ -41,8 +42,16 @@ import Testing
         _ = try await services.secretKeys.roll(merchantID: merchant, mode: .test, id: created.info.id, overlapSeconds: 60, by: .platformOperator)
 
         let lifecycle = CredentialLifecycle(store: services.store, changes: services.changes, clock: .system)
-        let (late, _) = SecretKeyService.makeRow(merchantID: merchant, mode: .test, name: "stale", permissions: nil, networks: [],
-                                                 expiresAt: nil, now: Date(), rolledFrom: stale.id)
+        let (late, _) = SecretKeyService.makeRow(
+            merchantID: merchant,
+            mode: .test,
+            name: "stale",
+            permissions: nil,
+            networks: [],
+            expiresAt: nil,
+            now: Date(),
+            rolledFrom: stale.id
+        )
         await #expect(throws: KeywardError.self) { try await lifecycle.roll(stale, overlap: 0, into: late) }
         await #expect(throws: KeywardError.self) { _ = try await services.secretKeys.get(merchantID: merchant, mode: .test, id: late.id) }
         let replaced = try await services.secretKeys.get(merchantID: merchant, mode: .test, id: created.info.id)

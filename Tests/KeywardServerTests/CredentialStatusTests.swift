@@ -15,13 +15,17 @@ import Testing
     /// moment has passed (the gateway refuses from `expiresAt` on).
     @Test func revokedBeatsExpiredBeatsRollingBeatsActive() {
         let now = Date()
-        let past = now.addingTimeInterval(-1), future = now.addingTimeInterval(60)
+        let past = now.addingTimeInterval(-1)
+        let future = now.addingTimeInterval(60)
         for revoked in [nil, past] as [Date?] {
             for expiry in [nil, past, now, future] as [Date?] {
                 for rolled in [false, true] {
-                    let expected: CredentialStatus = revoked != nil ? .revoked : (expiry.map { $0 <= now } == true ? .expired : (rolled ? .rolling : .active))
-                    #expect(CredentialStatus(revokedAt: revoked, expiresAt: expiry, rolled: rolled, at: now) == expected,
-                            "revoked \(revoked != nil), expiry \(String(describing: expiry)), rolled \(rolled)")
+                    let expected: CredentialStatus =
+                        revoked != nil ? .revoked : (expiry.map { $0 <= now } == true ? .expired : (rolled ? .rolling : .active))
+                    #expect(
+                        CredentialStatus(revokedAt: revoked, expiresAt: expiry, rolled: rolled, at: now) == expected,
+                        "revoked \(revoked != nil), expiry \(String(describing: expiry)), rolled \(rolled)"
+                    )
                 }
             }
         }
@@ -49,10 +53,21 @@ import Testing
         let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
-        let apiKey = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend"), by: .platformOperator)
+        let apiKey = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .test,
+            options: .init(name: "backend"),
+            by: .platformOperator
+        )
         let signer = Curve25519.Signing.PrivateKey()
-        let key = try await services.signingKeys.register(merchantID: merchant.id, mode: .test, name: "short-lived", pem: SignedRequestTests.pem(signer),
-                                                          limits: RequestedLimits(expiresAt: clock.clock.now().addingTimeInterval(3600)), by: .platformOperator)
+        let key = try await services.signingKeys.register(
+            merchantID: merchant.id,
+            mode: .test,
+            name: "short-lived",
+            pem: SignedRequestTests.pem(signer),
+            limits: RequestedLimits(expiresAt: clock.clock.now().addingTimeInterval(3600)),
+            by: .platformOperator
+        )
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             func apiStatus() async throws -> String? {
@@ -76,11 +91,21 @@ import Testing
         let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
-        let apiKey = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend"), by: .platformOperator)
+        let apiKey = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .test,
+            options: .init(name: "backend"),
+            by: .platformOperator
+        )
         let original = try await services.paymentKeys.create(merchantID: merchant.id, mode: .test, label: "web shop", by: .platformOperator)
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
-            let rolled = try await client.call(.post, "/v1/manage/payment-keys/\(original.info.id)/roll", key: apiKey.secret, json: #"{"overlap_seconds":3600}"#)
+            let rolled = try await client.call(
+                .post,
+                "/v1/manage/payment-keys/\(original.info.id)/roll",
+                key: apiKey.secret,
+                json: #"{"overlap_seconds":3600}"#
+            )
             #expect(rolled.status == .created, "\(rolled.text)")
             // The cabinet row is found by the last four characters; in the 1 in 65,536 case where the
             // replacement shares them, the rows cannot be told apart and there is nothing to check.
@@ -113,10 +138,21 @@ import Testing
         let settings = try Harness.isolatedSettings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
-        let apiKey = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "backend"), by: .platformOperator)
+        let apiKey = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .test,
+            options: .init(name: "backend"),
+            by: .platformOperator
+        )
         let pair = JWK(material: .ecPrivate(.generate(.p384)), kid: "bank-sdk", use: "enc", alg: JWEAlgorithm.ecdhESA256KW.rawValue)
-        let jwk = try await services.jweKeys.register(merchantID: merchant.id, mode: .test, name: "bank sdk", jwk: pair.publicJWK.json(),
-                                                      limits: RequestedLimits(expiresAt: clock.clock.now().addingTimeInterval(3600)), by: .platformOperator)
+        let jwk = try await services.jweKeys.register(
+            merchantID: merchant.id,
+            mode: .test,
+            name: "bank sdk",
+            jwk: pair.publicJWK.json(),
+            limits: RequestedLimits(expiresAt: clock.clock.now().addingTimeInterval(3600)),
+            by: .platformOperator
+        )
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             func apiStatus() async throws -> String? {

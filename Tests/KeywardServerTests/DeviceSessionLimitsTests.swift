@@ -12,8 +12,10 @@ import Testing
 @Suite(.closesStores) struct DeviceSessionLimitsTests {
     static func sessionRows(_ services: KeywardServices, merchantID: String) async throws -> Int {
         struct Count: Decodable { let n: Int64 }
-        return Int(try await services.store.sql.raw("SELECT COUNT(*) AS n FROM device_sessions WHERE merchant_id = \(bind: merchantID)")
-            .first(decoding: Count.self)?.n ?? 0)
+        return Int(
+            try await services.store.sql.raw("SELECT COUNT(*) AS n FROM device_sessions WHERE merchant_id = \(bind: merchantID)")
+                .first(decoding: Count.self)?.n ?? 0
+        )
     }
 
     @Test func aFloodOfUnauthenticatedSessionsIsCappedAndPruned() async throws {
@@ -29,16 +31,23 @@ import Testing
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             func authorize() async throws -> TestResponse {
-                try await client.execute(uri: "/api-gateway/authorize_virtual_device", method: .post, headers: AllianceTests.version,
-                                         body: ByteBuffer(string: #"{"serviceCode":"\#(serviceCode)"}"#)) { $0 }
+                try await client.execute(
+                    uri: "/api-gateway/authorize_virtual_device",
+                    method: .post,
+                    headers: AllianceTests.version,
+                    body: ByteBuffer(string: #"{"serviceCode":"\#(serviceCode)"}"#)
+                ) { $0 }
             }
             // The merchant opens one session and uses it.
             let session = try await AllianceTests.open(client, serviceCode: serviceCode, privateJWK: privateJWK)
             let device = try #require(session["deviceId"] as? String)
             let refresh = try #require(session["refreshToken"] as? String)
             func useSession() async throws -> TestResponse {
-                try await client.execute(uri: "/v1/auth/test", method: .get,
-                                         headers: [.init("x-api_version")!: "1", .init("x-device_id")!: device, .init("x-refresh_token")!: refresh]) { $0 }
+                try await client.execute(
+                    uri: "/v1/auth/test",
+                    method: .get,
+                    headers: [.init("x-api_version")!: "1", .init("x-device_id")!: device, .init("x-refresh_token")!: refresh]
+                ) { $0 }
             }
             #expect(try await useSession().status == .ok)
 

@@ -21,8 +21,10 @@ struct DomainCheckTests {
         func record(_ request: Request) { requests.withLock { $0.append("\(request.head.authority ?? "") \(request.uri.path)") } }
     }
 
-    static func withWebHost(_ build: @escaping @Sendable (Router<BasicRequestContext>, WebHost) -> Void,
-                            _ body: @Sendable (Int, WebHost) async throws -> Void) async throws {
+    static func withWebHost(
+        _ build: @escaping @Sendable (Router<BasicRequestContext>, WebHost) -> Void,
+        _ body: @Sendable (Int, WebHost) async throws -> Void
+    ) async throws {
         let host = WebHost()
         let router = Router()
         build(router, host)
@@ -33,7 +35,14 @@ struct DomainCheckTests {
 
     static func channel(_ services: KeywardServices, domain: String) async throws -> (SalesChannelInfo, DomainVerification) {
         let tenant = try await Harness.tenant(services)
-        let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: [domain], sslMode: .managed, certificateID: nil)
+        let channel = try await services.channels.create(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            name: "Shop",
+            domains: [domain],
+            sslMode: .managed,
+            certificateID: nil
+        )
         return (channel, try #require(try await services.domainVerifications.records(merchantID: tenant.merchant.id, domains: [domain]).first))
     }
 
@@ -52,15 +61,29 @@ struct DomainCheckTests {
             }
         }) { port, host in
             // Public addresses only by default: 127.0.0.1 is refused before any connection is made.
-            let strict = services.domainVerifications.using(checker: NetworkDomainChecker(resolver: resolver, policy: OutboundAddressPolicy(), httpPort: port))
+            let strict = services.domainVerifications.using(
+                checker: NetworkDomainChecker(resolver: resolver, policy: OutboundAddressPolicy(), httpPort: port)
+            )
             let refused = try #require(try await strict.checkChannel(merchantID: nil, mode: nil, channelID: channel.id).first)
-            #expect(refused.status == .failed && refused.lastError?.contains("127.0.0.1") == true && refused.lastError?.contains("not public") == true, "\(refused)")
+            #expect(
+                refused.status == .failed && refused.lastError?.contains("127.0.0.1") == true && refused.lastError?.contains("not public") == true,
+                "\(refused)"
+            )
             #expect(host.requests.withLock { $0 }.isEmpty, "no request may reach a refused address")
             // `verification_allowed_networks` lets the operator's own network in (tests: loopback).
-            let allowed = try Settings.resolve(flags: ["verification_allowed_networks": "127.0.0.0/8", "verification_dns_resolver": dns.address], environment: [:])
+            let allowed = try Settings.resolve(
+                flags: ["verification_allowed_networks": "127.0.0.0/8", "verification_dns_resolver": dns.address],
+                environment: [:]
+            )
             #expect(allowed.verificationDNSResolver == resolver)
             clock.advance(11)
-            let loopback = services.domainVerifications.using(checker: NetworkDomainChecker(resolver: resolver, policy: OutboundAddressPolicy(allowedNetworks: allowed.verificationAllowedNetworks), httpPort: port))
+            let loopback = services.domainVerifications.using(
+                checker: NetworkDomainChecker(
+                    resolver: resolver,
+                    policy: OutboundAddressPolicy(allowedNetworks: allowed.verificationAllowedNetworks),
+                    httpPort: port
+                )
+            )
             let verified = try #require(try await loopback.checkChannel(merchantID: nil, mode: nil, channelID: channel.id).first)
             #expect(verified.status == .verified && verified.method == .http, "\(verified)")
             #expect(host.requests.withLock { $0 } == ["\(record.domain):\(port) /.well-known/keyward-domain-verification/\(record.token)"])
@@ -110,11 +133,24 @@ struct DomainCheckTests {
         let settings = try Harness.isolatedSettings { $0.verificationDNSResolver = try? DNSServerAddress(parsing: dns.address) }
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
-        let upload = try await services.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: nil,
-                                                            files: [try pki.bytes("leaf.crt"), try pki.bytes("inter.crt"), try pki.bytes("leaf.key")])
-        let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: ["shop.example"], sslMode: .uploaded,
-                                                         certificateID: upload.info.id)
-        let token = try #require(try await services.domainVerifications.records(merchantID: tenant.merchant.id, domains: ["shop.example"]).first?.token)
+        let upload = try await services.certificates.upload(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            type: .ssl,
+            name: nil,
+            files: [try pki.bytes("leaf.crt"), try pki.bytes("inter.crt"), try pki.bytes("leaf.key")]
+        )
+        let channel = try await services.channels.create(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            name: "Shop",
+            domains: ["shop.example"],
+            sslMode: .uploaded,
+            certificateID: upload.info.id
+        )
+        let token = try #require(
+            try await services.domainVerifications.records(merchantID: tenant.merchant.id, domains: ["shop.example"]).first?.token
+        )
         try await dns.setTXT("_keyward-challenge.shop.example", token)
         #expect(try await services.domainVerifications.runDueChecks().verified == 1, "the background check picks up a pending domain")
         #expect(try await services.channels.get(merchantID: nil, mode: nil, id: channel.id).status == "active")
@@ -157,11 +193,20 @@ struct DomainCheckTests {
         let resolver = try DNSServerAddress(parsing: dns.address)
         let services = try await Harness.services(try Harness.isolatedSettings { $0.verificationDNSResolver = resolver })
         let (channel, _) = try await Self.channel(services, domain: "victim-\(UUID().uuidString.prefix(6).lowercased()).test")
-        let keyward = Application(router: buildRouter(services, listener: .plainHTTP), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+        let keyward = Application(
+            router: buildRouter(services, listener: .plainHTTP),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Harness.logger
+        )
         try await keyward.test(.live) { client in
             let port = try #require(client.port)
-            let checks = services.domainVerifications.using(checker: NetworkDomainChecker(resolver: resolver, policy: OutboundAddressPolicy(allowedNetworks: [try IPNetwork(parsing: "127.0.0.0/8")]),
-                                                                                        httpPort: port))
+            let checks = services.domainVerifications.using(
+                checker: NetworkDomainChecker(
+                    resolver: resolver,
+                    policy: OutboundAddressPolicy(allowedNetworks: [try IPNetwork(parsing: "127.0.0.0/8")]),
+                    httpPort: port
+                )
+            )
             let record = try #require(try await checks.checkChannel(merchantID: nil, mode: nil, channelID: channel.id).first)
             #expect(record.status == .failed && record.lastError?.contains("answered HTTP 404") == true, "\(record)")
         }
@@ -184,10 +229,20 @@ struct DomainCheckTests {
         let checks = services.domainVerifications.using(checker: AlwaysVerified())
         for round in 0..<5 {
             let domains = (0..<4).map { "r\(round)-\($0)-\(UUID().uuidString.prefix(6).lowercased()).example" }
-            let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "c\(round)", domains: domains, sslMode: .managed, certificateID: nil)
+            let channel = try await services.channels.create(
+                merchantID: tenant.merchant.id,
+                mode: .live,
+                name: "c\(round)",
+                domains: domains,
+                sslMode: .managed,
+                certificateID: nil
+            )
             #expect(try await checks.checkChannel(merchantID: nil, mode: nil, channelID: channel.id).allSatisfy(\.isVerified))
             let after = try await services.channels.get(merchantID: nil, mode: nil, id: channel.id)
-            #expect(after.nextAttempt != nil && after.statusDetail == "Waiting for the first certificate order.", "round \(round): \(after.statusDetail)")
+            #expect(
+                after.nextAttempt != nil && after.statusDetail == "Waiting for the first certificate order.",
+                "round \(round): \(after.statusDetail)"
+            )
         }
     }
 
@@ -208,7 +263,14 @@ struct DomainCheckTests {
         let tenant = try await Harness.tenant(one)
         let domains = (0..<30).map { "d\($0)-\(UUID().uuidString.prefix(6).lowercased()).example" }
         for chunk in stride(from: 0, to: domains.count, by: 10) {
-            _ = try await one.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "c\(chunk)", domains: Array(domains[chunk..<chunk + 10]), sslMode: .managed, certificateID: nil)
+            _ = try await one.channels.create(
+                merchantID: tenant.merchant.id,
+                mode: .live,
+                name: "c\(chunk)",
+                domains: Array(domains[chunk..<chunk + 10]),
+                sslMode: .managed,
+                certificateID: nil
+            )
         }
         let checker = CountingChecker()
         async let a = one.domainVerifications.using(checker: checker).runDueChecks(limit: 7, concurrency: 3)

@@ -2,6 +2,7 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import KeywardCore
+import KeywardCrypto
 import KeywardServer
 import Testing
 
@@ -80,12 +81,18 @@ import Testing
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         let expiring = try await services.secretKeys.create(
-            merchantID: tenant.merchant.id, mode: .test, options: .init(expiresAt: Date().addingTimeInterval(3600)), by: .platformOperator)
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            options: .init(expiresAt: Date().addingTimeInterval(3600)),
+            by: .platformOperator
+        )
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             try await client.call(.get, "/v1/auth/test", key: expiring.secret) { #expect($0.status == .ok) }
             clock.advance(3601)
-            try await client.call(.get, "/v1/auth/test", key: expiring.secret) { $0.expectProblem(.unauthorized, "key_expired", notContaining: expiring.secret) }
+            try await client.call(.get, "/v1/auth/test", key: expiring.secret) {
+                $0.expectProblem(.unauthorized, "key_expired", notContaining: expiring.secret)
+            }
             try await client.call(.post, "/v1/manage/keys/\(tenant.testKey.info.id)/revoke", key: tenant.testKey.secret) { #expect($0.status == .ok) }
             try await client.call(.get, "/v1/auth/test", key: tenant.testKey.secret) { $0.expectProblem(.unauthorized, "key_revoked") }
         }
@@ -97,7 +104,11 @@ import Testing
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let restricted = try await services.secretKeys.create(
-            merchantID: tenant.merchant.id, mode: .test, options: .init(permissions: ["payments.write", "payments.read"]), by: .platformOperator)
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            options: .init(permissions: ["payments.write", "payments.read"]),
+            by: .platformOperator
+        )
         await services.store.shutdown()
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
@@ -105,7 +116,9 @@ import Testing
                 #expect(response.json["permissions"] as? [String] == ["payments.read", "payments.write"])
             }
             try await client.call(.get, "/v1/manage/keys", key: restricted.secret) { $0.expectProblem(.forbidden, "insufficient_permissions") }
-            try await client.call(.post, "/v1/manage/keys", key: restricted.secret, json: "{}") { $0.expectProblem(.forbidden, "insufficient_permissions") }
+            try await client.call(.post, "/v1/manage/keys", key: restricted.secret, json: "{}") {
+                $0.expectProblem(.forbidden, "insufficient_permissions")
+            }
         }
     }
 
@@ -122,5 +135,3 @@ enum APIKeyFormatSample {
     /// A well-formed key that no database holds.
     static let validButUnknown = KeywardCrypto.APIKeyFormat.generate(mode: .test)
 }
-
-import KeywardCrypto

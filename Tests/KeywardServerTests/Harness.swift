@@ -3,9 +3,10 @@ import Hummingbird
 import HummingbirdTesting
 import KeywardCore
 import KeywardServer
+import KeywardTestSupport
 import Logging
 import NIOCore
-import KeywardTestSupport
+import Synchronization
 import Testing
 
 /// Builds Keyward for a test: a fresh data directory, and the database named by
@@ -28,12 +29,12 @@ enum Harness {
         settings.httpsPort = 0
         settings.httpPort = 0
         settings.logLevel = "warning"
-        settings.passwordHashCost = 4   // bcrypt's minimum: the tests check behaviour, not the work factor
-        settings.webhookResolver = .fixed([:])   // no test looks a webhook host up on the network
+        settings.passwordHashCost = 4  // bcrypt's minimum: the tests check behaviour, not the work factor
+        settings.webhookResolver = .fixed([:])  // no test looks a webhook host up on the network
         // Tests call faster than a merchant may by default; RateLimitTests set the limits they test.
         settings.rateLimitLive = 1_000_000
         settings.rateLimitTest = 1_000_000
-        settings.refusedAuthPerAddressPerSecond = 1_000_000   // many tests are refused on purpose; RefusalThrottleTests set it
+        settings.refusedAuthPerAddressPerSecond = 1_000_000  // many tests are refused on purpose; RefusalThrottleTests set it
         adjust(&settings)
         // Instances of one database share one master key, as in production.
         if let url = settings.databaseURL, settings.masterKeyFile == nil {
@@ -82,7 +83,8 @@ enum Harness {
         return Tenant(
             merchant: merchant,
             testKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "test"), by: .platformOperator),
-            liveKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live"), by: .platformOperator))
+            liveKey: try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "live"), by: .platformOperator)
+        )
     }
 
     /// A fresh application with one merchant holding an unrestricted key in each mode.
@@ -163,8 +165,14 @@ extension Trait where Self == ClosesStores {
 extension TestClientProtocol {
     /// A request with a key in the Authorization header and an optional JSON body.
     @discardableResult
-    func call(_ method: HTTPRequest.Method, _ uri: String, key: String?, json: String? = nil, headers extra: HTTPFields = [:],
-              _ check: (TestResponse) throws -> Void = { _ in }) async throws -> TestResponse {
+    func call(
+        _ method: HTTPRequest.Method,
+        _ uri: String,
+        key: String?,
+        json: String? = nil,
+        headers extra: HTTPFields = [:],
+        _ check: (TestResponse) throws -> Void = { _ in }
+    ) async throws -> TestResponse {
         var headers = extra
         if let key { headers[.authorization] = "Bearer \(key)" }
         if json != nil, headers[.contentType] == nil { headers[.contentType] = "application/json" }
@@ -182,8 +190,12 @@ extension TestResponse {
     var text: String { String(buffer: body) }
 
     /// Asserts a problem+json answer with `status` and `code`, that never echoes `secret`.
-    func expectProblem(_ status: HTTPResponse.Status, _ code: String, notContaining secret: String? = nil,
-                       sourceLocation: SourceLocation = #_sourceLocation) {
+    func expectProblem(
+        _ status: HTTPResponse.Status,
+        _ code: String,
+        notContaining secret: String? = nil,
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
         #expect(self.status == status, "status for \(code)", sourceLocation: sourceLocation)
         #expect(headers[.contentType] == "application/problem+json", sourceLocation: sourceLocation)
         #expect(json["code"] as? String == code, "body: \(text)", sourceLocation: sourceLocation)
@@ -201,5 +213,3 @@ final class TestClock: Sendable {
     var clock: KeywardClock { KeywardClock { [self] in Date().addingTimeInterval(offset.withLock { $0 }) } }
     func advance(_ seconds: TimeInterval) { offset.withLock { $0 += seconds } }
 }
-
-import Synchronization

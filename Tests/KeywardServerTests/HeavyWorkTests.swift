@@ -4,6 +4,7 @@ import KeywardCore
 import KeywardCrypto
 import Synchronization
 import Testing
+
 @testable import KeywardServer
 
 /// CPU-heavy work goes through a bounded pool: a burst beyond it is refused at once with 503 and
@@ -23,7 +24,9 @@ import Testing
         // Two jobs hold the pool (one running, one waiting): the third is refused without waiting.
         let clock = ContinuousClock()
         let refusedAfter = await clock.measure {
-            await #expect(throws: KeywardError(.unavailable, .serverBusy, "The server is busy with other key and certificate work; retry in a second.")) {
+            await #expect(
+                throws: KeywardError(.unavailable, .serverBusy, "The server is busy with other key and certificate work; retry in a second.")
+            ) {
                 _ = try await pool.run { 0 }
             }
         }
@@ -43,7 +46,9 @@ import Testing
         let hasher = PasswordHasher(cost: 12, pool: pool)
         async let slow = hasher.hash("correct horse battery staple")
         try await Task.sleep(for: .milliseconds(50))
-        await #expect(throws: KeywardError.self) { _ = try await hasher.verify("guess", hash: "$2b$04$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui") }
+        await #expect(throws: KeywardError.self) {
+            _ = try await hasher.verify("guess", hash: "$2b$04$abcdefghijklmnopqrstuu5s2v8.iXieOjg/.AySBTTZIIVFJeBui")
+        }
         let hash = try await slow
         #expect(try await hasher.verify("correct horse battery staple", hash: hash))
     }
@@ -64,12 +69,26 @@ import Testing
         }
         while gate.started.withLock({ $0 }) < 1 { try await Task.sleep(for: .milliseconds(5)) }
         await #expect(throws: KeywardError.self) {
-            _ = try await stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: merchantKey, limits: RequestedLimits(), by: .platformOperator)
+            _ = try await stores.addKeys(
+                merchantID: tenant.merchant.id,
+                mode: .test,
+                storeID: store.id,
+                pem: merchantKey,
+                limits: RequestedLimits(),
+                by: .platformOperator
+            )
         }
         #expect(try await stores.keys(storeID: store.id).isEmpty)
         gate.release.withLock { $0 = true }
         try await busy
-        let added = try await stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: merchantKey, limits: RequestedLimits(), by: .platformOperator)
+        let added = try await stores.addKeys(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            storeID: store.id,
+            pem: merchantKey,
+            limits: RequestedLimits(),
+            by: .platformOperator
+        )
         #expect(added.count == 1)
     }
 }

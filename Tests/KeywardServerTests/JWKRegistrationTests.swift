@@ -42,17 +42,33 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let lasting = JWK(material: .ecPrivate(.generate(.p384)))
         let brief = JWK(material: .ecPrivate(.generate(.p384)))
-        _ = try await services.jweKeys.register(merchantID: tenant.merchant.id, mode: .test, name: "lasting", jwk: lasting.publicJWK.json(),
-                                                limits: RequestedLimits(expiresAt: clock.clock.now().addingTimeInterval(7200)), by: .platformOperator)
+        _ = try await services.jweKeys.register(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            name: "lasting",
+            jwk: lasting.publicJWK.json(),
+            limits: RequestedLimits(expiresAt: clock.clock.now().addingTimeInterval(7200)),
+            by: .platformOperator
+        )
         // The one that expires soon is the newest, which is the one a helper ignoring expiry would pick.
         clock.advance(1)
-        _ = try await services.jweKeys.register(merchantID: tenant.merchant.id, mode: .test, name: "brief", jwk: brief.publicJWK.json(),
-                                                limits: RequestedLimits(expiresAt: clock.clock.now().addingTimeInterval(3600)), by: .platformOperator)
+        _ = try await services.jweKeys.register(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            name: "brief",
+            jwk: brief.publicJWK.json(),
+            limits: RequestedLimits(expiresAt: clock.clock.now().addingTimeInterval(3600)),
+            by: .platformOperator
+        )
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             func encrypt() async throws -> TestResponse {
-                try await client.execute(uri: "/cipher/encrypt_by_jwk?message=hello", method: .post,
-                                         headers: [.authorization: "Bearer \(tenant.testKey.secret)"], body: nil) { $0 }
+                try await client.execute(
+                    uri: "/cipher/encrypt_by_jwk?message=hello",
+                    method: .post,
+                    headers: [.authorization: "Bearer \(tenant.testKey.secret)"],
+                    body: nil
+                ) { $0 }
             }
             clock.advance(3601)
             for _ in 0..<3 {

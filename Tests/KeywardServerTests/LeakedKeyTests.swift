@@ -35,7 +35,12 @@ import Testing
 
         /// Posts `body` signed by this scanner (or with the identifier and signature given).
         @discardableResult
-        func report(_ client: some TestClientProtocol, _ body: String, identifier: String? = nil, signature: String? = nil) async throws -> TestResponse {
+        func report(
+            _ client: some TestClientProtocol,
+            _ body: String,
+            identifier: String? = nil,
+            signature: String? = nil
+        ) async throws -> TestResponse {
             try await LeakedKeyTests.post(client, body, identifier: identifier ?? self.identifier, signature: signature ?? (try sign(body)))
         }
     }
@@ -69,8 +74,10 @@ import Testing
         }
         return try await services.store.sql.select().column("*").from("leak_reports").where("merchant_id", .equal, merchantID)
             .all(decoding: Row.self).map {
-                ["id": $0.id, "mode": $0.mode, "key_id": $0.key_id, "token_hash": $0.token_hash, "token_type": $0.token_type, "source": $0.source,
-                 "url": $0.url, "location_hash": $0.location_hash, "scanner": $0.scanner, "action": $0.action]
+                [
+                    "id": $0.id, "mode": $0.mode, "key_id": $0.key_id, "token_hash": $0.token_hash, "token_type": $0.token_type, "source": $0.source,
+                    "url": $0.url, "location_hash": $0.location_hash, "scanner": $0.scanner, "action": $0.action,
+                ]
             }
     }
 
@@ -94,21 +101,38 @@ import Testing
         let forged = try forger.signature(for: Data(body.utf8)).derRepresentation.base64EncodedString()
         _ = try await Harness.app(settings).test(.router) { client in
             // No signature at all.
-            (try await Self.post(client, body, identifier: nil, signature: nil)).expectProblem(.unauthorized, "signature_missing", notContaining: live)
+            (try await Self.post(client, body, identifier: nil, signature: nil)).expectProblem(
+                .unauthorized,
+                "signature_missing",
+                notContaining: live
+            )
             (try await Self.post(client, body, identifier: scanner.identifier, signature: nil)).expectProblem(.unauthorized, "signature_missing")
             // The forger's own key under an identifier nobody trusts.
-            (try await Self.post(client, body, identifier: "forger-key", signature: forged)).expectProblem(.unauthorized, "unknown_scanner_key", notContaining: live)
+            (try await Self.post(client, body, identifier: "forger-key", signature: forged)).expectProblem(
+                .unauthorized,
+                "unknown_scanner_key",
+                notContaining: live
+            )
             // The forger's signature under the real scanner's identifier.
             (try await scanner.report(client, body, signature: forged)).expectProblem(.unauthorized, "signature_invalid", notContaining: live)
             // A real signature of another body (a captured harmless report) on this body.
-            (try await scanner.report(client, body, signature: try scanner.sign(Self.body(["ghp_notours"])))).expectProblem(.unauthorized, "signature_invalid")
+            (try await scanner.report(client, body, signature: try scanner.sign(Self.body(["ghp_notours"])))).expectProblem(
+                .unauthorized,
+                "signature_invalid"
+            )
             // The signed body with one byte more (a trailing newline: the signature covers the exact bytes).
             (try await scanner.report(client, body + "\n", signature: try scanner.sign(body))).expectProblem(.unauthorized, "signature_invalid")
             // Not base64, not DER.
             (try await scanner.report(client, body, signature: "%%%")).expectProblem(.unauthorized, "signature_invalid")
-            (try await scanner.report(client, body, signature: Data("not a signature".utf8).base64EncodedString())).expectProblem(.unauthorized, "signature_invalid")
+            (try await scanner.report(client, body, signature: Data("not a signature".utf8).base64EncodedString())).expectProblem(
+                .unauthorized,
+                "signature_invalid"
+            )
             // A forged report that is not even JSON is refused for its signature, not parsed.
-            (try await Self.post(client, "{not json", identifier: scanner.identifier, signature: forged)).expectProblem(.unauthorized, "signature_invalid")
+            (try await Self.post(client, "{not json", identifier: scanner.identifier, signature: forged)).expectProblem(
+                .unauthorized,
+                "signature_invalid"
+            )
 
             try await client.call(.get, "/v1/auth/test", key: live) { #expect($0.status == .ok) }
         }
@@ -139,9 +163,15 @@ import Testing
             #expect(response.status == .ok, "\(response.text)")
             #expect(response.headers[.contentType] == "application/json")
             let feedback = Self.feedback(response)
-            #expect(feedback == tokens.enumerated().map { index, token in
-                ["token_hash": Self.sha256(token), "token_type": "keyward_secret_key", "label": index == 0 ? "true_positive" : "false_positive"]
-            })
+            #expect(
+                feedback
+                    == tokens.enumerated().map { index, token in
+                        [
+                            "token_hash": Self.sha256(token), "token_type": "keyward_secret_key",
+                            "label": index == 0 ? "true_positive" : "false_positive",
+                        ]
+                    }
+            )
             for token in tokens { #expect(!response.text.contains(token)) }
             // Revoked at once: the very next call is refused, on this instance's cache too.
             try await client.call(.get, "/v1/auth/test", key: live) { $0.expectProblem(.unauthorized, "key_revoked", notContaining: live) }
@@ -172,7 +202,11 @@ import Testing
         }
         // And our test scanner's signatures are what Python (like GitHub's samples) verifies.
         let scanner = try Scanner()
-        _ = try Shell.run("/usr/bin/env", ["python3", Peers.scanner, "verify", scanner.key.publicKey.pemRepresentation, try scanner.sign(body)], stdin: Data(body.utf8))
+        _ = try Shell.run(
+            "/usr/bin/env",
+            ["python3", Peers.scanner, "verify", scanner.key.publicKey.pemRepresentation, try scanner.sign(body)],
+            stdin: Data(body.utf8)
+        )
     }
 
     // MARK: - The merchant's overlap for test keys
@@ -216,7 +250,11 @@ import Testing
         }
         let key = try await services.secretKeys.get(merchantID: tenant.merchant.id, mode: .test, id: tenant.testKey.info.id)
         #expect(key.revokedAt == nil && key.status(at: clock.clock.now()) == .expired)
-        #expect(try await Self.leakRows(services, merchantID: tenant.merchant.id).compactMap { $0["action"] }.sorted() == ["expiring", "expiring", "revoked"])
+        #expect(
+            try await Self.leakRows(services, merchantID: tenant.merchant.id).compactMap { $0["action"] }.sorted() == [
+                "expiring", "expiring", "revoked",
+            ]
+        )
     }
 
     @Test func theCabinetSettingsPageSetsTheOverlapOfLeakedTestKeys() async throws {
@@ -230,13 +268,21 @@ import Testing
             #expect(page.contains(#"name="leaked_test_key_grace_seconds""#) && page.contains("Live keys are always revoked at once."))
             let csrf = try #require(CabinetTests.Browser.csrf(page))
             for bad in ["3601", "-1", "soon"] {
-                let refused = try await browser.send(client, .post, "/cabinet/settings",
-                                                     form: ["csrf": csrf, "rotation_days": "90", "allowed_ips": "", "leaked_test_key_grace_seconds": bad])
+                let refused = try await browser.send(
+                    client,
+                    .post,
+                    "/cabinet/settings",
+                    form: ["csrf": csrf, "rotation_days": "90", "allowed_ips": "", "leaked_test_key_grace_seconds": bad]
+                )
                 #expect(refused.status == .badRequest && String(buffer: refused.body).contains("0 to 3600"), "\(bad)")
             }
             #expect(try await services.merchantSettings.get(merchantID: merchant.id).leakedTestKeyGraceSeconds == 0)
-            let saved = try await browser.send(client, .post, "/cabinet/settings",
-                                               form: ["csrf": csrf, "rotation_days": "90", "allowed_ips": "", "leaked_test_key_grace_seconds": "120"])
+            let saved = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings",
+                form: ["csrf": csrf, "rotation_days": "90", "allowed_ips": "", "leaked_test_key_grace_seconds": "120"]
+            )
             #expect(saved.status == .ok && String(buffer: saved.body).contains(#"value="120""#))
             #expect(try await services.merchantSettings.get(merchantID: merchant.id).leakedTestKeyGraceSeconds == 120)
         }
@@ -253,7 +299,12 @@ import Testing
         }
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant, totp) = try await CabinetKeyActionsTests.enrolled(services, role: .owner, clock: clock)
-        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(name: "checkout-backend"), by: .platformOperator)
+        let key = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .live,
+            options: .init(name: "checkout-backend"),
+            by: .platformOperator
+        )
         _ = try await services.webhooks.setEndpoint(merchantID: merchant.id, url: "https://shop.example/hooks")
         let url = "https://github.com/octo/shop/blob/0123abc/.env"
         _ = try await Harness.app(settings, clock: clock.clock).test(.router) { client in
@@ -278,15 +329,20 @@ import Testing
             let entries = try await Self.leakAudit(services, merchantID: merchant.id)
             #expect(entries.count == 1)
             let entry = try #require(entries.first)
-            #expect(entry.actorType == "scanner" && entry.actorID == scanner.identifier && entry.targetID == key.info.id && entry.mode == .live
-                    && entry.outcome == "revoked")
+            #expect(
+                entry.actorType == "scanner" && entry.actorID == scanner.identifier && entry.targetID == key.info.id && entry.mode == .live
+                    && entry.outcome == "revoked"
+            )
             #expect(try await services.audit.verify().firstProblem == nil)
 
             // The banner, on every main page, names the key and the place; the audit page shows the entry.
             for page in ["/cabinet", "/cabinet/keys?mode=live", "/cabinet/settings", "/cabinet/certificates", "/cabinet/team", "/cabinet/audit"] {
                 let html = String(buffer: try await browser.send(client, .get, page).body)
-                #expect(html.contains(#"id="leak-banner""#) && html.contains("checkout-backend") && html.contains(url) && html.contains("Keyward revoked it."),
-                        "\(page)")
+                #expect(
+                    html.contains(#"id="leak-banner""#) && html.contains("checkout-backend") && html.contains(url)
+                        && html.contains("Keyward revoked it."),
+                    "\(page)"
+                )
                 #expect(!html.contains(key.secret) && !html.contains(Self.sha256(key.secret)), "\(page)")
             }
             // Fourteen days on, the banner is gone.
@@ -322,9 +378,13 @@ import Testing
             let replay = try await scanner.report(client, body, signature: signature)
             #expect(Self.feedback(replay).map { $0["label"] } == ["true_positive", "true_positive"])
             // The same key found somewhere else is a new leak: recorded and announced, the key already revoked.
-            #expect(try await scanner.report(client, Self.body([tenant.liveKey.secret], url: "https://github.com/fork/shop/blob/1/.env")).status == .ok)
+            #expect(
+                try await scanner.report(client, Self.body([tenant.liveKey.secret], url: "https://github.com/fork/shop/blob/1/.env")).status == .ok
+            )
         }
-        #expect(try await Self.leakRows(services, merchantID: tenant.merchant.id).compactMap { $0["action"] }.sorted() == ["already_revoked", "revoked"])
+        #expect(
+            try await Self.leakRows(services, merchantID: tenant.merchant.id).compactMap { $0["action"] }.sorted() == ["already_revoked", "revoked"]
+        )
         #expect(try await Self.leakAudit(services, merchantID: tenant.merchant.id).map(\.outcome).sorted() == ["already_revoked", "revoked"])
         #expect(try await services.webhooks.deliveries(merchantID: tenant.merchant.id).filter { $0.eventType == "key.leaked" }.count == 2)
         #expect(try await services.audit.verify().firstProblem == nil)
@@ -389,7 +449,11 @@ import Testing
             (try await scanner.report(client, "{\"token\": \"\(live)\"}")).expectProblem(.badRequest, "invalid_report", notContaining: live)
             (try await scanner.report(client, "[{\"type\": \"keyward_secret_key\"}]")).expectProblem(.badRequest, "invalid_report")
             (try await scanner.report(client, "[{\"token\": 42}]")).expectProblem(.badRequest, "invalid_report")
-            (try await scanner.report(client, Self.body([live, "a", "b", "c"]))).expectProblem(.contentTooLarge, "too_many_tokens", notContaining: live)
+            (try await scanner.report(client, Self.body([live, "a", "b", "c"]))).expectProblem(
+                .contentTooLarge,
+                "too_many_tokens",
+                notContaining: live
+            )
             try await client.call(.get, "/v1/auth/test", key: live) { #expect($0.status == .ok) }
             // An empty report is fine and says nothing.
             let empty = try await scanner.report(client, "[]")
@@ -411,10 +475,17 @@ import Testing
         let bad = FileManager.default.temporaryDirectory.appendingPathComponent("bad-scanner-keys-\(UUID().uuidString).json").path
         try Data(#"{"public_keys": [{"key_identifier": "k", "key": "not a key"}]}"#.utf8).write(to: URL(fileURLWithPath: bad))
         for path in [bad, "/nonexistent/keys.json"] {
-            await #expect(throws: SettingsError.self) { _ = try await KeywardServices.open(settings: Harness.settings { $0.secretScanningKeys = path }, logger: Harness.logger) }
+            await #expect(throws: SettingsError.self) {
+                _ = try await KeywardServices.open(settings: Harness.settings { $0.secretScanningKeys = path }, logger: Harness.logger)
+            }
         }
-        let resolved = try Settings.resolve(flags: [:], environment: ["KEYWARD_SECRET_SCANNING_KEYS": bad, "KEYWARD_SECRET_SCANNING_MAX_TOKENS": "500"])
-        #expect(resolved.secretScanningKeys == bad && resolved.secretScanningMaxTokens == 500 && resolved.secretScanningMaxBodyBytes == 5 * 1024 * 1024)
+        let resolved = try Settings.resolve(
+            flags: [:],
+            environment: ["KEYWARD_SECRET_SCANNING_KEYS": bad, "KEYWARD_SECRET_SCANNING_MAX_TOKENS": "500"]
+        )
+        #expect(
+            resolved.secretScanningKeys == bad && resolved.secretScanningMaxTokens == 500 && resolved.secretScanningMaxBodyBytes == 5 * 1024 * 1024
+        )
         #expect(throws: SettingsError.self) { try Settings.resolve(flags: [:], environment: ["KEYWARD_SECRET_SCANNING_MAX_TOKENS": "0"]) }
     }
 }

@@ -26,8 +26,12 @@ import Testing
     static func plainApp(_ limits: ListenerLimits, logger: Logger = Harness.logger) throws -> some ApplicationProtocol {
         let router = Router()
         router.get("/") { _, _ in "ok" }
-        return Application(router: router, server: try limitedHTTPServer(limits: limits, tls: nil, name: "HTTP", logger: logger),
-                           configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: logger)
+        return Application(
+            router: router,
+            server: try limitedHTTPServer(limits: limits, tls: nil, name: "HTTP", logger: logger),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: logger
+        )
     }
 
     @Test func aSocketThatNeverSpeaksIsClosedAfterTheIdleTimeout() async throws {
@@ -116,7 +120,11 @@ import Testing
             // Below the cap again, an ordinary request works.
             await held[0].close()
             await held[1].close()
-            try await Task.sleep(for: .milliseconds(300))
+            // Wait until the server has seen the closes (it says so), not a fixed time: on a loaded machine
+            // 300 ms was not enough, and the new connection was refused as over the cap.
+            for _ in 0..<600 where lines.matching("below its connection limit again").isEmpty {
+                try await Task.sleep(for: .milliseconds(100))
+            }
             let ordinary = try await RawConnection.open(port: port)
             try await ordinary.send("GET / HTTP/1.1\r\nHost: localhost\r\n\r\n")
             #expect(try await ordinary.received(containing: "ok", within: .seconds(60)))

@@ -37,9 +37,23 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let loopbackOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["127.0.0.0/8", "::1"]), by: .platformOperator)
-        let officeOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["10.0.0.0/8"]), by: .platformOperator)
-        let app = Application(router: buildRouter(services, listener: .https), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+        let loopbackOnly = try await services.secretKeys.create(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            options: .init(allowedIPs: ["127.0.0.0/8", "::1"]),
+            by: .platformOperator
+        )
+        let officeOnly = try await services.secretKeys.create(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            options: .init(allowedIPs: ["10.0.0.0/8"]),
+            by: .platformOperator
+        )
+        let app = Application(
+            router: buildRouter(services, listener: .https),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Harness.logger
+        )
         _ = try await app.test(.live) { client in
             try await client.call(.get, "/v1/auth/test", key: loopbackOnly.secret) { #expect($0.status == .ok) }
             try await client.call(.get, "/v1/auth/test", key: officeOnly.secret) { response in
@@ -58,8 +72,17 @@ import Testing
         let trusted = Harness.settings { $0.trustedProxies = [try! IPNetwork(parsing: "127.0.0.1/32")] }
         let services = try await Harness.services(trusted)
         let tenant = try await Harness.tenant(services)
-        let officeOnly = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(allowedIPs: ["198.51.100.0/24"]), by: .platformOperator)
-        let plain = Application(router: buildRouter(services, listener: .plainHTTP), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+        let officeOnly = try await services.secretKeys.create(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            options: .init(allowedIPs: ["198.51.100.0/24"]),
+            by: .platformOperator
+        )
+        let plain = Application(
+            router: buildRouter(services, listener: .plainHTTP),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Harness.logger
+        )
         _ = try await plain.test(.live) { client in
             let forwarded: HTTPFields = [.init("X-Forwarded-Proto")!: "https", .init("X-Forwarded-For")!: "198.51.100.7, 127.0.0.1"]
             try await client.call(.get, "/v1/auth/test", key: officeOnly.secret, headers: forwarded) { #expect($0.status == .ok) }
@@ -72,7 +95,11 @@ import Testing
         var untrustedSettings = trusted
         untrustedSettings.trustedProxies = [try IPNetwork(parsing: "10.0.0.0/8")]
         let untrusted = try await Harness.services(untrustedSettings)
-        let guarded = Application(router: buildRouter(untrusted, listener: .plainHTTP), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+        let guarded = Application(
+            router: buildRouter(untrusted, listener: .plainHTTP),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Harness.logger
+        )
         _ = try await guarded.test(.live) { client in
             try await client.call(.get, "/v1/auth/test", key: tenant.testKey.secret, headers: [.init("X-Forwarded-Proto")!: "https"]) {
                 $0.expectProblem(.forbidden, "https_required", notContaining: tenant.testKey.secret)
@@ -90,7 +117,9 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let app = Application(router: buildRouter(services, listener: .plainHTTP), logger: Harness.logger)
         _ = try await app.test(.router) { client in
-            try await client.call(.get, "/v1/auth/test", key: tenant.testKey.secret) { $0.expectProblem(.forbidden, "https_required", notContaining: tenant.testKey.secret) }
+            try await client.call(.get, "/v1/auth/test", key: tenant.testKey.secret) {
+                $0.expectProblem(.forbidden, "https_required", notContaining: tenant.testKey.secret)
+            }
             try await client.call(.post, "/v1/manage/keys", key: tenant.testKey.secret, json: "{}") { $0.expectProblem(.forbidden, "https_required") }
             try await client.call(.get, "/v1/auth/test", key: nil) { $0.expectProblem(.forbidden, "https_required") }
             try await client.call(.get, "/healthz", key: nil) { #expect($0.status == .ok) }

@@ -10,8 +10,13 @@ import Testing
     /// The serial and validity the listener presents (openssl s_client: a real TLS handshake on loopback).
     static func served(port: Int, sni: String?) async throws -> String {
         let name = sni.map { "-servername \($0)" } ?? "-noservername"
-        return try await Shell.runDetached("/bin/sh", ["-c",
-            "openssl s_client -connect 127.0.0.1:\(port) \(name) </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate"])
+        return try await Shell.runDetached(
+            "/bin/sh",
+            [
+                "-c",
+                "openssl s_client -connect 127.0.0.1:\(port) \(name) </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate",
+            ]
+        )
     }
 
     /// Attack: a server that stays up past its certificate's lifetime. Before, the certificate was

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import Testing
+
 @testable import KeywardServer
 
 /// The server's log lines: one request id per line, under one name, in text or JSON that a collector can parse.
@@ -9,16 +10,36 @@ struct LogOutputTests {
     static let time = Date(timeIntervalSince1970: 1_800_000_000.25)
 
     @Test func textLinesNameTheRequestIdOnceAndQuoteWhatNeedsIt() {
-        let line = LogLine.render(format: .text, time: Self.time, level: .warning, label: "keyward", message: "audit entry not recorded",
-                                  source: "KeywardServer", metadata: ["hb.request.id": "req_abc", "action": "PUT /v1/manage/webhook", "note": "say \"hi\"\nnow"])
-        #expect(line == #"2027-01-15T08:00:00.250Z warning keyward: audit entry not recorded action="PUT /v1/manage/webhook" note="say \"hi\"\nnow" request_id=req_abc"# + "\n")
+        let line = LogLine.render(
+            format: .text,
+            time: Self.time,
+            level: .warning,
+            label: "keyward",
+            message: "audit entry not recorded",
+            source: "KeywardServer",
+            metadata: ["hb.request.id": "req_abc", "action": "PUT /v1/manage/webhook", "note": "say \"hi\"\nnow"]
+        )
+        #expect(
+            line
+                == #"2027-01-15T08:00:00.250Z warning keyward: audit entry not recorded action="PUT /v1/manage/webhook" note="say \"hi\"\nnow" request_id=req_abc"#
+                + "\n"
+        )
         #expect(!line.contains("hb.request.id"))
     }
 
     @Test func jsonLinesAreOneObjectEachWithNestedMetadataKept() throws {
-        let line = LogLine.render(format: .json, time: Self.time, level: .info, label: "keyward", message: "request\nsplit",
-                                  source: "KeywardServer", metadata: ["hb.request.id": "req_abc", "status": "401", "tags": ["a", "b"],
-                                                                      "peer": ["address": "127.0.0.1"], "message": "cannot replace the message"])
+        let line = LogLine.render(
+            format: .json,
+            time: Self.time,
+            level: .info,
+            label: "keyward",
+            message: "request\nsplit",
+            source: "KeywardServer",
+            metadata: [
+                "hb.request.id": "req_abc", "status": "401", "tags": ["a", "b"],
+                "peer": ["address": "127.0.0.1"], "message": "cannot replace the message",
+            ]
+        )
         #expect(line.hasSuffix("\n") && line.dropLast().contains("\n") == false, "one line, the message's newline escaped")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
         #expect(object["request_id"] as? String == "req_abc" && object["hb.request.id"] == nil)

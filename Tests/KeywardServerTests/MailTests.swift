@@ -24,9 +24,11 @@ import Testing
 
         init(mode: String) throws {
             let keys = try KeyFixtures()
-            try keys.openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
-                              "-keyout", keys.path("smtp.key"), "-out", keys.path("smtp.crt"), "-subj", "/CN=localhost",
-                              "-addext", "subjectAltName=DNS:localhost"])
+            try keys.openssl([
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2",
+                "-keyout", keys.path("smtp.key"), "-out", keys.path("smtp.crt"), "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost",
+            ])
             mailDirectory = keys.path("mail")
             try FileManager.default.createDirectory(atPath: mailDirectory, withIntermediateDirectories: true)
             certificate = keys.path("smtp.crt")
@@ -34,8 +36,11 @@ import Testing
             // Not the test's own stdout (the test runner would wait for the peer to close it); the peer
             // exits when its stdin, held by this object, closes.
             input = try ChildPipe()
-            process = try ChildProcess("/usr/bin/env", ["python3", Peers.smtp, portFile, mailDirectory, certificate, keys.path("smtp.key"), mode, "keyward", "relay secret"],
-                                       stdin: .descriptor(input.readEnd))
+            process = try ChildProcess(
+                "/usr/bin/env",
+                ["python3", Peers.smtp, portFile, mailDirectory, certificate, keys.path("smtp.key"), mode, "keyward", "relay secret"],
+                stdin: .descriptor(input.readEnd)
+            )
             close(input.readEnd)
             var waited = 0
             while !FileManager.default.fileExists(atPath: portFile) {
@@ -47,13 +52,23 @@ import Testing
         }
 
         func settings(security: SMTPSettings.Security, password: String = "relay secret") -> SMTPSettings {
-            SMTPSettings(host: "localhost", port: port, security: security, username: "keyward", password: password, from: "keyward@shop.example", caBundle: certificate)
+            SMTPSettings(
+                host: "localhost",
+                port: port,
+                security: security,
+                username: "keyward",
+                password: password,
+                from: "keyward@shop.example",
+                caBundle: certificate
+            )
         }
 
         /// The messages received so far: envelope and raw data.
         func messages() throws -> [(from: String, to: [String], data: String)] {
             try FileManager.default.contentsOfDirectory(atPath: mailDirectory).filter { $0.hasSuffix(".json") }.sorted().map { name in
-                let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: mailDirectory + "/" + name))) as? [String: Any] ?? [:]
+                let json =
+                    try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: mailDirectory + "/" + name))) as? [String: Any]
+                    ?? [:]
                 return (json["from"] as? String ?? "", json["to"] as? [String] ?? [], json["data"] as? String ?? "")
             }
         }
@@ -83,7 +98,9 @@ import Testing
         #expect(message.data.contains("Subject: =?utf-8?B?") && message.data.contains("Content-Type: text/plain; charset=utf-8"))
         #expect(SMTPPeer.body(message.data) == "Hello Sam,\n.\nA line with only a dot stays.\n")
 
-        await #expect { try await SMTPMailer(settings: peer.settings(security: security, password: "wrong")).send(to: "a@b.example", subject: "x", body: "y") } throws: { error in
+        await #expect {
+            try await SMTPMailer(settings: peer.settings(security: security, password: "wrong")).send(to: "a@b.example", subject: "x", body: "y")
+        } throws: { error in
             "\(error)".contains("535") && !"\(error)".contains("wrong")
         }
         await #expect(throws: SMTPError.self) { try await mailer.send(to: "a@b.example\r\nBcc: evil@x.example", subject: "x", body: "y") }
@@ -120,7 +137,9 @@ import Testing
             let csrf = try #require(Browser.csrf(String(buffer: try await admin.send(client, .get, "/cabinet/team").body)))
             // A new address each run: a PostgreSQL database kept between runs still holds the last run's Kim.
             let kimEmail = "kim-\(UUID().uuidString.prefix(8).lowercased())@shop.example"
-            let invited = String(buffer: try await admin.send(client, .post, "/cabinet/team/invite", form: ["csrf": csrf, "email": kimEmail, "role": "viewer"]).body)
+            let invited = String(
+                buffer: try await admin.send(client, .post, "/cabinet/team/invite", form: ["csrf": csrf, "email": kimEmail, "role": "viewer"]).body
+            )
             #expect(invited.contains("Mailed to \(kimEmail)."))
             let invitation = try #require(try peer.messages().last)
             #expect(invitation.to == [kimEmail])
@@ -134,15 +153,35 @@ import Testing
             let kim = Browser()
             let page = try await kim.send(client, .get, path)
             let token = try #require(path.split(separator: "=").last.map(String.init))
-            let accepted = try await kim.send(client, .post, "/cabinet/invite", form: ["token": token, "password": "kim's own passphrase",
-                                                                                     "csrf": try #require(Browser.csrf(String(buffer: page.body)))])
+            let accepted = try await kim.send(
+                client,
+                .post,
+                "/cabinet/invite",
+                form: [
+                    "token": token, "password": "kim's own passphrase",
+                    "csrf": try #require(Browser.csrf(String(buffer: page.body))),
+                ]
+            )
             #expect(accepted.headers[.location] == "/cabinet/login")
 
             // Forgot password: the same answer for known and unknown addresses; the known one gets a link.
             let forgot = try await kim.send(client, .get, "/cabinet/forgot")
-            let unknown = try await kim.send(client, .post, "/cabinet/forgot", form: ["email": "nobody@shop.example", "csrf": try #require(Browser.csrf(String(buffer: forgot.body)))])
-            let known = try await kim.send(client, .post, "/cabinet/forgot", form: ["email": kimEmail, "csrf": try #require(Browser.csrf(String(buffer: unknown.body)))])
-            #expect(String(buffer: unknown.body).contains("If an account has this address") && String(buffer: known.body).contains("If an account has this address"))
+            let unknown = try await kim.send(
+                client,
+                .post,
+                "/cabinet/forgot",
+                form: ["email": "nobody@shop.example", "csrf": try #require(Browser.csrf(String(buffer: forgot.body)))]
+            )
+            let known = try await kim.send(
+                client,
+                .post,
+                "/cabinet/forgot",
+                form: ["email": kimEmail, "csrf": try #require(Browser.csrf(String(buffer: unknown.body)))]
+            )
+            #expect(
+                String(buffer: unknown.body).contains("If an account has this address")
+                    && String(buffer: known.body).contains("If an account has this address")
+            )
             var resetMail: String?
             for _ in 0..<100 where resetMail == nil {
                 resetMail = try peer.messages().map { SMTPPeer.body($0.data) }.first { $0.contains("/cabinet/reset?token=") }
@@ -154,8 +193,15 @@ import Testing
             #expect(resetLink.hasPrefix("https://keys.shop.example/cabinet/reset?token="), "\(resetLink)")
             let resetToken = try #require(resetLink.split(separator: "=").last.map(String.init))
             let resetPage = try await kim.send(client, .get, "/cabinet/reset?token=\(resetToken)")
-            let saved = try await kim.send(client, .post, "/cabinet/reset", form: ["token": resetToken, "password": "kim's newer passphrase",
-                                                                                 "csrf": try #require(Browser.csrf(String(buffer: resetPage.body)))])
+            let saved = try await kim.send(
+                client,
+                .post,
+                "/cabinet/reset",
+                form: [
+                    "token": resetToken, "password": "kim's newer passphrase",
+                    "csrf": try #require(Browser.csrf(String(buffer: resetPage.body))),
+                ]
+            )
             #expect(saved.headers[.location] == "/cabinet/login")
             #expect(try await services.accounts.login(email: kimEmail, password: "kim's newer passphrase", address: "192.0.2.1").email == kimEmail)
         }

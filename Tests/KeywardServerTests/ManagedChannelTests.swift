@@ -35,7 +35,10 @@ import Testing
 
     /// The certificate the HTTPS listener presents for `serverName` (openssl s_client), as PEM.
     static func served(port: Int, serverName: String) async throws -> String {
-        let output = try await Shell.runDetached("/bin/sh", ["-c", "openssl s_client -connect 127.0.0.1:\(port) -servername \(serverName) </dev/null 2>/dev/null | openssl x509"])
+        let output = try await Shell.runDetached(
+            "/bin/sh",
+            ["-c", "openssl s_client -connect 127.0.0.1:\(port) -servername \(serverName) </dev/null 2>/dev/null | openssl x509"]
+        )
         return output
     }
 
@@ -61,8 +64,14 @@ import Testing
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         let domain = "shop-\(UUID().uuidString.prefix(8).lowercased()).test"
-        let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Web shop", domains: [domain, "www." + domain],
-                                                         sslMode: .managed, certificateID: nil)
+        let channel = try await services.channels.create(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            name: "Web shop",
+            domains: [domain, "www." + domain],
+            sslMode: .managed,
+            certificateID: nil
+        )
         #expect(channel.status == "pending")
         try await Self.verifyByDNS(services, pebble, channel)
         _ = try await services.webhooks.setEndpoint(merchantID: tenant.merchant.id, url: "https://hooks.invalid/keyward")
@@ -89,9 +98,17 @@ import Testing
             // The chain verifies up to pebble's root.
             try pebble.issuingRoot().write(toFile: NSTemporaryDirectory() + "/\(domain)-root.pem", atomically: true, encoding: .utf8)
             try stored.chainPEM.write(toFile: NSTemporaryDirectory() + "/\(domain)-chain.pem", atomically: true, encoding: .utf8)
-            #expect(try await Shell.runDetached("/usr/bin/openssl", ["verify", "-CAfile", NSTemporaryDirectory() + "/\(domain)-root.pem",
-                                                       "-untrusted", NSTemporaryDirectory() + "/\(domain)-chain.pem"], stdin: Data(stored.certificatePEM.utf8))
-                .contains("OK"))
+            #expect(
+                try await Shell.runDetached(
+                    "/usr/bin/openssl",
+                    [
+                        "verify", "-CAfile", NSTemporaryDirectory() + "/\(domain)-root.pem",
+                        "-untrusted", NSTemporaryDirectory() + "/\(domain)-chain.pem",
+                    ],
+                    stdin: Data(stored.certificatePEM.utf8)
+                )
+                .contains("OK")
+            )
 
             // Move the clock past the renewal point: the worker renews on its own and SNI serves the new one.
             // (Pebble stamps the new certificate with the real time, so the moved clock finds it due at
@@ -109,9 +126,13 @@ import Testing
             let second = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: try #require(renewed.certificateID))
             #expect(second.serial != first.serial)
             let servedAfter = try await Self.served(port: port, serverName: domain)
-            #expect(servedAfter.trimmingCharacters(in: .whitespacesAndNewlines) == second.certificatePEM.trimmingCharacters(in: .whitespacesAndNewlines))
+            #expect(
+                servedAfter.trimmingCharacters(in: .whitespacesAndNewlines) == second.certificatePEM.trimmingCharacters(in: .whitespacesAndNewlines)
+            )
             // The replaced certificate is gone; the history says what happened.
-            await #expect(throws: KeywardError.self) { _ = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: first.id) }
+            await #expect(throws: KeywardError.self) {
+                _ = try await services.certificates.get(merchantID: tenant.merchant.id, mode: .live, id: first.id)
+            }
             let kinds = try await services.channels.events(channelID: channel.id).map(\.kind)
             #expect(kinds.contains("issued") && kinds.contains("renewed") && !kinds.contains("order_failed"))
             let announced = Set(try await services.webhooks.deliveries(merchantID: tenant.merchant.id).map(\.eventType))
@@ -128,16 +149,29 @@ import Testing
         let tenant = try await Harness.tenant(services)
         var channels: [SalesChannelInfo] = []
         for index in 0..<4 {
-            channels.append(try await services.channels.create(merchantID: tenant.merchant.id, mode: .test, name: "Shop \(index)",
-                                                               domains: ["s\(index)-\(UUID().uuidString.prefix(6).lowercased()).test"], sslMode: .managed, certificateID: nil))
+            channels.append(
+                try await services.channels.create(
+                    merchantID: tenant.merchant.id,
+                    mode: .test,
+                    name: "Shop \(index)",
+                    domains: ["s\(index)-\(UUID().uuidString.prefix(6).lowercased()).test"],
+                    sslMode: .managed,
+                    certificateID: nil
+                )
+            )
             try await Self.verifyByDNS(services, pebble, channels[index])
         }
         // The plain HTTP listener alone (on pebble's validation port) answers the challenges.
-        let plain = Application(router: buildRouter(services, listener: .plainHTTP),
-                                configuration: .init(address: .hostname("127.0.0.1", port: pebble.httpPort)), logger: Harness.logger)
+        let plain = Application(
+            router: buildRouter(services, listener: .plainHTTP),
+            configuration: .init(address: .hostname("127.0.0.1", port: pebble.httpPort)),
+            logger: Harness.logger
+        )
         // (`test(.live)` would pick its own port; pebble needs this one.)
         let running = Task { try await plain.runService() }
-        try await Self.waitFor("the HTTP listener") { (try? await Shell.runDetached("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(pebble.httpPort)/healthz"])) != nil }
+        try await Self.waitFor("the HTTP listener") {
+            (try? await Shell.runDetached("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(pebble.httpPort)/healthz"])) != nil
+        }
         let worker = ACMEWorker(services: services, logger: Harness.logger)
         let report = try await worker.runDueOrders()
         await worker.shutdown()
@@ -165,14 +199,25 @@ import Testing
         let services = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(services)
         let domain = "wait-\(UUID().uuidString.prefix(8).lowercased()).test"
-        let channel = try await services.channels.create(merchantID: tenant.merchant.id, mode: .live, name: "Shop", domains: [domain, "www." + domain],
-                                                         sslMode: .managed, certificateID: nil)
+        let channel = try await services.channels.create(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            name: "Shop",
+            domains: [domain, "www." + domain],
+            sslMode: .managed,
+            certificateID: nil
+        )
         #expect(channel.status == "pending" && channel.statusDetail.contains("domain verification") && channel.nextAttempt == nil, "\(channel)")
-        let plain = Application(router: buildRouter(services, listener: .plainHTTP),
-                                configuration: .init(address: .hostname("127.0.0.1", port: pebble.httpPort)), logger: Harness.logger)
+        let plain = Application(
+            router: buildRouter(services, listener: .plainHTTP),
+            configuration: .init(address: .hostname("127.0.0.1", port: pebble.httpPort)),
+            logger: Harness.logger
+        )
         let running = Task { try await plain.runService() }
         defer { running.cancel() }
-        try await Self.waitFor("the HTTP listener") { (try? await Shell.runDetached("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(pebble.httpPort)/healthz"])) != nil }
+        try await Self.waitFor("the HTTP listener") {
+            (try? await Shell.runDetached("/usr/bin/curl", ["-s", "-o", "/dev/null", "http://127.0.0.1:\(pebble.httpPort)/healthz"])) != nil
+        }
         let worker = ACMEWorker(services: services, logger: Harness.logger)
         // Every name resolves to Keyward (pebble's DNS says 127.0.0.1), yet nothing is ordered.
         let none = try await worker.runDueOrders()

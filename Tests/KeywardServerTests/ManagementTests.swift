@@ -12,9 +12,14 @@ import Testing
         let (app, tenant) = try await Harness.appWithTenant()
         _ = try await app.test(.router) { client in
             let admin = tenant.testKey.secret
-            let created = try await client.call(.post, "/v1/manage/keys", key: admin, json: """
-                {"name":"checkout","expires_at":"2030-01-01T00:00:00Z","permissions":["payments.read"],"allowed_ips":["203.0.113.0/24","2001:db8::/32"]}
-                """)
+            let created = try await client.call(
+                .post,
+                "/v1/manage/keys",
+                key: admin,
+                json: """
+                    {"name":"checkout","expires_at":"2030-01-01T00:00:00Z","permissions":["payments.read"],"allowed_ips":["203.0.113.0/24","2001:db8::/32"]}
+                    """
+            )
             #expect(created.status == .created, "\(created.text)")
             let secret = try #require(created.json["secret"] as? String)
             let id = try #require(created.json["id"] as? String)
@@ -102,9 +107,15 @@ import Testing
             #expect(liveIDs == [tenant.liveKey.info.id])
             // A test key cannot read, roll or revoke a live key of its own merchant, nor another merchant's key.
             for target in [tenant.liveKey.info.id, other.testKey.info.id] {
-                try await client.call(.get, "/v1/manage/keys/\(target)", key: tenant.testKey.secret) { $0.expectProblem(.notFound, "resource_missing") }
-                try await client.call(.post, "/v1/manage/keys/\(target)/revoke", key: tenant.testKey.secret) { $0.expectProblem(.notFound, "resource_missing") }
-                try await client.call(.post, "/v1/manage/keys/\(target)/roll", key: tenant.testKey.secret, json: "{}") { $0.expectProblem(.notFound, "resource_missing") }
+                try await client.call(.get, "/v1/manage/keys/\(target)", key: tenant.testKey.secret) {
+                    $0.expectProblem(.notFound, "resource_missing")
+                }
+                try await client.call(.post, "/v1/manage/keys/\(target)/revoke", key: tenant.testKey.secret) {
+                    $0.expectProblem(.notFound, "resource_missing")
+                }
+                try await client.call(.post, "/v1/manage/keys/\(target)/roll", key: tenant.testKey.secret, json: "{}") {
+                    $0.expectProblem(.notFound, "resource_missing")
+                }
             }
             try await client.call(.get, "/v1/auth/test", key: tenant.liveKey.secret) { #expect($0.status == .ok) }
             try await client.call(.get, "/v1/auth/test", key: other.testKey.secret) { #expect($0.status == .ok) }
@@ -140,11 +151,18 @@ import Testing
                 $0.expectProblem(.badRequest, "unsupported_media_type")
             }
             for overlap in ["-1", "604801", "\"1h\"", "1.5"] {
-                try await client.call(.post, "/v1/manage/keys/\(tenant.testKey.info.id)/roll", key: tenant.testKey.secret, json: "{\"overlap_seconds\":\(overlap)}") { response in
+                try await client.call(
+                    .post,
+                    "/v1/manage/keys/\(tenant.testKey.info.id)/roll",
+                    key: tenant.testKey.secret,
+                    json: "{\"overlap_seconds\":\(overlap)}"
+                ) { response in
                     #expect(response.status == .badRequest, "overlap \(overlap)")
                 }
             }
-            try await client.call(.get, "/v1/manage/keys/key_doesnotexist", key: tenant.testKey.secret) { $0.expectProblem(.notFound, "resource_missing") }
+            try await client.call(.get, "/v1/manage/keys/key_doesnotexist", key: tenant.testKey.secret) {
+                $0.expectProblem(.notFound, "resource_missing")
+            }
             try await client.call(.get, "/v1/manage/nothing-here", key: tenant.testKey.secret) { $0.expectProblem(.notFound, "not_found") }
             // Nothing above created a key.
             let list = try await client.call(.get, "/v1/manage/keys", key: tenant.testKey.secret)
@@ -166,37 +184,94 @@ import Testing
             #expect(!listing.text.contains(paymentKey))
             #expect((listing.json["data"] as? [[String: Any]])?.first?["label"] as? String == "web shop")
 
-            let hashed = try await client.call(.post, "/v1/manage/order-hash", key: admin, json: #"{"order_id":"ord-77","amount":"150.50","currency":"EGP"}"#)
-            let expected = KashierOrderHash.compute(paymentKey: paymentKey, mid: tenant.merchant.mid, orderID: "ord-77", amount: "150.50", currency: "EGP")
+            let hashed = try await client.call(
+                .post,
+                "/v1/manage/order-hash",
+                key: admin,
+                json: #"{"order_id":"ord-77","amount":"150.50","currency":"EGP"}"#
+            )
+            let expected = KashierOrderHash.compute(
+                paymentKey: paymentKey,
+                mid: tenant.merchant.mid,
+                orderID: "ord-77",
+                amount: "150.50",
+                currency: "EGP"
+            )
             #expect(hashed.json["hash"] as? String == expected)
             #expect(hashed.json["path"] as? String == "/?payment=\(tenant.merchant.mid).ord-77.150.50.EGP")
 
-            try await client.call(.post, "/v1/manage/order-hash/verify", key: admin, json: "{\"order_id\":\"ord-77\",\"amount\":\"150.50\",\"currency\":\"EGP\",\"hash\":\"\(expected)\"}") {
+            try await client.call(
+                .post,
+                "/v1/manage/order-hash/verify",
+                key: admin,
+                json: "{\"order_id\":\"ord-77\",\"amount\":\"150.50\",\"currency\":\"EGP\",\"hash\":\"\(expected)\"}"
+            ) {
                 #expect($0.json["valid"] as? Bool == true)
             }
-            try await client.call(.post, "/v1/manage/order-hash/verify", key: admin, json: "{\"order_id\":\"ord-77\",\"amount\":\"150.5\",\"currency\":\"EGP\",\"hash\":\"\(expected)\"}") {
+            try await client.call(
+                .post,
+                "/v1/manage/order-hash/verify",
+                key: admin,
+                json: "{\"order_id\":\"ord-77\",\"amount\":\"150.5\",\"currency\":\"EGP\",\"hash\":\"\(expected)\"}"
+            ) {
                 #expect($0.json["valid"] as? Bool == false)
             }
-            for body in [#"{"order_id":"1","amount":"1,5","currency":"EGP"}"#, #"{"order_id":"1","amount":"20","currency":"egp"}"#,
-                         #"{"order_id":"","amount":"20","currency":"EGP"}"#, #"{"amount":"20","currency":"EGP"}"#] {
+            for body in [
+                #"{"order_id":"1","amount":"1,5","currency":"EGP"}"#, #"{"order_id":"1","amount":"20","currency":"egp"}"#,
+                #"{"order_id":"","amount":"20","currency":"EGP"}"#, #"{"amount":"20","currency":"EGP"}"#,
+            ] {
                 try await client.call(.post, "/v1/manage/order-hash", key: admin, json: body) { #expect($0.status == .badRequest) }
             }
             // Live keys do not see test payment keys.
-            try await client.call(.post, "/v1/manage/order-hash", key: tenant.liveKey.secret, json: #"{"order_id":"1","amount":"20","currency":"EGP"}"#) {
+            try await client.call(
+                .post,
+                "/v1/manage/order-hash",
+                key: tenant.liveKey.secret,
+                json: #"{"order_id":"1","amount":"20","currency":"EGP"}"#
+            ) {
                 $0.expectProblem(.badRequest, "no_payment_key")
             }
             // An imported provider key hashes like the provider does.
-            let imported = try await client.call(.post, "/v1/manage/payment-keys", key: tenant.liveKey.secret, json: #"{"label":"migrated","value":"c9b3f2e1-0000-4e4e-9a9a-abcdefabcdef"}"#)
+            let imported = try await client.call(
+                .post,
+                "/v1/manage/payment-keys",
+                key: tenant.liveKey.secret,
+                json: #"{"label":"migrated","value":"c9b3f2e1-0000-4e4e-9a9a-abcdefabcdef"}"#
+            )
             let importedID = try #require(imported.json["id"] as? String)
-            try await client.call(.post, "/v1/manage/order-hash", key: tenant.liveKey.secret, json: #"{"order_id":"9","amount":"5","currency":"USD"}"#) {
-                #expect($0.json["hash"] as? String == KashierOrderHash.compute(paymentKey: "c9b3f2e1-0000-4e4e-9a9a-abcdefabcdef", mid: tenant.merchant.mid, orderID: "9", amount: "5", currency: "USD"))
+            try await client.call(
+                .post,
+                "/v1/manage/order-hash",
+                key: tenant.liveKey.secret,
+                json: #"{"order_id":"9","amount":"5","currency":"USD"}"#
+            ) {
+                #expect(
+                    $0.json["hash"] as? String
+                        == KashierOrderHash.compute(
+                            paymentKey: "c9b3f2e1-0000-4e4e-9a9a-abcdefabcdef",
+                            mid: tenant.merchant.mid,
+                            orderID: "9",
+                            amount: "5",
+                            currency: "USD"
+                        )
+                )
             }
             // Roll then revoke: a revoked key no longer hashes.
-            let rolled = try await client.call(.post, "/v1/manage/payment-keys/\(importedID)/roll", key: tenant.liveKey.secret, json: #"{"overlap_seconds":0}"#)
+            let rolled = try await client.call(
+                .post,
+                "/v1/manage/payment-keys/\(importedID)/roll",
+                key: tenant.liveKey.secret,
+                json: #"{"overlap_seconds":0}"#
+            )
             #expect(rolled.status == .created)
             let rolledID = try #require(rolled.json["id"] as? String)
             try await client.call(.post, "/v1/manage/payment-keys/\(rolledID)/revoke", key: tenant.liveKey.secret) { #expect($0.status == .ok) }
-            try await client.call(.post, "/v1/manage/order-hash", key: tenant.liveKey.secret, json: "{\"payment_key_id\":\"\(rolledID)\",\"order_id\":\"9\",\"amount\":\"5\",\"currency\":\"USD\"}") {
+            try await client.call(
+                .post,
+                "/v1/manage/order-hash",
+                key: tenant.liveKey.secret,
+                json: "{\"payment_key_id\":\"\(rolledID)\",\"order_id\":\"9\",\"amount\":\"5\",\"currency\":\"USD\"}"
+            ) {
                 $0.expectProblem(.conflict, "key_inactive")
             }
         }
@@ -208,12 +283,16 @@ import Testing
         let tenant = try await Harness.tenant(services)
         let created = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "x", by: .platformOperator)
         struct Row: Decodable { let sealed_secret: String }
-        let row = try await services.store.sql.raw("SELECT sealed_secret FROM payment_keys WHERE id = \(bind: created.info.id)").first(decoding: Row.self)
+        let row = try await services.store.sql.raw("SELECT sealed_secret FROM payment_keys WHERE id = \(bind: created.info.id)").first(
+            decoding: Row.self
+        )
         let sealed = try #require(row?.sealed_secret)
         #expect(sealed.hasPrefix("kw1.\(services.keyring.primary.id)."))
         #expect(!sealed.contains(created.secret))
         struct KeyRow: Decodable { let secret_hash: String }
-        let keyRow = try await services.store.sql.raw("SELECT secret_hash FROM secret_keys WHERE id = \(bind: tenant.testKey.info.id)").first(decoding: KeyRow.self)
+        let keyRow = try await services.store.sql.raw("SELECT secret_hash FROM secret_keys WHERE id = \(bind: tenant.testKey.info.id)").first(
+            decoding: KeyRow.self
+        )
         #expect(keyRow?.secret_hash == APIKeyFormat.digest(of: tenant.testKey.secret))
         await services.store.shutdown()
     }

@@ -45,7 +45,14 @@ import Testing
         try bytesA.write(to: URL(fileURLWithPath: file))
         let reopened = try await Harness.services(settings)
         #expect(reopened.keyring.primary.id == keyA.id)
-        _ = try await reopened.paymentKeys.orderHash(merchantID: tenant.merchant.id, mode: .test, paymentKeyID: nil, orderID: "1", amount: "1", currency: "EGP")
+        _ = try await reopened.paymentKeys.orderHash(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            paymentKeyID: nil,
+            orderID: "1",
+            amount: "1",
+            currency: "EGP"
+        )
         await reopened.store.shutdown()
     }
 
@@ -78,15 +85,27 @@ import Testing
         #expect(writer.keyring.primary.id == next.id)
         let created = try await writer.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "after", by: .platformOperator)
         await #expect(throws: SealingError.self) {
-            _ = try await reader.paymentKeys.orderHash(merchantID: tenant.merchant.id, mode: .test, paymentKeyID: created.info.id,
-                                                       orderID: "1", amount: "1", currency: "EGP")
+            _ = try await reader.paymentKeys.orderHash(
+                merchantID: tenant.merchant.id,
+                mode: .test,
+                paymentKeyID: created.info.id,
+                orderID: "1",
+                amount: "1",
+                currency: "EGP"
+            )
         }
         // Not yet settled for the reader: it opens with the new key but still seals with the old one.
         let pending = try await MasterKeyAnnouncements(store: reader.store).adopt(into: reader.keyring, settle: .seconds(3600))
         #expect(pending)
         #expect(reader.keyring.primary.id == old.id)
-        let opened = try await reader.paymentKeys.orderHash(merchantID: tenant.merchant.id, mode: .test, paymentKeyID: created.info.id,
-                                                            orderID: "1", amount: "1", currency: "EGP")
+        let opened = try await reader.paymentKeys.orderHash(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            paymentKeyID: created.info.id,
+            orderID: "1",
+            amount: "1",
+            currency: "EGP"
+        )
         #expect(opened.paymentKeyID == created.info.id)
 
         let stranger = MasterKeyring(primary: MasterKey.generate())
@@ -122,19 +141,29 @@ import Testing
                     }
                     created.withLock { $0.append(id) }
                     for other in clients {
-                        let hashed = try await other.call(.post, "/v1/manage/order-hash", key: key,
-                                                          json: #"{"payment_key_id":"\#(id)","order_id":"1","amount":"1","currency":"EGP"}"#)
+                        let hashed = try await other.call(
+                            .post,
+                            "/v1/manage/order-hash",
+                            key: key,
+                            json: #"{"payment_key_id":"\#(id)","order_id":"1","amount":"1","currency":"EGP"}"#
+                        )
                         if hashed.status != .ok { failures.withLock { $0.append("hash \(tag): \(hashed.status) \(hashed.text.prefix(200))") } }
                     }
-                    let signing = try await client.call(.post, "/v1/manage/signing-keys/generate", key: key,
-                                                        json: #"{"name":"\#(tag)","algorithm":"ec-p256","keep_private_key":true}"#)
+                    let signing = try await client.call(
+                        .post,
+                        "/v1/manage/signing-keys/generate",
+                        key: key,
+                        json: #"{"name":"\#(tag)","algorithm":"ec-p256","keep_private_key":true}"#
+                    )
                     guard signing.status == .created, let signingID = signing.json["id"] as? String else {
                         failures.withLock { $0.append("signing \(tag): \(signing.status) \(signing.text.prefix(200))") }
                         return
                     }
                     for other in clients {
                         let exported = try await other.call(.post, "/v1/manage/signing-keys/\(signingID)/private-key", key: key, json: "{}")
-                        if exported.status != .ok { failures.withLock { $0.append("export \(tag): \(exported.status) \(exported.text.prefix(200))") } }
+                        if exported.status != .ok {
+                            failures.withLock { $0.append("export \(tag): \(exported.status) \(exported.text.prefix(200))") }
+                        }
                     }
                 }
                 try await exercise(a, "before-a")
@@ -164,8 +193,12 @@ import Testing
                 // Secrets sealed before (re-sealed by the rotation) still open through both.
                 for id in created.withLock({ Array($0.prefix(2)) }) {
                     for client in clients {
-                        try await client.call(.post, "/v1/manage/order-hash", key: key,
-                                              json: #"{"payment_key_id":"\#(id)","order_id":"2","amount":"1","currency":"EGP"}"#) { #expect($0.status == .ok) }
+                        try await client.call(
+                            .post,
+                            "/v1/manage/order-hash",
+                            key: key,
+                            json: #"{"payment_key_id":"\#(id)","order_id":"2","amount":"1","currency":"EGP"}"#
+                        ) { #expect($0.status == .ok) }
                     }
                 }
             }

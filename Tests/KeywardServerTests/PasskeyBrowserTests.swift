@@ -28,8 +28,13 @@ import Testing
             group.addTask { try await app.runService() }
             try await waitForPort(port)
             let base = "https://localhost:\(port)"
-            let output = try await Shell.runDetached("/usr/bin/env", ["python3", Peers.passkeyBrowser, base, owner.email, owner.password, owner.secret,
-                                                                      Peers.screenshots + "/passkeys"])
+            let output = try await Shell.runDetached(
+                "/usr/bin/env",
+                [
+                    "python3", Peers.passkeyBrowser, base, owner.email, owner.password, owner.secret,
+                    Peers.screenshots + "/passkeys",
+                ]
+            )
             group.cancelAll()
             let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
             #expect(report["failed"] == nil, "\(report)")
@@ -41,7 +46,11 @@ import Testing
 
     private func waitForPort(_ port: Int) async throws {
         for _ in 0..<100 {
-            if (try? Shell.run("/usr/bin/env", ["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 1).close()"])) != nil { return }
+            if (try? Shell.run("/usr/bin/env", ["python3", "-c", "import socket; socket.create_connection(('127.0.0.1', \(port)), 1).close()"]))
+                != nil
+            {
+                return
+            }
             try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("the server did not start listening on \(port)")

@@ -38,32 +38,53 @@ enum SoftAuthenticator {
     }
 
     /// Adds a passkey from the account page; returns the credential and the server's answer.
-    static func add(_ client: some TestClientProtocol, _ browser: Browser, name: String = "Laptop", alg: Int = -7, attestation: String = "none",
-                    lie: [String: Any] = [:]) async throws -> (Credential, TestResponse) {
+    static func add(
+        _ client: some TestClientProtocol,
+        _ browser: Browser,
+        name: String = "Laptop",
+        alg: Int = -7,
+        attestation: String = "none",
+        lie: [String: Any] = [:]
+    ) async throws -> (Credential, TestResponse) {
         let page = String(buffer: try await browser.send(client, .get, "/cabinet/account").body)
-        var request: [String: Any] = ["op": "create", "options": try options(page, form: "passkey-add"), "origin": origin, "alg": alg, "attestation": attestation]
+        var request: [String: Any] = [
+            "op": "create", "options": try options(page, form: "passkey-add"), "origin": origin, "alg": alg, "attestation": attestation,
+        ]
         request.merge(lie) { $1 }
         let made = try run(request)
-        let response = try await browser.send(client, .post, "/cabinet/account/passkeys", form: [
-            "csrf": try #require(Browser.csrf(page)), "name": name, "credential_id": made["credential_id"] ?? "",
-            "client_data": made["client_data"] ?? "", "attestation_object": made["attestation_object"] ?? "",
-        ])
+        let response = try await browser.send(
+            client,
+            .post,
+            "/cabinet/account/passkeys",
+            form: [
+                "csrf": try #require(Browser.csrf(page)), "name": name, "credential_id": made["credential_id"] ?? "",
+                "client_data": made["client_data"] ?? "", "attestation_object": made["attestation_object"] ?? "",
+            ]
+        )
         return (Credential(id: made["credential_id"] ?? "", key: made["key"] ?? "", alg: alg), response)
     }
 
     /// Answers the second-factor step with `credential` (the browser has given its password); `lie`
     /// overrides what the authenticator says (origin, rp_id, sign_count, corrupt_signature, challenge).
     @discardableResult
-    static func signIn(_ client: some TestClientProtocol, _ browser: Browser, _ credential: Credential, signCount: Int,
-                       lie: [String: Any] = [:], replay: [String: String]? = nil) async throws -> (TestResponse, [String: String]) {
+    static func signIn(
+        _ client: some TestClientProtocol,
+        _ browser: Browser,
+        _ credential: Credential,
+        signCount: Int,
+        lie: [String: Any] = [:],
+        replay: [String: String]? = nil
+    ) async throws -> (TestResponse, [String: String]) {
         let page = String(buffer: try await browser.send(client, .get, "/cabinet/2fa").body)
         let csrf = try #require(Browser.csrf(page))
         let answer: [String: String]
         if let replay {
             answer = replay
         } else {
-            var request: [String: Any] = ["op": "get", "options": try options(page, form: "passkey-sign-in"), "origin": origin, "credential_id": credential.id,
-                                          "key": credential.key, "alg": credential.alg, "sign_count": signCount]
+            var request: [String: Any] = [
+                "op": "get", "options": try options(page, form: "passkey-sign-in"), "origin": origin, "credential_id": credential.id,
+                "key": credential.key, "alg": credential.alg, "sign_count": signCount,
+            ]
             request.merge(lie) { $1 }
             answer = try run(request)
         }
@@ -76,13 +97,24 @@ enum SoftAuthenticator {
     static func password(_ client: some TestClientProtocol, email: String, password: String) async throws -> Browser {
         let browser = Browser()
         let login = try await browser.send(client, .get, "/cabinet/login")
-        _ = try await browser.send(client, .post, "/cabinet/login", form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))])
+        _ = try await browser.send(
+            client,
+            .post,
+            "/cabinet/login",
+            form: ["email": email, "password": password, "csrf": try #require(Browser.csrf(String(buffer: login.body)))]
+        )
         return browser
     }
 
     /// A member with TOTP on: their email, password, merchant, user id and TOTP.
-    static func memberWithTOTP(_ services: KeywardServices, role: DefaultRole, at now: @autoclosure () -> Date, merchant existing: Merchant? = nil) async throws
-        -> (email: String, password: String, merchant: Merchant, userID: String, totp: TOTP, secret: String) {
+    static func memberWithTOTP(
+        _ services: KeywardServices,
+        role: DefaultRole,
+        at now: @autoclosure () -> Date,
+        merchant existing: Merchant? = nil
+    ) async throws
+        -> (email: String, password: String, merchant: Merchant, userID: String, totp: TOTP, secret: String)
+    {
         var (email, password, merchant) = try await CabinetTests.member(services, role: role)
         if let existing {
             // A member of `existing` instead (a second account of the same merchant).

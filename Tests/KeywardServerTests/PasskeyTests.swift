@@ -5,9 +5,10 @@ import Hummingbird
 import HummingbirdTesting
 import KeywardCore
 import KeywardCrypto
-@testable import KeywardServer
 import KeywardTestSupport
 import Testing
+
+@testable import KeywardServer
 
 /// Passkeys in the cabinet, against a software authenticator in Python: enrolment, sign-in, and the
 /// attacks a passkey must stop (replay, another origin or RP ID, a forged signature, a cloned
@@ -26,9 +27,23 @@ import Testing
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             clock.advance(30)
-            let other = try await CabinetKeysTests.signIn(client, services, email: owner.email, password: owner.password, totp: owner.totp, at: clock.clock.now())
+            let other = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: owner.email,
+                password: owner.password,
+                totp: owner.totp,
+                at: clock.clock.now()
+            )
             clock.advance(30)
-            let browser = try await CabinetKeysTests.signIn(client, services, email: owner.email, password: owner.password, totp: owner.totp, at: clock.clock.now())
+            let browser = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: owner.email,
+                password: owner.password,
+                totp: owner.totp,
+                at: clock.clock.now()
+            )
             let (credential, added) = try await Auth.add(client, browser, name: "Security <key>", alg: alg, attestation: attestation)
             #expect(added.headers[.location] == "/cabinet/account?passkey=added", "\(String(buffer: added.body).prefix(400))")
             let account = String(buffer: try await browser.send(client, .get, "/cabinet/account").body)
@@ -43,7 +58,10 @@ import Testing
             #expect(try await fresh.send(client, .get, "/cabinet").status == .ok)
         }
         let passkeys = try await services.passkeys.list(userID: owner.userID)
-        #expect(passkeys.count == 1 && passkeys.first?.lastUsedAt != nil && passkeys.first?.attestationFormat == (attestation == "none" ? "none" : "packed"))
+        #expect(
+            passkeys.count == 1 && passkeys.first?.lastUsedAt != nil
+                && passkeys.first?.attestationFormat == (attestation == "none" ? "none" : "packed")
+        )
     }
 
     /// Replay, another origin, another RP ID, a forged signature, a cloned authenticator (audited),
@@ -57,9 +75,23 @@ import Testing
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             clock.advance(30)
-            let aliceBrowser = try await CabinetKeysTests.signIn(client, services, email: alice.email, password: alice.password, totp: alice.totp, at: clock.clock.now())
+            let aliceBrowser = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: alice.email,
+                password: alice.password,
+                totp: alice.totp,
+                at: clock.clock.now()
+            )
             let (aliceKey, _) = try await Auth.add(client, aliceBrowser)
-            let bobBrowser = try await CabinetKeysTests.signIn(client, services, email: bob.email, password: bob.password, totp: bob.totp, at: clock.clock.now())
+            let bobBrowser = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: bob.email,
+                password: bob.password,
+                totp: bob.totp,
+                at: clock.clock.now()
+            )
             let (bobKey, _) = try await Auth.add(client, bobBrowser)
 
             func refused(_ response: TestResponse, _ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
@@ -68,7 +100,10 @@ import Testing
             }
             let step = try await Auth.password(client, email: alice.email, password: alice.password)
             // Another site's page asked the authenticator (phishing): the origin is not ours.
-            refused(try await Auth.signIn(client, step, aliceKey, signCount: 1, lie: ["origin": "https://keys.shop.example.evil.example"]).0, "another origin")
+            refused(
+                try await Auth.signIn(client, step, aliceKey, signCount: 1, lie: ["origin": "https://keys.shop.example.evil.example"]).0,
+                "another origin"
+            )
             // The authenticator signed for another RP ID.
             refused(try await Auth.signIn(client, step, aliceKey, signCount: 1, lie: ["rp_id": "evil.example"]).0, "another site")
             // A signature that does not cover this assertion.
@@ -92,7 +127,12 @@ import Testing
             // Alice removes her passkey: it no longer signs in.
             let page = String(buffer: try await again.send(client, .get, "/cabinet/account").body)
             let id = try #require(try await services.passkeys.list(userID: alice.userID).first?.id)
-            let removed = try await again.send(client, .post, "/cabinet/account/passkeys/\(id)/remove", form: ["csrf": try #require(Browser.csrf(page))])
+            let removed = try await again.send(
+                client,
+                .post,
+                "/cabinet/account/passkeys/\(id)/remove",
+                form: ["csrf": try #require(Browser.csrf(page))]
+            )
             #expect(removed.headers[.location] == "/cabinet/account?passkey=removed")
             // Bob cannot remove Alice's passkey either (not found), and his stays.
             let bobPage = String(buffer: try await bobBrowser.send(client, .get, "/cabinet/account").body)
@@ -104,16 +144,27 @@ import Testing
             // No passkey left: the step asks for a TOTP code again, and the old credential is unknown.
             let prompt = String(buffer: try await afterRemoval.send(client, .get, "/cabinet/2fa").body)
             #expect(!prompt.contains("passkey-sign-in"))
-            let stale = try await afterRemoval.send(client, .post, "/cabinet/2fa/passkey", form: try Auth.run([
-                "op": "get", "options": ["challenge": "c3RhbGU", "rpId": "keys.shop.example"], "origin": Auth.origin, "credential_id": aliceKey.id,
-                "key": aliceKey.key, "sign_count": 9,
-            ]).merging(["csrf": try #require(Browser.csrf(prompt))]) { $1 })
+            let stale = try await afterRemoval.send(
+                client,
+                .post,
+                "/cabinet/2fa/passkey",
+                form: try Auth.run([
+                    "op": "get", "options": ["challenge": "c3RhbGU", "rpId": "keys.shop.example"], "origin": Auth.origin,
+                    "credential_id": aliceKey.id,
+                    "key": aliceKey.key, "sign_count": 9,
+                ]).merging(["csrf": try #require(Browser.csrf(prompt))]) { $1 }
+            )
             #expect(stale.status == .unauthorized)
             #expect(try await afterRemoval.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa")
         }
     }
 
-    private func aliceBrowserLess(_ client: some TestClientProtocol, _ browser: Browser, _ page: String, removing id: String) async throws -> TestResponse {
+    private func aliceBrowserLess(
+        _ client: some TestClientProtocol,
+        _ browser: Browser,
+        _ page: String,
+        removing id: String
+    ) async throws -> TestResponse {
         try await browser.send(client, .post, "/cabinet/account/passkeys/\(id)/remove", form: ["csrf": try #require(Browser.csrf(page))])
     }
 
@@ -126,7 +177,14 @@ import Testing
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             clock.advance(30)
-            let browser = try await CabinetKeysTests.signIn(client, services, email: owner.email, password: owner.password, totp: owner.totp, at: clock.clock.now())
+            let browser = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: owner.email,
+                password: owner.password,
+                totp: owner.totp,
+                at: clock.clock.now()
+            )
             let (credential, _) = try await Auth.add(client, browser)
             let attacker = try await Auth.password(client, email: owner.email, password: owner.password)
             for _ in 0..<4 {
@@ -151,28 +209,60 @@ import Testing
         let services = try await Harness.services(settings, clock: clock.clock)
         let owner = try await Auth.memberWithTOTP(services, role: .owner, at: clock.clock.now())
         let admin = try await Auth.memberWithTOTP(services, role: .administrator, at: clock.clock.now(), merchant: owner.merchant)
-        let liveKey = try await services.secretKeys.create(merchantID: owner.merchant.id, mode: .live, options: .init(name: "live"), by: .platformOperator)
-        let restricted = try await services.secretKeys.create(merchantID: owner.merchant.id, mode: .live,
-                                                              options: .init(name: "settings", permissions: ["settings.write"]), by: .platformOperator)
+        let liveKey = try await services.secretKeys.create(
+            merchantID: owner.merchant.id,
+            mode: .live,
+            options: .init(name: "live"),
+            by: .platformOperator
+        )
+        let restricted = try await services.secretKeys.create(
+            merchantID: owner.merchant.id,
+            mode: .live,
+            options: .init(name: "settings", permissions: ["settings.write"]),
+            by: .platformOperator
+        )
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             clock.advance(30)
             // An admin (settings.write, not an owner) cannot require passkeys.
-            let adminBrowser = try await CabinetKeysTests.signIn(client, services, email: admin.email, password: admin.password, totp: admin.totp, at: clock.clock.now())
+            let adminBrowser = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: admin.email,
+                password: admin.password,
+                totp: admin.totp,
+                at: clock.clock.now()
+            )
             let adminSettings = try await adminBrowser.send(client, .get, "/cabinet/settings")
             #expect(adminSettings.status == .ok && !String(buffer: adminSettings.body).contains("id=\"passkeys_required\""))
-            let denied = try await adminBrowser.send(client, .post, "/cabinet/settings/passkeys",
-                                                     form: ["passkeys_required": "on", "csrf": try #require(Browser.csrf(String(buffer: adminSettings.body)))])
+            let denied = try await adminBrowser.send(
+                client,
+                .post,
+                "/cabinet/settings/passkeys",
+                form: ["passkeys_required": "on", "csrf": try #require(Browser.csrf(String(buffer: adminSettings.body)))]
+            )
             #expect(denied.status == .forbidden && String(buffer: denied.body).contains("Only an owner"))
             _ = try await client.call(.patch, "/v1/manage/settings", key: restricted.secret, json: #"{"passkeys_required": true}"#) {
                 $0.expectProblem(.forbidden, "unrestricted_key_required")
             }
             #expect(try await services.merchantSettings.get(merchantID: owner.merchant.id).passkeysRequired == false)
 
-            let ownerBrowser = try await CabinetKeysTests.signIn(client, services, email: owner.email, password: owner.password, totp: owner.totp, at: clock.clock.now())
+            let ownerBrowser = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: owner.email,
+                password: owner.password,
+                totp: owner.totp,
+                at: clock.clock.now()
+            )
             let page = String(buffer: try await ownerBrowser.send(client, .get, "/cabinet/settings").body)
             #expect(page.contains("id=\"passkeys_required\""))
-            let saved = try await ownerBrowser.send(client, .post, "/cabinet/settings/passkeys", form: ["passkeys_required": "on", "csrf": try #require(Browser.csrf(page))])
+            let saved = try await ownerBrowser.send(
+                client,
+                .post,
+                "/cabinet/settings/passkeys",
+                form: ["passkeys_required": "on", "csrf": try #require(Browser.csrf(page))]
+            )
             #expect(saved.status == .ok && String(buffer: saved.body).contains("now required"))
             _ = try await client.call(.get, "/v1/manage/settings", key: liveKey.secret) { #expect($0.json["passkeys_required"] as? Bool == true) }
             // An unrestricted key may change it (off and on again).
@@ -188,7 +278,12 @@ import Testing
             let step = try await Auth.password(client, email: owner.email, password: owner.password)
             let prompt = String(buffer: try await step.send(client, .get, "/cabinet/2fa").body)
             #expect(prompt.contains("passkey-enrol") && !prompt.contains("action=\"/cabinet/2fa\""))
-            let code = try await step.send(client, .post, "/cabinet/2fa", form: ["code": owner.totp.code(at: clock.clock.now()), "csrf": try #require(Browser.csrf(prompt))])
+            let code = try await step.send(
+                client,
+                .post,
+                "/cabinet/2fa",
+                form: ["code": owner.totp.code(at: clock.clock.now()), "csrf": try #require(Browser.csrf(prompt))]
+            )
             #expect(code.status == .forbidden)
             #expect(try await step.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa")
             // Nor does enrolling TOTP anew.
@@ -196,14 +291,19 @@ import Testing
             // Enrolment at the step needs a code first; with one, the passkey is added and the member is in.
             let options = try Auth.options(prompt, form: "passkey-enrol")
             let made = try Auth.run(["op": "create", "options": options, "origin": Auth.origin])
-            var form = ["csrf": try #require(Browser.csrf(prompt)), "name": "Phone", "credential_id": made["credential_id"] ?? "",
-                        "client_data": made["client_data"] ?? "", "attestation_object": made["attestation_object"] ?? ""]
+            var form = [
+                "csrf": try #require(Browser.csrf(prompt)), "name": "Phone", "credential_id": made["credential_id"] ?? "",
+                "client_data": made["client_data"] ?? "", "attestation_object": made["attestation_object"] ?? "",
+            ]
             let noCode = try await step.send(client, .post, "/cabinet/2fa/passkey/register", form: form)
             #expect(noCode.status == .unauthorized)
             let prompt2 = String(buffer: try await step.send(client, .get, "/cabinet/2fa").body)
             let made2 = try Auth.run(["op": "create", "options": try Auth.options(prompt2, form: "passkey-enrol"), "origin": Auth.origin])
-            form = ["csrf": try #require(Browser.csrf(prompt2)), "name": "Phone", "credential_id": made2["credential_id"] ?? "", "code": owner.totp.code(at: clock.clock.now()),
-                    "client_data": made2["client_data"] ?? "", "attestation_object": made2["attestation_object"] ?? ""]
+            form = [
+                "csrf": try #require(Browser.csrf(prompt2)), "name": "Phone", "credential_id": made2["credential_id"] ?? "",
+                "code": owner.totp.code(at: clock.clock.now()),
+                "client_data": made2["client_data"] ?? "", "attestation_object": made2["attestation_object"] ?? "",
+            ]
             let enrolled = try await step.send(client, .post, "/cabinet/2fa/passkey/register", form: form)
             #expect(enrolled.headers[.location] == "/cabinet", "\(String(buffer: enrolled.body).prefix(500))")
             #expect(try await step.send(client, .get, "/cabinet").status == .ok)
@@ -212,8 +312,17 @@ import Testing
             let later = try await Auth.password(client, email: owner.email, password: owner.password)
             let laterPrompt = String(buffer: try await later.send(client, .get, "/cabinet/2fa").body)
             #expect(laterPrompt.contains("passkey-sign-in") && !laterPrompt.contains("action=\"/cabinet/2fa\""))
-            #expect(try await later.send(client, .post, "/cabinet/2fa", form: ["code": owner.totp.code(at: clock.clock.now()),
-                                                                              "csrf": try #require(Browser.csrf(laterPrompt))]).status == .forbidden)
+            #expect(
+                try await later.send(
+                    client,
+                    .post,
+                    "/cabinet/2fa",
+                    form: [
+                        "code": owner.totp.code(at: clock.clock.now()),
+                        "csrf": try #require(Browser.csrf(laterPrompt)),
+                    ]
+                ).status == .forbidden
+            )
             let credential = Auth.Credential(id: made2["credential_id"] ?? "", key: made2["key"] ?? "", alg: -7)
             #expect(try await Auth.signIn(client, later, credential, signCount: 1).0.headers[.location] == "/cabinet")
         }
@@ -229,11 +338,20 @@ import Testing
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             clock.advance(30)
-            let browser = try await CabinetKeysTests.signIn(client, services, email: owner.email, password: owner.password, totp: owner.totp, at: clock.clock.now())
-            for (lie, text) in [(["attestation": "fido-u2f"], "not accepted"), (["origin": "https://evil.example"], "another origin"),
-                                (["rp_id": "evil.example"], "another site"), (["type": "webauthn.get"], "not of type"),
-                                (["attestation": "packed-x5c-no-ou"], "Authenticator Attestation"),
-                                (["attestation": "packed-x5c-other-aaguid"], "another AAGUID")] as [([String: Any], String)] {
+            let browser = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: owner.email,
+                password: owner.password,
+                totp: owner.totp,
+                at: clock.clock.now()
+            )
+            for (lie, text) in [
+                (["attestation": "fido-u2f"], "not accepted"), (["origin": "https://evil.example"], "another origin"),
+                (["rp_id": "evil.example"], "another site"), (["type": "webauthn.get"], "not of type"),
+                (["attestation": "packed-x5c-no-ou"], "Authenticator Attestation"),
+                (["attestation": "packed-x5c-other-aaguid"], "another AAGUID"),
+            ] as [([String: Any], String)] {
                 let (_, response) = try await Auth.add(client, browser, lie: lie)
                 #expect(response.status == .badRequest, "\(lie)")
                 #expect(String(buffer: response.body).contains(text), "\(lie): \(String(buffer: response.body).prefix(500))")
@@ -241,8 +359,12 @@ import Testing
             #expect(try await services.passkeys.list(userID: owner.userID).isEmpty)
             // Damaged fields: a 400 with a reason, never a 500.
             let page = String(buffer: try await browser.send(client, .get, "/cabinet/account").body)
-            let damaged = try await browser.send(client, .post, "/cabinet/account/passkeys",
-                                                 form: ["csrf": try #require(Browser.csrf(page)), "name": "x", "client_data": "!!", "attestation_object": "AAAA"])
+            let damaged = try await browser.send(
+                client,
+                .post,
+                "/cabinet/account/passkeys",
+                form: ["csrf": try #require(Browser.csrf(page)), "name": "x", "client_data": "!!", "attestation_object": "AAAA"]
+            )
             #expect(damaged.status == .badRequest && String(buffer: damaged.body).contains("damaged"))
         }
     }
@@ -259,9 +381,19 @@ import Testing
             let anonymous = Browser()
             let login = try await anonymous.send(client, .get, "/cabinet/login")
             clock.advance(30)
-            let browser = try await CabinetKeysTests.signIn(client, services, email: owner.email, password: owner.password, totp: owner.totp, at: clock.clock.now())
+            let browser = try await CabinetKeysTests.signIn(
+                client,
+                services,
+                email: owner.email,
+                password: owner.password,
+                totp: owner.totp,
+                at: clock.clock.now()
+            )
             var plain = [login]
-            for path in ["/cabinet", "/cabinet/keys?mode=test", "/cabinet/settings", "/cabinet/team", "/cabinet/certificates", "/cabinet/audit", "/cabinet/nope"] {
+            for path in [
+                "/cabinet", "/cabinet/keys?mode=test", "/cabinet/settings", "/cabinet/team", "/cabinet/certificates", "/cabinet/audit",
+                "/cabinet/nope",
+            ] {
                 plain.append(try await browser.send(client, .get, path))
             }
             for response in plain {
@@ -272,7 +404,11 @@ import Testing
             let account = try await browser.send(client, .get, "/cabinet/account")
             let policy = try #require(account.headers[.contentSecurityPolicy])
             let html = String(buffer: account.body)
-            let script = try #require(html.range(of: "<script>").flatMap { start in html.range(of: "</script>", range: start.upperBound..<html.endIndex).map { String(html[start.upperBound..<$0.lowerBound]) } })
+            let script = try #require(
+                html.range(of: "<script>").flatMap { start in
+                    html.range(of: "</script>", range: start.upperBound..<html.endIndex).map { String(html[start.upperBound..<$0.lowerBound]) }
+                }
+            )
             let digest = "sha256-" + Data(SHA256.hash(data: Array(script.utf8))).base64EncodedString()
             #expect(policy.contains("script-src '\(digest)';"), "\(policy)")
             #expect(html.components(separatedBy: "<script").count == 2, "exactly one script")
@@ -308,7 +444,12 @@ import Testing
             #expect(try await next.send(client, .get, "/cabinet/2fa/setup").headers[.location] == "/cabinet/2fa", "not TOTP enrolment instead")
             // Enrolling another passkey at the step (the password is all the attacker has) is closed.
             let prompt = String(buffer: try await next.send(client, .get, "/cabinet/2fa").body)
-            let closed = try await next.send(client, .post, "/cabinet/2fa/passkey/register", form: ["csrf": try #require(Browser.csrf(prompt)), "name": "mine"])
+            let closed = try await next.send(
+                client,
+                .post,
+                "/cabinet/2fa/passkey/register",
+                form: ["csrf": try #require(Browser.csrf(prompt)), "name": "mine"]
+            )
             #expect(closed.status == .forbidden)
             #expect(try await Auth.signIn(client, next, credential, signCount: 1).0.headers[.location] == "/cabinet")
         }
@@ -327,8 +468,10 @@ import Testing
             let (credential, _) = try await Auth.add(client, try await Auth.password(client, email: email, password: password))
             let browser = try await Auth.password(client, email: email, password: password)
             let page = String(buffer: try await browser.send(client, .get, "/cabinet/2fa").body)
-            var answer = try Auth.run(["op": "get", "options": try Auth.options(page, form: "passkey-sign-in"), "origin": Auth.origin,
-                                       "credential_id": credential.id, "key": credential.key, "sign_count": 1])
+            var answer = try Auth.run([
+                "op": "get", "options": try Auth.options(page, form: "passkey-sign-in"), "origin": Auth.origin,
+                "credential_id": credential.id, "key": credential.key, "sign_count": 1,
+            ])
             answer["csrf"] = try #require(Browser.csrf(page))
             clock.advance(PasskeyService.challengeLifetime + 1)
             let late = try await browser.send(client, .post, "/cabinet/2fa/passkey", form: answer)
@@ -348,15 +491,27 @@ import Testing
             let browser = try await Auth.password(client, email: email, password: password)
             #expect(try await browser.send(client, .get, "/cabinet").headers[.location] == "/cabinet/2fa/setup")
             #expect(try await browser.send(client, .get, "/cabinet/2fa/setup").headers[.location] == "/cabinet/2fa")
-            let setupPost = try await browser.send(client, .post, "/cabinet/2fa/setup", form: ["csrf": try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet/2fa").body))), "code": "123456"])
+            let setupPost = try await browser.send(
+                client,
+                .post,
+                "/cabinet/2fa/setup",
+                form: [
+                    "csrf": try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet/2fa").body))), "code": "123456",
+                ]
+            )
             #expect(setupPost.headers[.location] == "/cabinet/2fa", "TOTP enrolment does not pass a passkey step")
             let prompt = String(buffer: try await browser.send(client, .get, "/cabinet/2fa").body)
             #expect(prompt.contains("passkey-enrol") && !prompt.contains("id=\"code\""))
             let made = try Auth.run(["op": "create", "options": try Auth.options(prompt, form: "passkey-enrol"), "origin": Auth.origin])
-            let enrolled = try await browser.send(client, .post, "/cabinet/2fa/passkey/register", form: [
-                "csrf": try #require(Browser.csrf(prompt)), "name": "Phone", "credential_id": made["credential_id"] ?? "",
-                "client_data": made["client_data"] ?? "", "attestation_object": made["attestation_object"] ?? "",
-            ])
+            let enrolled = try await browser.send(
+                client,
+                .post,
+                "/cabinet/2fa/passkey/register",
+                form: [
+                    "csrf": try #require(Browser.csrf(prompt)), "name": "Phone", "credential_id": made["credential_id"] ?? "",
+                    "client_data": made["client_data"] ?? "", "attestation_object": made["attestation_object"] ?? "",
+                ]
+            )
             #expect(enrolled.headers[.location] == "/cabinet", "\(enrolled.status): \(String(buffer: enrolled.body).prefix(2000))")
             #expect(try await browser.send(client, .get, "/cabinet").status == .ok)
         }

@@ -26,17 +26,35 @@ import Testing
         .init(method: .get, path: "/cabinet/keys?mode=test", form: [:], needs: [.keysRead]),
         .init(method: .get, path: "/cabinet/keys?mode=live", form: [:], needs: [.keysRead, .keysLive]),
         .init(method: .get, path: "/cabinet/keys/check?mode=test", form: [:], needs: [.keysRead]),
-        .init(method: .post, path: "/cabinet/keys", form: ["mode": "test", "name": "matrix", "access": "restricted", "permission.keys.read": "on"], needs: [.keysWrite]),
-        .init(method: .post, path: "/cabinet/keys", form: ["mode": "live", "name": "matrix", "access": "restricted", "permission.keys.read": "on"],
-              needs: [.keysWrite, .keysLive]),
+        .init(
+            method: .post,
+            path: "/cabinet/keys",
+            form: ["mode": "test", "name": "matrix", "access": "restricted", "permission.keys.read": "on"],
+            needs: [.keysWrite]
+        ),
+        .init(
+            method: .post,
+            path: "/cabinet/keys",
+            form: ["mode": "live", "name": "matrix", "access": "restricted", "permission.keys.read": "on"],
+            needs: [.keysWrite, .keysLive]
+        ),
         .init(method: .post, path: "/cabinet/credentials/stores", form: ["mode": "test", "dialect": "mypos", "name": "matrix"], needs: [.keysWrite]),
         .init(method: .post, path: "/cabinet/credentials/payment-keys", form: ["mode": "test", "name": "matrix"], needs: [.keysWrite]),
         .init(method: .get, path: "/cabinet/certificates", form: [:], needs: [.certificatesRead]),
-        .init(method: .post, path: "/cabinet/certificates", form: ["mode": "test", "pem": "not a certificate"], needs: [.certificatesRead, .certificatesWrite]),
+        .init(
+            method: .post,
+            path: "/cabinet/certificates",
+            form: ["mode": "test", "pem": "not a certificate"],
+            needs: [.certificatesRead, .certificatesWrite]
+        ),
         .init(method: .get, path: "/cabinet/channels/new", form: [:], needs: [.certificatesWrite]),
         .init(method: .post, path: "/cabinet/channels/chn_0000000000000000000000/verify", form: ["mode": "test"], needs: [.certificatesWrite]),
-        .init(method: .post, path: "/cabinet/apple-pay/requests", form: ["mode": "test", "type": "apple_pay_payment_processing", "name": "merchant.matrix"],
-              needs: [.certificatesWrite]),
+        .init(
+            method: .post,
+            path: "/cabinet/apple-pay/requests",
+            form: ["mode": "test", "type": "apple_pay_payment_processing", "name": "merchant.matrix"],
+            needs: [.certificatesWrite]
+        ),
         .init(method: .get, path: "/cabinet/team", form: [:], needs: [.teamManage]),
         .init(method: .post, path: "/cabinet/team/invite", form: ["email": "new@matrix.example", "role": "viewer"], needs: [.teamManage]),
         .init(method: .post, path: "/cabinet/team/roles", form: ["name": "Readers", "permission.keys.read": "on"], needs: [.teamManage]),
@@ -57,12 +75,20 @@ import Testing
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
             let csrf = try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet").body)))
             for route in Self.cabinetRoutes {
-                let response = try await browser.send(client, route.method, route.path, form: route.method == .post ? route.form.merging(["csrf": csrf]) { a, _ in a } : nil)
+                let response = try await browser.send(
+                    client,
+                    route.method,
+                    route.path,
+                    form: route.method == .post ? route.form.merging(["csrf": csrf]) { a, _ in a } : nil
+                )
                 let allowed = route.needs.isSubset(of: role.permissions)
                 if allowed {
                     #expect(response.status != .forbidden && response.status.code < 500, "\(role) \(route.method) \(route.path): \(response.status)")
                 } else {
-                    #expect(response.status == .forbidden && String(buffer: response.body).contains("lacks"), "\(role) \(route.method) \(route.path): \(response.status)")
+                    #expect(
+                        response.status == .forbidden && String(buffer: response.body).contains("lacks"),
+                        "\(role) \(route.method) \(route.path): \(response.status)"
+                    )
                 }
             }
         }
@@ -102,7 +128,12 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let merchant = try await services.merchants.create(name: "Matrix")
-        let key = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(permissions: permissions), by: .platformOperator)
+        let key = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .test,
+            options: .init(permissions: permissions),
+            by: .platformOperator
+        )
         let granted = Set(permissions.compactMap(Permission.init(rawValue:)))
         await services.store.shutdown()
         let app = try await Harness.app(settings)
@@ -113,7 +144,10 @@ import Testing
                     // Merchant-wide state applies to live traffic: a test key never reaches it.
                     response.expectProblem(.forbidden, "live_key_required")
                 } else if route.needs.isSubset(of: granted) {
-                    #expect(response.status != .forbidden && response.status.code < 500, "\(permissions) \(route.method) \(route.path): \(response.status)")
+                    #expect(
+                        response.status != .forbidden && response.status.code < 500,
+                        "\(permissions) \(route.method) \(route.path): \(response.status)"
+                    )
                 } else {
                     response.expectProblem(.forbidden, "insufficient_permissions")
                 }
@@ -125,8 +159,18 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let merchant = try await services.merchants.create(name: "Matrix")
-        let liveReader = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(permissions: ["keys.read"]), by: .platformOperator)
-        let liveAdmin = try await services.secretKeys.create(merchantID: merchant.id, mode: .live, options: .init(permissions: ["keys.live", "keys.read", "keys.write"]), by: .platformOperator)
+        let liveReader = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .live,
+            options: .init(permissions: ["keys.read"]),
+            by: .platformOperator
+        )
+        let liveAdmin = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .live,
+            options: .init(permissions: ["keys.live", "keys.read", "keys.write"]),
+            by: .platformOperator
+        )
         let testKey = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(), by: .platformOperator)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
@@ -142,10 +186,16 @@ import Testing
             try await client.call(.post, "/v1/manage/keys", key: liveAdmin.secret, json: #"{"permissions":["payments.write"]}"#) {
                 $0.expectProblem(.forbidden, "insufficient_permissions")
             }
-            try await client.call(.post, "/v1/manage/keys", key: liveAdmin.secret, json: #"{"permissions":["keys.read"]}"#) { #expect($0.status == .created) }
+            try await client.call(.post, "/v1/manage/keys", key: liveAdmin.secret, json: #"{"permissions":["keys.read"]}"#) {
+                #expect($0.status == .created)
+            }
             // Merchant settings (the allowlist guards live traffic) change only with a live key.
-            try await client.call(.patch, "/v1/manage/settings", key: testKey.secret, json: #"{"allowed_ips":[]}"#) { $0.expectProblem(.forbidden, "live_key_required") }
-            try await client.call(.patch, "/v1/manage/settings", key: liveAdmin.secret, json: #"{"rotation_days":30}"#) { $0.expectProblem(.forbidden, "insufficient_permissions") }
+            try await client.call(.patch, "/v1/manage/settings", key: testKey.secret, json: #"{"allowed_ips":[]}"#) {
+                $0.expectProblem(.forbidden, "live_key_required")
+            }
+            try await client.call(.patch, "/v1/manage/settings", key: liveAdmin.secret, json: #"{"rotation_days":30}"#) {
+                $0.expectProblem(.forbidden, "insufficient_permissions")
+            }
         }
     }
 
@@ -155,10 +205,21 @@ import Testing
             try await client.call(.get, "/v1/manage/settings", key: tenant.liveKey.secret) { response in
                 #expect(response.json["rotation_days"] as? Int == 90 && (response.json["allowed_ips"] as? [String])?.isEmpty == true)
             }
-            try await client.call(.patch, "/v1/manage/settings", key: tenant.liveKey.secret, json: #"{"rotation_days":3}"#) { $0.expectProblem(.badRequest, "invalid_rotation_days") }
-            try await client.call(.patch, "/v1/manage/settings", key: tenant.liveKey.secret, json: #"{"allowed_ips":["nope"]}"#) { $0.expectProblem(.badRequest, "invalid_cidr") }
-            try await client.call(.patch, "/v1/manage/settings", key: tenant.liveKey.secret, json: #"{"rotation_days":30,"extra":1}"#) { $0.expectProblem(.badRequest, "unknown_field") }
-            try await client.call(.patch, "/v1/manage/settings", key: tenant.liveKey.secret, json: #"{"rotation_days":30,"allowed_ips":["198.51.100.0/24"]}"#) { response in
+            try await client.call(.patch, "/v1/manage/settings", key: tenant.liveKey.secret, json: #"{"rotation_days":3}"#) {
+                $0.expectProblem(.badRequest, "invalid_rotation_days")
+            }
+            try await client.call(.patch, "/v1/manage/settings", key: tenant.liveKey.secret, json: #"{"allowed_ips":["nope"]}"#) {
+                $0.expectProblem(.badRequest, "invalid_cidr")
+            }
+            try await client.call(.patch, "/v1/manage/settings", key: tenant.liveKey.secret, json: #"{"rotation_days":30,"extra":1}"#) {
+                $0.expectProblem(.badRequest, "unknown_field")
+            }
+            try await client.call(
+                .patch,
+                "/v1/manage/settings",
+                key: tenant.liveKey.secret,
+                json: #"{"rotation_days":30,"allowed_ips":["198.51.100.0/24"]}"#
+            ) { response in
                 #expect(response.json["rotation_days"] as? Int == 30 && response.json["allowed_ips"] as? [String] == ["198.51.100.0/24"])
             }
             // In force at once: the router test has no client address, so every key of the merchant is refused.

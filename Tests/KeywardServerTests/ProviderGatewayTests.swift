@@ -27,14 +27,22 @@ import Testing
         let (app, tenant) = try await Harness.appWithTenant()
         let sid = Self.freshSID()
         _ = try await app.test(.router) { client in
-            let created = try await client.call(.post, "/v1/manage/stores", key: tenant.testKey.secret,
-                                                json: try Self.json(["name": "Web shop", "dialect": "mypos", "sid": sid, "wallet_number": "61938166610"]))
+            let created = try await client.call(
+                .post,
+                "/v1/manage/stores",
+                key: tenant.testKey.secret,
+                json: try Self.json(["name": "Web shop", "dialect": "mypos", "sid": sid, "wallet_number": "61938166610"])
+            )
             #expect(created.status == .created, "\(created.text)")
             let storeID = try #require(created.json["id"] as? String)
             #expect(created.json["sid"] as? String == sid)
 
-            let added = try await client.call(.post, "/v1/manage/stores/\(storeID)/keys", key: tenant.testKey.secret,
-                                              json: try Self.json(["public_key": try keys.read("merchant.crt")]))
+            let added = try await client.call(
+                .post,
+                "/v1/manage/stores/\(storeID)/keys",
+                key: tenant.testKey.secret,
+                json: try Self.json(["public_key": try keys.read("merchant.crt")])
+            )
             #expect(added.status == .created, "\(added.text)")
             let key = try #require((added.json["data"] as? [[String: Any]])?.first)
             #expect(key["key_index"] as? Int == 1)
@@ -59,7 +67,12 @@ import Testing
 
             // JSON answers when OutputFormat=json, verified the PHP SDK's way.
             let jsonBody = try keys.python(["mypos-request", keys.path("merchant.pem"), sid, "61938166610", "1", "json"])
-            let jsonAnswer = try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: Self.form, body: ByteBuffer(string: jsonBody)) { $0 }
+            let jsonAnswer = try await client.execute(
+                uri: "/vmp/checkout-test",
+                method: .post,
+                headers: Self.form,
+                body: ByteBuffer(string: jsonBody)
+            ) { $0 }
             #expect(jsonAnswer.status == .ok, "\(jsonAnswer.text)")
             #expect(jsonAnswer.json["SID"] as? String == sid)
             #expect(throws: Never.self) { try keys.python(["mypos-verify-json", keys.path("platform.crt"), jsonAnswer.text]) }
@@ -96,7 +109,12 @@ import Testing
             try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: Self.form, body: ByteBuffer(string: body + "&x=%zz")) {
                 $0.expectProblem(.badRequest, "malformed_form")
             }
-            try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: [.contentType: "application/json"], body: ByteBuffer(string: "{}")) {
+            try await client.execute(
+                uri: "/vmp/checkout-test",
+                method: .post,
+                headers: [.contentType: "application/json"],
+                body: ByteBuffer(string: "{}")
+            ) {
                 $0.expectProblem(.badRequest, "unsupported_media_type")
             }
 
@@ -132,14 +150,24 @@ import Testing
         let (app, tenant) = try await Harness.appWithTenant()
         let sid = Self.freshSID()
         _ = try await app.test(.router) { client in
-            let created = try await client.call(.post, "/v1/manage/stores", key: tenant.testKey.secret,
-                                                json: try Self.json(["dialect": "mypos", "sid": sid, "reject_replays": true]))
+            let created = try await client.call(
+                .post,
+                "/v1/manage/stores",
+                key: tenant.testKey.secret,
+                json: try Self.json(["dialect": "mypos", "sid": sid, "reject_replays": true])
+            )
             let storeID = try #require(created.json["id"] as? String)
             let wallet = try #require(created.json["wallet_number"] as? String)
-            try await client.call(.post, "/v1/manage/stores/\(storeID)/keys", key: tenant.testKey.secret,
-                                  json: try Self.json(["public_key": try keys.read("merchant.crt"), "key_index": 7])) { #expect($0.status == .created) }
+            try await client.call(
+                .post,
+                "/v1/manage/stores/\(storeID)/keys",
+                key: tenant.testKey.secret,
+                json: try Self.json(["public_key": try keys.read("merchant.crt"), "key_index": 7])
+            ) { #expect($0.status == .created) }
             let body = try keys.python(["mypos-request", keys.path("merchant.pem"), sid, wallet, "7"])
-            try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: Self.form, body: ByteBuffer(string: body)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: Self.form, body: ByteBuffer(string: body)) {
+                #expect($0.status == .ok)
+            }
             try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: Self.form, body: ByteBuffer(string: body)) {
                 $0.expectProblem(.unauthorized, "replayed_request")
             }
@@ -152,15 +180,28 @@ import Testing
         try keys.rsa("legacy")
         let (app, tenant) = try await Harness.appWithTenant()
         _ = try await app.test(.router) { client in
-            let created = try await client.call(.post, "/v1/manage/stores", key: tenant.liveKey.secret, json: try Self.json(["dialect": "alikassa", "name": "Kiosk"]))
+            let created = try await client.call(
+                .post,
+                "/v1/manage/stores",
+                key: tenant.liveKey.secret,
+                json: try Self.json(["dialect": "alikassa", "name": "Kiosk"])
+            )
             #expect(created.status == .created, "\(created.text)")
             let storeID = try #require(created.json["id"] as? String)
             let account = try #require(created.json["account"] as? String)
             #expect(UUID(uuidString: account) != nil)
-            try await client.call(.post, "/v1/manage/stores/\(storeID)/keys", key: tenant.liveKey.secret,
-                                  json: try Self.json(["public_key": try keys.read("modern.crt")])) { #expect($0.status == .created, "\($0.text)") }
-            try await client.call(.post, "/v1/manage/stores/\(storeID)/keys", key: tenant.liveKey.secret,
-                                  json: try Self.json(["public_key": try keys.read("legacy.crt"), "legacy_sha1": true])) {
+            try await client.call(
+                .post,
+                "/v1/manage/stores/\(storeID)/keys",
+                key: tenant.liveKey.secret,
+                json: try Self.json(["public_key": try keys.read("modern.crt")])
+            ) { #expect($0.status == .created, "\($0.text)") }
+            try await client.call(
+                .post,
+                "/v1/manage/stores/\(storeID)/keys",
+                key: tenant.liveKey.secret,
+                json: try Self.json(["public_key": try keys.read("legacy.crt"), "legacy_sha1": true])
+            ) {
                 #expect(($0.json["data"] as? [[String: Any]])?.first?["hash"] as? String == "sha1")
             }
 

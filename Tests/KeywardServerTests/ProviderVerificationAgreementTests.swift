@@ -40,20 +40,59 @@ import Testing
         let services = try await Harness.services(settings, clock: testClock.clock)
         let tenant = try await Harness.tenant(services)
         let other = try await Harness.tenant(services)
-        let store = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos, rejectReplays: true))
+        let store = try await services.stores.create(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            NewStore(name: "shop", dialect: .mypos, rejectReplays: true)
+        )
         let foreign = try await services.stores.create(merchantID: other.merchant.id, mode: .test, NewStore(name: "theirs", dialect: .mypos))
-        let first = try RSASigningKey.generate(bits: 2048), second = try RSASigningKey.generate(bits: 2048), third = try RSASigningKey.generate(bits: 2048)
+        let first = try RSASigningKey.generate(bits: 2048)
+        let second = try RSASigningKey.generate(bits: 2048)
+        let third = try RSASigningKey.generate(bits: 2048)
         let owner = tenant.merchant.id
-        _ = try await services.stores.addKeys(merchantID: owner, mode: .test, storeID: store.id, pem: first.publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
-        _ = try await services.stores.addKeys(merchantID: owner, mode: .test, storeID: store.id, pem: second.publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
-        _ = try await services.stores.addKeys(merchantID: owner, mode: .test, storeID: store.id, pem: third.publicKey.spkiPEM,
-                                              limits: RequestedLimits(expiresAt: testClock.clock.now().addingTimeInterval(3600)), by: .platformOperator)
-        _ = try await services.stores.addKeys(merchantID: other.merchant.id, mode: .test, storeID: foreign.id, pem: second.publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
+        _ = try await services.stores.addKeys(
+            merchantID: owner,
+            mode: .test,
+            storeID: store.id,
+            pem: first.publicKey.spkiPEM,
+            limits: RequestedLimits(),
+            by: .platformOperator
+        )
+        _ = try await services.stores.addKeys(
+            merchantID: owner,
+            mode: .test,
+            storeID: store.id,
+            pem: second.publicKey.spkiPEM,
+            limits: RequestedLimits(),
+            by: .platformOperator
+        )
+        _ = try await services.stores.addKeys(
+            merchantID: owner,
+            mode: .test,
+            storeID: store.id,
+            pem: third.publicKey.spkiPEM,
+            limits: RequestedLimits(expiresAt: testClock.clock.now().addingTimeInterval(3600)),
+            by: .platformOperator
+        )
+        _ = try await services.stores.addKeys(
+            merchantID: other.merchant.id,
+            mode: .test,
+            storeID: foreign.id,
+            pem: second.publicKey.spkiPEM,
+            limits: RequestedLimits(),
+            by: .platformOperator
+        )
         _ = try await services.stores.revokeKey(merchantID: owner, mode: .test, storeID: store.id, keyIndex: 2)
         await services.store.shutdown()
 
-        @Sendable func form(sid: String = store.externalID, wallet: String? = store.walletNumber, keyIndex: String = "1", amount: String = "23.45",
-                  signer: RSASigningKey = first, tamper: Bool = false) throws -> String {
+        @Sendable func form(
+            sid: String = store.externalID,
+            wallet: String? = store.walletNumber,
+            keyIndex: String = "1",
+            amount: String = "23.45",
+            signer: RSASigningKey = first,
+            tamper: Bool = false
+        ) throws -> String {
             var pairs: [(name: String, value: String)] = [("IPCmethod", "IPCPurchase"), ("SID", sid)]
             if let wallet { pairs.append(("WalletNumber", wallet)) }
             pairs += [("Amount", amount), ("OrderID", UUID().uuidString), ("KeyIndex", keyIndex)]
@@ -66,12 +105,27 @@ import Testing
         _ = try await app.test(.router) { client in
             func verdicts(_ body: String, diagnosedBy key: String? = nil) async throws -> Verdicts {
                 // The diagnosis first: it never consumes the replay fingerprint the gateway records.
-                let diagnosed = try await client.call(.post, "/v1/auth/diagnose", key: key ?? tenant.testKey.secret, json: try ProviderGatewayTests.json(["dialect": "mypos", "body": body]))
+                let diagnosed = try await client.call(
+                    .post,
+                    "/v1/auth/diagnose",
+                    key: key ?? tenant.testKey.secret,
+                    json: try ProviderGatewayTests.json(["dialect": "mypos", "body": body])
+                )
                 #expect(diagnosed.status == .ok, "\(diagnosed.text)")
-                let gateway = try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: ProviderGatewayTests.form, body: ByteBuffer(string: body)) { $0 }
+                let gateway = try await client.execute(
+                    uri: "/vmp/checkout-test",
+                    method: .post,
+                    headers: ProviderGatewayTests.form,
+                    body: ByteBuffer(string: body)
+                ) { $0 }
                 let (valid, stepCode) = Self.diagnosis(diagnosed)
-                return Verdicts(gatewayStatus: gateway.status, gatewayCode: gateway.status == .ok ? nil : gateway.json["code"] as? String,
-                                diagnosisValid: valid, diagnosisStepCode: stepCode, text: "gateway \(gateway.text) diagnosis \(diagnosed.text)")
+                return Verdicts(
+                    gatewayStatus: gateway.status,
+                    gatewayCode: gateway.status == .ok ? nil : gateway.json["code"] as? String,
+                    diagnosisValid: valid,
+                    diagnosisStepCode: stepCode,
+                    text: "gateway \(gateway.text) diagnosis \(diagnosed.text)"
+                )
             }
             try await verdicts(try form()).expectAgreement("valid", expected: nil)
             try await verdicts(try form(sid: "999000999")).expectAgreement("unknown SID", expected: "unknown_store")
@@ -92,7 +146,12 @@ import Testing
 
             // A replay: accepted once by the gateway, then refused by both.
             let once = try form()
-            let accepted = try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: ProviderGatewayTests.form, body: ByteBuffer(string: once)) { $0 }
+            let accepted = try await client.execute(
+                uri: "/vmp/checkout-test",
+                method: .post,
+                headers: ProviderGatewayTests.form,
+                body: ByteBuffer(string: once)
+            ) { $0 }
             #expect(accepted.status == .ok, "\(accepted.text)")
             try await verdicts(once).expectAgreement("replay", expected: "replayed_request")
 
@@ -106,10 +165,22 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let kassa = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "kiosk", dialect: .alikassa, rejectReplays: true))
+        let kassa = try await services.stores.create(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            NewStore(name: "kiosk", dialect: .alikassa, rejectReplays: true)
+        )
         let empty = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "empty", dialect: .alikassa))
-        let key = try RSASigningKey.generate(bits: 2048), stranger = try RSASigningKey.generate(bits: 2048)
-        _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: kassa.id, pem: key.publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
+        let key = try RSASigningKey.generate(bits: 2048)
+        let stranger = try RSASigningKey.generate(bits: 2048)
+        _ = try await services.stores.addKeys(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            storeID: kassa.id,
+            pem: key.publicKey.spkiPEM,
+            limits: RequestedLimits(),
+            by: .platformOperator
+        )
         await services.store.shutdown()
 
         @Sendable func sign(_ body: String, with signer: RSASigningKey = key) throws -> String {
@@ -118,26 +189,53 @@ import Testing
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
             func verdicts(_ body: String, headers: [String: String]) async throws -> Verdicts {
-                let diagnosed = try await client.call(.post, "/v1/auth/diagnose", key: tenant.testKey.secret,
-                                                      json: try ProviderGatewayTests.json(["dialect": "alikassa", "body": body, "headers": headers]))
+                let diagnosed = try await client.call(
+                    .post,
+                    "/v1/auth/diagnose",
+                    key: tenant.testKey.secret,
+                    json: try ProviderGatewayTests.json(["dialect": "alikassa", "body": body, "headers": headers])
+                )
                 #expect(diagnosed.status == .ok, "\(diagnosed.text)")
                 var fields: HTTPFields = [.contentType: "application/json"]
                 for (name, value) in headers { fields[HTTPField.Name(name)!] = value }
                 let gateway = try await client.execute(uri: "/v1/auth/test", method: .post, headers: fields, body: ByteBuffer(string: body)) { $0 }
                 let (valid, stepCode) = Self.diagnosis(diagnosed)
-                return Verdicts(gatewayStatus: gateway.status, gatewayCode: gateway.status == .ok ? nil : gateway.json["code"] as? String,
-                                diagnosisValid: valid, diagnosisStepCode: stepCode, text: "gateway \(gateway.text) diagnosis \(diagnosed.text)")
+                return Verdicts(
+                    gatewayStatus: gateway.status,
+                    gatewayCode: gateway.status == .ok ? nil : gateway.json["code"] as? String,
+                    diagnosisValid: valid,
+                    diagnosisStepCode: stepCode,
+                    text: "gateway \(gateway.text) diagnosis \(diagnosed.text)"
+                )
             }
             let body = #"{"amount":"5.00","order":"\#(UUID().uuidString)"}"#
             // No Sign header for an unknown account: the headers are judged before the store is looked up.
-            try await verdicts(body, headers: ["Account": UUID().uuidString]).expectAgreement("unknown account, no Sign", expected: "signature_missing")
-            try await verdicts(body, headers: ["Account": UUID().uuidString, "Sign": try sign(body)]).expectAgreement("unknown account", expected: "unknown_store")
-            try await verdicts(body, headers: ["Account": empty.externalID, "Sign": try sign(body)]).expectAgreement("no active key", expected: "unknown_key_index")
-            try await verdicts(body, headers: ["Account": kassa.externalID, "Sign": try sign(body, with: stranger)]).expectAgreement("another key", expected: "signature_invalid")
-            try await verdicts(body, headers: ["Account": kassa.externalID, "Sign": "***"]).expectAgreement("not base64", expected: "signature_invalid")
+            try await verdicts(body, headers: ["Account": UUID().uuidString]).expectAgreement(
+                "unknown account, no Sign",
+                expected: "signature_missing"
+            )
+            try await verdicts(body, headers: ["Account": UUID().uuidString, "Sign": try sign(body)]).expectAgreement(
+                "unknown account",
+                expected: "unknown_store"
+            )
+            try await verdicts(body, headers: ["Account": empty.externalID, "Sign": try sign(body)]).expectAgreement(
+                "no active key",
+                expected: "unknown_key_index"
+            )
+            try await verdicts(body, headers: ["Account": kassa.externalID, "Sign": try sign(body, with: stranger)]).expectAgreement(
+                "another key",
+                expected: "signature_invalid"
+            )
+            try await verdicts(body, headers: ["Account": kassa.externalID, "Sign": "***"]).expectAgreement(
+                "not base64",
+                expected: "signature_invalid"
+            )
             try await verdicts(body, headers: ["Account": kassa.externalID, "Sign": try sign(body)]).expectAgreement("valid", expected: nil)
             // The gateway just accepted it: both now call it a replay.
-            try await verdicts(body, headers: ["Account": kassa.externalID, "Sign": try sign(body)]).expectAgreement("replay", expected: "replayed_request")
+            try await verdicts(body, headers: ["Account": kassa.externalID, "Sign": try sign(body)]).expectAgreement(
+                "replay",
+                expected: "replayed_request"
+            )
         }
     }
 }
@@ -151,11 +249,24 @@ import Testing
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let privateKey = Curve25519.Signing.PrivateKey()
-        let registered = try await services.signingKeys.register(merchantID: tenant.merchant.id, mode: .test, name: "backend",
-                                                                 pem: VerificationKey.ed25519(privateKey.publicKey).spkiPEM, limits: RequestedLimits(), by: .platformOperator)
+        let registered = try await services.signingKeys.register(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            name: "backend",
+            pem: VerificationKey.ed25519(privateKey.publicKey).spkiPEM,
+            limits: RequestedLimits(),
+            by: .platformOperator
+        )
         await services.store.shutdown()
-        let headers = try ManualSigning.signRFC9421(method: "GET", url: "https://localhost/v1/auth/test", body: [], key: .ed25519(privateKey),
-                                                    keyID: registered.id, created: Int(Date().timeIntervalSince1970), nonce: UUID().uuidString)
+        let headers = try ManualSigning.signRFC9421(
+            method: "GET",
+            url: "https://localhost/v1/auth/test",
+            body: [],
+            key: .ed25519(privateKey),
+            keyID: registered.id,
+            created: Int(Date().timeIntervalSince1970),
+            nonce: UUID().uuidString
+        )
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
             var fields: HTTPFields = [:]
@@ -164,10 +275,15 @@ import Testing
             #expect(first.status == .ok, "\(first.text)")
             let again = try await client.execute(uri: "/v1/auth/test", method: .get, headers: fields) { $0 }
             again.expectProblem(.unauthorized, "replayed_request")
-            let diagnosed = try await client.call(.post, "/v1/auth/diagnose", key: tenant.testKey.secret, json: try ProviderGatewayTests.json([
-                "dialect": "rfc9421", "body": "", "method": "GET", "url": "https://localhost/v1/auth/test",
-                "headers": Dictionary(uniqueKeysWithValues: headers.map { ($0.name, $0.value) }),
-            ]))
+            let diagnosed = try await client.call(
+                .post,
+                "/v1/auth/diagnose",
+                key: tenant.testKey.secret,
+                json: try ProviderGatewayTests.json([
+                    "dialect": "rfc9421", "body": "", "method": "GET", "url": "https://localhost/v1/auth/test",
+                    "headers": Dictionary(uniqueKeysWithValues: headers.map { ($0.name, $0.value) }),
+                ])
+            )
             #expect(diagnosed.json["valid"] as? Bool == false, "\(diagnosed.text)")
             #expect(diagnosed.text.contains("replayed_request"), "\(diagnosed.text)")
         }

@@ -21,7 +21,10 @@ import Testing
     /// A test key floods the gateway: the 26th request of one second is refused with 429, Retry-After
     /// and the draft headers, and every admitted answer says how much room is left.
     @Test func aTestKeyPastTheDefaultQuotaIsRefusedWithTheDraftHeaders() async throws {
-        let settings = Harness.settings { $0.rateLimitTest = 25; $0.rateLimitLive = 100 }
+        let settings = Harness.settings {
+            $0.rateLimitTest = 25
+            $0.rateLimitLive = 100
+        }
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         await services.store.shutdown()
@@ -56,11 +59,19 @@ import Testing
     /// The merchant gives one key a tighter limit through the API; another merchant's id, a test key and a
     /// nonsense quota are refused; the limit binds that key only and is lifted again.
     @Test func aCredentialsOwnLimitBindsItAloneAndOnlyALiveKeySetsIt() async throws {
-        let settings = Harness.settings { $0.rateLimitTest = 1000; $0.rateLimitLive = 1000 }
+        let settings = Harness.settings {
+            $0.rateLimitTest = 1000
+            $0.rateLimitLive = 1000
+        }
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let other = try await Harness.tenant(services)
-        let second = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(name: "ci"), by: .platformOperator)
+        let second = try await services.secretKeys.create(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            options: .init(name: "ci"),
+            by: .platformOperator
+        )
         await services.store.shutdown()
         let app = try await Harness.app(settings, clock: Self.frozenClock())
         let path = "/v1/manage/rate-limits/test/\(tenant.testKey.info.id)"
@@ -71,7 +82,9 @@ import Testing
             try await client.call(.put, "/v1/manage/rate-limits/test/\(other.testKey.info.id)", key: tenant.liveKey.secret, json: #"{"quota": 2}"#) {
                 $0.expectProblem(.notFound, "resource_missing")
             }
-            try await client.call(.put, path, key: tenant.liveKey.secret, json: #"{"quota": 0}"#) { $0.expectProblem(.badRequest, "invalid_rate_limit") }
+            try await client.call(.put, path, key: tenant.liveKey.secret, json: #"{"quota": 0}"#) {
+                $0.expectProblem(.badRequest, "invalid_rate_limit")
+            }
             try await client.call(.put, path, key: tenant.liveKey.secret, json: #"{"quota": 2, "window_seconds": 5000}"#) {
                 $0.expectProblem(.badRequest, "invalid_rate_limit")
             }
@@ -97,8 +110,11 @@ import Testing
             try await client.call(.get, "/v1/auth/test", key: second.secret) { #expect($0.status == .ok) }
             try await client.call(.get, "/v1/manage/rate-limits", key: tenant.liveKey.secret) { response in
                 let data = response.json["data"] as? [[String: Any]] ?? []
-                #expect(data.map { "\($0["mode"] ?? "") \($0["subject"] ?? "") \($0["quota"] ?? "")" } ==
-                        ["live merchant 1000", "test merchant 1000", "test \(tenant.testKey.info.id) 2"])
+                #expect(
+                    data.map { "\($0["mode"] ?? "") \($0["subject"] ?? "") \($0["quota"] ?? "")" } == [
+                        "live merchant 1000", "test merchant 1000", "test \(tenant.testKey.info.id) 2",
+                    ]
+                )
             }
             try await client.call(.delete, path, key: tenant.liveKey.secret) { #expect($0.status == .noContent) }
             try await client.call(.delete, path, key: tenant.liveKey.secret) { $0.expectProblem(.notFound, "resource_missing") }
@@ -118,8 +134,12 @@ import Testing
             let store = try await client.call(.post, "/v1/manage/stores", key: tenant.testKey.secret, json: #"{"dialect":"alikassa"}"#)
             let storeID = try #require(store.json["id"] as? String)
             let account = try #require(store.json["account"] as? String)
-            let index = try await client.call(.post, "/v1/manage/stores/\(storeID)/keys", key: tenant.testKey.secret,
-                                              json: try ScopeEscapeTests.json(["public_key": merchantKey.publicKey.spkiPEM]))
+            let index = try await client.call(
+                .post,
+                "/v1/manage/stores/\(storeID)/keys",
+                key: tenant.testKey.secret,
+                json: try ScopeEscapeTests.json(["public_key": merchantKey.publicKey.spkiPEM])
+            )
             let indexID = try #require((index.json["data"] as? [[String: Any]])?.first?["id"] as? String, "\(index.text)")
             try await client.call(.put, "/v1/manage/rate-limits/test/\(indexID)", key: tenant.liveKey.secret, json: #"{"quota": 1}"#) {
                 #expect($0.status == .ok, "\($0.text)")
@@ -156,8 +176,10 @@ import Testing
             var statuses: [HTTPResponse.Status] = []
             for _ in 0..<2 {
                 let session = try await AllianceTests.open(client, serviceCode: serviceCode, privateJWK: privateJWK)
-                let headers: HTTPFields = [.init("x-api_version")!: "1", .init("x-device_id")!: try #require(session["deviceId"] as? String),
-                                           .init("x-refresh_token")!: try #require(session["refreshToken"] as? String)]
+                let headers: HTTPFields = [
+                    .init("x-api_version")!: "1", .init("x-device_id")!: try #require(session["deviceId"] as? String),
+                    .init("x-refresh_token")!: try #require(session["refreshToken"] as? String),
+                ]
                 statuses.append(try await client.execute(uri: "/v1/auth/test", method: .get, headers: headers) { $0 }.status)
             }
             #expect(statuses == [.ok, .tooManyRequests])
@@ -246,7 +268,7 @@ final class BatchedMemoryWindows: RateWindowStore {
     var claims: Int { count.withLock { $0 } }
     func add(_ count: Int, bucket: String, window: Int64, expiresAt: Date) async throws -> Int {
         self.count.withLock { $0 += 1 }
-        try await Task.sleep(for: .milliseconds(2))   // a database round trip, so waiting requests pile up
+        try await Task.sleep(for: .milliseconds(2))  // a database round trip, so waiting requests pile up
         return try await inner.add(count, bucket: bucket, window: window, expiresAt: expiresAt)
     }
     func batch(for quota: Int) -> Int { max(1, quota / 10) }

@@ -22,7 +22,11 @@ import Testing
     }
 
     static func app(_ services: KeywardServices) -> some ApplicationProtocol {
-        Application(router: buildRouter(services, listener: .plainHTTP), configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
+        Application(
+            router: buildRouter(services, listener: .plainHTTP),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            logger: Harness.logger
+        )
     }
 
     static func forwarded(_ address: String) -> HTTPFields {
@@ -34,7 +38,8 @@ import Testing
     @discardableResult
     static func refusal(_ client: some TestClientProtocol, from address: String) async throws -> (took: Duration, paused: Bool) {
         let started = ContinuousClock.now
-        let response = try await client.call(.get, "/v1/auth/test", key: "sk_test_" + String(repeating: "x", count: 40), headers: forwarded(address)) {
+        let response = try await client.call(.get, "/v1/auth/test", key: "sk_test_" + String(repeating: "x", count: 40), headers: forwarded(address))
+        {
             $0.expectProblem(.unauthorized, "invalid_key")
         }
         return (ContinuousClock.now - started, response.headers[.retryAfter] != nil)
@@ -86,4 +91,3 @@ import Testing
         await services.store.shutdown()
     }
 }
-

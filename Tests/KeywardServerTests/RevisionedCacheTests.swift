@@ -36,7 +36,12 @@ import Testing
     @Test func nothingFoundIsNotCachedAndTheLimitBoundsMemory() async {
         let cache = RevisionedCache<Int, String>(limit: 3, invalidatedBy: nil)
         let calls = Mutex(0)
-        for _ in 0..<2 { _ = await cache.value(for: 1) { calls.withLock { $0 += 1 }; return nil } }
+        for _ in 0..<2 {
+            _ = await cache.value(for: 1) {
+                calls.withLock { $0 += 1 }
+                return nil
+            }
+        }
         #expect(calls.withLock { $0 } == 2, "a miss was cached: a key created later would stay unknown")
         for key in 0..<3 { _ = await cache.value(for: key) { "v\(key)" } }
         #expect(cache.count == 3)
@@ -54,8 +59,14 @@ import Testing
         let tenant = try await Harness.tenant(writer)
         let store = try await writer.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos))
         let key = try RSASigningKey.generate(bits: 2048)
-        _ = try await writer.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: key.publicKey.spkiPEM,
-                                            limits: RequestedLimits(), by: .platformOperator)
+        _ = try await writer.stores.addKeys(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            storeID: store.id,
+            pem: key.publicKey.spkiPEM,
+            limits: RequestedLimits(),
+            by: .platformOperator
+        )
 
         // Without an announcement the reader keeps serving what it cached: this is the cache at work.
         #expect(try await reader.storeDirectory.resolve(.mypos, externalID: store.externalID)?.keys.count == 1)
@@ -69,8 +80,15 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await listener.run() }
             try await Task.sleep(for: .milliseconds(500))
-            _ = try await writer.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: key.publicKey.spkiPEM,
-                                                keyIndex: 2, limits: RequestedLimits(), by: .platformOperator)
+            _ = try await writer.stores.addKeys(
+                merchantID: tenant.merchant.id,
+                mode: .test,
+                storeID: store.id,
+                pem: key.publicKey.spkiPEM,
+                keyIndex: 2,
+                limits: RequestedLimits(),
+                by: .platformOperator
+            )
             let start = ContinuousClock.now
             var indexes: [Int] = [1]
             while ContinuousClock.now - start < .seconds(30) {

@@ -33,7 +33,9 @@ import Testing
     /// Each requirement in the table means what it says: a test key never reaches merchant-wide state,
     /// and live credentials take `keys.live`.
     @Test func requirementsReadAsTheyAreChecked() throws {
-        #expect(Authorization.Requirement.write(.settings, scope: .merchant).description == "settings.write, merchant-wide (API: live-mode keys only)")
+        #expect(
+            Authorization.Requirement.write(.settings, scope: .merchant).description == "settings.write, merchant-wide (API: live-mode keys only)"
+        )
         #expect(Authorization.Requirement.read(.credentials).permissions(mode: .live) == [.keysRead, .keysLive])
         #expect(Authorization.Requirement.read(.certificates).permissions(mode: .live) == [.certificatesRead])
         #expect(Authorization.Requirement.write(.certificates).permissions(mode: .live) == [.certificatesWrite, .keysLive])

@@ -21,8 +21,13 @@ import Testing
         let first = try await Harness.services(settings, clock: clock.clock)
         let second = try await Harness.services(settings, clock: clock.clock)
         let tenant = try await Harness.tenant(first)
-        _ = try await first.certificates.upload(merchantID: tenant.merchant.id, mode: .live, type: .ssl, name: "soon",
-                                                files: [try pki.bytes("soon.crt"), try pki.bytes("inter.crt"), try pki.bytes("soon.key")])
+        _ = try await first.certificates.upload(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            type: .ssl,
+            name: "soon",
+            files: [try pki.bytes("soon.crt"), try pki.bytes("inter.crt"), try pki.bytes("soon.key")]
+        )
         let received = Mutex<[String]>([])
         let router = Router()
         router.post("/hook") { request, _ -> HTTPResponse.Status in

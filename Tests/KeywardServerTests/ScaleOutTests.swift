@@ -17,7 +17,12 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let victim = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(name: "victim"), by: .platformOperator)
+        let victim = try await services.secretKeys.create(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            options: .init(name: "victim"),
+            by: .platformOperator
+        )
         await services.store.shutdown()
         let instanceA = try await Harness.app(settings)
         let instanceB = try await Harness.app(settings)
@@ -81,8 +86,10 @@ import Testing
         let tenant = try await Harness.tenant(services)
         #expect(try await services.secretKeys.get(merchantID: tenant.merchant.id, mode: .test, id: tenant.testKey.info.id).lastUsedAt == nil)
         for _ in 0..<50 { _ = try await services.authenticator.authenticate(tenant.testKey.secret, clientAddress: [127, 0, 0, 1]) }
-        #expect(try await services.secretKeys.get(merchantID: tenant.merchant.id, mode: .test, id: tenant.testKey.info.id).lastUsedAt == nil,
-                "no write per request")
+        #expect(
+            try await services.secretKeys.get(merchantID: tenant.merchant.id, mode: .test, id: tenant.testKey.info.id).lastUsedAt == nil,
+            "no write per request"
+        )
         await services.lastUsed.flush()
         let used = try #require(try await services.secretKeys.get(merchantID: tenant.merchant.id, mode: .test, id: tenant.testKey.info.id).lastUsedAt)
         #expect(abs(used.timeIntervalSinceNow) < 5)
@@ -94,10 +101,23 @@ import Testing
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let paymentKey = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "shop", by: .platformOperator)
-        let before = try await services.paymentKeys.orderHash(merchantID: tenant.merchant.id, mode: .test, paymentKeyID: nil, orderID: "1", amount: "10", currency: "EGP")
+        let before = try await services.paymentKeys.orderHash(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            paymentKeyID: nil,
+            orderID: "1",
+            amount: "10",
+            currency: "EGP"
+        )
         let store = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos))
-        _ = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id,
-                                              pem: try RSASigningKey.generate(bits: 2048).publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
+        _ = try await services.stores.addKeys(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            storeID: store.id,
+            pem: try RSASigningKey.generate(bits: 2048).publicKey.spkiPEM,
+            limits: RequestedLimits(),
+            by: .platformOperator
+        )
         // The local CA key file (sealed too) is created by the first start.
         _ = try await buildApplication(settings: settings, logger: Harness.logger).test(.router) { client in
             try await client.call(.get, "/healthz", key: nil) { #expect($0.status == .ok) }
@@ -111,12 +131,21 @@ import Testing
 
         let reopened = try await Harness.services(settings)
         #expect(reopened.keyring.primary.id == report.newKeyID)
-        let after = try await reopened.paymentKeys.orderHash(merchantID: tenant.merchant.id, mode: .test, paymentKeyID: nil, orderID: "1", amount: "10", currency: "EGP")
+        let after = try await reopened.paymentKeys.orderHash(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            paymentKeyID: nil,
+            orderID: "1",
+            amount: "10",
+            currency: "EGP"
+        )
         #expect(after == before)
         let resolved = try await reopened.storeDirectory.resolve(.mypos, externalID: store.externalID)
         #expect(resolved?.keys.count == 1, "the re-sealed platform key opens")
         struct Row: Decodable { let sealed_secret: String }
-        let row = try await reopened.store.sql.raw("SELECT sealed_secret FROM payment_keys WHERE id = \(bind: paymentKey.info.id)").first(decoding: Row.self)
+        let row = try await reopened.store.sql.raw("SELECT sealed_secret FROM payment_keys WHERE id = \(bind: paymentKey.info.id)").first(
+            decoding: Row.self
+        )
         #expect(row?.sealed_secret.hasPrefix("kw1.\(report.newKeyID).") == true)
         #expect(FileManager.default.fileExists(atPath: settings.effectiveMasterKeyFile + ".previous"))
         await reopened.store.shutdown()

@@ -22,10 +22,18 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let manager = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .live,
-                                                           options: .init(permissions: ["keys.live", "keys.read", "keys.write"]), by: .platformOperator)
-        let narrow = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .live,
-                                                          options: .init(permissions: ["keys.read"]), by: .platformOperator)
+        let manager = try await services.secretKeys.create(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            options: .init(permissions: ["keys.live", "keys.read", "keys.write"]),
+            by: .platformOperator
+        )
+        let narrow = try await services.secretKeys.create(
+            merchantID: tenant.merchant.id,
+            mode: .live,
+            options: .init(permissions: ["keys.read"]),
+            by: .platformOperator
+        )
         await services.store.shutdown()
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
@@ -49,7 +57,12 @@ import Testing
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let tomorrow = Date().addingTimeInterval(86400)
-        let temporary = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test, options: .init(expiresAt: tomorrow), by: .platformOperator)
+        let temporary = try await services.secretKeys.create(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            options: .init(expiresAt: tomorrow),
+            by: .platformOperator
+        )
         let paymentKey = try await services.paymentKeys.create(merchantID: tenant.merchant.id, mode: .test, label: "shop", by: .platformOperator)
         await services.store.shutdown()
         let app = try await Harness.app(settings)
@@ -83,14 +96,22 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let restricted = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .test,
-                                                              options: .init(permissions: ["keys.read", "keys.write", "payments.read"]), by: .platformOperator)
+        let restricted = try await services.secretKeys.create(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            options: .init(permissions: ["keys.read", "keys.write", "payments.read"]),
+            by: .platformOperator
+        )
         await services.store.shutdown()
         let app = try await Harness.app(settings)
         let privateKey = Curve25519.Signing.PrivateKey()
         _ = try await app.test(.router) { client in
-            let registered = try await client.call(.post, "/v1/manage/signing-keys", key: restricted.secret,
-                                                   json: try Self.json(["name": "child", "public_key": SignedRequestTests.pem(privateKey)]))
+            let registered = try await client.call(
+                .post,
+                "/v1/manage/signing-keys",
+                key: restricted.secret,
+                json: try Self.json(["name": "child", "public_key": SignedRequestTests.pem(privateKey)])
+            )
             #expect(registered.status == .created, "\(registered.text)")
             let limits = try #require(registered.json["limits"] as? [String: Any])
             #expect(limits["permissions"] as? [String] == ["keys.read", "keys.write", "payments.read"])
@@ -101,8 +122,12 @@ import Testing
                 #expect(response.json["permissions"] as? [String] == ["keys.read", "keys.write", "payments.read"], "not '*'")
             }
             // Asking for more than the creator holds is refused, for every kind.
-            try await client.call(.post, "/v1/manage/signing-keys", key: restricted.secret,
-                                  json: try Self.json(["public_key": SignedRequestTests.pem(.init()), "permissions": ["payments.write"]])) {
+            try await client.call(
+                .post,
+                "/v1/manage/signing-keys",
+                key: restricted.secret,
+                json: try Self.json(["public_key": SignedRequestTests.pem(.init()), "permissions": ["payments.write"]])
+            ) {
                 $0.expectProblem(.forbidden, "insufficient_permissions")
             }
             try await client.call(.post, "/v1/manage/jwks/generate", key: restricted.secret, json: #"{"permissions":["refunds.write"]}"#) {
@@ -128,8 +153,12 @@ import Testing
         let (app, tenant) = try await Harness.appWithTenant()
         let privateKey = Curve25519.Signing.PrivateKey()
         _ = try await app.test(.router) { client in
-            let registered = try await client.call(.post, "/v1/manage/signing-keys", key: tenant.testKey.secret,
-                                                   json: try Self.json(["public_key": SignedRequestTests.pem(privateKey), "allowed_ips": ["10.0.0.0/8"]]))
+            let registered = try await client.call(
+                .post,
+                "/v1/manage/signing-keys",
+                key: tenant.testKey.secret,
+                json: try Self.json(["public_key": SignedRequestTests.pem(privateKey), "allowed_ips": ["10.0.0.0/8"]])
+            )
             #expect(registered.status == .created, "\(registered.text)")
             let keyID = try #require(registered.json["id"] as? String)
             let headers = try SignedRequestTests.signedHeaders(method: "GET", path: "/v1/auth/test", key: .ed25519(privateKey), keyID: keyID)
@@ -144,9 +173,16 @@ import Testing
             try await client.call(.post, "/v1/manage/jwks/generate", key: tenant.testKey.secret, json: #"{"allowed_ips":["192.0.2.0/24"]}"#) {
                 #expect($0.status == .created, "\($0.text)")
             }
-            let code = try #require(try await client.call(.get, "/v1/manage/service-code", key: tenant.testKey.secret).json["service_code"] as? String)
-            try await client.call(.post, "/api-gateway/authorize_virtual_device", key: nil, json: #"{"serviceCode":"\#(code)"}"#,
-                                  headers: [.init("x-api_version")!: "1"]) { $0.expectProblem(.forbidden, "ip_not_allowed") }
+            let code = try #require(
+                try await client.call(.get, "/v1/manage/service-code", key: tenant.testKey.secret).json["service_code"] as? String
+            )
+            try await client.call(
+                .post,
+                "/api-gateway/authorize_virtual_device",
+                key: nil,
+                json: #"{"serviceCode":"\#(code)"}"#,
+                headers: [.init("x-api_version")!: "1"]
+            ) { $0.expectProblem(.forbidden, "ip_not_allowed") }
         }
     }
 
@@ -156,16 +192,24 @@ import Testing
         let (app, tenant) = try await Harness.appWithTenant()
         _ = try await app.test(.router) { client in
             let test = tenant.testKey.secret
-            try await client.call(.put, "/v1/manage/webhook", key: test, json: #"{"url":"https://attacker.example/hook"}"#) { $0.expectProblem(.forbidden, "live_key_required") }
+            try await client.call(.put, "/v1/manage/webhook", key: test, json: #"{"url":"https://attacker.example/hook"}"#) {
+                $0.expectProblem(.forbidden, "live_key_required")
+            }
             try await client.call(.delete, "/v1/manage/webhook", key: test) { $0.expectProblem(.forbidden, "live_key_required") }
             try await client.call(.get, "/v1/manage/webhook/deliveries", key: test) { $0.expectProblem(.forbidden, "live_key_required") }
-            try await client.call(.put, "/v1/manage/apple-pay/domain-association", key: test, json: "attacker's file") { $0.expectProblem(.forbidden, "live_key_required") }
+            try await client.call(.put, "/v1/manage/apple-pay/domain-association", key: test, json: "attacker's file") {
+                $0.expectProblem(.forbidden, "live_key_required")
+            }
             try await client.call(.delete, "/v1/manage/apple-pay/domain-association", key: test) { $0.expectProblem(.forbidden, "live_key_required") }
-            try await client.call(.patch, "/v1/manage/settings", key: test, json: #"{"allowed_ips":[]}"#) { $0.expectProblem(.forbidden, "live_key_required") }
+            try await client.call(.patch, "/v1/manage/settings", key: test, json: #"{"allowed_ips":[]}"#) {
+                $0.expectProblem(.forbidden, "live_key_required")
+            }
             try await client.call(.get, "/v1/manage/settings", key: test) { $0.expectProblem(.forbidden, "live_key_required") }
 
             // Live changes are audited; a test key reads test-mode entries only.
-            try await client.call(.post, "/v1/manage/keys", key: tenant.liveKey.secret, json: #"{"name":"live child"}"#) { #expect($0.status == .created) }
+            try await client.call(.post, "/v1/manage/keys", key: tenant.liveKey.secret, json: #"{"name":"live child"}"#) {
+                #expect($0.status == .created)
+            }
             try await client.call(.post, "/v1/manage/keys", key: test, json: #"{"name":"test child"}"#) { #expect($0.status == .created) }
             let seenByTest = try await client.call(.get, "/v1/manage/audit", key: test)
             let testEntries = try #require(seenByTest.json["data"] as? [[String: Any]])
@@ -182,14 +226,26 @@ import Testing
     @Test func orderIdsThatMakeTheHashAmbiguousAreRefused() async throws {
         let (app, tenant) = try await Harness.appWithTenant()
         _ = try await app.test(.router) { client in
-            try await client.call(.post, "/v1/manage/payment-keys", key: tenant.testKey.secret, json: #"{"label":"shop"}"#) { #expect($0.status == .created) }
-            let hash = try await client.call(.post, "/v1/manage/order-hash", key: tenant.testKey.secret,
-                                             json: #"{"order_id":"A","amount":"1.2","currency":"EGP"}"#).json["hash"] as? String
+            try await client.call(.post, "/v1/manage/payment-keys", key: tenant.testKey.secret, json: #"{"label":"shop"}"#) {
+                #expect($0.status == .created)
+            }
+            let hash =
+                try await client.call(
+                    .post,
+                    "/v1/manage/order-hash",
+                    key: tenant.testKey.secret,
+                    json: #"{"order_id":"A","amount":"1.2","currency":"EGP"}"#
+                ).json["hash"] as? String
             let forged = #"{"order_id":"A.1","amount":"2","currency":"EGP","hash":"\#(hash ?? "")"}"#
             try await client.call(.post, "/v1/manage/order-hash/verify", key: tenant.testKey.secret, json: forged) {
                 $0.expectProblem(.badRequest, "order_id_has_separator")
             }
-            try await client.call(.post, "/v1/manage/order-hash", key: tenant.testKey.secret, json: #"{"order_id":"A.1","amount":"2","currency":"EGP"}"#) {
+            try await client.call(
+                .post,
+                "/v1/manage/order-hash",
+                key: tenant.testKey.secret,
+                json: #"{"order_id":"A.1","amount":"2","currency":"EGP"}"#
+            ) {
                 $0.expectProblem(.badRequest, "order_id_has_separator")
             }
         }
@@ -204,7 +260,12 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings, clock: clock.clock)
         let (email, password, merchant) = try await CabinetTests.member(services, role: .developer)
-        let unrestricted = try await services.secretKeys.create(merchantID: merchant.id, mode: .test, options: .init(name: "owner's"), by: .platformOperator)
+        let unrestricted = try await services.secretKeys.create(
+            merchantID: merchant.id,
+            mode: .test,
+            options: .init(name: "owner's"),
+            by: .platformOperator
+        )
         let app = try await Harness.app(settings, clock: clock.clock)
         _ = try await app.test(.router) { client in
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: nil, at: clock.clock.now())
@@ -212,14 +273,29 @@ import Testing
             #expect(!page.contains("value=\"unrestricted\""), "a Developer is not offered unrestricted keys")
             #expect(page.contains("permission.keys.write") && !page.contains("permission.settings.write"))
             let csrf = try #require(Browser.csrf(page))
-            let wide = try await browser.send(client, .post, "/cabinet/keys", form: ["mode": "test", "csrf": csrf, "name": "sneaky", "access": "unrestricted"])
+            let wide = try await browser.send(
+                client,
+                .post,
+                "/cabinet/keys",
+                form: ["mode": "test", "csrf": csrf, "name": "sneaky", "access": "unrestricted"]
+            )
             #expect(wide.status == .forbidden && String(buffer: wide.body).contains("lacks"))
-            let forged = try await browser.send(client, .post, "/cabinet/keys",
-                                                form: ["mode": "test", "csrf": csrf, "name": "forged", "access": "restricted", "permission.settings.write": "on"])
+            let forged = try await browser.send(
+                client,
+                .post,
+                "/cabinet/keys",
+                form: ["mode": "test", "csrf": csrf, "name": "forged", "access": "restricted", "permission.settings.write": "on"]
+            )
             #expect(forged.status == .forbidden)
-            let made = try await browser.send(client, .post, "/cabinet/keys",
-                                              form: ["mode": "test", "csrf": csrf, "name": "backend", "access": "restricted",
-                                                     "permission.keys.read": "on", "scopes": "payments.write, refunds.read"])
+            let made = try await browser.send(
+                client,
+                .post,
+                "/cabinet/keys",
+                form: [
+                    "mode": "test", "csrf": csrf, "name": "backend", "access": "restricted",
+                    "permission.keys.read": "on", "scopes": "payments.write, refunds.read",
+                ]
+            )
             #expect(made.status == .created, "\(String(buffer: made.body).prefix(300))")
             let secret = try CabinetKeyActionsTests.secret(made)
             try await client.call(.get, "/v1/auth/test", key: secret) { response in
@@ -228,7 +304,12 @@ import Testing
             try await client.call(.put, "/v1/manage/webhook", key: secret, json: #"{"url":"https://attacker.example/hook"}"#) {
                 #expect($0.status == .forbidden)
             }
-            let roll = try await browser.send(client, .post, "/cabinet/keys/\(unrestricted.info.id)/roll", form: ["mode": "test", "csrf": csrf, "overlap": "0"])
+            let roll = try await browser.send(
+                client,
+                .post,
+                "/cabinet/keys/\(unrestricted.info.id)/roll",
+                form: ["mode": "test", "csrf": csrf, "overlap": "0"]
+            )
             #expect(roll.status == .forbidden && !String(buffer: roll.body).contains("kw_test_"))
             try await client.call(.get, "/v1/auth/test", key: unrestricted.secret) { #expect($0.status == .ok, "nothing was rolled") }
         }

@@ -1,8 +1,9 @@
 import Configuration
 import Foundation
-@testable import KeywardServer
 import Synchronization
 import Testing
+
+@testable import KeywardServer
 
 /// Where setting values come from (flags, environment, config file, defaults, through swift-configuration),
 /// what a bad value gets, and that secret values never show.
@@ -33,7 +34,9 @@ import Testing
 
     /// Today's config files keep working: quoted numbers, comma-separated lists, JSON booleans.
     @Test func configFileValuesOfAnyJSONTypeAreRead() throws {
-        let file = try Self.configFile(#"{"https_port": "9443", "trusted_proxy": "10.0.0.0/8, 192.168.0.0/16", "insecure_http": true, "hostname": []}"#)
+        let file = try Self.configFile(
+            #"{"https_port": "9443", "trusted_proxy": "10.0.0.0/8, 192.168.0.0/16", "insecure_http": true, "hostname": []}"#
+        )
         let settings = try Settings.resolve(flags: ["config": file], environment: [:])
         #expect(settings.httpsPort == 9443 && settings.insecureHTTP && settings.hostnames.isEmpty)
         #expect(settings.trustedProxies.map(\.description) == ["10.0.0.0/8", "192.168.0.0/16"])
@@ -41,9 +44,13 @@ import Testing
 
     /// Today's `keyward serve` command lines (README, Benchmarks/, .ci/) mean what they meant.
     @Test func commandLineArgumentsBecomeSettingFlags() throws {
-        let benchmark = try Settings.flags(fromArguments: ["--insecure-http", "--http-port", "18080", "--https-port", "18443", "--log-level", "warning"])
+        let benchmark = try Settings.flags(fromArguments: [
+            "--insecure-http", "--http-port", "18080", "--https-port", "18443", "--log-level", "warning",
+        ])
         #expect(benchmark == ["insecure_http": "true", "http_port": "18080", "https_port": "18443", "log_level": "warning"])
-        let repeated = try Settings.flags(fromArguments: ["--hostname", "a.example", "--hostname=b.example", "--insecure-http", "false", "--smtp_port", "2525"])
+        let repeated = try Settings.flags(fromArguments: [
+            "--hostname", "a.example", "--hostname=b.example", "--insecure-http", "false", "--smtp_port", "2525",
+        ])
         #expect(repeated == ["hostname": "a.example,b.example", "insecure_http": "false", "smtp_port": "2525"])
         let settings = try Settings.resolve(flags: repeated, environment: ["KEYWARD_INSECURE_HTTP": "true"])
         #expect(settings.hostnames == ["a.example", "b.example"] && !settings.insecureHTTP && settings.smtpPort == 2525)
@@ -83,9 +90,11 @@ import Testing
     }
 
     @Test func badConfigFilesAreRefusedWithAReason() throws {
-        for (json, mention) in [(#"{"https_port": {"nested": 1}}"#, "https_port"), (#"{"https_port": null}"#, "config file"),
-                                 (#"["https_port"]"#, "JSON object"), (#"{"https_port": 1,"#, "JSON object"),
-                                 (#"{"max_connections": 1.5}"#, "max_connections"), (#"{"htps_port": 1}"#, "htps_port")] {
+        for (json, mention) in [
+            (#"{"https_port": {"nested": 1}}"#, "https_port"), (#"{"https_port": null}"#, "config file"),
+            (#"["https_port"]"#, "JSON object"), (#"{"https_port": 1,"#, "JSON object"),
+            (#"{"max_connections": 1.5}"#, "max_connections"), (#"{"htps_port": 1}"#, "htps_port"),
+        ] {
             let file = try Self.configFile(json)
             #expect { try Settings.resolve(flags: ["config": file], environment: [:]) } throws: { error in
                 error is SettingsError && String(describing: error).contains(mention)
@@ -98,10 +107,14 @@ import Testing
     @Test func secretValuesAreNeverShown() throws {
         let reporter = RecordingReporter()
         let file = try Self.configFile(#"{"smtp_password": "file-secret-3", "smtp_username": "relay-user"}"#)
-        _ = try Settings.resolve(flags: ["config": file, "metrics_token": "flag-secret-1"],
-                                 environment: ["KEYWARD_ACME_EAB_HMAC_KEY": "env-secret-2", "KEYWARD_ACME_EAB_KID": "kid-1",
-                                               "KEYWARD_DATABASE_URL": "postgres://u:db-secret-4@127.0.0.1/k"],
-                                 accessReporter: reporter)
+        _ = try Settings.resolve(
+            flags: ["config": file, "metrics_token": "flag-secret-1"],
+            environment: [
+                "KEYWARD_ACME_EAB_HMAC_KEY": "env-secret-2", "KEYWARD_ACME_EAB_KID": "kid-1",
+                "KEYWARD_DATABASE_URL": "postgres://u:db-secret-4@127.0.0.1/k",
+            ],
+            accessReporter: reporter
+        )
         let log = reporter.lines.withLock { $0.joined(separator: "\n") }
         #expect(log.contains("relay-user") && log.contains("kid-1"), "the reporter saw the reads")
         for secret in ["flag-secret-1", "env-secret-2", "file-secret-3", "db-secret-4"] {

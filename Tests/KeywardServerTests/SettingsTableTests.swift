@@ -1,6 +1,7 @@
 import Foundation
-@testable import KeywardServer
 import Testing
+
+@testable import KeywardServer
 
 /// The one settings table against what people read: README's settings table, docs/keyward.example.json,
 /// `keyward serve --help`, and the defaults `Settings` really has.
@@ -68,8 +69,10 @@ import Testing
             Issue.record("README has no settings table between its markers; proposed section in \(proposed)")
             return
         }
-        #expect(String(readme[start.upperBound..<stop.lowerBound]) == Settings.readmeTable,
-                "README's settings table differs from Settings.table: copy \(proposed) over it")
+        #expect(
+            String(readme[start.upperBound..<stop.lowerBound]) == Settings.readmeTable,
+            "README's settings table differs from Settings.table: copy \(proposed) over it"
+        )
     }
 
     @Test func exampleConfigFileListsEverySettingAtItsDefault() throws {

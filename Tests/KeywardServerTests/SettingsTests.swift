@@ -7,12 +7,14 @@ import Testing
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("kw-config-\(UUID().uuidString).json").path
         try Data(#"{"https_port": 9443, "http_port": 9080, "host": "0.0.0.0", "trusted_proxy": ["10.0.0.0/8"], "insecure_http": true}"#.utf8)
             .write(to: URL(fileURLWithPath: file))
-        let settings = try Settings.resolve(flags: ["config": file, "https_port": "7443"],
-                                            environment: ["KEYWARD_HTTP_PORT": "7080", "KEYWARD_HTTPS_PORT": "6443"])
-        #expect(settings.httpsPort == 7443)   // flag
-        #expect(settings.httpPort == 7080)    // environment
-        #expect(settings.host == "0.0.0.0")   // file
-        #expect(settings.insecureHTTP)        // file
+        let settings = try Settings.resolve(
+            flags: ["config": file, "https_port": "7443"],
+            environment: ["KEYWARD_HTTP_PORT": "7080", "KEYWARD_HTTPS_PORT": "6443"]
+        )
+        #expect(settings.httpsPort == 7443)  // flag
+        #expect(settings.httpPort == 7080)  // environment
+        #expect(settings.host == "0.0.0.0")  // file
+        #expect(settings.insecureHTTP)  // file
         #expect(settings.trustedProxies.map(\.description) == ["10.0.0.0/8"])
         #expect(settings.dataDirectory == "./.keyward")  // default
         #expect(settings.effectiveMasterKeyFile == "./.keyward/master.key")

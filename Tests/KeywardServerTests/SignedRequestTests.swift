@@ -6,15 +6,23 @@ import HummingbirdTesting
 import KeywardCore
 import KeywardCrypto
 import KeywardServer
-import X509
 import KeywardTestSupport
 import SQLKit
 import Testing
+import X509
 
 @Suite(.closesStores) struct SignedRequestTests {
     /// Signs a request the way a merchant's client does (RFC 9421, over the URL the router test client uses).
-    static func signedHeaders(method: String, path: String, query: String? = nil, body: String = "", key: HTTPSigningKey, keyID: String,
-                              nonce: String = UUID().uuidString, created: Int = Int(Date().timeIntervalSince1970)) throws -> HTTPFields {
+    static func signedHeaders(
+        method: String,
+        path: String,
+        query: String? = nil,
+        body: String = "",
+        key: HTTPSigningKey,
+        keyID: String,
+        nonce: String = UUID().uuidString,
+        created: Int = Int(Date().timeIntervalSince1970)
+    ) throws -> HTTPFields {
         var fields: [(name: String, value: String)] = []
         var components = ["@method", "@target-uri"]
         if !body.isEmpty {
@@ -38,8 +46,12 @@ import Testing
         let privateKey = Curve25519.Signing.PrivateKey()
         let signer = HTTPSigningKey.ed25519(privateKey)
         _ = try await app.test(.router) { client in
-            let registered = try await client.call(.post, "/v1/manage/signing-keys", key: tenant.testKey.secret,
-                                                   json: try Self.jsonBody(["name": "backend", "public_key": Self.pem(privateKey)]))
+            let registered = try await client.call(
+                .post,
+                "/v1/manage/signing-keys",
+                key: tenant.testKey.secret,
+                json: try Self.jsonBody(["name": "backend", "public_key": Self.pem(privateKey)])
+            )
             #expect(registered.status == .created, "\(registered.text)")
             let keyID = try #require(registered.json["id"] as? String)
             #expect(registered.json["algorithm"] as? String == "Ed25519")
@@ -67,7 +79,13 @@ import Testing
             // Signed for another path, stale, or by another key.
             let elsewhere = try Self.signedHeaders(method: "GET", path: "/v1/other", key: signer, keyID: keyID)
             try await client.execute(uri: "/v1/auth/test", method: .get, headers: elsewhere) { $0.expectProblem(.unauthorized, "signature_invalid") }
-            let stale = try Self.signedHeaders(method: "GET", path: "/v1/auth/test", key: signer, keyID: keyID, created: Int(Date().timeIntervalSince1970) - 600)
+            let stale = try Self.signedHeaders(
+                method: "GET",
+                path: "/v1/auth/test",
+                key: signer,
+                keyID: keyID,
+                created: Int(Date().timeIntervalSince1970) - 600
+            )
             try await client.execute(uri: "/v1/auth/test", method: .get, headers: stale) { $0.expectProblem(.unauthorized, "signature_expired") }
             let impostor = try Self.signedHeaders(method: "GET", path: "/v1/auth/test", key: .ed25519(Curve25519.Signing.PrivateKey()), keyID: keyID)
             try await client.execute(uri: "/v1/auth/test", method: .get, headers: impostor) { $0.expectProblem(.unauthorized, "signature_invalid") }
@@ -76,10 +94,14 @@ import Testing
 
             // A signing key authenticates API calls, never the management API.
             let manage = try Self.signedHeaders(method: "GET", path: "/v1/manage/keys", key: signer, keyID: keyID)
-            try await client.execute(uri: "/v1/manage/keys", method: .get, headers: manage) { $0.expectProblem(.forbidden, "insufficient_permissions") }
+            try await client.execute(uri: "/v1/manage/keys", method: .get, headers: manage) {
+                $0.expectProblem(.forbidden, "insufficient_permissions")
+            }
 
             // Revoked: refused at once.
-            try await client.call(.post, "/v1/manage/signing-keys/\(keyID)/revoke", key: tenant.testKey.secret) { #expect($0.json["status"] as? String == "revoked") }
+            try await client.call(.post, "/v1/manage/signing-keys/\(keyID)/revoke", key: tenant.testKey.secret) {
+                #expect($0.json["status"] as? String == "revoked")
+            }
             let after = try Self.signedHeaders(method: "GET", path: "/v1/auth/test", key: signer, keyID: keyID)
             try await client.execute(uri: "/v1/auth/test", method: .get, headers: after) { $0.expectProblem(.unauthorized, "unknown_key_index") }
         }
@@ -89,7 +111,12 @@ import Testing
     @Test func generatedKeysSignRequestsAndAreShownOnce() async throws {
         let (app, tenant) = try await Harness.appWithTenant()
         _ = try await app.test(.router) { client in
-            let generated = try await client.call(.post, "/v1/manage/signing-keys/generate", key: tenant.liveKey.secret, json: #"{"algorithm":"ec-p256","name":"pos"}"#)
+            let generated = try await client.call(
+                .post,
+                "/v1/manage/signing-keys/generate",
+                key: tenant.liveKey.secret,
+                json: #"{"algorithm":"ec-p256","name":"pos"}"#
+            )
             #expect(generated.status == .created, "\(generated.text)")
             let keyID = try #require(generated.json["id"] as? String)
             let privatePEM = try #require(generated.json["private_key"] as? String)
@@ -129,13 +156,20 @@ import Testing
             try await client.call(.post, "/v1/manage/signing-keys", key: tenant.testKey.secret, json: try Self.jsonBody(["public_key": expiredPEM])) {
                 $0.expectProblem(.badRequest, "certificate_expired")
             }
-            try await client.call(.post, "/v1/manage/signing-keys", key: tenant.testKey.secret, json: try Self.jsonBody(["public_key": try keys.read("small.pem")])) {
+            try await client.call(
+                .post,
+                "/v1/manage/signing-keys",
+                key: tenant.testKey.secret,
+                json: try Self.jsonBody(["public_key": try keys.read("small.pem")])
+            ) {
                 $0.expectProblem(.badRequest, "private_key_not_accepted")
             }
             try await client.call(.post, "/v1/manage/signing-keys", key: tenant.testKey.secret, json: try Self.jsonBody(["public_key": "garbage"])) {
                 $0.expectProblem(.badRequest, "not_pem")
             }
-            try await client.call(.post, "/v1/manage/signing-keys", key: tenant.testKey.secret, json: "{}") { $0.expectProblem(.badRequest, "missing_field") }
+            try await client.call(.post, "/v1/manage/signing-keys", key: tenant.testKey.secret, json: "{}") {
+                $0.expectProblem(.badRequest, "missing_field")
+            }
             // Test and live keys are separate worlds.
             let live = try await client.call(.get, "/v1/manage/signing-keys", key: tenant.liveKey.secret)
             #expect((live.json["data"] as? [Any])?.isEmpty == true)

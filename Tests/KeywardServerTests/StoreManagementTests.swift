@@ -42,8 +42,14 @@ import Testing
             try await upload(liveID, key: liveKey, ["public_key": "hello"]).expectProblem(.badRequest, "not_pem")
             let truncated = String(try keys.read("a.crt").dropLast(40))
             try await upload(liveID, key: liveKey, ["public_key": truncated]).expectProblem(.badRequest, "not_pem")
-            try await upload(liveID, key: liveKey, ["public_key": try keys.read("a.crt"), "legacy_sha1": true]).expectProblem(.badRequest, "invalid_field")
-            try await upload(liveID, key: liveKey, ["public_key": try keys.read("a.crt"), "key_index": 0]).expectProblem(.badRequest, "invalid_key_index")
+            try await upload(liveID, key: liveKey, ["public_key": try keys.read("a.crt"), "legacy_sha1": true]).expectProblem(
+                .badRequest,
+                "invalid_field"
+            )
+            try await upload(liveID, key: liveKey, ["public_key": try keys.read("a.crt"), "key_index": 0]).expectProblem(
+                .badRequest,
+                "invalid_key_index"
+            )
 
             // A PKCS#7 bundle of two certificates fills two indexes; a taken index is a conflict.
             let bundle = try await upload(liveID, key: liveKey, ["public_key": try keys.read("bundle.p7b")])
@@ -85,7 +91,10 @@ import Testing
 
             // Certificates expire: an upload of an expired one is refused, and a registered one stops verifying.
             clock.advance(40 * 86400)
-            try await upload(liveID, key: liveKey, ["public_key": try keys.read("a.crt"), "key_index": 50]).expectProblem(.badRequest, "certificate_expired")
+            try await upload(liveID, key: liveKey, ["public_key": try keys.read("a.crt"), "key_index": 50]).expectProblem(
+                .badRequest,
+                "certificate_expired"
+            )
             try await client.call(.get, "/v1/manage/stores/\(liveID)", key: liveKey) {
                 #expect(($0.json["keys"] as? [[String: Any]])?.first?["status"] as? String == "expired")
             }
@@ -134,8 +143,12 @@ import Testing
                 $0.expectProblem(.conflict, "private_key_not_kept")
             }
 
-            let encrypted = try await client.call(.post, "/v1/manage/signing-keys/generate", key: secret,
-                                                  json: #"{"algorithm":"rsa-2048","passphrase":"a long passphrase","keep_private_key":true}"#)
+            let encrypted = try await client.call(
+                .post,
+                "/v1/manage/signing-keys/generate",
+                key: secret,
+                json: #"{"algorithm":"rsa-2048","passphrase":"a long passphrase","keep_private_key":true}"#
+            )
             #expect((encrypted.json["private_key"] as? String)?.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----") == true)
             #expect(encrypted.json["private_key_pkcs1"] == nil && encrypted.json["private_jwk"] == nil, "no plaintext form next to the encrypted one")
             #expect(encrypted.json["private_key_kept"] as? Bool == true)
@@ -144,7 +157,10 @@ import Testing
             #expect(exported.status == .ok)
             let exportedPEM = try #require(exported.json["private_key"] as? String)
             let reread = try HTTPSigningKey(pem: exportedPEM)
-            let original = try HTTPSigningKey(pem: try #require(encrypted.json["private_key"] as? String), passphrase: Array("a long passphrase".utf8))
+            let original = try HTTPSigningKey(
+                pem: try #require(encrypted.json["private_key"] as? String),
+                passphrase: Array("a long passphrase".utf8)
+            )
             let base = Array("x".utf8)
             let publicPEM = try #require(encrypted.json["public_key"] as? String)
             let publicKey = try #require(try PublicKeyImport.parse(pem: publicPEM).first?.key)
@@ -165,10 +181,20 @@ import Testing
             // Store keys: the same options.
             let store = try await client.call(.post, "/v1/manage/stores", key: secret, json: #"{"dialect":"alikassa"}"#)
             let storeID = try #require(store.json["id"] as? String)
-            let generated = try await client.call(.post, "/v1/manage/stores/\(storeID)/keys/generate", key: secret, json: #"{"keep_private_key":true}"#)
+            let generated = try await client.call(
+                .post,
+                "/v1/manage/stores/\(storeID)/keys/generate",
+                key: secret,
+                json: #"{"keep_private_key":true}"#
+            )
             let storeKey = try #require((generated.json["data"] as? [[String: Any]])?.first)
             #expect((storeKey["private_jwk"] as? [String: Any])?["alg"] as? String == "RS256")
-            let storeExport = try await client.call(.post, "/v1/manage/stores/\(storeID)/keys/1/private-key", key: secret, json: #"{"passphrase":"another long one"}"#)
+            let storeExport = try await client.call(
+                .post,
+                "/v1/manage/stores/\(storeID)/keys/1/private-key",
+                key: secret,
+                json: #"{"passphrase":"another long one"}"#
+            )
             #expect((storeExport.json["private_key"] as? String)?.hasPrefix("-----BEGIN ENCRYPTED PRIVATE KEY-----") == true, "\(storeExport.text)")
         }
     }

@@ -18,9 +18,11 @@ func echoUpstream() -> Application<RouterResponder<BasicRequestContext>> {
             if body.readableBytes <= 4096 { seen["body"] = String(buffer: body) }
             for field in request.headers { seen["h_" + field.name.canonicalName] = field.value }
             let data = try JSONEncoder().encode(seen)
-            return Response(status: request.uri.path.hasSuffix("/missing") ? .notFound : .accepted,
-                            headers: [.contentType: "application/json", .init("X-Upstream")!: "yes"],
-                            body: .init(byteBuffer: ByteBuffer(data: data)))
+            return Response(
+                status: request.uri.path.hasSuffix("/missing") ? .notFound : .accepted,
+                headers: [.contentType: "application/json", .init("X-Upstream")!: "yes"],
+                body: .init(byteBuffer: ByteBuffer(data: data))
+            )
         }
     }
     return Application(router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)), logger: Harness.logger)
@@ -62,14 +64,27 @@ func echoUpstream() -> Application<RouterResponder<BasicRequestContext>> {
             let settings = Harness.settings { $0.upstreamURL = "http://127.0.0.1:\(port)" }
             let services = try await Harness.services(settings)
             let tenant = try await Harness.tenant(services)
-            let restricted = try await services.secretKeys.create(merchantID: tenant.merchant.id, mode: .live, options: .init(permissions: ["payments.write"]), by: .platformOperator)
+            let restricted = try await services.secretKeys.create(
+                merchantID: tenant.merchant.id,
+                mode: .live,
+                options: .init(permissions: ["payments.write"]),
+                by: .platformOperator
+            )
             await services.store.shutdown()
             let app = try await Harness.app(settings)
             _ = try await app.test(.router) { client in
-                let spoofed: HTTPFields = [.init("Keyward-Merchant-Id")!: "mch_someoneelse", .init("Keyward-Mode")!: "live", .init("X-Custom")!: "kept",
-                                           .connection: "x-hop", .init("X-Hop")!: "dropped"]
+                let spoofed: HTTPFields = [
+                    .init("Keyward-Merchant-Id")!: "mch_someoneelse", .init("Keyward-Mode")!: "live", .init("X-Custom")!: "kept",
+                    .connection: "x-hop", .init("X-Hop")!: "dropped",
+                ]
                 let big = String(repeating: "p", count: 2 * 1024 * 1024)
-                let response = try await client.call(.post, "/v1/payments?capture=true", key: tenant.testKey.secret, json: "{\"note\":\"\(big)\"}", headers: spoofed)
+                let response = try await client.call(
+                    .post,
+                    "/v1/payments?capture=true",
+                    key: tenant.testKey.secret,
+                    json: "{\"note\":\"\(big)\"}",
+                    headers: spoofed
+                )
                 #expect(response.status == .accepted)
                 #expect(response.headers[.init("X-Upstream")!] == "yes")
                 let seen = response.json
@@ -105,7 +120,9 @@ func echoUpstream() -> Application<RouterResponder<BasicRequestContext>> {
         await services.store.shutdown()
         let app = try await Harness.app(settings)
         _ = try await app.test(.router) { client in
-            try await client.call(.post, "/v1/payments", key: tenant.testKey.secret, json: String(repeating: " ", count: 2048)) { $0.expectProblem(.contentTooLarge, "body_too_large") }
+            try await client.call(.post, "/v1/payments", key: tenant.testKey.secret, json: String(repeating: " ", count: 2048)) {
+                $0.expectProblem(.contentTooLarge, "body_too_large")
+            }
             try await client.call(.get, "/v1/payments", key: tenant.testKey.secret) { $0.expectProblem(.badGateway, "upstream_unavailable") }
         }
     }
@@ -120,17 +137,33 @@ func echoUpstream() -> Application<RouterResponder<BasicRequestContext>> {
             let tenant = try await Harness.tenant(services)
             let store = try await services.stores.create(merchantID: tenant.merchant.id, mode: .test, NewStore(name: "shop", dialect: .mypos))
             let merchantKey = try RSASigningKey.generate(bits: 2048)
-            let added = try await services.stores.addKeys(merchantID: tenant.merchant.id, mode: .test, storeID: store.id, pem: merchantKey.publicKey.spkiPEM, limits: RequestedLimits(), by: .platformOperator)
+            let added = try await services.stores.addKeys(
+                merchantID: tenant.merchant.id,
+                mode: .test,
+                storeID: store.id,
+                pem: merchantKey.publicKey.spkiPEM,
+                limits: RequestedLimits(),
+                by: .platformOperator
+            )
             await services.store.shutdown()
             let firstKey = try #require(added.first)
             let platform = try #require(try PublicKeyImport.parse(pem: firstKey.platformCertificatePEM).first?.key)
-            let form = try MyPOSIPC.signed([("IPCmethod", "IPCGetTransactionStatus"), ("IPCVersion", "1.4"), ("SID", store.externalID),
-                                            ("WalletNumber", store.walletNumber ?? ""), ("OrderID", "o-1"), ("KeyIndex", "1"), ("OutputFormat", "json")],
-                                           with: merchantKey)
+            let form = try MyPOSIPC.signed(
+                [
+                    ("IPCmethod", "IPCGetTransactionStatus"), ("IPCVersion", "1.4"), ("SID", store.externalID),
+                    ("WalletNumber", store.walletNumber ?? ""), ("OrderID", "o-1"), ("KeyIndex", "1"), ("OutputFormat", "json"),
+                ],
+                with: merchantKey
+            )
             let body = FormEncoding.encode(form)
             let app = try await Harness.app(settings)
             _ = try await app.test(.router) { client in
-                let response = try await client.execute(uri: "/vmp/checkout-test", method: .post, headers: ProviderGatewayTests.form, body: ByteBuffer(string: body)) { $0 }
+                let response = try await client.execute(
+                    uri: "/vmp/checkout-test",
+                    method: .post,
+                    headers: ProviderGatewayTests.form,
+                    body: ByteBuffer(string: body)
+                ) { $0 }
                 #expect(response.status == .accepted)
                 #expect(response.headers[.init("X-Upstream")!] == "yes")
                 let document = try OrderedJSON.parse(Array(buffer: response.body))

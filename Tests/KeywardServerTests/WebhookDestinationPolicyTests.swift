@@ -51,7 +51,10 @@ import Testing
     }
 
     @Test func theOperatorsNetworksAllowWhatTheyCoverAndNothingElse() throws {
-        let policy = WebhookDestinationPolicy(allowedNetworks: [try IPNetwork(parsing: "127.0.0.0/8"), try IPNetwork(parsing: "::1/128")], resolver: .fixed([:]))
+        let policy = WebhookDestinationPolicy(
+            allowedNetworks: [try IPNetwork(parsing: "127.0.0.0/8"), try IPNetwork(parsing: "::1/128")],
+            resolver: .fixed([:])
+        )
         for allowed in ["127.0.0.1", "127.9.9.9", "::1", "::ffff:127.0.0.1", "64:ff9b::127.0.0.1"] {
             #expect(policy.refusal(for: try #require(IPAddressBytes.parse(allowed))) == nil, "\(allowed)")
         }
@@ -61,26 +64,35 @@ import Testing
     }
 
     @Test func aNameIsJudgedByEveryAddressItHas() async throws {
-        let policy = WebhookDestinationPolicy(resolver: .fixed([
-            "public.hooks.example": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
-            "mixed.hooks.example": ["93.184.215.14", "10.0.0.1"],
-            "mixed6.hooks.example": ["2606:2800:21f:cb07:6820:80da:af6b:8b2c", "fd00::1"],
-            "metadata.hooks.example": ["169.254.169.254"],
-        ]))
+        let policy = WebhookDestinationPolicy(
+            resolver: .fixed([
+                "public.hooks.example": ["93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c"],
+                "mixed.hooks.example": ["93.184.215.14", "10.0.0.1"],
+                "mixed6.hooks.example": ["2606:2800:21f:cb07:6820:80da:af6b:8b2c", "fd00::1"],
+                "metadata.hooks.example": ["169.254.169.254"],
+            ])
+        )
         let checked = try await policy.check("https://public.hooks.example/in")
         #expect(checked.addresses.count == 2 && checked.connectAddress == "93.184.215.14")
         for name in ["mixed.hooks.example", "mixed6.hooks.example", "metadata.hooks.example", "localhost", "api.localhost", "LOCALHOST."] {
-            await #expect { try await policy.check("https://\(name)/in") } throws: { ($0 as? KeywardError)?.code.rawValue == "webhook_destination_forbidden" }
+            await #expect { try await policy.check("https://\(name)/in") } throws: {
+                ($0 as? KeywardError)?.code.rawValue == "webhook_destination_forbidden"
+            }
         }
-        await #expect { try await policy.check("https://nowhere.hooks.example/in") } throws: { ($0 as? KeywardError)?.code.rawValue == "webhook_host_unresolvable" }
+        await #expect { try await policy.check("https://nowhere.hooks.example/in") } throws: {
+            ($0 as? KeywardError)?.code.rawValue == "webhook_host_unresolvable"
+        }
         // A resolver that fails says so with the same code, never with a 500.
         let failing = WebhookDestinationPolicy(resolver: WebhookNameResolver { _ in throw WebhookNameResolver.LookupFailed(temporary: true) })
-        await #expect { try await failing.check("https://public.hooks.example/in") } throws: { ($0 as? KeywardError)?.code.rawValue == "webhook_host_unresolvable" }
+        await #expect { try await failing.check("https://public.hooks.example/in") } throws: {
+            ($0 as? KeywardError)?.code.rawValue == "webhook_host_unresolvable"
+        }
     }
 
     @Test(arguments: [
         "ftp://hooks.example/x", "javascript:alert(1)", "https://user:pw@hooks.example/", "https://user@hooks.example/", "https://hooks.example:0/",
-        "https://hooks.example:65536/", "https://hooks.example:/", "https://hooks.example:8o/", "https://:443/", "https:///x", "https://hooks.example/#frag",
+        "https://hooks.example:65536/", "https://hooks.example:/", "https://hooks.example:8o/", "https://:443/", "https:///x",
+        "https://hooks.example/#frag",
         "https://[::1%25eth0]/", "https://ho st.example/", "https://hooks.example\\@evil.example/", "https://256.1.1.1/", "https://1.2.3.08/",
         "https://exa_mple.com/", "https://-bad.example/", "https://[::1/", "https://[::1]x/", "https://[127.0.0.1]/", "https://127.0.0.%31/",
         "https://hooks.example/\u{0}", "https://hooks.example/ä", "https://a..b/", "https://" + String(repeating: "a", count: 64) + ".example/",
@@ -111,7 +123,10 @@ import Testing
     @Test func theSettingIsReadFromFlagsEnvironmentAndFile() throws {
         let fromEnvironment = try Settings.resolve(flags: [:], environment: ["KEYWARD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8, ::1/128"])
         #expect(fromEnvironment.webhookAllowedNetworks.map(\.description) == ["127.0.0.0/8", "::1/128"])
-        let fromFlag = try Settings.resolve(flags: ["webhook_allowed_networks": "10.1.0.0/16"], environment: ["KEYWARD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"])
+        let fromFlag = try Settings.resolve(
+            flags: ["webhook_allowed_networks": "10.1.0.0/16"],
+            environment: ["KEYWARD_WEBHOOK_ALLOWED_NETWORKS": "127.0.0.0/8"]
+        )
         #expect(fromFlag.webhookAllowedNetworks.map(\.description) == ["10.1.0.0/16"])
         #expect(try Settings.resolve(flags: [:], environment: [:]).webhookAllowedNetworks.isEmpty, "public addresses only by default")
         #expect(Settings.names.contains("webhook_allowed_networks"))

@@ -3,15 +3,16 @@ import HTTPTypes
 import Hummingbird
 import HummingbirdTLS
 import HummingbirdTesting
-@testable import KeywardCore
 import KeywardCrypto
-@testable import KeywardServer
 import KeywardTestSupport
 import NIOCore
 import NIOPosix
 import NIOSSL
 import Synchronization
 import Testing
+
+@testable import KeywardCore
+@testable import KeywardServer
 
 /// Webhooks as a way into the server's network (SSRF): internal destinations in every spelling are
 /// refused at registration (API and cabinet) and again at delivery, a name that changes its answer
@@ -37,7 +38,7 @@ import Testing
 
     static let resolver = WebhookNameResolver.fixed([
         "internal.hooks.example": ["10.0.0.1"],
-        "mixed.hooks.example": ["93.184.215.14", "10.0.0.1"],   // one public, one private: refused
+        "mixed.hooks.example": ["93.184.215.14", "10.0.0.1"],  // one public, one private: refused
         "v6.hooks.example": ["fd00::1"],
         "metadata.hooks.example": ["169.254.169.254"],
     ])
@@ -85,13 +86,23 @@ import Testing
             let browser = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
             let csrf = try #require(Browser.csrf(String(buffer: try await browser.send(client, .get, "/cabinet/settings").body)))
             for destination in Self.internalDestinations {
-                let response = try await browser.send(client, .post, "/cabinet/settings/webhook", form: ["csrf": csrf, "url": destination + Self.secretPath])
+                let response = try await browser.send(
+                    client,
+                    .post,
+                    "/cabinet/settings/webhook",
+                    form: ["csrf": csrf, "url": destination + Self.secretPath]
+                )
                 let page = String(buffer: response.body)
                 #expect(response.status == .badRequest, "\(destination)")
                 #expect(page.contains("Webhooks go only to public addresses"), "\(destination)")
                 #expect(!page.contains(#"id="webhook-secret""#))
             }
-            let unresolvable = try await browser.send(client, .post, "/cabinet/settings/webhook", form: ["csrf": csrf, "url": "https://nowhere.hooks.example/"])
+            let unresolvable = try await browser.send(
+                client,
+                .post,
+                "/cabinet/settings/webhook",
+                form: ["csrf": csrf, "url": "https://nowhere.hooks.example/"]
+            )
             #expect(unresolvable.status == .badRequest && String(buffer: unresolvable.body).contains("does not resolve"))
         }
         #expect(try await services.webhooks.endpoint(merchantID: merchant.id) == nil)
@@ -157,17 +168,27 @@ import Testing
             return .ok
         }
         let serverTLS = TLSConfiguration.makeServerConfiguration(
-            certificateChain: try [pki.path("leaf.crt"), pki.path("inter.crt")].flatMap { try NIOSSLCertificate.fromPEMFile($0) }.map { .certificate($0) },
-            privateKey: .privateKey(try NIOSSLPrivateKey(file: pki.path("leaf.key"), format: .pem)))
+            certificateChain: try [pki.path("leaf.crt"), pki.path("inter.crt")].flatMap { try NIOSSLCertificate.fromPEMFile($0) }.map {
+                .certificate($0)
+            },
+            privateKey: .privateKey(try NIOSSLPrivateKey(file: pki.path("leaf.key"), format: .pem))
+        )
         var clientTLS = TLSConfiguration.makeClientConfiguration()
         clientTLS.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(pki.path("root.crt")))
         var settings = try Harness.isolatedSettings()
         Harness.loopbackWebhooks(&settings, names: ["www.shop.example", "other.hooks.example"])
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let alerts = ExpiryAlerts(services: services, logger: Harness.logger,
-                                  sender: WebhookSender(policy: services.webhooks.destinations, tlsConfiguration: clientTLS))
-        let server = Application(router: router, server: try .tls(.http1(), tlsConfiguration: serverTLS), configuration: .init(address: .hostname("127.0.0.1", port: 0)))
+        let alerts = ExpiryAlerts(
+            services: services,
+            logger: Harness.logger,
+            sender: WebhookSender(policy: services.webhooks.destinations, tlsConfiguration: clientTLS)
+        )
+        let server = Application(
+            router: router,
+            server: try .tls(.http1(), tlsConfiguration: serverTLS),
+            configuration: .init(address: .hostname("127.0.0.1", port: 0))
+        )
         try await server.test(.live) { hook in
             let port = try #require(hook.port)
             // The certificate names www.shop.example (and no loopback address): it verifies only against the name.
@@ -234,8 +255,13 @@ import Testing
 
     /// Queues one notification for the merchant's endpoint, as an expiry change would.
     static func queueDelivery(_ services: KeywardServices, merchantID: String) async throws {
-        try await services.webhooks.enqueue(services.store.sql, merchantIDs: [merchantID], merchantID: merchantID, eventType: "certificate.expiring",
-                                            payload: #"{"type":"certificate.expiring"}"#)
+        try await services.webhooks.enqueue(
+            services.store.sql,
+            merchantIDs: [merchantID],
+            merchantID: merchantID,
+            eventType: "certificate.expiring",
+            payload: #"{"type":"certificate.expiring"}"#
+        )
     }
 }
 
@@ -317,7 +343,13 @@ final class EndlessAnswer: Sendable {
         }
 
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-            guard !started.withLock({ let was = $0; $0 = true; return was }) else { return }
+            guard
+                !started.withLock({
+                    let was = $0
+                    $0 = true
+                    return was
+                })
+            else { return }
             let channel = context.channel
             Task { [state, head, chunk, total] in
                 defer { state.finished.withLock { $0 = true } }

@@ -15,9 +15,15 @@ public struct ChallengeDNS: Sendable {
     public static func start(log: String? = nil) async throws -> ChallengeDNS {
         let ports = try Pebble.freePorts(2)
         let logPath = log ?? FileManager.default.temporaryDirectory.appendingPathComponent("challtestsrv-\(UUID().uuidString).log").path
-        let pid = try Pebble.launch("/usr/bin/pebble-challtestsrv", ["-dns01", "127.0.0.1:\(ports[0])", "-http01", "", "-https01", "", "-tlsalpn01", "",
-                                                                    "-management", "127.0.0.1:\(ports[1])", "-defaultIPv6", ""],
-                                    environment: [:], log: logPath)
+        let pid = try Pebble.launch(
+            "/usr/bin/pebble-challtestsrv",
+            [
+                "-dns01", "127.0.0.1:\(ports[0])", "-http01", "", "-https01", "", "-tlsalpn01", "",
+                "-management", "127.0.0.1:\(ports[1])", "-defaultIPv6", "",
+            ],
+            environment: [:],
+            log: logPath
+        )
         let dns = ChallengeDNS(address: "127.0.0.1:\(ports[0])", managementURL: "http://127.0.0.1:\(ports[1])", pid: pid)
         for _ in 0..<100 {
             if (try? await dns.post("/clear-txt", ["host": "ready.invalid."])) != nil { return dns }

@@ -1,3 +1,6 @@
+import Foundation
+import Synchronization
+
 // Peer programs are started with posix_spawn here rather than Foundation's `Process`: on Linux,
 // Swift 6.3's `Process.run()` reads past a `dirent` while it lists /proc/self/fd
 // (swift-corelibs-foundation PR #5472) and crashes the whole test process now and then, more often
@@ -10,8 +13,6 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import Foundation
-import Synchronization
 
 /// Held while a pipe is made and while a child is spawned (see `ChildPipe.init`).
 private let spawnLock = Mutex(())
@@ -29,8 +30,14 @@ public final class ChildProcess: Sendable {
     public let pid: pid_t
 
     /// Starts `executable` (a path, not looked up in PATH) with `arguments`.
-    public init(_ executable: String, _ arguments: [String], environment: [String: String]? = nil,
-                stdin: Stream = .null, stdout: Stream = .null, stderr: Stream = .null) throws {
+    public init(
+        _ executable: String,
+        _ arguments: [String],
+        environment: [String: String]? = nil,
+        stdin: Stream = .null,
+        stdout: Stream = .null,
+        stderr: Stream = .null
+    ) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -104,7 +111,10 @@ public struct ChildPipe: Sendable {
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
             let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if count > 0 { data.append(contentsOf: buffer[0..<count]); continue }
+            if count > 0 {
+                data.append(contentsOf: buffer[0..<count])
+                continue
+            }
             if count < 0 && errno == EINTR { continue }
             return data
         }

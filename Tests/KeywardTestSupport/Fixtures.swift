@@ -22,12 +22,19 @@ public enum Shell {
     /// is written and standard error read on threads of their own, so a peer that fills one pipe while
     /// we wait on another cannot deadlock us.
     public static func capture(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> (Int32, Data, Data) {
-        signal(SIGPIPE, SIG_IGN)   // a peer that exits before reading its input must not kill the test process
-        let input = try ChildPipe(), output = try ChildPipe(), errors = try ChildPipe()
+        signal(SIGPIPE, SIG_IGN)  // a peer that exits before reading its input must not kill the test process
+        let input = try ChildPipe()
+        let output = try ChildPipe()
+        let errors = try ChildPipe()
         let child: ChildProcess
         do {
-            child = try ChildProcess(executable, arguments, stdin: .descriptor(input.readEnd),
-                                     stdout: .descriptor(output.writeEnd), stderr: .descriptor(errors.writeEnd))
+            child = try ChildProcess(
+                executable,
+                arguments,
+                stdin: .descriptor(input.readEnd),
+                stdout: .descriptor(output.writeEnd),
+                stderr: .descriptor(errors.writeEnd)
+            )
         } catch {
             for fd in [input.readEnd, input.writeEnd, output.readEnd, output.writeEnd, errors.readEnd, errors.writeEnd] { close(fd) }
             throw error

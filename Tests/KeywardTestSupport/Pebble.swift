@@ -17,7 +17,8 @@ public struct Pebble: Sendable {
 
     /// Whether pebble is installed (CI installs it; a bare machine may not have it).
     public static var isInstalled: Bool {
-        FileManager.default.isExecutableFile(atPath: "/usr/bin/pebble") && FileManager.default.isExecutableFile(atPath: "/usr/bin/pebble-challtestsrv")
+        FileManager.default.isExecutableFile(atPath: "/usr/bin/pebble")
+            && FileManager.default.isExecutableFile(atPath: "/usr/bin/pebble-challtestsrv")
     }
 
     /// Starts challtestsrv and pebble and waits for the directory. `eab` makes pebble require external
@@ -45,9 +46,14 @@ public struct Pebble: Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("pebble-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let ports = try freePorts(4)
-        try Shell.run("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                                            "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem", "-subj", "/CN=localhost",
-                                            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "2"])
+        try Shell.run(
+            "/usr/bin/openssl",
+            [
+                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", directory + "/key.pem", "-out", directory + "/cert.pem", "-subj", "/CN=localhost",
+                "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1", "-days", "2",
+            ]
+        )
         var config: [String: Any] = [
             "listenAddress": "127.0.0.1:\(ports[0])", "managementListenAddress": "127.0.0.1:\(ports[1])",
             "certificate": directory + "/cert.pem", "privateKey": directory + "/key.pem",
@@ -58,14 +64,27 @@ public struct Pebble: Sendable {
         let dns = try await ChallengeDNS.start(log: directory + "/challtestsrv.log")
         var environment = ["PEBBLE_VA_NOSLEEP": "1"]
         environment.merge(extraEnvironment) { $1 }
-        let pebble = try launch("/usr/bin/pebble", ["-config", directory + "/config.json", "-dnsserver", dns.address],
-                                environment: environment, log: directory + "/pebble.log")
-        let server = Pebble(directoryURL: "https://127.0.0.1:\(ports[0])/dir", caBundlePath: directory + "/cert.pem", httpPort: ports[2],
-                            managementURL: "https://127.0.0.1:\(ports[1])", dns: dns, pids: [pebble, dns.pid], directory: directory)
+        let pebble = try launch(
+            "/usr/bin/pebble",
+            ["-config", directory + "/config.json", "-dnsserver", dns.address],
+            environment: environment,
+            log: directory + "/pebble.log"
+        )
+        let server = Pebble(
+            directoryURL: "https://127.0.0.1:\(ports[0])/dir",
+            caBundlePath: directory + "/cert.pem",
+            httpPort: ports[2],
+            managementURL: "https://127.0.0.1:\(ports[1])",
+            dns: dns,
+            pids: [pebble, dns.pid],
+            directory: directory
+        )
         // Up to a minute: on a loaded 2-core machine pebble's start-up (key generation) took more than 10 s.
         let deadline = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < deadline {
-            if (try? await Shell.runDetached("/usr/bin/curl", ["-sf", "--cacert", server.caBundlePath, server.directoryURL])) != nil { return server }
+            if (try? await Shell.runDetached("/usr/bin/curl", ["-sf", "--cacert", server.caBundlePath, server.directoryURL])) != nil {
+                return server
+            }
             if server.log.contains("address already in use") {
                 server.stop()
                 throw PortTaken(log: server.log)
@@ -97,13 +116,19 @@ public struct Pebble: Sendable {
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
         defer { try? handle.close() }
         let environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        return try ChildProcess(executable, arguments, environment: environment,
-                                stdout: .descriptor(handle.fileDescriptor), stderr: .descriptor(handle.fileDescriptor)).pid
+        return try ChildProcess(
+            executable,
+            arguments,
+            environment: environment,
+            stdout: .descriptor(handle.fileDescriptor),
+            stderr: .descriptor(handle.fileDescriptor)
+        ).pid
     }
 
     /// Ports nothing listens on right now (the kernel's pick for port 0).
     public static func freePorts(_ count: Int) throws -> [Int] {
-        let script = "import socket\nss=[socket.socket() for _ in range(\(count))]\n[s.bind(('127.0.0.1',0)) for s in ss]\nprint(' '.join(str(s.getsockname()[1]) for s in ss))"
+        let script =
+            "import socket\nss=[socket.socket() for _ in range(\(count))]\n[s.bind(('127.0.0.1',0)) for s in ss]\nprint(' '.join(str(s.getsockname()[1]) for s in ss))"
         return try Shell.run("/usr/bin/python3", ["-c", script]).split(separator: " ").compactMap { Int($0) }
     }
 }

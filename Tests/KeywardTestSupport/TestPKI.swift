@@ -7,7 +7,10 @@ public struct TestPKI: Sendable {
     public init() throws {
         keys = try KeyFixtures()
         try write("ca.ext", "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\nsubjectKeyIdentifier=hash\n")
-        try write("leaf.ext", "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:shop.example,DNS:www.shop.example,IP:192.0.2.7\n")
+        try write(
+            "leaf.ext",
+            "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:shop.example,DNS:www.shop.example,IP:192.0.2.7\n"
+        )
         try root("root", cn: "Test Root")
         try issue("inter", cn: "Test Intermediate", by: "root", ext: "ca.ext")
         try ecKey("leaf")
@@ -25,17 +28,20 @@ public struct TestPKI: Sendable {
 
     public func root(_ name: String, cn: String) throws {
         try ecKey(name)
-        try keys.openssl(["req", "-x509", "-key", path("\(name).key"), "-subj", "/CN=\(cn)", "-days", "3650", "-addext", "basicConstraints=critical,CA:TRUE",
-                          "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", path("\(name).crt")])
+        try keys.openssl([
+            "req", "-x509", "-key", path("\(name).key"), "-subj", "/CN=\(cn)", "-days", "3650", "-addext", "basicConstraints=critical,CA:TRUE",
+            "-addext", "keyUsage=critical,keyCertSign,cRLSign", "-out", path("\(name).crt"),
+        ])
     }
 
     /// A certificate for `name` (key made unless `keyExists`) issued by `issuer`'s key and certificate.
     public func issue(_ name: String, cn: String, by issuer: String, ext: String, days: Int = 90, keyExists: Bool = false) throws {
         if !keyExists { try ecKey(name) }
         try keys.openssl(["req", "-new", "-key", path("\(name).key"), "-subj", "/CN=\(cn)", "-out", path("\(name).csr")])
-        try keys.openssl(["x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(issuer).crt"), "-CAkey", path("\(issuer).key"), "-CAcreateserial",
-                          "-days", "\(days)", "-extfile", path(ext), "-out", path("\(name).crt")])
+        try keys.openssl([
+            "x509", "-req", "-in", path("\(name).csr"), "-CA", path("\(issuer).crt"), "-CAkey", path("\(issuer).key"), "-CAcreateserial",
+            "-days", "\(days)", "-extfile", path(ext), "-out", path("\(name).crt"),
+        ])
     }
 
 }
-

@@ -29,33 +29,74 @@ public struct CabinetSessions: Sendable {
     }
 
     struct Row: Codable {
-        let id: String; let user_id: String; let merchant_id: String; let csrf_token: String; let second_factor: Int64
-        let created_ms: Int64; let expires_ms: Int64; let last_seen_ms: Int64
-        let address: String?; let user_agent: String?
+        let id: String
+        let user_id: String
+        let merchant_id: String
+        let csrf_token: String
+        let second_factor: Int64
+        let created_ms: Int64
+        let expires_ms: Int64
+        let last_seen_ms: Int64
+        let address: String?
+        let user_agent: String?
         var session: CabinetSession {
-            CabinetSession(userID: user_id, merchantID: merchant_id, csrfToken: csrf_token, secondFactor: second_factor != 0, expiresAt: Date(millis: expires_ms))
+            CabinetSession(
+                userID: user_id,
+                merchantID: merchant_id,
+                csrfToken: csrf_token,
+                secondFactor: second_factor != 0,
+                expiresAt: Date(millis: expires_ms)
+            )
         }
     }
 
     /// Starts a session from `origin`; returns the cookie token (shown to the browser only) and the session.
-    public func create(userID: String, merchantID: String, secondFactor: Bool, origin: SessionOrigin) async throws -> (token: String, session: CabinetSession) {
+    public func create(
+        userID: String,
+        merchantID: String,
+        secondFactor: Bool,
+        origin: SessionOrigin
+    ) async throws -> (token: String, session: CabinetSession) {
         let token = TokenHash.make(prefix: "kws_")
         let now = clock.now()
-        let row = Row(id: TokenHash.of(token), user_id: userID, merchant_id: merchantID, csrf_token: TokenHash.make(prefix: ""), second_factor: secondFactor ? 1 : 0,
-                      created_ms: now.millis, expires_ms: now.addingTimeInterval(Self.absoluteLifetime).millis, last_seen_ms: now.millis,
-                      address: String(origin.address.prefix(64)), user_agent: String(origin.userAgent.prefix(200)))
+        let row = Row(
+            id: TokenHash.of(token),
+            user_id: userID,
+            merchant_id: merchantID,
+            csrf_token: TokenHash.make(prefix: ""),
+            second_factor: secondFactor ? 1 : 0,
+            created_ms: now.millis,
+            expires_ms: now.addingTimeInterval(Self.absoluteLifetime).millis,
+            last_seen_ms: now.millis,
+            address: String(origin.address.prefix(64)),
+            user_agent: String(origin.userAgent.prefix(200))
+        )
         try await store.sql.insert(into: "cabinet_sessions").model(row).run()
         return (token, row.session)
     }
 
     /// Replaces the session of `token` by a new one (a new cookie and CSRF token) at a privilege change:
     /// the second factor given, a merchant switched to. A token captured before the change is worthless after.
-    public func rotate(token: String, merchantID: String? = nil, secondFactor: Bool? = nil, origin: SessionOrigin) async throws -> (token: String, session: CabinetSession) {
-        guard let row = try await store.sql.select().column("*").from("cabinet_sessions").where("id", .equal, TokenHash.of(token)).first(decoding: Row.self) else {
+    public func rotate(
+        token: String,
+        merchantID: String? = nil,
+        secondFactor: Bool? = nil,
+        origin: SessionOrigin
+    ) async throws -> (token: String, session: CabinetSession) {
+        guard
+            let row = try await store.sql.select().column("*").from("cabinet_sessions").where("id", .equal, TokenHash.of(token)).first(
+                decoding: Row.self
+            )
+        else {
             throw KeywardError(.unauthenticated, .notSignedIn, "The session ended; sign in again.")
         }
         try await end(token: token)
-        return try await create(userID: row.user_id, merchantID: merchantID ?? row.merchant_id, secondFactor: secondFactor ?? (row.second_factor != 0), origin: origin)
+        return try await create(
+            userID: row.user_id,
+            merchantID: merchantID ?? row.merchant_id,
+            secondFactor: secondFactor ?? (row.second_factor != 0),
+            origin: origin
+        )
     }
 
     /// The user's live sessions, most recently used first.
@@ -64,8 +105,13 @@ public struct CabinetSessions: Sendable {
         return try await store.sql.select().column("*").from("cabinet_sessions").where("user_id", .equal, userID)
             .where("expires_ms", .greaterThan, now).where("last_seen_ms", .greaterThan, now - Int64(Self.idleLifetime * 1000))
             .orderBy("last_seen_ms", .descending).all(decoding: Row.self).map {
-                SessionSummary(handle: String($0.id.prefix(16)), createdAt: Date(millis: $0.created_ms), lastSeenAt: Date(millis: $0.last_seen_ms),
-                               address: $0.address ?? "unknown", userAgent: $0.user_agent ?? "")
+                SessionSummary(
+                    handle: String($0.id.prefix(16)),
+                    createdAt: Date(millis: $0.created_ms),
+                    lastSeenAt: Date(millis: $0.last_seen_ms),
+                    address: $0.address ?? "unknown",
+                    userAgent: $0.user_agent ?? ""
+                )
             }
     }
 
@@ -76,13 +122,17 @@ public struct CabinetSessions: Sendable {
     public func lookup(token: String) async throws -> CabinetSession? {
         guard token.hasPrefix("kws_"), token.utf8.count < 100 else { return nil }
         let id = TokenHash.of(token)
-        guard let row = try await store.sql.select().column("*").from("cabinet_sessions").where("id", .equal, id).first(decoding: Row.self) else { return nil }
+        guard let row = try await store.sql.select().column("*").from("cabinet_sessions").where("id", .equal, id).first(decoding: Row.self) else {
+            return nil
+        }
         let now = clock.now().millis
         guard row.expires_ms > now, now - row.last_seen_ms < Int64(Self.idleLifetime * 1000) else {
             try await store.sql.delete(from: "cabinet_sessions").where("id", .equal, id).run()
             return nil
         }
-        if now - row.last_seen_ms > 60_000 { try await store.sql.update("cabinet_sessions").set("last_seen_ms", to: now).where("id", .equal, id).run() }
+        if now - row.last_seen_ms > 60_000 {
+            try await store.sql.update("cabinet_sessions").set("last_seen_ms", to: now).where("id", .equal, id).run()
+        }
         return row.session
     }
 

@@ -34,7 +34,9 @@ struct FailureThrottle: Sendable {
     /// The end of the subject's lock, when it is locked now.
     func lockedUntil(_ subject: String) async throws -> Date? {
         struct Row: Decodable { let locked_until_ms: Int64? }
-        let row = try await store.sql.select().column("locked_until_ms").from("sign_in_throttles").where("subject", .equal, subject).first(decoding: Row.self)
+        let row = try await store.sql.select().column("locked_until_ms").from("sign_in_throttles").where("subject", .equal, subject).first(
+            decoding: Row.self
+        )
         guard let until = row?.locked_until_ms, until > clock.now().millis else { return nil }
         return Date(millis: until)
     }
@@ -45,13 +47,15 @@ struct FailureThrottle: Sendable {
         struct Row: Decodable { let failures: Int64 }
         let now = clock.now().millis
         let forgetBefore = now - Int64(policy.memory * 1000)
-        let counted = try await store.sql.raw("""
+        let counted = try await store.sql.raw(
+            """
             INSERT INTO sign_in_throttles (subject, failures, locked_until_ms, updated_ms) VALUES (\(bind: subject), 1, NULL, \(bind: now))
             ON CONFLICT (subject) DO UPDATE SET
                 failures = CASE WHEN sign_in_throttles.updated_ms < \(bind: forgetBefore) THEN 1 ELSE sign_in_throttles.failures + 1 END,
                 updated_ms = \(bind: now)
             RETURNING failures
-            """).first(decoding: Row.self)
+            """
+        ).first(decoding: Row.self)
         let failures = counted?.failures ?? 1
         guard failures >= policy.threshold else { return Outcome(failures: failures, lockedUntil: nil) }
         let lock = min(policy.firstLock * pow(2, Double(min(failures - policy.threshold, 30))), policy.maximum)

@@ -37,12 +37,27 @@ public struct PasskeyService: Sendable {
     }
 
     struct Row: Codable {
-        let id: String; let user_id: String; let credential_id: String; let public_key: String; let algorithm: Int64; let sign_count: Int64
-        let name: String; let attestation_format: String; let user_verified: Int64; let created_ms: Int64; let last_used_ms: Int64?
+        let id: String
+        let user_id: String
+        let credential_id: String
+        let public_key: String
+        let algorithm: Int64
+        let sign_count: Int64
+        let name: String
+        let attestation_format: String
+        let user_verified: Int64
+        let created_ms: Int64
+        let last_used_ms: Int64?
         var info: PasskeyInfo {
-            PasskeyInfo(id: id, name: name, algorithm: algorithm == Int64(COSEKey.Algorithm.rs256.rawValue) ? "RS256" : "ES256",
-                        attestationFormat: attestation_format, userVerified: user_verified != 0, createdAt: Date(millis: created_ms),
-                        lastUsedAt: last_used_ms.map { Date(millis: $0) })
+            PasskeyInfo(
+                id: id,
+                name: name,
+                algorithm: algorithm == Int64(COSEKey.Algorithm.rs256.rawValue) ? "RS256" : "ES256",
+                attestationFormat: attestation_format,
+                userVerified: user_verified != 0,
+                createdAt: Date(millis: created_ms),
+                lastUsedAt: last_used_ms.map { Date(millis: $0) }
+            )
         }
     }
 
@@ -81,8 +96,12 @@ public struct PasskeyService: Sendable {
             .orderBy("expires_ms", .descending).offset(Self.pendingChallengesPerUser - 1).limit(1000).all(decoding: Pending.self)
         if !stale.isEmpty { try await store.sql.delete(from: "passkey_challenges").where("id", .in, stale.map(\.id)).run() }
         try await store.sql.insert(into: "passkey_challenges").columns("id", "user_id", "purpose", "expires_ms")
-            .values(SQLBind(Hex.encode(SHA256.hash(data: challenge))), SQLBind(userID), SQLBind(purpose),
-                    SQLBind(now.addingTimeInterval(Self.challengeLifetime).millis)).run()
+            .values(
+                SQLBind(Hex.encode(SHA256.hash(data: challenge))),
+                SQLBind(userID),
+                SQLBind(purpose),
+                SQLBind(now.addingTimeInterval(Self.challengeLifetime).millis)
+            ).run()
         return challenge
     }
 
@@ -94,7 +113,11 @@ public struct PasskeyService: Sendable {
         let found = try await store.sql.delete(from: "passkey_challenges").where("id", .equal, Hex.encode(SHA256.hash(data: challenge)))
             .where("user_id", .equal, userID).where("purpose", .equal, purpose).returning("expires_ms").all(decoding: Found.self)
         guard let row = found.first else {
-            throw KeywardError(.unauthenticated, .webauthnChallengeUnknown, "This passkey answer was used already or was not asked for here; try again.")
+            throw KeywardError(
+                .unauthenticated,
+                .webauthnChallengeUnknown,
+                "This passkey answer was used already or was not asked for here; try again."
+            )
         }
         guard row.expires_ms > clock.now().millis else {
             throw KeywardError(.unauthenticated, .webauthnChallengeExpired, "The passkey request expired; try again.")
@@ -132,15 +155,29 @@ public struct PasskeyService: Sendable {
         let challenge = try await consumeChallenge(clientDataJSON: clientDataJSON, userID: userID, purpose: "register")
         let relyingParty = relyingParty
         let registration = try Self.coded(.invalidInput) { () throws(CodedInputError) in
-            try WebAuthn.verifyRegistration(clientDataJSON: clientDataJSON, attestationObject: attestationObject, challenge: challenge, relyingParty: relyingParty)
+            try WebAuthn.verifyRegistration(
+                clientDataJSON: clientDataJSON,
+                attestationObject: attestationObject,
+                challenge: challenge,
+                relyingParty: relyingParty
+            )
         }
         guard try await rows(userID: userID).count < Self.maximumPerUser else {
             throw KeywardError(.conflict, .tooManyPasskeys, "An account holds at most \(Self.maximumPerUser) passkeys; remove one first.")
         }
-        let row = Row(id: Identifier.make("pky"), user_id: userID, credential_id: Base64URL.encode(registration.credentialID),
-                      public_key: Base64URL.encode(registration.publicKeyCBOR), algorithm: Int64(registration.algorithm.rawValue),
-                      sign_count: Int64(registration.signCount), name: name, attestation_format: registration.attestationFormat,
-                      user_verified: registration.userVerified ? 1 : 0, created_ms: clock.now().millis, last_used_ms: nil)
+        let row = Row(
+            id: Identifier.make("pky"),
+            user_id: userID,
+            credential_id: Base64URL.encode(registration.credentialID),
+            public_key: Base64URL.encode(registration.publicKeyCBOR),
+            algorithm: Int64(registration.algorithm.rawValue),
+            sign_count: Int64(registration.signCount),
+            name: name,
+            attestation_format: registration.attestationFormat,
+            user_verified: registration.userVerified ? 1 : 0,
+            created_ms: clock.now().millis,
+            last_used_ms: nil
+        )
         do {
             try await store.sql.insert(into: "passkeys").model(row).run()
         } catch {

@@ -13,7 +13,9 @@ extension AccountService {
     /// does not invalidate what the member already scanned.
     public func beginTOTP(userID: String) async throws -> (secret: String, uri: String) {
         let user = try await row(id: userID)
-        guard user.totp_enabled == 0 else { throw KeywardError(.conflict, .totpEnabled, "Two-factor authentication is already on; turn it off first to enrol a new device.") }
+        guard user.totp_enabled == 0 else {
+            throw KeywardError(.conflict, .totpEnabled, "Two-factor authentication is already on; turn it off first to enrol a new device.")
+        }
         let secret: [UInt8]
         if let pending = user.sealed_totp_secret {
             secret = try keyring.open(pending, context: Self.totpContext(userID))
@@ -34,7 +36,12 @@ extension AccountService {
         }
         let totp = TOTP(secret: try keyring.open(sealed, context: Self.totpContext(userID)))
         guard let step = totp.verify(code, at: clock.now(), after: nil) else {
-            throw KeywardError(.invalidInput, .invalidCode, "That code does not match; check the device's clock and try the next code.", field: "code")
+            throw KeywardError(
+                .invalidInput,
+                .invalidCode,
+                "That code does not match; check the device's clock and try the next code.",
+                field: "code"
+            )
         }
         let codes = Self.makeRecoveryCodes()
         try await store.sql.update("users").set("totp_enabled", to: Int64(1)).set("totp_last_step", to: step)
@@ -73,7 +80,9 @@ extension AccountService {
         let trimmed = code.trimmingCharacters(in: .whitespaces).lowercased()
         if trimmed.contains("-") {
             var hashes = JSONText.decode([String].self, user.recovery_codes) ?? []
-            guard let index = hashes.firstIndex(where: { ConstantTime.equals(Array($0.utf8), Array(TokenHash.of(trimmed).utf8)) }) else { throw refusal }
+            guard let index = hashes.firstIndex(where: { ConstantTime.equals(Array($0.utf8), Array(TokenHash.of(trimmed).utf8)) }) else {
+                throw refusal
+            }
             hashes.remove(at: index)
             // Compare-and-set: of two requests racing with one recovery code, one wins.
             let updated = try await store.sql.update("users").set("recovery_codes", to: JSONText.encode(hashes)).where("id", .equal, userID)
@@ -106,7 +115,8 @@ extension AccountService {
         }
         try await verifySecondFactor(userID: userID, code: code)
         let codes = Self.makeRecoveryCodes()
-        try await store.sql.update("users").set("recovery_codes", to: JSONText.encode(codes.map { TokenHash.of($0) })).where("id", .equal, userID).run()
+        try await store.sql.update("users").set("recovery_codes", to: JSONText.encode(codes.map { TokenHash.of($0) })).where("id", .equal, userID)
+            .run()
         return codes
     }
 
@@ -133,7 +143,10 @@ public struct SecondFactorLockout: Error, Sendable {
 
     /// As the API and the pages say it.
     public var problem: KeywardError {
-        KeywardError(.forbidden, .secondFactorLocked,
-                     "Too many wrong codes: two-factor sign-in for this account is locked until \(ISO8601DateFormatter().string(from: until)). If that was not you, change your password.")
+        KeywardError(
+            .forbidden,
+            .secondFactorLocked,
+            "Too many wrong codes: two-factor sign-in for this account is locked until \(ISO8601DateFormatter().string(from: until)). If that was not you, change your password."
+        )
     }
 }

@@ -24,8 +24,14 @@ public struct TeamService: Sendable {
     }
 
     struct RoleRow: Codable {
-        let id: String; let merchant_id: String; let name: String; let permissions: String; let created_ms: Int64
-        var role: MemberRole { .custom(id: id, name: name, permissions: Set((JSONText.decode([String].self, permissions) ?? []).compactMap(Permission.init))) }
+        let id: String
+        let merchant_id: String
+        let name: String
+        let permissions: String
+        let created_ms: Int64
+        var role: MemberRole {
+            .custom(id: id, name: name, permissions: Set((JSONText.decode([String].self, permissions) ?? []).compactMap(Permission.init)))
+        }
     }
 
     /// Creates a custom role.
@@ -38,11 +44,21 @@ public struct TeamService: Sendable {
         var set = Set<Permission>()
         for value in permissions {
             guard let permission = Permission(rawValue: value) else {
-                throw KeywardError.invalid(.invalidPermission, "Unknown permission '\(value.prefix(40))'; known: \(Permission.allCases.map(\.rawValue).joined(separator: ", ")).", field: "permissions")
+                throw KeywardError.invalid(
+                    .invalidPermission,
+                    "Unknown permission '\(value.prefix(40))'; known: \(Permission.allCases.map(\.rawValue).joined(separator: ", ")).",
+                    field: "permissions"
+                )
             }
             set.insert(permission)
         }
-        let row = RoleRow(id: Identifier.make("rol"), merchant_id: merchantID, name: name, permissions: JSONText.encode(set.sorted().map(\.rawValue)), created_ms: clock.now().millis)
+        let row = RoleRow(
+            id: Identifier.make("rol"),
+            merchant_id: merchantID,
+            name: name,
+            permissions: JSONText.encode(set.sorted().map(\.rawValue)),
+            created_ms: clock.now().millis
+        )
         try await store.sql.insert(into: "custom_roles").model(row).run()
         return row.role
     }
@@ -57,19 +73,41 @@ public struct TeamService: Sendable {
     /// A stored role value (default name or custom id) of this merchant.
     public func role(merchantID: String, value: String) async throws -> MemberRole {
         if let role = DefaultRole(rawValue: value) { return .builtIn(role) }
-        guard let row = try await store.sql.select().column("*").from("custom_roles").where("id", .equal, value).where("merchant_id", .equal, merchantID)
-            .first(decoding: RoleRow.self) else {
-            throw KeywardError.invalid(.invalidRole, "'\(value.prefix(40))' is neither a default role (\(DefaultRole.allCases.map(\.rawValue).joined(separator: ", "))) nor one of this merchant's custom roles.", field: "role")
+        guard
+            let row = try await store.sql.select().column("*").from("custom_roles").where("id", .equal, value).where(
+                "merchant_id",
+                .equal,
+                merchantID
+            )
+            .first(decoding: RoleRow.self)
+        else {
+            throw KeywardError.invalid(
+                .invalidRole,
+                "'\(value.prefix(40))' is neither a default role (\(DefaultRole.allCases.map(\.rawValue).joined(separator: ", "))) nor one of this merchant's custom roles.",
+                field: "role"
+            )
         }
         return row.role
     }
 
-    struct MembershipRow: Codable { let id: String; let user_id: String; let merchant_id: String; let role: String; let created_ms: Int64 }
+    struct MembershipRow: Codable {
+        let id: String
+        let user_id: String
+        let merchant_id: String
+        let role: String
+        let created_ms: Int64
+    }
 
     /// The member's role at the merchant, nil when not a member.
     public func membership(userID: String, merchantID: String) async throws -> MemberRole? {
-        guard let row = try await store.sql.select().column("*").from("memberships").where("user_id", .equal, userID).where("merchant_id", .equal, merchantID)
-            .first(decoding: MembershipRow.self) else { return nil }
+        guard
+            let row = try await store.sql.select().column("*").from("memberships").where("user_id", .equal, userID).where(
+                "merchant_id",
+                .equal,
+                merchantID
+            )
+            .first(decoding: MembershipRow.self)
+        else { return nil }
         return try? await role(merchantID: merchantID, value: row.role)
     }
 
@@ -85,10 +123,26 @@ public struct TeamService: Sendable {
         let email = try AccountService.normalize(email: email)
         return try await store.transaction { sql in
             let user = try await accounts.findOrCreate(email: email, on: sql)
-            try await sql.insert(into: "memberships").model(MembershipRow(id: Identifier.make("mbr"), user_id: user.id, merchant_id: merchantID,
-                                                                         role: role.storedValue, created_ms: clock.now().millis)).run()
-            let setup = user.password_hash == nil
-                ? try await accounts.issueToken(sql, purpose: "setup", email: email, userID: user.id, merchantID: merchantID, role: nil, lifetime: AccountService.setupLinkLifetime)
+            try await sql.insert(into: "memberships").model(
+                MembershipRow(
+                    id: Identifier.make("mbr"),
+                    user_id: user.id,
+                    merchant_id: merchantID,
+                    role: role.storedValue,
+                    created_ms: clock.now().millis
+                )
+            ).run()
+            let setup =
+                user.password_hash == nil
+                ? try await accounts.issueToken(
+                    sql,
+                    purpose: "setup",
+                    email: email,
+                    userID: user.id,
+                    merchantID: merchantID,
+                    role: nil,
+                    lifetime: AccountService.setupLinkLifetime
+                )
                 : nil
             return (user.info, setup)
         }
@@ -98,7 +152,8 @@ public struct TeamService: Sendable {
     public func members(merchantID: String) async throws -> [Member] {
         var result: [Member] = []
         for row in try await store.sql.select().column("*").from("memberships").where("merchant_id", .equal, merchantID).orderBy("created_ms")
-            .all(decoding: MembershipRow.self) {
+            .all(decoding: MembershipRow.self)
+        {
             guard let role = try? await role(merchantID: merchantID, value: row.role) else { continue }
             result.append(Member(user: try await accounts.get(id: row.user_id), role: role, since: Date(millis: row.created_ms)))
         }
@@ -110,7 +165,11 @@ public struct TeamService: Sendable {
     public func changeRole(merchantID: String, userID: String, to role: MemberRole) async throws {
         try await keepAnOwner(merchantID: merchantID, losing: userID, unless: role == .builtIn(.owner))
         try await store.transaction { sql in
-            try await sql.update("memberships").set("role", to: role.storedValue).where("merchant_id", .equal, merchantID).where("user_id", .equal, userID).run()
+            try await sql.update("memberships").set("role", to: role.storedValue).where("merchant_id", .equal, merchantID).where(
+                "user_id",
+                .equal,
+                userID
+            ).run()
             try await sql.delete(from: "cabinet_sessions").where("user_id", .equal, userID).run()
         }
     }
@@ -127,8 +186,14 @@ public struct TeamService: Sendable {
     func keepAnOwner(merchantID: String, losing userID: String, unless stillOwner: Bool) async throws {
         guard let current = try await membership(userID: userID, merchantID: merchantID) else { throw KeywardError.notFound("member", id: userID) }
         guard current == .builtIn(.owner), !stillOwner else { return }
-        let owners = try await store.sql.select().column("*").from("memberships").where("merchant_id", .equal, merchantID).where("role", .equal, "owner")
-            .all(decoding: MembershipRow.self)
-        guard owners.count > 1 else { throw KeywardError(.conflict, .lastOwner, "A merchant keeps at least one owner: make someone else owner first.") }
+        let owners = try await store.sql.select().column("*").from("memberships").where("merchant_id", .equal, merchantID).where(
+            "role",
+            .equal,
+            "owner"
+        )
+        .all(decoding: MembershipRow.self)
+        guard owners.count > 1 else {
+            throw KeywardError(.conflict, .lastOwner, "A merchant keeps at least one owner: make someone else owner first.")
+        }
     }
 }

@@ -39,8 +39,15 @@ public struct AuditEntry: Sendable, Equatable, Encodable {
     public let hash: String
 
     enum CodingKeys: String, CodingKey {
-        case seq, id, at, merchantID = "merchant_id", actorType = "actor_type", actorID = "actor_id", address, action
-        case targetID = "target_id", outcome, mode, previousHash = "previous_hash", hash
+        case seq, id, at
+        case merchantID = "merchant_id"
+        case actorType = "actor_type"
+        case actorID = "actor_id"
+        case address, action
+        case targetID = "target_id"
+        case outcome, mode
+        case previousHash = "previous_hash"
+        case hash
     }
 
     /// Times as ISO 8601 text, whatever the encoder's date strategy.
@@ -78,25 +85,65 @@ struct AuditRow: Codable {
     let mode: String?
 
     var entry: AuditEntry {
-        AuditEntry(seq: seq, id: id, at: Date(millis: at_ms), merchantID: merchant_id, actorType: actor_type, actorID: actor_id, address: address,
-                   action: action, targetID: target_id, outcome: outcome, mode: mode.flatMap(Mode.init(rawValue:)), previousHash: previous_hash, hash: hash)
+        AuditEntry(
+            seq: seq,
+            id: id,
+            at: Date(millis: at_ms),
+            merchantID: merchant_id,
+            actorType: actor_type,
+            actorID: actor_id,
+            address: address,
+            action: action,
+            targetID: target_id,
+            outcome: outcome,
+            mode: mode.flatMap(Mode.init(rawValue:)),
+            previousHash: previous_hash,
+            hash: hash
+        )
     }
 
     /// SHA-256 over the previous hash and every field, each length-prefixed so no two entries share an input.
     /// The mode is covered when there is one (entries from before modes were recorded keep their hashes).
-    static func hash(previous: String, seq: Int64, id: String, atMillis: Int64, merchantID: String?, actorType: String, actorID: String,
-                     address: String?, action: String, targetID: String?, outcome: String, mode: String?) -> String {
+    static func hash(
+        previous: String,
+        seq: Int64,
+        id: String,
+        atMillis: Int64,
+        merchantID: String?,
+        actorType: String,
+        actorID: String,
+        address: String?,
+        action: String,
+        targetID: String?,
+        outcome: String,
+        mode: String?
+    ) -> String {
         var input = ""
-        for field in [previous, String(seq), id, String(atMillis), merchantID ?? "-", actorType, actorID, address ?? "-", action, targetID ?? "-", outcome]
-            + (mode.map { ["mode", $0] } ?? []) {
+        for field in [
+            previous, String(seq), id, String(atMillis), merchantID ?? "-", actorType, actorID, address ?? "-", action, targetID ?? "-", outcome,
+        ]
+            + (mode.map { ["mode", $0] } ?? [])
+        {
             input += "\(field.utf8.count):\(field)\n"
         }
         return Hex.encode(SHA256.hash(data: Array(input.utf8)))
     }
 
     var recomputedHash: String {
-        Self.hash(previous: previous_hash, seq: seq, id: id, atMillis: at_ms, merchantID: merchant_id, actorType: actor_type, actorID: actor_id,
-                  address: address, action: action, targetID: target_id, outcome: outcome, mode: mode)
+        Self.hash(
+            previous: previous_hash,
+            seq: seq,
+            id: id,
+            atMillis: at_ms,
+            merchantID: merchant_id,
+            actorType: actor_type,
+            actorID: actor_id,
+            address: address,
+            action: action,
+            targetID: target_id,
+            outcome: outcome,
+            mode: mode
+        )
     }
 }
 
@@ -115,8 +162,12 @@ public struct AuditLog: Sendable {
     let checkpointInterval: Int64
     public static let defaultCheckpointInterval: Int64 = 100
 
-    public init(store: KeywardStore, clock: KeywardClock = .system, keyring: MasterKeyring? = nil,
-                checkpointInterval: Int64 = AuditLog.defaultCheckpointInterval) {
+    public init(
+        store: KeywardStore,
+        clock: KeywardClock = .system,
+        keyring: MasterKeyring? = nil,
+        checkpointInterval: Int64 = AuditLog.defaultCheckpointInterval
+    ) {
         self.store = store
         self.clock = clock
         self.keyring = keyring
@@ -127,15 +178,21 @@ public struct AuditLog: Sendable {
     /// leave it nil for merchant-wide changes, which test-mode keys do not see. A change that must not
     /// commit without its entry appends with `append(_:on:)` inside its own transaction instead.
     @discardableResult
-    public func record(merchantID: String?, mode: Mode? = nil, actor: AuditActor, action: String, targetID: String?,
-                       outcome: String = "ok") async throws -> AuditEntry {
+    public func record(
+        merchantID: String?,
+        mode: Mode? = nil,
+        actor: AuditActor,
+        action: String,
+        targetID: String?,
+        outcome: String = "ok"
+    ) async throws -> AuditEntry {
         let draft = Draft(merchantID: merchantID, mode: mode, actor: actor, action: action, targetID: targetID, outcome: outcome)
         var attempt = 0
         while true {
             attempt += 1
             do {
                 return try await store.transaction { sql in try await self.append(draft, on: sql) }
-            } catch where attempt < 50 {
+            } catch  where attempt < 50 {
                 // A writer that does not serialise (an older instance) took this sequence number: chain onto its entry.
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...5)))
             }
@@ -159,7 +216,9 @@ public struct AuditLog: Sendable {
         let row = Self.row(draft, seq: seq, previous: last?.hash ?? Self.genesis, at: clock.now().millis)
         try await sql.insert(into: "audit_log").model(row).run()
         // The checkpoint commits with its entry: never an entry at a checkpoint's place without one.
-        if seq % checkpointInterval == 0, let checkpoint = keyring.flatMap({ AuditCheckpoint.make(seq: seq, hash: row.hash, at: row.at_ms, keyring: $0) }) {
+        if seq % checkpointInterval == 0,
+            let checkpoint = keyring.flatMap({ AuditCheckpoint.make(seq: seq, hash: row.hash, at: row.at_ms, keyring: $0) })
+        {
             try await sql.insert(into: "audit_checkpoints").model(checkpoint).run()
         }
         return row.entry
@@ -171,21 +230,55 @@ public struct AuditLog: Sendable {
     /// The row for `draft` at `seq`, chained onto `previous`; fields longer than their columns are cut.
     static func row(_ draft: Draft, seq: Int64, previous: String, at: Int64) -> AuditRow {
         let id = Identifier.make("aud")
-        let action = String(draft.action.prefix(200)), targetID = draft.targetID.map { String($0.prefix(100)) }
-        let address = draft.actor.address.map { String($0.prefix(64)) }, outcome = String(draft.outcome.prefix(300))
-        let hash = AuditRow.hash(previous: previous, seq: seq, id: id, atMillis: at, merchantID: draft.merchantID, actorType: draft.actor.type,
-                                 actorID: draft.actor.id, address: address, action: action, targetID: targetID, outcome: outcome,
-                                 mode: draft.mode?.rawValue)
-        return AuditRow(seq: seq, id: id, at_ms: at, merchant_id: draft.merchantID, actor_type: draft.actor.type, actor_id: draft.actor.id,
-                        address: address, action: action, target_id: targetID, outcome: outcome, previous_hash: previous, hash: hash,
-                        mode: draft.mode?.rawValue)
+        let action = String(draft.action.prefix(200))
+        let targetID = draft.targetID.map { String($0.prefix(100)) }
+        let address = draft.actor.address.map { String($0.prefix(64)) }
+        let outcome = String(draft.outcome.prefix(300))
+        let hash = AuditRow.hash(
+            previous: previous,
+            seq: seq,
+            id: id,
+            atMillis: at,
+            merchantID: draft.merchantID,
+            actorType: draft.actor.type,
+            actorID: draft.actor.id,
+            address: address,
+            action: action,
+            targetID: targetID,
+            outcome: outcome,
+            mode: draft.mode?.rawValue
+        )
+        return AuditRow(
+            seq: seq,
+            id: id,
+            at_ms: at,
+            merchant_id: draft.merchantID,
+            actor_type: draft.actor.type,
+            actor_id: draft.actor.id,
+            address: address,
+            action: action,
+            target_id: targetID,
+            outcome: outcome,
+            previous_hash: previous,
+            hash: hash,
+            mode: draft.mode?.rawValue
+        )
     }
 
-    struct SeqHash: Decodable { let seq: Int64; let hash: String }
+    struct SeqHash: Decodable {
+        let seq: Int64
+        let hash: String
+    }
 
     /// Entries, newest first; `merchantID` nil = all (operators). `onlyMode` keeps the entries of that
     /// mode only (what a test-mode key may read: never live or merchant-wide entries).
-    public func list(merchantID: String?, onlyMode: Mode? = nil, action: String? = nil, before seq: Int64? = nil, limit: Int = 100) async throws -> [AuditEntry] {
+    public func list(
+        merchantID: String?,
+        onlyMode: Mode? = nil,
+        action: String? = nil,
+        before seq: Int64? = nil,
+        limit: Int = 100
+    ) async throws -> [AuditEntry] {
         var query = store.sql.select().column("*").from("audit_log")
         if let merchantID { query = query.where("merchant_id", .equal, merchantID) }
         if let onlyMode { query = query.where("mode", .equal, onlyMode.rawValue) }
@@ -215,7 +308,10 @@ public struct AuditLog: Sendable {
         var result = Verification()
         var checkpoints: [Int64: AuditCheckpoint] = [:]
         for checkpoint in try await self.checkpoints() + anchors {
-            if let problem = checkpoint.problem(keyring: keyring) { result.firstProblem = (checkpoint.seq, problem); return result }
+            if let problem = checkpoint.problem(keyring: keyring) {
+                result.firstProblem = (checkpoint.seq, problem)
+                return result
+            }
             if let other = checkpoints[checkpoint.seq], other.hash != checkpoint.hash {
                 result.firstProblem = (checkpoint.seq, "two checkpoints disagree on this entry's hash")
                 return result
@@ -231,14 +327,26 @@ public struct AuditLog: Sendable {
                 .all(decoding: AuditRow.self)
             if rows.isEmpty {
                 if Int64(result.entries) < newestAnchored {
-                    result.firstProblem = (Int64(result.entries) + 1, "entries \(result.entries + 1) to \(newestAnchored) are missing (the newest entries were deleted): checkpoint \(newestAnchored) anchors them")
+                    result.firstProblem = (
+                        Int64(result.entries) + 1,
+                        "entries \(result.entries + 1) to \(newestAnchored) are missing (the newest entries were deleted): checkpoint \(newestAnchored) anchors them"
+                    )
                 }
                 return result
             }
             for row in rows {
-                if row.seq != expected { result.firstProblem = (expected, "entry \(expected) is missing (deleted)"); return result }
-                if row.previous_hash != previous { result.firstProblem = (row.seq, "does not link to entry \(row.seq - 1) (an entry before it was changed or removed)"); return result }
-                if row.recomputedHash != row.hash { result.firstProblem = (row.seq, "its contents do not match its hash (edited)"); return result }
+                if row.seq != expected {
+                    result.firstProblem = (expected, "entry \(expected) is missing (deleted)")
+                    return result
+                }
+                if row.previous_hash != previous {
+                    result.firstProblem = (row.seq, "does not link to entry \(row.seq - 1) (an entry before it was changed or removed)")
+                    return result
+                }
+                if row.recomputedHash != row.hash {
+                    result.firstProblem = (row.seq, "its contents do not match its hash (edited)")
+                    return result
+                }
                 if let checkpoint = checkpoints[row.seq], checkpoint.hash != row.hash {
                     result.firstProblem = (row.seq, "does not match its keyed checkpoint (the chain was rewritten)")
                     return result

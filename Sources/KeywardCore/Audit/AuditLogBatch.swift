@@ -56,13 +56,15 @@ extension AuditLog {
                     var checkpoints: [AuditCheckpoint] = []
                     if let keyring = self.keyring {
                         for row in rows where row.seq % self.checkpointInterval == 0 {
-                            if let checkpoint = AuditCheckpoint.make(seq: row.seq, hash: row.hash, at: row.at_ms, keyring: keyring) { checkpoints.append(checkpoint) }
+                            if let checkpoint = AuditCheckpoint.make(seq: row.seq, hash: row.hash, at: row.at_ms, keyring: keyring) {
+                                checkpoints.append(checkpoint)
+                            }
                         }
                     }
                     if !checkpoints.isEmpty { try await sql.insert(into: "audit_checkpoints").models(checkpoints).run() }
                 }
                 return
-            } catch where attempt < 50 {
+            } catch  where attempt < 50 {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 1...10)))
             }
         }

@@ -45,8 +45,16 @@ public final class AuditScope: Sendable {
     /// Returns the entry to mark as recorded once the transaction commits.
     func append(target: String?, on sql: any SQLDatabase) async throws -> AuditEntry? {
         guard entry == nil else { return nil }
-        return try await log.append(.init(merchantID: merchantID, mode: mode, actor: actor, action: action,
-                                          targetID: target ?? fallbackTarget), on: sql)
+        return try await log.append(
+            .init(
+                merchantID: merchantID,
+                mode: mode,
+                actor: actor,
+                action: action,
+                targetID: target ?? fallbackTarget
+            ),
+            on: sql
+        )
     }
 
     func committed(_ entry: AuditEntry) { recorded.withLock { if $0 == nil { $0 = entry } } }
@@ -56,8 +64,14 @@ public final class AuditScope: Sendable {
     @discardableResult
     public func finish(outcome: String = "ok", target: String? = nil) async throws -> AuditEntry {
         if let entry { return entry }
-        let entry = try await log.record(merchantID: merchantID, mode: mode, actor: actor, action: action,
-                                         targetID: target ?? fallbackTarget, outcome: outcome)
+        let entry = try await log.record(
+            merchantID: merchantID,
+            mode: mode,
+            actor: actor,
+            action: action,
+            targetID: target ?? fallbackTarget,
+            outcome: outcome
+        )
         committed(entry)
         return entry
     }

@@ -28,19 +28,30 @@ public struct ACMEState: Sendable {
 
     /// The account key (PKCS#8 PEM) and URL for `directoryURL`, creating the key with `makeKeyPEM` on first use.
     public func account(directoryURL: String, makeKeyPEM: () -> String) async throws -> (id: String, keyPEM: String, accountURL: String?) {
-        if let row = try await store.sql.select().column("*").from("acme_accounts").where("directory_url", .equal, directoryURL).first(decoding: AccountRow.self) {
+        if let row = try await store.sql.select().column("*").from("acme_accounts").where("directory_url", .equal, directoryURL).first(
+            decoding: AccountRow.self
+        ) {
             return (row.id, try keyring.openString(row.sealed_private_key, context: Self.accountContext(row.id)), row.account_url)
         }
         let id = Identifier.make("acct")
         let pem = makeKeyPEM()
-        let row = AccountRow(id: id, directory_url: directoryURL, account_url: nil, sealed_private_key: try keyring.seal(string: pem, context: Self.accountContext(id)),
-                             created_ms: clock.now().millis)
+        let row = AccountRow(
+            id: id,
+            directory_url: directoryURL,
+            account_url: nil,
+            sealed_private_key: try keyring.seal(string: pem, context: Self.accountContext(id)),
+            created_ms: clock.now().millis
+        )
         do {
             try await store.sql.insert(into: "acme_accounts").model(row).run()
             return (id, pem, nil)
         } catch {
             // Another instance created it first: use theirs.
-            guard let theirs = try await store.sql.select().column("*").from("acme_accounts").where("directory_url", .equal, directoryURL).first(decoding: AccountRow.self) else { throw error }
+            guard
+                let theirs = try await store.sql.select().column("*").from("acme_accounts").where("directory_url", .equal, directoryURL).first(
+                    decoding: AccountRow.self
+                )
+            else { throw error }
             return (theirs.id, try keyring.openString(theirs.sealed_private_key, context: Self.accountContext(theirs.id)), theirs.account_url)
         }
     }
@@ -54,7 +65,8 @@ public struct ACMEState: Sendable {
     public func publishChallenge(token: String, keyAuthorization: String, domain: String) async throws {
         try await store.sql.delete(from: "acme_challenges").where("token", .equal, token).run()
         try await store.sql.insert(into: "acme_challenges").columns("token", "key_authorization", "expires_ms", "domain")
-            .values(SQLBind(token), SQLBind(keyAuthorization), SQLBind(clock.now().addingTimeInterval(3600).millis), SQLBind(domain.lowercased())).run()
+            .values(SQLBind(token), SQLBind(keyAuthorization), SQLBind(clock.now().addingTimeInterval(3600).millis), SQLBind(domain.lowercased()))
+            .run()
     }
 
     public func withdrawChallenge(token: String) async throws {
@@ -67,7 +79,8 @@ public struct ACMEState: Sendable {
     /// name that merely resolves to Keyward cannot pass validation with somebody else's order.
     public func challengeResponse(token: String, host: String?) async throws -> String? {
         guard (1...256).contains(token.utf8.count), token.utf8.allSatisfy({ Base64URL.isAlphabet($0) }),
-              let host = host.flatMap(DomainName.host) else { return nil }
+            let host = host.flatMap(DomainName.host)
+        else { return nil }
         struct Row: Decodable { let key_authorization: String }
         return try await store.sql.select().column("key_authorization").from("acme_challenges").where("token", .equal, token)
             .where("domain", .equal, host).where("expires_ms", .greaterThan, clock.now().millis).first(decoding: Row.self)?.key_authorization

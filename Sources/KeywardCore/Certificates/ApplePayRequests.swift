@@ -48,8 +48,15 @@ public struct ApplePayRequests: Sendable {
         let created_ms: Int64
 
         var info: CertificateRequestInfo {
-            CertificateRequestInfo(id: id, type: CertificateType(rawValue: type) ?? .applePayMerchantIdentity, name: name, keyType: key_type,
-                                   csrPEM: csr_pem, certificateID: certificate_id, createdAt: Date(millis: created_ms))
+            CertificateRequestInfo(
+                id: id,
+                type: CertificateType(rawValue: type) ?? .applePayMerchantIdentity,
+                name: name,
+                keyType: key_type,
+                csrPEM: csr_pem,
+                certificateID: certificate_id,
+                createdAt: Date(millis: created_ms)
+            )
         }
     }
 
@@ -62,7 +69,11 @@ public struct ApplePayRequests: Sendable {
         case .applePayMerchantIdentity: algorithm = .rsa2048
         case .applePayPaymentProcessing: algorithm = .p256
         default:
-            throw KeywardError.invalid(.invalidType, "Keyward makes CSRs for apple_pay_merchant_identity (RSA 2048) and apple_pay_payment_processing (EC P-256).", field: "type")
+            throw KeywardError.invalid(
+                .invalidType,
+                "Keyward makes CSRs for apple_pay_merchant_identity (RSA 2048) and apple_pay_payment_processing (EC P-256).",
+                field: "type"
+            )
         }
         // RSA key generation and signing the CSR are CPU work: on the bounded pool.
         let (pair, der) = try await certificates.heavyWork.run {
@@ -72,10 +83,18 @@ public struct ApplePayRequests: Sendable {
         }
         let csrPEM = PEMDocument(type: "CERTIFICATE REQUEST", derBytes: der).pemString
         let id = Identifier.make("csr")
-        let row = Row(id: id, merchant_id: merchantID, mode: mode.rawValue, type: type.rawValue, name: name,
-                      key_type: algorithm == .rsa2048 ? "RSA 2048" : "EC P-256", csr_pem: csrPEM,
-                      sealed_private_key: try keyring.seal(string: pair.privateKeyPEM, context: Self.sealContext(id: id)), certificate_id: nil,
-                      created_ms: clock.now().millis)
+        let row = Row(
+            id: id,
+            merchant_id: merchantID,
+            mode: mode.rawValue,
+            type: type.rawValue,
+            name: name,
+            key_type: algorithm == .rsa2048 ? "RSA 2048" : "EC P-256",
+            csr_pem: csrPEM,
+            sealed_private_key: try keyring.seal(string: pair.privateKeyPEM, context: Self.sealContext(id: id)),
+            certificate_id: nil,
+            created_ms: clock.now().millis
+        )
         try await store.sql.insert(into: "certificate_requests").model(row).run()
         return row.info
     }
@@ -93,7 +112,7 @@ public struct ApplePayRequests: Sendable {
 
     func row(merchantID: String, mode: Mode, id: String) async throws -> Row {
         guard Identifier.isWellFormed(id, prefix: "csr"),
-              let row = try await store.sql.select().column("*").from("certificate_requests").where("id", .equal, id)
+            let row = try await store.sql.select().column("*").from("certificate_requests").where("id", .equal, id)
                 .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue).first(decoding: Row.self)
         else { throw KeywardError.notFound("certificate request", id: id) }
         return row
@@ -101,7 +120,12 @@ public struct ApplePayRequests: Sendable {
 
     /// Accepts Apple's certificate (DER `.cer` or PEM) for the request: it must carry the request's
     /// public key. Stored with the sealed key under the request's type.
-    public func complete(merchantID: String, mode: Mode, id: String, certificate: [UInt8]) async throws -> (info: CertificateInfo, findings: [CertificateFinding]) {
+    public func complete(
+        merchantID: String,
+        mode: Mode,
+        id: String,
+        certificate: [UInt8]
+    ) async throws -> (info: CertificateInfo, findings: [CertificateFinding]) {
         let request = try await row(merchantID: merchantID, mode: mode, id: id)
         guard request.certificate_id == nil else {
             throw KeywardError(.conflict, .requestCompleted, "This request already has its certificate; make a new request to renew.")
@@ -113,10 +137,19 @@ public struct ApplePayRequests: Sendable {
         }
         let key = try Certificate.PrivateKey(pemEncoded: keyPEM)
         guard leaf.publicKey == key.publicKey else {
-            throw KeywardError.invalid(.certificateNotForThisRequest, "This certificate was issued for another key, not for request \(id)'s CSR.", field: "certificate")
+            throw KeywardError.invalid(
+                .certificateNotForThisRequest,
+                "This certificate was issued for another key, not for request \(id)'s CSR.",
+                field: "certificate"
+            )
         }
-        let stored = try await certificates.upload(merchantID: merchantID, mode: mode, type: CertificateType(rawValue: request.type) ?? .applePayMerchantIdentity,
-                                                   name: request.name, files: [certificate, Array(keyPEM.utf8)])
+        let stored = try await certificates.upload(
+            merchantID: merchantID,
+            mode: mode,
+            type: CertificateType(rawValue: request.type) ?? .applePayMerchantIdentity,
+            name: request.name,
+            files: [certificate, Array(keyPEM.utf8)]
+        )
         try await store.sql.update("certificate_requests").set("certificate_id", to: stored.info.id).where("id", .equal, id).run()
         return stored
     }

@@ -15,13 +15,25 @@ extension CertificateService {
     /// `/metrics` turns into `keyward_certificate_expiration_timestamp_seconds` and `…_expiry_state`.
     public func expiryRows() async throws -> [CertificateExpiryRow] {
         struct Row: Decodable {
-            let merchant_id: String; let type: String; let serial: String; let not_after_ms: Int64; let channel_id: String?
+            let merchant_id: String
+            let type: String
+            let serial: String
+            let not_after_ms: Int64
+            let channel_id: String?
         }
-        return try await store.sql.raw("""
+        return try await store.sql.raw(
+            """
             SELECT c.merchant_id, c.type, c.serial, c.not_after_ms, s.id AS channel_id FROM certificates c
             LEFT JOIN sales_channels s ON s.certificate_id = c.id ORDER BY c.merchant_id, c.id
-            """).all(decoding: Row.self).map {
-            CertificateExpiryRow(merchantID: $0.merchant_id, type: $0.type, serial: $0.serial, notAfter: Date(millis: $0.not_after_ms), channelID: $0.channel_id)
+            """
+        ).all(decoding: Row.self).map {
+            CertificateExpiryRow(
+                merchantID: $0.merchant_id,
+                type: $0.type,
+                serial: $0.serial,
+                notAfter: Date(millis: $0.not_after_ms),
+                channelID: $0.channel_id
+            )
         }
     }
 }

@@ -14,8 +14,14 @@ public struct ServingCertificate: Sendable {
 extension CertificateService {
     /// Stores a chain Keyward obtained by ACME (source `acme`), with its private key sealed.
     public func storeIssued(merchantID: String, mode: Mode, name: String, chainPEM: String, privateKeyPEM: String) async throws -> CertificateInfo {
-        try await upload(merchantID: merchantID, mode: mode, type: .ssl, name: name, files: [Array(chainPEM.utf8), Array(privateKeyPEM.utf8)],
-                         source: "acme").info
+        try await upload(
+            merchantID: merchantID,
+            mode: mode,
+            type: .ssl,
+            name: name,
+            files: [Array(chainPEM.utf8), Array(privateKeyPEM.utf8)],
+            source: "acme"
+        ).info
     }
 
     /// The certificate to serve for `serverName`: the certificate of the channel that claims the name
@@ -39,7 +45,12 @@ extension CertificateService {
             .from("channel_domains")
             .join("sales_channels", on: SQLColumn("id", table: "sales_channels"), .equal, SQLColumn("channel_id", table: "channel_domains"))
             .join("certificates", on: SQLColumn("id", table: "certificates"), .equal, SQLColumn("certificate_id", table: "sales_channels"))
-            .join("domain_verifications", on: SQLColumn("merchant_id", table: "domain_verifications"), .equal, SQLColumn("merchant_id", table: "channel_domains"))
+            .join(
+                "domain_verifications",
+                on: SQLColumn("merchant_id", table: "domain_verifications"),
+                .equal,
+                SQLColumn("merchant_id", table: "channel_domains")
+            )
             .where(SQLColumn("domain", table: "channel_domains"), .in, SQLBind.group(candidates))
             .where(SQLColumn("domain", table: "domain_verifications"), .equal, SQLColumn("domain", table: "channel_domains"))
             .where(SQLColumn("status", table: "domain_verifications"), .equal, SQLBind(DomainVerificationStatus.verified.rawValue))
@@ -53,7 +64,8 @@ extension CertificateService {
     /// A stored certificate's leaf, parsed (ACME renewals ask the CA's ARI about it).
     public func parsedCertificate(id: String) async throws -> Certificate {
         struct Row: Decodable { let certificate_pem: String }
-        guard let row = try await store.sql.select().column("certificate_pem").from("certificates").where("id", .equal, id).first(decoding: Row.self) else {
+        guard let row = try await store.sql.select().column("certificate_pem").from("certificates").where("id", .equal, id).first(decoding: Row.self)
+        else {
             throw KeywardError.notFound("certificate", id: id, scoped: false)
         }
         return try Certificate(pemEncoded: row.certificate_pem)

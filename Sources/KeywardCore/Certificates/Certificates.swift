@@ -20,9 +20,15 @@ public enum CertificateStatus: String, Sendable, Codable {
 
     public init(notAfter: Date, now: Date) {
         let left = notAfter.timeIntervalSince(now)
-        if left <= 0 { self = .expired } else if left <= Double(Self.criticalDays) * 86400 { self = .critical } else if left <= Double(Self.expiringDays) * 86400 {
+        if left <= 0 {
+            self = .expired
+        } else if left <= Double(Self.criticalDays) * 86400 {
+            self = .critical
+        } else if left <= Double(Self.expiringDays) * 86400 {
             self = .expiring
-        } else { self = .valid }
+        } else {
+            self = .valid
+        }
     }
 }
 
@@ -56,16 +62,34 @@ public struct CertificateInfo: Sendable, Equatable {
 
 /// The columns a listing shows (no PEM, no sealed key): a fraction of a full row to read and decode.
 struct CertificateSummaryRow: Decodable {
-    static let columns = ["id", "merchant_id", "mode", "type", "name", "subject", "issuer", "serial", "names", "key_type", "fingerprint",
-                          "not_before_ms", "not_after_ms", "created_ms", "source"]
+    static let columns = [
+        "id", "merchant_id", "mode", "type", "name", "subject", "issuer", "serial", "names", "key_type", "fingerprint",
+        "not_before_ms", "not_after_ms", "created_ms", "source",
+    ]
     let id: String, merchant_id: String, mode: String, type: String, name: String, subject: String, issuer: String, serial: String
     let names: String, key_type: String, fingerprint: String, not_before_ms: Int64, not_after_ms: Int64, created_ms: Int64, source: String
 
     var info: CertificateInfo {
-        CertificateInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, type: CertificateType(rawValue: type) ?? .ssl, name: name,
-                        subject: subject, issuer: issuer, serial: serial, names: JSONText.decode([String].self, names) ?? [], keyType: key_type,
-                        fingerprint: fingerprint, notBefore: Date(millis: not_before_ms), notAfter: Date(millis: not_after_ms),
-                        certificatePEM: "", chainPEM: "", hasPrivateKey: false, createdAt: Date(millis: created_ms), source: source)
+        CertificateInfo(
+            id: id,
+            merchantID: merchant_id,
+            mode: Mode(rawValue: mode) ?? .test,
+            type: CertificateType(rawValue: type) ?? .ssl,
+            name: name,
+            subject: subject,
+            issuer: issuer,
+            serial: serial,
+            names: JSONText.decode([String].self, names) ?? [],
+            keyType: key_type,
+            fingerprint: fingerprint,
+            notBefore: Date(millis: not_before_ms),
+            notAfter: Date(millis: not_after_ms),
+            certificatePEM: "",
+            chainPEM: "",
+            hasPrivateKey: false,
+            createdAt: Date(millis: created_ms),
+            source: source
+        )
     }
 }
 
@@ -93,11 +117,26 @@ struct CertificateRow: Codable {
     let alerted_status: String?
 
     var info: CertificateInfo {
-        CertificateInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, type: CertificateType(rawValue: type) ?? .ssl, name: name,
-                        subject: subject, issuer: issuer, serial: serial, names: JSONText.decode([String].self, names) ?? [], keyType: key_type,
-                        fingerprint: fingerprint, notBefore: Date(millis: not_before_ms), notAfter: Date(millis: not_after_ms),
-                        certificatePEM: certificate_pem, chainPEM: chain_pem, hasPrivateKey: sealed_private_key != nil, createdAt: Date(millis: created_ms),
-                        source: source)
+        CertificateInfo(
+            id: id,
+            merchantID: merchant_id,
+            mode: Mode(rawValue: mode) ?? .test,
+            type: CertificateType(rawValue: type) ?? .ssl,
+            name: name,
+            subject: subject,
+            issuer: issuer,
+            serial: serial,
+            names: JSONText.decode([String].self, names) ?? [],
+            keyType: key_type,
+            fingerprint: fingerprint,
+            notBefore: Date(millis: not_before_ms),
+            notAfter: Date(millis: not_after_ms),
+            certificatePEM: certificate_pem,
+            chainPEM: chain_pem,
+            hasPrivateKey: sealed_private_key != nil,
+            createdAt: Date(millis: created_ms),
+            source: source
+        )
     }
 
     static func sealContext(id: String) -> String { "certificate:\(id)" }
@@ -122,7 +161,13 @@ public struct CertificateService: Sendable {
 
     public let heavyWork: HeavyWork
 
-    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system, heavyWork: HeavyWork = .shared) {
+    public init(
+        store: KeywardStore,
+        keyring: MasterKeyring,
+        changes: CredentialChanges,
+        clock: KeywardClock = .system,
+        heavyWork: HeavyWork = .shared
+    ) {
         self.store = store
         self.keyring = keyring
         self.changes = changes
@@ -133,8 +178,15 @@ public struct CertificateService: Sendable {
     /// Reads, judges and stores an upload. Throws `CertificateFileError` for unreadable files,
     /// `CertificateUploadRefusal` when the inspection finds errors. Returns the stored certificate and
     /// the warnings and notes worth showing.
-    public func upload(merchantID: String, mode: Mode, type: CertificateType, name: String?, files: [[UInt8]],
-                       passphrase: [UInt8]? = nil, source: String = "uploaded") async throws -> (info: CertificateInfo, findings: [CertificateFinding]) {
+    public func upload(
+        merchantID: String,
+        mode: Mode,
+        type: CertificateType,
+        name: String?,
+        files: [[UInt8]],
+        passphrase: [UInt8]? = nil,
+        source: String = "uploaded"
+    ) async throws -> (info: CertificateInfo, findings: [CertificateFinding]) {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         // Decrypting the key (PBKDF2) and building the chain are CPU work: on the bounded pool.
         let now = clock.now()
@@ -146,14 +198,30 @@ public struct CertificateService: Sendable {
         let summary = CertificateSummary(leaf)
         let id = Identifier.make("crt")
         let chainPEM = try inspection.chain.dropFirst().map { try $0.serializeAsPEM().pemString }.joined(separator: "\n")
-        let sealedKey = try inspection.privateKey.map { try keyring.seal(string: try $0.serializeAsPEM().pemString, context: CertificateRow.sealContext(id: id)) }
+        let sealedKey = try inspection.privateKey.map {
+            try keyring.seal(string: try $0.serializeAsPEM().pemString, context: CertificateRow.sealContext(id: id))
+        }
         let row = CertificateRow(
-            id: id, merchant_id: merchantID, mode: mode.rawValue, type: type.rawValue,
+            id: id,
+            merchant_id: merchantID,
+            mode: mode.rawValue,
+            type: type.rawValue,
             name: try Validation.name(name ?? summary.subjectAltNames.first ?? summary.subject, field: "name"),
-            subject: summary.subject, issuer: summary.issuer, serial: summary.serial, names: JSONText.encode(summary.subjectAltNames),
-            key_type: summary.keyType, fingerprint: summary.sha256Fingerprint, not_before_ms: summary.notBefore.millis, not_after_ms: summary.notAfter.millis,
-            certificate_pem: try leaf.serializeAsPEM().pemString, chain_pem: chainPEM, sealed_private_key: sealedKey, created_ms: clock.now().millis,
-            source: source, alerted_status: nil)
+            subject: summary.subject,
+            issuer: summary.issuer,
+            serial: summary.serial,
+            names: JSONText.encode(summary.subjectAltNames),
+            key_type: summary.keyType,
+            fingerprint: summary.sha256Fingerprint,
+            not_before_ms: summary.notBefore.millis,
+            not_after_ms: summary.notAfter.millis,
+            certificate_pem: try leaf.serializeAsPEM().pemString,
+            chain_pem: chainPEM,
+            sealed_private_key: sealedKey,
+            created_ms: clock.now().millis,
+            source: source,
+            alerted_status: nil
+        )
         try await changes.commit(in: store, target: id) { sql in try await sql.insert(into: "certificates").model(row).run() }
         return (row.info, inspection.findings)
     }
@@ -162,20 +230,27 @@ public struct CertificateService: Sendable {
     ///
     /// `withPEM: false` reads only what a listing shows (pages of many certificates): the PEM fields of the
     /// answers are then empty and `hasPrivateKey` is false.
-    public func list(merchantID: String?, mode: Mode?, expiringWithin days: Int? = nil, limit: Int = 1000, withPEM: Bool = true) async throws -> [CertificateInfo] {
+    public func list(
+        merchantID: String?,
+        mode: Mode?,
+        expiringWithin days: Int? = nil,
+        limit: Int = 1000,
+        withPEM: Bool = true
+    ) async throws -> [CertificateInfo] {
         var query = store.sql.select().from("certificates")
         query = withPEM ? query.column("*") : query.columns(CertificateSummaryRow.columns.map { SQLColumn($0) })
         if let merchantID { query = query.where("merchant_id", .equal, merchantID) }
         if let mode { query = query.where("mode", .equal, mode.rawValue) }
         if let days { query = query.where("not_after_ms", .lessThanOrEqual, clock.now().addingTimeInterval(Double(days) * 86400).millis) }
         query = query.orderBy("not_after_ms").orderBy("id").limit(limit)
-        return withPEM ? try await query.all(decoding: CertificateRow.self).map(\.info) : try await query.all(decoding: CertificateSummaryRow.self).map(\.info)
+        return withPEM
+            ? try await query.all(decoding: CertificateRow.self).map(\.info) : try await query.all(decoding: CertificateSummaryRow.self).map(\.info)
     }
 
     /// One certificate of the merchant in `mode`.
     public func get(merchantID: String, mode: Mode, id: String) async throws -> CertificateInfo {
         guard Identifier.isWellFormed(id, prefix: "crt"),
-              let row = try await store.sql.select().column("*").from("certificates").where("id", .equal, id)
+            let row = try await store.sql.select().column("*").from("certificates").where("id", .equal, id)
                 .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue).first(decoding: CertificateRow.self)
         else { throw KeywardError.notFound("certificate", id: id) }
         return row.info

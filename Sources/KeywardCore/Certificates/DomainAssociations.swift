@@ -19,7 +19,11 @@ public struct DomainAssociationService: Sendable {
     public func set(merchantID: String, content: [UInt8]) async throws {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         guard !content.isEmpty, content.count <= Self.maximumBytes else {
-            throw KeywardError(.tooLarge, .invalidFile, "The domain-association file is 1 byte to \(Self.maximumBytes / 1024) KiB (Apple's is a few KiB).")
+            throw KeywardError(
+                .tooLarge,
+                .invalidFile,
+                "The domain-association file is 1 byte to \(Self.maximumBytes / 1024) KiB (Apple's is a few KiB)."
+            )
         }
         guard let text = String(bytes: content, encoding: .utf8), !text.unicodeScalars.contains(where: { $0.value == 0 }) else {
             throw KeywardError.invalid(.invalidFile, "The domain-association file Apple gives is text; this is binary.")
@@ -34,7 +38,9 @@ public struct DomainAssociationService: Sendable {
     /// Whether the merchant has a file.
     public func exists(merchantID: String) async throws -> Bool {
         struct Row: Decodable { let merchant_id: String }
-        return try await store.sql.select().column("merchant_id").from("domain_associations").where("merchant_id", .equal, merchantID).first(decoding: Row.self) != nil
+        return try await store.sql.select().column("merchant_id").from("domain_associations").where("merchant_id", .equal, merchantID).first(
+            decoding: Row.self
+        ) != nil
     }
 
     public func delete(merchantID: String) async throws {
@@ -47,8 +53,18 @@ public struct DomainAssociationService: Sendable {
         guard let name = DomainName.host(host) else { return nil }
         struct Row: Decodable { let content: String }
         return try await store.sql.select().column(SQLColumn("content", table: "domain_associations")).from("channel_domains")
-            .join("domain_verifications", on: SQLColumn("merchant_id", table: "domain_verifications"), .equal, SQLColumn("merchant_id", table: "channel_domains"))
-            .join("domain_associations", on: SQLColumn("merchant_id", table: "domain_associations"), .equal, SQLColumn("merchant_id", table: "channel_domains"))
+            .join(
+                "domain_verifications",
+                on: SQLColumn("merchant_id", table: "domain_verifications"),
+                .equal,
+                SQLColumn("merchant_id", table: "channel_domains")
+            )
+            .join(
+                "domain_associations",
+                on: SQLColumn("merchant_id", table: "domain_associations"),
+                .equal,
+                SQLColumn("merchant_id", table: "channel_domains")
+            )
             .where(SQLColumn("domain", table: "channel_domains"), .equal, SQLBind(name))
             .where(SQLColumn("domain", table: "domain_verifications"), .equal, SQLColumn("domain", table: "channel_domains"))
             .where(SQLColumn("status", table: "domain_verifications"), .equal, SQLBind(DomainVerificationStatus.verified.rawValue))

@@ -56,12 +56,14 @@ public struct ExpiryScanner: Sendable {
         let expired = now.millis
         let critical = now.addingTimeInterval(Double(CertificateStatus.criticalDays) * 86400).millis
         let expiring = now.addingTimeInterval(Double(CertificateStatus.expiringDays) * 86400).millis
-        let changes = try await store.sql.raw("""
+        let changes = try await store.sql.raw(
+            """
             SELECT * FROM (SELECT id, merchant_id, alerted_status,
               CASE WHEN not_after_ms <= \(bind: expired) THEN 'expired' WHEN not_after_ms <= \(bind: critical) THEN 'critical'
                    WHEN not_after_ms <= \(bind: expiring) THEN 'expiring' ELSE 'valid' END AS current_status
             FROM certificates) AS scanned WHERE alerted_status IS NULL OR alerted_status <> current_status
-            """).all(decoding: Change.self)
+            """
+        ).all(decoding: Change.self)
         var report = Report()
         guard !changes.isEmpty else { return report }
         let withEndpoints = try await webhooks.merchantsWithEndpoints()
@@ -81,13 +83,20 @@ public struct ExpiryScanner: Sendable {
                     for change in chunk {
                         // Compare-and-set: another instance scanning at the same time may have announced this
                         // state already; only the one whose UPDATE changes the row queues the webhook.
-                        let claimed = try await sql.raw("""
+                        let claimed = try await sql.raw(
+                            """
                             UPDATE certificates SET alerted_status = \(bind: status)
                             WHERE id = \(bind: change.id) AND (alerted_status IS NULL OR alerted_status <> \(bind: status)) RETURNING id
-                            """).all()
+                            """
+                        ).all()
                         guard !claimed.isEmpty, let row = details[change.id] else { continue }
-                        try await webhooks.enqueue(sql, merchantIDs: withEndpoints, merchantID: row.merchant_id, eventType: "certificate.\(status)",
-                                                   payload: Self.payload(row, status: status, channels: channels[row.id] ?? [], now: now))
+                        try await webhooks.enqueue(
+                            sql,
+                            merchantIDs: withEndpoints,
+                            merchantID: row.merchant_id,
+                            eventType: "certificate.\(status)",
+                            payload: Self.payload(row, status: status, channels: channels[row.id] ?? [], now: now)
+                        )
                     }
                 }
             }
@@ -101,7 +110,8 @@ public struct ExpiryScanner: Sendable {
         var rows: [String: Row] = [:]
         for chunk in ids.chunked(500) {
             for row in try await store.sql.select().column("id").column("merchant_id").column("mode").column("type").column("name").column("serial")
-                .column("names").column("not_after_ms").from("certificates").where("id", .in, chunk).all(decoding: Row.self) {
+                .column("names").column("not_after_ms").from("certificates").where("id", .in, chunk).all(decoding: Row.self)
+            {
                 rows[row.id] = row
             }
         }
@@ -110,10 +120,15 @@ public struct ExpiryScanner: Sendable {
 
     func channelNames(for certificateIDs: [String]) async throws -> [String: [String]] {
         guard !certificateIDs.isEmpty else { return [:] }
-        struct Use: Decodable { let id: String; let certificate_id: String }
+        struct Use: Decodable {
+            let id: String
+            let certificate_id: String
+        }
         var result: [String: [String]] = [:]
         for chunk in certificateIDs.chunked(500) {
-            for use in try await store.sql.select().column("id").column("certificate_id").from("sales_channels").where("certificate_id", .in, chunk).all(decoding: Use.self) {
+            for use in try await store.sql.select().column("id").column("certificate_id").from("sales_channels").where("certificate_id", .in, chunk)
+                .all(decoding: Use.self)
+            {
                 result[use.certificate_id, default: []].append(use.id)
             }
         }
@@ -130,11 +145,25 @@ public struct ExpiryScanner: Sendable {
             struct Data: Encodable { let certificate: Certificate }
         }
         let notAfter = Date(millis: row.not_after_ms)
-        let event = Event(id: Identifier.make("evt"), type: "certificate.\(status)", created: Int(now.timeIntervalSince1970),
-                          data: .init(certificate: Certificate(
-                            id: row.id, name: row.name, type: row.type, mode: row.mode, serial: row.serial,
-                            names: JSONText.decode([String].self, row.names) ?? [], not_after: ISO8601DateFormatter().string(from: notAfter),
-                            days_left: Int((notAfter.timeIntervalSince(now) / 86400).rounded(.down)), status: status, channels: channels)))
+        let event = Event(
+            id: Identifier.make("evt"),
+            type: "certificate.\(status)",
+            created: Int(now.timeIntervalSince1970),
+            data: .init(
+                certificate: Certificate(
+                    id: row.id,
+                    name: row.name,
+                    type: row.type,
+                    mode: row.mode,
+                    serial: row.serial,
+                    names: JSONText.decode([String].self, row.names) ?? [],
+                    not_after: ISO8601DateFormatter().string(from: notAfter),
+                    days_left: Int((notAfter.timeIntervalSince(now) / 86400).rounded(.down)),
+                    status: status,
+                    channels: channels
+                )
+            )
+        )
         return JSONText.encode(event)
     }
 }

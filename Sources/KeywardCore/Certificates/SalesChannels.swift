@@ -53,11 +53,22 @@ struct SalesChannelRow: Codable {
     let updated_ms: Int64
 
     var info: SalesChannelInfo {
-        SalesChannelInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, name: name,
-                         domains: JSONText.decode([String].self, domains) ?? [], sslMode: SSLMode(rawValue: ssl_mode) ?? .uploaded,
-                         certificateID: certificate_id, status: status, statusDetail: status_detail, failures: Int(failures),
-                         nextAttempt: next_attempt_ms.map(Date.init(millis:)), renewAt: renew_at_ms.map(Date.init(millis:)),
-                         createdAt: Date(millis: created_ms), updatedAt: Date(millis: updated_ms))
+        SalesChannelInfo(
+            id: id,
+            merchantID: merchant_id,
+            mode: Mode(rawValue: mode) ?? .test,
+            name: name,
+            domains: JSONText.decode([String].self, domains) ?? [],
+            sslMode: SSLMode(rawValue: ssl_mode) ?? .uploaded,
+            certificateID: certificate_id,
+            status: status,
+            statusDetail: status_detail,
+            failures: Int(failures),
+            nextAttempt: next_attempt_ms.map(Date.init(millis:)),
+            renewAt: renew_at_ms.map(Date.init(millis:)),
+            createdAt: Date(millis: created_ms),
+            updatedAt: Date(millis: updated_ms)
+        )
     }
 }
 
@@ -75,7 +86,13 @@ public struct SalesChannelService: Sendable {
 
     public static let maximumDomains = 100
 
-    public init(store: KeywardStore, changes: CredentialChanges, certificates: CertificateService, reserved: ReservedDomains = .none, clock: KeywardClock = .system) {
+    public init(
+        store: KeywardStore,
+        changes: CredentialChanges,
+        certificates: CertificateService,
+        reserved: ReservedDomains = .none,
+        clock: KeywardClock = .system
+    ) {
         self.store = store
         self.changes = changes
         self.certificates = certificates
@@ -85,8 +102,14 @@ public struct SalesChannelService: Sendable {
 
     /// Creates a channel. `uploaded` needs `certificateID` (a stored SSL certificate with its key that
     /// covers every domain); `managed` is queued for its first ACME order at once.
-    public func create(merchantID: String, mode: Mode, name: String, domains: [String], sslMode: SSLMode,
-                       certificateID: String?) async throws -> SalesChannelInfo {
+    public func create(
+        merchantID: String,
+        mode: Mode,
+        name: String,
+        domains: [String],
+        sslMode: SSLMode,
+        certificateID: String?
+    ) async throws -> SalesChannelInfo {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let name = try Validation.name(name, field: "name")
         var normalized: [String] = []
@@ -101,21 +124,43 @@ public struct SalesChannelService: Sendable {
         try await checkNotTaken(merchantID: merchantID, domains: normalized)
         let now = clock.now()
         // Pending until every domain is verified (DomainClaims.refreshChannel moves it on).
-        var status = "pending", detail = DomainClaims.waitingDetail(normalized)
+        var status = "pending"
+        var detail = DomainClaims.waitingDetail(normalized)
         switch sslMode {
         case .uploaded:
             guard let certificateID else {
-                throw KeywardError.invalid(.certificateRequired, "An 'uploaded' channel names the stored certificate it serves ('certificate_id').", field: "certificate_id")
+                throw KeywardError.invalid(
+                    .certificateRequired,
+                    "An 'uploaded' channel names the stored certificate it serves ('certificate_id').",
+                    field: "certificate_id"
+                )
             }
             try await checkCovers(merchantID: merchantID, mode: mode, certificateID: certificateID, domains: normalized)
         case .managed:
             guard certificateID == nil else {
-                throw KeywardError.invalid(.invalidField, "A 'managed' channel gets its certificate by ACME; leave out 'certificate_id'.", field: "certificate_id")
+                throw KeywardError.invalid(
+                    .invalidField,
+                    "A 'managed' channel gets its certificate by ACME; leave out 'certificate_id'.",
+                    field: "certificate_id"
+                )
             }
         }
-        let row = SalesChannelRow(id: Identifier.make("chn"), merchant_id: merchantID, mode: mode.rawValue, name: name, domains: JSONText.encode(normalized),
-                                  ssl_mode: sslMode.rawValue, certificate_id: certificateID, status: status, status_detail: detail, failures: 0,
-                                  next_attempt_ms: nil, renew_at_ms: nil, created_ms: now.millis, updated_ms: now.millis)
+        let row = SalesChannelRow(
+            id: Identifier.make("chn"),
+            merchant_id: merchantID,
+            mode: mode.rawValue,
+            name: name,
+            domains: JSONText.encode(normalized),
+            ssl_mode: sslMode.rawValue,
+            certificate_id: certificateID,
+            status: status,
+            status_detail: detail,
+            failures: 0,
+            next_attempt_ms: nil,
+            renew_at_ms: nil,
+            created_ms: now.millis,
+            updated_ms: now.millis
+        )
         let claimed = normalized
         do {
             try await changes.commit(in: store, target: row.id) { sql in
@@ -125,8 +170,15 @@ public struct SalesChannelService: Sendable {
                         .values(SQLBind(domain), SQLBind(row.id), SQLBind(merchantID)).run()
                 }
                 try await DomainClaims.ensureRecords(sql, merchantID: merchantID, domains: claimed, now: now)
-                try await ChannelEvents.record(sql, channel: row.id, merchant: merchantID, at: now, kind: "created",
-                                               message: "Channel created (\(sslMode.rawValue)) for \(claimed.joined(separator: ", ")); each domain serves once its control is verified.")
+                try await ChannelEvents.record(
+                    sql,
+                    channel: row.id,
+                    merchant: merchantID,
+                    at: now,
+                    kind: "created",
+                    message:
+                        "Channel created (\(sslMode.rawValue)) for \(claimed.joined(separator: ", ")); each domain serves once its control is verified."
+                )
                 try await DomainClaims.refreshChannel(sql, channel: row, now: now)
             }
         } catch let error as KeywardError {
@@ -142,11 +194,19 @@ public struct SalesChannelService: Sendable {
     /// Refuses (409 `domain_taken`) a domain the merchant already claims in a channel, or one another
     /// merchant has verified. Another merchant's unverified claim does not block: control decides.
     func checkNotTaken(merchantID: String, domains: [String]) async throws {
-        struct Row: Decodable { let domain: String; let channel_id: String }
+        struct Row: Decodable {
+            let domain: String
+            let channel_id: String
+        }
         let mine = try await store.sql.select().column("domain").column("channel_id").from("channel_domains").where("merchant_id", .equal, merchantID)
             .where("domain", .in, domains).all(decoding: Row.self)
         if let first = mine.first {
-            throw KeywardError(.conflict, .domainTaken, "\(mine.map(\.domain).joined(separator: ", ")) already belong to your channel \(first.channel_id); a domain is served by one channel only.", field: "domains")
+            throw KeywardError(
+                .conflict,
+                .domainTaken,
+                "\(mine.map(\.domain).joined(separator: ", ")) already belong to your channel \(first.channel_id); a domain is served by one channel only.",
+                field: "domains"
+            )
         }
         let elsewhere = try await DomainClaims.verifiedElsewhere(store.sql, merchantID: merchantID, domains: domains)
         guard elsewhere.isEmpty else { throw DomainVerificationService.taken(elsewhere) }
@@ -155,17 +215,24 @@ public struct SalesChannelService: Sendable {
     func checkCovers(merchantID: String, mode: Mode, certificateID: String, domains: [String]) async throws {
         let certificate = try await certificates.get(merchantID: merchantID, mode: mode, id: certificateID)
         guard certificate.type == .ssl, certificate.hasPrivateKey else {
-            throw KeywardError.invalid(.certificateUnusable, "Certificate \(certificateID) is not an SSL certificate with its private key.", field: "certificate_id")
+            throw KeywardError.invalid(
+                .certificateUnusable,
+                "Certificate \(certificateID) is not an SSL certificate with its private key.",
+                field: "certificate_id"
+            )
         }
         let uncovered = domains.filter { domain in !certificate.names.contains { DomainName.covers($0, domain) } }
         guard uncovered.isEmpty else {
-            throw KeywardError.invalid(.certificateDoesNotCoverDomain, "Certificate \(certificateID) does not cover \(uncovered.joined(separator: ", ")); its names are \(certificate.names.joined(separator: ", ")).", field: "domains")
+            throw KeywardError.invalid(
+                .certificateDoesNotCoverDomain,
+                "Certificate \(certificateID) does not cover \(uncovered.joined(separator: ", ")); its names are \(certificate.names.joined(separator: ", ")).",
+                field: "domains"
+            )
         }
         guard certificate.notAfter > clock.now() else {
             throw KeywardError.invalid(.certificateExpired, "Certificate \(certificateID) has expired.", field: "certificate_id")
         }
     }
-
 
     /// The merchant's channels in `mode`.
     public func list(merchantID: String, mode: Mode) async throws -> [SalesChannelInfo] {
@@ -212,12 +279,23 @@ public struct SalesChannelService: Sendable {
         }
         let waiting = try await DomainClaims.unverified(store.sql, merchantID: merchantID, domains: channel.domains)
         guard waiting.isEmpty else {
-            throw KeywardError(.conflict, .domainNotVerified, "\(DomainClaims.waitingDetail(waiting)) Certificates are ordered only for verified domains; publish the TXT record or HTTP token and check again.")
+            throw KeywardError(
+                .conflict,
+                .domainNotVerified,
+                "\(DomainClaims.waitingDetail(waiting)) Certificates are ordered only for verified domains; publish the TXT record or HTTP token and check again."
+            )
         }
         let now = clock.now()
         try await store.sql.update("sales_channels").set("next_attempt_ms", to: now.millis).set("updated_ms", to: now.millis)
             .where("id", .equal, id).run()
-        try await ChannelEvents.record(store.sql, channel: id, merchant: merchantID, at: now, kind: "renewal_requested", message: "Renewal requested.")
+        try await ChannelEvents.record(
+            store.sql,
+            channel: id,
+            merchant: merchantID,
+            at: now,
+            kind: "renewal_requested",
+            message: "Renewal requested."
+        )
         return try await get(merchantID: merchantID, mode: mode, id: id)
     }
 }

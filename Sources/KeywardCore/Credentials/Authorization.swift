@@ -33,11 +33,18 @@ public enum Authorization {
     /// provider credentials authenticate API calls only. Merchant-wide state needs a live-mode key.
     public static func authorize(_ requirement: Requirement, key: AuthenticatedKey) throws(KeywardError) {
         guard key.scheme == .secretKey else {
-            throw KeywardError(.forbidden, .insufficientPermissions, "The management API needs a secret key; \(key.scheme.title) authenticate API calls only.")
+            throw KeywardError(
+                .forbidden,
+                .insufficientPermissions,
+                "The management API needs a secret key; \(key.scheme.title) authenticate API calls only."
+            )
         }
         if requirement.scope == .merchant && key.mode != .live {
-            throw KeywardError(.forbidden, .liveKeyRequired,
-                               "This is merchant-wide state that applies to live traffic: use a live-mode key or the cabinet. A test key reaches test-mode objects only.")
+            throw KeywardError(
+                .forbidden,
+                .liveKeyRequired,
+                "This is merchant-wide state that applies to live traffic: use a live-mode key or the cabinet. A test key reaches test-mode objects only."
+            )
         }
         try require(requirement.permissions(mode: key.mode), granted: granted(keyPermissions: key.permissions), holder: "Key \(key.keyID)")
     }

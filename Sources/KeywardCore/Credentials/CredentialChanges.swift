@@ -4,8 +4,8 @@ import NIOCore
 import NIOPosix
 import PostgresKit
 import PostgresNIO
-import ServiceLifecycle
 import SQLKit
+import ServiceLifecycle
 import Synchronization
 
 /// How a credential change reaches every instance's cache.
@@ -87,7 +87,8 @@ public struct CredentialChangeListener: Service {
                 }
                 await group.waitForAll()
             }
-        } onGracefulShutdown: {}
+        } onGracefulShutdown: {
+        }
     }
 
     private func poll() async {
@@ -109,7 +110,11 @@ public struct CredentialChangeListener: Service {
             do {
                 let configuration = try SQLPostgresConfiguration(url: url).coreConfiguration
                 let connection = try await PostgresConnection.connect(
-                    on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration, id: 0, logger: logger)
+                    on: MultiThreadedEventLoopGroup.singleton.any(),
+                    configuration: configuration,
+                    id: 0,
+                    logger: logger
+                )
                 do {
                     try await cancelWhenGracefulShutdown {
                         try await connection.listen(on: CredentialChanges.channel) { notifications in

@@ -73,7 +73,7 @@ struct CredentialLifecycle: Sendable {
     /// The row `id` of `merchantID` in `mode`; 404 when it is another merchant's, the other mode's, or no one's.
     func find<Row: MerchantScopedRow>(_: Row.Type, merchantID: String, mode: Mode, id: String) async throws -> Row {
         guard Identifier.isWellFormed(id, prefix: Row.idPrefix),
-              let row = try await store.sql.select().column("*").from(Row.table)
+            let row = try await store.sql.select().column("*").from(Row.table)
                 .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
                 .first(decoding: Row.self)
         else { throw KeywardError.notFound(Row.noun, id: id) }
@@ -83,8 +83,11 @@ struct CredentialLifecycle: Sendable {
     /// Revokes `row` at once, on every instance. Revoking a revoked credential changes nothing and returns it
     /// as it is. `alongside` runs in the same transaction with the revocation time (a JWK's sessions end with it).
     /// `target` names the object in the audit entry (the row by default).
-    func revoke<Row: RevocableRow>(_ row: Row, target: String? = nil,
-                                   alongside: (@Sendable (any SQLDatabase, Int64) async throws -> Void)? = nil) async throws -> Row {
+    func revoke<Row: RevocableRow>(
+        _ row: Row,
+        target: String? = nil,
+        alongside: (@Sendable (any SQLDatabase, Int64) async throws -> Void)? = nil
+    ) async throws -> Row {
         if row.revoked_ms != nil { return row }
         let now = clock.now().millis
         do {
@@ -119,7 +122,11 @@ struct CredentialLifecycle: Sendable {
                 .returning("id").all()
             // Another request rolled or revoked it since we checked: nothing of ours is kept.
             guard !replaced.isEmpty else {
-                throw KeywardError(.conflict, .keyAlreadyRolled, "\(Row.noun.capitalizedFirst) \(old.id) was rolled or revoked by another request just now; reload it.")
+                throw KeywardError(
+                    .conflict,
+                    .keyAlreadyRolled,
+                    "\(Row.noun.capitalizedFirst) \(old.id) was rolled or revoked by another request just now; reload it."
+                )
             }
         }
     }
@@ -129,11 +136,17 @@ struct CredentialLifecycle: Sendable {
         case .active:
             return
         case .rolling:
-            throw KeywardError(.conflict, .keyAlreadyRolled,
-                               "\(Row.noun.capitalizedFirst) \(old.id) was already rolled into \(old.replaced_by ?? "another key"); roll that one instead.")
+            throw KeywardError(
+                .conflict,
+                .keyAlreadyRolled,
+                "\(Row.noun.capitalizedFirst) \(old.id) was already rolled into \(old.replaced_by ?? "another key"); roll that one instead."
+            )
         case .expired, .revoked:
-            throw KeywardError(.conflict, .keyInactive,
-                               "\(Row.noun.capitalizedFirst) \(old.id) is \(old.status(at: now).rawValue) and cannot be rolled; create a new one.")
+            throw KeywardError(
+                .conflict,
+                .keyInactive,
+                "\(Row.noun.capitalizedFirst) \(old.id) is \(old.status(at: now).rawValue) and cannot be rolled; create a new one."
+            )
         }
     }
 }

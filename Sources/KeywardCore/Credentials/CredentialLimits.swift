@@ -88,7 +88,9 @@ public enum Minter: Sendable {
                 }
             }
             guard limits.allowlist(isWithin: key.allowedIPs) else {
-                throw Self.refusal("\(holder) may be used only from \(key.allowedIPs.map(\.description).joined(separator: ", ")): what it makes must be limited to those networks too.")
+                throw Self.refusal(
+                    "\(holder) may be used only from \(key.allowedIPs.map(\.description).joined(separator: ", ")): what it makes must be limited to those networks too."
+                )
             }
             if let ownExpiry = key.expiresAt {
                 guard let expiry = limits.expiresAt, expiry <= ownExpiry else {
@@ -101,13 +103,17 @@ public enum Minter: Sendable {
             guard let asked = limits.permissions else {
                 let missing = Set(Permission.allCases).subtracting(held)
                 guard missing.isEmpty else {
-                    throw Self.refusal("Your role (\(role.name)) lacks \(missing.map(\.rawValue).sorted().joined(separator: ", ")), so it cannot make an unrestricted key; choose its permissions.")
+                    throw Self.refusal(
+                        "Your role (\(role.name)) lacks \(missing.map(\.rawValue).sorted().joined(separator: ", ")), so it cannot make an unrestricted key; choose its permissions."
+                    )
                 }
                 return
             }
             let beyond = Set(asked.compactMap(Permission.init(rawValue:))).subtracting(held)
             guard beyond.isEmpty else {
-                throw Self.refusal("Your role (\(role.name)) cannot hand out \(beyond.map(\.rawValue).sorted().joined(separator: ", ")), which it lacks.")
+                throw Self.refusal(
+                    "Your role (\(role.name)) cannot hand out \(beyond.map(\.rawValue).sorted().joined(separator: ", ")), which it lacks."
+                )
             }
         }
     }
@@ -155,12 +161,20 @@ extension AuthenticatedKey {
     public func admit(from address: [UInt8]?) throws(KeywardError) {
         if !allowedIPs.isEmpty {
             guard let address, allowedIPs.contains(where: { $0.contains(address) }) else {
-                throw KeywardError(.forbidden, .ipNotAllowed, "Credential \(keyID) may only be used from its IP allowlist; this call came from \(KeyAuthenticator.describe(address)).")
+                throw KeywardError(
+                    .forbidden,
+                    .ipNotAllowed,
+                    "Credential \(keyID) may only be used from its IP allowlist; this call came from \(KeyAuthenticator.describe(address))."
+                )
             }
         }
         if !merchantAllowedIPs.isEmpty {
             guard let address, merchantAllowedIPs.contains(where: { $0.contains(address) }) else {
-                throw KeywardError(.forbidden, .ipNotAllowed, "Merchant \(mid) accepts API calls only from its IP allowlist (Settings); this call came from \(KeyAuthenticator.describe(address)).")
+                throw KeywardError(
+                    .forbidden,
+                    .ipNotAllowed,
+                    "Merchant \(mid) accepts API calls only from its IP allowlist (Settings); this call came from \(KeyAuthenticator.describe(address))."
+                )
             }
         }
     }
@@ -170,9 +184,11 @@ extension CredentialLimits {
     /// Limits as stored in a credential's `permissions`, `allowed_ips` and `expires_ms` columns (NULL
     /// columns, from rows older than these limits, mean no limit).
     init(storedPermissions: String?, storedAllowedIPs: String?, expiresMillis: Int64?) {
-        self.init(permissions: storedPermissions.flatMap { JSONText.decode([String].self, $0) },
-                  allowedIPs: storedAllowedIPs.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [],
-                  expiresAt: expiresMillis.map(Date.init(millis:)))
+        self.init(
+            permissions: storedPermissions.flatMap { JSONText.decode([String].self, $0) },
+            allowedIPs: storedAllowedIPs.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [],
+            expiresAt: expiresMillis.map(Date.init(millis:))
+        )
     }
 
     var storedPermissions: String? { permissions.map { JSONText.encode($0) } }

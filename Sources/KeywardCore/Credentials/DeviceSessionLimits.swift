@@ -1,8 +1,8 @@
 import Foundation
 import KeywardCrypto
 import Logging
-import ServiceLifecycle
 import SQLKit
+import ServiceLifecycle
 
 /// How many technical sessions a merchant may hold and how long unused ones live. Opening a session
 /// needs only the merchant's `serviceCode`, so without these a flood of `authorize_virtual_device`
@@ -26,14 +26,20 @@ extension DeviceSessionService {
         let now = clock.now().millis
         let youngest = now - Int64(limits.unusedLifetime * 1000)
         struct Count: Decodable { let n: Int64 }
-        let open = try await store.sql.raw("""
-            SELECT COUNT(*) AS n FROM device_sessions
-            WHERE merchant_id = \(bind: merchantID) AND mode = \(bind: mode.rawValue) AND revoked_ms IS NULL AND expires_ms > \(bind: now)
-              AND (first_used_ms IS NOT NULL OR created_ms > \(bind: youngest))
-            """).first(decoding: Count.self)?.n ?? 0
+        let open =
+            try await store.sql.raw(
+                """
+                SELECT COUNT(*) AS n FROM device_sessions
+                WHERE merchant_id = \(bind: merchantID) AND mode = \(bind: mode.rawValue) AND revoked_ms IS NULL AND expires_ms > \(bind: now)
+                  AND (first_used_ms IS NOT NULL OR created_ms > \(bind: youngest))
+                """
+            ).first(decoding: Count.self)?.n ?? 0
         if open >= Int64(limits.maxOpenPerMerchant) {
-            throw KeywardError(.conflict, .tooManySessions,
-                               "This merchant already has \(limits.maxOpenPerMerchant) open sessions in \(mode.rawValue) mode; reuse one until it expires, or revoke some.")
+            throw KeywardError(
+                .conflict,
+                .tooManySessions,
+                "This merchant already has \(limits.maxOpenPerMerchant) open sessions in \(mode.rawValue) mode; reuse one until it expires, or revoke some."
+            )
         }
     }
 
@@ -41,7 +47,11 @@ extension DeviceSessionService {
     func markUsed(_ id: String) async {
         let now = clock.now().millis
         do {
-            try await store.sql.update("device_sessions").set("first_used_ms", to: now).where("id", .equal, id).where("first_used_ms", .is, SQLLiteral.null).run()
+            try await store.sql.update("device_sessions").set("first_used_ms", to: now).where("id", .equal, id).where(
+                "first_used_ms",
+                .is,
+                SQLLiteral.null
+            ).run()
             forget(id)
         } catch {
             // Best effort: a session whose use is not recorded is pruned early; its owner opens another.
@@ -56,15 +66,20 @@ extension DeviceSessionService {
         let unusedBefore = now - Int64(limits.unusedLifetime * 1000)
         let endedBefore = now - Int64(limits.expiredRetention * 1000)
         struct Count: Decodable { let n: Int64 }
-        let doomed = try await store.sql.raw("""
-            SELECT COUNT(*) AS n FROM device_sessions
-            WHERE (first_used_ms IS NULL AND created_ms <= \(bind: unusedBefore)) OR expires_ms <= \(bind: endedBefore) OR revoked_ms <= \(bind: endedBefore)
-            """).first(decoding: Count.self)?.n ?? 0
+        let doomed =
+            try await store.sql.raw(
+                """
+                SELECT COUNT(*) AS n FROM device_sessions
+                WHERE (first_used_ms IS NULL AND created_ms <= \(bind: unusedBefore)) OR expires_ms <= \(bind: endedBefore) OR revoked_ms <= \(bind: endedBefore)
+                """
+            ).first(decoding: Count.self)?.n ?? 0
         guard doomed > 0 else { return 0 }
-        try await store.sql.raw("""
+        try await store.sql.raw(
+            """
             DELETE FROM device_sessions
             WHERE (first_used_ms IS NULL AND created_ms <= \(bind: unusedBefore)) OR expires_ms <= \(bind: endedBefore) OR revoked_ms <= \(bind: endedBefore)
-            """).run()
+            """
+        ).run()
         return Int(doomed)
     }
 }

@@ -34,8 +34,15 @@ struct DeviceSessionRow: RevocableRow {
     var first_used_ms: Int64?
 
     var info: DeviceSessionInfo {
-        DeviceSessionInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, jweKeyID: jwe_key_id,
-                          expiresAt: Date(millis: expires_ms), createdAt: Date(millis: created_ms), revokedAt: revoked_ms.map(Date.init(millis:)))
+        DeviceSessionInfo(
+            id: id,
+            merchantID: merchant_id,
+            mode: Mode(rawValue: mode) ?? .test,
+            jweKeyID: jwe_key_id,
+            expiresAt: Date(millis: expires_ms),
+            createdAt: Date(millis: created_ms),
+            revokedAt: revoked_ms.map(Date.init(millis:))
+        )
     }
 
     static func sealContext(id: String) -> String { "device_session:\(id)" }
@@ -84,8 +91,14 @@ public final class DeviceSessionService: Sendable {
     /// Service code → the merchant's current JWK, parsed (importing a P-384 point costs a scalar multiplication).
     private let recipients: RevisionedCache<String, Recipient>
 
-    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, jweKeys: JWEKeyService, clock: KeywardClock = .system,
-                limits: DeviceSessionLimits = DeviceSessionLimits()) {
+    public init(
+        store: KeywardStore,
+        keyring: MasterKeyring,
+        changes: CredentialChanges,
+        jweKeys: JWEKeyService,
+        clock: KeywardClock = .system,
+        limits: DeviceSessionLimits = DeviceSessionLimits()
+    ) {
         self.store = store
         self.limits = limits
         self.keyring = keyring
@@ -104,8 +117,14 @@ public final class DeviceSessionService: Sendable {
         if let expiresAt = recipient.limits.expiresAt, expiresAt <= clock.now() {
             throw KeywardError(.conflict, .noJWKRegistered, "The merchant's JWK for this mode expired; register a new one before opening sessions.")
         }
-        if !recipient.limits.allowedIPs.isEmpty, !(clientAddress.map { address in recipient.limits.allowedIPs.contains { $0.contains(address) } } ?? false) {
-            throw KeywardError(.forbidden, .ipNotAllowed, "Sessions for this serviceCode may be opened only from the JWK's IP allowlist; this call came from \(KeyAuthenticator.describe(clientAddress)).")
+        if !recipient.limits.allowedIPs.isEmpty,
+            !(clientAddress.map { address in recipient.limits.allowedIPs.contains { $0.contains(address) } } ?? false)
+        {
+            throw KeywardError(
+                .forbidden,
+                .ipNotAllowed,
+                "Sessions for this serviceCode may be opened only from the JWK's IP allowlist; this call came from \(KeyAuthenticator.describe(clientAddress))."
+            )
         }
         let owner = (merchantID: recipient.merchantID, mode: recipient.mode)
         try await refuseOverCap(merchantID: owner.merchantID, mode: owner.mode)
@@ -113,13 +132,23 @@ public final class DeviceSessionService: Sendable {
         let algorithm = recipient.algorithm
         let serverKey = JWK(material: .ecPrivate(.generate(.p384)), use: "enc", alg: algorithm.rawValue)
         let id = UUID().uuidString.lowercased()
-        let refreshToken = Self.token(), authToken = Self.token()
+        let refreshToken = Self.token()
+        let authToken = Self.token()
         let now = clock.now()
         let expires = now.addingTimeInterval(Self.lifetime)
-        let row = DeviceSessionRow(id: id, merchant_id: owner.merchantID, mode: owner.mode.rawValue, jwe_key_id: recipient.keyID,
-                                   refresh_hash: Self.hash(refreshToken), auth_hash: Self.hash(authToken),
-                                   sealed_server_key: try keyring.seal(string: serverKey.json(includingPrivate: true), context: DeviceSessionRow.sealContext(id: id)),
-                                   expires_ms: expires.millis, created_ms: now.millis, revoked_ms: nil, first_used_ms: nil)
+        let row = DeviceSessionRow(
+            id: id,
+            merchant_id: owner.merchantID,
+            mode: owner.mode.rawValue,
+            jwe_key_id: recipient.keyID,
+            refresh_hash: Self.hash(refreshToken),
+            auth_hash: Self.hash(authToken),
+            sealed_server_key: try keyring.seal(string: serverKey.json(includingPrivate: true), context: DeviceSessionRow.sealContext(id: id)),
+            expires_ms: expires.millis,
+            created_ms: now.millis,
+            revoked_ms: nil,
+            first_used_ms: nil
+        )
         // A new session invalidates no cache entry, so it is a plain insert, not a credential change.
         try await store.sql.insert(into: "device_sessions").model(row).run()
         let serverPublic = try OrderedJSON.parse(Array(serverKey.publicJWK.json().utf8))
@@ -137,13 +166,23 @@ public final class DeviceSessionService: Sendable {
         let (cached, revision) = recipients.lookup(normalized)
         if let cached { return cached }
         guard let owner = try await jweKeys.owner(ofServiceCode: serviceCode) else {
-            throw KeywardError(.unauthenticated, .bServiceCodeNotFound, "No merchant has this serviceCode; copy it from Keyward (one per merchant and mode).")
+            throw KeywardError(
+                .unauthenticated,
+                .bServiceCodeNotFound,
+                "No merchant has this serviceCode; copy it from Keyward (one per merchant and mode)."
+            )
         }
         guard let info = try await jweKeys.current(merchantID: owner.merchantID, mode: owner.mode) else {
             throw KeywardError(.conflict, .noJWKRegistered, "Register a P-384 public JWK for this mode before opening sessions.")
         }
-        let recipient = Recipient(merchantID: owner.merchantID, mode: owner.mode, keyID: info.id, jwk: try JWK.parse(info.publicJWK),
-                                  algorithm: JWEAlgorithm(rawValue: info.algorithm) ?? .ecdhESA256KW, limits: info.limits)
+        let recipient = Recipient(
+            merchantID: owner.merchantID,
+            mode: owner.mode,
+            keyID: info.id,
+            jwk: try JWK.parse(info.publicJWK),
+            algorithm: JWEAlgorithm(rawValue: info.algorithm) ?? .ecdhESA256KW,
+            limits: info.limits
+        )
         recipients.store(recipient, for: normalized, readAt: revision)
         return recipient
     }
@@ -155,42 +194,77 @@ public final class DeviceSessionService: Sendable {
         let missing = KeywardError(.unauthenticated, .bSessionDoesntExist, "No such session. Open one with authorize_virtual_device.")
         guard UUID(uuidString: deviceID) != nil, (16...256).contains(refreshToken.utf8.count) else { throw missing }
         let key = deviceID.lowercased()
-        let found = try await KeywardError.unlessStorageFails(checking: "Sessions") { try await cache.value(for: key, load: { try await load(id: key) }) }
+        let found = try await KeywardError.unlessStorageFails(checking: "Sessions") {
+            try await cache.value(for: key, load: { try await load(id: key) })
+        }
         guard let entry = found else { throw missing }
-        guard ConstantTime.equals(Array(Self.hash(refreshToken).utf8), Array(entry.row.refresh_hash.utf8)), entry.row.revoked_ms == nil else { throw missing }
+        guard ConstantTime.equals(Array(Self.hash(refreshToken).utf8), Array(entry.row.refresh_hash.utf8)), entry.row.revoked_ms == nil else {
+            throw missing
+        }
         guard entry.row.expires_ms > clock.now().millis else {
             throw KeywardError(.unauthenticated, .bExpiredToken, "The session expired; open a new one with authorize_virtual_device.")
         }
         if let jwkExpiry = entry.limits.expiresAt, jwkExpiry <= clock.now() {
-            throw KeywardError(.unauthenticated, .bExpiredToken, "The JWK this session was opened to expired; register a new one and open a new session.")
+            throw KeywardError(
+                .unauthenticated,
+                .bExpiredToken,
+                "The JWK this session was opened to expired; register a new one and open a new session."
+            )
         }
         let expiry = min(Date(millis: entry.row.expires_ms), entry.limits.expiresAt ?? .distantFuture)
-        let principal = AuthenticatedKey(keyID: entry.row.id, merchantID: entry.row.merchant_id, mid: entry.mid, mode: Mode(rawValue: entry.row.mode) ?? .test,
-                                         permissions: entry.limits.permissions, allowedIPs: entry.limits.allowedIPs, expiresAt: expiry, revokedAt: nil,
-                                         replacedBy: nil, scheme: .deviceSession, merchantAllowedIPs: entry.merchantAllowedIPs,
-                                         rateLimitSubject: entry.row.jwe_key_id)
+        let principal = AuthenticatedKey(
+            keyID: entry.row.id,
+            merchantID: entry.row.merchant_id,
+            mid: entry.mid,
+            mode: Mode(rawValue: entry.row.mode) ?? .test,
+            permissions: entry.limits.permissions,
+            allowedIPs: entry.limits.allowedIPs,
+            expiresAt: expiry,
+            revokedAt: nil,
+            replacedBy: nil,
+            scheme: .deviceSession,
+            merchantAllowedIPs: entry.merchantAllowedIPs,
+            rateLimitSubject: entry.row.jwe_key_id
+        )
         try principal.admit(from: clientAddress)
         if entry.row.first_used_ms == nil { await markUsed(key) }
-        return AuthenticatedSession(principal: principal, serverKey: entry.session.serverKey, merchantKey: entry.session.merchantKey, algorithm: entry.session.algorithm)
+        return AuthenticatedSession(
+            principal: principal,
+            serverKey: entry.session.serverKey,
+            merchantKey: entry.session.merchantKey,
+            algorithm: entry.session.algorithm
+        )
     }
 
     private func load(id: String) async throws -> Cached? {
-        guard let row = try await store.sql.select().column("*").from("device_sessions").where("id", .equal, id).first(decoding: DeviceSessionRow.self)
+        guard
+            let row = try await store.sql.select().column("*").from("device_sessions").where("id", .equal, id).first(decoding: DeviceSessionRow.self)
         else { return nil }
         struct Owner: Decodable {
             let mid: String, public_jwk: String, algorithm: String
             let permissions: String?, allowed_ips: String?, expires_ms: Int64?, merchant_allowed_ips: String?
         }
-        guard let owner = try await store.sql.raw("""
-            SELECT m.mid, k.public_jwk, k.algorithm, k.permissions, k.allowed_ips, k.expires_ms, s.allowed_ips AS merchant_allowed_ips
-            FROM merchants m JOIN jwe_keys k ON k.merchant_id = m.id LEFT JOIN merchant_settings s ON s.merchant_id = m.id
-            WHERE m.id = \(bind: row.merchant_id) AND k.id = \(bind: row.jwe_key_id)
-            """).first(decoding: Owner.self) else { return nil }
-        let serverKey = try JWK.parse(try keyring.openString(row.sealed_server_key, context: DeviceSessionRow.sealContext(id: row.id)), allowPrivate: true)
+        guard
+            let owner = try await store.sql.raw(
+                """
+                SELECT m.mid, k.public_jwk, k.algorithm, k.permissions, k.allowed_ips, k.expires_ms, s.allowed_ips AS merchant_allowed_ips
+                FROM merchants m JOIN jwe_keys k ON k.merchant_id = m.id LEFT JOIN merchant_settings s ON s.merchant_id = m.id
+                WHERE m.id = \(bind: row.merchant_id) AND k.id = \(bind: row.jwe_key_id)
+                """
+            ).first(decoding: Owner.self)
+        else { return nil }
+        let serverKey = try JWK.parse(
+            try keyring.openString(row.sealed_server_key, context: DeviceSessionRow.sealContext(id: row.id)),
+            allowPrivate: true
+        )
         let merchantKey = try JWK.parse(owner.public_jwk)
-        return Cached(row: row, mid: owner.mid, session: (serverKey, merchantKey, JWEAlgorithm(rawValue: owner.algorithm) ?? .ecdhESA256KW),
-                      limits: CredentialLimits(storedPermissions: owner.permissions, storedAllowedIPs: owner.allowed_ips, expiresMillis: owner.expires_ms),
-                      merchantAllowedIPs: owner.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [])
+        return Cached(
+            row: row,
+            mid: owner.mid,
+            session: (serverKey, merchantKey, JWEAlgorithm(rawValue: owner.algorithm) ?? .ecdhESA256KW),
+            limits: CredentialLimits(storedPermissions: owner.permissions, storedAllowedIPs: owner.allowed_ips, expiresMillis: owner.expires_ms),
+            merchantAllowedIPs: owner.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? []
+        )
     }
 
     /// Drops one session from this instance's cache.
@@ -207,7 +281,7 @@ public final class DeviceSessionService: Sendable {
     /// Ends a session at once, on every instance.
     public func revoke(merchantID: String, mode: Mode, id: String) async throws -> DeviceSessionInfo {
         guard UUID(uuidString: id) != nil,
-              let row = try await store.sql.select().column("*").from("device_sessions").where("id", .equal, id.lowercased())
+            let row = try await store.sql.select().column("*").from("device_sessions").where("id", .equal, id.lowercased())
                 .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue).first(decoding: DeviceSessionRow.self)
         else { throw KeywardError.notFound("session", id: id) }
         return try await CredentialLifecycle(store: store, changes: changes, clock: clock).revoke(row).info

@@ -41,9 +41,19 @@ struct JWEKeyRow: MerchantCredentialRow {
     let expires_ms: Int64?
 
     var info: JWEKeyInfo {
-        JWEKeyInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, name: name, kid: kid, thumbprint: thumbprint,
-                   publicJWK: public_jwk, algorithm: algorithm, createdAt: Date(millis: created_ms), revokedAt: revoked_ms.map(Date.init(millis:)),
-                   limits: CredentialLimits(storedPermissions: permissions, storedAllowedIPs: allowed_ips, expiresMillis: expires_ms))
+        JWEKeyInfo(
+            id: id,
+            merchantID: merchant_id,
+            mode: Mode(rawValue: mode) ?? .test,
+            name: name,
+            kid: kid,
+            thumbprint: thumbprint,
+            publicJWK: public_jwk,
+            algorithm: algorithm,
+            createdAt: Date(millis: created_ms),
+            revokedAt: revoked_ms.map(Date.init(millis:)),
+            limits: CredentialLimits(storedPermissions: permissions, storedAllowedIPs: allowed_ips, expiresMillis: expires_ms)
+        )
     }
 }
 
@@ -85,16 +95,27 @@ public struct JWEKeyService: Sendable {
     /// The merchant and mode a service code belongs to.
     public func owner(ofServiceCode code: String) async throws -> (merchantID: String, mode: Mode)? {
         guard let uuid = UUID(uuidString: code) else { return nil }
-        struct Row: Decodable { let merchant_id: String; let mode: String }
-        guard let row = try await store.sql.select().column("merchant_id").column("mode").from("service_codes")
-            .where("code", .equal, uuid.uuidString.lowercased()).first(decoding: Row.self), let mode = Mode(rawValue: row.mode) else { return nil }
+        struct Row: Decodable {
+            let merchant_id: String
+            let mode: String
+        }
+        guard
+            let row = try await store.sql.select().column("merchant_id").column("mode").from("service_codes")
+                .where("code", .equal, uuid.uuidString.lowercased()).first(decoding: Row.self), let mode = Mode(rawValue: row.mode)
+        else { return nil }
         return (row.merchant_id, mode)
     }
 
     /// Registers a public P-384 JWK (`use` must be `enc` and `alg` an ECDH-ES algorithm when present).
     /// Sessions opened to it carry its limits: `requested`, never wider than `minter` holds.
-    public func register(merchantID: String, mode: Mode, name: String?, jwk text: String,
-                         limits requested: RequestedLimits, by minter: Minter) async throws -> JWEKeyInfo {
+    public func register(
+        merchantID: String,
+        mode: Mode,
+        name: String?,
+        jwk text: String,
+        limits requested: RequestedLimits,
+        by minter: Minter
+    ) async throws -> JWEKeyInfo {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let name = try Validation.name(name ?? "JWK", field: "name")
         let jwk: JWK
@@ -105,17 +126,34 @@ public struct JWEKeyService: Sendable {
         if let use = jwk.use, use != "enc" { throw KeywardError.invalid(.invalidJWK, "'use' must be 'enc' for an encryption key.", field: "jwk") }
         let algorithm = jwk.alg ?? JWEAlgorithm.ecdhESA256KW.rawValue
         guard JWEAlgorithm(rawValue: algorithm) != nil else {
-            throw KeywardError.invalid(.unsupportedAlgorithm, "'alg' must be ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A192KW or ECDH-ES+A256KW.", field: "jwk")
+            throw KeywardError.invalid(
+                .unsupportedAlgorithm,
+                "'alg' must be ECDH-ES, ECDH-ES+A128KW, ECDH-ES+A192KW or ECDH-ES+A256KW.",
+                field: "jwk"
+            )
         }
         let limits = try minter.limits(for: requested, managing: false, now: clock.now())
         let thumbprint = jwk.thumbprint
         if try await store.sql.select().column("id").from("jwe_keys").where("merchant_id", .equal, merchantID)
-            .where("mode", .equal, mode.rawValue).where("thumbprint", .equal, thumbprint).first() != nil {
+            .where("mode", .equal, mode.rawValue).where("thumbprint", .equal, thumbprint).first() != nil
+        {
             throw KeywardError(.conflict, .jwkExists, "This key (thumbprint \(thumbprint)) is already registered in this mode.", field: "jwk")
         }
-        let row = JWEKeyRow(id: Identifier.make("jwk"), merchant_id: merchantID, mode: mode.rawValue, name: name, kid: jwk.kid, thumbprint: thumbprint,
-                            public_jwk: jwk.json(), algorithm: algorithm, created_ms: clock.now().millis, revoked_ms: nil,
-                            permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis)
+        let row = JWEKeyRow(
+            id: Identifier.make("jwk"),
+            merchant_id: merchantID,
+            mode: mode.rawValue,
+            name: name,
+            kid: jwk.kid,
+            thumbprint: thumbprint,
+            public_jwk: jwk.json(),
+            algorithm: algorithm,
+            created_ms: clock.now().millis,
+            revoked_ms: nil,
+            permissions: limits.storedPermissions,
+            allowed_ips: limits.storedAllowedIPs,
+            expires_ms: limits.expiresMillis
+        )
         try await lifecycle.create(row)
         return row.info
     }

@@ -24,9 +24,20 @@ public struct AuthenticatedKey: Sendable, Equatable {
     public let rateLimitSubject: String
 
     /// A principal; `scheme` defaults to a secret key.
-    public init(keyID: String, merchantID: String, mid: String, mode: Mode, permissions: [String]?, allowedIPs: [IPNetwork],
-                expiresAt: Date?, revokedAt: Date?, replacedBy: String?, scheme: AuthScheme = .secretKey, merchantAllowedIPs: [IPNetwork] = [],
-                rateLimitSubject: String? = nil) {
+    public init(
+        keyID: String,
+        merchantID: String,
+        mid: String,
+        mode: Mode,
+        permissions: [String]?,
+        allowedIPs: [IPNetwork],
+        expiresAt: Date?,
+        revokedAt: Date?,
+        replacedBy: String?,
+        scheme: AuthScheme = .secretKey,
+        merchantAllowedIPs: [IPNetwork] = [],
+        rateLimitSubject: String? = nil
+    ) {
         self.rateLimitSubject = rateLimitSubject ?? keyID
         self.keyID = keyID
         self.merchantID = merchantID
@@ -71,7 +82,8 @@ public final class KeyAuthenticator: Sendable {
     let lastUsed: LastUsedRecorder
     private let cache: RevisionedCache<APIKeyDigest, AuthenticatedKey>
 
-    public init(store: KeywardStore, changes: CredentialChanges, lastUsed: LastUsedRecorder, clock: KeywardClock = .system, cacheLimit: Int = 200_000) {
+    public init(store: KeywardStore, changes: CredentialChanges, lastUsed: LastUsedRecorder, clock: KeywardClock = .system, cacheLimit: Int = 200_000)
+    {
         self.store = store
         self.clock = clock
         self.lastUsed = lastUsed
@@ -92,9 +104,15 @@ public final class KeyAuthenticator: Sendable {
             throw Self.malformed(error)
         }
         let rawDigest = APIKeyFormat.rawDigest(of: presented)
-        let found = try await KeywardError.unlessStorageFails(checking: "Credentials") { try await cache.value(for: rawDigest, load: { try await load(digest: rawDigest.hex) }) }
+        let found = try await KeywardError.unlessStorageFails(checking: "Credentials") {
+            try await cache.value(for: rawDigest, load: { try await load(digest: rawDigest.hex) })
+        }
         guard let key = found else {
-            throw KeywardError(.unauthenticated, .invalidKey, "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live).")
+            throw KeywardError(
+                .unauthenticated,
+                .invalidKey,
+                "No active key matches. Check that you copied the whole key from this Keyward instance and are using it in the right mode (test or live)."
+            )
         }
         let now = clock.now()
         if key.revokedAt != nil {
@@ -115,34 +133,43 @@ public final class KeyAuthenticator: Sendable {
             let permissions: String?, allowed_ips: String, expires_ms: Int64?, revoked_ms: Int64?, replaced_by: String?
             let merchant_allowed_ips: String?
         }
-        let query = store.sql.raw("""
+        let query = store.sql.raw(
+            """
             SELECT k.id, k.merchant_id, m.mid, k.mode, k.secret_hash, k.permissions, k.allowed_ips,
                    k.expires_ms, k.revoked_ms, k.replaced_by, s.allowed_ips AS merchant_allowed_ips
             FROM secret_keys k JOIN merchants m ON m.id = k.merchant_id
             LEFT JOIN merchant_settings s ON s.merchant_id = k.merchant_id
             WHERE k.secret_hash = \(bind: digest)
-            """)
+            """
+        )
         guard let row = try await query.first(decoding: Row.self),
-              ConstantTime.equals(Array(row.secret_hash.utf8), Array(digest.utf8)),
-              let mode = Mode(rawValue: row.mode)
+            ConstantTime.equals(Array(row.secret_hash.utf8), Array(digest.utf8)),
+            let mode = Mode(rawValue: row.mode)
         else { return nil }
         return AuthenticatedKey(
-            keyID: row.id, merchantID: row.merchant_id, mid: row.mid, mode: mode,
+            keyID: row.id,
+            merchantID: row.merchant_id,
+            mid: row.mid,
+            mode: mode,
             permissions: row.permissions.flatMap { JSONText.decode([String].self, $0) },
             allowedIPs: JSONText.decode([IPNetwork].self, row.allowed_ips) ?? [],
-            expiresAt: row.expires_ms.map(Date.init(millis:)), revokedAt: row.revoked_ms.map(Date.init(millis:)),
-            replacedBy: row.replaced_by, merchantAllowedIPs: row.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [])
+            expiresAt: row.expires_ms.map(Date.init(millis:)),
+            revokedAt: row.revoked_ms.map(Date.init(millis:)),
+            replacedBy: row.replaced_by,
+            merchantAllowedIPs: row.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? []
+        )
     }
 
     static func malformed(_ malformation: APIKeyFormat.Malformation) -> KeywardError {
-        let reason: String = switch malformation {
-        case .empty: "The key is empty."
-        case .tooLong: "The value is far longer than a Keyward key."
-        case .notASCII: "The key contains characters a Keyward key never has."
-        case .unknownPrefix: "Keyward secret keys start with kw_test_ or kw_live_."
-        case .wrongLength, .badCharacters: "The key has the wrong length or characters; it may be truncated."
-        case .checksumMismatch: "The key's checksum does not match: it was mistyped or truncated."
-        }
+        let reason: String =
+            switch malformation {
+            case .empty: "The key is empty."
+            case .tooLong: "The value is far longer than a Keyward key."
+            case .notASCII: "The key contains characters a Keyward key never has."
+            case .unknownPrefix: "Keyward secret keys start with kw_test_ or kw_live_."
+            case .wrongLength, .badCharacters: "The key has the wrong length or characters; it may be truncated."
+            case .checksumMismatch: "The key's checksum does not match: it was mistyped or truncated."
+            }
         return KeywardError(.unauthenticated, .invalidKey, reason)
     }
 
@@ -160,7 +187,10 @@ extension IPNetwork {
         var best = (start: -1, length: 0)
         var index = 0
         while index < groups.count {
-            guard groups[index] == 0 else { index += 1; continue }
+            guard groups[index] == 0 else {
+                index += 1
+                continue
+            }
             var end = index
             while end < groups.count && groups[end] == 0 { end += 1 }
             if end - index > best.length { best = (index, end - index) }

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
-import ServiceLifecycle
 import SQLKit
+import ServiceLifecycle
 import Synchronization
 
 /// Records when keys were last used without a database write per request: uses are kept in memory and
@@ -35,10 +35,12 @@ public final class LastUsedRecorder: Service, Sendable {
         }
         for (keyID, millis) in batch {
             do {
-                try await store.sql.raw("""
+                try await store.sql.raw(
+                    """
                     UPDATE secret_keys SET last_used_ms = \(bind: millis)
                     WHERE id = \(bind: keyID) AND (last_used_ms IS NULL OR last_used_ms < \(bind: millis))
-                    """).run()
+                    """
+                ).run()
             } catch {
                 logger.warning("could not record key use", metadata: ["key_id": "\(keyID)"])
             }

@@ -14,7 +14,11 @@ public enum LeakReportFormat {
             throw KeywardError.invalid(.invalidReport, "The report must be a JSON array of {\"token\", \"type\", \"url\", \"source\"} objects.")
         }
         guard array.count <= maxTokens else {
-            throw KeywardError(.tooLarge, .tooManyTokens, "A report may hold at most \(maxTokens) tokens; this one holds \(array.count). Send it in parts.")
+            throw KeywardError(
+                .tooLarge,
+                .tooManyTokens,
+                "A report may hold at most \(maxTokens) tokens; this one holds \(array.count). Send it in parts."
+            )
         }
         return try array.enumerated().map { index, element in
             guard let entry = element as? [String: Any] else {

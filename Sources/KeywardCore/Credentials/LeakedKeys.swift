@@ -116,11 +116,24 @@ public struct LeakedKeyService: Sendable {
             recorded += try await record(chunk, scanner: scanner)
         }
         let actor = AuditActor(type: "scanner", id: String(scanner.prefix(100)))
-        try await audit.recordAll(recorded.map {
-            AuditLog.Draft(merchantID: $0.merchantID, mode: $0.mode, actor: actor, action: "key.leaked", targetID: $0.keyID, outcome: $0.action.rawValue)
-        })
+        try await audit.recordAll(
+            recorded.map {
+                AuditLog.Draft(
+                    merchantID: $0.merchantID,
+                    mode: $0.mode,
+                    actor: actor,
+                    action: "key.leaked",
+                    targetID: $0.keyID,
+                    outcome: $0.action.rawValue
+                )
+            }
+        )
         let feedback = tokens.enumerated().map { index, reported in
-            LeakFeedback(token_hash: hashes[index], token_type: reported.type, label: found[hashes[index]] == nil ? "false_positive" : "true_positive")
+            LeakFeedback(
+                token_hash: hashes[index],
+                token_type: reported.type,
+                label: found[hashes[index]] == nil ? "false_positive" : "true_positive"
+            )
         }
         return Outcome(feedback: feedback, recorded: recorded.count, stopped: recorded.filter(\.stoppedNow).count)
     }
@@ -132,20 +145,41 @@ public struct LeakedKeyService: Sendable {
             let action: String, expires_ms: Int64?, reported_ms: Int64
         }
         struct Count: Decodable { let count: Int64 }
-        let rows = try await store.sql.raw("""
+        let rows = try await store.sql.raw(
+            """
             SELECT l.id, l.merchant_id, l.mode, l.key_id, k.name, k.last4, l.source, l.url, l.action, l.expires_ms, l.reported_ms
             FROM leak_reports l JOIN secret_keys k ON k.id = l.key_id
             WHERE l.merchant_id = \(bind: merchantID) AND l.reported_ms >= \(bind: since.millis)
             ORDER BY l.reported_ms DESC, l.id DESC LIMIT \(bind: max(1, min(limit, 200)))
-            """).all(decoding: Row.self)
-        let total = rows.count < limit ? rows.count : Int(try await store.sql.raw("""
-            SELECT COUNT(*) AS count FROM leak_reports WHERE merchant_id = \(bind: merchantID) AND reported_ms >= \(bind: since.millis)
-            """).first(decoding: Count.self)?.count ?? 0)
-        return (rows.map {
-            LeakReportInfo(id: $0.id, merchantID: $0.merchant_id, mode: Mode(rawValue: $0.mode) ?? .test, keyID: $0.key_id, keyName: $0.name, last4: $0.last4,
-                           source: $0.source, url: $0.url, action: LeakAction(rawValue: $0.action) ?? .revoked,
-                           expiresAt: $0.expires_ms.map(Date.init(millis:)), reportedAt: Date(millis: $0.reported_ms))
-        }, total)
+            """
+        ).all(decoding: Row.self)
+        let total =
+            rows.count < limit
+            ? rows.count
+            : Int(
+                try await store.sql.raw(
+                    """
+                    SELECT COUNT(*) AS count FROM leak_reports WHERE merchant_id = \(bind: merchantID) AND reported_ms >= \(bind: since.millis)
+                    """
+                ).first(decoding: Count.self)?.count ?? 0
+            )
+        return (
+            rows.map {
+                LeakReportInfo(
+                    id: $0.id,
+                    merchantID: $0.merchant_id,
+                    mode: Mode(rawValue: $0.mode) ?? .test,
+                    keyID: $0.key_id,
+                    keyName: $0.name,
+                    last4: $0.last4,
+                    source: $0.source,
+                    url: $0.url,
+                    action: LeakAction(rawValue: $0.action) ?? .revoked,
+                    expiresAt: $0.expires_ms.map(Date.init(millis:)),
+                    reportedAt: Date(millis: $0.reported_ms)
+                )
+            }, total
+        )
     }
 
     // MARK: - Steps
@@ -192,11 +226,15 @@ public struct LeakedKeyService: Sendable {
 
     /// Key ids by secret hash, 500 hashes a query.
     func keyIDs(forHashes hashes: [String]) async throws -> [String: String] {
-        struct Row: Decodable { let id: String; let secret_hash: String }
+        struct Row: Decodable {
+            let id: String
+            let secret_hash: String
+        }
         var result: [String: String] = [:]
         for chunk in hashes.chunked(Self.batch) {
             for row in try await store.sql.select().column("id").column("secret_hash").from("secret_keys").where("secret_hash", .in, chunk)
-                .all(decoding: Row.self) {
+                .all(decoding: Row.self)
+            {
                 result[row.secret_hash] = row.id
             }
         }
@@ -215,7 +253,7 @@ public struct LeakedKeyService: Sendable {
                 let recorded = try await store.transaction { sql in try await self.write(facts, scanner: scanner, on: sql) }
                 if recorded.contains(where: \.stoppedNow) { changes.localChange() }
                 return recorded
-            } catch where attempt < 10 {
+            } catch  where attempt < 10 {
                 try await Task.sleep(for: .milliseconds(Int.random(in: 5...20) * attempt))
             }
         }
@@ -226,15 +264,24 @@ public struct LeakedKeyService: Sendable {
         let ids = Array(Set(facts.map(\.keyID))).sorted()
         var keys: [String: KeyState] = [:]
         for row in try await sql.select().column("id").column("merchant_id").column("mode").column("name").column("last4").column("expires_ms")
-            .column("revoked_ms").from("secret_keys").where("id", .in, ids).orderBy("id").for(.update).all(decoding: KeyState.self) {
+            .column("revoked_ms").from("secret_keys").where("id", .in, ids).orderBy("id").for(.update).all(decoding: KeyState.self)
+        {
             keys[row.id] = row
         }
-        struct Seen: Decodable { let key_id: String; let location_hash: String }
-        let known = Set(try await sql.select().column("key_id").column("location_hash").from("leak_reports").where("key_id", .in, ids)
-            .all(decoding: Seen.self).map { $0.key_id + " " + $0.location_hash })
+        struct Seen: Decodable {
+            let key_id: String
+            let location_hash: String
+        }
+        let known = Set(
+            try await sql.select().column("key_id").column("location_hash").from("leak_reports").where("key_id", .in, ids)
+                .all(decoding: Seen.self).map { $0.key_id + " " + $0.location_hash }
+        )
         let graces = try await testKeyGraces(merchantIDs: Set(keys.values.filter { $0.mode == Mode.test.rawValue }.map(\.merchant_id)), on: sql)
 
-        var leaks: [LeakRow] = [], recorded: [Recorded] = [], revoke: [String] = [], expire: [Int64: [String]] = [:]
+        var leaks: [LeakRow] = []
+        var recorded: [Recorded] = []
+        var revoke: [String] = []
+        var expire: [Int64: [String]] = [:]
         var events: [(merchantID: String, eventType: String, payload: String)] = []
         for fact in facts where !known.contains(fact.keyID + " " + fact.locationHash) {
             guard var key = keys[fact.keyID] else { continue }
@@ -262,16 +309,28 @@ public struct LeakedKeyService: Sendable {
                 action = .expiring
             }
             keys[key.id] = key
-            let leak = LeakRow(id: Identifier.make("lkr"), merchant_id: key.merchant_id, mode: mode.rawValue, key_id: key.id, token_hash: fact.tokenHash,
-                               token_type: fact.type, source: fact.source, url: fact.url, location_hash: fact.locationHash,
-                               scanner: String(scanner.prefix(256)), action: action.rawValue, expires_ms: action == .expiring ? key.expires_ms : nil,
-                               reported_ms: now.millis)
+            let leak = LeakRow(
+                id: Identifier.make("lkr"),
+                merchant_id: key.merchant_id,
+                mode: mode.rawValue,
+                key_id: key.id,
+                token_hash: fact.tokenHash,
+                token_type: fact.type,
+                source: fact.source,
+                url: fact.url,
+                location_hash: fact.locationHash,
+                scanner: String(scanner.prefix(256)),
+                action: action.rawValue,
+                expires_ms: action == .expiring ? key.expires_ms : nil,
+                reported_ms: now.millis
+            )
             leaks.append(leak)
             events.append((key.merchant_id, "key.leaked", Self.payload(leak, key: key, now: now)))
             recorded.append(Recorded(merchantID: key.merchant_id, mode: mode, keyID: key.id, action: action, stoppedNow: stoppedNow))
         }
         if !revoke.isEmpty {
-            try await sql.update("secret_keys").set("revoked_ms", to: now.millis).where("id", .in, revoke).where("revoked_ms", .is, SQLLiteral.null).run()
+            try await sql.update("secret_keys").set("revoked_ms", to: now.millis).where("id", .in, revoke).where("revoked_ms", .is, SQLLiteral.null)
+                .run()
         }
         for (deadline, keyIDs) in expire {
             try await sql.update("secret_keys").set("expires_ms", to: deadline).where("id", .in, keyIDs).run()
@@ -286,11 +345,15 @@ public struct LeakedKeyService: Sendable {
 
     func testKeyGraces(merchantIDs: Set<String>, on sql: any SQLDatabase) async throws -> [String: Int] {
         guard !merchantIDs.isEmpty else { return [:] }
-        struct Row: Decodable { let merchant_id: String; let leaked_test_key_grace_seconds: Int64? }
+        struct Row: Decodable {
+            let merchant_id: String
+            let leaked_test_key_grace_seconds: Int64?
+        }
         var graces: [String: Int] = [:]
         for chunk in Array(merchantIDs).chunked(Self.batch) {
             for row in try await sql.select().column("merchant_id").column("leaked_test_key_grace_seconds").from("merchant_settings")
-                .where("merchant_id", .in, chunk).all(decoding: Row.self) {
+                .where("merchant_id", .in, chunk).all(decoding: Row.self)
+            {
                 graces[row.merchant_id] = Int(row.leaked_test_key_grace_seconds ?? 0)
             }
         }
@@ -308,10 +371,16 @@ public struct LeakedKeyService: Sendable {
             struct Leak: Encodable { let source: String, url: String, token_type: String, reported_at: String }
         }
         let event = Event(
-            id: Identifier.make("evt"), type: "key.leaked", created: Int(now.timeIntervalSince1970),
-            data: .init(key: .init(id: key.id, name: key.name, mode: key.mode, last4: key.last4),
-                        leak: .init(source: leak.source, url: leak.url, token_type: leak.token_type, reported_at: now.formatted(.iso8601)),
-                        action: leak.action, expires_at: leak.expires_ms.map { Date(millis: $0).formatted(.iso8601) }))
+            id: Identifier.make("evt"),
+            type: "key.leaked",
+            created: Int(now.timeIntervalSince1970),
+            data: .init(
+                key: .init(id: key.id, name: key.name, mode: key.mode, last4: key.last4),
+                leak: .init(source: leak.source, url: leak.url, token_type: leak.token_type, reported_at: now.formatted(.iso8601)),
+                action: leak.action,
+                expires_at: leak.expires_ms.map { Date(millis: $0).formatted(.iso8601) }
+            )
+        )
         return JSONText.encode(event)
     }
 }

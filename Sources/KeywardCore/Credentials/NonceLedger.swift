@@ -72,7 +72,10 @@ final class NonceLedger: Sendable {
                 rows += "(\(bind: item.keyID), \(bind: item.nonce), \(bind: item.expiresMillis))"
             }
             rows += " ON CONFLICT (key_id, nonce) DO NOTHING RETURNING key_id, nonce"
-            struct Row: Decodable { let key_id: String; let nonce: String }
+            struct Row: Decodable {
+                let key_id: String
+                let nonce: String
+            }
             let inserted = Set(try await store.sql.raw(rows).all(decoding: Row.self).map { Pair(keyID: $0.key_id, nonce: $0.nonce) })
             for item in unique { item.continuation.resume(returning: inserted.contains(Pair(keyID: item.keyID, nonce: item.nonce))) }
             for item in duplicates { item.continuation.resume(returning: false) }

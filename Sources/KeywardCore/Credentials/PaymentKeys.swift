@@ -48,9 +48,17 @@ struct PaymentKeyRow: RollableRow {
     let replaced_by: String?
 
     var info: PaymentKeyInfo {
-        PaymentKeyInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, label: label, last4: last4,
-                       expiresAt: expires_ms.map(Date.init(millis:)), revokedAt: revoked_ms.map(Date.init(millis:)),
-                       createdAt: Date(millis: created_ms), replacedBy: replaced_by)
+        PaymentKeyInfo(
+            id: id,
+            merchantID: merchant_id,
+            mode: Mode(rawValue: mode) ?? .test,
+            label: label,
+            last4: last4,
+            expiresAt: expires_ms.map(Date.init(millis:)),
+            revokedAt: revoked_ms.map(Date.init(millis:)),
+            createdAt: Date(millis: created_ms),
+            replacedBy: replaced_by
+        )
     }
 
     func status(at now: Date) -> CredentialStatus { info.status(at: now) }
@@ -74,14 +82,20 @@ public struct PaymentKeyService: Sendable {
 
     /// Creates a key labelled `label`; `importing` brings an existing provider key instead of generating one.
     /// A minter that expires hands its expiry to the key: a secret never outlives whoever made it.
-    public func create(merchantID: String, mode: Mode, label: String?, importing: String? = nil, by minter: Minter) async throws -> CreatedPaymentKey {
+    public func create(merchantID: String, mode: Mode, label: String?, importing: String? = nil, by minter: Minter) async throws -> CreatedPaymentKey
+    {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let label = try Validation.name(label ?? "Payment key", field: "label")
         if let importing, !PaymentKeyFormat.isAcceptableImport(importing) {
             throw KeywardError.invalid(.invalidPaymentKey, "An imported payment key must be 16 to 256 printable ASCII characters.", field: "value")
         }
-        let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: label, secret: importing ?? PaymentKeyFormat.generate(),
-                                        expiresAt: minter.inheritedExpiry)
+        let (row, secret) = try makeRow(
+            merchantID: merchantID,
+            mode: mode,
+            label: label,
+            secret: importing ?? PaymentKeyFormat.generate(),
+            expiresAt: minter.inheritedExpiry
+        )
         try await lifecycle.create(row)
         return CreatedPaymentKey(info: row.info, secret: secret)
     }
@@ -100,8 +114,13 @@ public struct PaymentKeyService: Sendable {
         try CredentialLifecycle.checkRollable(old, at: now)
         let expiresAt = old.lifetime.map { now.addingTimeInterval($0) }
         try minter.admit(expiry: expiresAt)
-        let (row, secret) = try makeRow(merchantID: merchantID, mode: mode, label: old.label, secret: PaymentKeyFormat.generate(),
-                                        expiresAt: expiresAt)
+        let (row, secret) = try makeRow(
+            merchantID: merchantID,
+            mode: mode,
+            label: old.label,
+            secret: PaymentKeyFormat.generate(),
+            expiresAt: expiresAt
+        )
         try await lifecycle.roll(old, overlap: overlap, into: row)
         return CreatedPaymentKey(info: row.info, secret: secret)
     }
@@ -113,16 +132,35 @@ public struct PaymentKeyService: Sendable {
 
     /// The Kashier order hash for the hosted payment page, with the named key or the merchant's only
     /// active key in this mode.
-    public func orderHash(merchantID: String, mode: Mode, paymentKeyID: String?, orderID: String, amount: String, currency: String) async throws -> OrderHash {
+    public func orderHash(
+        merchantID: String,
+        mode: Mode,
+        paymentKeyID: String?,
+        orderID: String,
+        amount: String,
+        currency: String
+    ) async throws -> OrderHash {
         let merchant = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         try OrderFields.validate(orderID: orderID, amount: amount, currency: currency)
         let (key, secret) = try await activeKey(merchantID: merchantID, mode: mode, id: paymentKeyID)
         let hash = KashierOrderHash.compute(paymentKey: secret, mid: merchant.mid, orderID: orderID, amount: amount, currency: currency)
-        return OrderHash(hash: hash, path: KashierOrderHash.path(mid: merchant.mid, orderID: orderID, amount: amount, currency: currency), paymentKeyID: key.id)
+        return OrderHash(
+            hash: hash,
+            path: KashierOrderHash.path(mid: merchant.mid, orderID: orderID, amount: amount, currency: currency),
+            paymentKeyID: key.id
+        )
     }
 
     /// Whether `hash` is the order hash of these fields under the named (or only active) key.
-    public func verifyOrderHash(merchantID: String, mode: Mode, paymentKeyID: String?, orderID: String, amount: String, currency: String, hash: String) async throws -> Bool {
+    public func verifyOrderHash(
+        merchantID: String,
+        mode: Mode,
+        paymentKeyID: String?,
+        orderID: String,
+        amount: String,
+        currency: String,
+        hash: String
+    ) async throws -> Bool {
         let merchant = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         try OrderFields.validate(orderID: orderID, amount: amount, currency: currency)
         let (_, secret) = try await activeKey(merchantID: merchantID, mode: mode, id: paymentKeyID)
@@ -143,10 +181,13 @@ public struct PaymentKeyService: Sendable {
                 .where("revoked_ms", .is, SQLLiteral.null).where("replaced_by", .is, SQLLiteral.null)
                 .all(decoding: PaymentKeyRow.self)
             guard active.count == 1, let only = active.first else {
-                throw KeywardError.invalid(active.isEmpty ? .noPaymentKey : .paymentKeyAmbiguous,
-                                           active.isEmpty ? "This merchant has no active \(mode.rawValue) payment key; create one first."
-                                                          : "This merchant has several active \(mode.rawValue) payment keys; name one with 'payment_key_id'.",
-                                           field: "payment_key_id")
+                throw KeywardError.invalid(
+                    active.isEmpty ? .noPaymentKey : .paymentKeyAmbiguous,
+                    active.isEmpty
+                        ? "This merchant has no active \(mode.rawValue) payment key; create one first."
+                        : "This merchant has several active \(mode.rawValue) payment keys; name one with 'payment_key_id'.",
+                    field: "payment_key_id"
+                )
             }
             key = only
         }
@@ -163,9 +204,18 @@ public struct PaymentKeyService: Sendable {
     private func makeRow(merchantID: String, mode: Mode, label: String, secret: String, expiresAt: Date?) throws -> (PaymentKeyRow, String) {
         let id = Identifier.make("pyk")
         let sealed = try keyring.seal(string: secret, context: PaymentKeyRow.sealContext(id: id))
-        let row = PaymentKeyRow(id: id, merchant_id: merchantID, mode: mode.rawValue, label: label, sealed_secret: sealed,
-                                last4: String(secret.suffix(4)), expires_ms: expiresAt?.millis, revoked_ms: nil,
-                                created_ms: clock.now().millis, replaced_by: nil)
+        let row = PaymentKeyRow(
+            id: id,
+            merchant_id: merchantID,
+            mode: mode.rawValue,
+            label: label,
+            sealed_secret: sealed,
+            last4: String(secret.suffix(4)),
+            expires_ms: expiresAt?.millis,
+            revoked_ms: nil,
+            created_ms: clock.now().millis,
+            replaced_by: nil
+        )
         return (row, secret)
     }
 }
@@ -179,7 +229,11 @@ enum OrderFields {
             throw .invalid(.invalidOrderID, "'order_id' must be 1-255 printable ASCII characters without spaces.", field: "order_id")
         }
         guard !orderID.utf8.contains(UInt8(ascii: ".")) else {
-            throw .invalid(.orderIDHasSeparator, "'order_id' may not contain '.': the order hash joins the fields with dots, so the split would be ambiguous.", field: "order_id")
+            throw .invalid(
+                .orderIDHasSeparator,
+                "'order_id' may not contain '.': the order hash joins the fields with dots, so the split would be ambiguous.",
+                field: "order_id"
+            )
         }
         let parts = amount.split(separator: ".", omittingEmptySubsequences: false)
         let digitsOnly: (Substring) -> Bool = { !$0.isEmpty && $0.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 } }

@@ -64,13 +64,21 @@ struct SecretKeyRow: RollableRow {
 
     var info: SecretKeyInfo {
         SecretKeyInfo(
-            id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, name: name,
-            prefix: APIKeyFormat.prefix(for: Mode(rawValue: mode) ?? .test), last4: last4,
+            id: id,
+            merchantID: merchant_id,
+            mode: Mode(rawValue: mode) ?? .test,
+            name: name,
+            prefix: APIKeyFormat.prefix(for: Mode(rawValue: mode) ?? .test),
+            last4: last4,
             permissions: permissions.flatMap { JSONText.decode([String].self, $0) },
             allowedIPs: JSONText.decode([IPNetwork].self, allowed_ips) ?? [],
-            expiresAt: expires_ms.map(Date.init(millis:)), revokedAt: revoked_ms.map(Date.init(millis:)),
-            lastUsedAt: last_used_ms.map(Date.init(millis:)), createdAt: Date(millis: created_ms),
-            rolledFrom: rolled_from, replacedBy: replaced_by)
+            expiresAt: expires_ms.map(Date.init(millis:)),
+            revokedAt: revoked_ms.map(Date.init(millis:)),
+            lastUsedAt: last_used_ms.map(Date.init(millis:)),
+            createdAt: Date(millis: created_ms),
+            rolledFrom: rolled_from,
+            replacedBy: replaced_by
+        )
     }
 
     func status(at now: Date) -> CredentialStatus { info.status(at: now) }
@@ -110,10 +118,21 @@ public struct SecretKeyService: Sendable {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let now = clock.now()
         let name = try Validation.name(options.name ?? "Secret key", field: "name")
-        let limits = try minter.limits(for: RequestedLimits(permissions: options.permissions, allowedIPs: options.allowedIPs, expiresAt: options.expiresAt),
-                                       managing: true, now: now)
-        let (row, secret) = Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: limits.permissions,
-                                         networks: limits.allowedIPs, expiresAt: limits.expiresAt, now: now, rolledFrom: nil)
+        let limits = try minter.limits(
+            for: RequestedLimits(permissions: options.permissions, allowedIPs: options.allowedIPs, expiresAt: options.expiresAt),
+            managing: true,
+            now: now
+        )
+        let (row, secret) = Self.makeRow(
+            merchantID: merchantID,
+            mode: mode,
+            name: name,
+            permissions: limits.permissions,
+            networks: limits.allowedIPs,
+            expiresAt: limits.expiresAt,
+            now: now,
+            rolledFrom: nil
+        )
         try await lifecycle.create(row)
         return CreatedSecretKey(info: row.info, secret: secret)
     }
@@ -127,8 +146,16 @@ public struct SecretKeyService: Sendable {
         var remaining = count
         while remaining > 0 {
             let batch = (0..<min(remaining, 500)).map { _ in
-                Self.makeRow(merchantID: merchantID, mode: mode, name: name, permissions: nil, networks: [],
-                             expiresAt: nil, now: clock.now(), rolledFrom: nil)
+                Self.makeRow(
+                    merchantID: merchantID,
+                    mode: mode,
+                    name: name,
+                    permissions: nil,
+                    networks: [],
+                    expiresAt: nil,
+                    now: clock.now(),
+                    rolledFrom: nil
+                )
             }
             try await changes.commit(in: store) { sql in
                 try await sql.insert(into: "secret_keys").models(batch.map(\.0)).run()
@@ -171,8 +198,15 @@ public struct SecretKeyService: Sendable {
         let expiresAt = old.lifetime.map { now.addingTimeInterval($0) }
         try minter.admit(CredentialLimits(permissions: info.permissions, allowedIPs: info.allowedIPs, expiresAt: expiresAt), managing: true)
         let (row, secret) = Self.makeRow(
-            merchantID: merchantID, mode: mode, name: info.name, permissions: info.permissions,
-            networks: info.allowedIPs, expiresAt: expiresAt, now: now, rolledFrom: old.id)
+            merchantID: merchantID,
+            mode: mode,
+            name: info.name,
+            permissions: info.permissions,
+            networks: info.allowedIPs,
+            expiresAt: expiresAt,
+            now: now,
+            rolledFrom: old.id
+        )
         try await lifecycle.roll(old, overlap: overlap, into: row)
         return CreatedSecretKey(info: row.info, secret: secret)
     }
@@ -188,15 +222,33 @@ public struct SecretKeyService: Sendable {
 
     private var lifecycle: CredentialLifecycle { CredentialLifecycle(store: store, changes: changes, clock: clock) }
 
-    static func makeRow(merchantID: String, mode: Mode, name: String, permissions: [String]?, networks: [IPNetwork],
-                        expiresAt: Date?, now: Date, rolledFrom: String?) -> (SecretKeyRow, String) {
+    static func makeRow(
+        merchantID: String,
+        mode: Mode,
+        name: String,
+        permissions: [String]?,
+        networks: [IPNetwork],
+        expiresAt: Date?,
+        now: Date,
+        rolledFrom: String?
+    ) -> (SecretKeyRow, String) {
         let secret = APIKeyFormat.generate(mode: mode)
         let row = SecretKeyRow(
-            id: Identifier.make("key"), merchant_id: merchantID, mode: mode.rawValue, name: name,
-            secret_hash: APIKeyFormat.digest(of: secret), last4: APIKeyFormat.lastFour(of: secret),
-            permissions: permissions.map { JSONText.encode($0) }, allowed_ips: JSONText.encode(networks),
-            expires_ms: expiresAt?.millis, revoked_ms: nil, last_used_ms: nil, created_ms: now.millis,
-            rolled_from: rolledFrom, replaced_by: nil)
+            id: Identifier.make("key"),
+            merchant_id: merchantID,
+            mode: mode.rawValue,
+            name: name,
+            secret_hash: APIKeyFormat.digest(of: secret),
+            last4: APIKeyFormat.lastFour(of: secret),
+            permissions: permissions.map { JSONText.encode($0) },
+            allowed_ips: JSONText.encode(networks),
+            expires_ms: expiresAt?.millis,
+            revoked_ms: nil,
+            last_used_ms: nil,
+            created_ms: now.millis,
+            rolled_from: rolledFrom,
+            replaced_by: nil
+        )
         return (row, secret)
     }
 }

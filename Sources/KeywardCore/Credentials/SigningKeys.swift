@@ -1,8 +1,8 @@
 import Foundation
 import KeywardCrypto
 import Logging
-import ServiceLifecycle
 import SQLKit
+import ServiceLifecycle
 import Synchronization
 
 /// A public key a merchant registered to sign requests.
@@ -47,10 +47,19 @@ struct SigningKeyRow: MerchantCredentialRow {
     static func privateKeyContext(id: String) -> String { "signing_key_private:\(id)" }
 
     var info: SigningKeyInfo {
-        SigningKeyInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, name: name, algorithm: algorithm,
-                       publicKeyPEM: public_key_pem, notAfter: not_after_ms.map(Date.init(millis:)), createdAt: Date(millis: created_ms),
-                       revokedAt: revoked_ms.map(Date.init(millis:)), privateKeyKept: sealed_private_key != nil,
-                       limits: CredentialLimits(storedPermissions: permissions, storedAllowedIPs: allowed_ips, expiresMillis: expires_ms))
+        SigningKeyInfo(
+            id: id,
+            merchantID: merchant_id,
+            mode: Mode(rawValue: mode) ?? .test,
+            name: name,
+            algorithm: algorithm,
+            publicKeyPEM: public_key_pem,
+            notAfter: not_after_ms.map(Date.init(millis:)),
+            createdAt: Date(millis: created_ms),
+            revokedAt: revoked_ms.map(Date.init(millis:)),
+            privateKeyKept: sealed_private_key != nil,
+            limits: CredentialLimits(storedPermissions: permissions, storedAllowedIPs: allowed_ips, expiresMillis: expires_ms)
+        )
     }
 }
 
@@ -78,8 +87,15 @@ public struct SigningKeyService: Sendable {
     /// live mode (test mode takes 1024: the public myPOS sandbox key); expired certificates are refused.
     /// `keepingPrivateKey` (PKCS#8 PEM of a key Keyward generated) is stored sealed for later export.
     /// The key's limits are `requested`, never wider than `minter` holds.
-    public func register(merchantID: String, mode: Mode, name: String?, pem: String, keepingPrivateKey: String? = nil,
-                         limits requested: RequestedLimits, by minter: Minter) async throws -> SigningKeyInfo {
+    public func register(
+        merchantID: String,
+        mode: Mode,
+        name: String?,
+        pem: String,
+        keepingPrivateKey: String? = nil,
+        limits requested: RequestedLimits,
+        by minter: Minter
+    ) async throws -> SigningKeyInfo {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let name = try Validation.name(name ?? "Signing key", field: "name")
         guard pem.utf8.count <= 64 * 1024 else {
@@ -102,10 +118,21 @@ public struct SigningKeyService: Sendable {
         }
         let id = Identifier.make("sgk")
         let sealed = try keepingPrivateKey.map { try keyring.seal(string: $0, context: SigningKeyRow.privateKeyContext(id: id)) }
-        let row = SigningKeyRow(id: id, merchant_id: merchantID, mode: mode.rawValue, name: name,
-                                public_key_pem: imported.key.spkiPEM, algorithm: imported.key.algorithmDescription,
-                                not_after_ms: imported.notValidAfter?.millis, created_ms: now.millis, revoked_ms: nil, sealed_private_key: sealed,
-                                permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis)
+        let row = SigningKeyRow(
+            id: id,
+            merchant_id: merchantID,
+            mode: mode.rawValue,
+            name: name,
+            public_key_pem: imported.key.spkiPEM,
+            algorithm: imported.key.algorithmDescription,
+            not_after_ms: imported.notValidAfter?.millis,
+            created_ms: now.millis,
+            revoked_ms: nil,
+            sealed_private_key: sealed,
+            permissions: limits.storedPermissions,
+            allowed_ips: limits.storedAllowedIPs,
+            expires_ms: limits.expiresMillis
+        )
         try await lifecycle.create(row)
         return row.info
     }
@@ -136,31 +163,56 @@ public struct SigningKeyService: Sendable {
             let not_after_ms: Int64?, created_ms: Int64, revoked_ms: Int64?, mid: String
             let permissions: String?, allowed_ips: String?, expires_ms: Int64?, merchant_allowed_ips: String?
         }
-        guard let row = try await store.sql.raw("""
-            SELECT k.id, k.merchant_id, k.mode, k.name, k.public_key_pem, k.algorithm, k.not_after_ms, k.created_ms, k.revoked_ms, m.mid,
-                   k.permissions, k.allowed_ips, k.expires_ms, s.allowed_ips AS merchant_allowed_ips
-            FROM signing_keys k JOIN merchants m ON m.id = k.merchant_id
-            LEFT JOIN merchant_settings s ON s.merchant_id = k.merchant_id WHERE k.id = \(bind: id)
-            """).first(decoding: Row.self), row.revoked_ms == nil
+        guard
+            let row = try await store.sql.raw(
+                """
+                SELECT k.id, k.merchant_id, k.mode, k.name, k.public_key_pem, k.algorithm, k.not_after_ms, k.created_ms, k.revoked_ms, m.mid,
+                       k.permissions, k.allowed_ips, k.expires_ms, s.allowed_ips AS merchant_allowed_ips
+                FROM signing_keys k JOIN merchants m ON m.id = k.merchant_id
+                LEFT JOIN merchant_settings s ON s.merchant_id = k.merchant_id WHERE k.id = \(bind: id)
+                """
+            ).first(decoding: Row.self), row.revoked_ms == nil
         else { return nil }
         guard let key = try? PublicKeyImport.parse(pem: row.public_key_pem, minimumRSABits: 1024).first?.key else { return nil }
-        let info = SigningKeyRow(id: row.id, merchant_id: row.merchant_id, mode: row.mode, name: row.name, public_key_pem: row.public_key_pem,
-                                 algorithm: row.algorithm, not_after_ms: row.not_after_ms, created_ms: row.created_ms, revoked_ms: nil,
-                                 sealed_private_key: nil, permissions: row.permissions, allowed_ips: row.allowed_ips, expires_ms: row.expires_ms).info
-        return .init(key: key, owner: info, mid: row.mid,
-                     merchantAllowedIPs: row.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [])
+        let info = SigningKeyRow(
+            id: row.id,
+            merchant_id: row.merchant_id,
+            mode: row.mode,
+            name: row.name,
+            public_key_pem: row.public_key_pem,
+            algorithm: row.algorithm,
+            not_after_ms: row.not_after_ms,
+            created_ms: row.created_ms,
+            revoked_ms: nil,
+            sealed_private_key: nil,
+            permissions: row.permissions,
+            allowed_ips: row.allowed_ips,
+            expires_ms: row.expires_ms
+        ).info
+        return .init(
+            key: key,
+            owner: info,
+            mid: row.mid,
+            merchantAllowedIPs: row.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? []
+        )
     }
 
     /// The kept private key of an active key (PKCS#8 PEM); 409 `private_key_not_kept` when Keyward was not asked to keep it.
     public func exportPrivateKey(merchantID: String, mode: Mode, id: String) async throws -> String {
         guard Identifier.isWellFormed(id, prefix: "sgk"),
-              let row = try await store.sql.select().column("*").from("signing_keys")
+            let row = try await store.sql.select().column("*").from("signing_keys")
                 .where("id", .equal, id).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
                 .first(decoding: SigningKeyRow.self)
         else { throw KeywardError.notFound("signing key", id: id) }
-        guard row.revoked_ms == nil else { throw KeywardError(.conflict, .keyRevoked, "Key \(id) is revoked; its private key is no longer handed out.") }
+        guard row.revoked_ms == nil else {
+            throw KeywardError(.conflict, .keyRevoked, "Key \(id) is revoked; its private key is no longer handed out.")
+        }
         guard let sealed = row.sealed_private_key else {
-            throw KeywardError(.conflict, .privateKeyNotKept, "Keyward keeps only the public part of key \(id); the private key was shown once at generation.")
+            throw KeywardError(
+                .conflict,
+                .privateKeyNotKept,
+                "Keyward keeps only the public part of key \(id); the private key was shown once at generation."
+            )
         }
         return try keyring.openString(sealed, context: SigningKeyRow.privateKeyContext(id: id))
     }

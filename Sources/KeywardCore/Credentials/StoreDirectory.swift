@@ -55,16 +55,27 @@ public final class StoreDirectory: Sendable {
             let id: String, merchant_id: String, mode: String, dialect: String, name: String, external_id: String
             let wallet_number: String?, reject_replays: Int64, created_ms: Int64, mid: String, merchant_allowed_ips: String?
         }
-        guard let row = try await store.sql.raw("""
-            SELECT s.id, s.merchant_id, s.mode, s.dialect, s.name, s.external_id, s.wallet_number, s.reject_replays, s.created_ms, m.mid,
-                   ms.allowed_ips AS merchant_allowed_ips
-            FROM stores s JOIN merchants m ON m.id = s.merchant_id LEFT JOIN merchant_settings ms ON ms.merchant_id = s.merchant_id
-            WHERE s.dialect = \(bind: dialect.rawValue) AND s.external_id = \(bind: externalID)
-            """).first(decoding: Row.self)
+        guard
+            let row = try await store.sql.raw(
+                """
+                SELECT s.id, s.merchant_id, s.mode, s.dialect, s.name, s.external_id, s.wallet_number, s.reject_replays, s.created_ms, m.mid,
+                       ms.allowed_ips AS merchant_allowed_ips
+                FROM stores s JOIN merchants m ON m.id = s.merchant_id LEFT JOIN merchant_settings ms ON ms.merchant_id = s.merchant_id
+                WHERE s.dialect = \(bind: dialect.rawValue) AND s.external_id = \(bind: externalID)
+                """
+            ).first(decoding: Row.self)
         else { return nil }
-        let info = StoreRow(id: row.id, merchant_id: row.merchant_id, mode: row.mode, dialect: row.dialect, name: row.name,
-                            external_id: row.external_id, wallet_number: row.wallet_number, reject_replays: row.reject_replays,
-                            created_ms: row.created_ms).info
+        let info = StoreRow(
+            id: row.id,
+            merchant_id: row.merchant_id,
+            mode: row.mode,
+            dialect: row.dialect,
+            name: row.name,
+            external_id: row.external_id,
+            wallet_number: row.wallet_number,
+            reject_replays: row.reject_replays,
+            created_ms: row.created_ms
+        ).info
         let rows = try await store.sql.select().column("*").from("store_keys")
             .where("store_id", .equal, row.id).where("revoked_ms", .is, SQLLiteral.null)
             .orderBy("key_index").all(decoding: StoreKeyRow.self)
@@ -74,8 +85,12 @@ public final class StoreDirectory: Sendable {
             let pem = try keyring.openString(keyRow.sealed_platform_key, context: StoreKeyRow.sealContext(id: keyRow.id))
             keys.append(ResolvedStoreKey(info: keyRow.info, verificationKey: verification, platformKey: try RSASigningKey(pem: pem)))
         }
-        return ResolvedStore(store: info, mid: row.mid, keys: keys,
-                             merchantAllowedIPs: row.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? [])
+        return ResolvedStore(
+            store: info,
+            mid: row.mid,
+            keys: keys,
+            merchantAllowedIPs: row.merchant_allowed_ips.flatMap { JSONText.decode([IPNetwork].self, $0) } ?? []
+        )
     }
 }
 
@@ -131,7 +146,11 @@ enum StoreValidation {
         }
         for key in keys {
             guard case .rsa = key.key else {
-                throw .invalid(.unsupportedAlgorithm, "myPOS and AliKassa sign with RSA; this is an \(key.key.algorithmDescription) key. Register it as a signing key for RFC 9421 instead.", field: "public_key")
+                throw .invalid(
+                    .unsupportedAlgorithm,
+                    "myPOS and AliKassa sign with RSA; this is an \(key.key.algorithmDescription) key. Register it as a signing key for RFC 9421 instead.",
+                    field: "public_key"
+                )
             }
             if let notAfter = key.notValidAfter, notAfter <= now {
                 throw .invalid(.certificateExpired, "The certificate expired on \(notAfter.formatted(.iso8601)).", field: "public_key")

@@ -84,9 +84,17 @@ struct StoreRow: MerchantScopedRow {
     let created_ms: Int64
 
     var info: StoreInfo {
-        StoreInfo(id: id, merchantID: merchant_id, mode: Mode(rawValue: mode) ?? .test, dialect: StoreDialect(rawValue: dialect) ?? .mypos,
-                  name: name, externalID: external_id, walletNumber: wallet_number, rejectReplays: reject_replays != 0,
-                  createdAt: Date(millis: created_ms))
+        StoreInfo(
+            id: id,
+            merchantID: merchant_id,
+            mode: Mode(rawValue: mode) ?? .test,
+            dialect: StoreDialect(rawValue: dialect) ?? .mypos,
+            name: name,
+            externalID: external_id,
+            walletNumber: wallet_number,
+            rejectReplays: reject_replays != 0,
+            createdAt: Date(millis: created_ms)
+        )
     }
 }
 
@@ -111,11 +119,21 @@ struct StoreKeyRow: RevocableRow {
     let expires_ms: Int64?
 
     var info: StoreKeyInfo {
-        StoreKeyInfo(id: id, storeID: store_id, keyIndex: Int(key_index), name: name, algorithm: algorithm, publicKeyPEM: public_key_pem,
-                     notAfter: not_after_ms.map(Date.init(millis:)), legacySHA1: legacy_sha1 != 0,
-                     platformCertificatePEM: platform_certificate_pem, createdAt: Date(millis: created_ms),
-                     revokedAt: revoked_ms.map(Date.init(millis:)), privateKeyKept: sealed_private_key != nil,
-                     limits: CredentialLimits(storedPermissions: permissions, storedAllowedIPs: allowed_ips, expiresMillis: expires_ms))
+        StoreKeyInfo(
+            id: id,
+            storeID: store_id,
+            keyIndex: Int(key_index),
+            name: name,
+            algorithm: algorithm,
+            publicKeyPEM: public_key_pem,
+            notAfter: not_after_ms.map(Date.init(millis:)),
+            legacySHA1: legacy_sha1 != 0,
+            platformCertificatePEM: platform_certificate_pem,
+            createdAt: Date(millis: created_ms),
+            revokedAt: revoked_ms.map(Date.init(millis:)),
+            privateKeyKept: sealed_private_key != nil,
+            limits: CredentialLimits(storedPermissions: permissions, storedAllowedIPs: allowed_ips, expiresMillis: expires_ms)
+        )
     }
 
     static func sealContext(id: String) -> String { "store_key:\(id)" }
@@ -134,7 +152,13 @@ public struct StoreService: Sendable {
     static let maximumKeys = 20
     static let maximumKeyIndex = 9999
 
-    public init(store: KeywardStore, keyring: MasterKeyring, changes: CredentialChanges, clock: KeywardClock = .system, heavyWork: HeavyWork = .shared) {
+    public init(
+        store: KeywardStore,
+        keyring: MasterKeyring,
+        changes: CredentialChanges,
+        clock: KeywardClock = .system,
+        heavyWork: HeavyWork = .shared
+    ) {
         self.store = store
         self.keyring = keyring
         self.changes = changes
@@ -161,12 +185,27 @@ public struct StoreService: Sendable {
             externalID = try new.externalID.map { v throws(KeywardError) in try StoreValidation.account(v) } ?? UUID().uuidString.lowercased()
         }
         if try await store.sql.select().column("id").from("stores")
-            .where("dialect", .equal, new.dialect.rawValue).where("external_id", .equal, externalID).first() != nil {
+            .where("dialect", .equal, new.dialect.rawValue).where("external_id", .equal, externalID).first() != nil
+        {
             let field = new.dialect == .mypos ? "sid" : "account"
-            throw KeywardError(.conflict, .storeIDTaken, "Another store already uses \(new.dialect == .mypos ? "SID" : "account") '\(externalID)'; each one names exactly one store.", field: field)
+            throw KeywardError(
+                .conflict,
+                .storeIDTaken,
+                "Another store already uses \(new.dialect == .mypos ? "SID" : "account") '\(externalID)'; each one names exactly one store.",
+                field: field
+            )
         }
-        let row = StoreRow(id: Identifier.make("sto"), merchant_id: merchantID, mode: mode.rawValue, dialect: new.dialect.rawValue, name: name,
-                           external_id: externalID, wallet_number: wallet, reject_replays: new.rejectReplays ? 1 : 0, created_ms: clock.now().millis)
+        let row = StoreRow(
+            id: Identifier.make("sto"),
+            merchant_id: merchantID,
+            mode: mode.rawValue,
+            dialect: new.dialect.rawValue,
+            name: name,
+            external_id: externalID,
+            wallet_number: wallet,
+            reject_replays: new.rejectReplays ? 1 : 0,
+            created_ms: clock.now().millis
+        )
         try await lifecycle.create(row)
         return row.info
     }
@@ -191,9 +230,18 @@ public struct StoreService: Sendable {
     /// successive key indexes, or the one key under `keyIndex`, each with a new platform key pair.
     /// `keepingPrivateKey` (the PKCS#8 PEM of a key Keyward generated) is stored sealed for later export.
     /// Each index's limits are `requested`, never wider than `minter` holds.
-    public func addKeys(merchantID: String, mode: Mode, storeID: String, pem: String, keyIndex: Int? = nil,
-                        name: String? = nil, legacySHA1: Bool = false, keepingPrivateKey: String? = nil,
-                        limits requested: RequestedLimits, by minter: Minter) async throws -> [StoreKeyInfo] {
+    public func addKeys(
+        merchantID: String,
+        mode: Mode,
+        storeID: String,
+        pem: String,
+        keyIndex: Int? = nil,
+        name: String? = nil,
+        legacySHA1: Bool = false,
+        keepingPrivateKey: String? = nil,
+        limits requested: RequestedLimits,
+        by minter: Minter
+    ) async throws -> [StoreKeyInfo] {
         let owner = try await get(merchantID: merchantID, mode: mode, id: storeID)
         let limits = try minter.limits(for: requested, managing: false, now: clock.now())
         let name = try Validation.name(name ?? "Key", field: "name")
@@ -202,7 +250,11 @@ public struct StoreService: Sendable {
         }
         let imported = try StoreValidation.publicKeys(pem, mode: mode, now: clock.now())
         if keyIndex != nil && imported.count != 1 {
-            throw KeywardError.invalid(.invalidPublicKey, "'key_index' names one index; this upload holds \(imported.count) keys.", field: "key_index")
+            throw KeywardError.invalid(
+                .invalidPublicKey,
+                "'key_index' names one index; this upload holds \(imported.count) keys.",
+                field: "key_index"
+            )
         }
         let existing = try await keys(storeID: storeID)
         guard existing.filter({ $0.revokedAt == nil }).count + imported.count <= Self.maximumKeys else {
@@ -215,7 +267,12 @@ public struct StoreService: Sendable {
                 throw KeywardError.invalid(.invalidKeyIndex, "'key_index' must be from 1 to \(Self.maximumKeyIndex).", field: "key_index")
             }
             guard !used.contains(keyIndex) else {
-                throw KeywardError(.conflict, .keyIndexTaken, "Key index \(keyIndex) of this store is already used (revoked indexes are not reused); choose another.", field: "key_index")
+                throw KeywardError(
+                    .conflict,
+                    .keyIndexTaken,
+                    "Key index \(keyIndex) of this store is already used (revoked indexes are not reused); choose another.",
+                    field: "key_index"
+                )
             }
             indexes = [keyIndex]
         } else {
@@ -234,13 +291,26 @@ public struct StoreService: Sendable {
             let id = Identifier.make("stk")
             let subject = "\(owner.dialect == .mypos ? "SID" : "account") \(owner.externalID) key index \(index)"
             let platform = try await heavyWork.run { try PlatformKeyPair.generate(subject: subject, now: now) }
-            rows.append(StoreKeyRow(
-                id: id, store_id: storeID, key_index: Int64(index), name: name, public_key_pem: key.key.spkiPEM, algorithm: key.key.algorithmDescription,
-                not_after_ms: key.notValidAfter?.millis, legacy_sha1: legacySHA1 ? 1 : 0, platform_certificate_pem: platform.certificatePEM,
-                sealed_platform_key: try keyring.seal(Array(platform.signingKey.pkcs8PEM.utf8), context: StoreKeyRow.sealContext(id: id)),
-                created_ms: now.millis, revoked_ms: nil,
-                sealed_private_key: try keepingPrivateKey.map { try keyring.seal(string: $0, context: StoreKeyRow.privateKeyContext(id: id)) },
-                permissions: limits.storedPermissions, allowed_ips: limits.storedAllowedIPs, expires_ms: limits.expiresMillis))
+            rows.append(
+                StoreKeyRow(
+                    id: id,
+                    store_id: storeID,
+                    key_index: Int64(index),
+                    name: name,
+                    public_key_pem: key.key.spkiPEM,
+                    algorithm: key.key.algorithmDescription,
+                    not_after_ms: key.notValidAfter?.millis,
+                    legacy_sha1: legacySHA1 ? 1 : 0,
+                    platform_certificate_pem: platform.certificatePEM,
+                    sealed_platform_key: try keyring.seal(Array(platform.signingKey.pkcs8PEM.utf8), context: StoreKeyRow.sealContext(id: id)),
+                    created_ms: now.millis,
+                    revoked_ms: nil,
+                    sealed_private_key: try keepingPrivateKey.map { try keyring.seal(string: $0, context: StoreKeyRow.privateKeyContext(id: id)) },
+                    permissions: limits.storedPermissions,
+                    allowed_ips: limits.storedAllowedIPs,
+                    expires_ms: limits.expiresMillis
+                )
+            )
         }
         do {
             try await changes.commit(in: store, target: storeID) { [rows] sql in
@@ -250,7 +320,12 @@ public struct StoreService: Sendable {
             // Two uploads raced for the same index: the unique index let one through.
             let taken = Set(try await keys(storeID: storeID).map(\.keyIndex))
             if !taken.isDisjoint(with: indexes) {
-                throw KeywardError(.conflict, .keyIndexTaken, "Key index \(indexes.map(String.init).joined(separator: ", ")) was taken meanwhile; retry.", field: "key_index")
+                throw KeywardError(
+                    .conflict,
+                    .keyIndexTaken,
+                    "Key index \(indexes.map(String.init).joined(separator: ", ")) was taken meanwhile; retry.",
+                    field: "key_index"
+                )
             }
             throw error
         }
@@ -260,8 +335,9 @@ public struct StoreService: Sendable {
     /// Revokes the key under `keyIndex` at once, on every instance.
     public func revokeKey(merchantID: String, mode: Mode, storeID: String, keyIndex: Int) async throws -> StoreKeyInfo {
         _ = try await get(merchantID: merchantID, mode: mode, id: storeID)
-        guard let row = try await store.sql.select().column("*").from("store_keys")
-            .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
+        guard
+            let row = try await store.sql.select().column("*").from("store_keys")
+                .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
         else { throw KeywardError(.notFound, .resourceMissing, "Store \(storeID) has no key index \(keyIndex).") }
         return try await lifecycle.revoke(row, target: storeID).info
     }
@@ -269,12 +345,19 @@ public struct StoreService: Sendable {
     /// The kept merchant private key under `keyIndex` (PKCS#8 PEM); 409 `private_key_not_kept` otherwise.
     public func exportPrivateKey(merchantID: String, mode: Mode, storeID: String, keyIndex: Int) async throws -> String {
         _ = try await get(merchantID: merchantID, mode: mode, id: storeID)
-        guard let row = try await store.sql.select().column("*").from("store_keys")
-            .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
+        guard
+            let row = try await store.sql.select().column("*").from("store_keys")
+                .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
         else { throw KeywardError(.notFound, .resourceMissing, "Store \(storeID) has no key index \(keyIndex).") }
-        guard row.revoked_ms == nil else { throw KeywardError(.conflict, .keyRevoked, "Key index \(keyIndex) is revoked; its private key is no longer handed out.") }
+        guard row.revoked_ms == nil else {
+            throw KeywardError(.conflict, .keyRevoked, "Key index \(keyIndex) is revoked; its private key is no longer handed out.")
+        }
         guard let sealed = row.sealed_private_key else {
-            throw KeywardError(.conflict, .privateKeyNotKept, "Keyward keeps only the public part of key index \(keyIndex); the private key was shown once at generation.")
+            throw KeywardError(
+                .conflict,
+                .privateKeyNotKept,
+                "Keyward keeps only the public part of key index \(keyIndex); the private key was shown once at generation."
+            )
         }
         return try keyring.openString(sealed, context: StoreKeyRow.privateKeyContext(id: row.id))
     }
@@ -282,8 +365,9 @@ public struct StoreService: Sendable {
     /// The key under `keyIndex` (revoked ones too: their certificates still explain old answers).
     public func key(merchantID: String, mode: Mode, storeID: String, keyIndex: Int) async throws -> StoreKeyInfo {
         _ = try await get(merchantID: merchantID, mode: mode, id: storeID)
-        guard let row = try await store.sql.select().column("*").from("store_keys")
-            .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
+        guard
+            let row = try await store.sql.select().column("*").from("store_keys")
+                .where("store_id", .equal, storeID).where("key_index", .equal, Int64(keyIndex)).first(decoding: StoreKeyRow.self)
         else { throw KeywardError(.notFound, .resourceMissing, "Store \(storeID) has no key index \(keyIndex).") }
         return row.info
     }

@@ -12,7 +12,8 @@ public struct DNSServerAddress: Sendable, Equatable, CustomStringConvertible {
     /// Parses `203.0.113.53`, `203.0.113.53:5353`, `[2001:db8::53]:53` or `2001:db8::53`.
     public init(parsing text: String) throws(KeywardError) {
         let invalid = KeywardError.invalid(.invalidResolver, "'\(text.prefix(64))' is not a resolver address (an IP address, optionally with :port).")
-        var host = text.trimmingCharacters(in: .whitespaces), port = 53
+        var host = text.trimmingCharacters(in: .whitespaces)
+        var port = 53
         if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
             let tail = host[host.index(after: close)...]
             if !tail.isEmpty {
@@ -101,7 +102,9 @@ public struct DNSClient: Sendable {
     /// timing out) and waits for the answer carrying `id`.
     func exchange(_ message: [UInt8], id: UInt16) async throws -> [UInt8] {
         let address: SocketAddress
-        do { address = try SocketAddress(ipAddress: server.host, port: server.port) } catch { throw DNSError("resolver address \(server) is unusable") }
+        do { address = try SocketAddress(ipAddress: server.host, port: server.port) } catch {
+            throw DNSError("resolver address \(server) is unusable")
+        }
         let group = MultiThreadedEventLoopGroup.singleton
         let loop = group.next()
         let promise = loop.makePromise(of: [UInt8].self)
@@ -109,7 +112,9 @@ public struct DNSClient: Sendable {
         do {
             channel = try await DatagramBootstrap(group: loop)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(DNSAnswerCatcher(id: id, promise: promise)) }
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(DNSAnswerCatcher(id: id, promise: promise))
+                    }
                 }
                 .connect(to: address).get()
         } catch {
@@ -117,7 +122,9 @@ public struct DNSClient: Sendable {
             throw DNSError("cannot reach the resolver at \(server)")
         }
         let timeout = self.timeout
-        let timer = loop.scheduleTask(in: timeout) { promise.fail(DNSError("timed out after \(timeout.nanoseconds / 1_000_000) ms waiting for \(self.server)")) }
+        let timer = loop.scheduleTask(in: timeout) {
+            promise.fail(DNSError("timed out after \(timeout.nanoseconds / 1_000_000) ms waiting for \(self.server)"))
+        }
         channel.writeAndFlush(AddressedEnvelope(remoteAddress: address, data: ByteBuffer(bytes: message)), promise: nil)
         defer {
             timer.cancel()
@@ -176,7 +183,9 @@ enum DNSMessage {
         guard !labels.isEmpty, name.utf8.count <= 253 else { throw DNSError("'\(name.prefix(80))' cannot be asked about") }
         for label in labels {
             let utf8 = Array(label.utf8)
-            guard (1...63).contains(utf8.count), utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { throw DNSError("'\(name.prefix(80))' cannot be asked about") }
+            guard (1...63).contains(utf8.count), utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else {
+                throw DNSError("'\(name.prefix(80))' cannot be asked about")
+            }
             bytes.append(UInt8(utf8.count))
             bytes += utf8
         }
@@ -194,7 +203,7 @@ enum DNSMessage {
         guard message[2] & 0x02 == 0 else { throw DNSError("the resolver's answer was truncated") }
         switch message[3] & 0x0f {
         case 0: break
-        case 3: return []   // NXDOMAIN: the name does not exist
+        case 3: return []  // NXDOMAIN: the name does not exist
         case 2: throw DNSError("the resolver failed to answer (SERVFAIL)")
         case 5: throw DNSError("the resolver refused to answer (REFUSED)")
         case let code: throw DNSError("the resolver answered with error code \(code)")
@@ -226,7 +235,7 @@ enum DNSMessage {
             guard offset < message.count else { throw DNSError("the resolver's answer is cut short") }
             let length = message[offset]
             if length == 0 { return offset + 1 }
-            if length & 0xc0 == 0xc0 { return offset + 2 }   // a pointer ends the name
+            if length & 0xc0 == 0xc0 { return offset + 2 }  // a pointer ends the name
             guard length & 0xc0 == 0 else { throw DNSError("the resolver's answer is malformed") }
             offset += 1 + Int(length)
         }

@@ -52,7 +52,10 @@ public struct NetworkDomainChecker: DomainControlChecker {
         do {
             let values = try await dns.txt(name).map { $0.trimmingCharacters(in: .whitespaces) }
             if values.contains(token) { return .verified(by: .dns) }
-            reasons.append(values.isEmpty ? "DNS: no TXT record at \(name)." : "DNS: the TXT record(s) at \(name) do not hold the token (\(values.count) other value(s)).")
+            reasons.append(
+                values.isEmpty
+                    ? "DNS: no TXT record at \(name)." : "DNS: the TXT record(s) at \(name) do not hold the token (\(values.count) other value(s))."
+            )
         } catch {
             reasons.append("DNS: the TXT lookup of \(name) failed: \(error).")
         }

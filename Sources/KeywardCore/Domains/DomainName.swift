@@ -20,22 +20,32 @@ public enum DomainName {
         var rest = Substring(name)
         if rest.hasPrefix("*.") {
             guard allowWildcard else {
-                throw .invalid(.wildcardNotAllowed, "'\(shown)' is a wildcard; a managed (ACME HTTP-01) channel needs each name spelled out.", field: "domains")
+                throw .invalid(
+                    .wildcardNotAllowed,
+                    "'\(shown)' is a wildcard; a managed (ACME HTTP-01) channel needs each name spelled out.",
+                    field: "domains"
+                )
             }
             wildcard = true
             rest = rest.dropFirst(2)
         }
-        let invalid = KeywardError.invalid(.invalidDomain, "'\(shown)' is not a DNS name (letters, digits and hyphens, dot-separated, no IP addresses).", field: "domains")
+        let invalid = KeywardError.invalid(
+            .invalidDomain,
+            "'\(shown)' is not a DNS name (letters, digits and hyphens, dot-separated, no IP addresses).",
+            field: "domains"
+        )
         var labels: [String] = []
         for label in rest.split(separator: ".", omittingEmptySubsequences: false) {
             guard let ascii = IDNA.asciiLabel(label) else { throw invalid }
             labels.append(ascii)
         }
         let encoded = (wildcard ? "*." : "") + labels.joined(separator: ".")
-        let valid = encoded.utf8.count <= 253 && labels.count >= 2 && labels.allSatisfy { label in
-            (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
-                && label.utf8.allSatisfy { c in c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) }
-        } && !(labels.last?.allSatisfy(\.isNumber) ?? true)
+        let valid =
+            encoded.utf8.count <= 253 && labels.count >= 2
+            && labels.allSatisfy { label in
+                (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                    && label.utf8.allSatisfy { c in c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) }
+            } && !(labels.last?.allSatisfy(\.isNumber) ?? true)
         guard valid else { throw invalid }
         return encoded
     }
@@ -65,7 +75,8 @@ public enum DomainName {
 
     /// Whether certificate name `pattern` (possibly `*.x`) covers `domain` (one label deep, as TLS does).
     public static func covers(_ pattern: String, _ domain: String) -> Bool {
-        let pattern = pattern.lowercased(), domain = domain.lowercased()
+        let pattern = pattern.lowercased()
+        let domain = domain.lowercased()
         if pattern == domain { return true }
         guard pattern.hasPrefix("*."), let dot = domain.firstIndex(of: ".") else { return false }
         return domain[domain.index(after: dot)...] == pattern.dropFirst(2) && !domain.hasPrefix("*.")

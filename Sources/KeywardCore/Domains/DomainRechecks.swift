@@ -67,8 +67,12 @@ extension DomainVerificationService {
         var lapsed = 0
         var after = ""
         while true {
-            let page = try await store.sql.select().column("*").from("domain_verifications").where("status", .equal, DomainVerificationStatus.verified.rawValue)
-                .where("id", .greaterThan, after).orderBy("id").limit(1000).all(decoding: DomainVerificationRow.self)
+            let page = try await store.sql.select().column("*").from("domain_verifications").where(
+                "status",
+                .equal,
+                DomainVerificationStatus.verified.rawValue
+            )
+            .where("id", .greaterThan, after).orderBy("id").limit(1000).all(decoding: DomainVerificationRow.self)
             for row in page {
                 guard let reason = reserved.reason(for: row.domain) else { continue }
                 try await markFailed(row, reasons: [reason], now: clock.now(), lapseAtOnce: true, actor: .system)

@@ -58,17 +58,39 @@ struct DomainVerificationRow: Codable {
     let updated_ms: Int64
 
     var info: DomainVerification {
-        DomainVerification(id: id, merchantID: merchant_id, domain: domain, token: token, status: DomainVerificationStatus(rawValue: status) ?? .failed,
-                           method: method.flatMap(VerificationMethod.init(rawValue:)), failures: Int(failures),
-                           firstFailureAt: first_failure_ms.map(Date.init(millis:)), lastError: last_error,
-                           lastCheckedAt: last_checked_ms.map(Date.init(millis:)), nextCheckAt: next_check_ms.map(Date.init(millis:)),
-                           verifiedAt: verified_ms.map(Date.init(millis:)))
+        DomainVerification(
+            id: id,
+            merchantID: merchant_id,
+            domain: domain,
+            token: token,
+            status: DomainVerificationStatus(rawValue: status) ?? .failed,
+            method: method.flatMap(VerificationMethod.init(rawValue:)),
+            failures: Int(failures),
+            firstFailureAt: first_failure_ms.map(Date.init(millis:)),
+            lastError: last_error,
+            lastCheckedAt: last_checked_ms.map(Date.init(millis:)),
+            nextCheckAt: next_check_ms.map(Date.init(millis:)),
+            verifiedAt: verified_ms.map(Date.init(millis:))
+        )
     }
 
     static func pending(merchantID: String, domain: String, now: Date) -> DomainVerificationRow {
-        DomainVerificationRow(id: Identifier.make("dvf"), merchant_id: merchantID, domain: domain, token: Identifier.make("kwv"), status: DomainVerificationStatus.pending.rawValue,
-                              method: nil, failures: 0, first_failure_ms: nil, last_error: nil, last_checked_ms: nil,
-                              next_check_ms: now.millis, verified_ms: nil, created_ms: now.millis, updated_ms: now.millis)
+        DomainVerificationRow(
+            id: Identifier.make("dvf"),
+            merchant_id: merchantID,
+            domain: domain,
+            token: Identifier.make("kwv"),
+            status: DomainVerificationStatus.pending.rawValue,
+            method: nil,
+            failures: 0,
+            first_failure_ms: nil,
+            last_error: nil,
+            last_checked_ms: nil,
+            next_check_ms: now.millis,
+            verified_ms: nil,
+            created_ms: now.millis,
+            updated_ms: now.millis
+        )
     }
 }
 
@@ -85,7 +107,8 @@ enum DomainClaims {
     static func ensureRecords(_ sql: any SQLDatabase, merchantID: String, domains: [String], now: Date) async throws {
         let existing = Set(try await records(sql, merchantID: merchantID, domains: domains).map(\.domain))
         for domain in domains where !existing.contains(domain) {
-            try await sql.insert(into: "domain_verifications").model(DomainVerificationRow.pending(merchantID: merchantID, domain: domain, now: now)).run()
+            try await sql.insert(into: "domain_verifications").model(DomainVerificationRow.pending(merchantID: merchantID, domain: domain, now: now))
+                .run()
         }
     }
 
@@ -107,7 +130,11 @@ enum DomainClaims {
 
     /// Of `domains`, those the merchant has not verified (in the order given).
     static func unverified(_ sql: any SQLDatabase, merchantID: String, domains: [String]) async throws -> [String] {
-        let verified = Set(try await records(sql, merchantID: merchantID, domains: domains).filter { $0.status == DomainVerificationStatus.verified.rawValue }.map(\.domain))
+        let verified = Set(
+            try await records(sql, merchantID: merchantID, domains: domains).filter { $0.status == DomainVerificationStatus.verified.rawValue }.map(
+                \.domain
+            )
+        )
         return domains.filter { !verified.contains($0) }
     }
 
@@ -133,7 +160,11 @@ enum DomainClaims {
         // see the other still unverified (PostgreSQL's READ COMMITTED), and neither would schedule
         // the order. The second to lock reads after the first committed.
         try await sql.update("sales_channels").set("updated_ms", to: now.millis).where("id", .equal, stale.id).run()
-        guard let channel = try await sql.select().column("*").from("sales_channels").where("id", .equal, stale.id).first(decoding: SalesChannelRow.self) else { return }
+        guard
+            let channel = try await sql.select().column("*").from("sales_channels").where("id", .equal, stale.id).first(
+                decoding: SalesChannelRow.self
+            )
+        else { return }
         let domains = JSONText.decode([String].self, channel.domains) ?? []
         let waiting = try await unverified(sql, merchantID: channel.merchant_id, domains: domains)
         var update = sql.update("sales_channels").set("updated_ms", to: now.millis)
@@ -148,10 +179,16 @@ enum DomainClaims {
             guard channel.next_attempt_ms == nil else { return }
             if channel.certificate_id != nil, let renewAt = channel.renew_at_ms, renewAt > now.millis {
                 update = update.set("status", to: "active").set("next_attempt_ms", to: renewAt)
-                    .set("status_detail", to: "Every domain is verified; renewal planned \(ISO8601DateFormatter().string(from: Date(millis: renewAt))).")
+                    .set(
+                        "status_detail",
+                        to: "Every domain is verified; renewal planned \(ISO8601DateFormatter().string(from: Date(millis: renewAt)))."
+                    )
             } else {
                 update = update.set("status", to: "pending").set("next_attempt_ms", to: now.millis)
-                    .set("status_detail", to: channel.certificate_id == nil ? "Waiting for the first certificate order." : "Waiting for the renewal order.")
+                    .set(
+                        "status_detail",
+                        to: channel.certificate_id == nil ? "Waiting for the first certificate order." : "Waiting for the renewal order."
+                    )
             }
         }
         try await update.where("id", .equal, channel.id).run()

@@ -41,8 +41,15 @@ public struct DomainVerificationService: Sendable {
     /// How long a claimed check may run before another instance may take it over.
     public static let lease: TimeInterval = 5 * 60
 
-    public init(store: KeywardStore, changes: CredentialChanges, reserved: ReservedDomains, checker: any DomainControlChecker, audit: AuditLog? = nil,
-                policy: DomainVerificationPolicy = DomainVerificationPolicy(), clock: KeywardClock = .system) {
+    public init(
+        store: KeywardStore,
+        changes: CredentialChanges,
+        reserved: ReservedDomains,
+        checker: any DomainControlChecker,
+        audit: AuditLog? = nil,
+        policy: DomainVerificationPolicy = DomainVerificationPolicy(),
+        clock: KeywardClock = .system
+    ) {
         self.store = store
         self.changes = changes
         self.reserved = reserved
@@ -59,7 +66,10 @@ public struct DomainVerificationService: Sendable {
 
     /// The merchant's verification records for `domains`, in that order (a domain without one is left out).
     public func records(merchantID: String, domains: [String]) async throws -> [DomainVerification] {
-        let rows = Dictionary(try await DomainClaims.records(store.sql, merchantID: merchantID, domains: domains).map { ($0.domain, $0.info) }) { first, _ in first }
+        let rows = Dictionary(try await DomainClaims.records(store.sql, merchantID: merchantID, domains: domains).map { ($0.domain, $0.info) }) {
+            first,
+            _ in first
+        }
         return domains.compactMap { rows[$0] }
     }
 
@@ -95,7 +105,11 @@ public struct DomainVerificationService: Sendable {
             chosen = try only.map { try DomainName.normalize($0, allowWildcard: true) }
             let foreign = chosen.filter { !domains.contains($0) }
             guard foreign.isEmpty else {
-                throw KeywardError.invalid(.unknownDomain, "\(foreign.joined(separator: ", ")) is not a domain of channel \(channelID).", field: "domains")
+                throw KeywardError.invalid(
+                    .unknownDomain,
+                    "\(foreign.joined(separator: ", ")) is not a domain of channel \(channelID).",
+                    field: "domains"
+                )
             }
         }
         for domain in chosen { try reserved.check(domain) }
@@ -109,7 +123,12 @@ public struct DomainVerificationService: Sendable {
     }
 
     static func taken(_ domains: [String]) -> KeywardError {
-        KeywardError(.conflict, .domainTaken, "\(domains.joined(separator: ", ")) is verified by another merchant; a domain is served for one merchant only.", field: "domains")
+        KeywardError(
+            .conflict,
+            .domainTaken,
+            "\(domains.joined(separator: ", ")) is verified by another merchant; a domain is served for one merchant only.",
+            field: "domains"
+        )
     }
 
     /// Runs one check of `row` and records what came of it.
@@ -133,13 +152,27 @@ public struct DomainVerificationService: Sendable {
     func markVerified(_ row: DomainVerificationRow, method: VerificationMethod, now: Date, nextCheck: Date?, actor: AuditActor) async throws {
         let wasVerified = row.status == DomainVerificationStatus.verified.rawValue
         let write: @Sendable (any SQLDatabase) async throws -> Void = { sql in
-            try await sql.update("domain_verifications").set("status", to: DomainVerificationStatus.verified.rawValue).set("method", to: method.rawValue)
-                .set("failures", to: Int64(0)).set("first_failure_ms", to: Int64?.none).set("last_error", to: String?.none)
-                .set("last_checked_ms", to: now.millis).set("next_check_ms", to: nextCheck?.millis).set("verified_ms", to: wasVerified ? row.verified_ms ?? now.millis : now.millis)
-                .set("updated_ms", to: now.millis).where("id", .equal, row.id).run()
-            guard !wasVerified, let channel = try await DomainClaims.claimingChannel(sql, merchantID: row.merchant_id, domain: row.domain) else { return }
-            try await ChannelEvents.record(sql, channel: channel.id, merchant: row.merchant_id, at: now, kind: "domain_verified",
-                                           message: "\(row.domain) verified (\(Self.describe(method))).")
+            try await sql.update("domain_verifications").set("status", to: DomainVerificationStatus.verified.rawValue).set(
+                "method",
+                to: method.rawValue
+            )
+            .set("failures", to: Int64(0)).set("first_failure_ms", to: Int64?.none).set("last_error", to: String?.none)
+            .set("last_checked_ms", to: now.millis).set("next_check_ms", to: nextCheck?.millis).set(
+                "verified_ms",
+                to: wasVerified ? row.verified_ms ?? now.millis : now.millis
+            )
+            .set("updated_ms", to: now.millis).where("id", .equal, row.id).run()
+            guard !wasVerified, let channel = try await DomainClaims.claimingChannel(sql, merchantID: row.merchant_id, domain: row.domain) else {
+                return
+            }
+            try await ChannelEvents.record(
+                sql,
+                channel: channel.id,
+                merchant: row.merchant_id,
+                at: now,
+                kind: "domain_verified",
+                message: "\(row.domain) verified (\(Self.describe(method)))."
+            )
             try await DomainClaims.refreshChannel(sql, channel: channel, now: now)
         }
         guard !wasVerified else { return try await write(store.sql) }
@@ -153,7 +186,12 @@ public struct DomainVerificationService: Sendable {
             return try await markFailed(row, reasons: ["\(row.domain) is verified by another merchant."], now: now, lapseAtOnce: true, actor: actor)
         }
         let channelID = try await DomainClaims.claimingChannel(store.sql, merchantID: row.merchant_id, domain: row.domain)?.id
-        try await audit?.record(merchantID: row.merchant_id, actor: actor, action: "domain.verified \(row.domain) (\(method.rawValue))", targetID: channelID)
+        try await audit?.record(
+            merchantID: row.merchant_id,
+            actor: actor,
+            action: "domain.verified \(row.domain) (\(method.rawValue))",
+            targetID: channelID
+        )
     }
 
     /// A failed check. An unverified domain is retried after a backoff. A verified one stays verified
@@ -164,29 +202,53 @@ public struct DomainVerificationService: Sendable {
         let firstFailure = row.first_failure_ms ?? now.millis
         let reason = String(reasons.joined(separator: " ").prefix(1000))
         let wasVerified = row.status == DomainVerificationStatus.verified.rawValue
-        let lapses = wasVerified && (lapseAtOnce || (failures >= policy.lapseFailures && now.millis - firstFailure >= Int64(policy.lapseAfter * 1000)))
+        let lapses =
+            wasVerified && (lapseAtOnce || (failures >= policy.lapseFailures && now.millis - firstFailure >= Int64(policy.lapseAfter * 1000)))
         let stillVerified = wasVerified && !lapses
-        let next = stillVerified ? now.addingTimeInterval(min(policy.recheckInterval, policy.failedRecheckInterval)) : now.addingTimeInterval(policy.pendingRetry(failures: failures))
+        let next =
+            stillVerified
+            ? now.addingTimeInterval(min(policy.recheckInterval, policy.failedRecheckInterval))
+            : now.addingTimeInterval(policy.pendingRetry(failures: failures))
         let write: @Sendable (any SQLDatabase) async throws -> Void = { sql in
             try await sql.update("domain_verifications").set("status", to: (stillVerified ? DomainVerificationStatus.verified : .failed).rawValue)
                 .set("failures", to: Int64(failures)).set("first_failure_ms", to: firstFailure).set("last_error", to: reason)
                 .set("last_checked_ms", to: now.millis).set("next_check_ms", to: next.millis).set("updated_ms", to: now.millis)
                 .where("id", .equal, row.id).run()
-            guard wasVerified, let channel = try await DomainClaims.claimingChannel(sql, merchantID: row.merchant_id, domain: row.domain) else { return }
+            guard wasVerified, let channel = try await DomainClaims.claimingChannel(sql, merchantID: row.merchant_id, domain: row.domain) else {
+                return
+            }
             if lapses {
-                try await ChannelEvents.record(sql, channel: channel.id, merchant: row.merchant_id, at: now, kind: "domain_unverified",
-                                               message: "\(row.domain) is no longer verified and no longer served: \(reason)")
+                try await ChannelEvents.record(
+                    sql,
+                    channel: channel.id,
+                    merchant: row.merchant_id,
+                    at: now,
+                    kind: "domain_unverified",
+                    message: "\(row.domain) is no longer verified and no longer served: \(reason)"
+                )
                 try await DomainClaims.refreshChannel(sql, channel: channel, now: now)
             } else {
-                try await ChannelEvents.record(sql, channel: channel.id, merchant: row.merchant_id, at: now, kind: "domain_check_failed",
-                                               message: "Re-check \(failures) of \(row.domain) failed (it lapses after \(policy.lapseFailures) failures over \(Int(policy.lapseAfter / 3600)) h): \(reason)")
+                try await ChannelEvents.record(
+                    sql,
+                    channel: channel.id,
+                    merchant: row.merchant_id,
+                    at: now,
+                    kind: "domain_check_failed",
+                    message:
+                        "Re-check \(failures) of \(row.domain) failed (it lapses after \(policy.lapseFailures) failures over \(Int(policy.lapseAfter / 3600)) h): \(reason)"
+                )
             }
         }
         guard lapses else { return try await write(store.sql) }
         try await changes.commit(in: store, write)
         let channelID = try await DomainClaims.claimingChannel(store.sql, merchantID: row.merchant_id, domain: row.domain)?.id
-        try await audit?.record(merchantID: row.merchant_id, actor: actor, action: "domain.verification_lapsed \(row.domain)", targetID: channelID,
-                                outcome: String(reason.prefix(200)))
+        try await audit?.record(
+            merchantID: row.merchant_id,
+            actor: actor,
+            action: "domain.verification_lapsed \(row.domain)",
+            targetID: channelID,
+            outcome: String(reason.prefix(200))
+        )
     }
 
     static func describe(_ method: VerificationMethod) -> String {

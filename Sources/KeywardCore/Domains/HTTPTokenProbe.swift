@@ -57,7 +57,8 @@ struct HTTPTokenProbe: Sendable {
         guard location.utf8.count <= 2048, location.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f }) else { return nil }
         if location.hasPrefix("/"), !location.hasPrefix("//") { return location }
         guard let url = URL(string: location), url.scheme?.lowercased() == "http", let host = url.host.flatMap(DomainName.host),
-              host == domain, (url.port ?? 80) == port else { return nil }
+            host == domain, (url.port ?? 80) == port
+        else { return nil }
         let path = url.path.isEmpty ? "/" : url.path
         return url.query.map { path + "?" + $0 } ?? path
     }
@@ -70,7 +71,8 @@ struct HTTPTokenProbe: Sendable {
 
     func get(address: [UInt8], host: String, path: String) async throws -> Response {
         let target = try SocketAddress(packedIPAddress: ByteBuffer(bytes: address), port: port)
-        let request = "GET \(path) HTTP/1.1\r\nHost: \(host)\(port == 80 ? "" : ":\(port)")\r\nUser-Agent: Keyward-Domain-Verification\r\nAccept: text/plain\r\nConnection: close\r\n\r\n"
+        let request =
+            "GET \(path) HTTP/1.1\r\nHost: \(host)\(port == 80 ? "" : ":\(port)")\r\nUser-Agent: Keyward-Domain-Verification\r\nAccept: text/plain\r\nConnection: close\r\n\r\n"
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let promise = loop.makePromise(of: [UInt8].self)
         let limit = Self.maximumResponseBytes
@@ -81,7 +83,9 @@ struct HTTPTokenProbe: Sendable {
             channel = try await ClientBootstrap(group: loop)
                 .connectTimeout(timeout)
                 .channelInitializer { channel in
-                    channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(ResponseCollector(limit: limit, promise: promise)) }
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ResponseCollector(limit: limit, promise: promise))
+                    }
                 }
                 .connect(to: target).get()
         } catch {
@@ -122,14 +126,16 @@ struct HTTPTokenProbe: Sendable {
         guard let response = parse(bytes) else { return false }
         let text = String(decoding: bytes.prefix(4096), as: UTF8.self).lowercased()
         if let range = text.range(of: "\r\ncontent-length:"), let lineEnd = text[range.upperBound...].firstIndex(of: "\r"),
-           let length = Int(text[range.upperBound..<lineEnd].trimmingCharacters(in: .whitespaces)) {
+            let length = Int(text[range.upperBound..<lineEnd].trimmingCharacters(in: .whitespaces))
+        {
             return response.body.count >= length
         }
         return text.contains("\r\ntransfer-encoding: chunked") && bytes.suffix(5) == [48, 13, 10, 13, 10]
     }
 
     static func dechunk(_ bytes: [UInt8]) -> [UInt8]? {
-        var out: [UInt8] = [], offset = 0
+        var out: [UInt8] = []
+        var offset = 0
         while offset < bytes.count {
             guard let lineEnd = (offset..<max(offset, bytes.count - 1)).first(where: { bytes[$0] == 13 && bytes[$0 + 1] == 10 }) else { return nil }
             let sizeText = String(decoding: bytes[offset..<lineEnd], as: UTF8.self).split(separator: ";").first ?? ""

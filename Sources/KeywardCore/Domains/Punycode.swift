@@ -20,7 +20,10 @@ public enum Punycode {
         var output: [UInt8] = input.filter { $0 < 0x80 }.map { UInt8($0) }
         let basicCount = output.count
         if basicCount > 0 { output.append(UInt8(ascii: "-")) }
-        var n = initialN, delta = 0, bias = initialBias, handled = basicCount
+        var n = initialN
+        var delta = 0
+        var bias = initialBias
+        var handled = basicCount
         while handled < input.count {
             guard let m = input.filter({ $0 >= n }).min() else { return nil }
             delta += (m - n) * (handled + 1)
@@ -28,7 +31,8 @@ public enum Punycode {
             for c in input {
                 if c < n { delta += 1 }
                 guard c == n else { continue }
-                var q = delta, k = base
+                var q = delta
+                var k = base
                 while true {
                     let t = k <= bias ? tMin : (k >= bias + tMax ? tMax : k - bias)
                     if q < t { break }
@@ -57,10 +61,13 @@ public enum Punycode {
             output = bytes[..<dash].map(Int.init)
             position = dash + 1
         }
-        var n = initialN, i = 0, bias = initialBias
+        var n = initialN
+        var i = 0
+        var bias = initialBias
         while position < bytes.count {
             let oldI = i
-            var w = 1, k = base
+            var w = 1
+            var k = base
             while true {
                 guard position < bytes.count, let value = digitValue(bytes[position]) else { return nil }
                 position += 1

@@ -24,7 +24,8 @@ public struct ReservedDomains: Sendable, Equatable {
     /// (a deny list that silently drops an entry protects nothing).
     public init(serverNames: [String], denied: [String]) throws(KeywardError) {
         self.serverNames = serverNames.compactMap { try? DomainName.normalize($0, allowWildcard: false) }
-        var names: [String] = [], suffixes: [String] = []
+        var names: [String] = []
+        var suffixes: [String] = []
         for entry in denied {
             let value = try DomainName.normalize(entry, allowWildcard: true)
             if value.hasPrefix("*.") { suffixes.append(DomainName.base(value)) } else { names.append(value) }

@@ -55,17 +55,28 @@ public struct MerchantSettingsService: Sendable {
     }
 
     public func get(merchantID: String) async throws -> MerchantSettings {
-        guard let row = try await store.sql.select().column("*").from("merchant_settings").where("merchant_id", .equal, merchantID)
-            .first(decoding: Row.self) else { return .defaults }
-        var settings = MerchantSettings(rotationDays: Int(row.rotation_days), allowedIPs: JSONText.decode([IPNetwork].self, row.allowed_ips) ?? [],
-                                        leakedTestKeyGraceSeconds: Int(row.leaked_test_key_grace_seconds ?? 0), updatedAt: Date(millis: row.updated_ms))
+        guard
+            let row = try await store.sql.select().column("*").from("merchant_settings").where("merchant_id", .equal, merchantID)
+                .first(decoding: Row.self)
+        else { return .defaults }
+        var settings = MerchantSettings(
+            rotationDays: Int(row.rotation_days),
+            allowedIPs: JSONText.decode([IPNetwork].self, row.allowed_ips) ?? [],
+            leakedTestKeyGraceSeconds: Int(row.leaked_test_key_grace_seconds ?? 0),
+            updatedAt: Date(millis: row.updated_ms)
+        )
         settings.passkeysRequired = (row.passkeys_required ?? 0) != 0
         return settings
     }
 
     /// Changes what is given (nil leaves a setting as it is) and returns the result.
-    public func update(merchantID: String, rotationDays: Int?, allowedIPs: [String]?, leakedTestKeyGraceSeconds: Int? = nil,
-                       passkeysRequired: Bool? = nil) async throws -> MerchantSettings {
+    public func update(
+        merchantID: String,
+        rotationDays: Int?,
+        allowedIPs: [String]?,
+        leakedTestKeyGraceSeconds: Int? = nil,
+        passkeysRequired: Bool? = nil
+    ) async throws -> MerchantSettings {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         var settings = try await get(merchantID: merchantID)
         if let rotationDays {
@@ -77,17 +88,25 @@ public struct MerchantSettingsService: Sendable {
         if let allowedIPs { settings.allowedIPs = try Validation.allowList(allowedIPs) }
         if let leakedTestKeyGraceSeconds {
             guard MerchantSettings.leakedTestKeyGraceRange.contains(leakedTestKeyGraceSeconds) else {
-                throw KeywardError.invalid(.invalidLeakedTestKeyGrace, "The overlap of a leaked test key is 0 to 3600 seconds (0: revoke it at once).",
-                                           field: "leaked_test_key_grace_seconds")
+                throw KeywardError.invalid(
+                    .invalidLeakedTestKeyGrace,
+                    "The overlap of a leaked test key is 0 to 3600 seconds (0: revoke it at once).",
+                    field: "leaked_test_key_grace_seconds"
+                )
             }
             settings.leakedTestKeyGraceSeconds = leakedTestKeyGraceSeconds
         }
         if let passkeysRequired { settings.passkeysRequired = passkeysRequired }
         let now = clock.now()
         settings.updatedAt = now
-        let row = Row(merchant_id: merchantID, rotation_days: Int64(settings.rotationDays), allowed_ips: JSONText.encode(settings.allowedIPs),
-                      updated_ms: now.millis, leaked_test_key_grace_seconds: Int64(settings.leakedTestKeyGraceSeconds),
-                      passkeys_required: settings.passkeysRequired ? 1 : 0)
+        let row = Row(
+            merchant_id: merchantID,
+            rotation_days: Int64(settings.rotationDays),
+            allowed_ips: JSONText.encode(settings.allowedIPs),
+            updated_ms: now.millis,
+            leaked_test_key_grace_seconds: Int64(settings.leakedTestKeyGraceSeconds),
+            passkeys_required: settings.passkeysRequired ? 1 : 0
+        )
         try await changes.commit(in: store) { sql in
             try await sql.delete(from: "merchant_settings").where("merchant_id", .equal, merchantID).run()
             try await sql.insert(into: "merchant_settings").model(row).run()

@@ -60,7 +60,7 @@ public struct MerchantService: Sendable {
     /// The merchant with `id`, or a `resource_missing` error.
     public func get(id: String) async throws -> Merchant {
         guard Identifier.isWellFormed(id, prefix: "mch"),
-              let row = try await store.sql.select().column("*").from("merchants").where("id", .equal, id)
+            let row = try await store.sql.select().column("*").from("merchants").where("id", .equal, id)
                 .first(decoding: MerchantRow.self)
         else { throw KeywardError.notFound("merchant", id: id, scoped: false) }
         return row.merchant
@@ -93,10 +93,12 @@ enum Validation {
 
     /// MIDs go into Kashier's `.`-separated hash input, so `.` is refused to keep that input unambiguous.
     static func mid(_ value: String) throws(KeywardError) -> String {
-        let ok = (1...64).contains(value.utf8.count) && value.utf8.allSatisfy { c in
-            c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-                || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
-        }
+        let ok =
+            (1...64).contains(value.utf8.count)
+            && value.utf8.allSatisfy { c in
+                c == UInt8(ascii: "-") || c == UInt8(ascii: "_") || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+                    || (c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z")) || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z"))
+            }
         guard ok else {
             throw .invalid(.invalidMID, "A MID is 1-64 characters of letters, digits, '-' and '_'.", field: "mid")
         }
@@ -110,12 +112,18 @@ enum Validation {
             throw .invalid(.invalidPermissions, "At most 64 permissions per key.", field: "permissions")
         }
         for value in values {
-            let ok = (1...64).contains(value.utf8.count) && value.utf8.allSatisfy { c in
-                c == UInt8(ascii: ".") || c == UInt8(ascii: ":") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
-                    || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
-            }
+            let ok =
+                (1...64).contains(value.utf8.count)
+                && value.utf8.allSatisfy { c in
+                    c == UInt8(ascii: ".") || c == UInt8(ascii: ":") || c == UInt8(ascii: "_") || c == UInt8(ascii: "-")
+                        || (c >= UInt8(ascii: "a") && c <= UInt8(ascii: "z")) || (c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9"))
+                }
             guard ok else {
-                throw .invalid(.invalidPermissions, "Permission '\(value.prefix(64))' must be lowercase letters, digits and . : _ - (e.g. payments.read).", field: "permissions")
+                throw .invalid(
+                    .invalidPermissions,
+                    "Permission '\(value.prefix(64))' must be lowercase letters, digits and . : _ - (e.g. payments.read).",
+                    field: "permissions"
+                )
             }
         }
         return Array(Set(values)).sorted()

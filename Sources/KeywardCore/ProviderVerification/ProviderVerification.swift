@@ -133,9 +133,19 @@ extension ProviderVerification {
     func principal(_ resolved: ResolvedStore, key: ResolvedStoreKey, scheme: AuthScheme) -> AuthenticatedKey {
         let limits = key.info.limits
         let expiry = [key.info.notAfter, limits.expiresAt].compactMap { $0 }.min()
-        return AuthenticatedKey(keyID: key.info.id, merchantID: resolved.store.merchantID, mid: resolved.mid, mode: resolved.store.mode,
-                                permissions: limits.permissions, allowedIPs: limits.allowedIPs, expiresAt: expiry, revokedAt: nil,
-                                replacedBy: nil, scheme: scheme, merchantAllowedIPs: resolved.merchantAllowedIPs)
+        return AuthenticatedKey(
+            keyID: key.info.id,
+            merchantID: resolved.store.merchantID,
+            mid: resolved.mid,
+            mode: resolved.store.mode,
+            permissions: limits.permissions,
+            allowedIPs: limits.allowedIPs,
+            expiresAt: expiry,
+            revokedAt: nil,
+            replacedBy: nil,
+            scheme: scheme,
+            merchantAllowedIPs: resolved.merchantAllowedIPs
+        )
     }
 
     /// The `origin` step: the call must come from where the key index and the merchant allow. Only the
@@ -155,7 +165,11 @@ extension ProviderVerification {
     func replay(_ resolved: ResolvedStore, key: ResolvedStoreKey, fingerprint: String?, audience: VerificationAudience) async throws -> StepOutcome {
         guard resolved.store.rejectReplays else { return .notApplicable }
         guard let fingerprint else { return .fail(KeywardError(.unauthenticated, .signatureInvalid, "The signature is not base64.")) }
-        let refused = KeywardError(.unauthenticated, .replayedRequest, "This signed request was already accepted; this store refuses replays within 24 hours.")
+        let refused = KeywardError(
+            .unauthenticated,
+            .replayedRequest,
+            "This signed request was already accepted; this store refuses replays within 24 hours."
+        )
         let fresh: Bool
         if audience.isOwner {
             fresh = try await storage { try await !signingKeys.nonceWasUsed(keyID: key.info.id, nonce: fingerprint) }

@@ -71,6 +71,7 @@ public struct RateLimitExceeded: Error, Sendable {
     public var code: ErrorCode { .rateLimited }
     public var message: String {
         let scope = decision.policy.name == "key" ? "this credential" : "this merchant in this mode"
-        return "Too many requests for \(scope): \(decision.policy.quota) per \(decision.policy.windowSeconds) s. Retry after \(decision.resetSeconds) s."
+        return
+            "Too many requests for \(scope): \(decision.policy.quota) per \(decision.policy.windowSeconds) s. Retry after \(decision.resetSeconds) s."
     }
 }

@@ -27,8 +27,12 @@ public final class RateLimitSettings: Sendable {
     let defaults: (live: Int, test: Int)
     private let cache: RevisionedCache<String, [Entry]>
 
-    public init(store: KeywardStore, changes: CredentialChanges, defaults: (live: Int, test: Int) = RateLimitPolicy.stripeDefaults,
-                clock: KeywardClock = .system) {
+    public init(
+        store: KeywardStore,
+        changes: CredentialChanges,
+        defaults: (live: Int, test: Int) = RateLimitPolicy.stripeDefaults,
+        clock: KeywardClock = .system
+    ) {
         self.store = store
         self.defaults = defaults
         self.changes = changes
@@ -49,9 +53,11 @@ public final class RateLimitSettings: Sendable {
     /// the key's own when it has one.
     public func policies(for key: AuthenticatedKey) async throws -> [RateLimitPolicy] {
         let entries = try await entries(merchantID: key.merchantID)
-        var policies = [entries.first { $0.subject == "merchant" && $0.mode == key.mode }
-            .map { RateLimitPolicy(name: "merchant", quota: $0.quota, windowSeconds: $0.windowSeconds) }
-            ?? defaultPolicy(key.mode)]
+        var policies = [
+            entries.first { $0.subject == "merchant" && $0.mode == key.mode }
+                .map { RateLimitPolicy(name: "merchant", quota: $0.quota, windowSeconds: $0.windowSeconds) }
+                ?? defaultPolicy(key.mode)
+        ]
         if let own = entries.first(where: { $0.subject == key.rateLimitSubject }) {
             policies.append(RateLimitPolicy(name: "key", quota: own.quota, windowSeconds: own.windowSeconds))
         }
@@ -74,8 +80,14 @@ public final class RateLimitSettings: Sendable {
         _ = try RateLimitPolicy.validated(name: subject == "merchant" ? "merchant" : "key", quota: quota, windowSeconds: windowSeconds)
         if subject != "merchant" { try await requireCredential(subject, merchantID: merchantID, mode: mode) }
         let now = clock.now()
-        let row = Row(merchant_id: merchantID, subject: subject, mode: mode.rawValue, quota: Int64(quota),
-                      window_seconds: Int64(windowSeconds), updated_ms: now.millis)
+        let row = Row(
+            merchant_id: merchantID,
+            subject: subject,
+            mode: mode.rawValue,
+            quota: Int64(quota),
+            window_seconds: Int64(windowSeconds),
+            updated_ms: now.millis
+        )
         try await changes.commit(in: store) { sql in
             try await sql.delete(from: "rate_limits").where("merchant_id", .equal, merchantID).where("subject", .equal, subject)
                 .where("mode", .equal, mode.rawValue).run()
@@ -103,7 +115,13 @@ public final class RateLimitSettings: Sendable {
             .all(decoding: Row.self)
         let entries = rows.compactMap { row in
             Mode(rawValue: row.mode).map {
-                Entry(subject: row.subject, mode: $0, quota: Int(row.quota), windowSeconds: Int(row.window_seconds), updatedAt: Date(millis: row.updated_ms))
+                Entry(
+                    subject: row.subject,
+                    mode: $0,
+                    quota: Int(row.quota),
+                    windowSeconds: Int(row.window_seconds),
+                    updatedAt: Date(millis: row.updated_ms)
+                )
             }
         }
         cache.store(entries, for: merchantID, readAt: revision)
@@ -118,10 +136,12 @@ public final class RateLimitSettings: Sendable {
                 .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue).first(decoding: Found.self)
             if found != nil { return }
         }
-        let index = try await store.sql.raw("""
+        let index = try await store.sql.raw(
+            """
             SELECT store_keys.id AS id FROM store_keys JOIN stores ON stores.id = store_keys.store_id
             WHERE store_keys.id = \(bind: id) AND stores.merchant_id = \(bind: merchantID) AND stores.mode = \(bind: mode.rawValue)
-            """).first(decoding: Found.self)
+            """
+        ).first(decoding: Found.self)
         if index != nil { return }
         throw KeywardError.notFound("credential", id: id)
     }

@@ -98,7 +98,8 @@ public final class RateLimiter: Sendable {
     /// Adds what a claim got to this instance's lease of the window (`total` nil: the store was unreachable).
     private func grant(_ key: String, window: Int64, batch: Int, outcome: (granted: Int, total: Int?), policy: RateLimitPolicy) {
         leases.withLock { leases in
-            var lease = leases[key].flatMap { $0.window == window ? $0 : nil }
+            var lease =
+                leases[key].flatMap { $0.window == window ? $0 : nil }
                 ?? Lease(window: window, unspent: 0, claimed: 0, totalSeen: 0, exhausted: false)
             // Without the store, this instance holds the quota alone.
             let granted = outcome.total == nil ? max(0, min(outcome.granted, policy.quota - lease.claimed)) : outcome.granted
@@ -159,7 +160,10 @@ public final class RateLimiter: Sendable {
             return true
         }
         if warn {
-            logger.error("rate limit store unreachable; each instance limits on its own until it is back", metadata: ["error_type": "\(type(of: error))"])
+            logger.error(
+                "rate limit store unreachable; each instance limits on its own until it is back",
+                metadata: ["error_type": "\(type(of: error))"]
+            )
         }
     }
 }

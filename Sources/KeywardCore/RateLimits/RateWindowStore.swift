@@ -1,6 +1,6 @@
 import Foundation
-import Synchronization
 import SQLKit
+import Synchronization
 
 /// Where the request counts of fixed windows are kept: shared by every instance (PostgreSQL) or by one
 /// process (SQLite, which serves from one process).
@@ -59,11 +59,13 @@ public struct SQLRateWindows: RateWindowStore {
     struct Row: Decodable { let used: Int64 }
 
     public func add(_ count: Int, bucket: String, window: Int64, expiresAt: Date) async throws -> Int {
-        let row = try await store.sql.raw("""
+        let row = try await store.sql.raw(
+            """
             INSERT INTO rate_windows (bucket, window_index, used, expires_ms) VALUES (\(bind: bucket), \(bind: window), \(bind: Int64(count)), \(bind: expiresAt.millis))
             ON CONFLICT (bucket, window_index) DO UPDATE SET used = rate_windows.used + EXCLUDED.used
             RETURNING used
-            """).first(decoding: Row.self)
+            """
+        ).first(decoding: Row.self)
         return Int(row?.used ?? Int64(count))
     }
 

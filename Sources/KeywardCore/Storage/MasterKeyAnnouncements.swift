@@ -1,8 +1,8 @@
 import Foundation
 import KeywardCrypto
 import Logging
-import ServiceLifecycle
 import SQLKit
+import ServiceLifecycle
 
 /// The database side of a master-key rotation while serving (like Vault's keyring: a new key seals,
 /// old keys keep opening).
@@ -40,10 +40,12 @@ public struct MasterKeyAnnouncements: Sendable {
         let now = Int64(clock.now().timeIntervalSince1970 * 1000)
         // Writes first (no read-then-write upgrade, which SQLite answers with "locked" under contention).
         try await store.transaction { sql in
-            try await sql.raw("""
+            try await sql.raw(
+                """
                 INSERT INTO master_key_announcements (key_id, wrapped_key, announced_ms) VALUES (\(bind: next.id), \(bind: wrapped), \(bind: now))
                 ON CONFLICT (key_id) DO NOTHING
-                """).run()
+                """
+            ).run()
             try await sql.raw("UPDATE keyward_revisions SET value = value + 1 WHERE name = \(bind: Self.revisionName)").run()
         }
     }
@@ -81,8 +83,10 @@ public struct MasterKeyAnnouncements: Sendable {
                 opened.append(key)
                 logger?.notice("adopted an announced master key for opening", metadata: ["master_key_id": "\(key.id)"])
             } catch {
-                logger?.warning("cannot open an announced master key with this instance's keys",
-                                metadata: ["master_key_id": "\(row.key_id)", "error": "\(error)"])
+                logger?.warning(
+                    "cannot open an announced master key with this instance's keys",
+                    metadata: ["master_key_id": "\(row.key_id)", "error": "\(error)"]
+                )
             }
         }
         guard let newest = rows.last, keyring.knows(newest.key_id) else { return false }
@@ -107,8 +111,13 @@ public struct MasterKeyWatcher: Service {
     let settle: Duration
     let logger: Logger
 
-    public init(announcements: MasterKeyAnnouncements, keyring: MasterKeyring, pollInterval: Duration = .milliseconds(500),
-                settle: Duration = MasterKeyAnnouncements.defaultSettle, logger: Logger) {
+    public init(
+        announcements: MasterKeyAnnouncements,
+        keyring: MasterKeyring,
+        pollInterval: Duration = .milliseconds(500),
+        settle: Duration = MasterKeyAnnouncements.defaultSettle,
+        logger: Logger
+    ) {
         self.announcements = announcements
         self.keyring = keyring
         self.pollInterval = pollInterval

@@ -20,8 +20,13 @@ public struct MasterKeyRotation: Sendable {
     let announcementWait: Duration
     let clock: KeywardClock
 
-    public init(store: KeywardStore, files: MasterKeyFiles, sealedFiles: [(path: String, context: String)],
-                announcementWait: Duration = MasterKeyAnnouncements.defaultSettle + .seconds(1), clock: KeywardClock = .system) {
+    public init(
+        store: KeywardStore,
+        files: MasterKeyFiles,
+        sealedFiles: [(path: String, context: String)],
+        announcementWait: Duration = MasterKeyAnnouncements.defaultSettle + .seconds(1),
+        clock: KeywardClock = .system
+    ) {
         self.store = store
         self.files = files
         self.sealedFiles = sealedFiles
@@ -55,7 +60,10 @@ public struct MasterKeyRotation: Sendable {
 
         var count = 0
         for column in SealedColumn.all {
-            struct Row: Decodable { let id: String; let sealed: String }
+            struct Row: Decodable {
+                let id: String
+                let sealed: String
+            }
             let rows = try await store.sql.select().column("id").column(SQLAlias(SQLColumn(column.column), as: SQLIdentifier("sealed")))
                 .from(column.table).where(SQLColumn(column.column), .isNot, SQLLiteral.null).all(decoding: Row.self)
             for row in rows where MasterKeyring.keyID(of: row.sealed) != next.id {
@@ -92,7 +100,7 @@ extension MasterKeyRotation {
         var attempt = 0
         while true {
             attempt += 1
-            do { return try await write() } catch where attempt < 40 {
+            do { return try await write() } catch  where attempt < 40 {
                 try await Task.sleep(for: .milliseconds(50 * min(attempt, 10)))
             }
         }
@@ -122,8 +130,10 @@ public struct SealedColumn: Sendable {
     /// The master key ids the rows of this column are sealed under.
     public func keyIDs(in store: KeywardStore) async throws -> Set<String> {
         struct Row: Decodable { let key_id: String }
-        let rows = try await store.sql.raw("SELECT DISTINCT substr(\(ident: column), 5, 16) AS key_id FROM \(ident: table) WHERE \(ident: column) IS NOT NULL")
-            .all(decoding: Row.self)
+        let rows = try await store.sql.raw(
+            "SELECT DISTINCT substr(\(ident: column), 5, 16) AS key_id FROM \(ident: table) WHERE \(ident: column) IS NOT NULL"
+        )
+        .all(decoding: Row.self)
         return Set(rows.map(\.key_id))
     }
 }

@@ -47,8 +47,11 @@ public final class KeywardStore: Sendable {
         } else {
             let directory = (sqlitePath as NSString).deletingLastPathComponent
             if !directory.isEmpty {
-                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                try FileManager.default.createDirectory(
+                    atPath: directory,
+                    withIntermediateDirectories: true,
+                    attributes: [.posixPermissions: 0o700]
+                )
             }
             // A request waits up to 30 s for its loop's connection (SQLite has one per loop, held for a
             // whole transaction) before failing: a burst of writers on a busy machine queues, not errors.
@@ -56,7 +59,8 @@ public final class KeywardStore: Sendable {
             self.engine = .sqlite(path: sqlitePath)
         }
         guard let database = databases.database(logger: logger, on: MultiThreadedEventLoopGroup.singleton.any()),
-              let sql = database as? any SQLDatabase else {
+            let sql = database as? any SQLDatabase
+        else {
             throw StoreError("the database driver does not speak SQL")
         }
         self.databases = databases
@@ -78,7 +82,8 @@ public final class KeywardStore: Sendable {
 
     private func database() -> any Database {
         guard let loop = MultiThreadedEventLoopGroup.currentEventLoop,
-              let database = databases.database(logger: logger, on: loop) else { return defaultDatabase }
+            let database = databases.database(logger: logger, on: loop)
+        else { return defaultDatabase }
         return database
     }
 
@@ -101,8 +106,12 @@ public final class KeywardStore: Sendable {
         var chosen = KeywardMigrations.all
         if let last, let index = chosen.firstIndex(where: { $0.name == last }) { chosen = Array(chosen[...index]) }
         migrations.add(chosen)
-        let migrator = Migrator(databaseFactory: { [fluent] _ in fluent }, migrations: migrations,
-                                on: MultiThreadedEventLoopGroup.singleton.any(), migrationLogLevel: .debug)
+        let migrator = Migrator(
+            databaseFactory: { [fluent] _ in fluent },
+            migrations: migrations,
+            on: MultiThreadedEventLoopGroup.singleton.any(),
+            migrationLogLevel: .debug
+        )
         // Two processes may start on a fresh database at once (a CLI command next to `serve`, instances
         // of a deployment): the loser of a race sees "already exists" for what the winner just created.
         // Retrying reads the winner's migration log and skips what is done.

@@ -9,7 +9,10 @@ public struct IPNetwork: Sendable, Hashable, CustomStringConvertible, Codable {
 
     /// Parses `a.b.c.d/n`, `x:y::z/n`, or a bare address (a single host).
     public init(parsing text: String) throws(KeywardError) {
-        let invalid = KeywardError.invalid(.invalidCIDR, "'\(text.prefix(64))' is not an IPv4 or IPv6 address or CIDR block (e.g. 203.0.113.0/24 or 2001:db8::/32).")
+        let invalid = KeywardError.invalid(
+            .invalidCIDR,
+            "'\(text.prefix(64))' is not an IPv4 or IPv6 address or CIDR block (e.g. 203.0.113.0/24 or 2001:db8::/32)."
+        )
         let parts = text.split(separator: "/", omittingEmptySubsequences: false)
         guard (1...2).contains(parts.count), let bytes = IPAddressBytes.parse(String(parts[0])) else { throw invalid }
         let maximum = bytes.count * 8

@@ -35,7 +35,8 @@ public struct OutboundAddressPolicy: Sendable, Equatable {
         case 16:
             let prefix12 = Array(address.prefix(12))
             if prefix12 == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] || prefix12 == Array(repeating: 0, count: 12)
-                || prefix12 == [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0] {
+                || prefix12 == [0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0]
+            {
                 return isPublic(Array(address.suffix(4)))
             }
             if address[0] == 0x20, address[1] == 0x02 { return isPublic(Array(address[2..<6])) }

@@ -142,7 +142,7 @@ public enum LenientIPv4 {
         if lower.hasPrefix("0x") {
             let digits = lower.dropFirst(2)
             guard digits.allSatisfy({ $0.isASCII && $0.isHexDigit }) else { return nil }
-            return digits.isEmpty ? 0 : UInt64(digits, radix: 16)   // inet_aton reads a bare "0x" as 0
+            return digits.isEmpty ? 0 : UInt64(digits, radix: 16)  // inet_aton reads a bare "0x" as 0
         }
         guard lower.allSatisfy({ $0.isASCII && $0.isNumber }) else { return nil }
         if lower.hasPrefix("0"), lower.count > 1 { return UInt64(lower.dropFirst(), radix: 8) }

@@ -87,7 +87,8 @@ public struct WebhookDestinationPolicy: Sendable {
         guard pathAndQuery.unicodeScalars.allSatisfy(\.isASCII) else { throw invalid("must percent-encode its path and query.") }
         if !pathAndQuery.hasPrefix("/") { pathAndQuery = "/" + pathAndQuery }
 
-        var hostPart = authority, portPart: Substring?
+        var hostPart = authority
+        var portPart: Substring?
         if authority.hasPrefix("[") {
             guard let close = authority.firstIndex(of: "]") else { throw invalid("has an unclosed '[' in its host.") }
             hostPart = authority[authority.index(after: authority.startIndex)..<close]
@@ -102,7 +103,9 @@ public struct WebhookDestinationPolicy: Sendable {
         }
         var port = scheme == "https" ? 443 : 80
         if let portPart {
-            guard (1...5).contains(portPart.count), portPart.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(portPart), (1...65535).contains(number) else {
+            guard (1...5).contains(portPart.count), portPart.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(portPart),
+                (1...65535).contains(number)
+            else {
                 throw invalid("has a port that is not 1 to 65535.")
             }
             port = number
@@ -111,7 +114,8 @@ public struct WebhookDestinationPolicy: Sendable {
         let destination = WebhookDestination(scheme: scheme, host: host, port: port, pathAndQuery: pathAndQuery, portIsDefault: portPart == nil)
         // The HTTP client parses the rebuilt URL again: it must see the very host that was checked.
         guard let reparsed = URL(string: destination.url), let seen = reparsed.host,
-              seen.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased() == destination.hostText else {
+            seen.trimmingCharacters(in: CharacterSet(charactersIn: "[]")).lowercased() == destination.hostText
+        else {
             throw invalid("cannot be used as a webhook URL.")
         }
         return destination
@@ -133,10 +137,12 @@ public struct WebhookDestinationPolicy: Sendable {
             guard let bytes = LenientIPv4.parse(name) else { throw invalid("has a host that looks like an IPv4 address but is not one.") }
             return .address(bytes)
         }
-        let valid = name.utf8.count <= 253 && labels.allSatisfy { label in
-            (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
-                && label.utf8.allSatisfy { c in c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) }
-        }
+        let valid =
+            name.utf8.count <= 253
+            && labels.allSatisfy { label in
+                (1...63).contains(label.utf8.count) && label.first != "-" && label.last != "-"
+                    && label.utf8.allSatisfy { c in c == UInt8(ascii: "-") || (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a) }
+            }
         guard valid else { throw invalid("has a host that is not a valid name (letters, digits and hyphens, dot-separated).") }
         return .name(name)
     }
@@ -194,8 +200,11 @@ public struct WebhookDestinationPolicy: Sendable {
     }
 
     static func forbidden(_ message: String) -> KeywardError {
-        .invalid(.webhookDestinationForbidden,
-                 message + " Webhooks go only to public addresses; the server's operator can allow a network with webhook_allowed_networks.", field: "url")
+        .invalid(
+            .webhookDestinationForbidden,
+            message + " Webhooks go only to public addresses; the server's operator can allow a network with webhook_allowed_networks.",
+            field: "url"
+        )
     }
 
     /// `a.b.c.d`, or an IPv6 address in its compressed form.

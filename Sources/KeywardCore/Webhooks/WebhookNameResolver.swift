@@ -1,3 +1,6 @@
+import KeywardCrypto
+import NIOPosix
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,8 +8,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import KeywardCrypto
-import NIOPosix
 
 /// How webhook host names become addresses. The system resolver asks `getaddrinfo` (the hosts file,
 /// then DNS) on NIO's blocking-I/O thread pool, never on the cooperative pool, which a slow DNS server

@@ -32,7 +32,12 @@ public struct WebhookService: Sendable {
     /// Deliveries give up after this many attempts (about a day and a half of backoff).
     public static let maximumAttempts = 12
 
-    public init(store: KeywardStore, keyring: MasterKeyring, clock: KeywardClock = .system, destinations: WebhookDestinationPolicy = WebhookDestinationPolicy()) {
+    public init(
+        store: KeywardStore,
+        keyring: MasterKeyring,
+        clock: KeywardClock = .system,
+        destinations: WebhookDestinationPolicy = WebhookDestinationPolicy()
+    ) {
         self.store = store
         self.keyring = keyring
         self.clock = clock
@@ -58,8 +63,13 @@ public struct WebhookService: Sendable {
         var generator = SystemRandomNumberGenerator()
         let secret = "whsec_" + Base64URL.encode((0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) })
         let id = Identifier.make("whk")
-        let row = EndpointRow(id: id, merchant_id: merchantID, url: url, sealed_secret: try keyring.seal(string: secret, context: Self.secretContext(id)),
-                              created_ms: clock.now().millis)
+        let row = EndpointRow(
+            id: id,
+            merchant_id: merchantID,
+            url: url,
+            sealed_secret: try keyring.seal(string: secret, context: Self.secretContext(id)),
+            created_ms: clock.now().millis
+        )
         try await store.transaction { sql in
             try await sql.delete(from: "webhook_endpoints").where("merchant_id", .equal, merchantID).run()
             try await sql.insert(into: "webhook_endpoints").model(row).run()
@@ -85,20 +95,55 @@ public struct WebhookService: Sendable {
     func enqueue(_ sql: any SQLDatabase, merchantIDs: Set<String>, merchantID: String, eventType: String, payload: String) async throws {
         guard merchantIDs.contains(merchantID) else { return }
         let now = clock.now().millis
-        try await sql.insert(into: "webhook_deliveries").columns("id", "merchant_id", "event_type", "payload", "status", "attempts", "next_attempt_ms", "created_ms")
-            .values(SQLBind(Identifier.make("whd")), SQLBind(merchantID), SQLBind(eventType), SQLBind(payload), SQLBind("pending"), SQLBind(Int64(0)),
-                    SQLBind(now), SQLBind(now)).run()
+        try await sql.insert(into: "webhook_deliveries").columns(
+            "id",
+            "merchant_id",
+            "event_type",
+            "payload",
+            "status",
+            "attempts",
+            "next_attempt_ms",
+            "created_ms"
+        )
+        .values(
+            SQLBind(Identifier.make("whd")),
+            SQLBind(merchantID),
+            SQLBind(eventType),
+            SQLBind(payload),
+            SQLBind("pending"),
+            SQLBind(Int64(0)),
+            SQLBind(now),
+            SQLBind(now)
+        ).run()
     }
 
     /// Queues many events in multi-row inserts (500 a statement); those of merchants without an endpoint are dropped.
-    func enqueueAll(_ sql: any SQLDatabase, merchantIDs: Set<String>, events: [(merchantID: String, eventType: String, payload: String)]) async throws {
+    func enqueueAll(_ sql: any SQLDatabase, merchantIDs: Set<String>, events: [(merchantID: String, eventType: String, payload: String)]) async throws
+    {
         let now = clock.now().millis
         let rows = events.filter { merchantIDs.contains($0.merchantID) }
         for chunk in rows.chunked(500) {
-            var insert = sql.insert(into: "webhook_deliveries").columns("id", "merchant_id", "event_type", "payload", "status", "attempts", "next_attempt_ms", "created_ms")
+            var insert = sql.insert(into: "webhook_deliveries").columns(
+                "id",
+                "merchant_id",
+                "event_type",
+                "payload",
+                "status",
+                "attempts",
+                "next_attempt_ms",
+                "created_ms"
+            )
             for event in chunk {
-                insert = insert.values(SQLBind(Identifier.make("whd")), SQLBind(event.merchantID), SQLBind(event.eventType), SQLBind(event.payload),
-                                       SQLBind("pending"), SQLBind(Int64(0)), SQLBind(now), SQLBind(now))
+                insert = insert.values(
+                    SQLBind(Identifier.make("whd")),
+                    SQLBind(event.merchantID),
+                    SQLBind(event.eventType),
+                    SQLBind(event.payload),
+                    SQLBind("pending"),
+                    SQLBind(Int64(0)),
+                    SQLBind(now),
+                    SQLBind(now)
+                )
             }
             try await insert.run()
         }
@@ -123,7 +168,12 @@ public struct WebhookService: Sendable {
     /// same on both databases, which `FOR UPDATE SKIP LOCKED` (PostgreSQL only) would not.
     public func due(limit: Int = 100) async throws -> [(delivery: WebhookDelivery, url: String, secret: String)] {
         struct Row: Decodable {
-            let id: String; let merchant_id: String; let event_type: String; let payload: String; let attempts: Int64; let next_attempt_ms: Int64
+            let id: String
+            let merchant_id: String
+            let event_type: String
+            let payload: String
+            let attempts: Int64
+            let next_attempt_ms: Int64
         }
         let now = clock.now()
         let candidates = try await store.sql.select().column("id").column("merchant_id").column("event_type").column("payload").column("attempts")
@@ -133,23 +183,39 @@ public struct WebhookService: Sendable {
         let leaseUntil = now.addingTimeInterval(Self.claimLease).millis
         var rows: [Row] = []
         for row in candidates {
-            let claimed = try await store.sql.raw("""
+            let claimed = try await store.sql.raw(
+                """
                 UPDATE webhook_deliveries SET next_attempt_ms = \(bind: leaseUntil)
                 WHERE id = \(bind: row.id) AND status = 'pending' AND next_attempt_ms = \(bind: row.next_attempt_ms) RETURNING id
-                """).all()
+                """
+            ).all()
             if !claimed.isEmpty { rows.append(row) }
         }
         var endpoints: [String: EndpointRow] = [:]
         var result: [(WebhookDelivery, String, String)] = []
         for row in rows {
             if endpoints[row.merchant_id] == nil {
-                endpoints[row.merchant_id] = try await store.sql.select().column("*").from("webhook_endpoints").where("merchant_id", .equal, row.merchant_id)
-                    .first(decoding: EndpointRow.self)
+                endpoints[row.merchant_id] = try await store.sql.select().column("*").from("webhook_endpoints").where(
+                    "merchant_id",
+                    .equal,
+                    row.merchant_id
+                )
+                .first(decoding: EndpointRow.self)
             }
             guard let endpoint = endpoints[row.merchant_id] else { continue }
             let secret = try keyring.openString(endpoint.sealed_secret, context: Self.secretContext(endpoint.id))
-            result.append((WebhookDelivery(id: row.id, merchantID: row.merchant_id, eventType: row.event_type, payload: row.payload, attempts: Int(row.attempts)),
-                           endpoint.url, secret))
+            result.append(
+                (
+                    WebhookDelivery(
+                        id: row.id,
+                        merchantID: row.merchant_id,
+                        eventType: row.event_type,
+                        payload: row.payload,
+                        attempts: Int(row.attempts)
+                    ),
+                    endpoint.url, secret
+                )
+            )
         }
         return result
     }
@@ -166,13 +232,25 @@ public struct WebhookService: Sendable {
     }
 
     /// Recent deliveries of the merchant, newest first (for the API and the cabinet).
-    public func deliveries(merchantID: String, limit: Int = 50) async throws -> [(id: String, eventType: String, status: String, attempts: Int, lastError: String?, payload: String)] {
+    public func deliveries(
+        merchantID: String,
+        limit: Int = 50
+    ) async throws -> [(id: String, eventType: String, status: String, attempts: Int, lastError: String?, payload: String)] {
         struct Row: Decodable {
-            let id: String; let event_type: String; let status: String; let attempts: Int64; let last_error: String?; let payload: String
+            let id: String
+            let event_type: String
+            let status: String
+            let attempts: Int64
+            let last_error: String?
+            let payload: String
         }
-        return try await store.sql.select().column("id").column("event_type").column("status").column("attempts").column("last_error").column("payload")
-            .from("webhook_deliveries").where("merchant_id", .equal, merchantID).orderBy("created_ms", .descending).orderBy("id", .descending).limit(limit)
-            .all(decoding: Row.self).map { ($0.id, $0.event_type, $0.status, Int($0.attempts), $0.last_error, $0.payload) }
+        return try await store.sql.select().column("id").column("event_type").column("status").column("attempts").column("last_error").column(
+            "payload"
+        )
+        .from("webhook_deliveries").where("merchant_id", .equal, merchantID).orderBy("created_ms", .descending).orderBy("id", .descending).limit(
+            limit
+        )
+        .all(decoding: Row.self).map { ($0.id, $0.event_type, $0.status, Int($0.attempts), $0.last_error, $0.payload) }
     }
 
     /// The `Keyward-Signature` header value: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>`.

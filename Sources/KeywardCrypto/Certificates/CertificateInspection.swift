@@ -37,8 +37,14 @@ public struct CertificateSummary: Sendable, Codable, Equatable {
     public let sha256Fingerprint: String
 
     enum CodingKeys: String, CodingKey {
-        case subject, issuer, serial, notBefore = "not_before", notAfter = "not_after", subjectAltNames = "subject_alt_names"
-        case keyType = "key_type", isCA = "is_ca", selfSigned = "self_signed", sha256Fingerprint = "sha256_fingerprint"
+        case subject, issuer, serial
+        case notBefore = "not_before"
+        case notAfter = "not_after"
+        case subjectAltNames = "subject_alt_names"
+        case keyType = "key_type"
+        case isCA = "is_ca"
+        case selfSigned = "self_signed"
+        case sha256Fingerprint = "sha256_fingerprint"
     }
 
     public init(_ certificate: Certificate) {
@@ -77,8 +83,12 @@ public struct CertificateInspection: Sendable {
 
     /// Inspects `material` at `now`. `requirePrivateKey` for uploads that will be served (TLS);
     /// `expectCAChain` makes a self-signed leaf a warning.
-    public static func inspect(_ material: CertificateMaterial, now: Date = Date(), requirePrivateKey: Bool = false,
-                               expectCAChain: Bool = true) -> CertificateInspection {
+    public static func inspect(
+        _ material: CertificateMaterial,
+        now: Date = Date(),
+        requirePrivateKey: Bool = false,
+        expectCAChain: Bool = true
+    ) -> CertificateInspection {
         var findings: [CertificateFinding] = []
         // Duplicates (the same certificate twice in a combined file) are not a problem worth reporting.
         // Sets and name indexes keep this linear in the number of certificates: signatures are checked
@@ -89,8 +99,13 @@ public struct CertificateInspection: Sendable {
         let bySubject = Dictionary(grouping: unique, by: \.subject)
         let byIssuer = Dictionary(grouping: unique, by: \.issuer)
         guard !unique.isEmpty else {
-            return CertificateInspection(leaf: nil, chain: [], privateKey: material.privateKey, keyMatches: nil,
-                                         findings: [CertificateFinding(.error, .noCertificate, "The upload holds no certificate.")])
+            return CertificateInspection(
+                leaf: nil,
+                chain: [],
+                privateKey: material.privateKey,
+                keyMatches: nil,
+                findings: [CertificateFinding(.error, .noCertificate, "The upload holds no certificate.")]
+            )
         }
         let key = material.privateKey
         var leaf: Certificate
@@ -99,14 +114,28 @@ public struct CertificateInspection: Sendable {
             leaf = owner
             keyMatches = true
         } else {
-            let candidates = unique.filter { candidate in !(byIssuer[candidate.subject] ?? []).contains { $0 != candidate && issued($0, by: candidate) } }
+            let candidates = unique.filter { candidate in
+                !(byIssuer[candidate.subject] ?? []).contains { $0 != candidate && issued($0, by: candidate) }
+            }
             leaf = candidates.first(where: { !isCA($0) }) ?? candidates.first ?? unique[0]
             if candidates.count > 1 {
-                findings.append(CertificateFinding(.error, .severalLeaves, "These certificates are not one chain: \(candidates.map { "'\($0.subject)'" }.joined(separator: ", ")) each stand alone. Upload one certificate with its own chain."))
+                findings.append(
+                    CertificateFinding(
+                        .error,
+                        .severalLeaves,
+                        "These certificates are not one chain: \(candidates.map { "'\($0.subject)'" }.joined(separator: ", ")) each stand alone. Upload one certificate with its own chain."
+                    )
+                )
             }
             if key != nil {
                 keyMatches = false
-                findings.append(CertificateFinding(.error, .keyMismatch, "The private key does not belong to '\(leaf.subject)' (nor to any certificate given). Upload the key the certificate was issued for."))
+                findings.append(
+                    CertificateFinding(
+                        .error,
+                        .keyMismatch,
+                        "The private key does not belong to '\(leaf.subject)' (nor to any certificate given). Upload the key the certificate was issued for."
+                    )
+                )
             }
         }
         if key == nil && requirePrivateKey {
@@ -124,46 +153,108 @@ public struct CertificateInspection: Sendable {
                 remaining.remove(next)
                 current = next
             } else if chain.dropLast().contains(where: { issued(current, by: $0) }) {
-                findings.append(CertificateFinding(.error, .chainLoop, "The chain loops: '\(current.subject)' is issued by a certificate that comes before it."))
+                findings.append(
+                    CertificateFinding(.error, .chainLoop, "The chain loops: '\(current.subject)' is issued by a certificate that comes before it.")
+                )
                 break
             } else {
                 if let namesake = (bySubject[current.issuer] ?? []).first(where: { remaining.contains($0) }) {
-                    findings.append(CertificateFinding(.error, .chainBroken, "'\(namesake.subject)' has the name of the issuer of '\(current.subject)' but did not sign it (another key: a reissued or wrong intermediate)."))
+                    findings.append(
+                        CertificateFinding(
+                            .error,
+                            .chainBroken,
+                            "'\(namesake.subject)' has the name of the issuer of '\(current.subject)' but did not sign it (another key: a reissued or wrong intermediate)."
+                        )
+                    )
                     remaining.remove(namesake)
                 } else if current == leaf && chain.count == 1 && unique.count == 1 {
-                    findings.append(CertificateFinding(.note, .chainIncomplete, "No chain was given: clients must already have '\(current.issuer)' or fetch it; most need the intermediate certificates."))
+                    findings.append(
+                        CertificateFinding(
+                            .note,
+                            .chainIncomplete,
+                            "No chain was given: clients must already have '\(current.issuer)' or fetch it; most need the intermediate certificates."
+                        )
+                    )
                 } else {
-                    findings.append(CertificateFinding(.note, .chainIncomplete, "The chain ends at '\(current.subject)', issued by '\(current.issuer)', which clients must already trust (a root is not sent)."))
+                    findings.append(
+                        CertificateFinding(
+                            .note,
+                            .chainIncomplete,
+                            "The chain ends at '\(current.subject)', issued by '\(current.issuer)', which clients must already trust (a root is not sent)."
+                        )
+                    )
                 }
                 break
             }
         }
         for stray in unique where remaining.contains(stray) {
-            findings.append(CertificateFinding(.error, .chainBroken, "'\(stray.subject)' (issued by '\(stray.issuer)') is not part of the chain of '\(leaf.subject)'."))
+            findings.append(
+                CertificateFinding(
+                    .error,
+                    .chainBroken,
+                    "'\(stray.subject)' (issued by '\(stray.issuer)') is not part of the chain of '\(leaf.subject)'."
+                )
+            )
         }
         let givenOrder = material.certificates.filter { chain.contains($0) }.reduce(into: [Certificate]()) { if !$0.contains($1) { $0.append($1) } }
         if givenOrder != chain && chain.count > 1 {
-            findings.append(CertificateFinding(.note, .chainReordered, "The chain was given out of order; Keyward put it in order: \(chain.map { "'\($0.subject)'" }.joined(separator: " → "))."))
+            findings.append(
+                CertificateFinding(
+                    .note,
+                    .chainReordered,
+                    "The chain was given out of order; Keyward put it in order: \(chain.map { "'\($0.subject)'" }.joined(separator: " → "))."
+                )
+            )
         }
         if issued(leaf, by: leaf) {
-            findings.append(CertificateFinding(expectCAChain ? .warning : .note, .selfSigned, "'\(leaf.subject)' is self-signed: browsers and API clients will not trust it unless told to."))
+            findings.append(
+                CertificateFinding(
+                    expectCAChain ? .warning : .note,
+                    .selfSigned,
+                    "'\(leaf.subject)' is self-signed: browsers and API clients will not trust it unless told to."
+                )
+            )
         }
         if isCA(leaf) && !issued(leaf, by: leaf) {
             findings.append(CertificateFinding(.warning, .leafIsCA, "'\(leaf.subject)' is a CA certificate; a server certificate should not be one."))
         }
         for certificate in chain {
             if certificate.notValidBefore > now {
-                findings.append(CertificateFinding(.error, .notYetValid, "'\(certificate.subject)' is not valid before \(certificate.notValidBefore.formatted(.iso8601))."))
+                findings.append(
+                    CertificateFinding(
+                        .error,
+                        .notYetValid,
+                        "'\(certificate.subject)' is not valid before \(certificate.notValidBefore.formatted(.iso8601))."
+                    )
+                )
             }
             if certificate.notValidAfter <= now {
-                findings.append(CertificateFinding(.error, .certificateExpired, "'\(certificate.subject)' expired on \(certificate.notValidAfter.formatted(.iso8601))."))
+                findings.append(
+                    CertificateFinding(
+                        .error,
+                        .certificateExpired,
+                        "'\(certificate.subject)' expired on \(certificate.notValidAfter.formatted(.iso8601))."
+                    )
+                )
             }
             for ext in certificate.extensions where ext.critical && !knownExtensions.contains(ext.oid) {
-                findings.append(CertificateFinding(.error, .unknownCriticalExtension, "'\(certificate.subject)' has a critical extension Keyward does not understand (\(ext.oid)); clients will reject it."))
+                findings.append(
+                    CertificateFinding(
+                        .error,
+                        .unknownCriticalExtension,
+                        "'\(certificate.subject)' has a critical extension Keyward does not understand (\(ext.oid)); clients will reject it."
+                    )
+                )
             }
         }
         if names(leaf).isEmpty {
-            findings.append(CertificateFinding(.warning, .noSubjectAltNames, "'\(leaf.subject)' names no DNS names or addresses (subjectAltName); clients ignore the common name."))
+            findings.append(
+                CertificateFinding(
+                    .warning,
+                    .noSubjectAltNames,
+                    "'\(leaf.subject)' names no DNS names or addresses (subjectAltName); clients ignore the common name."
+                )
+            )
         }
         return CertificateInspection(leaf: leaf, chain: chain, privateKey: key, keyMatches: keyMatches, findings: findings)
     }

@@ -41,17 +41,26 @@ public struct CertificateMaterial: Sendable {
         for (number, bytes) in files.enumerated() {
             let name = files.count > 1 ? "file \(number + 1)" : "the file"
             guard bytes.count <= maximumFileBytes else {
-                throw CertificateFileError(.fileTooLarge, "\(name.capitalizedFirst) is \(bytes.count) bytes; certificate files are at most \(maximumFileBytes / 1024) KiB.")
+                throw CertificateFileError(
+                    .fileTooLarge,
+                    "\(name.capitalizedFirst) is \(bytes.count) bytes; certificate files are at most \(maximumFileBytes / 1024) KiB."
+                )
             }
             if let text = String(validating: bytes, as: UTF8.self), text.contains("-----BEGIN ") {
                 try material.readPEM(text, name: name, passphrase: passphrase)
             } else if bytes.first == 0x30 {
                 try material.readDER(bytes, name: name)
             } else {
-                throw CertificateFileError(.notACertificateFile, "\(name.capitalizedFirst) is neither PEM (-----BEGIN …) nor DER; send the certificate, key and chain files.")
+                throw CertificateFileError(
+                    .notACertificateFile,
+                    "\(name.capitalizedFirst) is neither PEM (-----BEGIN …) nor DER; send the certificate, key and chain files."
+                )
             }
             guard material.certificates.count <= maximumCertificates else {
-                throw CertificateFileError(.tooManyCertificates, "An upload holds at most \(maximumCertificates) certificates: the certificate and its chain, not a CA bundle.")
+                throw CertificateFileError(
+                    .tooManyCertificates,
+                    "An upload holds at most \(maximumCertificates) certificates: the certificate and its chain, not a CA bundle."
+                )
             }
         }
         return material
@@ -69,15 +78,24 @@ public struct CertificateMaterial: Sendable {
             case "PRIVATE KEY", "RSA PRIVATE KEY", "EC PRIVATE KEY":
                 try setKey(try Self.privateKey(document), name: name)
             case "ENCRYPTED PRIVATE KEY":
-                guard let passphrase else { throw CertificateFileError(.wrongPassphrase, "The private key in \(name) is encrypted; give its passphrase.") }
-                let der = try Self.importing { () throws(KeyImportError) in try EncryptedPKCS8.decrypt(der: document.derBytes, passphrase: passphrase) }
+                guard let passphrase else {
+                    throw CertificateFileError(.wrongPassphrase, "The private key in \(name) is encrypted; give its passphrase.")
+                }
+                let der = try Self.importing { () throws(KeyImportError) in try EncryptedPKCS8.decrypt(der: document.derBytes, passphrase: passphrase)
+                }
                 try setKey(try Self.privateKey(PEMDocument(type: "PRIVATE KEY", derBytes: der)), name: name)
             case "EC PARAMETERS":
                 continue  // `openssl ecparam -genkey` writes the curve name before the key
             case "CERTIFICATE REQUEST", "NEW CERTIFICATE REQUEST":
-                throw CertificateFileError(.unsupportedPEMType, "\(name.capitalizedFirst) holds a certificate signing request, not a certificate; upload the certificate the CA issued for it.")
+                throw CertificateFileError(
+                    .unsupportedPEMType,
+                    "\(name.capitalizedFirst) holds a certificate signing request, not a certificate; upload the certificate the CA issued for it."
+                )
             case let type:
-                throw CertificateFileError(.unsupportedPEMType, "\(name.capitalizedFirst) holds a '\(type.prefix(40))' block; expected certificates, a PKCS#7 bundle or a private key.")
+                throw CertificateFileError(
+                    .unsupportedPEMType,
+                    "\(name.capitalizedFirst) holds a '\(type.prefix(40))' block; expected certificates, a PKCS#7 bundle or a private key."
+                )
             }
         }
     }
@@ -102,7 +120,10 @@ public struct CertificateMaterial: Sendable {
 
     mutating func setKey(_ key: Certificate.PrivateKey, name: String) throws(CertificateFileError) {
         guard privateKey == nil else {
-            throw CertificateFileError(.severalPrivateKeys, "More than one private key was given (another in \(name)); upload the one key of this certificate.")
+            throw CertificateFileError(
+                .severalPrivateKeys,
+                "More than one private key was given (another in \(name)); upload the one key of this certificate."
+            )
         }
         privateKey = key
     }
@@ -111,8 +132,13 @@ public struct CertificateMaterial: Sendable {
         do {
             return try Certificate(derEncoded: der)
         } catch {
-            if let imported = try? PublicKeyImport.certificate(der: der, minimumRSABits: 0), case .rsa(let key) = imported.key, key.keySizeInBits < 2048 {
-                throw CertificateFileError(.rsaKeyTooSmall, "A certificate in \(name) has a \(key.keySizeInBits)-bit RSA key; TLS certificates need at least 2048 bits.")
+            if let imported = try? PublicKeyImport.certificate(der: der, minimumRSABits: 0), case .rsa(let key) = imported.key,
+                key.keySizeInBits < 2048
+            {
+                throw CertificateFileError(
+                    .rsaKeyTooSmall,
+                    "A certificate in \(name) has a \(key.keySizeInBits)-bit RSA key; TLS certificates need at least 2048 bits."
+                )
             }
             throw CertificateFileError(.malformedCertificate, "A certificate in \(name) is not valid X.509 DER (it may be truncated or damaged).")
         }
@@ -125,7 +151,10 @@ public struct CertificateMaterial: Sendable {
             if let rsa = try? _RSA.Signing.PrivateKey(unsafePEMRepresentation: document.pemString), rsa.keySizeInBits < 2048 {
                 throw CertificateFileError(.rsaKeyTooSmall, "The private key is \(rsa.keySizeInBits)-bit RSA; TLS keys need at least 2048 bits.")
             }
-            throw CertificateFileError(.malformedKey, "The \(document.discriminator) block is not a private key Keyward reads (RSA, EC P-256/P-384/P-521, Ed25519).")
+            throw CertificateFileError(
+                .malformedKey,
+                "The \(document.discriminator) block is not a private key Keyward reads (RSA, EC P-256/P-384/P-521, Ed25519)."
+            )
         }
     }
 }

@@ -7,8 +7,12 @@ import X509
 public enum CertificateRequest {
     /// A DER-encoded CSR signed by `privateKey`: `commonName` in the subject when given, the DNS names as
     /// an extension request when there are any.
-    public static func make(privateKey: Certificate.PrivateKey, commonName: String?, dnsNames: [String] = [],
-                            emailAddress: String? = nil) throws -> [UInt8] {
+    public static func make(
+        privateKey: Certificate.PrivateKey,
+        commonName: String?,
+        dnsNames: [String] = [],
+        emailAddress: String? = nil
+    ) throws -> [UInt8] {
         let subject = try DistinguishedName {
             if let emailAddress { EmailAddress(emailAddress) }
             if let commonName { CommonName(commonName) }
@@ -19,10 +23,17 @@ public enum CertificateRequest {
             attributes.insert(try .init(ExtensionRequest(extensions: extensions)))
         }
         let keyType = CertificateInspection.keyType(privateKey.publicKey)
-        let algorithm: Certificate.SignatureAlgorithm = keyType.hasPrefix("RSA") ? .sha256WithRSAEncryption
+        let algorithm: Certificate.SignatureAlgorithm =
+            keyType.hasPrefix("RSA")
+            ? .sha256WithRSAEncryption
             : keyType == "EC P-384" ? .ecdsaWithSHA384 : .ecdsaWithSHA256
-        let request = try CertificateSigningRequest(version: .v1, subject: subject, privateKey: privateKey,
-                                                    attributes: attributes, signatureAlgorithm: algorithm)
+        let request = try CertificateSigningRequest(
+            version: .v1,
+            subject: subject,
+            privateKey: privateKey,
+            attributes: attributes,
+            signatureAlgorithm: algorithm
+        )
         var serializer = DER.Serializer()
         try serializer.serialize(request)
         return serializer.serializedBytes

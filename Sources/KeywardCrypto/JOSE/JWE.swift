@@ -22,7 +22,9 @@ public enum JWEAlgorithm: String, Sendable, CaseIterable {
 
 /// JWE content encryption (RFC 7518 §5).
 public enum JWEEncryption: String, Sendable, CaseIterable {
-    case a128GCM = "A128GCM", a192GCM = "A192GCM", a256GCM = "A256GCM"
+    case a128GCM = "A128GCM"
+    case a192GCM = "A192GCM"
+    case a256GCM = "A256GCM"
     case a128CBCHS256 = "A128CBC-HS256"
 
     /// Bits of the content-encryption key.
@@ -53,8 +55,14 @@ public enum JWE {
     public static let maximumBytes = 1024 * 1024
 
     /// Encrypts `plaintext` to `recipient` (an EC JWK, public or private).
-    public static func encrypt(_ plaintext: [UInt8], to recipient: JWK, algorithm: JWEAlgorithm = .ecdhESA256KW,
-                               encryption: JWEEncryption = .a256GCM, apu: [UInt8]? = nil, apv: [UInt8]? = nil) throws(JOSEError) -> String {
+    public static func encrypt(
+        _ plaintext: [UInt8],
+        to recipient: JWK,
+        algorithm: JWEAlgorithm = .ecdhESA256KW,
+        encryption: JWEEncryption = .a256GCM,
+        apu: [UInt8]? = nil,
+        apv: [UInt8]? = nil
+    ) throws(JOSEError) -> String {
         let recipientKey: ECPublicKey
         switch recipient.material {
         case .ecPublic(let key): recipientKey = key
@@ -83,24 +91,33 @@ public enum JWE {
                 encryptedKey = []
             }
             let sealed = try ContentCipher.seal(plaintext, key: contentKey, encryption: encryption, aad: Array(protected.utf8))
-            return [protected, Base64URL.encode(encryptedKey), Base64URL.encode(sealed.iv), Base64URL.encode(sealed.ciphertext), Base64URL.encode(sealed.tag)]
-                .joined(separator: ".")
+            return [
+                protected, Base64URL.encode(encryptedKey), Base64URL.encode(sealed.iv), Base64URL.encode(sealed.ciphertext),
+                Base64URL.encode(sealed.tag),
+            ]
+            .joined(separator: ".")
         } catch {
             throw JOSEError(.encryptionFailed, "The content could not be encrypted.")
         }
     }
 
     /// Decrypts a compact JWE with `recipient` (a private EC JWK), accepting only the listed algorithms.
-    public static func decrypt(_ compact: String, with recipient: JWK,
-                               algorithms: Set<JWEAlgorithm> = Set(JWEAlgorithm.allCases),
-                               encryptions: Set<JWEEncryption> = Set(JWEEncryption.allCases)) throws(JOSEError) -> DecryptedJWE {
+    public static func decrypt(
+        _ compact: String,
+        with recipient: JWK,
+        algorithms: Set<JWEAlgorithm> = Set(JWEAlgorithm.allCases),
+        encryptions: Set<JWEEncryption> = Set(JWEEncryption.allCases)
+    ) throws(JOSEError) -> DecryptedJWE {
         guard compact.utf8.count <= maximumBytes else { throw JOSEError(.jweTooLarge, "A JWE is at most \(maximumBytes) bytes here.") }
         guard case .ecPrivate(let privateKey) = recipient.material else {
             throw JOSEError(.invalidJWK, "Decryption needs the recipient's private EC key.")
         }
         let parts = compact.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 5 else {
-            throw JOSEError(.invalidJWE, "A compact JWE has 5 dot-separated parts; this has \(parts.count)\(parts.count == 3 ? " (is it a JWS?)" : "").")
+            throw JOSEError(
+                .invalidJWE,
+                "A compact JWE has 5 dot-separated parts; this has \(parts.count)\(parts.count == 3 ? " (is it a JWS?)" : "")."
+            )
         }
         func decode(_ part: Substring, _ name: String) throws(JOSEError) -> [UInt8] {
             guard let data = Base64URL.decode(String(part)) else { throw JOSEError(.invalidJWE, "The \(name) is not base64url.") }
@@ -120,11 +137,18 @@ public enum JWE {
         if header[member: "crit"] != nil { throw JOSEError(.unsupportedAlgorithm, "No critical header extensions ('crit') are supported.") }
         guard let algName = header[member: "alg"]?.stringValue, let algorithm = JWEAlgorithm(rawValue: algName), algorithms.contains(algorithm) else {
             let name = header[member: "alg"]?.stringValue ?? "(none)"
-            throw JOSEError(.unsupportedAlgorithm, "Algorithm '\(name.prefix(32))' is not accepted here; use \(algorithms.map(\.rawValue).sorted().joined(separator: ", ")).")
+            throw JOSEError(
+                .unsupportedAlgorithm,
+                "Algorithm '\(name.prefix(32))' is not accepted here; use \(algorithms.map(\.rawValue).sorted().joined(separator: ", "))."
+            )
         }
-        guard let encName = header[member: "enc"]?.stringValue, let encryption = JWEEncryption(rawValue: encName), encryptions.contains(encryption) else {
+        guard let encName = header[member: "enc"]?.stringValue, let encryption = JWEEncryption(rawValue: encName), encryptions.contains(encryption)
+        else {
             let name = header[member: "enc"]?.stringValue ?? "(none)"
-            throw JOSEError(.unsupportedAlgorithm, "Content encryption '\(name.prefix(32))' is not accepted here; use \(encryptions.map(\.rawValue).sorted().joined(separator: ", ")).")
+            throw JOSEError(
+                .unsupportedAlgorithm,
+                "Content encryption '\(name.prefix(32))' is not accepted here; use \(encryptions.map(\.rawValue).sorted().joined(separator: ", "))."
+            )
         }
         guard let epkNode = header[member: "epk"] else { throw JOSEError(.invalidJWE, "ECDH-ES needs the ephemeral public key 'epk' in the header.") }
         let epk: JWK
@@ -139,7 +163,8 @@ public enum JWE {
             guard let text = node.stringValue, let data = Base64URL.decode(text) else { throw JOSEError(.invalidJWE, "'\(name)' is not base64url.") }
             return Array(data)
         }
-        let apu = try optionalBytes("apu"), apv = try optionalBytes("apv")
+        let apu = try optionalBytes("apu")
+        let apv = try optionalBytes("apv")
         let encryptedKey = try decode(parts[1], "encrypted key")
         let iv = try decode(parts[2], "initialization vector")
         let ciphertext = try decode(parts[3], "ciphertext")
@@ -148,7 +173,9 @@ public enum JWE {
         let z = try privateKey.sharedSecret(with: ephemeral)
         let contentKey: [UInt8]
         if let wrapBits = algorithm.wrapKeyBits {
-            guard encryptedKey.count == encryption.keyBits / 8 + 8 else { throw JOSEError(.invalidJWE, "The encrypted key has the wrong length for \(encryption.rawValue).") }
+            guard encryptedKey.count == encryption.keyBits / 8 + 8 else {
+                throw JOSEError(.invalidJWE, "The encrypted key has the wrong length for \(encryption.rawValue).")
+            }
             let kek = ConcatKDF.derive(z: z, bits: wrapBits, algorithmID: algorithm.rawValue, apu: apu, apv: apv)
             do {
                 contentKey = try AES.KeyWrap.unwrap(encryptedKey, using: SymmetricKey(data: kek)).withUnsafeBytes { Array($0) }
@@ -159,8 +186,14 @@ public enum JWE {
             guard encryptedKey.isEmpty else { throw JOSEError(.invalidJWE, "With direct ECDH-ES the encrypted key part must be empty.") }
             contentKey = ConcatKDF.derive(z: z, bits: encryption.keyBits, algorithmID: encryption.rawValue, apu: apu, apv: apv)
         }
-        let plaintext = try ContentCipher.open(ciphertext: ciphertext, iv: iv, tag: tag, key: contentKey, encryption: encryption,
-                                               aad: Array(protectedText.utf8))
+        let plaintext = try ContentCipher.open(
+            ciphertext: ciphertext,
+            iv: iv,
+            tag: tag,
+            key: contentKey,
+            encryption: encryption,
+            aad: Array(protectedText.utf8)
+        )
         return DecryptedJWE(plaintext: plaintext, algorithm: algorithm, encryption: encryption, kid: header[member: "kid"]?.stringValue)
     }
 
@@ -204,11 +237,22 @@ enum ContentCipher {
         case .a128CBCHS256:
             let iv = AES._CBC.IV()
             let ciphertext = Array(try AES._CBC.encrypt(plaintext, using: SymmetricKey(data: key[16...]), iv: iv))
-            return Sealed(iv: Array(iv), ciphertext: ciphertext, tag: cbcTag(macKey: Array(key[..<16]), aad: aad, iv: Array(iv), ciphertext: ciphertext))
+            return Sealed(
+                iv: Array(iv),
+                ciphertext: ciphertext,
+                tag: cbcTag(macKey: Array(key[..<16]), aad: aad, iv: Array(iv), ciphertext: ciphertext)
+            )
         }
     }
 
-    static func open(ciphertext: [UInt8], iv: [UInt8], tag: [UInt8], key: [UInt8], encryption: JWEEncryption, aad: [UInt8]) throws(JOSEError) -> [UInt8] {
+    static func open(
+        ciphertext: [UInt8],
+        iv: [UInt8],
+        tag: [UInt8],
+        key: [UInt8],
+        encryption: JWEEncryption,
+        aad: [UInt8]
+    ) throws(JOSEError) -> [UInt8] {
         let failed = JOSEError(.decryptionFailed, "The JWE does not decrypt: it was encrypted to another key, or a part was altered.")
         switch encryption {
         case .a128GCM, .a192GCM, .a256GCM:

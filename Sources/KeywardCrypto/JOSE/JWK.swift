@@ -19,7 +19,9 @@ public struct JOSEError: CodedError, Equatable {
 
 /// Elliptic curves of EC JWKs.
 public enum JWKCurve: String, Sendable, CaseIterable {
-    case p256 = "P-256", p384 = "P-384", p521 = "P-521"
+    case p256 = "P-256"
+    case p384 = "P-384"
+    case p521 = "P-521"
 
     /// Bytes of one coordinate.
     public var coordinateSize: Int {
@@ -195,7 +197,10 @@ public struct JWK: Sendable {
         for member in members {
             guard seen.insert(member.name).inserted else { throw JOSEError(.invalidJWK, "Member '\(member.name.prefix(32))' appears twice.") }
             guard allowedMembers.contains(member.name) else {
-                throw JOSEError(.invalidJWK, "Unexpected member '\(member.name.prefix(32))'; Keyward reads kty, crv, x, y, d (EC), n, e (RSA), kid, use, alg.")
+                throw JOSEError(
+                    .invalidJWK,
+                    "Unexpected member '\(member.name.prefix(32))'; Keyward reads kty, crv, x, y, d (EC), n, e (RSA), kid, use, alg."
+                )
             }
         }
         func string(_ name: String) throws(JOSEError) -> String? {
@@ -208,7 +213,9 @@ public struct JWK: Sendable {
             guard let data = Base64URL.decode(text), !data.isEmpty else { throw JOSEError(.invalidJWK, "Member '\(name)' is not base64url.") }
             return Array(data)
         }
-        let kid = try string("kid"), use = try string("use"), alg = try string("alg")
+        let kid = try string("kid")
+        let use = try string("use")
+        let alg = try string("alg")
         if let kid, kid.utf8.count > 256 { throw JOSEError(.invalidJWK, "'kid' is at most 256 characters.") }
         switch try string("kty") {
         case "EC":
@@ -224,17 +231,27 @@ public struct JWK: Sendable {
             let publicKey = try ECPublicKey(curve: curve, x963: [0x04] + x + y)
             if let d = try bytes("d") {
                 guard allowPrivate else {
-                    throw JOSEError(.privateJWKNotAccepted, "This JWK holds a private key ('d'). Send the public key only; keep the private key to yourself.")
+                    throw JOSEError(
+                        .privateJWKNotAccepted,
+                        "This JWK holds a private key ('d'). Send the public key only; keep the private key to yourself."
+                    )
                 }
-                guard d.count == curve.coordinateSize else { throw JOSEError(.invalidJWK, "'d' of a \(curve.rawValue) key is \(curve.coordinateSize) bytes.") }
+                guard d.count == curve.coordinateSize else {
+                    throw JOSEError(.invalidJWK, "'d' of a \(curve.rawValue) key is \(curve.coordinateSize) bytes.")
+                }
                 let privateKey = try ECPrivateKey(curve: curve, scalar: d)
-                guard privateKey.publicKey.x963 == publicKey.x963 else { throw JOSEError(.invalidJWK, "'d' does not belong to the public point (x, y).") }
+                guard privateKey.publicKey.x963 == publicKey.x963 else {
+                    throw JOSEError(.invalidJWK, "'d' does not belong to the public point (x, y).")
+                }
                 return JWK(material: .ecPrivate(privateKey), kid: kid, use: use, alg: alg)
             }
             return JWK(material: .ecPublic(publicKey), kid: kid, use: use, alg: alg)
         case "RSA":
             guard document[member: "d"] == nil else {
-                throw JOSEError(allowPrivate ? .unsupportedAlgorithm : .privateJWKNotAccepted, "RSA private JWKs are not read here; send the public key (n, e).")
+                throw JOSEError(
+                    allowPrivate ? .unsupportedAlgorithm : .privateJWKNotAccepted,
+                    "RSA private JWKs are not read here; send the public key (n, e)."
+                )
             }
             guard let n = try bytes("n"), let e = try bytes("e") else { throw JOSEError(.invalidJWK, "An RSA JWK needs 'n' and 'e'.") }
             let modulus = Array(n.drop { $0 == 0 })
@@ -275,7 +292,8 @@ public struct JWK: Sendable {
     }
 
     static func ecMembers(_ key: ECPublicKey) -> [(String, String)] {
-        let point = key.x963, size = key.curve.coordinateSize
+        let point = key.x963
+        let size = key.curve.coordinateSize
         return [("crv", key.curve.rawValue), ("kty", "EC"), ("x", Base64URL.encode(point[1...size])), ("y", Base64URL.encode(point[(1 + size)...]))]
     }
 

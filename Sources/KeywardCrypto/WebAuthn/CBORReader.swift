@@ -102,13 +102,16 @@ public struct CBORReader {
     private mutating func read(depth: Int) throws(CodedInputError) -> CBORValue {
         guard depth <= Self.maximumDepth else { throw Self.malformed("nested too deep") }
         let initial = try byte()
-        let major = initial >> 5, info = initial & 0x1f
+        let major = initial >> 5
+        let info = initial & 0x1f
         switch major {
         case 0: return .unsigned(try argument(info))
         case 1: return .negative(try argument(info))
         case 2: return .bytes(try take(try argument(info)))
         case 3:
-            guard let text = String(validating: try take(try argument(info)), as: UTF8.self) else { throw Self.malformed("a text string is not UTF-8") }
+            guard let text = String(validating: try take(try argument(info)), as: UTF8.self) else {
+                throw Self.malformed("a text string is not UTF-8")
+            }
             return .text(text)
         case 4:
             let count = try argument(info)

@@ -19,7 +19,10 @@ public struct COSEKey: Sendable {
     let backing: Backing
 
     static func unsupported(_ why: String) -> CodedInputError {
-        CodedInputError(.webauthnUnsupportedAlgorithm, "Unsupported credential key: \(why). Keyward accepts ES256 (P-256) and RS256 (2048 bits or more).")
+        CodedInputError(
+            .webauthnUnsupportedAlgorithm,
+            "Unsupported credential key: \(why). Keyward accepts ES256 (P-256) and RS256 (2048 bits or more)."
+        )
     }
 
     /// Parses the CBOR bytes of a COSE_Key.

@@ -22,7 +22,9 @@ public enum WebAuthn {
         /// The relying party of a public base URL such as `https://keys.example.com` (nil when it has no
         /// host), its origin serialized as browsers do: lowercase host, no default port 443, no slash.
         public init?(publicBaseURL: String) {
-            guard let url = URL(string: publicBaseURL), url.scheme?.lowercased() == "https", let host = url.host?.lowercased(), !host.isEmpty else { return nil }
+            guard let url = URL(string: publicBaseURL), url.scheme?.lowercased() == "https", let host = url.host?.lowercased(), !host.isEmpty else {
+                return nil
+            }
             let port = url.port.flatMap { $0 == 443 ? nil : ":\($0)" } ?? ""
             let name = host.contains(":") ? "[\(host)]" : host
             self.init(id: host, origin: "https://\(name)\(port)")
@@ -59,12 +61,17 @@ public enum WebAuthn {
 
     /// Verifies a registration (`navigator.credentials.create`): client data, RP ID hash, flags,
     /// attested credential data and the attestation statement (`none`, or `packed` self or x5c).
-    public static func verifyRegistration(clientDataJSON: [UInt8], attestationObject: [UInt8], challenge: [UInt8],
-                                          relyingParty: RelyingParty) throws(CodedInputError) -> Registration {
+    public static func verifyRegistration(
+        clientDataJSON: [UInt8],
+        attestationObject: [UInt8],
+        challenge: [UInt8],
+        relyingParty: RelyingParty
+    ) throws(CodedInputError) -> Registration {
         try checkClientData(clientDataJSON, type: "webauthn.create", challenge: challenge, relyingParty: relyingParty)
         let object = try CBORReader.decode(attestationObject)
         guard let format = object[text: "fmt"]?.textString, let statement = object[text: "attStmt"], case .map = statement,
-              let authBytes = object[text: "authData"]?.byteString else {
+            let authBytes = object[text: "authData"]?.byteString
+        else {
             throw CodedInputError(.webauthnMalformed, "The attestation object lacks fmt, attStmt or authData.")
         }
         let data = try AuthenticatorData(authBytes)
@@ -77,17 +84,34 @@ public enum WebAuthn {
         case "packed":
             try verifyPacked(statement, signed: signed, credentialKey: attested.publicKey, aaguid: attested.aaguid)
         default:
-            throw CodedInputError(.webauthnUnsupportedAttestation, "Attestation format '\(format.prefix(32))' is not accepted; Keyward accepts none and packed.")
+            throw CodedInputError(
+                .webauthnUnsupportedAttestation,
+                "Attestation format '\(format.prefix(32))' is not accepted; Keyward accepts none and packed."
+            )
         }
-        return Registration(credentialID: attested.credentialID, publicKeyCBOR: attested.publicKeyCBOR, algorithm: attested.publicKey.algorithm,
-                            signCount: data.signCount, userVerified: data.userVerified, attestationFormat: format, aaguid: attested.aaguid)
+        return Registration(
+            credentialID: attested.credentialID,
+            publicKeyCBOR: attested.publicKeyCBOR,
+            algorithm: attested.publicKey.algorithm,
+            signCount: data.signCount,
+            userVerified: data.userVerified,
+            attestationFormat: format,
+            aaguid: attested.aaguid
+        )
     }
 
     /// Verifies an assertion (`navigator.credentials.get`) by a stored credential: client data, RP ID
     /// hash, user presence, the signature, then the counter (a valid signature whose counter does not
     /// advance is `webauthn_sign_count`: possibly a cloned authenticator).
-    public static func verifyAssertion(clientDataJSON: [UInt8], authenticatorData: [UInt8], signature: [UInt8], challenge: [UInt8],
-                                       relyingParty: RelyingParty, publicKeyCBOR: [UInt8], storedSignCount: UInt32) throws(CodedInputError) -> Assertion {
+    public static func verifyAssertion(
+        clientDataJSON: [UInt8],
+        authenticatorData: [UInt8],
+        signature: [UInt8],
+        challenge: [UInt8],
+        relyingParty: RelyingParty,
+        publicKeyCBOR: [UInt8],
+        storedSignCount: UInt32
+    ) throws(CodedInputError) -> Assertion {
         try checkClientData(clientDataJSON, type: "webauthn.get", challenge: challenge, relyingParty: relyingParty)
         let data = try AuthenticatorData(authenticatorData)
         try checkRelyingParty(data, relyingParty)
@@ -144,12 +168,15 @@ public enum WebAuthn {
         }
         let bad = CodedInputError(.webauthnBadAttestation, "The attestation signature does not verify.")
         guard let chain = statement[text: "x5c"] else {
-            guard alg == credentialKey.algorithm.rawValue else { throw CodedInputError(.webauthnBadAttestation, "Self attestation must use the credential's algorithm.") }
+            guard alg == credentialKey.algorithm.rawValue else {
+                throw CodedInputError(.webauthnBadAttestation, "Self attestation must use the credential's algorithm.")
+            }
             guard credentialKey.isValidSignature(signature, for: signed) else { throw bad }
             return
         }
         guard case .array(let certificates) = chain, let first = certificates.first?.byteString,
-              let certificate = try? Certificate(derEncoded: first) else {
+            let certificate = try? Certificate(derEncoded: first)
+        else {
             throw CodedInputError(.webauthnBadAttestation, "The attestation certificate cannot be read.")
         }
         try checkAttestationCertificate(certificate, aaguid: aaguid)
@@ -172,7 +199,9 @@ public enum WebAuthn {
         guard certificate.version == .v3 else { throw refuse("is not X.509 version 3") }
         let units = certificate.subject.flatMap { $0 }.filter { $0.type == .RDNAttributeType.organizationalUnitName }.map { "\($0.value)" }
         guard units.contains("Authenticator Attestation") else { throw refuse("does not name the organizational unit \"Authenticator Attestation\"") }
-        if let constraints = try? certificate.extensions.basicConstraints, case .isCertificateAuthority = constraints { throw refuse("is a CA certificate") }
+        if let constraints = try? certificate.extensions.basicConstraints, case .isCertificateAuthority = constraints {
+            throw refuse("is a CA certificate")
+        }
         if let named = certificate.extensions[oid: [1, 3, 6, 1, 4, 1, 45724, 1, 1, 4]] {
             // An OCTET STRING of the 16 AAGUID bytes.
             guard Array(named.value) == [0x04, 0x10] + aaguid else { throw refuse("names another AAGUID than the authenticator data") }

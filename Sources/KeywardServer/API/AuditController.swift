@@ -18,15 +18,26 @@ struct AuditMiddleware: RouterMiddleware {
         guard request.method != .get, request.method != .head else { return try await next(request, context) }
         let key = context.principal
         let actor = AuditActor(type: "key", id: key.keyID, address: context.clientAddress.map(Self.describe))
-        let scope = AuditScope(log: audit, merchantID: key.merchantID, mode: key.mode, actor: actor,
-                               action: "\(request.method.rawValue) \(request.uri.path)", target: Self.lastIdentifier(in: request.uri.path))
+        let scope = AuditScope(
+            log: audit,
+            merchantID: key.merchantID,
+            mode: key.mode,
+            actor: actor,
+            action: "\(request.method.rawValue) \(request.uri.path)",
+            target: Self.lastIdentifier(in: request.uri.path)
+        )
         do {
             let response = try await scope.run { try await next(request, context) }
             do {
-                try await scope.finish(outcome: response.status.code < 400 ? "ok" : "status_\(response.status.code)",
-                                       target: response.headers[.keywardObjectID])
+                try await scope.finish(
+                    outcome: response.status.code < 400 ? "ok" : "status_\(response.status.code)",
+                    target: response.headers[.keywardObjectID]
+                )
             } catch {
-                context.logger.error("audit entry not recorded", metadata: ["action": "\(scope.action)", "error": "\(String(describing: error).prefix(200))"])
+                context.logger.error(
+                    "audit entry not recorded",
+                    metadata: ["action": "\(scope.action)", "error": "\(String(describing: error).prefix(200))"]
+                )
             }
             return response
         } catch let error as KeywardError {
@@ -55,18 +66,27 @@ struct AuditController {
     func addRoutes(to manage: ManageRoutes) {
         manage.get("audit", needs: .read(.audit)) { request, context in
             let key = context.principal
-            let limit = try request.uri.queryParameters["limit"].map { text -> Int in
-                guard let value = Int(text), (1...1000).contains(value) else {
-                    throw KeywardError(.invalidInput, .invalidField, "'limit' is 1 to 1000.", field: "limit")
-                }
-                return value
-            } ?? 100
+            let limit =
+                try request.uri.queryParameters["limit"].map { text -> Int in
+                    guard let value = Int(text), (1...1000).contains(value) else {
+                        throw KeywardError(.invalidInput, .invalidField, "'limit' is 1 to 1000.", field: "limit")
+                    }
+                    return value
+                } ?? 100
             let before = try request.uri.queryParameters["before"].map { text -> Int64 in
-                guard let value = Int64(text), value > 0 else { throw KeywardError(.invalidInput, .invalidField, "'before' is a sequence number.", field: "before") }
+                guard let value = Int64(text), value > 0 else {
+                    throw KeywardError(.invalidInput, .invalidField, "'before' is a sequence number.", field: "before")
+                }
                 return value
             }
             // A test key reads test-mode entries only: live and merchant-wide changes are not its to see.
-            let entries = try await audit.list(merchantID: key.merchantID, onlyMode: key.mode == .test ? .test : nil, action: request.uri.queryParameters["action"].map(String.init), before: before, limit: limit)
+            let entries = try await audit.list(
+                merchantID: key.merchantID,
+                onlyMode: key.mode == .test ? .test : nil,
+                action: request.uri.queryParameters["action"].map(String.init),
+                before: before,
+                limit: limit
+            )
             return try JSONResponse.make(ListResource(data: entries, has_more: entries.count == limit))
         }
         manage.get("audit/export", needs: .read(.audit)) { _, context in
@@ -79,7 +99,11 @@ struct AuditController {
                 guard page.count == 1000, let last = page.last else { break }
                 before = last.seq
             }
-            return Response(status: .ok, headers: [.contentType: "application/x-ndjson", .cacheControl: "no-store"], body: .init(byteBuffer: ByteBuffer(string: lines)))
+            return Response(
+                status: .ok,
+                headers: [.contentType: "application/x-ndjson", .cacheControl: "no-store"],
+                body: .init(byteBuffer: ByteBuffer(string: lines))
+            )
         }
     }
 }

@@ -16,14 +16,25 @@ struct CertificateController {
             let key = context.principal
             let body = try await JSONBody.decode(UploadCertificateBody.self, from: request)
             guard let type = CertificateType(rawValue: body.type) else {
-                throw KeywardError(.invalidInput, .invalidType, "'type' must be one of \(CertificateType.allCases.map(\.rawValue).joined(separator: ", ")).", field: "type")
+                throw KeywardError(
+                    .invalidInput,
+                    .invalidType,
+                    "'type' must be one of \(CertificateType.allCases.map(\.rawValue).joined(separator: ", ")).",
+                    field: "type"
+                )
             }
             guard !body.files.isEmpty, body.files.count <= 10 else {
                 throw KeywardError(.invalidInput, .invalidField, "'files' holds 1 to 10 files (PEM text, or base64 of DER).", field: "files")
             }
             let files = try body.files.map { try Self.fileBytes($0, field: "files") }
-            let uploaded = try await certificates.upload(merchantID: key.merchantID, mode: key.mode, type: type, name: body.name, files: files,
-                                                         passphrase: body.passphrase.map { Array($0.utf8) })
+            let uploaded = try await certificates.upload(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                type: type,
+                name: body.name,
+                files: files,
+                passphrase: body.passphrase.map { Array($0.utf8) }
+            )
             return try JSONResponse.make(CertificateResource(uploaded.info, now: clock.now(), findings: uploaded.findings), status: .created)
         }
         manage.get("certificates", needs: .read(.certificates)) { request, context in
@@ -37,7 +48,9 @@ struct CertificateController {
             let list = try await certificates.list(merchantID: key.merchantID, mode: key.mode, expiringWithin: expiring)
             let now = clock.now()
             let users = try await channelsByCertificate(merchantID: key.merchantID, mode: key.mode)
-            return try JSONResponse.make(ListResource(data: list.map { CertificateResource($0, now: now, channels: users[$0.id] ?? []) }, has_more: list.count == 1000))
+            return try JSONResponse.make(
+                ListResource(data: list.map { CertificateResource($0, now: now, channels: users[$0.id] ?? []) }, has_more: list.count == 1000)
+            )
         }
         addApplePayRoutes(to: manage)
         manage.get("certificates/:id", needs: .read(.certificates)) { _, context in
@@ -63,20 +76,33 @@ struct CertificateController {
             let key = context.principal
             let body = try await JSONBody.decode(CertificateRequestBody.self, from: request)
             guard let type = CertificateType(rawValue: body.type) else {
-                throw KeywardError(.invalidInput, .invalidType, "'type' is apple_pay_merchant_identity or apple_pay_payment_processing.", field: "type")
+                throw KeywardError(
+                    .invalidInput,
+                    .invalidType,
+                    "'type' is apple_pay_merchant_identity or apple_pay_payment_processing.",
+                    field: "type"
+                )
             }
             let created = try await applePay.create(merchantID: key.merchantID, mode: key.mode, type: type, name: body.name)
             return try JSONResponse.make(CertificateRequestResource(created), status: .created)
         }
         manage.get("apple-pay/certificate-requests/:id", needs: .read(.certificates)) { _, context in
             let key = context.principal
-            return try JSONResponse.make(CertificateRequestResource(try await applePay.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))))
+            return try JSONResponse.make(
+                CertificateRequestResource(
+                    try await applePay.get(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"))
+                )
+            )
         }
         manage.post("apple-pay/certificate-requests/:id/certificate", needs: .write(.certificates)) { request, context in
             let key = context.principal
             let body = try await JSONBody.decode(AppleCertificateBody.self, from: request)
-            let stored = try await applePay.complete(merchantID: key.merchantID, mode: key.mode, id: try context.parameters.require("id"),
-                                                     certificate: try Self.fileBytes(body.certificate, field: "certificate"))
+            let stored = try await applePay.complete(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                id: try context.parameters.require("id"),
+                certificate: try Self.fileBytes(body.certificate, field: "certificate")
+            )
             return try JSONResponse.make(CertificateResource(stored.info, now: clock.now(), findings: stored.findings), status: .created)
         }
     }

@@ -19,14 +19,22 @@ struct ChannelController {
             guard let mode = SSLMode(rawValue: body.ssl_mode) else {
                 throw KeywardError(.invalidInput, .invalidField, "'ssl_mode' is 'managed' (ACME) or 'uploaded'.", field: "ssl_mode")
             }
-            let channel = try await channels.create(merchantID: key.merchantID, mode: key.mode, name: body.name, domains: body.domains,
-                                                    sslMode: mode, certificateID: body.certificate_id)
+            let channel = try await channels.create(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                name: body.name,
+                domains: body.domains,
+                sslMode: mode,
+                certificateID: body.certificate_id
+            )
             return try JSONResponse.make(try await resource(channel, detailed: true), status: .created)
         }
         manage.get("channels", needs: .read(.certificates)) { _, context in
             let key = context.principal
             var data: [ChannelResource] = []
-            for channel in try await channels.list(merchantID: key.merchantID, mode: key.mode) { data.append(try await resource(channel, detailed: false)) }
+            for channel in try await channels.list(merchantID: key.merchantID, mode: key.mode) {
+                data.append(try await resource(channel, detailed: false))
+            }
             return try JSONResponse.make(ListResource(data: data, has_more: data.count == 1000))
         }
         manage.get("channels/:id", needs: .read(.certificates)) { _, context in
@@ -48,19 +56,31 @@ struct ChannelController {
             let key = context.principal
             let body = try await JSONBody.decode(WebhookBody.self, from: request)
             let (endpoint, secret) = try await webhooks.setEndpoint(merchantID: key.merchantID, url: body.url)
-            return try JSONResponse.make(WebhookResource(id: endpoint.id, url: endpoint.url, secret: secret, created_at: Timestamp.format(endpoint.createdAt)), status: .created)
+            return try JSONResponse.make(
+                WebhookResource(id: endpoint.id, url: endpoint.url, secret: secret, created_at: Timestamp.format(endpoint.createdAt)),
+                status: .created
+            )
         }
         manage.get("webhook", needs: .read(.settings, scope: .merchant)) { _, context in
             let key = context.principal
             guard let endpoint = try await webhooks.endpoint(merchantID: key.merchantID) else {
                 throw KeywardError(.notFound, .resourceMissing, "No webhook endpoint is set; PUT one with {\"url\": ...}.")
             }
-            return try JSONResponse.make(WebhookResource(id: endpoint.id, url: endpoint.url, secret: nil, created_at: Timestamp.format(endpoint.createdAt)))
+            return try JSONResponse.make(
+                WebhookResource(id: endpoint.id, url: endpoint.url, secret: nil, created_at: Timestamp.format(endpoint.createdAt))
+            )
         }
         manage.get("webhook/deliveries", needs: .read(.settings, scope: .merchant)) { _, context in
             let key = context.principal
             let data = try await webhooks.deliveries(merchantID: key.merchantID).map {
-                DeliveryResource(id: $0.id, event_type: $0.eventType, status: $0.status, attempts: $0.attempts, last_error: $0.lastError, payload: $0.payload)
+                DeliveryResource(
+                    id: $0.id,
+                    event_type: $0.eventType,
+                    status: $0.status,
+                    attempts: $0.attempts,
+                    last_error: $0.lastError,
+                    payload: $0.payload
+                )
             }
             return try JSONResponse.make(ListResource(data: data, has_more: data.count == 50))
         }
@@ -82,22 +102,43 @@ struct ChannelController {
 
     func resource(_ channel: SalesChannelInfo, detailed: Bool) async throws -> ChannelResource {
         let now = clock.now()
-        let certificate = try? await channel.certificateID.asyncMap { try await certificates.get(merchantID: channel.merchantID, mode: channel.mode, id: $0) }
+        let certificate = try? await channel.certificateID.asyncMap {
+            try await certificates.get(merchantID: channel.merchantID, mode: channel.mode, id: $0)
+        }
         var warnings: [String] = []
         if let certificate, certificate.status(at: now) != .valid {
-            warnings.append("The certificate \(certificate.status(at: now) == .expired ? "has expired" : "expires in \(certificate.daysLeft(at: now)) days").")
+            warnings.append(
+                "The certificate \(certificate.status(at: now) == .expired ? "has expired" : "expires in \(certificate.daysLeft(at: now)) days")."
+            )
             if try await associations.exists(merchantID: channel.merchantID) {
-                warnings.append("Apple Pay's domain verification lapses when the domain's TLS certificate expires: renew it before \(Timestamp.format(certificate.notAfter) ?? "it expires").")
+                warnings.append(
+                    "Apple Pay's domain verification lapses when the domain's TLS certificate expires: renew it before \(Timestamp.format(certificate.notAfter) ?? "it expires")."
+                )
             }
         }
-        let events = detailed ? try await channels.events(channelID: channel.id).map { EventResource(at: Timestamp.format($0.at), kind: $0.kind, message: $0.message) } : nil
+        let events =
+            detailed
+            ? try await channels.events(channelID: channel.id).map { EventResource(at: Timestamp.format($0.at), kind: $0.kind, message: $0.message) }
+            : nil
         return ChannelResource(
-            id: channel.id, name: channel.name, mode: channel.mode.rawValue, domains: channel.domains, ssl_mode: channel.sslMode.rawValue,
-            status: channel.status, status_detail: channel.statusDetail, failures: channel.failures,
-            next_attempt_at: channel.sslMode == .managed ? channel.nextAttempt.flatMap(Timestamp.format) : nil, renew_at: channel.renewAt.flatMap(Timestamp.format),
-            certificate: certificate.map { CertificateResource($0, now: now) }, warnings: warnings, events: events,
-            domain_verification: try await verifications.records(merchantID: channel.merchantID, domains: channel.domains).map(DomainVerificationResource.init),
-            created_at: Timestamp.format(channel.createdAt))
+            id: channel.id,
+            name: channel.name,
+            mode: channel.mode.rawValue,
+            domains: channel.domains,
+            ssl_mode: channel.sslMode.rawValue,
+            status: channel.status,
+            status_detail: channel.statusDetail,
+            failures: channel.failures,
+            next_attempt_at: channel.sslMode == .managed ? channel.nextAttempt.flatMap(Timestamp.format) : nil,
+            renew_at: channel.renewAt.flatMap(Timestamp.format),
+            certificate: certificate.map { CertificateResource($0, now: now) },
+            warnings: warnings,
+            events: events,
+            domain_verification: try await verifications.records(merchantID: channel.merchantID, domains: channel.domains).map(
+                DomainVerificationResource.init
+            ),
+            created_at: Timestamp.format(channel.createdAt)
+        )
     }
 }
 

@@ -53,7 +53,9 @@ struct DiagnoseController {
     }
 
     func rfc9421(_ input: DiagnoseBody, merchantID: String, report: inout DiagnosisReport) async throws {
-        guard let url = input.url else { throw KeywardError(.invalidInput, .missingField, "'url' (the URL the request was sent to) is required for rfc9421.", field: "url") }
+        guard let url = input.url else {
+            throw KeywardError(.invalidInput, .missingField, "'url' (the URL the request was sent to) is required for rfc9421.", field: "url")
+        }
         let headers = (input.headers ?? [:]).map { (name: $0.key, value: $0.value) }
         let inputHeader = headers.first { $0.name.lowercased() == "signature-input" }?.value ?? ""
         let signatureInput = (try? HTTPMessageSignatures.parseInputs(inputHeader))?.first
@@ -68,7 +70,15 @@ struct DiagnoseController {
         let body = Array(input.body.utf8)
         let now = Int(clock.now().timeIntervalSince1970)
         func check(_ url: String, ignoreTime: Bool = false) -> SignatureCheck {
-            (try? ManualSigning.verifyRFC9421(method: method, url: url, body: body, headers: headers, publicKey: resolved.key, now: now, ignoreTime: ignoreTime))
+            (try? ManualSigning.verifyRFC9421(
+                method: method,
+                url: url,
+                body: body,
+                headers: headers,
+                publicKey: resolved.key,
+                now: now,
+                ignoreTime: ignoreTime
+            ))
                 ?? .invalid(code: .invalidField, reason: "'url' must be an absolute https URL.")
         }
         switch check(url) {
@@ -81,7 +91,10 @@ struct DiagnoseController {
             report.succeed("signature", "The signature verifies (its nonce was not used up by this diagnosis).")
         case .invalid(let code, let reason) where code == .signatureInvalid:
             let variants: [(String, String)] = [
-                (url.replacingOccurrences(of: "https://", with: "http://"), "The request was signed for an http:// URL; Keyward is reached over https, and @target-uri must say so."),
+                (
+                    url.replacingOccurrences(of: "https://", with: "http://"),
+                    "The request was signed for an http:// URL; Keyward is reached over https, and @target-uri must say so."
+                ),
                 (url.components(separatedBy: "?").first ?? url, "The signature leaves the query string out of @target-uri; sign the full URL."),
             ]
             let hint = variants.first { $0.0 != url && check($0.0, ignoreTime: true) == .valid }?.1

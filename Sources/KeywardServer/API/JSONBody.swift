@@ -37,12 +37,18 @@ enum JSONBody {
             throw KeywardError(.invalidInput, .invalidJSON, "The body must be a JSON object.")
         }
         if let unknown = dictionary.keys.sorted().first(where: { !T.fields.contains($0) }) {
-            throw KeywardError(.invalidInput, .unknownField, "Unknown field '\(unknown.prefix(64))'; accepted: \(T.fields.sorted().joined(separator: ", ")).", field: String(unknown.prefix(64)))
+            throw KeywardError(
+                .invalidInput,
+                .unknownField,
+                "Unknown field '\(unknown.prefix(64))'; accepted: \(T.fields.sorted().joined(separator: ", ")).",
+                field: String(unknown.prefix(64))
+            )
         }
         var textified = dictionary
         for field in T.jsonTextFields {
             guard let object = dictionary[field] as? [String: Any],
-                  let text = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) else { continue }
+                let text = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            else { continue }
             textified[field] = String(decoding: text, as: UTF8.self)
             if let rewritten = try? JSONSerialization.data(withJSONObject: textified) { data = rewritten }
         }

@@ -27,8 +27,14 @@ struct JWEKeyController {
         manage.post("jwks", needs: .write(.credentials)) { request, context in
             let key = context.principal
             let body = try await JSONBody.decode(RegisterJWKBody.self, from: request)
-            let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: body.jwk,
-                                                  limits: try body.requestedLimits(), by: .key(key))
+            let info = try await jweKeys.register(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                name: body.name,
+                jwk: body.jwk,
+                limits: try body.requestedLimits(),
+                by: .key(key)
+            )
             return try JSONResponse.make(JWEKeyResource(info, now: clock.now()), status: .created)
         }
         manage.post("jwks/generate", needs: .write(.credentials)) { request, context in
@@ -36,8 +42,14 @@ struct JWEKeyController {
             let body = try await JSONBody.decode(GenerateJWKBody.self, from: request)
             let kid = body.kid ?? UUID().uuidString.lowercased()
             let pair = JWK(material: .ecPrivate(.generate(.p384)), kid: kid, use: "enc", alg: JWEAlgorithm.ecdhESA256KW.rawValue)
-            let info = try await jweKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, jwk: pair.publicJWK.json(),
-                                                  limits: try body.requestedLimits(), by: .key(key))
+            let info = try await jweKeys.register(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                name: body.name,
+                jwk: pair.publicJWK.json(),
+                limits: try body.requestedLimits(),
+                by: .key(key)
+            )
             // The private JWK is in this answer only: Keyward keeps the public part.
             return try JSONResponse.make(JWEKeyResource(info, now: clock.now(), privateJWK: pair.json(includingPrivate: true)), status: .created)
         }
@@ -50,7 +62,10 @@ struct JWEKeyController {
             return try JSONResponse.make(ListResource(data: list.map { DeviceSessionResource($0, now: clock.now()) }, has_more: list.count == 100))
         }
         manage.revokeRoute("device-sessions") { target in
-            DeviceSessionResource(try await sessions.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
+            DeviceSessionResource(
+                try await sessions.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id),
+                now: clock.now()
+            )
         }
     }
 }

@@ -18,7 +18,13 @@ struct ManagementController {
             return try JSONResponse.make(SecretKeyResource(info, now: clock.now()))
         }
         manage.rollRoute("keys") { target, overlap in
-            let created = try await secretKeys.roll(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id, overlapSeconds: overlap, by: .key(target.key))
+            let created = try await secretKeys.roll(
+                merchantID: target.key.merchantID,
+                mode: target.key.mode,
+                id: target.id,
+                overlapSeconds: overlap,
+                by: .key(target.key)
+            )
             return SecretKeyResource(created.info, now: clock.now(), secret: created.secret)
         }
         manage.revokeRoute("keys") { target in
@@ -32,15 +38,30 @@ struct ManagementController {
         manage.post("payment-keys", needs: .write(.credentials)) { request, context in
             let key = context.principal
             let body = try await JSONBody.decode(CreatePaymentKeyBody.self, from: request)
-            let created = try await paymentKeys.create(merchantID: key.merchantID, mode: key.mode, label: body.label, importing: body.value, by: .key(key))
+            let created = try await paymentKeys.create(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                label: body.label,
+                importing: body.value,
+                by: .key(key)
+            )
             return try JSONResponse.make(PaymentKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)
         }
         manage.rollRoute("payment-keys") { target, overlap in
-            let created = try await paymentKeys.roll(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id, overlapSeconds: overlap, by: .key(target.key))
+            let created = try await paymentKeys.roll(
+                merchantID: target.key.merchantID,
+                mode: target.key.mode,
+                id: target.id,
+                overlapSeconds: overlap,
+                by: .key(target.key)
+            )
             return PaymentKeyResource(created.info, now: clock.now(), secret: created.secret)
         }
         manage.revokeRoute("payment-keys") { target in
-            PaymentKeyResource(try await paymentKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
+            PaymentKeyResource(
+                try await paymentKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id),
+                now: clock.now()
+            )
         }
         manage.post("order-hash", needs: .write(.credentials)) { request, context in
             let key = context.principal
@@ -48,8 +69,14 @@ struct ManagementController {
             guard body.hash == nil else {
                 throw KeywardError(.invalidInput, .unknownField, "'hash' belongs to /v1/manage/order-hash/verify.", field: "hash")
             }
-            let result = try await paymentKeys.orderHash(merchantID: key.merchantID, mode: key.mode, paymentKeyID: body.payment_key_id,
-                                                         orderID: body.order_id, amount: body.amount, currency: body.currency)
+            let result = try await paymentKeys.orderHash(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                paymentKeyID: body.payment_key_id,
+                orderID: body.order_id,
+                amount: body.amount,
+                currency: body.currency
+            )
             return try JSONResponse.make(OrderHashResource(hash: result.hash, path: result.path, payment_key_id: result.paymentKeyID))
         }
         manage.post("order-hash/verify", needs: .write(.credentials)) { request, context in
@@ -58,8 +85,15 @@ struct ManagementController {
             guard let hash = body.hash else {
                 throw KeywardError(.invalidInput, .missingField, "'hash' is required.", field: "hash")
             }
-            let valid = try await paymentKeys.verifyOrderHash(merchantID: key.merchantID, mode: key.mode, paymentKeyID: body.payment_key_id,
-                                                              orderID: body.order_id, amount: body.amount, currency: body.currency, hash: hash)
+            let valid = try await paymentKeys.verifyOrderHash(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                paymentKeyID: body.payment_key_id,
+                orderID: body.order_id,
+                amount: body.amount,
+                currency: body.currency,
+                hash: hash
+            )
             return try JSONResponse.make(OrderHashVerification(valid: valid))
         }
     }
@@ -67,12 +101,13 @@ struct ManagementController {
     @Sendable func listKeys(_ request: Request, context: ManageContext) async throws -> Response {
         let key = context.principal
         let limitText = request.uri.queryParameters["limit"].map(String.init)
-        let limit = try limitText.map { text -> Int in
-            guard let value = Int(text), (1...1000).contains(value) else {
-                throw KeywardError(.invalidInput, .invalidLimit, "'limit' must be an integer from 1 to 1000.", field: "limit")
-            }
-            return value
-        } ?? 100
+        let limit =
+            try limitText.map { text -> Int in
+                guard let value = Int(text), (1...1000).contains(value) else {
+                    throw KeywardError(.invalidInput, .invalidLimit, "'limit' must be an integer from 1 to 1000.", field: "limit")
+                }
+                return value
+            } ?? 100
         let after = request.uri.queryParameters["starting_after"].map(String.init)
         let page = try await secretKeys.list(merchantID: key.merchantID, mode: key.mode, limit: limit + 1, startingAfter: after)
         let now = clock.now()
@@ -82,8 +117,12 @@ struct ManagementController {
     @Sendable func createKey(_ request: Request, context: ManageContext) async throws -> Response {
         let key = context.principal
         let body = try await JSONBody.decode(CreateSecretKeyBody.self, from: request)
-        let options = SecretKeyOptions(name: body.name, expiresAt: try Timestamp.parse(body.expires_at, field: "expires_at"),
-                                       permissions: body.permissions, allowedIPs: body.allowed_ips)
+        let options = SecretKeyOptions(
+            name: body.name,
+            expiresAt: try Timestamp.parse(body.expires_at, field: "expires_at"),
+            permissions: body.permissions,
+            allowedIPs: body.allowed_ips
+        )
         // Never wider than the caller: a restricted caller's limits are the default and the ceiling.
         let created = try await secretKeys.create(merchantID: key.merchantID, mode: key.mode, options: options, by: .key(key))
         return try JSONResponse.make(SecretKeyResource(created.info, now: clock.now(), secret: created.secret), status: .created)

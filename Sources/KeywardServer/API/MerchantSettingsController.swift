@@ -17,10 +17,19 @@ struct MerchantSettingsController {
             let body = try await JSONBody.decode(SettingsBody.self, from: request)
             // The passkey requirement binds the merchant's owners too: an owner's power, so an unrestricted key's only.
             if body.passkeys_required != nil, key.permissions != nil {
-                throw KeywardError(.forbidden, .unrestrictedKeyRequired, "Only an unrestricted key (or an owner in the cabinet) changes passkeys_required.")
+                throw KeywardError(
+                    .forbidden,
+                    .unrestrictedKeyRequired,
+                    "Only an unrestricted key (or an owner in the cabinet) changes passkeys_required."
+                )
             }
-            let updated = try await settings.update(merchantID: key.merchantID, rotationDays: body.rotation_days, allowedIPs: body.allowed_ips,
-                                                    leakedTestKeyGraceSeconds: body.leaked_test_key_grace_seconds, passkeysRequired: body.passkeys_required)
+            let updated = try await settings.update(
+                merchantID: key.merchantID,
+                rotationDays: body.rotation_days,
+                allowedIPs: body.allowed_ips,
+                leakedTestKeyGraceSeconds: body.leaked_test_key_grace_seconds,
+                passkeysRequired: body.passkeys_required
+            )
             return try JSONResponse.make(SettingsResource(updated))
         }
     }

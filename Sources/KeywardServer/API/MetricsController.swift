@@ -37,21 +37,40 @@ struct MetricsController {
     }
 
     func render() async throws -> String {
-        let expiration = MetricNameDescriptor(namespace: "keyward", subsystem: "certificate", metricName: "expiration_timestamp", unitName: "seconds",
-                                              helpText: "The date after which the certificate expires, as a Unix timestamp.")
-        let state = MetricNameDescriptor(namespace: "keyward", subsystem: "certificate", metricName: "expiry_state", unitName: "",
-                                         helpText: "1 for the certificate's expiry state now: valid, expiring (28 days or less), critical (14), expired.")
-        let renewalErrors = MetricNameDescriptor(namespace: "keyward", subsystem: "certificate", metricName: "renewal_errors", unitName: "total",
-                                                 helpText: "Failed ACME orders and renewals per channel.")
+        let expiration = MetricNameDescriptor(
+            namespace: "keyward",
+            subsystem: "certificate",
+            metricName: "expiration_timestamp",
+            unitName: "seconds",
+            helpText: "The date after which the certificate expires, as a Unix timestamp."
+        )
+        let state = MetricNameDescriptor(
+            namespace: "keyward",
+            subsystem: "certificate",
+            metricName: "expiry_state",
+            unitName: "",
+            helpText: "1 for the certificate's expiry state now: valid, expiring (28 days or less), critical (14), expired."
+        )
+        let renewalErrors = MetricNameDescriptor(
+            namespace: "keyward",
+            subsystem: "certificate",
+            metricName: "renewal_errors",
+            unitName: "total",
+            helpText: "Failed ACME orders and renewals per channel."
+        )
         let registry = PrometheusCollectorRegistry()
         let now = clock.now()
         for row in try await certificates.expiryRows() {
             let labels = [("merchant", row.merchantID), ("channel", row.channelID ?? ""), ("type", row.type), ("serial", row.serial)]
             registry.makeGauge(descriptor: expiration, labels: labels).set(to: Double(Int64(row.notAfter.timeIntervalSince1970)))
-            registry.makeGauge(descriptor: state, labels: labels + [("state", CertificateStatus(notAfter: row.notAfter, now: now).rawValue)]).set(to: 1)
+            registry.makeGauge(descriptor: state, labels: labels + [("state", CertificateStatus(notAfter: row.notAfter, now: now).rawValue)]).set(
+                to: 1
+            )
         }
         for count in try await issuance.renewalErrorCounts() {
-            registry.makeCounter(descriptor: renewalErrors, labels: [("merchant", count.merchantID), ("channel", count.channelID)]).increment(by: Int64(count.count))
+            registry.makeCounter(descriptor: renewalErrors, labels: [("merchant", count.merchantID), ("channel", count.channelID)]).increment(
+                by: Int64(count.count)
+            )
         }
         return registry.emitToString()
     }
@@ -59,6 +78,7 @@ struct MetricsController {
     static func isLoopback(_ address: [UInt8]?) -> Bool {
         guard let address else { return false }
         if address.count == 4 { return address[0] == 127 }
-        return address == Array(repeating: 0, count: 15) + [1] || (address.count == 16 && address[0..<12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] && address[12] == 127)
+        return address == Array(repeating: 0, count: 15) + [1]
+            || (address.count == 16 && address[0..<12] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff] && address[12] == 127)
     }
 }

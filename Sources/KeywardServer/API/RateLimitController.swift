@@ -21,8 +21,13 @@ struct RateLimitController {
         }
         manage.put("rate-limits/:mode/:subject", needs: .write(.settings, scope: .merchant)) { request, context in
             let body = try await JSONBody.decode(RateLimitBody.self, from: request)
-            let entry = try await limits.set(merchantID: context.principal.merchantID, mode: try Self.mode(context), subject: try Self.subject(context),
-                                             quota: body.quota, windowSeconds: body.window_seconds ?? 1)
+            let entry = try await limits.set(
+                merchantID: context.principal.merchantID,
+                mode: try Self.mode(context),
+                subject: try Self.subject(context),
+                quota: body.quota,
+                windowSeconds: body.window_seconds ?? 1
+            )
             return try JSONResponse.make(RateLimitResource(entry))
         }
         manage.delete("rate-limits/:mode/:subject", needs: .write(.settings, scope: .merchant)) { _, context in

@@ -38,13 +38,20 @@ struct SecretScanningController {
 
     func receive(_ request: Request, _ context: KeywardRequestContext) async throws -> Response {
         guard let keys else {
-            throw KeywardError(.unavailable, .secretScanningNotConfigured,
-                               "This Keyward accepts no leak reports yet: the operator has not set secret_scanning_keys.")
+            throw KeywardError(
+                .unavailable,
+                .secretScanningNotConfigured,
+                "This Keyward accepts no leak reports yet: the operator has not set secret_scanning_keys."
+            )
         }
         guard let identifier = request.headers[Self.identifierHeader], !identifier.isEmpty,
-              let signature = request.headers[Self.signatureHeader], !signature.isEmpty else {
-            throw KeywardError(.unauthenticated, .signatureMissing,
-                               "A leak report is signed: send Github-Public-Key-Identifier and Github-Public-Key-Signature.")
+            let signature = request.headers[Self.signatureHeader], !signature.isEmpty
+        else {
+            throw KeywardError(
+                .unauthenticated,
+                .signatureMissing,
+                "A leak report is signed: send Github-Public-Key-Identifier and Github-Public-Key-Signature."
+            )
         }
         guard keys.knows(identifier) else {
             throw KeywardError(.unauthenticated, .unknownScannerKey, "No trusted scanner key has this Github-Public-Key-Identifier.")
@@ -57,18 +64,24 @@ struct SecretScanningController {
             throw KeywardError(.tooLarge, .bodyTooLarge, "A leak report may be at most \(maxBodyBytes) bytes; send it in parts.")
         }
         guard keys.verify(body: body, identifier: identifier, signature: signature) == .valid else {
-            throw KeywardError(.unauthenticated, .signatureInvalid,
-                               "Github-Public-Key-Signature is not a valid ECDSA P-256 SHA-256 signature of this body by that key.")
+            throw KeywardError(
+                .unauthenticated,
+                .signatureInvalid,
+                "Github-Public-Key-Signature is not a valid ECDSA P-256 SHA-256 signature of this body by that key."
+            )
         }
         let tokens = try LeakReportFormat.parse(body, maxTokens: maxTokens)
         let started = ContinuousClock.now
         let outcome = try await leakedKeys.process(tokens, scanner: identifier)
         // Counts only: never a token, nor its hash, in a log line.
-        context.logger.notice("secret scanning report processed", metadata: [
-            "scanner_key": "\(identifier.prefix(16))", "tokens": "\(tokens.count)",
-            "true_positives": "\(outcome.feedback.filter { $0.label == "true_positive" }.count)",
-            "new_leaks": "\(outcome.recorded)", "keys_stopped": "\(outcome.stopped)", "took": "\(ContinuousClock.now - started)",
-        ])
+        context.logger.notice(
+            "secret scanning report processed",
+            metadata: [
+                "scanner_key": "\(identifier.prefix(16))", "tokens": "\(tokens.count)",
+                "true_positives": "\(outcome.feedback.filter { $0.label == "true_positive" }.count)",
+                "new_leaks": "\(outcome.recorded)", "keys_stopped": "\(outcome.stopped)", "took": "\(ContinuousClock.now - started)",
+            ]
+        )
         return try JSONResponse.make(outcome.feedback)
     }
 

@@ -20,23 +20,40 @@ struct SigningKeyController {
         manage.post("signing-keys", needs: .write(.credentials)) { request, context in
             let key = context.principal
             let body = try await JSONBody.decode(RegisterSigningKeyBody.self, from: request)
-            let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: body.public_key,
-                                                      limits: try body.requestedLimits(), by: .key(key))
+            let info = try await signingKeys.register(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                name: body.name,
+                pem: body.public_key,
+                limits: try body.requestedLimits(),
+                by: .key(key)
+            )
             return try JSONResponse.make(SigningKeyResource(info, now: clock.now()), status: .created)
         }
         manage.post("signing-keys/generate", needs: .write(.credentials)) { request, context in
             let key = context.principal
             let body = try await JSONBody.decode(GenerateSigningKeyBody.self, from: request)
             guard let algorithm = KeyAlgorithm(rawValue: body.algorithm) else {
-                throw KeywardError(.invalidInput, .unsupportedAlgorithm, "'algorithm' must be one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).", field: "algorithm")
+                throw KeywardError(
+                    .invalidInput,
+                    .unsupportedAlgorithm,
+                    "'algorithm' must be one of \(KeyAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).",
+                    field: "algorithm"
+                )
             }
             let passphrase = try PrivateKeyOutput.validate(passphrase: body.passphrase)
             // Checked before the generation (RSA: seconds of CPU), so bad input is refused first.
             let limits = try body.checkedLimits(for: key, now: clock.now())
             let pair = try await heavyWork.run { try GeneratedKeyPair.generate(algorithm) }
-            let info = try await signingKeys.register(merchantID: key.merchantID, mode: key.mode, name: body.name, pem: pair.publicKey.spkiPEM,
-                                                      keepingPrivateKey: body.keep_private_key == true ? pair.privateKeyPEM : nil,
-                                                      limits: limits, by: .key(key))
+            let info = try await signingKeys.register(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                name: body.name,
+                pem: pair.publicKey.spkiPEM,
+                keepingPrivateKey: body.keep_private_key == true ? pair.privateKeyPEM : nil,
+                limits: limits,
+                by: .key(key)
+            )
             // The private key is in this answer only, unless the merchant asked Keyward to keep it sealed.
             let output = try PrivateKeyOutput(pkcs8PEM: pair.privateKeyPEM, signingKey: pair.signingKey, keyID: info.id, passphrase: passphrase)
             return try JSONResponse.make(SigningKeyResource(info, now: clock.now(), privateKey: output), status: .created)
@@ -51,7 +68,10 @@ struct SigningKeyController {
             return try JSONResponse.make(try PrivateKeyOutput(pkcs8PEM: pem, signingKey: signingKey, keyID: id, passphrase: passphrase))
         }
         manage.revokeRoute("signing-keys") { target in
-            SigningKeyResource(try await signingKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
+            SigningKeyResource(
+                try await signingKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id),
+                now: clock.now()
+            )
         }
     }
 }

@@ -31,8 +31,13 @@ struct StoreController {
             if dialect == .alikassa && body.sid != nil {
                 throw KeywardError(.invalidInput, .unknownField, "'sid' is a myPOS field; AliKassa stores have 'account'.", field: "sid")
             }
-            let new = NewStore(name: body.name, dialect: dialect, externalID: body.sid ?? body.account, walletNumber: body.wallet_number,
-                               rejectReplays: body.reject_replays ?? false)
+            let new = NewStore(
+                name: body.name,
+                dialect: dialect,
+                externalID: body.sid ?? body.account,
+                walletNumber: body.wallet_number,
+                rejectReplays: body.reject_replays ?? false
+            )
             let store = try await stores.create(merchantID: key.merchantID, mode: key.mode, new)
             return try JSONResponse.make(StoreResource(store, keys: [], now: clock.now()), status: .created)
         }
@@ -44,9 +49,17 @@ struct StoreController {
         manage.post("stores/:id/keys", needs: .write(.credentials)) { request, context in
             let key = context.principal
             let body = try await JSONBody.decode(AddStoreKeyBody.self, from: request)
-            let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
-                                                 pem: body.public_key, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false,
-                                                 limits: try body.requestedLimits(), by: .key(key))
+            let added = try await stores.addKeys(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                storeID: try context.parameters.require("id"),
+                pem: body.public_key,
+                keyIndex: body.key_index,
+                name: body.name,
+                legacySHA1: body.legacy_sha1 ?? false,
+                limits: try body.requestedLimits(),
+                by: .key(key)
+            )
             return try JSONResponse.make(ListResource(data: added.map { StoreKeyResource($0, now: clock.now()) }, has_more: false), status: .created)
         }
         manage.post("stores/:id/keys/generate", needs: .write(.credentials)) { request, context in
@@ -63,14 +76,30 @@ struct StoreController {
             let storeID = try context.parameters.require("id")
             _ = try await stores.get(merchantID: key.merchantID, mode: key.mode, id: storeID)
             let pair = try await heavyWork.run { try RSASigningKey.generate(bits: bits) }
-            let added = try await stores.addKeys(merchantID: key.merchantID, mode: key.mode, storeID: storeID,
-                                                 pem: pair.publicKey.spkiPEM, keyIndex: body.key_index, name: body.name, legacySHA1: body.legacy_sha1 ?? false,
-                                                 keepingPrivateKey: body.keep_private_key == true ? pair.pkcs8PEM : nil,
-                                                 limits: limits, by: .key(key))
+            let added = try await stores.addKeys(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                storeID: storeID,
+                pem: pair.publicKey.spkiPEM,
+                keyIndex: body.key_index,
+                name: body.name,
+                legacySHA1: body.legacy_sha1 ?? false,
+                keepingPrivateKey: body.keep_private_key == true ? pair.pkcs8PEM : nil,
+                limits: limits,
+                by: .key(key)
+            )
             // The private key is in this answer only, unless the merchant asked Keyward to keep it sealed.
             let resources = try added.map {
-                StoreKeyResource($0, now: clock.now(), privateKey: try PrivateKeyOutput(pkcs8PEM: pair.pkcs8PEM, signingKey: .rsa(pair, pss: false),
-                                                                                          keyID: $0.id, passphrase: passphrase))
+                StoreKeyResource(
+                    $0,
+                    now: clock.now(),
+                    privateKey: try PrivateKeyOutput(
+                        pkcs8PEM: pair.pkcs8PEM,
+                        signingKey: .rsa(pair, pss: false),
+                        keyID: $0.id,
+                        passphrase: passphrase
+                    )
+                )
             }
             return try JSONResponse.make(ListResource(data: resources, has_more: false), status: .created)
         }
@@ -83,13 +112,19 @@ struct StoreController {
             let pem = try await stores.exportPrivateKey(merchantID: key.merchantID, mode: key.mode, storeID: storeID, keyIndex: index)
             let info = try await stores.key(merchantID: key.merchantID, mode: key.mode, storeID: storeID, keyIndex: index)
             let rsa = try? RSASigningKey(pem: pem, minimumBits: 1024)
-            return try JSONResponse.make(try PrivateKeyOutput(pkcs8PEM: pem, signingKey: rsa.map { .rsa($0, pss: false) }, keyID: info.id, passphrase: passphrase))
+            return try JSONResponse.make(
+                try PrivateKeyOutput(pkcs8PEM: pem, signingKey: rsa.map { .rsa($0, pss: false) }, keyID: info.id, passphrase: passphrase)
+            )
         }
         manage.post("stores/:id/keys/:index/revoke", needs: .write(.credentials)) { request, context in
             let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
-            let info = try await stores.revokeKey(merchantID: key.merchantID, mode: key.mode, storeID: try context.parameters.require("id"),
-                                                  keyIndex: try Self.keyIndex(context))
+            let info = try await stores.revokeKey(
+                merchantID: key.merchantID,
+                mode: key.mode,
+                storeID: try context.parameters.require("id"),
+                keyIndex: try Self.keyIndex(context)
+            )
             return try JSONResponse.make(StoreKeyResource(info, now: clock.now()))
         }
         manage.get("stores/:id/keys/:index/platform-certificate", needs: .read(.credentials)) { _, context in
@@ -97,10 +132,14 @@ struct StoreController {
             let storeID = try context.parameters.require("id")
             let index = try Self.keyIndex(context)
             let info = try await stores.key(merchantID: key.merchantID, mode: key.mode, storeID: storeID, keyIndex: index)
-            return Response(status: .ok, headers: [
-                .contentType: "application/x-pem-file",
-                .contentDisposition: "attachment; filename=\"keyward-platform-\(storeID)-\(index).pem\"",
-            ], body: .init(byteBuffer: ByteBuffer(string: info.platformCertificatePEM)))
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/x-pem-file",
+                    .contentDisposition: "attachment; filename=\"keyward-platform-\(storeID)-\(index).pem\"",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: info.platformCertificatePEM))
+            )
         }
     }
 

@@ -33,7 +33,10 @@ struct WellKnownController {
     }
 
     static func text(_ text: String, contentType: String) -> Response {
-        Response(status: .ok, headers: [.contentType: contentType, .cacheControl: "no-store"],
-                 body: .init(byteBuffer: ByteBuffer(string: text)))
+        Response(
+            status: .ok,
+            headers: [.contentType: contentType, .cacheControl: "no-store"],
+            body: .init(byteBuffer: ByteBuffer(string: text))
+        )
     }
 }

@@ -8,24 +8,49 @@ extension CabinetController {
     func addAccountRoutes(to cabinet: CabinetRoutes) {
         cabinet.get("account", .member) { request, context -> Response in
             let changed = request.uri.queryParameters["changed"] != nil
-            let passkey = request.uri.queryParameters["passkey"].map { "Passkey \($0 == "added" ? "added" : "removed"); other browsers were signed out." }
-            return try await accountPage(context, message: nil, notice: changed ? "Password changed; other browsers were signed out." : passkey, status: .ok)
+            let passkey = request.uri.queryParameters["passkey"].map {
+                "Passkey \($0 == "added" ? "added" : "removed"); other browsers were signed out."
+            }
+            return try await accountPage(
+                context,
+                message: nil,
+                notice: changed ? "Password changed; other browsers were signed out." : passkey,
+                status: .ok
+            )
         }
         cabinet.post("account/password", .member) { request, context -> Response in
             let (principal, form) = (context.principal, context.form)
             do {
-                try await services.accounts.changePassword(userID: principal.user.id, current: form["current"] ?? "", new: form["password"] ?? "",
-                                                           address: context.clientAddressText)
+                try await services.accounts.changePassword(
+                    userID: principal.user.id,
+                    current: form["current"] ?? "",
+                    new: form["password"] ?? "",
+                    address: context.clientAddressText
+                )
             } catch let error as KeywardError where [.invalidCredentials, .loginLocked, .weakPassword].contains(error.code) {
                 let message = error.code == .invalidCredentials ? "The current password is wrong." : error.message
-                return try await accountPage(context, message: message, notice: nil, status: error.code == .weakPassword ? .badRequest : .unauthorized)
+                return try await accountPage(
+                    context,
+                    message: message,
+                    notice: nil,
+                    status: error.code == .weakPassword ? .badRequest : .unauthorized
+                )
             }
             // Other browsers signed in with the old password are signed out; this one gets a fresh session.
             try await services.cabinetSessions.endAll(userID: principal.user.id)
-            let (token, _) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id,
-                                                                       secondFactor: principal.session.secondFactor, origin: Self.origin(request, context.clientAddressText))
+            let (token, _) = try await services.cabinetSessions.create(
+                userID: principal.user.id,
+                merchantID: principal.merchant.id,
+                secondFactor: principal.session.secondFactor,
+                origin: Self.origin(request, context.clientAddressText)
+            )
             for merchantID in try await services.team.merchants(userID: principal.user.id) {
-                await recordChange(merchantID: merchantID, actor: principal.auditActor, action: "cabinet: change password", targetID: principal.user.id)
+                await recordChange(
+                    merchantID: merchantID,
+                    actor: principal.auditActor,
+                    action: "cabinet: change password",
+                    targetID: principal.user.id
+                )
             }
             var response = Response.redirect(to: "/cabinet/account?changed=1", type: .normal)
             response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
@@ -39,13 +64,24 @@ extension CabinetController {
             } catch let error as KeywardError where [.invalidCode, .totpRequired].contains(error.code) {
                 return try await accountPage(context, message: error.message, notice: nil, status: .unauthorized)
             }
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: new recovery codes", targetID: principal.user.id)
+            await recordChange(
+                merchantID: principal.merchant.id,
+                actor: principal.auditActor,
+                action: "cabinet: new recovery codes",
+                targetID: principal.user.id
+            )
             // The second factor changed: other sessions end, this one starts anew.
             try await services.cabinetSessions.endAll(userID: principal.user.id)
-            let (token, session) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id, secondFactor: true,
-                                                                             origin: Self.origin(request, context.clientAddressText))
-            var view = CabinetPage(CabinetPrincipal(token: token, session: session, user: principal.user, role: principal.role, merchant: principal.merchant),
-                                   title: "Recovery codes")
+            let (token, session) = try await services.cabinetSessions.create(
+                userID: principal.user.id,
+                merchantID: principal.merchant.id,
+                secondFactor: true,
+                origin: Self.origin(request, context.clientAddressText)
+            )
+            var view = CabinetPage(
+                CabinetPrincipal(token: token, session: session, user: principal.user, role: principal.role, merchant: principal.merchant),
+                title: "Recovery codes"
+            )
             view.codes = codes
             var response = try page("recovery-codes", view)
             response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
@@ -56,7 +92,12 @@ extension CabinetController {
             let principal = context.principal
             try await services.cabinetSessions.endAll(userID: principal.user.id)
             for merchantID in try await services.team.merchants(userID: principal.user.id) {
-                await recordChange(merchantID: merchantID, actor: principal.auditActor, action: "cabinet: sign out everywhere", targetID: principal.user.id)
+                await recordChange(
+                    merchantID: merchantID,
+                    actor: principal.auditActor,
+                    action: "cabinet: sign out everywhere",
+                    targetID: principal.user.id
+                )
             }
             var response = Response.redirect(to: "/cabinet/login", type: .normal)
             response.setCookie(CabinetCookies.make(CabinetCookies.session, "", maxAge: 0))
@@ -69,12 +110,19 @@ extension CabinetController {
         var view = CabinetPage(context, title: "Your account", message: message)
         view.notice = notice
         let current = CabinetSessions.handle(of: principal.token)
-        view.account = AccountView(totpEnabled: principal.user.totpEnabled,
-                                   recoveryCodesLeft: principal.user.totpEnabled ? try await services.accounts.recoveryCodesLeft(userID: principal.user.id) : 0,
-                                   sessions: try await services.cabinetSessions.list(userID: principal.user.id).map {
-                                       SessionRow(since: CabinetDates.minute($0.createdAt), lastSeen: CabinetDates.minute($0.lastSeenAt), address: $0.address,
-                                                  browser: String($0.userAgent.prefix(80)), current: $0.handle == current)
-                                   })
+        view.account = AccountView(
+            totpEnabled: principal.user.totpEnabled,
+            recoveryCodesLeft: principal.user.totpEnabled ? try await services.accounts.recoveryCodesLeft(userID: principal.user.id) : 0,
+            sessions: try await services.cabinetSessions.list(userID: principal.user.id).map {
+                SessionRow(
+                    since: CabinetDates.minute($0.createdAt),
+                    lastSeen: CabinetDates.minute($0.lastSeenAt),
+                    address: $0.address,
+                    browser: String($0.userAgent.prefix(80)),
+                    current: $0.handle == current
+                )
+            }
+        )
         view.passkeys = try await passkeySection(principal)
         return PasskeyScript.allow(try page("account", view, status: status))
     }

@@ -12,8 +12,19 @@ extension CabinetController {
             guard let type = CertificateType(rawValue: form["type"] ?? "") else {
                 throw KeywardError(.invalidInput, .invalidType, "Choose the merchant identity or the payment processing certificate.", field: "type")
             }
-            let created = try await services.applePayRequests.create(merchantID: principal.merchant.id, mode: mode, type: type, name: form["name"] ?? "")
-            await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create Apple Pay CSR", targetID: created.id)
+            let created = try await services.applePayRequests.create(
+                merchantID: principal.merchant.id,
+                mode: mode,
+                type: type,
+                name: form["name"] ?? ""
+            )
+            await recordChange(
+                merchantID: principal.merchant.id,
+                mode: mode,
+                actor: principal.auditActor,
+                action: "cabinet: create Apple Pay CSR",
+                targetID: created.id
+            )
             return .redirect(to: "/cabinet/apple-pay/requests/\(created.id)?mode=\(mode.rawValue)", type: .normal)
         }
         // Certificates are public: reading needs no keys.live; changing live ones does.
@@ -24,11 +35,28 @@ extension CabinetController {
             let (principal, form, mode) = (context.principal, context.upload, context.mode)
             let id = try context.parameters.require("id")
             guard let file = form.files["certificate"]?.first else {
-                return try await applePayRequestPage(context, mode: mode, id: id, message: "Choose the .cer file Apple gave you.", status: .badRequest)
+                return try await applePayRequestPage(
+                    context,
+                    mode: mode,
+                    id: id,
+                    message: "Choose the .cer file Apple gave you.",
+                    status: .badRequest
+                )
             }
             do {
-                let stored = try await services.applePayRequests.complete(merchantID: principal.merchant.id, mode: mode, id: id, certificate: file.bytes)
-                await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: upload Apple Pay certificate", targetID: stored.info.id)
+                let stored = try await services.applePayRequests.complete(
+                    merchantID: principal.merchant.id,
+                    mode: mode,
+                    id: id,
+                    certificate: file.bytes
+                )
+                await recordChange(
+                    merchantID: principal.merchant.id,
+                    mode: mode,
+                    actor: principal.auditActor,
+                    action: "cabinet: upload Apple Pay certificate",
+                    targetID: stored.info.id
+                )
             } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .conflict {
                 return try await applePayRequestPage(context, mode: mode, id: id, message: "\(error.message) (\(error.code))", status: .badRequest)
             } catch let error as CertificateFileError {
@@ -41,14 +69,27 @@ extension CabinetController {
         }
     }
 
-    func applePayRequestPage(_ context: CabinetContext, mode: Mode, id: String, message: String?, status: HTTPResponse.Status) async throws -> Response {
+    func applePayRequestPage(
+        _ context: CabinetContext,
+        mode: Mode,
+        id: String,
+        message: String?,
+        status: HTTPResponse.Status
+    ) async throws -> Response {
         let principal = context.principal
         let info = try await services.applePayRequests.get(merchantID: principal.merchant.id, mode: mode, id: id)
         var view = CabinetPage(context, title: "Apple Pay certificate request", message: message)
         view.mode = mode.rawValue
         view.canWrite = context.may(.write(.certificates), mode: mode)
-        view.applePayRequest = ApplePayRequestView(id: info.id, name: info.name, typeTitle: Self.title(info.type), keyType: info.keyType, csrPEM: info.csrPEM,
-                                                   completed: info.certificateID != nil, created: CabinetDates.minute(info.createdAt))
+        view.applePayRequest = ApplePayRequestView(
+            id: info.id,
+            name: info.name,
+            typeTitle: Self.title(info.type),
+            keyType: info.keyType,
+            csrPEM: info.csrPEM,
+            completed: info.certificateID != nil,
+            created: CabinetDates.minute(info.createdAt)
+        )
         return try page("apple-pay-request", view, status: status)
     }
 

@@ -6,11 +6,22 @@ extension CabinetController {
     /// Runs a member's credential change inside an `AuditScope`: the credential write appends the entry
     /// in its own transaction, so the change and its entry commit together. When the change wrote no
     /// credential (revoking what was already revoked), the entry is recorded after it.
-    func audited<T: Sendable>(_ context: CabinetContext, _ action: String, mode: Mode?, target: String? = nil,
-                              _ change: () async throws -> T) async throws -> T {
+    func audited<T: Sendable>(
+        _ context: CabinetContext,
+        _ action: String,
+        mode: Mode?,
+        target: String? = nil,
+        _ change: () async throws -> T
+    ) async throws -> T {
         let principal = context.principal
-        let scope = AuditScope(log: services.audit, merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor,
-                               action: "cabinet: \(action)", target: target)
+        let scope = AuditScope(
+            log: services.audit,
+            merchantID: principal.merchant.id,
+            mode: mode,
+            actor: principal.auditActor,
+            action: "cabinet: \(action)",
+            target: target
+        )
         let result = try await scope.run(change)
         await finish(scope)
         return result
@@ -19,14 +30,20 @@ extension CabinetController {
     /// Records an entry for a change that has already happened (one that is not a credential write).
     /// A failed append is logged, not thrown: the change is done, and the member must see that it is.
     func recordChange(merchantID: String?, mode: Mode? = nil, actor: AuditActor, action: String, targetID: String?, outcome: String = "ok") async {
-        await finish(AuditScope(log: services.audit, merchantID: merchantID, mode: mode, actor: actor, action: action, target: targetID), outcome: outcome)
+        await finish(
+            AuditScope(log: services.audit, merchantID: merchantID, mode: mode, actor: actor, action: action, target: targetID),
+            outcome: outcome
+        )
     }
 
     private func finish(_ scope: AuditScope, outcome: String = "ok") async {
         do {
             try await scope.finish(outcome: outcome)
         } catch {
-            services.logger.error("audit entry not recorded", metadata: ["action": "\(scope.action)", "error": "\(String(describing: error).prefix(200))"])
+            services.logger.error(
+                "audit entry not recorded",
+                metadata: ["action": "\(scope.action)", "error": "\(String(describing: error).prefix(200))"]
+            )
         }
     }
 }

@@ -24,13 +24,17 @@ struct CabinetBanner: Sendable {
         let shown = reports.prefix(shownLeaks)
         let lines = shown.map { report -> String in
             let place = report.url.isEmpty ? "in public (\(report.source))" : "at \(report.url) (\(report.source))"
-            let what: String = switch report.action {
-            case .revoked: "Keyward revoked it."
-            case .expiring: report.expiresAt.map { "It stops working at \(CabinetDates.minute($0)): roll it or create a new key." } ?? "It stops working soon."
-            case .alreadyRevoked: "It was already revoked."
-            case .alreadyExpired: "It had already expired."
-            }
-            return "Your \(report.mode.rawValue) secret key “\(report.keyName)” (…\(report.last4)) was found \(place) on \(CabinetDates.minute(report.reportedAt)). \(what)"
+            let what: String =
+                switch report.action {
+                case .revoked: "Keyward revoked it."
+                case .expiring:
+                    report.expiresAt.map { "It stops working at \(CabinetDates.minute($0)): roll it or create a new key." }
+                        ?? "It stops working soon."
+                case .alreadyRevoked: "It was already revoked."
+                case .alreadyExpired: "It had already expired."
+                }
+            return
+                "Your \(report.mode.rawValue) secret key “\(report.keyName)” (…\(report.last4)) was found \(place) on \(CabinetDates.minute(report.reportedAt)). \(what)"
         }
         return (Array(lines), max(0, total - shown.count))
     }

@@ -8,7 +8,9 @@ import KeywardCrypto
 /// few seconds while an order is under way (no script needed).
 extension CabinetController {
     func addChannelRoutes(to cabinet: CabinetRoutes) {
-        cabinet.get("channels/new", .needs(.write(.certificates))) { _, context -> Response in try await newChannelPage(context, message: nil, status: .ok) }
+        cabinet.get("channels/new", .needs(.write(.certificates))) { _, context -> Response in
+            try await newChannelPage(context, message: nil, status: .ok)
+        }
         cabinet.post("channels", .needs(.write(.certificates))) { request, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             let domains = (form["domains"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," || $0 == " " }).map(String.init)
@@ -16,12 +18,28 @@ extension CabinetController {
             let certificateID = form["certificate_id"].flatMap { $0.isEmpty ? nil : $0 }
             let channel: SalesChannelInfo
             do {
-                channel = try await services.channels.create(merchantID: principal.merchant.id, mode: mode, name: form["name"] ?? "", domains: domains,
-                                                             sslMode: sslMode, certificateID: sslMode == .uploaded ? certificateID : nil)
+                channel = try await services.channels.create(
+                    merchantID: principal.merchant.id,
+                    mode: mode,
+                    name: form["name"] ?? "",
+                    domains: domains,
+                    sslMode: sslMode,
+                    certificateID: sslMode == .uploaded ? certificateID : nil
+                )
             } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .conflict || error.kind == .notFound {
-                return try await newChannelPage(context, message: "The channel was not created: \(error.message) (\(error.code))", status: .badRequest)
+                return try await newChannelPage(
+                    context,
+                    message: "The channel was not created: \(error.message) (\(error.code))",
+                    status: .badRequest
+                )
             }
-            await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: create sales channel", targetID: channel.id)
+            await recordChange(
+                merchantID: principal.merchant.id,
+                mode: mode,
+                actor: principal.auditActor,
+                action: "cabinet: create sales channel",
+                targetID: channel.id
+            )
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
         }
         cabinet.get("channels/:id", .needs(.read(.certificates))) { _, context -> Response in
@@ -30,17 +48,31 @@ extension CabinetController {
             var view = CabinetPage(context, title: "Sales channel \(channel.name)")
             view.mode = mode.rawValue
             view.canWrite = context.may(.write(.certificates))
-            view.channel = ChannelView(channel, now: services.clock.now(), events: try await services.channels.events(channelID: channel.id),
-                                       verifications: try await services.domainVerifications.records(merchantID: channel.merchantID, domains: channel.domains),
-                                       recheckHours: services.settings.verificationRecheckHours)
+            view.channel = ChannelView(
+                channel,
+                now: services.clock.now(),
+                events: try await services.channels.events(channelID: channel.id),
+                verifications: try await services.domainVerifications.records(merchantID: channel.merchantID, domains: channel.domains),
+                recheckHours: services.settings.verificationRecheckHours
+            )
             if view.channel?.inProgress == true { view.refreshSeconds = 5 }
             view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
             return try page("channel", view)
         }
         cabinet.post("channels/:id/renew", .needs(.write(.certificates))) { request, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
-            let channel = try await services.channels.requestRenewal(merchantID: principal.merchant.id, mode: mode, id: try context.parameters.require("id"))
-            await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: renew sales channel", targetID: channel.id)
+            let channel = try await services.channels.requestRenewal(
+                merchantID: principal.merchant.id,
+                mode: mode,
+                id: try context.parameters.require("id")
+            )
+            await recordChange(
+                merchantID: principal.merchant.id,
+                mode: mode,
+                actor: principal.auditActor,
+                action: "cabinet: renew sales channel",
+                targetID: channel.id
+            )
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
         }
         addDomainVerificationRoutes(to: cabinet)
@@ -55,7 +87,8 @@ extension CabinetController {
         for mode in Mode.allCases {
             for info in try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 1000, withPEM: false)
             where info.type == .ssl && info.status(at: now) != .expired {
-                options += "<option value=\"\(HTML.escape(info.id))\">\(HTML.escape(info.name)) (\(mode.rawValue), \(info.daysLeft(at: now)) days)</option>"
+                options +=
+                    "<option value=\"\(HTML.escape(info.id))\">\(HTML.escape(info.name)) (\(mode.rawValue), \(info.daysLeft(at: now)) days)</option>"
             }
         }
         view.certificateOptionsHTML = options
@@ -68,7 +101,8 @@ extension CabinetController {
         var html = ""
         for mode in modes {
             for channel in try await services.channels.list(merchantID: merchantID, mode: mode) {
-                html += "<tr><td><a href=\"/cabinet/channels/\(e(channel.id))?mode=\(mode.rawValue)\">\(e(channel.name))</a></td><td>\(mode.rawValue)</td>"
+                html +=
+                    "<tr><td><a href=\"/cabinet/channels/\(e(channel.id))?mode=\(mode.rawValue)\">\(e(channel.name))</a></td><td>\(mode.rawValue)</td>"
                     + "<td>\(e(channel.domains.joined(separator: ", ")))</td><td>\(channel.sslMode == .managed ? "ACME (managed)" : "uploaded")</td>"
                     + "<td><strong class=\"badge-\(channel.status == "failed" ? "critical" : "ok")\">\(e(channel.status))</strong> \(e(channel.statusDetail))</td></tr>\n"
             }
@@ -100,7 +134,9 @@ struct ChannelView: Sendable {
         nextAttempt = channel.nextAttempt.map(CabinetDates.minute)
         renewAt = channel.renewAt.map(CabinetDates.minute)
         // (A channel waiting for domain verification has no attempt planned: nothing to follow.)
-        inProgress = managed && channel.nextAttempt != nil && (channel.status == "pending" || (channel.nextAttempt.map { $0 <= now.addingTimeInterval(60) } ?? false))
+        inProgress =
+            managed && channel.nextAttempt != nil
+            && (channel.status == "pending" || (channel.nextAttempt.map { $0 <= now.addingTimeInterval(60) } ?? false))
         self.events = events.map { Event(at: CabinetDates.minute($0.at), kind: $0.kind, message: $0.message) }
         self.verifications = verifications.map(DomainVerificationView.init)
         self.recheckHours = recheckHours

@@ -23,16 +23,29 @@ struct CabinetController {
     func addRoutes(to router: Router<KeywardRequestContext>, table: RouteTable) {
         let group = router.group("cabinet")
             .add(middleware: CabinetErrorPages(library: library))
-            .add(middleware: CabinetSessionMiddleware(sessions: services.cabinetSessions, accounts: services.accounts, team: services.team,
-                                                      merchants: services.merchants, passkeys: services.passkeys))
+            .add(
+                middleware: CabinetSessionMiddleware(
+                    sessions: services.cabinetSessions,
+                    accounts: services.accounts,
+                    team: services.team,
+                    merchants: services.merchants,
+                    passkeys: services.passkeys
+                )
+            )
             // Again inside the session: a handler's error page keeps the member's navigation.
             .add(middleware: CabinetErrorPages(library: library))
-        let cabinet = CabinetRoutes(open: group, members: group.group(context: CabinetContext.self), table: table,
-                                    secondFactorLocked: { lockout, context in try await secondFactorLocked(lockout, context) })
+        let cabinet = CabinetRoutes(
+            open: group,
+            members: group.group(context: CabinetContext.self),
+            table: table,
+            secondFactorLocked: { lockout, context in try await secondFactorLocked(lockout, context) }
+        )
         cabinet.open("login", method: .get) { _, _ in try loginPage(message: nil, email: "", status: .ok) }
         cabinet.open("login", method: .post) { request, context in try await signIn(request, context) }
         // The one-time link `keyward user create` prints (and invitations, for new accounts, later).
-        cabinet.open("setup", method: .get) { request, _ in try setupPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
+        cabinet.open("setup", method: .get) { request, _ in
+            try setupPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok)
+        }
         cabinet.open("setup", method: .post) { request, _ -> Response in
             var request = request
             let form = try await CabinetForm.read(&request)
@@ -58,7 +71,11 @@ struct CabinetController {
             let principal = context.principal
             // A merchant that requires passkeys of this role: codes no longer pass (and are not consumed).
             guard try await codesPassSecondFactor(principal) else {
-                return try await secondFactorPage(context, message: "Your merchant requires a passkey for your role: codes no longer sign you in.", status: .forbidden)
+                return try await secondFactorPage(
+                    context,
+                    message: "Your merchant requires a passkey for your role: codes no longer sign you in.",
+                    status: .forbidden
+                )
             }
             do {
                 try await services.accounts.verifySecondFactor(userID: principal.user.id, code: context.form["code"] ?? "")
@@ -84,10 +101,16 @@ struct CabinetController {
             }
             // The second factor changed: every other session of the account ends, this one starts anew.
             try await services.cabinetSessions.endAll(userID: principal.user.id)
-            let (token, session) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id, secondFactor: true,
-                                                                             origin: Self.origin(request, context.clientAddressText))
-            var view = CabinetPage(CabinetPrincipal(token: token, session: session, user: principal.user, role: principal.role, merchant: principal.merchant),
-                                   title: "Recovery codes")
+            let (token, session) = try await services.cabinetSessions.create(
+                userID: principal.user.id,
+                merchantID: principal.merchant.id,
+                secondFactor: true,
+                origin: Self.origin(request, context.clientAddressText)
+            )
+            var view = CabinetPage(
+                CabinetPrincipal(token: token, session: session, user: principal.user, role: principal.role, merchant: principal.merchant),
+                title: "Recovery codes"
+            )
             view.codes = codes
             var response = try page("recovery-codes", view)
             response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
@@ -118,20 +141,28 @@ struct CabinetController {
         view.secret = secret
         view.uri = uri
         // The QR code is drawn here (an inline SVG): the secret never leaves for a third-party service.
-        view.qrSVG = (try? QRCode(encoding: uri.utf8))?.svg(label: "QR code to add \(principal.user.email) to an authenticator app", moduleSize: 4) ?? ""
+        view.qrSVG =
+            (try? QRCode(encoding: uri.utf8))?.svg(label: "QR code to add \(principal.user.email) to an authenticator app", moduleSize: 4) ?? ""
         view.reason = principal.role.requiresSecondFactor ? "Your role can see or change live credentials, so it needs a second factor." : ""
         return try page("enrol", view, status: status)
     }
 
     func page(_ template: String, _ view: CabinetPage, status: HTTPResponse.Status = .ok) throws -> Response {
-        guard let html = library.render(view, withTemplate: template) else { throw KeywardError(.unavailable, .templateMissing, "The page cannot be shown.") }
+        guard let html = library.render(view, withTemplate: template) else {
+            throw KeywardError(.unavailable, .templateMissing, "The page cannot be shown.")
+        }
         return CabinetHTML.response(html, status: status)
     }
 
     /// A page for someone not signed in (sign-in, setup link, invitation): its form carries a fresh
     /// token that must match the cookie set with it (double-submit CSRF).
-    func anonymousFormPage(_ template: String, title: String, message: String?, status: HTTPResponse.Status,
-                           _ fill: (inout CabinetPage) -> Void) throws -> Response {
+    func anonymousFormPage(
+        _ template: String,
+        title: String,
+        message: String?,
+        status: HTTPResponse.Status,
+        _ fill: (inout CabinetPage) -> Void
+    ) throws -> Response {
         let csrf = TokenHashLike.random()
         var view = CabinetPage(nil as CabinetPrincipal?, title: title, message: message)
         view.csrf = csrf
@@ -161,9 +192,19 @@ struct CabinetController {
     }
 
     /// Replaces the member's session by a new one (new cookie) and sends the browser on.
-    func signedInAgain(_ context: CabinetContext, request: Request, merchantID: String? = nil, secondFactor: Bool? = nil, to location: String) async throws -> Response {
-        let (token, _) = try await services.cabinetSessions.rotate(token: context.principal.token, merchantID: merchantID, secondFactor: secondFactor,
-                                                                   origin: Self.origin(request, context.clientAddressText))
+    func signedInAgain(
+        _ context: CabinetContext,
+        request: Request,
+        merchantID: String? = nil,
+        secondFactor: Bool? = nil,
+        to location: String
+    ) async throws -> Response {
+        let (token, _) = try await services.cabinetSessions.rotate(
+            token: context.principal.token,
+            merchantID: merchantID,
+            secondFactor: secondFactor,
+            origin: Self.origin(request, context.clientAddressText)
+        )
         var response = Response.redirect(to: location, type: .normal)
         response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
         return response
@@ -190,8 +231,12 @@ struct CabinetController {
         // A session cookie the browser still held (another account, or one planted by an attacker) ends here:
         // signing in always starts a new session.
         if let previous = request.cookies[CabinetCookies.session]?.value { try await services.cabinetSessions.end(token: previous) }
-        let (token, _) = try await services.cabinetSessions.create(userID: user.id, merchantID: merchantID, secondFactor: false,
-                                                                   origin: Self.origin(request, context.clientAddressText))
+        let (token, _) = try await services.cabinetSessions.create(
+            userID: user.id,
+            merchantID: merchantID,
+            secondFactor: false,
+            origin: Self.origin(request, context.clientAddressText)
+        )
         var response = Response.redirect(to: "/cabinet", type: .normal)
         response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
         response.setCookie(CabinetCookies.make(CabinetCookies.login, "", maxAge: 0))
@@ -205,8 +250,14 @@ struct CabinetController {
         var rows: [CertificateRow] = []
         for mode in [Mode.live, .test] {
             for info in try await services.certificates.list(merchantID: principal.merchant.id, mode: mode, limit: 100, withPEM: false) {
-                rows.append(CertificateRow(name: info.name, status: info.status(at: now).rawValue, daysLeft: info.daysLeft(at: now),
-                                           notAfter: CabinetDates.day(info.notAfter)))
+                rows.append(
+                    CertificateRow(
+                        name: info.name,
+                        status: info.status(at: now).rawValue,
+                        daysLeft: info.daysLeft(at: now),
+                        notAfter: CabinetDates.day(info.notAfter)
+                    )
+                )
             }
         }
         view.certificates = rows
@@ -221,16 +272,25 @@ struct CabinetController {
     func banner(merchantID: String, now: Date) async throws -> CabinetBanner? {
         var banner = CabinetBanner()
         try await leakBanner(merchantID: merchantID, now: now, into: &banner)
-        var expired = 0, critical = 0
+        var expired = 0
+        var critical = 0
         for mode in [Mode.live, .test] {
-            for info in try await services.certificates.list(merchantID: merchantID, mode: mode, expiringWithin: CertificateStatus.criticalDays, limit: 1000, withPEM: false) {
+            for info in try await services.certificates.list(
+                merchantID: merchantID,
+                mode: mode,
+                expiringWithin: CertificateStatus.criticalDays,
+                limit: 1000,
+                withPEM: false
+            ) {
                 if info.status(at: now) == .expired { expired += 1 } else { critical += 1 }
             }
         }
         guard expired + critical > 0 else { return banner.isEmpty ? nil : banner }
         var parts: [String] = []
         if expired > 0 { parts.append("\(expired) certificate\(expired == 1 ? " has" : "s have") expired") }
-        if critical > 0 { parts.append("\(critical) certificate\(critical == 1 ? " expires" : "s expire") within \(CertificateStatus.criticalDays) days") }
+        if critical > 0 {
+            parts.append("\(critical) certificate\(critical == 1 ? " expires" : "s expire") within \(CertificateStatus.criticalDays) days")
+        }
         banner.certificates = parts.joined(separator: " and ") + "."
         return banner
     }
@@ -327,11 +387,15 @@ struct CabinetPage: Sendable {
 
 enum CabinetHTML {
     static func response(_ html: String, status: HTTPResponse.Status) -> Response {
-        Response(status: status, headers: [
-            .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
-            .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
-            HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
-        ], body: .init(byteBuffer: ByteBuffer(string: html)))
+        Response(
+            status: status,
+            headers: [
+                .contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                HTTPField.Name("X-Frame-Options")!: "DENY", HTTPField.Name("Referrer-Policy")!: "no-referrer",
+            ],
+            body: .init(byteBuffer: ByteBuffer(string: html))
+        )
     }
 }
 
@@ -353,17 +417,18 @@ struct CabinetErrorPages: RouterMiddleware {
         } catch let redirect as CabinetRedirect {
             return .redirect(to: redirect.to, type: .normal)
         } catch let error as KeywardError {
-            let status: HTTPResponse.Status = switch error.kind {
-            case .forbidden: .forbidden
-            case .notFound: .notFound
-            case .tooLarge: .contentTooLarge
-            case .unauthenticated: .unauthorized
-            case .conflict: .conflict
-            default: .badRequest
-            }
-            let html = library.render(CabinetPage(context, title: status.reasonPhrase, message: error.message), withTemplate: "error") ?? error.message
+            let status: HTTPResponse.Status =
+                switch error.kind {
+                case .forbidden: .forbidden
+                case .notFound: .notFound
+                case .tooLarge: .contentTooLarge
+                case .unauthenticated: .unauthorized
+                case .conflict: .conflict
+                default: .badRequest
+                }
+            let html =
+                library.render(CabinetPage(context, title: status.reasonPhrase, message: error.message), withTemplate: "error") ?? error.message
             return CabinetHTML.response(html, status: status)
         }
     }
 }
-

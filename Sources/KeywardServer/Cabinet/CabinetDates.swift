@@ -20,7 +20,10 @@ enum CabinetDates {
         let seconds = Int(date.timeIntervalSince1970.rounded(.down))
         var days = seconds / 86400
         var rest = seconds % 86400
-        if rest < 0 { rest += 86400; days -= 1 }
+        if rest < 0 {
+            rest += 86400
+            days -= 1
+        }
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let dayOfEra = z - era * 146_097

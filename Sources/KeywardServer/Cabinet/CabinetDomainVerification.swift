@@ -9,8 +9,19 @@ extension CabinetController {
         cabinet.post("channels/:id/verify", .needs(.write(.certificates))) { _, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
             let id = try context.parameters.require("id")
-            _ = try await services.domainVerifications.checkChannel(merchantID: principal.merchant.id, mode: mode, channelID: id, actor: principal.auditActor)
-            await recordChange(merchantID: principal.merchant.id, mode: mode, actor: principal.auditActor, action: "cabinet: check sales channel domains", targetID: id)
+            _ = try await services.domainVerifications.checkChannel(
+                merchantID: principal.merchant.id,
+                mode: mode,
+                channelID: id,
+                actor: principal.auditActor
+            )
+            await recordChange(
+                merchantID: principal.merchant.id,
+                mode: mode,
+                actor: principal.auditActor,
+                action: "cabinet: check sales channel domains",
+                targetID: id
+            )
             return .redirect(to: "/cabinet/channels/\(id)?mode=\(mode.rawValue)#verification", type: .normal)
         }
     }
@@ -36,11 +47,12 @@ struct DomainVerificationView: Sendable {
         display = DomainName.display(verification.domain)
         punycode = display != verification.domain
         status = verification.status.rawValue
-        badge = switch verification.status {
-        case .verified: "ok"
-        case .pending: "expiring"
-        case .failed: "critical"
-        }
+        badge =
+            switch verification.status {
+            case .verified: "ok"
+            case .pending: "expiring"
+            case .failed: "critical"
+            }
         method = verification.method?.rawValue
         lastChecked = verification.lastCheckedAt.map(CabinetDates.minute)
         lastError = verification.lastError

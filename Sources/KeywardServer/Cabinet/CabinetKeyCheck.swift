@@ -18,7 +18,12 @@ extension CabinetController {
                 let report = try await diagnoseSignedRequest(form, dialect: dialect, merchantID: principal.merchant.id)
                 return try keyCheckPage(context, request, mode: mode, result: report)
             }
-            return try keyCheckPage(context, request, mode: mode, result: await checkSecretKey(form["key"] ?? "", principal: principal, context: context))
+            return try keyCheckPage(
+                context,
+                request,
+                mode: mode,
+                result: await checkSecretKey(form["key"] ?? "", principal: principal, context: context)
+            )
         }
     }
 
@@ -44,15 +49,34 @@ extension CabinetController {
         do {
             let key = try await services.authenticator.authenticate(value, clientAddress: context.clientAddress)
             guard key.merchantID == principal.merchant.id else {
-                return KeyCheckResult(ok: false, code: "other_merchant", explanation: "This key works, but it belongs to another merchant, not \(principal.merchant.name).",
-                                      hint: "Use a key generated in this cabinet.", steps: [], notes: notes)
+                return KeyCheckResult(
+                    ok: false,
+                    code: "other_merchant",
+                    explanation: "This key works, but it belongs to another merchant, not \(principal.merchant.name).",
+                    hint: "Use a key generated in this cabinet.",
+                    steps: [],
+                    notes: notes
+                )
             }
             let scope = key.permissions.map { "restricted to " + $0.joined(separator: ", ") } ?? "unrestricted"
             let networks = key.allowedIPs.isEmpty ? "any address" : key.allowedIPs.map(\.description).joined(separator: ", ")
-            return KeyCheckResult(ok: true, code: nil, explanation: "Key \(key.keyID) authenticates in \(key.mode.rawValue) mode: \(scope), usable from \(networks).",
-                                  hint: nil, steps: [], notes: notes)
+            return KeyCheckResult(
+                ok: true,
+                code: nil,
+                explanation: "Key \(key.keyID) authenticates in \(key.mode.rawValue) mode: \(scope), usable from \(networks).",
+                hint: nil,
+                steps: [],
+                notes: notes
+            )
         } catch {
-            return KeyCheckResult(ok: false, code: error.code.rawValue, explanation: error.message, hint: Self.keyHints[error.code], steps: [], notes: notes)
+            return KeyCheckResult(
+                ok: false,
+                code: error.code.rawValue,
+                explanation: error.message,
+                hint: Self.keyHints[error.code],
+                steps: [],
+                notes: notes
+            )
         }
     }
 
@@ -62,7 +86,8 @@ extension CabinetController {
         .invalidKey: "Keys are shown only once: if yours was lost or mistyped, generate a new one (or roll the old one).",
         .keyRevoked: "A revoked key never works again: generate a new key and deploy it.",
         .keyExpired: "Deploy the key that replaced it, or generate a new one.",
-        .ipNotAllowed: "This check came from your browser's address. Calls from your servers are judged by theirs: add them to the key's allowlist or the merchant's (Settings).",
+        .ipNotAllowed:
+            "This check came from your browser's address. Calls from your servers are judged by theirs: add them to the key's allowlist or the merchant's (Settings).",
     ]
 
     func diagnoseSignedRequest(_ form: [String: String], dialect: String, merchantID: String) async throws -> KeyCheckResult {
@@ -71,15 +96,27 @@ extension CabinetController {
             guard let colon = line.firstIndex(of: ":") else { continue }
             headers[line[..<colon].trimmingCharacters(in: .whitespaces)] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
         }
-        let input = DiagnoseBody(dialect: dialect, body: form["body"] ?? "", headers: headers,
-                                 method: form["method"].flatMap { $0.isEmpty ? nil : $0 }, url: form["url"].flatMap { $0.isEmpty ? nil : $0 })
+        let input = DiagnoseBody(
+            dialect: dialect,
+            body: form["body"] ?? "",
+            headers: headers,
+            method: form["method"].flatMap { $0.isEmpty ? nil : $0 },
+            url: form["url"].flatMap { $0.isEmpty ? nil : $0 }
+        )
         let diagnosis = DiagnoseController(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock)
         let report: DiagnosisReport
-        do { report = try await diagnosis.diagnose(input, merchantID: merchantID) } catch let error as KeywardError where error.kind == .invalidInput {
+        do { report = try await diagnosis.diagnose(input, merchantID: merchantID) } catch let error as KeywardError where error.kind == .invalidInput
+        {
             return KeyCheckResult(ok: false, code: error.code.rawValue, explanation: error.message, hint: nil, steps: [], notes: [])
         }
-        return KeyCheckResult(ok: report.valid, code: report.code?.rawValue, explanation: report.explanation ?? "", hint: nil,
-                              steps: report.steps.map { KeyCheckStep(ok: $0.ok, step: $0.step, detail: $0.detail) }, notes: [])
+        return KeyCheckResult(
+            ok: report.valid,
+            code: report.code?.rawValue,
+            explanation: report.explanation ?? "",
+            hint: nil,
+            steps: report.steps.map { KeyCheckStep(ok: $0.ok, step: $0.step, detail: $0.detail) },
+            notes: []
+        )
     }
 }
 

@@ -12,7 +12,9 @@ extension CabinetPrincipal {
 /// rotation period are flagged.
 extension CabinetController {
     /// The overlaps offered when rolling, in seconds (the API accepts any value up to 7 days).
-    static let overlapChoices: [(seconds: Int, label: String)] = [(0, "none: the old key stops now"), (3600, "1 hour"), (86400, "24 hours"), (604_800, "7 days")]
+    static let overlapChoices: [(seconds: Int, label: String)] = [
+        (0, "none: the old key stops now"), (3600, "1 hour"), (86400, "24 hours"), (604_800, "7 days"),
+    ]
 
     func addKeyRoutes(to cabinet: CabinetRoutes) {
         cabinet.get("keys", .needs(.read(.credentials))) { _, context -> Response in
@@ -29,16 +31,30 @@ extension CabinetController {
                 .map { ModeLink(name: $0.rawValue, title: $0 == .live ? "Live" : "Test", current: $0 == mode) }
             view.keys = try await services.secretKeys.list(merchantID: principal.merchant.id, mode: mode, limit: 1000).map { key in
                 let status = key.status(at: now)
-                return KeyRow(id: key.id, name: key.name, prefix: key.prefix, last4: key.last4, status: status.rawValue,
-                              created: CabinetDates.day(key.createdAt),
-                              lastUsed: key.lastUsedAt.map(CabinetDates.minute) ?? "never",
-                              expires: key.expiresAt.map(CabinetDates.minute) ?? "",
-                              stale: status == .active && now.timeIntervalSince(key.createdAt) > Double(rotationDays) * 86400,
-                              rotationDays: rotationDays, rollable: view.canWrite && status == .active,
-                              revocable: view.canWrite && status != .revoked, mode: mode.rawValue,
-                              scope: Self.describe(CredentialLimits(permissions: key.permissions, allowedIPs: key.allowedIPs)))
+                return KeyRow(
+                    id: key.id,
+                    name: key.name,
+                    prefix: key.prefix,
+                    last4: key.last4,
+                    status: status.rawValue,
+                    created: CabinetDates.day(key.createdAt),
+                    lastUsed: key.lastUsedAt.map(CabinetDates.minute) ?? "never",
+                    expires: key.expiresAt.map(CabinetDates.minute) ?? "",
+                    stale: status == .active && now.timeIntervalSince(key.createdAt) > Double(rotationDays) * 86400,
+                    rotationDays: rotationDays,
+                    rollable: view.canWrite && status == .active,
+                    revocable: view.canWrite && status != .revoked,
+                    mode: mode.rawValue,
+                    scope: Self.describe(CredentialLimits(permissions: key.permissions, allowedIPs: key.allowedIPs))
+                )
             }
-            view.credentialsHTML = try await credentialSections(merchantID: principal.merchant.id, mode: mode, canWrite: view.canWrite, csrf: view.csrf, now: now)
+            view.credentialsHTML = try await credentialSections(
+                merchantID: principal.merchant.id,
+                mode: mode,
+                canWrite: view.canWrite,
+                csrf: view.csrf,
+                now: now
+            )
             view.banner = try await banner(merchantID: principal.merchant.id, now: now)
             return try page("keys", view)
         }
@@ -47,14 +63,21 @@ extension CabinetController {
             let limits = try Self.requestedLimits(form)
             let created = try await audited(context, "create secret key", mode: mode) {
                 try await services.secretKeys.create(
-                    merchantID: principal.merchant.id, mode: mode,
-                    options: .init(name: form["name"], permissions: limits.permissions, allowedIPs: limits.allowedIPs), by: .member(principal.role))
+                    merchantID: principal.merchant.id,
+                    mode: mode,
+                    options: .init(name: form["name"], permissions: limits.permissions, allowedIPs: limits.allowedIPs),
+                    by: .member(principal.role)
+                )
             }
             return try keyCreatedPage(context, request, created, replacing: nil)
         }
         for action in [KeyAction.roll, .revoke] {
             cabinet.get("keys/:id/\(action.rawValue)", .needs(.write(.credentials))) { _, context -> Response in
-                let key = try await services.secretKeys.get(merchantID: context.principal.merchant.id, mode: context.mode, id: try context.parameters.require("id"))
+                let key = try await services.secretKeys.get(
+                    merchantID: context.principal.merchant.id,
+                    mode: context.mode,
+                    id: try context.parameters.require("id")
+                )
                 return try keyActionPage(context, key, action: action, message: nil, status: .ok)
             }
         }
@@ -73,12 +96,26 @@ extension CabinetController {
             switch try await rollChoice(form, mode: mode, principal: principal) {
             case .success(let chosen): overlap = chosen
             case .failure(let refusal):
-                return try keyActionPage(context, key, action: .roll, message: refusal.message, status: refusal.kind == .invalidInput ? .badRequest : .unauthorized)
+                return try keyActionPage(
+                    context,
+                    key,
+                    action: .roll,
+                    message: refusal.message,
+                    status: refusal.kind == .invalidInput ? .badRequest : .unauthorized
+                )
             }
             let created = try await audited(context, "roll secret key", mode: mode) {
-                try await services.secretKeys.roll(merchantID: principal.merchant.id, mode: mode, id: key.id, overlapSeconds: overlap, by: .member(principal.role))
+                try await services.secretKeys.roll(
+                    merchantID: principal.merchant.id,
+                    mode: mode,
+                    id: key.id,
+                    overlapSeconds: overlap,
+                    by: .member(principal.role)
+                )
             }
-            let until = overlap == 0 ? "The old key \(key.prefix)…\(key.last4) stopped working now."
+            let until =
+                overlap == 0
+                ? "The old key \(key.prefix)…\(key.last4) stopped working now."
                 : "The old key \(key.prefix)…\(key.last4) keeps working until \(CabinetDates.minute(services.clock.now().addingTimeInterval(TimeInterval(overlap)))) UTC."
             return try keyCreatedPage(context, request, created, replacing: until)
         }
@@ -93,19 +130,52 @@ extension CabinetController {
         return try page("key-created", view, status: .created)
     }
 
-    func keyActionPage(_ context: CabinetContext, _ key: SecretKeyInfo, action: KeyAction, message: String?, status: HTTPResponse.Status) throws -> Response {
-        try keyActionPage(context, id: key.id, name: key.name, masked: "\(key.prefix)…\(key.last4)", mode: key.mode, lastUsed: key.lastUsedAt,
-                          action: action, actionURL: "/cabinet/keys/\(key.id)/\(action.rawValue)", message: message, status: status)
+    func keyActionPage(
+        _ context: CabinetContext,
+        _ key: SecretKeyInfo,
+        action: KeyAction,
+        message: String?,
+        status: HTTPResponse.Status
+    ) throws -> Response {
+        try keyActionPage(
+            context,
+            id: key.id,
+            name: key.name,
+            masked: "\(key.prefix)…\(key.last4)",
+            mode: key.mode,
+            lastUsed: key.lastUsedAt,
+            action: action,
+            actionURL: "/cabinet/keys/\(key.id)/\(action.rawValue)",
+            message: message,
+            status: status
+        )
     }
 
     /// The confirmation page of rolling or revoking a key (secret or payment key).
-    func keyActionPage(_ context: CabinetContext, id: String, name: String, masked: String, mode: Mode, lastUsed: Date?, action: KeyAction,
-                       actionURL: String, message: String?, status: HTTPResponse.Status) throws -> Response {
+    func keyActionPage(
+        _ context: CabinetContext,
+        id: String,
+        name: String,
+        masked: String,
+        mode: Mode,
+        lastUsed: Date?,
+        action: KeyAction,
+        actionURL: String,
+        message: String?,
+        status: HTTPResponse.Status
+    ) throws -> Response {
         var view = CabinetPage(context, title: action == .roll ? "Roll \(name)" : "Revoke \(name)", message: message)
         view.keyAction = KeyActionView(
-            id: id, name: name, masked: masked, mode: mode.rawValue, lastUsed: lastUsed.map(CabinetDates.minute) ?? "never",
-            isRoll: action == .roll, needsCode: action == .roll && mode == .live, actionURL: actionURL,
-            overlaps: Self.overlapChoices.map { OverlapOption(seconds: $0.seconds, label: $0.label, chosen: $0.seconds == 86400) })
+            id: id,
+            name: name,
+            masked: masked,
+            mode: mode.rawValue,
+            lastUsed: lastUsed.map(CabinetDates.minute) ?? "never",
+            isRoll: action == .roll,
+            needsCode: action == .roll && mode == .live,
+            actionURL: actionURL,
+            overlaps: Self.overlapChoices.map { OverlapOption(seconds: $0.seconds, label: $0.label, chosen: $0.seconds == 86400) }
+        )
         return try page("key-action", view, status: status)
     }
 
@@ -117,7 +187,8 @@ extension CabinetController {
         }
         if mode == .live {
             do { try await services.accounts.verifySecondFactor(userID: principal.user.id, code: form["code"] ?? "") } catch let error as KeywardError
-                where [.invalidCode, .totpRequired].contains(error.code) {
+                where [.invalidCode, .totpRequired].contains(error.code)
+            {
                 return .failure(error)
             }
         }
@@ -133,10 +204,16 @@ extension CabinetController {
         let networks = list(form["allowed_ips"])
         let allowedIPs = networks.isEmpty ? nil : networks
         guard form["access"] == "restricted" else { return RequestedLimits(permissions: nil, allowedIPs: allowedIPs) }
-        let chosen = form.filter { $0.key.hasPrefix("permission.") && $0.value == "on" }.map { String($0.key.dropFirst("permission.".count)) }
+        let chosen =
+            form.filter { $0.key.hasPrefix("permission.") && $0.value == "on" }.map { String($0.key.dropFirst("permission.".count)) }
             + list(form["scopes"])
         guard !chosen.isEmpty else {
-            throw KeywardError(.invalidInput, .invalidPermissions, "Choose at least one permission or API scope, or make the key unrestricted.", field: "permissions")
+            throw KeywardError(
+                .invalidInput,
+                .invalidPermissions,
+                "Choose at least one permission or API scope, or make the key unrestricted.",
+                field: "permissions"
+            )
         }
         return RequestedLimits(permissions: chosen, allowedIPs: allowedIPs)
     }
@@ -147,7 +224,6 @@ extension CabinetController {
         let from = limits.allowedIPs.isEmpty ? "from anywhere" : "from " + limits.allowedIPs.map(\.description).joined(separator: ", ")
         return "\(what); \(from)"
     }
-
 
     static func mode(_ text: String?) throws -> Mode {
         guard let text else { return .test }

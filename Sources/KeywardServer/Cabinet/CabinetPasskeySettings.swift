@@ -13,11 +13,24 @@ extension CabinetController {
                 throw KeywardError(.forbidden, .ownerRequired, "Only an owner may change whether passkeys are required.")
             }
             let required = context.form["passkeys_required"] == "on"
-            _ = try await services.merchantSettings.update(merchantID: principal.merchant.id, rotationDays: nil, allowedIPs: nil, passkeysRequired: required)
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor,
-                               action: required ? "cabinet: require passkeys for live roles" : "cabinet: stop requiring passkeys", targetID: nil)
-            return try await settingsPage(context, message: nil, notice: required ? "Passkeys are now required for roles that can see live keys." : "Passkeys are no longer required.",
-                                          status: .ok)
+            _ = try await services.merchantSettings.update(
+                merchantID: principal.merchant.id,
+                rotationDays: nil,
+                allowedIPs: nil,
+                passkeysRequired: required
+            )
+            await recordChange(
+                merchantID: principal.merchant.id,
+                actor: principal.auditActor,
+                action: required ? "cabinet: require passkeys for live roles" : "cabinet: stop requiring passkeys",
+                targetID: nil
+            )
+            return try await settingsPage(
+                context,
+                message: nil,
+                notice: required ? "Passkeys are now required for roles that can see live keys." : "Passkeys are no longer required.",
+                status: .ok
+            )
         }
     }
 }

@@ -12,8 +12,12 @@ extension CabinetController {
             let principal = context.principal
             do {
                 let passkey = try await register(context)
-                await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: add passkey \(passkey.name)",
-                                   targetID: passkey.id)
+                await recordChange(
+                    merchantID: principal.merchant.id,
+                    actor: principal.auditActor,
+                    action: "cabinet: add passkey \(passkey.name)",
+                    targetID: passkey.id
+                )
             } catch let error as KeywardError where error.kind != .unavailable {
                 return try await accountPage(context, message: error.message, notice: nil, status: Self.status(error))
             }
@@ -25,16 +29,24 @@ extension CabinetController {
             let id = context.parameters.get("id") ?? ""
             try await services.passkeys.remove(userID: principal.user.id, id: id)
             await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove passkey", targetID: id)
-            return try await secondFactorChanged(context, request: request, secondFactor: principal.session.secondFactor, to: "/cabinet/account?passkey=removed")
+            return try await secondFactorChanged(
+                context,
+                request: request,
+                secondFactor: principal.session.secondFactor,
+                to: "/cabinet/account?passkey=removed"
+            )
         }
         cabinet.post("2fa/passkey", .secondFactorStep) { request, context -> Response in
             let principal = context.principal
             do {
                 let form = context.form
-                _ = try await services.passkeys.authenticate(userID: principal.user.id, credentialID: form["credential_id"] ?? "",
-                                                             clientDataJSON: try Self.binary(form, "client_data"),
-                                                             authenticatorData: try Self.binary(form, "authenticator_data"),
-                                                             signature: try Self.binary(form, "signature"))
+                _ = try await services.passkeys.authenticate(
+                    userID: principal.user.id,
+                    credentialID: form["credential_id"] ?? "",
+                    clientDataJSON: try Self.binary(form, "client_data"),
+                    authenticatorData: try Self.binary(form, "authenticator_data"),
+                    signature: try Self.binary(form, "signature")
+                )
             } catch let error as KeywardError where error.kind != .unavailable {
                 if error.code == .webauthnSignCount { try await recordPossibleClone(context) }
                 return try await secondFactorPage(context, message: error.message, status: .unauthorized)
@@ -46,7 +58,8 @@ extension CabinetController {
         cabinet.post("2fa/passkey/register", .secondFactorStep) { request, context -> Response in
             let principal = context.principal
             guard try await services.passkeys.required(role: principal.role, merchantID: principal.merchant.id),
-                  !(try await services.passkeys.hasPasskey(userID: principal.user.id)) else {
+                !(try await services.passkeys.hasPasskey(userID: principal.user.id))
+            else {
                 throw KeywardError(.forbidden, .passkeyEnrolmentClosed, "Add passkeys from your account page once signed in.")
             }
             do {
@@ -54,8 +67,12 @@ extension CabinetController {
                     try await services.accounts.verifySecondFactor(userID: principal.user.id, code: context.form["code"] ?? "")
                 }
                 let passkey = try await register(context)
-                await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: add passkey \(passkey.name)",
-                                   targetID: passkey.id)
+                await recordChange(
+                    merchantID: principal.merchant.id,
+                    actor: principal.auditActor,
+                    action: "cabinet: add passkey \(passkey.name)",
+                    targetID: passkey.id
+                )
             } catch let error as KeywardError where error.kind != .unavailable {
                 return try await secondFactorPage(context, message: error.message, status: Self.status(error))
             }
@@ -66,17 +83,24 @@ extension CabinetController {
     /// Verifies and stores the passkey the posted form carries.
     func register(_ context: CabinetContext) async throws -> PasskeyInfo {
         let form = context.form
-        return try await services.passkeys.register(userID: context.principal.user.id, name: form["name"] ?? "",
-                                                    clientDataJSON: try Self.binary(form, "client_data"),
-                                                    attestationObject: try Self.binary(form, "attestation_object"))
+        return try await services.passkeys.register(
+            userID: context.principal.user.id,
+            name: form["name"] ?? "",
+            clientDataJSON: try Self.binary(form, "client_data"),
+            attestationObject: try Self.binary(form, "attestation_object")
+        )
     }
 
     /// The second factor changed: every other session of the account ends, this one starts anew.
     func secondFactorChanged(_ context: CabinetContext, request: Request, secondFactor: Bool, to location: String) async throws -> Response {
         let principal = context.principal
         try await services.cabinetSessions.endAll(userID: principal.user.id)
-        let (token, _) = try await services.cabinetSessions.create(userID: principal.user.id, merchantID: principal.merchant.id, secondFactor: secondFactor,
-                                                                   origin: Self.origin(request, context.clientAddressText))
+        let (token, _) = try await services.cabinetSessions.create(
+            userID: principal.user.id,
+            merchantID: principal.merchant.id,
+            secondFactor: secondFactor,
+            origin: Self.origin(request, context.clientAddressText)
+        )
         var response = Response.redirect(to: location, type: .normal)
         response.setCookie(CabinetCookies.make(CabinetCookies.session, token, maxAge: Int(CabinetSessions.absoluteLifetime)))
         return response
@@ -86,9 +110,13 @@ extension CabinetController {
     func recordPossibleClone(_ context: CabinetContext) async throws {
         let principal = context.principal
         for merchantID in try await services.team.merchants(userID: principal.user.id) {
-            await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: principal.user.id, address: context.clientAddressText),
-                               action: "cabinet: passkey counter did not advance (possibly cloned authenticator)", targetID: principal.user.id,
-                               outcome: "passkey_cloned")
+            await recordChange(
+                merchantID: merchantID,
+                actor: AuditActor(type: "user", id: principal.user.id, address: context.clientAddressText),
+                action: "cabinet: passkey counter did not advance (possibly cloned authenticator)",
+                targetID: principal.user.id,
+                outcome: "passkey_cloned"
+            )
         }
     }
 
@@ -132,8 +160,13 @@ extension CabinetController {
     func passkeySection(_ principal: CabinetPrincipal) async throws -> PasskeyView {
         var view = PasskeyView()
         view.rows = try await services.passkeys.list(userID: principal.user.id).map {
-            PasskeyRow(id: $0.id, name: $0.name, algorithm: $0.algorithm, created: CabinetDates.minute($0.createdAt),
-                       lastUsed: $0.lastUsedAt.map(CabinetDates.minute) ?? "never")
+            PasskeyRow(
+                id: $0.id,
+                name: $0.name,
+                algorithm: $0.algorithm,
+                created: CabinetDates.minute($0.createdAt),
+                lastUsed: $0.lastUsedAt.map(CabinetDates.minute) ?? "never"
+            )
         }
         if view.rows.count < PasskeyService.maximumPerUser {
             view.registrationOptions = try await services.passkeys.registrationOptions(user: principal.user)
@@ -161,8 +194,10 @@ extension CabinetController {
 }
 
 extension CabinetTemplates {
-    static let passkeyTemplates: [(String, String)] = [("second-factor-passkey", secondFactorPasskey), ("account-passkeys", accountPasskeys),
-                                                                  ("settings-passkeys", settingsPasskeys)]
+    static let passkeyTemplates: [(String, String)] = [
+        ("second-factor-passkey", secondFactorPasskey), ("account-passkeys", accountPasskeys),
+        ("settings-passkeys", settingsPasskeys),
+    ]
 
     static let secondFactorPasskey = """
         {{> head}}

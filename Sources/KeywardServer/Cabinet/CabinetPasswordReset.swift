@@ -22,16 +22,26 @@ extension CabinetController {
                 let logger = services.logger
                 Task {
                     do {
-                        try await mailer.send(to: email, subject: "Reset your Keyward password",
-                                              body: "Someone (hopefully you) asked to reset your Keyward password.\n\nChoose a new one within an hour (the link works once):\n\(url)\n\nIf it was not you, ignore this mail; your password stays as it is.\n")
+                        try await mailer.send(
+                            to: email,
+                            subject: "Reset your Keyward password",
+                            body:
+                                "Someone (hopefully you) asked to reset your Keyward password.\n\nChoose a new one within an hour (the link works once):\n\(url)\n\nIf it was not you, ignore this mail; your password stays as it is.\n"
+                        )
                     } catch {
                         logger.warning("password reset mail failed", metadata: ["reason": "\(error)"])
                     }
                 }
             }
-            return try forgotPage(message: nil, notice: "If an account has this address, a link to reset its password is on its way (valid one hour).", status: .ok)
+            return try forgotPage(
+                message: nil,
+                notice: "If an account has this address, a link to reset its password is on its way (valid one hour).",
+                status: .ok
+            )
         }
-        cabinet.open("reset", method: .get) { request, _ in try resetPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok) }
+        cabinet.open("reset", method: .get) { request, _ in
+            try resetPage(token: request.uri.queryParameters["token"].map(String.init) ?? "", message: nil, status: .ok)
+        }
         cabinet.open("reset", method: .post) { request, _ -> Response in
             var request = request
             let form = try await CabinetForm.read(&request)
@@ -46,7 +56,12 @@ extension CabinetController {
                 return try resetPage(token: token, message: error.message, status: .badRequest)
             }
             for merchantID in try await services.team.merchants(userID: user.id) {
-                await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id), action: "cabinet: reset password", targetID: user.id)
+                await recordChange(
+                    merchantID: merchantID,
+                    actor: AuditActor(type: "user", id: user.id),
+                    action: "cabinet: reset password",
+                    targetID: user.id
+                )
             }
             return .redirect(to: "/cabinet/login", type: .normal)
         }

@@ -10,12 +10,24 @@ extension CabinetController {
         cabinet.post("settings/rate-limits", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
             let (principal, form) = (context.principal, context.form)
             guard let live = Int((form["live_quota"] ?? "").trimmingCharacters(in: .whitespaces)),
-                  let test = Int((form["test_quota"] ?? "").trimmingCharacters(in: .whitespaces)) else {
-                return try await settingsPage(context, message: "A rate limit is a number of requests a second (1 to 1,000,000).", notice: nil, status: .badRequest)
+                let test = Int((form["test_quota"] ?? "").trimmingCharacters(in: .whitespaces))
+            else {
+                return try await settingsPage(
+                    context,
+                    message: "A rate limit is a number of requests a second (1 to 1,000,000).",
+                    notice: nil,
+                    status: .badRequest
+                )
             }
             do {
                 for (mode, quota) in [(Mode.live, live), (.test, test)] {
-                    _ = try await services.rateLimits.set(merchantID: principal.merchant.id, mode: mode, subject: "merchant", quota: quota, windowSeconds: 1)
+                    _ = try await services.rateLimits.set(
+                        merchantID: principal.merchant.id,
+                        mode: mode,
+                        subject: "merchant",
+                        quota: quota,
+                        windowSeconds: 1
+                    )
                 }
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
@@ -27,27 +39,42 @@ extension CabinetController {
             let (principal, form) = (context.principal, context.form)
             let subject = (form["subject"] ?? "").trimmingCharacters(in: .whitespaces)
             guard let mode = form["mode"].flatMap(Mode.init(rawValue:)), let quota = Int((form["quota"] ?? "").trimmingCharacters(in: .whitespaces)),
-                  !subject.isEmpty, subject != "merchant" else {
-                return try await settingsPage(context, message: "Give a credential id, its mode and a number of requests a second.", notice: nil, status: .badRequest)
+                !subject.isEmpty, subject != "merchant"
+            else {
+                return try await settingsPage(
+                    context,
+                    message: "Give a credential id, its mode and a number of requests a second.",
+                    notice: nil,
+                    status: .badRequest
+                )
             }
             do {
                 _ = try await services.rateLimits.set(merchantID: principal.merchant.id, mode: mode, subject: subject, quota: quota, windowSeconds: 1)
             } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .notFound {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set a credential's rate limit",
-                               targetID: subject)
+            await recordChange(
+                merchantID: principal.merchant.id,
+                actor: principal.auditActor,
+                action: "cabinet: set a credential's rate limit",
+                targetID: subject
+            )
             return try await settingsPage(context, message: nil, notice: "Limit of \(subject) saved.", status: .ok)
         }
         cabinet.post("settings/rate-limits/remove", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
             let (principal, form) = (context.principal, context.form)
             let subject = form["subject"] ?? ""
             guard let mode = form["mode"].flatMap(Mode.init(rawValue:)), subject != "merchant",
-                  try await services.rateLimits.remove(merchantID: principal.merchant.id, mode: mode, subject: subject) else {
+                try await services.rateLimits.remove(merchantID: principal.merchant.id, mode: mode, subject: subject)
+            else {
                 return try await settingsPage(context, message: "That credential has no limit of its own.", notice: nil, status: .badRequest)
             }
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove a credential's rate limit",
-                               targetID: subject)
+            await recordChange(
+                merchantID: principal.merchant.id,
+                actor: principal.auditActor,
+                action: "cabinet: remove a credential's rate limit",
+                targetID: subject
+            )
             return try await settingsPage(context, message: nil, notice: "Limit of \(subject) removed.", status: .ok)
         }
     }

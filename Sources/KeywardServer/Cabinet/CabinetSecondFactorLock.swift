@@ -12,17 +12,26 @@ extension CabinetController {
         if lockout.justLocked {
             let address = context.clientAddressText
             for merchantID in try await services.team.merchants(userID: principal.user.id) {
-                await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: principal.user.id, address: address),
-                                   action: "cabinet: second factor locked after wrong codes", targetID: principal.user.id, outcome: "second_factor_locked")
+                await recordChange(
+                    merchantID: merchantID,
+                    actor: AuditActor(type: "user", id: principal.user.id, address: address),
+                    action: "cabinet: second factor locked after wrong codes",
+                    targetID: principal.user.id,
+                    outcome: "second_factor_locked"
+                )
             }
             if let mailer {
-                let body = "Five wrong two-factor codes were entered for your Keyward account (\(principal.user.email)), the last from \(address).\n\n"
+                let body =
+                    "Five wrong two-factor codes were entered for your Keyward account (\(principal.user.email)), the last from \(address).\n\n"
                     + "Two-factor sign-in is locked until \(ISO8601DateFormatter().string(from: lockout.until)) and that session was ended.\n"
                     + "If this was not you, someone knows your password: change it now.\n"
                 do {
                     try await mailer.send(to: principal.user.email, subject: "Keyward: two-factor sign-in locked", body: body)
                 } catch {
-                    services.logger.warning("second-factor lock mail failed", metadata: ["user": "\(principal.user.id)", "reason": "\(type(of: error))"])
+                    services.logger.warning(
+                        "second-factor lock mail failed",
+                        metadata: ["user": "\(principal.user.id)", "reason": "\(type(of: error))"]
+                    )
                 }
             }
         }

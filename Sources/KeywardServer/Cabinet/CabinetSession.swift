@@ -37,15 +37,21 @@ struct CabinetSessionMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let token = request.cookies[CabinetCookies.session]?.value, let session = try await sessions.lookup(token: token),
-              let role = try await team.membership(userID: session.userID, merchantID: session.merchantID) else {
+            let role = try await team.membership(userID: session.userID, merchantID: session.merchantID)
+        else {
             return try await next(request, context)
         }
         var context = context
         // Only while the second factor is owed does it matter (one indexed look-up, then never again this session).
         let hasPasskey = session.secondFactor ? false : try await passkeys.hasPasskey(userID: session.userID)
-        context.cabinet = CabinetPrincipal(token: token, session: session, user: try await accounts.get(id: session.userID), role: role,
-                                           merchant: try await merchants.get(id: session.merchantID),
-                                           hasPasskey: hasPasskey)
+        context.cabinet = CabinetPrincipal(
+            token: token,
+            session: session,
+            user: try await accounts.get(id: session.userID),
+            role: role,
+            merchant: try await merchants.get(id: session.merchantID),
+            hasPasskey: hasPasskey
+        )
         return try await next(request, context)
     }
 }

@@ -16,17 +16,31 @@ extension CabinetController {
             let networks = (form["allowed_ips"] ?? "").split(whereSeparator: { $0.isNewline || $0 == "," })
                 .map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard let days = Int((form["rotation_days"] ?? "").trimmingCharacters(in: .whitespaces)) else {
-                return try await settingsPage(context, message: "The rotation period is a number of days (7 to 730).", notice: nil, status: .badRequest)
+                return try await settingsPage(
+                    context,
+                    message: "The rotation period is a number of days (7 to 730).",
+                    notice: nil,
+                    status: .badRequest
+                )
             }
             // Absent from an older form: left as it is.
             let graceText = form["leaked_test_key_grace_seconds"].map { $0.trimmingCharacters(in: .whitespaces) }
             let grace = graceText.flatMap { $0.isEmpty ? 0 : Int($0) }
             if graceText != nil, grace == nil {
-                return try await settingsPage(context, message: "The overlap of a leaked test key is a number of seconds (0 to 3600).", notice: nil, status: .badRequest)
+                return try await settingsPage(
+                    context,
+                    message: "The overlap of a leaked test key is a number of seconds (0 to 3600).",
+                    notice: nil,
+                    status: .badRequest
+                )
             }
             do {
-                _ = try await services.merchantSettings.update(merchantID: principal.merchant.id, rotationDays: days, allowedIPs: networks,
-                                                               leakedTestKeyGraceSeconds: grace)
+                _ = try await services.merchantSettings.update(
+                    merchantID: principal.merchant.id,
+                    rotationDays: days,
+                    allowedIPs: networks,
+                    leakedTestKeyGraceSeconds: grace
+                )
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
@@ -35,15 +49,24 @@ extension CabinetController {
         }
         cabinet.post("settings/webhook", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
             let (principal, form) = (context.principal, context.form)
-            let endpoint: WebhookEndpointInfo, secret: String
+            let endpoint: WebhookEndpointInfo
+            let secret: String
             do {
-                (endpoint, secret) = try await services.webhooks.setEndpoint(merchantID: principal.merchant.id, url: (form["url"] ?? "").trimmingCharacters(in: .whitespaces))
+                (endpoint, secret) = try await services.webhooks.setEndpoint(
+                    merchantID: principal.merchant.id,
+                    url: (form["url"] ?? "").trimmingCharacters(in: .whitespaces)
+                )
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
             await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set webhook", targetID: endpoint.id)
-            return try await settingsPage(context, message: nil, notice: "Webhook saved. Verify deliveries with the signing secret below.", status: .ok,
-                                          webhookSecret: secret)
+            return try await settingsPage(
+                context,
+                message: nil,
+                notice: "Webhook saved. Verify deliveries with the signing secret below.",
+                status: .ok,
+                webhookSecret: secret
+            )
         }
         addPasskeySettingRoutes(to: cabinet)
         cabinet.post("settings/webhook/delete", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
@@ -54,8 +77,13 @@ extension CabinetController {
         }
     }
 
-    func settingsPage(_ context: CabinetContext, message: String?, notice: String?, status: HTTPResponse.Status,
-                      webhookSecret: String? = nil) async throws -> Response {
+    func settingsPage(
+        _ context: CabinetContext,
+        message: String?,
+        notice: String?,
+        status: HTTPResponse.Status,
+        webhookSecret: String? = nil
+    ) async throws -> Response {
         let principal = context.principal
         let settings = try await services.merchantSettings.get(merchantID: principal.merchant.id)
         let limits = try await services.rateLimits.list(merchantID: principal.merchant.id)
@@ -64,11 +92,16 @@ extension CabinetController {
         }
         var view = CabinetPage(context, title: "Settings", message: message)
         view.notice = notice
-        view.settings = SettingsView(rotationDays: settings.rotationDays, allowedIPs: settings.allowedIPs.map(\.description).joined(separator: "\n"),
-                                     leakedTestKeyGraceSeconds: settings.leakedTestKeyGraceSeconds,
-                                     webhookURL: try await services.webhooks.endpoint(merchantID: principal.merchant.id)?.url,
-                                     webhookSecret: webhookSecret, liveQuota: merchantQuota(.live), testQuota: merchantQuota(.test),
-                                     credentialLimitRowsHTML: Self.credentialLimitRows(limits.filter { $0.subject != "merchant" }, csrf: view.csrf))
+        view.settings = SettingsView(
+            rotationDays: settings.rotationDays,
+            allowedIPs: settings.allowedIPs.map(\.description).joined(separator: "\n"),
+            leakedTestKeyGraceSeconds: settings.leakedTestKeyGraceSeconds,
+            webhookURL: try await services.webhooks.endpoint(merchantID: principal.merchant.id)?.url,
+            webhookSecret: webhookSecret,
+            liveQuota: merchantQuota(.live),
+            testQuota: merchantQuota(.test),
+            credentialLimitRowsHTML: Self.credentialLimitRows(limits.filter { $0.subject != "merchant" }, csrf: view.csrf)
+        )
         view.settings?.passkeysRequired = settings.passkeysRequired
         view.settings?.ownerMayRequirePasskeys = principal.role == .builtIn(.owner)
         view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())

@@ -10,15 +10,22 @@ extension CabinetController {
         guard try await services.accounts.noteSignIn(userID: user.id, address: address) else { return }
         var liveMerchants: [String] = []
         for merchantID in try await services.team.merchants(userID: user.id) {
-            if try await services.team.membership(userID: user.id, merchantID: merchantID)?.requiresSecondFactor == true { liveMerchants.append(merchantID) }
+            if try await services.team.membership(userID: user.id, merchantID: merchantID)?.requiresSecondFactor == true {
+                liveMerchants.append(merchantID)
+            }
         }
         guard !liveMerchants.isEmpty else { return }
         for merchantID in liveMerchants {
-            await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: address),
-                               action: "cabinet: sign-in from a new address", targetID: user.id)
+            await recordChange(
+                merchantID: merchantID,
+                actor: AuditActor(type: "user", id: user.id, address: address),
+                action: "cabinet: sign-in from a new address",
+                targetID: user.id
+            )
         }
         guard let mailer else { return }
-        let body = "Your Keyward account (\(user.email)) was signed in to with its password from \(address), an address it had not used before, "
+        let body =
+            "Your Keyward account (\(user.email)) was signed in to with its password from \(address), an address it had not used before, "
             + "at \(ISO8601DateFormatter().string(from: services.clock.now())).\n\n"
             + "If this was you, nothing needs doing. If not, change your password now and sign out everywhere from your account page.\n"
         do {

@@ -23,23 +23,40 @@ extension CabinetController {
             let pair = try await services.heavyWork.run { try RSASigningKey.generate(bits: 2048) }
             let limits = try Self.requestedLimits(context.form)
             let added = try await audited(context, "generate store key", mode: mode, target: storeID) {
-                try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: pair.publicKey.spkiPEM,
-                                                  limits: limits, by: .member(principal.role))
+                try await services.stores.addKeys(
+                    merchantID: principal.merchant.id,
+                    mode: mode,
+                    storeID: storeID,
+                    pem: pair.publicKey.spkiPEM,
+                    limits: limits,
+                    by: .member(principal.role)
+                )
             }
             let store = try await services.stores.get(merchantID: principal.merchant.id, mode: mode, id: storeID)
             let index = added.first.map { String($0.keyIndex) } ?? "?"
-            return try credentialCreatedPage(context, mode: mode, title: "Key index \(index) of \(store.name)", secret: pair.pkcs8PEM, fileName: "\(store.externalID)-key-\(index).pem",
-                                             steps: "Configure this RSA private key in your \(store.dialect == .mypos ? "myPOS IPC" : "AliKassa") integration with \(store.dialect == .mypos ? "SID" : "account") \(store.externalID) and key index \(index). Keyward's answers are signed by the platform key of that index (its certificate: GET /v1/manage/stores/\(storeID)/keys/\(index)/platform-certificate).")
+            return try credentialCreatedPage(
+                context,
+                mode: mode,
+                title: "Key index \(index) of \(store.name)",
+                secret: pair.pkcs8PEM,
+                fileName: "\(store.externalID)-key-\(index).pem",
+                steps:
+                    "Configure this RSA private key in your \(store.dialect == .mypos ? "myPOS IPC" : "AliKassa") integration with \(store.dialect == .mypos ? "SID" : "account") \(store.externalID) and key index \(index). Keyward's answers are signed by the platform key of that index (its certificate: GET /v1/manage/stores/\(storeID)/keys/\(index)/platform-certificate)."
+            )
         }
         cabinet.get("credentials/stores/:id/keys/:index/platform-certificate", .needs(.read(.credentials))) { request, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
             let storeID = try context.parameters.require("id")
             let index = try Self.storeKeyIndex(context)
             let info = try await services.stores.key(merchantID: principal.merchant.id, mode: mode, storeID: storeID, keyIndex: index)
-            return Response(status: .ok, headers: [
-                .contentType: "application/x-pem-file", .cacheControl: "no-store",
-                .contentDisposition: "attachment; filename=\"keyward-platform-\(storeID)-\(index).pem\"",
-            ], body: .init(byteBuffer: ByteBuffer(string: info.platformCertificatePEM)))
+            return Response(
+                status: .ok,
+                headers: [
+                    .contentType: "application/x-pem-file", .cacheControl: "no-store",
+                    .contentDisposition: "attachment; filename=\"keyward-platform-\(storeID)-\(index).pem\"",
+                ],
+                body: .init(byteBuffer: ByteBuffer(string: info.platformCertificatePEM))
+            )
         }
         cabinet.get("credentials/stores/:id/keys/:index/revoke", .needs(.write(.credentials))) { request, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
@@ -65,8 +82,14 @@ extension CabinetController {
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             let storeID = form["store"] ?? ""
             return try await saveCredential("The public key", action: "save store key", anchor: "stores", context, mode) {
-                _ = try await services.stores.addKeys(merchantID: principal.merchant.id, mode: mode, storeID: storeID, pem: form["public_key"] ?? "",
-                                                 limits: try Self.requestedLimits(form), by: .member(principal.role))
+                _ = try await services.stores.addKeys(
+                    merchantID: principal.merchant.id,
+                    mode: mode,
+                    storeID: storeID,
+                    pem: form["public_key"] ?? "",
+                    limits: try Self.requestedLimits(form),
+                    by: .member(principal.role)
+                )
                 return storeID
             }
         }

@@ -14,8 +14,14 @@ extension CabinetController {
             view.roles = roles
             view.permissions = Permission.allCases.map(\.rawValue)
             view.members = try await services.team.members(merchantID: principal.merchant.id).map {
-                MemberRow(userID: $0.user.id, email: $0.user.email, role: $0.role.name, since: CabinetDates.day($0.since),
-                          csrf: view.csrf, roles: roles)
+                MemberRow(
+                    userID: $0.user.id,
+                    email: $0.user.email,
+                    role: $0.role.name,
+                    since: CabinetDates.day($0.since),
+                    csrf: view.csrf,
+                    roles: roles
+                )
             }
             view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
             return try page("team", view)
@@ -25,7 +31,12 @@ extension CabinetController {
             let role = try await services.team.role(merchantID: principal.merchant.id, value: form["role"] ?? "")
             try Self.mayGrant(role, principal)
             let invitation = try await services.team.invite(email: form["email"] ?? "", merchantID: principal.merchant.id, role: role)
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: invite member (\(role.name))", targetID: nil)
+            await recordChange(
+                merchantID: principal.merchant.id,
+                actor: principal.auditActor,
+                action: "cabinet: invite member (\(role.name))",
+                targetID: nil
+            )
             var view = CabinetPage(context, title: "Invitation ready")
             view.email = form["email"] ?? ""
             let link = "\(services.settings.publicBaseURL)/cabinet/invite?token=\(invitation.token)"
@@ -35,7 +46,8 @@ extension CabinetController {
                 return try page("invited", view, status: .created)
             }
             // With a relay the link goes to the invited address only: whoever invites never holds it.
-            let body = "\(principal.user.email) invited you to \(principal.merchant.name) on Keyward as \(role.name).\n\n"
+            let body =
+                "\(principal.user.email) invited you to \(principal.merchant.name) on Keyward as \(role.name).\n\n"
                 + "Accept within 7 days (the link works once):\n\(link)\n"
             do {
                 try await mailer.send(to: view.email, subject: "Join \(principal.merchant.name) on Keyward", body: body)
@@ -51,7 +63,12 @@ extension CabinetController {
             let chosen = form.keys.filter { $0.hasPrefix("permission.") }.map { String($0.dropFirst("permission.".count)) }
             try Self.mayGrant(.custom(id: "", name: "", permissions: Set(chosen.compactMap(Permission.init))), principal)
             let role = try await services.team.createRole(merchantID: principal.merchant.id, name: form["name"] ?? "", permissions: chosen)
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: create role \(role.name)", targetID: role.storedValue)
+            await recordChange(
+                merchantID: principal.merchant.id,
+                actor: principal.auditActor,
+                action: "cabinet: create role \(role.name)",
+                targetID: role.storedValue
+            )
             return .redirect(to: "/cabinet/team", type: .normal)
         }
         cabinet.post("team/:user/role", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
@@ -60,7 +77,12 @@ extension CabinetController {
             let role = try await services.team.role(merchantID: principal.merchant.id, value: form["role"] ?? "")
             try Self.mayGrant(role, principal)
             try await services.team.changeRole(merchantID: principal.merchant.id, userID: userID, to: role)
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: change role to \(role.name)", targetID: userID)
+            await recordChange(
+                merchantID: principal.merchant.id,
+                actor: principal.auditActor,
+                action: "cabinet: change role to \(role.name)",
+                targetID: userID
+            )
             return .redirect(to: "/cabinet/team", type: .normal)
         }
         cabinet.post("team/:user/remove", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
@@ -77,8 +99,14 @@ extension CabinetController {
             view.filter = filter ?? ""
             view.banner = try await banner(merchantID: principal.merchant.id, now: services.clock.now())
             view.entries = try await services.audit.list(merchantID: principal.merchant.id, action: filter, limit: 200).map {
-                AuditRowView(at: CabinetDates.minute($0.at), actor: "\($0.actorType) \($0.actorID)", address: $0.address ?? "",
-                             action: $0.action, target: $0.targetID ?? "", outcome: $0.outcome)
+                AuditRowView(
+                    at: CabinetDates.minute($0.at),
+                    actor: "\($0.actorType) \($0.actorID)",
+                    address: $0.address ?? "",
+                    action: $0.action,
+                    target: $0.targetID ?? "",
+                    outcome: $0.outcome
+                )
             }
             return try page("audit", view)
         }
@@ -88,7 +116,11 @@ extension CabinetController {
     static func mayGrant(_ role: MemberRole, _ principal: CabinetPrincipal) throws {
         let beyond = role.permissions.subtracting(principal.role.permissions)
         guard beyond.isEmpty else {
-            throw KeywardError(.forbidden, .insufficientPermissions, "You cannot grant \(beyond.map(\.rawValue).sorted().joined(separator: ", ")), which your role lacks.")
+            throw KeywardError(
+                .forbidden,
+                .insufficientPermissions,
+                "You cannot grant \(beyond.map(\.rawValue).sorted().joined(separator: ", ")), which your role lacks."
+            )
         }
     }
 
@@ -110,10 +142,21 @@ extension CabinetController {
             let signedIn = context.cabinet.flatMap { $0.owesSecondFactor ? nil : $0.user.id }
             do {
                 let (user, merchantID) = try await services.team.acceptInvitation(token: token, password: password, signedInUserID: signedIn)
-                await recordChange(merchantID: merchantID, actor: AuditActor(type: "user", id: user.id, address: context.clientAddressText),
-                                   action: "cabinet: accept invitation", targetID: user.id)
-            } catch let error as KeywardError where [.weakPassword, .invalidLink, .alreadyMember, .accountPending, .signInRequired].contains(error.code) {
-                return try await invitationPage(token: token, context, message: error.message, status: error.kind == .unauthenticated ? .unauthorized : .badRequest)
+                await recordChange(
+                    merchantID: merchantID,
+                    actor: AuditActor(type: "user", id: user.id, address: context.clientAddressText),
+                    action: "cabinet: accept invitation",
+                    targetID: user.id
+                )
+            } catch let error as KeywardError
+                where [.weakPassword, .invalidLink, .alreadyMember, .accountPending, .signInRequired].contains(error.code)
+            {
+                return try await invitationPage(
+                    token: token,
+                    context,
+                    message: error.message,
+                    status: error.kind == .unauthenticated ? .unauthorized : .badRequest
+                )
             }
             return .redirect(to: signedIn == nil ? "/cabinet/login" : "/cabinet", type: .normal)
         }
@@ -122,8 +165,13 @@ extension CabinetController {
     func invitationPage(token: String, _ context: KeywardRequestContext, message: String?, status: HTTPResponse.Status) async throws -> Response {
         let info = try? await services.team.invitation(token: token)
         let signedIn = context.cabinet.flatMap { $0.owesSecondFactor ? nil : $0.user }
-        return try anonymousFormPage("accept", title: "Join the team", message: message ?? (info == nil ? "This invitation is not valid: it was used already, has expired, or was mistyped. Ask for a new one." : nil),
-                                     status: info == nil && message == nil ? .badRequest : status) { view in
+        return try anonymousFormPage(
+            "accept",
+            title: "Join the team",
+            message: message
+                ?? (info == nil ? "This invitation is not valid: it was used already, has expired, or was mistyped. Ask for a new one." : nil),
+            status: info == nil && message == nil ? .badRequest : status
+        ) { view in
             view.secret = token
             view.invitation = info.map { InvitationView($0, signedIn: signedIn) }
         }
@@ -156,7 +204,10 @@ struct InvitationView: Sendable {
     }
 }
 
-struct RoleOption: Sendable { let value: String; let name: String }
+struct RoleOption: Sendable {
+    let value: String
+    let name: String
+}
 
 struct MemberRow: Sendable {
     let userID: String, email: String, role: String, since: String, csrf: String

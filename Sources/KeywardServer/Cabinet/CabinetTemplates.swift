@@ -9,12 +9,16 @@ enum CabinetTemplates {
         return library
     }
 
-    static let all: [(String, String)] = [("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
-                                          ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
-                                          ("setup", setup), ("keys", keys), ("key-created", keyCreated), ("key-action", keyAction), ("key-check", keyCheck), ("credential-created", credentialCreated), ("credential-revoke", credentialRevoke),
-                                          ("settings", settings), ("forgot", forgot), ("reset", reset), ("apple-pay-request", applePayRequest), ("channel", channelPage), ("new-channel", newChannel), ("account", account),
-                                          ("team", team), ("invited", invited), ("accept", accept), ("audit", audit),
-                                          ("certificates", certificatesPage), ("credential-limits", credentialLimits)]
+    static let all: [(String, String)] = [
+        ("head", head), ("foot", foot), ("login", login), ("second-factor", secondFactor),
+        ("enrol", enrol), ("recovery-codes", recoveryCodes), ("overview", overview), ("error", error),
+        ("setup", setup), ("keys", keys), ("key-created", keyCreated), ("key-action", keyAction), ("key-check", keyCheck),
+        ("credential-created", credentialCreated), ("credential-revoke", credentialRevoke),
+        ("settings", settings), ("forgot", forgot), ("reset", reset), ("apple-pay-request", applePayRequest), ("channel", channelPage),
+        ("new-channel", newChannel), ("account", account),
+        ("team", team), ("invited", invited), ("accept", accept), ("audit", audit),
+        ("certificates", certificatesPage), ("credential-limits", credentialLimits),
+    ]
 
     static let head = """
         <!doctype html>

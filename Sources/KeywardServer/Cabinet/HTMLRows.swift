@@ -28,7 +28,8 @@ extension KeyRow {
         var row = "<tr><td>\(e(name))"
         if stale { row += " <strong>(rotate: older than \(rotationDays) days)</strong>" }
         row += "<br><small>\(e(scope))</small>"
-        row += "</td><td><code>\(e(prefix))…\(e(last4))</code></td><td>\(e(status))</td><td>\(e(created))</td><td>\(e(lastUsed))</td><td>\(e(expires))</td><td>"
+        row +=
+            "</td><td><code>\(e(prefix))…\(e(last4))</code></td><td>\(e(status))</td><td>\(e(created))</td><td>\(e(lastUsed))</td><td>\(e(expires))</td><td>"
         let query = "?mode=\(e(mode))"
         if rollable {
             row += "<a href=\"/cabinet/keys/\(e(id))/roll\(query)\">Roll<span class=\"visually-hidden\"> \(e(name))</span></a> "
@@ -51,7 +52,8 @@ extension CertificateRow {
 extension ExpiryTimeline.Bar {
     var html: String {
         let e = HTML.escape
-        return "<rect x=\"0\" y=\"\(y)\" width=\"\(width)\" height=\"14\" rx=\"3\" fill=\"\(e(color))\"><title>\(e(name)): \(e(status)), \(daysLeft) days left</title></rect>"
+        return
+            "<rect x=\"0\" y=\"\(y)\" width=\"\(width)\" height=\"14\" rx=\"3\" fill=\"\(e(color))\"><title>\(e(name)): \(e(status)), \(daysLeft) days left</title></rect>"
             + "<text x=\"\(labelX)\" y=\"\(textY)\" font-size=\"12\" fill=\"currentColor\">\(e(name))</text>\n"
     }
 }

@@ -48,7 +48,8 @@ enum PasskeyScript {
     static let hash = "sha256-" + Data(SHA256.hash(data: Array(source.utf8))).base64EncodedString()
 
     /// The cabinet's policy plus this one script.
-    static let contentSecurityPolicy = "default-src 'none'; script-src '\(hash)'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
+    static let contentSecurityPolicy =
+        "default-src 'none'; script-src '\(hash)'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"
 
     /// Lets a page that embeds the script run it (and nothing else).
     static func allow(_ response: Response) -> Response {

@@ -19,7 +19,9 @@ struct AllianceController {
         gateway.post("authorize_virtual_device") { request, context in
             try Self.checkAPIVersion(request)
             let body = try await JSONBody.decode(AuthorizeDeviceBody.self, from: request)
-            let issued = try await rateLimits.authenticate(context) { try await sessions.authorize(serviceCode: body.serviceCode, clientAddress: context.clientAddress) }
+            let issued = try await rateLimits.authenticate(context) {
+                try await sessions.authorize(serviceCode: body.serviceCode, clientAddress: context.clientAddress)
+            }
             var json = FlatJSON()
             json.add("jwe", issued.jwe)
             return json.response()
@@ -28,9 +30,11 @@ struct AllianceController {
             gateway.on("**", method: method) { request, context in
                 try Self.checkAPIVersion(request)
                 let session = try await rateLimits.authenticate(context) {
-                    try await sessions.authenticate(deviceID: request.headers[.allianceDeviceID] ?? "",
-                                                    refreshToken: request.headers[.allianceRefreshToken] ?? "",
-                                                    clientAddress: context.clientAddress)
+                    try await sessions.authenticate(
+                        deviceID: request.headers[.allianceDeviceID] ?? "",
+                        refreshToken: request.headers[.allianceRefreshToken] ?? "",
+                        clientAddress: context.clientAddress
+                    )
                 }
                 var context = context
                 context.key = session.principal
@@ -58,7 +62,11 @@ struct AllianceController {
             do {
                 plaintext = try JWE.decrypt(String(buffer: body), with: session.serverKey).plaintext
             } catch {
-                throw KeywardError(.invalidInput, error.code, "The text/plain body must be a JWE encrypted to this session's serverPublic: \(error.message)")
+                throw KeywardError(
+                    .invalidInput,
+                    error.code,
+                    "The text/plain body must be a JWE encrypted to this session's serverPublic: \(error.message)"
+                )
             }
             var head = request.head
             head.headerFields[.contentType] = "application/json"
@@ -112,7 +120,11 @@ struct CipherHelperController {
                     let now = clock.now()
                     let keys = try await jweKeys.list(merchantID: key.merchantID, mode: .test).filter { $0.status(at: now).isUsable }
                     guard let chosen = kid.map({ kid in keys.first { $0.kid == kid } }) ?? keys.first else {
-                        throw KeywardError(.notFound, .resourceMissing, "No active test JWK\(kid.map { " with kid '\($0.prefix(64))'" } ?? ""); send a public JWK in the body.")
+                        throw KeywardError(
+                            .notFound,
+                            .resourceMissing,
+                            "No active test JWK\(kid.map { " with kid '\($0.prefix(64))'" } ?? ""); send a public JWK in the body."
+                        )
                     }
                     recipient = try JWK.parse(chosen.publicJWK)
                 }

@@ -9,8 +9,11 @@ struct GatewayController {
     func addRoutes(to group: RouterGroup<KeywardRequestContext>, table: RouteTable) {
         // POST too: signed schemes (myPOS forms, AliKassa bodies) are posts.
         for method in [HTTPRequest.Method.get, .post] {
-            table.record(method: method.rawValue, path: "/v1/auth/test",
-                         requirement: "any verified credential (secret key, RFC 9421 signature, store signature, device session)")
+            table.record(
+                method: method.rawValue,
+                path: "/v1/auth/test",
+                requirement: "any verified credential (secret key, RFC 9421 signature, store signature, device session)"
+            )
             group.on("auth/test", method: method) { _, context in
                 let key = try context.requireKey()
                 var json = FlatJSON()

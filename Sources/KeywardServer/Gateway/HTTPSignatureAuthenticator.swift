@@ -19,8 +19,14 @@ struct HTTPSignatureAuthenticator: Sendable {
     /// still be forwarded) and compared with its `Content-Digest`.
     func authenticate(_ request: inout Request, clientAddress: [UInt8]?) async throws -> AuthenticatedKey {
         let fields = request.headers.map { (name: $0.name.rawName, value: $0.value) }
-        let view = HTTPRequestView(method: request.method.rawValue, scheme: scheme, authority: request.head.authority ?? "",
-                                   path: request.uri.path, query: request.uri.query, fields: fields)
+        let view = HTTPRequestView(
+            method: request.method.rawValue,
+            scheme: scheme,
+            authority: request.head.authority ?? "",
+            path: request.uri.path,
+            query: request.uri.query,
+            fields: fields
+        )
         // Parse once, resolve the key the signature names (an async lookup), then check everything else purely.
         let headers: NativeSignature.Headers
         switch NativeSignature.parse(view) {
@@ -31,7 +37,8 @@ struct HTTPSignatureAuthenticator: Sendable {
         let resolved = try await storage { try await keyID.asyncMap { try await signingKeys.resolve(id: $0) } ?? nil }
         let now = Int(clock.now().timeIntervalSince1970)
         let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
-        let result = NativeSignature.verifyHeaders(request: view, headers: headers, expectsBody: (declaredLength ?? 0) > 0, now: now, policy: policy) { id in
+        let result = NativeSignature.verifyHeaders(request: view, headers: headers, expectsBody: (declaredLength ?? 0) > 0, now: now, policy: policy)
+        { id in
             id == resolved?.owner.id ? resolved?.key : nil
         }
         if case .success = result {
@@ -56,9 +63,19 @@ struct HTTPSignatureAuthenticator: Sendable {
                 throw KeywardError(.unauthenticated, .unknownKeyIndex, "The signing key is unknown or revoked.")
             }
             let owner = resolved.owner
-            let principal = AuthenticatedKey(keyID: owner.id, merchantID: owner.merchantID, mid: resolved.mid, mode: owner.mode,
-                                             permissions: owner.limits.permissions, allowedIPs: owner.limits.allowedIPs, expiresAt: owner.limits.expiresAt,
-                                             revokedAt: nil, replacedBy: nil, scheme: .httpSignature, merchantAllowedIPs: resolved.merchantAllowedIPs)
+            let principal = AuthenticatedKey(
+                keyID: owner.id,
+                merchantID: owner.merchantID,
+                mid: resolved.mid,
+                mode: owner.mode,
+                permissions: owner.limits.permissions,
+                allowedIPs: owner.limits.allowedIPs,
+                expiresAt: owner.limits.expiresAt,
+                revokedAt: nil,
+                replacedBy: nil,
+                scheme: .httpSignature,
+                merchantAllowedIPs: resolved.merchantAllowedIPs
+            )
             if let expiresAt = principal.expiresAt, expiresAt <= clock.now() {
                 throw KeywardError(.unauthenticated, .keyExpired, "Signing key \(owner.id) expired at \(expiresAt.formatted(.iso8601)).")
             }

@@ -38,7 +38,8 @@ struct MyPOSController {
                 ("Status", "0"), ("StatusMsg", "Signature verified; no upstream API is configured"),
                 ("SID", verified.store.externalID), ("KeyIndex", String(verified.key.info.keyIndex)), ("Mode", verified.store.mode.rawValue),
             ]
-            return try wantsJSON ? Self.jsonAnswer(.object(fields.map { .init($0.name, .string($0.value)) }), key: verified.key, status: .ok, headers: [:])
+            return try wantsJSON
+                ? Self.jsonAnswer(.object(fields.map { .init($0.name, .string($0.value)) }), key: verified.key, status: .ok, headers: [:])
                 : Self.formAnswer(fields, key: verified.key, status: .ok, headers: [:])
         }
         let upstream = try await proxy.exchange(request, context: context, key: verified.principal)
@@ -63,7 +64,12 @@ struct MyPOSController {
         return Response(status: status, headers: headers, body: .init(byteBuffer: body))
     }
 
-    static func formAnswer(_ fields: [(name: String, value: String)], key: ResolvedStoreKey, status: HTTPResponse.Status, headers: HTTPFields) throws -> Response {
+    static func formAnswer(
+        _ fields: [(name: String, value: String)],
+        key: ResolvedStoreKey,
+        status: HTTPResponse.Status,
+        headers: HTTPFields
+    ) throws -> Response {
         let signed = try MyPOSIPC.signed(fields, with: key.platformKey)
         var headers = headers
         headers[.contentType] = "application/x-www-form-urlencoded; charset=utf-8"

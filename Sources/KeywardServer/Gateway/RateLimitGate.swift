@@ -65,8 +65,12 @@ struct RateLimitGate: Sendable {
 
     /// The 429 answer: problem type `quota-exceeded` (IANA HTTP problem types), `Retry-After` in seconds.
     static func response(_ exceeded: RateLimitExceeded, requestID: String) -> Response {
-        var response = Problem.response(KeywardError(.unavailable, exceeded.code, exceeded.message), requestID: requestID,
-                                        type: "https://iana.org/assignments/http-problem-types#quota-exceeded", status: .tooManyRequests)
+        var response = Problem.response(
+            KeywardError(.unavailable, exceeded.code, exceeded.message),
+            requestID: requestID,
+            type: "https://iana.org/assignments/http-problem-types#quota-exceeded",
+            status: .tooManyRequests
+        )
         response.headers[.retryAfter] = String(exceeded.decision.resetSeconds)
         label(&response.headers, policies: exceeded.policies, decisions: [exceeded.decision])
         return response

@@ -32,8 +32,11 @@ struct SecretKeyAuthMiddleware: RouterMiddleware {
                 return (request, context, key)
             }
             if let deviceID = request.headers[.allianceDeviceID] {
-                let session = try await sessions.authenticate(deviceID: deviceID, refreshToken: request.headers[.allianceRefreshToken] ?? "",
-                                                              clientAddress: context.clientAddress)
+                let session = try await sessions.authenticate(
+                    deviceID: deviceID,
+                    refreshToken: request.headers[.allianceRefreshToken] ?? "",
+                    clientAddress: context.clientAddress
+                )
                 context.key = session.principal
                 context.session = session
                 return (request, context, session.principal)

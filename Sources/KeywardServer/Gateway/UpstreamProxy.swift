@@ -63,8 +63,11 @@ final class UpstreamProxy: Service, Sendable {
 
     func forward(_ request: Request, context: KeywardRequestContext, key: AuthenticatedKey) async throws -> Response {
         let upstream = try await exchange(request, context: context, key: key)
-        return Response(status: .init(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
-                        headers: Self.responseHeaders(upstream), body: ResponseBody(asyncSequence: upstream.body))
+        return Response(
+            status: .init(code: Int(upstream.status.code), reasonPhrase: upstream.status.reasonPhrase),
+            headers: Self.responseHeaders(upstream),
+            body: ResponseBody(asyncSequence: upstream.body)
+        )
     }
 
     /// Sends `request` upstream and returns the answer with its body not yet read.
@@ -80,8 +83,10 @@ final class UpstreamProxy: Service, Sendable {
         var outgoing = HTTPClientRequest(url: baseURL + request.uri.string)
         outgoing.method = HTTPMethod(rawValue: request.method.rawValue)
         // Headers the client named in `Connection` are hop-by-hop too (RFC 9110 §7.6.1).
-        let named = Set(request.headers[values: .connection].flatMap { $0.split(separator: ",") }
-            .map { Self.normalized($0.trimmingCharacters(in: .whitespaces)) })
+        let named = Set(
+            request.headers[values: .connection].flatMap { $0.split(separator: ",") }
+                .map { Self.normalized($0.trimmingCharacters(in: .whitespaces)) }
+        )
         for field in request.headers {
             let name = field.name.canonicalName
             if Self.hopByHop.contains(name) || named.contains(Self.normalized(name)) || Self.isReserved(name) { continue }

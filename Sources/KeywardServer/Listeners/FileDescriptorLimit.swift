@@ -1,3 +1,5 @@
+import Logging
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -5,7 +7,6 @@ import Musl
 #elseif canImport(Darwin)
 import Darwin
 #endif
-import Logging
 
 /// The process's open-file limit. Each connection is a descriptor, and the usual soft limit (1,024) is far
 /// below the connection caps: at that limit `accept` fails and NIO backs off, so a few hundred idle sockets
@@ -28,7 +29,9 @@ enum FileDescriptorLimit {
             if setrlimit(resource, &raised) == 0 { limit = raised }
         }
         if limit.rlim_cur < wanted {
-            logger.warning("Open-file limit is \(limit.rlim_cur), below the \(needed) the connection caps need (max_connections on both listeners, plus database and files): raise it (ulimit -n, LimitNOFILE) or lower max_connections")
+            logger.warning(
+                "Open-file limit is \(limit.rlim_cur), below the \(needed) the connection caps need (max_connections on both listeners, plus database and files): raise it (ulimit -n, LimitNOFILE) or lower max_connections"
+            )
         }
     }
 }

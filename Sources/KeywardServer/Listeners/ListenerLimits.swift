@@ -33,10 +33,16 @@ public func limitedHTTPServer(limits: ListenerLimits, tls: TLSConfiguration?, na
     let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
     let gate = ConnectionGate(limit: limits.maxConnections, listener: name, logger: logger)
     return HTTPServerBuilder { responder in
-        let configuration = HTTP1Channel.Configuration(additionalChannelHandlers: [RequestBoundaryHandler()],
-                                                       idleTimeout: TimeAmount(limits.idleTimeout))
-        return LimitedHTTPChannel(base: HTTP1Channel(responder: responder, configuration: configuration), sslContext: sslContext,
-                                  limits: limits, gate: gate)
+        let configuration = HTTP1Channel.Configuration(
+            additionalChannelHandlers: [RequestBoundaryHandler()],
+            idleTimeout: TimeAmount(limits.idleTimeout)
+        )
+        return LimitedHTTPChannel(
+            base: HTTP1Channel(responder: responder, configuration: configuration),
+            sslContext: sslContext,
+            limits: limits,
+            gate: gate
+        )
     }
 }
 
@@ -66,7 +72,10 @@ final class ConnectionGate: Sendable {
 
     /// Whether a new connection may be served; if so it counts until `release`.
     func admit() -> Bool {
-        enum Say { case nothing, full, recovered(Int) }
+        enum Say {
+            case nothing, full
+            case recovered(Int)
+        }
         let (admitted, say): (Bool, Say) = state.withLock { state in
             if state.open >= limit {
                 state.refusedSinceFull += 1
@@ -80,7 +89,9 @@ final class ConnectionGate: Sendable {
         switch say {
         case .nothing: break
         case .full:
-            logger.warning("\(listener) listener reached its connection limit (\(limit) open, max_connections): new connections are closed until some end")
+            logger.warning(
+                "\(listener) listener reached its connection limit (\(limit) open, max_connections): new connections are closed until some end"
+            )
         case .recovered(let refused):
             logger.notice("\(listener) listener is below its connection limit again; \(refused) connection(s) were refused meanwhile")
         }
@@ -115,8 +126,14 @@ struct LimitedHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             let socket = SocketCloser()
             try pipeline.addHandler(socket)
             if let sslContext { try pipeline.addHandler(NIOSSLServerHandler(context: sslContext)) }
-            try pipeline.addHandler(ConnectionDeadlineHandler(handshakeTimeout: sslContext == nil ? nil : TimeAmount(limits.tlsHandshakeTimeout),
-                                                              headerReadTimeout: TimeAmount(limits.headerReadTimeout), socket: socket, logger: logger))
+            try pipeline.addHandler(
+                ConnectionDeadlineHandler(
+                    handshakeTimeout: sslContext == nil ? nil : TimeAmount(limits.tlsHandshakeTimeout),
+                    headerReadTimeout: TimeAmount(limits.headerReadTimeout),
+                    socket: socket,
+                    logger: logger
+                )
+            )
         }.flatMap {
             base.setup(channel: channel, logger: logger)
         }

@@ -60,7 +60,9 @@ public struct SMTPMailer: Sendable {
             .connect(host: settings.host, port: settings.port) { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if settings.security == .tls {
-                        try channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(settings.host)))
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: tls, serverHostname: Self.sniName(settings.host))
+                        )
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
                     return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
@@ -74,13 +76,19 @@ public struct SMTPMailer: Sendable {
         defer { deadline.cancel() }
         do {
             try await converse(channel, tls: tls, to: recipient, subject: subject, body: body)
-        } catch where timedOut.load(ordering: .relaxed) {
+        } catch  where timedOut.load(ordering: .relaxed) {
             // Not the "I/O on closed channel" the deadline's close causes: say what happened.
             throw SMTPError(description: "the SMTP server did not finish within \(Self.timeout.nanoseconds / 1_000_000_000) s")
         }
     }
 
-    private func converse(_ channel: NIOAsyncChannel<SMTPReply, ByteBuffer>, tls: NIOSSLContext, to recipient: String, subject: String, body: String) async throws {
+    private func converse(
+        _ channel: NIOAsyncChannel<SMTPReply, ByteBuffer>,
+        tls: NIOSSLContext,
+        to recipient: String,
+        subject: String,
+        body: String
+    ) async throws {
         try await channel.executeThenClose { inbound, outbound in
             var replies = inbound.makeAsyncIterator()
             func expect(_ code: Int, after command: String?) async throws -> SMTPReply {
@@ -102,7 +110,10 @@ public struct SMTPMailer: Sendable {
                 // The TLS handler goes in front of the reply decoder; made on the channel's loop, where it lives.
                 let serverName = Self.sniName(settings.host)
                 try await channel.channel.eventLoop.submit {
-                    try channel.channel.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName), position: .first)
+                    try channel.channel.pipeline.syncOperations.addHandler(
+                        try NIOSSLClientHandler(context: tls, serverHostname: serverName),
+                        position: .first
+                    )
                 }.get()
                 hello = try await expect(250, after: "EHLO keyward")
             }

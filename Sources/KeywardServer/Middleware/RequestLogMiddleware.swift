@@ -31,11 +31,15 @@ struct RequestLogMiddleware: RouterMiddleware {
         response.headers[.keywardRequestID] = context.requestID
         let elapsed = ContinuousClock.now - start
         let level: Logger.Level = response.status.code >= 500 ? .error : .info
-        context.logger.log(level: level, "request", metadata: [
-            "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
-            "status": "\(response.status.code)",
-            "ms": "\(RequestIdentifier.milliseconds(elapsed))",
-        ])
+        context.logger.log(
+            level: level,
+            "request",
+            metadata: [
+                "method": "\(request.method.rawValue)", "path": "\(request.uri.path.prefix(200))",
+                "status": "\(response.status.code)",
+                "ms": "\(RequestIdentifier.milliseconds(elapsed))",
+            ]
+        )
         return response
     }
 }

@@ -111,7 +111,8 @@ struct CabinetRoutes {
     static func admit(_ request: inout Request, _ context: CabinetContext, _ access: CabinetAccess) async throws -> CabinetContext {
         var context = context
         let principal = context.principal
-        if case .secondFactorStep = access {} else if principal.owesSecondFactor {
+        if case .secondFactorStep = access {
+        } else if principal.owesSecondFactor {
             throw CabinetRedirect(to: principal.user.totpEnabled || principal.hasPasskey ? "/cabinet/2fa" : "/cabinet/2fa/setup")
         }
         if request.method == .post {

@@ -15,8 +15,10 @@ extension ManageRoutes {
     }
 
     /// `POST {collection}/:id/revoke`: revokes one of the caller's credentials and answers with it.
-    func revokeRoute<Resource: Encodable & Sendable>(_ collection: String,
-                                                     _ revoke: @escaping @Sendable (CredentialTarget) async throws -> Resource) {
+    func revokeRoute<Resource: Encodable & Sendable>(
+        _ collection: String,
+        _ revoke: @escaping @Sendable (CredentialTarget) async throws -> Resource
+    ) {
         post("\(collection)/:id/revoke", needs: .write(.credentials)) { request, context in
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
             let target = CredentialTarget(key: context.principal, id: try context.parameters.require("id"))
@@ -26,8 +28,10 @@ extension ManageRoutes {
 
     /// `POST {collection}/:id/roll`: replaces one of the caller's credentials, the old one working for
     /// `overlap_seconds`, and answers 201 with the replacement (and its secret, shown once).
-    func rollRoute<Resource: Encodable & Sendable>(_ collection: String,
-                                                   _ roll: @escaping @Sendable (CredentialTarget, _ overlapSeconds: Int?) async throws -> Resource) {
+    func rollRoute<Resource: Encodable & Sendable>(
+        _ collection: String,
+        _ roll: @escaping @Sendable (CredentialTarget, _ overlapSeconds: Int?) async throws -> Resource
+    ) {
         post("\(collection)/:id/roll", needs: .write(.credentials)) { request, context in
             let body = try await JSONBody.decode(RollBody.self, from: request)
             let target = CredentialTarget(key: context.principal, id: try context.parameters.require("id"))

@@ -53,7 +53,12 @@ struct ManageRoutes {
         on(path, method: .delete, needs: needs, use: handler)
     }
 
-    func on<Output: ResponseGenerator>(_ path: String, method: HTTPRequest.Method, needs: Authorization.Requirement, use handler: @escaping Handler<Output>) {
+    func on<Output: ResponseGenerator>(
+        _ path: String,
+        method: HTTPRequest.Method,
+        needs: Authorization.Requirement,
+        use handler: @escaping Handler<Output>
+    ) {
         table.record(method: method.rawValue, path: "\(prefix)/\(path)", requirement: needs.description)
         group.on(RouterPath(path), method: method) { request, context in
             try Authorization.authorize(needs, key: context.principal)

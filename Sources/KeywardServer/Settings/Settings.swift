@@ -142,7 +142,15 @@ public struct Settings: Sendable {
     /// The mail transport, when one is configured (host and sender set).
     public var smtp: SMTPSettings? {
         guard let host = smtpHost, let from = smtpFrom else { return nil }
-        return SMTPSettings(host: host, port: smtpPort, security: smtpSecurity, username: smtpUsername, password: smtpPassword, from: from, caBundle: smtpCABundle)
+        return SMTPSettings(
+            host: host,
+            port: smtpPort,
+            security: smtpSecurity,
+            username: smtpUsername,
+            password: smtpPassword,
+            from: from,
+            caBundle: smtpCABundle
+        )
     }
 
     /// The base of every link: `public_url`, or the first `hostname` (else localhost) on the HTTPS port.
@@ -162,8 +170,11 @@ public struct Settings: Sendable {
     /// Every name read must be in `Settings.table` (SettingsTable.swift); values come through swift-configuration
     /// (SettingsSources.swift) with the precedence flag > environment > file > the table's default.
     /// `accessReporter` sees every read (tests check that secret values reach it redacted).
-    public static func resolve(flags: [String: String], environment: [String: String],
-                               accessReporter: (any AccessReporter)? = nil) throws -> Settings {
+    public static func resolve(
+        flags: [String: String],
+        environment: [String: String],
+        accessReporter: (any AccessReporter)? = nil
+    ) throws -> Settings {
         let reader = try Settings.reader(flags: flags, environment: environment, accessReporter: accessReporter)
         func value(_ name: String) -> String? {
             assert(Settings.spec(name) != nil, "setting \(name) is missing from Settings.table")
@@ -188,13 +199,16 @@ public struct Settings: Sendable {
         if let text = value("public_url"), !text.isEmpty {
             let trimmed = text.hasSuffix("/") ? String(text.dropLast()) : text
             guard let url = URL(string: trimmed), url.scheme == "https", let host = url.host, !host.isEmpty, url.user == nil,
-                  url.query == nil, url.fragment == nil, url.path.isEmpty else {
+                url.query == nil, url.fragment == nil, url.path.isEmpty
+            else {
                 throw SettingsError("public_url must be an https:// origin such as https://keys.example.com (no path, query or credentials)")
             }
             settings.publicURL = trimmed
         }
         settings.trustedProxies = try list("trusted_proxy").map { text in
-            do { return try IPNetwork(parsing: text) } catch { throw SettingsError("trusted_proxy: \((error as? KeywardError)?.message ?? "invalid")") }
+            do { return try IPNetwork(parsing: text) } catch {
+                throw SettingsError("trusted_proxy: \((error as? KeywardError)?.message ?? "invalid")")
+            }
         }
         if let flag = value("insecure_http") {
             guard let parsed = parseBool(flag) else { throw SettingsError("insecure_http must be true or false") }
@@ -209,7 +223,9 @@ public struct Settings: Sendable {
         if let level = value("log_level") {
             // Unknown levels used to fall back to info silently; a typo now says so.
             let levels = ["trace", "debug", "info", "notice", "warning", "error", "critical"]
-            guard levels.contains(level.lowercased()) else { throw SettingsError("log_level must be one of \(levels.joined(separator: ", ")), got '\(level)'") }
+            guard levels.contains(level.lowercased()) else {
+                throw SettingsError("log_level must be one of \(levels.joined(separator: ", ")), got '\(level)'")
+            }
             settings.logLevel = level.lowercased()
         }
         if let format = value("log_format") {
@@ -222,7 +238,8 @@ public struct Settings: Sendable {
         }
         for (name, keyPath) in [("mypos_path", \Settings.myposPath), ("mypos_test_path", \Settings.myposTestPath)] {
             guard let path = value(name) else { continue }
-            let ok = path.hasPrefix("/") && !path.hasPrefix("/v1/") && path != "/v1" && !path.hasPrefix("/.well-known/")
+            let ok =
+                path.hasPrefix("/") && !path.hasPrefix("/v1/") && path != "/v1" && !path.hasPrefix("/.well-known/")
                 && path.utf8.count <= 200 && !path.contains("*") && !path.contains(":")
             guard ok else { throw SettingsError("\(name) must be a path starting with '/', outside /v1/ and /.well-known/, without '*' or ':'") }
             settings[keyPath: keyPath] = path
@@ -263,12 +280,16 @@ public struct Settings: Sendable {
         settings.smtpFrom = value("smtp_from").flatMap { $0.isEmpty ? nil : $0 }
         settings.smtpCABundle = value("smtp_ca_bundle").flatMap { $0.isEmpty ? nil : $0 }
         settings.webhookAllowedNetworks = try list("webhook_allowed_networks").map { text in
-            do { return try IPNetwork(parsing: text) } catch { throw SettingsError("webhook_allowed_networks: \((error as? KeywardError)?.message ?? "invalid")") }
+            do { return try IPNetwork(parsing: text) } catch {
+                throw SettingsError("webhook_allowed_networks: \((error as? KeywardError)?.message ?? "invalid")")
+            }
         }
         if settings.smtpHost != nil, settings.smtpFrom == nil { throw SettingsError("smtp_from is required with smtp_host") }
         settings.secretScanningKeys = value("secret_scanning_keys").flatMap { $0.isEmpty ? nil : $0 }
         if let text = value("secret_scanning_max_body_bytes") {
-            guard let bytes = Int(text), (1024...(64 * 1024 * 1024)).contains(bytes) else { throw SettingsError("secret_scanning_max_body_bytes must be 1024 to 67108864") }
+            guard let bytes = Int(text), (1024...(64 * 1024 * 1024)).contains(bytes) else {
+                throw SettingsError("secret_scanning_max_body_bytes must be 1024 to 67108864")
+            }
             settings.secretScanningMaxBodyBytes = bytes
         }
         if let text = value("secret_scanning_max_tokens") {
@@ -277,7 +298,9 @@ public struct Settings: Sendable {
         }
         for (name, path) in [("rate_limit_live", \Settings.rateLimitLive), ("rate_limit_test", \Settings.rateLimitTest)] {
             guard let text = value(name) else { continue }
-            guard let quota = Int(text), RateLimitPolicy.quotaRange.contains(quota) else { throw SettingsError("\(name) must be 1 to 1000000 (requests a second)") }
+            guard let quota = Int(text), RateLimitPolicy.quotaRange.contains(quota) else {
+                throw SettingsError("\(name) must be 1 to 1000000 (requests a second)")
+            }
             settings[keyPath: path] = quota
         }
         settings.reservedDomains = list("reserved_domains")
@@ -290,14 +313,18 @@ public struct Settings: Sendable {
             settings.verificationDNSResolver = DNSServerAddress.system()
         }
         settings.verificationAllowedNetworks = try list("verification_allowed_networks").map { text in
-            do { return try IPNetwork(parsing: text) } catch { throw SettingsError("verification_allowed_networks: \((error as? KeywardError)?.message ?? "invalid")") }
+            do { return try IPNetwork(parsing: text) } catch {
+                throw SettingsError("verification_allowed_networks: \((error as? KeywardError)?.message ?? "invalid")")
+            }
         }
         if let text = value("verification_recheck_hours") {
             guard let hours = Int(text), (1...720).contains(hours) else { throw SettingsError("verification_recheck_hours must be 1 to 720") }
             settings.verificationRecheckHours = hours
         }
         if settings.smtpHost != nil, settings.publicURL == nil {
-            throw SettingsError("public_url is required with smtp_host: mailed links must name where members reach the cabinet, never a request's Host header")
+            throw SettingsError(
+                "public_url is required with smtp_host: mailed links must name where members reach the cabinet, never a request's Host header"
+            )
         }
         try settings.resolveLimits(value)
         guard settings.myposPath != settings.myposTestPath else { throw SettingsError("mypos_path and mypos_test_path must differ") }

@@ -30,14 +30,17 @@ extension Settings {
         let secretEnvironmentNames = Set(table.filter(\.isSecret).map(\.environmentName))
         let environmentProvider = KeyMappingProvider(
             upstream: EnvironmentVariablesProvider(environmentVariables: environment, secretsSpecifier: .specific(secretEnvironmentNames)),
-            keyMapper: { $0.prepending(["keyward"]) })
+            keyMapper: { $0.prepending(["keyward"]) }
+        )
         var settingFlags = flags
         settingFlags["config"] = nil
         var providers: [any ConfigProvider] = [textProvider("flags", settingFlags), environmentProvider]
         if let path = flags["config"] ?? environment["KEYWARD_CONFIG_FILE"] {
             providers.append(textProvider("config file \(path)", try loadConfigFile(path)))
         }
-        providers.append(textProvider("defaults", Dictionary(uniqueKeysWithValues: table.compactMap { spec in spec.defaultValue.map { (spec.name, $0) } })))
+        providers.append(
+            textProvider("defaults", Dictionary(uniqueKeysWithValues: table.compactMap { spec in spec.defaultValue.map { (spec.name, $0) } }))
+        )
         return ConfigReader(providers: providers, accessReporter: accessReporter)
     }
 
@@ -64,8 +67,11 @@ extension Settings {
         let secrets = Set(table.filter(\.isSecret).map(\.name))
         let snapshot: JSONSnapshot
         do {
-            snapshot = try JSONSnapshot(data: data.bytes, providerName: "config file",
-                                        parsingOptions: .init(secretsSpecifier: .specific(secrets)))
+            snapshot = try JSONSnapshot(
+                data: data.bytes,
+                providerName: "config file",
+                parsingOptions: .init(secretsSpecifier: .specific(secrets))
+            )
         } catch {
             throw SettingsError("config file \(path): \(error)")
         }

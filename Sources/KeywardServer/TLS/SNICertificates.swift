@@ -25,8 +25,13 @@ final class SNICertificates: Sendable {
     /// The default certificate when it was renewed after start (nil: the listener's configuration stands).
     let fallback: DefaultCertificate?
 
-    init(certificates: CertificateService, changes: CredentialChanges, logger: Logger, reserved: ReservedDomains = .none,
-         fallback: DefaultCertificate? = nil) {
+    init(
+        certificates: CertificateService,
+        changes: CredentialChanges,
+        logger: Logger,
+        reserved: ReservedDomains = .none,
+        fallback: DefaultCertificate? = nil
+    ) {
         self.fallback = fallback
         self.certificates = certificates
         self.logger = logger
@@ -76,7 +81,10 @@ final class SNICertificates: Sendable {
             override.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(serving.privateKeyPEM.utf8), format: .pem))
             return .serve(override)
         } catch {
-            logger.warning("cannot load the certificate for an SNI name; serving the default", metadata: ["server_name": "\(name)", "error_type": "\(type(of: error))"])
+            logger.warning(
+                "cannot load the certificate for an SNI name; serving the default",
+                metadata: ["server_name": "\(name)", "error_type": "\(type(of: error))"]
+            )
             return .fallback
         }
     }

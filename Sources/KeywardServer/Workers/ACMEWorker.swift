@@ -33,8 +33,14 @@ public actor ACMEWorker {
 
     public init(services: KeywardServices, logger: Logger, maximumConcurrentOrders: Int = 8) {
         self.services = services
-        self.issuance = ChannelIssuance(store: services.store, changes: services.changes, certificates: services.certificates,
-                                        webhooks: services.webhooks, audit: services.audit, clock: services.clock)
+        self.issuance = ChannelIssuance(
+            store: services.store,
+            changes: services.changes,
+            certificates: services.certificates,
+            webhooks: services.webhooks,
+            audit: services.audit,
+            clock: services.clock
+        )
         self.state = ACMEState(store: services.store, keyring: services.keyring, clock: services.clock)
         self.logger = logger
         self.maximumConcurrentOrders = maximumConcurrentOrders
@@ -95,19 +101,44 @@ public actor ACMEWorker {
             if let id = channel.certificateID { previous = try await services.certificates.parsedCertificate(id: id) }
             // A renewal the CA's ARI window says can wait is moved into that window instead.
             if let previous, let window = try? await client.renewalWindow(for: previous), window.start > services.clock.now() {
-                let at = RenewalSchedule.renewalTime(notBefore: previous.notValidBefore, notAfter: previous.notValidAfter, window: window, fraction: .random(in: 0..<1))
-                try await issuance.reschedule(channelID: channel.id, to: at, detail: "The CA's renewal window opens \(ISO8601DateFormatter().string(from: window.start)).")
+                let at = RenewalSchedule.renewalTime(
+                    notBefore: previous.notValidBefore,
+                    notAfter: previous.notValidAfter,
+                    window: window,
+                    fraction: .random(in: 0..<1)
+                )
+                try await issuance.reschedule(
+                    channelID: channel.id,
+                    to: at,
+                    detail: "The CA's renewal window opens \(ISO8601DateFormatter().string(from: window.start))."
+                )
                 return .deferred
             }
             let key = P256.Signing.PrivateKey()
-            let csr = try CertificateRequest.make(privateKey: Certificate.PrivateKey(key), commonName: channel.domains.first, dnsNames: channel.domains)
-            let chain = try await client.issue(domains: channel.domains, csrDER: csr, replaces: previous.flatMap(RenewalSchedule.certificateID),
-                                               responder: DatabaseHTTP01Responder(state: state))
+            let csr = try CertificateRequest.make(
+                privateKey: Certificate.PrivateKey(key),
+                commonName: channel.domains.first,
+                dnsNames: channel.domains
+            )
+            let chain = try await client.issue(
+                domains: channel.domains,
+                csrDER: csr,
+                replaces: previous.flatMap(RenewalSchedule.certificateID),
+                responder: DatabaseHTTP01Responder(state: state)
+            )
             let leaf = try Certificate(pemEncoded: PEMChain.firstCertificate(in: chain))
             let window = try? await client.renewalWindow(for: leaf)
-            let renewAt = RenewalSchedule.renewalTime(notBefore: leaf.notValidBefore, notAfter: leaf.notValidAfter, window: window, fraction: .random(in: 0..<1))
+            let renewAt = RenewalSchedule.renewalTime(
+                notBefore: leaf.notValidBefore,
+                notAfter: leaf.notValidAfter,
+                window: window,
+                fraction: .random(in: 0..<1)
+            )
             let stored = try await issuance.recordIssued(channel: channel, chainPEM: chain, privateKeyPEM: key.pemRepresentation, renewAt: renewAt)
-            logger.notice("certificate issued", metadata: ["channel": "\(channel.id)", "certificate": "\(stored.id)", "renewed": "\(previous != nil)"])
+            logger.notice(
+                "certificate issued",
+                metadata: ["channel": "\(channel.id)", "certificate": "\(stored.id)", "renewed": "\(previous != nil)"]
+            )
             return .issued
         } catch is CancellationError {
             // The server is stopping: not the CA's fault. The lease runs out and another pass retries.
@@ -140,7 +171,11 @@ public actor ACMEWorker {
             configuration.externalAccountKeyID = kid
             configuration.externalAccountHMACKey = Array(key)
         }
-        let created = try ACMEClient(configuration: configuration, accountKey: try ACMEAccountKey(pem: account.keyPEM), accountURL: account.accountURL)
+        let created = try ACMEClient(
+            configuration: configuration,
+            accountKey: try ACMEAccountKey(pem: account.keyPEM),
+            accountURL: account.accountURL
+        )
         if account.accountURL == nil {
             do {
                 let url = try await created.registerAccount()
@@ -192,7 +227,8 @@ enum PEMChain {
     /// The first certificate block of a PEM chain.
     static func firstCertificate(in chain: String) throws -> String {
         guard let start = chain.range(of: "-----BEGIN CERTIFICATE-----"),
-              let end = chain.range(of: "-----END CERTIFICATE-----", range: start.upperBound..<chain.endIndex) else {
+            let end = chain.range(of: "-----END CERTIFICATE-----", range: start.upperBound..<chain.endIndex)
+        else {
             throw ACMEError(.acmeBadResponse, "The CA's chain holds no certificate.")
         }
         return String(chain[start.lowerBound..<end.upperBound])

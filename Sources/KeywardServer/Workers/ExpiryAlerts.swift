@@ -52,7 +52,10 @@ public struct ExpiryAlerts: Sendable {
                 try await webhooks.recordAttempt(id: delivery.id, attempts: delivery.attempts, error: error)
                 if let error {
                     report.failedAttempts += 1
-                    logger.warning("webhook delivery failed", metadata: ["delivery": "\(delivery.id)", "merchant": "\(delivery.merchantID)", "reason": "\(error)"])
+                    logger.warning(
+                        "webhook delivery failed",
+                        metadata: ["delivery": "\(delivery.id)", "merchant": "\(delivery.merchantID)", "reason": "\(error)"]
+                    )
                 } else {
                     report.delivered += 1
                 }

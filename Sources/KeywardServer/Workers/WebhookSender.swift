@@ -40,15 +40,22 @@ struct WebhookSender: Sendable {
             return .failed("webhook_destination_forbidden: the destination could not be checked")
         }
         let destination = checked.destination
-        var configuration = HTTPClient.Configuration(tlsConfiguration: tlsConfiguration, redirectConfiguration: .disallow,
-                                                     timeout: .init(connect: .seconds(5), read: timeout), proxy: nil, decompression: .disabled)
+        var configuration = HTTPClient.Configuration(
+            tlsConfiguration: tlsConfiguration,
+            redirectConfiguration: .disallow,
+            timeout: .init(connect: .seconds(5), read: timeout),
+            proxy: nil,
+            decompression: .disabled
+        )
         if case .name(let name) = destination.host { configuration.dnsOverride = [name: checked.connectAddress] }
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
         var request = HTTPClientRequest(url: destination.url)
         request.method = .POST
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         request.body = .bytes(ByteBuffer(bytes: body))
-        let prepared = request, limit = maximumResponseBytes, deadline = NIODeadline.now() + timeout
+        let prepared = request
+        let limit = maximumResponseBytes
+        let deadline = NIODeadline.now() + timeout
         let outcome: Outcome
         do {
             outcome = try await Self.withDeadline(deadline) {

@@ -4,11 +4,13 @@ import SQLKit
 
 /// Every schema change, in order. Never edit a shipped migration: add a new one.
 enum KeywardMigrations {
-    static let all: [any Migration] = [V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
-                                        V7SalesChannels(), V8CertificateRequests(), V9AuditLog(), V10Accounts(), V11MerchantSettings(), V12CredentialLimits(),
-                                        V12DomainVerification(), V13SignInThrottles(), V14LeakReports(), V15RateLimits(), PasskeyCredentials(),
-                                        DeviceSessionFirstUse(),
-                                        MasterKeyAnnouncementsMigration(), AuditCheckpointsMigration()]
+    static let all: [any Migration] = [
+        V1InitialSchema(), V2SigningKeys(), V3ProviderStores(), V4KeptPrivateKeys(), V5DeviceSessions(), V6Certificates(),
+        V7SalesChannels(), V8CertificateRequests(), V9AuditLog(), V10Accounts(), V11MerchantSettings(), V12CredentialLimits(),
+        V12DomainVerification(), V13SignInThrottles(), V14LeakReports(), V15RateLimits(), PasskeyCredentials(),
+        DeviceSessionFirstUse(),
+        MasterKeyAnnouncementsMigration(), AuditCheckpointsMigration(),
+    ]
 }
 
 /// Merchants, secret API keys, payment keys and the change counter that drives cache invalidation.
@@ -213,7 +215,8 @@ struct V5DeviceSessions: AsyncMigration {
             .create()
         guard let sql = database as? any SQLDatabase else { return }
         try await sql.create(index: "jwe_keys_by_merchant").on("jwe_keys").column("merchant_id").column("mode").run()
-        try await sql.create(index: "device_sessions_by_merchant").on("device_sessions").column("merchant_id").column("mode").column("created_ms").run()
+        try await sql.create(index: "device_sessions_by_merchant").on("device_sessions").column("merchant_id").column("mode").column("created_ms")
+            .run()
     }
 
     func revert(on database: any Database) async throws {

@@ -19,10 +19,12 @@ struct V15RateLimits: AsyncMigration {
             .create()
         guard let sql = database as? any SQLDatabase else { return }
         // A composite primary key: the upsert of every claim conflicts on exactly (bucket, window_index).
-        try await sql.raw("""
+        try await sql.raw(
+            """
             CREATE TABLE rate_windows (bucket TEXT NOT NULL, window_index BIGINT NOT NULL, used BIGINT NOT NULL,
             expires_ms BIGINT NOT NULL, PRIMARY KEY (bucket, window_index))
-            """).run()
+            """
+        ).run()
         try await sql.create(index: "rate_windows_by_expiry").on("rate_windows").column("expires_ms").run()
     }
 

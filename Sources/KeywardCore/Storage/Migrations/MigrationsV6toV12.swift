@@ -122,8 +122,10 @@ struct V7SalesChannels: AsyncMigration {
     }
 
     func revert(on database: any Database) async throws {
-        for table in ["domain_associations", "webhook_deliveries", "webhook_endpoints", "acme_challenges", "acme_accounts",
-                      "channel_events", "channel_domains", "sales_channels"] {
+        for table in [
+            "domain_associations", "webhook_deliveries", "webhook_endpoints", "acme_challenges", "acme_accounts",
+            "channel_events", "channel_domains", "sales_channels",
+        ] {
             try await database.schema(table).delete()
         }
         try await database.schema("certificates").deleteField("alerted_status").update()
@@ -304,14 +306,21 @@ struct V12DomainVerification: AsyncMigration {
         guard let sql = database as? any SQLDatabase else { return }
         try await sql.raw("CREATE UNIQUE INDEX domain_verifications_one_verified ON domain_verifications (domain) WHERE status = 'verified'").run()
         try await sql.create(index: "domain_verifications_due").on("domain_verifications").column("next_check_ms").run()
-        try await sql.raw("INSERT INTO channel_domain_claims (domain, channel_id, merchant_id) SELECT domain, channel_id, merchant_id FROM channel_domains").run()
+        try await sql.raw(
+            "INSERT INTO channel_domain_claims (domain, channel_id, merchant_id) SELECT domain, channel_id, merchant_id FROM channel_domains"
+        ).run()
         try await sql.raw("DROP TABLE channel_domains").run()
         try await sql.raw("ALTER TABLE channel_domain_claims RENAME TO channel_domains").run()
         try await sql.create(index: "channel_domains_by_channel").on("channel_domains").column("channel_id").run()
-        struct Claim: Decodable { let domain: String; let merchant_id: String }
+        struct Claim: Decodable {
+            let domain: String
+            let merchant_id: String
+        }
         let now = Date()
         for claim in try await sql.select().column("domain").column("merchant_id").from("channel_domains").all(decoding: Claim.self) {
-            try await sql.insert(into: "domain_verifications").model(DomainVerificationRow.pending(merchantID: claim.merchant_id, domain: claim.domain, now: now)).run()
+            try await sql.insert(into: "domain_verifications").model(
+                DomainVerificationRow.pending(merchantID: claim.merchant_id, domain: claim.domain, now: now)
+            ).run()
         }
         // Managed channels wait for their domains instead of being ordered.
         try await sql.update("sales_channels").set("status", to: "pending").set("status_detail", to: "Waiting for domain verification.")
@@ -328,11 +337,13 @@ struct V12DomainVerification: AsyncMigration {
             .field("merchant_id", .string, .required)
             .create()
         // One claim per domain again: the oldest channel keeps it.
-        try await sql.raw("""
+        try await sql.raw(
+            """
             INSERT INTO channel_domain_claims (domain, channel_id, merchant_id) SELECT d.domain, d.channel_id, d.merchant_id FROM channel_domains d
             JOIN sales_channels s ON s.id = d.channel_id
             WHERE s.created_ms = (SELECT MIN(s2.created_ms) FROM channel_domains d2 JOIN sales_channels s2 ON s2.id = d2.channel_id WHERE d2.domain = d.domain)
-            """).run()
+            """
+        ).run()
         try await sql.raw("DROP TABLE channel_domains").run()
         try await sql.raw("ALTER TABLE channel_domain_claims RENAME TO channel_domains").run()
         try await database.schema("acme_challenges").deleteField("domain").update()

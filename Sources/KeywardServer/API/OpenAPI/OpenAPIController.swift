@@ -10,8 +10,11 @@ struct OpenAPIController {
         table.record(method: "GET", path: Self.path, requirement: "none: public document")
         let body = ByteBuffer(string: OpenAPIDocument.json)
         router.get(RouterPath(Self.path)) { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
-                     body: .init(byteBuffer: body))
+            Response(
+                status: .ok,
+                headers: [.contentType: "application/json", .cacheControl: "public, max-age=300"],
+                body: .init(byteBuffer: body)
+            )
         }
     }
 }

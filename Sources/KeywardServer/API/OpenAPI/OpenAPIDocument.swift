@@ -5,6528 +5,6528 @@
 /// paths and methods against the router and its requirements against the route table.
 enum OpenAPIDocument {
     static let json = #"""
-{
- "openapi": "3.1.0",
- "info": {
-  "title": "Keyward API",
-  "version": "1",
-  "description": "Keyward's own `/v1` API: credential checks, management of keys, stores, certificates, channels, webhooks, settings and the audit log (`/v1/manage/...`), and the secret scanning partner endpoint.\n\n**Any other `/v1/...` path is forwarded to the upstream payment API** (`KEYWARD_UPSTREAM_URL`) after the caller is authenticated, with the verified merchant, mode, key id and permissions in `Keyward-*` headers; Keyward cannot list the upstream's paths. Without credentials such a call is answered 401; with no upstream configured, 404 `not_found`. Unknown paths under `/v1/manage/` are answered 404 and never forwarded.\n\n**Authentication.** The management API takes a secret key (`Authorization: Bearer kw_test_…` or `kw_live_…`). A key acts in its own mode: a test key sees and changes test-mode objects only. Merchant-wide state (webhook, settings, Apple Pay domain association) applies to live traffic and needs a live-mode key: a test key is answered 403 `live_key_required`. `/v1/auth/test` and the forwarded paths also accept RFC 9421 HTTP Message Signatures by a registered signing key (`Signature-Input` + `Signature`, with `Content-Digest` over a body), AliKassa (`Account` + `Sign`), myPOS IPC forms and Alliance device sessions; these credentials are refused by the management API (403 `insufficient_permissions`).\n\n**Permissions.** Each operation's `x-keyward-requirement` names what it needs, as checked by the server: e.g. `keys.write (+keys.live in live mode), per mode`. Restricted keys hold only the permissions listed on them.\n\n**Rate limits.** Every verified call counts against its merchant's limit for the key's mode and the credential's own limit (`/v1/manage/rate-limits`); answers carry `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers), and a used-up limit is 429 with `Retry-After`.\n\n**Errors** are RFC 9457 `application/problem+json` with a stable `code` (see the `Problem` schema); every answer carries `Keyward-Request-Id`. Request bodies are strict JSON: an unknown field is 400 `unknown_field`."
- },
- "servers": [
-  {
-   "url": "/"
-  }
- ],
- "tags": [
-  {
-   "name": "auth"
-  },
-  {
-   "name": "secret keys"
-  },
-  {
-   "name": "payment keys"
-  },
-  {
-   "name": "signing keys"
-  },
-  {
-   "name": "stores"
-  },
-  {
-   "name": "jwks"
-  },
-  {
-   "name": "certificates"
-  },
-  {
-   "name": "apple pay"
-  },
-  {
-   "name": "channels"
-  },
-  {
-   "name": "webhook"
-  },
-  {
-   "name": "settings"
-  },
-  {
-   "name": "rate limits"
-  },
-  {
-   "name": "audit"
-  },
-  {
-   "name": "secret scanning"
-  },
-  {
-   "name": "meta"
-  }
- ],
- "paths": {
-  "/v1/auth/diagnose": {
-   "post": {
-    "operationId": "post_auth_diagnose",
-    "summary": "Explain why a signed test request fails",
-    "x-keyward-requirement": "test-mode secret key",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Takes a signed request as the merchant sent it (myPOS form, AliKassa body and headers, RFC 9421 request) and checks it against the caller's test-mode stores and keys without consuming a nonce. Live-mode keys and other credentials answer 403 test_mode_only.",
-    "tags": [
-     "auth"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/DiagnoseRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "Each verification step, in order, and the first that failed.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Diagnosis"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/auth/test": {
-   "get": {
-    "operationId": "get_auth_test",
-    "summary": "Check a credential",
-    "x-keyward-requirement": "any verified credential (secret key, RFC 9421 signature, store signature, device session)",
-    "security": [
-     {
-      "secretKey": []
-     },
-     {
-      "httpSignature": []
-     },
-     {
-      "aliKassa": []
-     },
-     {
-      "deviceSession": []
-     }
-    ],
-    "description": "Answers who the credential speaks for. POST exists for schemes that sign a body (myPOS IPC forms, AliKassa).",
-    "tags": [
-     "auth"
-    ],
-    "responses": {
-     "200": {
-      "description": "The verified credential.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/AuthTest"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "post": {
-    "operationId": "post_auth_test",
-    "summary": "Check a credential",
-    "x-keyward-requirement": "any verified credential (secret key, RFC 9421 signature, store signature, device session)",
-    "security": [
-     {
-      "secretKey": []
-     },
-     {
-      "httpSignature": []
-     },
-     {
-      "aliKassa": []
-     },
-     {
-      "deviceSession": []
-     }
-    ],
-    "description": "Answers who the credential speaks for. POST exists for schemes that sign a body (myPOS IPC forms, AliKassa).",
-    "tags": [
-     "auth"
-    ],
-    "responses": {
-     "200": {
-      "description": "The verified credential.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/AuthTest"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/apple-pay/certificate-requests": {
-   "post": {
-    "operationId": "post_manage_apple_pay_certificate_requests",
-    "summary": "Create an Apple Pay CSR",
-    "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "apple pay"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/CertificateRequestRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The request with its CSR.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/CertificateRequest"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/apple-pay/certificate-requests/{id}": {
-   "get": {
-    "operationId": "get_manage_apple_pay_certificate_requests_id",
-    "summary": "Get an Apple Pay CSR",
-    "x-keyward-requirement": "certificates.read, per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "apple pay"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The request.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/CertificateRequest"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/apple-pay/certificate-requests/{id}/certificate": {
-   "post": {
-    "operationId": "post_manage_apple_pay_certificate_requests_id_certificate",
-    "summary": "Complete an Apple Pay CSR",
-    "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "apple pay"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/AppleCertificateRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The certificate stored with the request's key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Certificate"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/apple-pay/domain-association": {
-   "put": {
-    "operationId": "put_manage_apple_pay_domain_association",
-    "summary": "Set the Apple Pay domain association file",
-    "x-keyward-requirement": "certificates.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "apple pay"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/octet-stream": {
-       "schema": {
-        "type": "string",
-        "format": "binary"
-       }
-      }
-     }
-    },
-    "responses": {
-     "204": {
-      "description": "Stored; served at /.well-known/apple-developer-merchantid-domain-association on the merchant's channel domains.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "delete": {
-    "operationId": "delete_manage_apple_pay_domain_association",
-    "summary": "Remove the Apple Pay domain association file",
-    "x-keyward-requirement": "certificates.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "apple pay"
-    ],
-    "responses": {
-     "204": {
-      "description": "Removed.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/audit": {
-   "get": {
-    "operationId": "get_manage_audit",
-    "summary": "List audit entries",
-    "x-keyward-requirement": "audit.read, per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "audit"
-    ],
-    "parameters": [
-     {
-      "name": "limit",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "integer",
-       "minimum": 1,
-       "maximum": 1000
-      },
-      "description": "1 to 1000 (default 100)."
-     },
-     {
-      "name": "before",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "integer",
-       "minimum": 1
-      },
-      "description": "A sequence number: entries before it."
-     },
-     {
-      "name": "action",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string"
-      },
-      "description": "Only entries with this action."
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "Entries, newest first; a test key sees test-mode entries only.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/AuditEntryList"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/audit/export": {
-   "get": {
-    "operationId": "get_manage_audit_export",
-    "summary": "Export the audit log",
-    "x-keyward-requirement": "audit.read, per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "audit"
-    ],
-    "responses": {
-     "200": {
-      "description": "One JSON entry per line, oldest last.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/x-ndjson": {
-        "schema": {
-         "type": "string"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/certificates": {
-   "get": {
-    "operationId": "get_manage_certificates",
-    "summary": "List certificates",
-    "x-keyward-requirement": "certificates.read, per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "certificates"
-    ],
-    "parameters": [
-     {
-      "name": "expiring",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "integer",
-       "minimum": 0,
-       "maximum": 3650
-      },
-      "description": "Only those expiring within this many days."
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "Certificates.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/CertificateList"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "post": {
-    "operationId": "post_manage_certificates",
-    "summary": "Upload a certificate",
-    "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "certificates"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/UploadCertificateRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The stored certificate with its findings.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Certificate"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/certificates/{id}": {
-   "get": {
-    "operationId": "get_manage_certificates_id",
-    "summary": "Get a certificate",
-    "x-keyward-requirement": "certificates.read, per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "certificates"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The certificate with its PEM.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Certificate"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/channels": {
-   "get": {
-    "operationId": "get_manage_channels",
-    "summary": "List sales channels",
-    "x-keyward-requirement": "certificates.read, per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "channels"
-    ],
-    "responses": {
-     "200": {
-      "description": "Channels.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ChannelList"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "post": {
-    "operationId": "post_manage_channels",
-    "summary": "Create a sales channel",
-    "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "channels"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/CreateChannelRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The channel with its domain verification records.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Channel"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/channels/{id}": {
-   "get": {
-    "operationId": "get_manage_channels_id",
-    "summary": "Get a sales channel",
-    "x-keyward-requirement": "certificates.read, per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "channels"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The channel with its events.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Channel"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "delete": {
-    "operationId": "delete_manage_channels_id",
-    "summary": "Delete a sales channel",
-    "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "channels"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "responses": {
-     "204": {
-      "description": "Deleted.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/channels/{id}/renew": {
-   "post": {
-    "operationId": "post_manage_channels_id_renew",
-    "summary": "Renew a channel's certificate now",
-    "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "channels"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "responses": {
-     "202": {
-      "description": "Renewal scheduled.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Channel"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/channels/{id}/verify": {
-   "post": {
-    "operationId": "post_manage_channels_id_verify",
-    "summary": "Check the channel's domains now",
-    "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "channels"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/EmptyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The channel after the check.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Channel"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/device-sessions": {
-   "get": {
-    "operationId": "get_manage_device_sessions",
-    "summary": "List device sessions",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "jwks"
-    ],
-    "responses": {
-     "200": {
-      "description": "Alliance technical sessions.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/DeviceSessionList"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/device-sessions/{id}/revoke": {
-   "post": {
-    "operationId": "post_manage_device_sessions_id_revoke",
-    "summary": "Revoke a device session",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "jwks"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/EmptyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The revoked session.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/DeviceSession"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/jwks": {
-   "get": {
-    "operationId": "get_manage_jwks",
-    "summary": "List JWE keys",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "jwks"
-    ],
-    "responses": {
-     "200": {
-      "description": "JWE keys.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/JWKList"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "post": {
-    "operationId": "post_manage_jwks",
-    "summary": "Register a public JWK",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "jwks"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/RegisterJWKRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The registered key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/JWK"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/jwks/generate": {
-   "post": {
-    "operationId": "post_manage_jwks_generate",
-    "summary": "Generate a JWE key pair",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "jwks"
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/GenerateJWKRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The key with its private JWK (shown once).",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/JWK"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/jwks/{id}/revoke": {
-   "post": {
-    "operationId": "post_manage_jwks_id_revoke",
-    "summary": "Revoke a JWE key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "jwks"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/EmptyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The revoked key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/JWK"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/keys": {
-   "get": {
-    "operationId": "get_manage_keys",
-    "summary": "List secret keys",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "secret keys"
-    ],
-    "parameters": [
-     {
-      "name": "limit",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "integer",
-       "minimum": 1,
-       "maximum": 1000
-      },
-      "description": "1 to 1000 (default 100)."
-     },
-     {
-      "name": "starting_after",
-      "in": "query",
-      "required": false,
-      "schema": {
-       "type": "string"
-      },
-      "description": "A key id: the page after it."
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "Secret keys of the caller's merchant and mode, newest first.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/SecretKeyList"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "post": {
-    "operationId": "post_manage_keys",
-    "summary": "Create a secret key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "secret keys"
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/CreateSecretKeyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The new key; `secret` is shown once.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/SecretKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/keys/{id}": {
-   "get": {
-    "operationId": "get_manage_keys_id",
-    "summary": "Get a secret key",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "secret keys"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The key (never its secret).",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/SecretKey"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/keys/{id}/revoke": {
-   "post": {
-    "operationId": "post_manage_keys_id_revoke",
-    "summary": "Revoke a secret key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "secret keys"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/EmptyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The revoked key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/SecretKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/keys/{id}/roll": {
-   "post": {
-    "operationId": "post_manage_keys_id_roll",
-    "summary": "Roll a secret key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "secret keys"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/RollRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The replacement key; `secret` is shown once.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/SecretKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/order-hash": {
-   "post": {
-    "operationId": "post_manage_order_hash",
-    "summary": "Compute an order hash",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "payment keys"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/OrderHashRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The hash.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/OrderHash"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/order-hash/verify": {
-   "post": {
-    "operationId": "post_manage_order_hash_verify",
-    "summary": "Verify an order hash",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "payment keys"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/OrderHashVerifyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "Whether it matches.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/OrderHashVerification"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/payment-keys": {
-   "get": {
-    "operationId": "get_manage_payment_keys",
-    "summary": "List payment keys",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "payment keys"
-    ],
-    "responses": {
-     "200": {
-      "description": "Payment keys.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/PaymentKeyList"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "post": {
-    "operationId": "post_manage_payment_keys",
-    "summary": "Create or import a payment key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "payment keys"
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/CreatePaymentKeyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The new key; `secret` is shown once.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/PaymentKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/payment-keys/{id}/revoke": {
-   "post": {
-    "operationId": "post_manage_payment_keys_id_revoke",
-    "summary": "Revoke a payment key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "payment keys"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/EmptyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The revoked key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/PaymentKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/payment-keys/{id}/roll": {
-   "post": {
-    "operationId": "post_manage_payment_keys_id_roll",
-    "summary": "Roll a payment key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "payment keys"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/RollRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The replacement key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/PaymentKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/rate-limits": {
-   "get": {
-    "operationId": "get_manage_rate_limits",
-    "summary": "List rate limits",
-    "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "rate limits"
-    ],
-    "responses": {
-     "200": {
-      "description": "Each mode's merchant limit (the default when none is set) and every credential's own.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/RateLimitList"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/rate-limits/{mode}/{subject}": {
-   "put": {
-    "operationId": "put_manage_rate_limits_mode_subject",
-    "summary": "Set a rate limit",
-    "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "`subject` is `merchant` (the mode's merchant-wide limit) or a credential's id. Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "rate limits"
-    ],
-    "parameters": [
-     {
-      "name": "mode",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     },
-     {
-      "name": "subject",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/RateLimitRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The limit.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/RateLimit"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "delete": {
-    "operationId": "delete_manage_rate_limits_mode_subject",
-    "summary": "Remove a rate limit",
-    "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "rate limits"
-    ],
-    "parameters": [
-     {
-      "name": "mode",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     },
-     {
-      "name": "subject",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "responses": {
-     "204": {
-      "description": "Removed: the default applies again.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/service-code": {
-   "get": {
-    "operationId": "get_manage_service_code",
-    "summary": "Get the Alliance service code",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "jwks"
-    ],
-    "responses": {
-     "200": {
-      "description": "The merchant's service code in this mode.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/ServiceCode"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/settings": {
-   "get": {
-    "operationId": "get_manage_settings",
-    "summary": "Get merchant settings",
-    "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "settings"
-    ],
-    "responses": {
-     "200": {
-      "description": "The settings.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/MerchantSettings"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "patch": {
-    "operationId": "patch_manage_settings",
-    "summary": "Change merchant settings",
-    "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "settings"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/SettingsRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The settings after the change.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/MerchantSettings"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/signing-keys": {
-   "get": {
-    "operationId": "get_manage_signing_keys",
-    "summary": "List signing keys",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "signing keys"
-    ],
-    "responses": {
-     "200": {
-      "description": "Signing keys (RFC 9421 keyids).",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/SigningKeyList"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "post": {
-    "operationId": "post_manage_signing_keys",
-    "summary": "Register a public signing key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "signing keys"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/RegisterSigningKeyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The registered key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/SigningKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/signing-keys/generate": {
-   "post": {
-    "operationId": "post_manage_signing_keys_generate",
-    "summary": "Generate a signing key pair",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "signing keys"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/GenerateSigningKeyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The key with its private key (shown once unless kept).",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/SigningKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/signing-keys/{id}/private-key": {
-   "post": {
-    "operationId": "post_manage_signing_keys_id_private_key",
-    "summary": "Export a kept private key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "signing keys"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/ExportPrivateKeyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The private key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/PrivateKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/signing-keys/{id}/revoke": {
-   "post": {
-    "operationId": "post_manage_signing_keys_id_revoke",
-    "summary": "Revoke a signing key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "signing keys"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/EmptyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The revoked key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/SigningKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/stores": {
-   "get": {
-    "operationId": "get_manage_stores",
-    "summary": "List stores",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "stores"
-    ],
-    "responses": {
-     "200": {
-      "description": "myPOS and AliKassa stores with their keys.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/StoreList"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "post": {
-    "operationId": "post_manage_stores",
-    "summary": "Create a store",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "stores"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/CreateStoreRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The new store.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Store"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/stores/{id}": {
-   "get": {
-    "operationId": "get_manage_stores_id",
-    "summary": "Get a store",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "stores"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The store with its keys.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Store"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/stores/{id}/keys": {
-   "post": {
-    "operationId": "post_manage_stores_id_keys",
-    "summary": "Add a merchant key to a store",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "stores"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/AddStoreKeyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The keys added.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/StoreKeyList"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/stores/{id}/keys/generate": {
-   "post": {
-    "operationId": "post_manage_stores_id_keys_generate",
-    "summary": "Generate a store key pair",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "stores"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/GenerateStoreKeyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The key added, with its private key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/StoreKeyList"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/stores/{id}/keys/{index}/platform-certificate": {
-   "get": {
-    "operationId": "get_manage_stores_id_keys_index_platform_certificate",
-    "summary": "Download the platform certificate",
-    "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "stores"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     },
-     {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "integer",
-       "minimum": 1
-      }
-     }
-    ],
-    "responses": {
-     "200": {
-      "description": "The certificate merchants verify Keyward's answers with (PEM).",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/x-pem-file": {
-        "schema": {
-         "type": "string"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/stores/{id}/keys/{index}/private-key": {
-   "post": {
-    "operationId": "post_manage_stores_id_keys_index_private_key",
-    "summary": "Export a kept store private key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "stores"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     },
-     {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "integer",
-       "minimum": 1
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/ExportPrivateKeyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The private key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/PrivateKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/stores/{id}/keys/{index}/revoke": {
-   "post": {
-    "operationId": "post_manage_stores_id_keys_index_revoke",
-    "summary": "Revoke a store key",
-    "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "tags": [
-     "stores"
-    ],
-    "parameters": [
-     {
-      "name": "id",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     },
-     {
-      "name": "index",
-      "in": "path",
-      "required": true,
-      "schema": {
-       "type": "integer",
-       "minimum": 1
-      }
-     }
-    ],
-    "requestBody": {
-     "required": false,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/EmptyRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "The revoked key.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/StoreKey"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "409": {
-      "$ref": "#/components/responses/Conflict"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/webhook": {
-   "put": {
-    "operationId": "put_manage_webhook",
-    "summary": "Set the webhook endpoint",
-    "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "webhook"
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/WebhookRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "201": {
-      "description": "The endpoint; `secret` is shown once.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Webhook"
-        }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "get": {
-    "operationId": "get_manage_webhook",
-    "summary": "Get the webhook endpoint",
-    "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "webhook"
-    ],
-    "responses": {
-     "200": {
-      "description": "The endpoint (never its secret).",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/Webhook"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   },
-   "delete": {
-    "operationId": "delete_manage_webhook",
-    "summary": "Remove the webhook endpoint",
-    "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "webhook"
-    ],
-    "responses": {
-     "204": {
-      "description": "Removed.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/manage/webhook/deliveries": {
-   "get": {
-    "operationId": "get_manage_webhook_deliveries",
-    "summary": "Recent webhook deliveries",
-    "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
-    "security": [
-     {
-      "secretKey": []
-     }
-    ],
-    "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
-    "tags": [
-     "webhook"
-    ],
-    "responses": {
-     "200": {
-      "description": "The latest deliveries.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       },
-       "RateLimit-Policy": {
-        "$ref": "#/components/headers/RateLimitPolicy"
-       },
-       "RateLimit": {
-        "$ref": "#/components/headers/RateLimit"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "$ref": "#/components/schemas/WebhookDeliveryList"
-        }
-       }
-      }
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "403": {
-      "$ref": "#/components/responses/Forbidden"
-     },
-     "404": {
-      "$ref": "#/components/responses/NotFound"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "429": {
-      "$ref": "#/components/responses/TooManyRequests"
-     }
-    }
-   }
-  },
-  "/v1/openapi.json": {
-   "get": {
-    "operationId": "get_openapi_json",
-    "summary": "This document",
-    "x-keyward-requirement": "none: public document",
-    "security": [],
-    "tags": [
-     "meta"
-    ],
-    "responses": {
-     "200": {
-      "description": "The OpenAPI 3.1 document of the /v1 API.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "object"
-        }
-       }
-      }
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     }
-    }
-   }
-  },
-  "/v1/secret-scanning/reports": {
-   "post": {
-    "operationId": "post_secret_scanning_reports",
-    "summary": "Report leaked Keyward keys (secret scanning partner endpoint)",
-    "x-keyward-requirement": "none: scanner signature (Github-Public-Key-Signature)",
-    "security": [
-     {
-      "scannerSignature": []
-     }
-    ],
-    "description": "Called by GitHub's secret scanning (or any scanner speaking its format). Signed with Github-Public-Key-Identifier and Github-Public-Key-Signature (base64 DER ECDSA P-256 SHA-256 over the raw body) by a key in secret_scanning_keys; 503 secret_scanning_not_configured when none are configured. Leaked live keys stop working; leaked test keys after the merchant's grace period.",
-    "tags": [
-     "secret scanning"
-    ],
-    "parameters": [
-     {
-      "name": "Github-Public-Key-Identifier",
-      "in": "header",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     },
-     {
-      "name": "Github-Public-Key-Signature",
-      "in": "header",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     }
-    ],
-    "requestBody": {
-     "required": true,
-     "content": {
-      "application/json": {
-       "schema": {
-        "$ref": "#/components/schemas/LeakReportRequest"
-       }
-      }
-     }
-    },
-    "responses": {
-     "200": {
-      "description": "GitHub's feedback array, one entry per reported token.",
-      "headers": {
-       "Keyward-Request-Id": {
-        "$ref": "#/components/headers/RequestId"
-       }
-      },
-      "content": {
-       "application/json": {
-        "schema": {
-         "type": "array",
-         "items": {
-          "$ref": "#/components/schemas/LeakFeedback"
+        {
+         "openapi": "3.1.0",
+         "info": {
+          "title": "Keyward API",
+          "version": "1",
+          "description": "Keyward's own `/v1` API: credential checks, management of keys, stores, certificates, channels, webhooks, settings and the audit log (`/v1/manage/...`), and the secret scanning partner endpoint.\n\n**Any other `/v1/...` path is forwarded to the upstream payment API** (`KEYWARD_UPSTREAM_URL`) after the caller is authenticated, with the verified merchant, mode, key id and permissions in `Keyward-*` headers; Keyward cannot list the upstream's paths. Without credentials such a call is answered 401; with no upstream configured, 404 `not_found`. Unknown paths under `/v1/manage/` are answered 404 and never forwarded.\n\n**Authentication.** The management API takes a secret key (`Authorization: Bearer kw_test_…` or `kw_live_…`). A key acts in its own mode: a test key sees and changes test-mode objects only. Merchant-wide state (webhook, settings, Apple Pay domain association) applies to live traffic and needs a live-mode key: a test key is answered 403 `live_key_required`. `/v1/auth/test` and the forwarded paths also accept RFC 9421 HTTP Message Signatures by a registered signing key (`Signature-Input` + `Signature`, with `Content-Digest` over a body), AliKassa (`Account` + `Sign`), myPOS IPC forms and Alliance device sessions; these credentials are refused by the management API (403 `insufficient_permissions`).\n\n**Permissions.** Each operation's `x-keyward-requirement` names what it needs, as checked by the server: e.g. `keys.write (+keys.live in live mode), per mode`. Restricted keys hold only the permissions listed on them.\n\n**Rate limits.** Every verified call counts against its merchant's limit for the key's mode and the credential's own limit (`/v1/manage/rate-limits`); answers carry `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers), and a used-up limit is 429 with `Retry-After`.\n\n**Errors** are RFC 9457 `application/problem+json` with a stable `code` (see the `Problem` schema); every answer carries `Keyward-Request-Id`. Request bodies are strict JSON: an unknown field is 400 `unknown_field`."
+         },
+         "servers": [
+          {
+           "url": "/"
+          }
+         ],
+         "tags": [
+          {
+           "name": "auth"
+          },
+          {
+           "name": "secret keys"
+          },
+          {
+           "name": "payment keys"
+          },
+          {
+           "name": "signing keys"
+          },
+          {
+           "name": "stores"
+          },
+          {
+           "name": "jwks"
+          },
+          {
+           "name": "certificates"
+          },
+          {
+           "name": "apple pay"
+          },
+          {
+           "name": "channels"
+          },
+          {
+           "name": "webhook"
+          },
+          {
+           "name": "settings"
+          },
+          {
+           "name": "rate limits"
+          },
+          {
+           "name": "audit"
+          },
+          {
+           "name": "secret scanning"
+          },
+          {
+           "name": "meta"
+          }
+         ],
+         "paths": {
+          "/v1/auth/diagnose": {
+           "post": {
+            "operationId": "post_auth_diagnose",
+            "summary": "Explain why a signed test request fails",
+            "x-keyward-requirement": "test-mode secret key",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Takes a signed request as the merchant sent it (myPOS form, AliKassa body and headers, RFC 9421 request) and checks it against the caller's test-mode stores and keys without consuming a nonce. Live-mode keys and other credentials answer 403 test_mode_only.",
+            "tags": [
+             "auth"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/DiagnoseRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "Each verification step, in order, and the first that failed.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Diagnosis"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/auth/test": {
+           "get": {
+            "operationId": "get_auth_test",
+            "summary": "Check a credential",
+            "x-keyward-requirement": "any verified credential (secret key, RFC 9421 signature, store signature, device session)",
+            "security": [
+             {
+              "secretKey": []
+             },
+             {
+              "httpSignature": []
+             },
+             {
+              "aliKassa": []
+             },
+             {
+              "deviceSession": []
+             }
+            ],
+            "description": "Answers who the credential speaks for. POST exists for schemes that sign a body (myPOS IPC forms, AliKassa).",
+            "tags": [
+             "auth"
+            ],
+            "responses": {
+             "200": {
+              "description": "The verified credential.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/AuthTest"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "post": {
+            "operationId": "post_auth_test",
+            "summary": "Check a credential",
+            "x-keyward-requirement": "any verified credential (secret key, RFC 9421 signature, store signature, device session)",
+            "security": [
+             {
+              "secretKey": []
+             },
+             {
+              "httpSignature": []
+             },
+             {
+              "aliKassa": []
+             },
+             {
+              "deviceSession": []
+             }
+            ],
+            "description": "Answers who the credential speaks for. POST exists for schemes that sign a body (myPOS IPC forms, AliKassa).",
+            "tags": [
+             "auth"
+            ],
+            "responses": {
+             "200": {
+              "description": "The verified credential.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/AuthTest"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/apple-pay/certificate-requests": {
+           "post": {
+            "operationId": "post_manage_apple_pay_certificate_requests",
+            "summary": "Create an Apple Pay CSR",
+            "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "apple pay"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/CertificateRequestRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The request with its CSR.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/CertificateRequest"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/apple-pay/certificate-requests/{id}": {
+           "get": {
+            "operationId": "get_manage_apple_pay_certificate_requests_id",
+            "summary": "Get an Apple Pay CSR",
+            "x-keyward-requirement": "certificates.read, per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "apple pay"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "description": "The request.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/CertificateRequest"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/apple-pay/certificate-requests/{id}/certificate": {
+           "post": {
+            "operationId": "post_manage_apple_pay_certificate_requests_id_certificate",
+            "summary": "Complete an Apple Pay CSR",
+            "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "apple pay"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/AppleCertificateRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The certificate stored with the request's key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Certificate"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/apple-pay/domain-association": {
+           "put": {
+            "operationId": "put_manage_apple_pay_domain_association",
+            "summary": "Set the Apple Pay domain association file",
+            "x-keyward-requirement": "certificates.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "apple pay"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/octet-stream": {
+               "schema": {
+                "type": "string",
+                "format": "binary"
+               }
+              }
+             }
+            },
+            "responses": {
+             "204": {
+              "description": "Stored; served at /.well-known/apple-developer-merchantid-domain-association on the merchant's channel domains.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "delete": {
+            "operationId": "delete_manage_apple_pay_domain_association",
+            "summary": "Remove the Apple Pay domain association file",
+            "x-keyward-requirement": "certificates.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "apple pay"
+            ],
+            "responses": {
+             "204": {
+              "description": "Removed.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/audit": {
+           "get": {
+            "operationId": "get_manage_audit",
+            "summary": "List audit entries",
+            "x-keyward-requirement": "audit.read, per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "audit"
+            ],
+            "parameters": [
+             {
+              "name": "limit",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "integer",
+               "minimum": 1,
+               "maximum": 1000
+              },
+              "description": "1 to 1000 (default 100)."
+             },
+             {
+              "name": "before",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "integer",
+               "minimum": 1
+              },
+              "description": "A sequence number: entries before it."
+             },
+             {
+              "name": "action",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "string"
+              },
+              "description": "Only entries with this action."
+             }
+            ],
+            "responses": {
+             "200": {
+              "description": "Entries, newest first; a test key sees test-mode entries only.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/AuditEntryList"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/audit/export": {
+           "get": {
+            "operationId": "get_manage_audit_export",
+            "summary": "Export the audit log",
+            "x-keyward-requirement": "audit.read, per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "audit"
+            ],
+            "responses": {
+             "200": {
+              "description": "One JSON entry per line, oldest last.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/x-ndjson": {
+                "schema": {
+                 "type": "string"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/certificates": {
+           "get": {
+            "operationId": "get_manage_certificates",
+            "summary": "List certificates",
+            "x-keyward-requirement": "certificates.read, per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "certificates"
+            ],
+            "parameters": [
+             {
+              "name": "expiring",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "integer",
+               "minimum": 0,
+               "maximum": 3650
+              },
+              "description": "Only those expiring within this many days."
+             }
+            ],
+            "responses": {
+             "200": {
+              "description": "Certificates.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/CertificateList"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "post": {
+            "operationId": "post_manage_certificates",
+            "summary": "Upload a certificate",
+            "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "certificates"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/UploadCertificateRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The stored certificate with its findings.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Certificate"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/certificates/{id}": {
+           "get": {
+            "operationId": "get_manage_certificates_id",
+            "summary": "Get a certificate",
+            "x-keyward-requirement": "certificates.read, per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "certificates"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "description": "The certificate with its PEM.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Certificate"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/channels": {
+           "get": {
+            "operationId": "get_manage_channels",
+            "summary": "List sales channels",
+            "x-keyward-requirement": "certificates.read, per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "channels"
+            ],
+            "responses": {
+             "200": {
+              "description": "Channels.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/ChannelList"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "post": {
+            "operationId": "post_manage_channels",
+            "summary": "Create a sales channel",
+            "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "channels"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/CreateChannelRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The channel with its domain verification records.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Channel"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/channels/{id}": {
+           "get": {
+            "operationId": "get_manage_channels_id",
+            "summary": "Get a sales channel",
+            "x-keyward-requirement": "certificates.read, per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "channels"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "description": "The channel with its events.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Channel"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "delete": {
+            "operationId": "delete_manage_channels_id",
+            "summary": "Delete a sales channel",
+            "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "channels"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "204": {
+              "description": "Deleted.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/channels/{id}/renew": {
+           "post": {
+            "operationId": "post_manage_channels_id_renew",
+            "summary": "Renew a channel's certificate now",
+            "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "channels"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "202": {
+              "description": "Renewal scheduled.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Channel"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/channels/{id}/verify": {
+           "post": {
+            "operationId": "post_manage_channels_id_verify",
+            "summary": "Check the channel's domains now",
+            "x-keyward-requirement": "certificates.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "channels"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/EmptyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The channel after the check.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Channel"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/device-sessions": {
+           "get": {
+            "operationId": "get_manage_device_sessions",
+            "summary": "List device sessions",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "jwks"
+            ],
+            "responses": {
+             "200": {
+              "description": "Alliance technical sessions.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/DeviceSessionList"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/device-sessions/{id}/revoke": {
+           "post": {
+            "operationId": "post_manage_device_sessions_id_revoke",
+            "summary": "Revoke a device session",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "jwks"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/EmptyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The revoked session.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/DeviceSession"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/jwks": {
+           "get": {
+            "operationId": "get_manage_jwks",
+            "summary": "List JWE keys",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "jwks"
+            ],
+            "responses": {
+             "200": {
+              "description": "JWE keys.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/JWKList"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "post": {
+            "operationId": "post_manage_jwks",
+            "summary": "Register a public JWK",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "jwks"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/RegisterJWKRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The registered key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/JWK"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/jwks/generate": {
+           "post": {
+            "operationId": "post_manage_jwks_generate",
+            "summary": "Generate a JWE key pair",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "jwks"
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/GenerateJWKRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The key with its private JWK (shown once).",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/JWK"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/jwks/{id}/revoke": {
+           "post": {
+            "operationId": "post_manage_jwks_id_revoke",
+            "summary": "Revoke a JWE key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "jwks"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/EmptyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The revoked key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/JWK"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/keys": {
+           "get": {
+            "operationId": "get_manage_keys",
+            "summary": "List secret keys",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "secret keys"
+            ],
+            "parameters": [
+             {
+              "name": "limit",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "integer",
+               "minimum": 1,
+               "maximum": 1000
+              },
+              "description": "1 to 1000 (default 100)."
+             },
+             {
+              "name": "starting_after",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "string"
+              },
+              "description": "A key id: the page after it."
+             }
+            ],
+            "responses": {
+             "200": {
+              "description": "Secret keys of the caller's merchant and mode, newest first.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SecretKeyList"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "post": {
+            "operationId": "post_manage_keys",
+            "summary": "Create a secret key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "secret keys"
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/CreateSecretKeyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The new key; `secret` is shown once.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SecretKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/keys/{id}": {
+           "get": {
+            "operationId": "get_manage_keys_id",
+            "summary": "Get a secret key",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "secret keys"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "description": "The key (never its secret).",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SecretKey"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/keys/{id}/revoke": {
+           "post": {
+            "operationId": "post_manage_keys_id_revoke",
+            "summary": "Revoke a secret key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "secret keys"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/EmptyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The revoked key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SecretKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/keys/{id}/roll": {
+           "post": {
+            "operationId": "post_manage_keys_id_roll",
+            "summary": "Roll a secret key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "secret keys"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/RollRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The replacement key; `secret` is shown once.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SecretKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/order-hash": {
+           "post": {
+            "operationId": "post_manage_order_hash",
+            "summary": "Compute an order hash",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "payment keys"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/OrderHashRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The hash.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/OrderHash"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/order-hash/verify": {
+           "post": {
+            "operationId": "post_manage_order_hash_verify",
+            "summary": "Verify an order hash",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "payment keys"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/OrderHashVerifyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "Whether it matches.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/OrderHashVerification"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/payment-keys": {
+           "get": {
+            "operationId": "get_manage_payment_keys",
+            "summary": "List payment keys",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "payment keys"
+            ],
+            "responses": {
+             "200": {
+              "description": "Payment keys.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/PaymentKeyList"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "post": {
+            "operationId": "post_manage_payment_keys",
+            "summary": "Create or import a payment key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "payment keys"
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/CreatePaymentKeyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The new key; `secret` is shown once.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/PaymentKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/payment-keys/{id}/revoke": {
+           "post": {
+            "operationId": "post_manage_payment_keys_id_revoke",
+            "summary": "Revoke a payment key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "payment keys"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/EmptyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The revoked key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/PaymentKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/payment-keys/{id}/roll": {
+           "post": {
+            "operationId": "post_manage_payment_keys_id_roll",
+            "summary": "Roll a payment key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "payment keys"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/RollRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The replacement key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/PaymentKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/rate-limits": {
+           "get": {
+            "operationId": "get_manage_rate_limits",
+            "summary": "List rate limits",
+            "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "rate limits"
+            ],
+            "responses": {
+             "200": {
+              "description": "Each mode's merchant limit (the default when none is set) and every credential's own.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/RateLimitList"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/rate-limits/{mode}/{subject}": {
+           "put": {
+            "operationId": "put_manage_rate_limits_mode_subject",
+            "summary": "Set a rate limit",
+            "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "`subject` is `merchant` (the mode's merchant-wide limit) or a credential's id. Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "rate limits"
+            ],
+            "parameters": [
+             {
+              "name": "mode",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             },
+             {
+              "name": "subject",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/RateLimitRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The limit.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/RateLimit"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "delete": {
+            "operationId": "delete_manage_rate_limits_mode_subject",
+            "summary": "Remove a rate limit",
+            "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "rate limits"
+            ],
+            "parameters": [
+             {
+              "name": "mode",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             },
+             {
+              "name": "subject",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "204": {
+              "description": "Removed: the default applies again.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/service-code": {
+           "get": {
+            "operationId": "get_manage_service_code",
+            "summary": "Get the Alliance service code",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "jwks"
+            ],
+            "responses": {
+             "200": {
+              "description": "The merchant's service code in this mode.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/ServiceCode"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/settings": {
+           "get": {
+            "operationId": "get_manage_settings",
+            "summary": "Get merchant settings",
+            "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "settings"
+            ],
+            "responses": {
+             "200": {
+              "description": "The settings.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/MerchantSettings"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "patch": {
+            "operationId": "patch_manage_settings",
+            "summary": "Change merchant settings",
+            "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "settings"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/SettingsRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The settings after the change.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/MerchantSettings"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/signing-keys": {
+           "get": {
+            "operationId": "get_manage_signing_keys",
+            "summary": "List signing keys",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "signing keys"
+            ],
+            "responses": {
+             "200": {
+              "description": "Signing keys (RFC 9421 keyids).",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SigningKeyList"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "post": {
+            "operationId": "post_manage_signing_keys",
+            "summary": "Register a public signing key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "signing keys"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/RegisterSigningKeyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The registered key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SigningKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/signing-keys/generate": {
+           "post": {
+            "operationId": "post_manage_signing_keys_generate",
+            "summary": "Generate a signing key pair",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "signing keys"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/GenerateSigningKeyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The key with its private key (shown once unless kept).",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SigningKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/signing-keys/{id}/private-key": {
+           "post": {
+            "operationId": "post_manage_signing_keys_id_private_key",
+            "summary": "Export a kept private key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "signing keys"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/ExportPrivateKeyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The private key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/PrivateKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/signing-keys/{id}/revoke": {
+           "post": {
+            "operationId": "post_manage_signing_keys_id_revoke",
+            "summary": "Revoke a signing key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "signing keys"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/EmptyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The revoked key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/SigningKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/stores": {
+           "get": {
+            "operationId": "get_manage_stores",
+            "summary": "List stores",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "stores"
+            ],
+            "responses": {
+             "200": {
+              "description": "myPOS and AliKassa stores with their keys.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/StoreList"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "post": {
+            "operationId": "post_manage_stores",
+            "summary": "Create a store",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "stores"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/CreateStoreRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The new store.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Store"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/stores/{id}": {
+           "get": {
+            "operationId": "get_manage_stores_id",
+            "summary": "Get a store",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "stores"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "description": "The store with its keys.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Store"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/stores/{id}/keys": {
+           "post": {
+            "operationId": "post_manage_stores_id_keys",
+            "summary": "Add a merchant key to a store",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "stores"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/AddStoreKeyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The keys added.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/StoreKeyList"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/stores/{id}/keys/generate": {
+           "post": {
+            "operationId": "post_manage_stores_id_keys_generate",
+            "summary": "Generate a store key pair",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "stores"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/GenerateStoreKeyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The key added, with its private key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/StoreKeyList"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/stores/{id}/keys/{index}/platform-certificate": {
+           "get": {
+            "operationId": "get_manage_stores_id_keys_index_platform_certificate",
+            "summary": "Download the platform certificate",
+            "x-keyward-requirement": "keys.read (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "stores"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             },
+             {
+              "name": "index",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "integer",
+               "minimum": 1
+              }
+             }
+            ],
+            "responses": {
+             "200": {
+              "description": "The certificate merchants verify Keyward's answers with (PEM).",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/x-pem-file": {
+                "schema": {
+                 "type": "string"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/stores/{id}/keys/{index}/private-key": {
+           "post": {
+            "operationId": "post_manage_stores_id_keys_index_private_key",
+            "summary": "Export a kept store private key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "stores"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             },
+             {
+              "name": "index",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "integer",
+               "minimum": 1
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/ExportPrivateKeyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The private key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/PrivateKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/stores/{id}/keys/{index}/revoke": {
+           "post": {
+            "operationId": "post_manage_stores_id_keys_index_revoke",
+            "summary": "Revoke a store key",
+            "x-keyward-requirement": "keys.write (+keys.live in live mode), per mode",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "tags": [
+             "stores"
+            ],
+            "parameters": [
+             {
+              "name": "id",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             },
+             {
+              "name": "index",
+              "in": "path",
+              "required": true,
+              "schema": {
+               "type": "integer",
+               "minimum": 1
+              }
+             }
+            ],
+            "requestBody": {
+             "required": false,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/EmptyRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "The revoked key.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/StoreKey"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "409": {
+              "$ref": "#/components/responses/Conflict"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/webhook": {
+           "put": {
+            "operationId": "put_manage_webhook",
+            "summary": "Set the webhook endpoint",
+            "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "webhook"
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/WebhookRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "201": {
+              "description": "The endpoint; `secret` is shown once.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Webhook"
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "get": {
+            "operationId": "get_manage_webhook",
+            "summary": "Get the webhook endpoint",
+            "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "webhook"
+            ],
+            "responses": {
+             "200": {
+              "description": "The endpoint (never its secret).",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/Webhook"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           },
+           "delete": {
+            "operationId": "delete_manage_webhook",
+            "summary": "Remove the webhook endpoint",
+            "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "webhook"
+            ],
+            "responses": {
+             "204": {
+              "description": "Removed.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/manage/webhook/deliveries": {
+           "get": {
+            "operationId": "get_manage_webhook_deliveries",
+            "summary": "Recent webhook deliveries",
+            "x-keyward-requirement": "settings.write, merchant-wide (API: live-mode keys only)",
+            "security": [
+             {
+              "secretKey": []
+             }
+            ],
+            "description": "Merchant-wide: a test-mode key is answered 403 live_key_required.",
+            "tags": [
+             "webhook"
+            ],
+            "responses": {
+             "200": {
+              "description": "The latest deliveries.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               },
+               "RateLimit-Policy": {
+                "$ref": "#/components/headers/RateLimitPolicy"
+               },
+               "RateLimit": {
+                "$ref": "#/components/headers/RateLimit"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "$ref": "#/components/schemas/WebhookDeliveryList"
+                }
+               }
+              }
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "403": {
+              "$ref": "#/components/responses/Forbidden"
+             },
+             "404": {
+              "$ref": "#/components/responses/NotFound"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "429": {
+              "$ref": "#/components/responses/TooManyRequests"
+             }
+            }
+           }
+          },
+          "/v1/openapi.json": {
+           "get": {
+            "operationId": "get_openapi_json",
+            "summary": "This document",
+            "x-keyward-requirement": "none: public document",
+            "security": [],
+            "tags": [
+             "meta"
+            ],
+            "responses": {
+             "200": {
+              "description": "The OpenAPI 3.1 document of the /v1 API.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "type": "object"
+                }
+               }
+              }
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             }
+            }
+           }
+          },
+          "/v1/secret-scanning/reports": {
+           "post": {
+            "operationId": "post_secret_scanning_reports",
+            "summary": "Report leaked Keyward keys (secret scanning partner endpoint)",
+            "x-keyward-requirement": "none: scanner signature (Github-Public-Key-Signature)",
+            "security": [
+             {
+              "scannerSignature": []
+             }
+            ],
+            "description": "Called by GitHub's secret scanning (or any scanner speaking its format). Signed with Github-Public-Key-Identifier and Github-Public-Key-Signature (base64 DER ECDSA P-256 SHA-256 over the raw body) by a key in secret_scanning_keys; 503 secret_scanning_not_configured when none are configured. Leaked live keys stop working; leaked test keys after the merchant's grace period.",
+            "tags": [
+             "secret scanning"
+            ],
+            "parameters": [
+             {
+              "name": "Github-Public-Key-Identifier",
+              "in": "header",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             },
+             {
+              "name": "Github-Public-Key-Signature",
+              "in": "header",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             }
+            ],
+            "requestBody": {
+             "required": true,
+             "content": {
+              "application/json": {
+               "schema": {
+                "$ref": "#/components/schemas/LeakReportRequest"
+               }
+              }
+             }
+            },
+            "responses": {
+             "200": {
+              "description": "GitHub's feedback array, one entry per reported token.",
+              "headers": {
+               "Keyward-Request-Id": {
+                "$ref": "#/components/headers/RequestId"
+               }
+              },
+              "content": {
+               "application/json": {
+                "schema": {
+                 "type": "array",
+                 "items": {
+                  "$ref": "#/components/schemas/LeakFeedback"
+                 }
+                }
+               }
+              }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
+             },
+             "401": {
+              "$ref": "#/components/responses/Unauthenticated"
+             },
+             "405": {
+              "$ref": "#/components/responses/MethodNotAllowed"
+             },
+             "413": {
+              "$ref": "#/components/responses/TooLarge"
+             },
+             "503": {
+              "$ref": "#/components/responses/Unavailable"
+             }
+            }
+           }
+          }
+         },
+         "components": {
+          "securitySchemes": {
+           "secretKey": {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A secret key, `kw_test_…` or `kw_live_…`."
+           },
+           "httpSignature": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Signature-Input",
+            "description": "RFC 9421 HTTP Message Signature (`Signature-Input` and `Signature`; `Content-Digest` when there is a body) by a signing key registered under /v1/manage/signing-keys, `keyid` = its id. Each signature is accepted once (nonce/created checked)."
+           },
+           "aliKassa": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Account",
+            "description": "AliKassa: `Account` (the store's account) and `Sign` (base64 RSA SHA-256 signature of the raw body by a store key)."
+           },
+           "deviceSession": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "x-device_id",
+            "description": "Alliance technical session: `x-device_id` and `x-refresh_token`."
+           },
+           "scannerSignature": {
+            "type": "apiKey",
+            "in": "header",
+            "name": "Github-Public-Key-Signature",
+            "description": "ECDSA P-256 SHA-256 signature of the body by a trusted scanner key named by `Github-Public-Key-Identifier`."
+           }
+          },
+          "headers": {
+           "RequestId": {
+            "description": "The request's id (also in the server log line); quote it when asking for help.",
+            "required": true,
+            "schema": {
+             "type": "string"
+            }
+           },
+           "WWWAuthenticate": {
+            "required": true,
+            "schema": {
+             "type": "string"
+            }
+           },
+           "RateLimitPolicy": {
+            "description": "draft-ietf-httpapi-ratelimit-headers: each policy that applied, e.g. `\"merchant\";q=25;w=1`.",
+            "required": true,
+            "schema": {
+             "type": "string"
+            }
+           },
+           "RateLimit": {
+            "description": "draft-ietf-httpapi-ratelimit-headers: the policy with the least room left, e.g. `\"merchant\";r=24;t=1`.",
+            "required": true,
+            "schema": {
+             "type": "string"
+            }
+           }
+          },
+          "responses": {
+           "BadRequest": {
+            "description": "Bad input: invalid JSON, a missing, unknown or invalid field (code and field say which).",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           },
+           "Unauthenticated": {
+            "description": "No credentials, or credentials that are wrong, revoked, expired or used from an address the key does not allow.",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             },
+             "WWW-Authenticate": {
+              "$ref": "#/components/headers/WWWAuthenticate"
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           },
+           "Forbidden": {
+            "description": "The credential lacks the permission (insufficient_permissions), is not a secret key, or is a test-mode key where a live-mode key is required (live_key_required).",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           },
+           "NotFound": {
+            "description": "No such object for this merchant and mode (resource_missing), or no such endpoint (not_found).",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           },
+           "MethodNotAllowed": {
+            "description": "The path exists but not with this method.",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           },
+           "Conflict": {
+            "description": "The change conflicts with the current state (e.g. a key index or domain already taken).",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           },
+           "TooLarge": {
+            "description": "The body is larger than this endpoint accepts (body_too_large).",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           },
+           "TooManyRequests": {
+            "description": "A rate limit of the merchant (per mode) or of the credential is used up: code rate_limited, type https://iana.org/assignments/http-problem-types#quota-exceeded.",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             },
+             "Retry-After": {
+              "description": "Seconds until the window resets.",
+              "required": true,
+              "schema": {
+               "type": "string"
+              }
+             },
+             "RateLimit-Policy": {
+              "$ref": "#/components/headers/RateLimitPolicy"
+             },
+             "RateLimit": {
+              "$ref": "#/components/headers/RateLimit"
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           },
+           "Unavailable": {
+            "description": "The service cannot do this now (e.g. not configured).",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           }
+          },
+          "schemas": {
+           "AddStoreKeyRequest": {
+            "type": "object",
+            "properties": {
+             "name": {
+              "type": "string"
+             },
+             "public_key": {
+              "type": "string",
+              "description": "SPKI PEM or an X.509 certificate PEM"
+             },
+             "key_index": {
+              "type": "integer"
+             },
+             "legacy_sha1": {
+              "type": "boolean"
+             },
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "IP addresses or CIDR networks the credential may be used from."
+             },
+             "expires_at": {
+              "type": "string",
+              "description": "RFC 3339 time after which the credential stops working."
+             }
+            },
+            "required": [
+             "public_key"
+            ],
+            "additionalProperties": false
+           },
+           "AppleCertificateRequest": {
+            "type": "object",
+            "properties": {
+             "certificate": {
+              "type": "string",
+              "description": "The certificate Apple issued: PEM text or base64 of DER."
+             }
+            },
+            "required": [
+             "certificate"
+            ],
+            "additionalProperties": false
+           },
+           "AuditEntry": {
+            "type": "object",
+            "properties": {
+             "seq": {
+              "type": "integer"
+             },
+             "id": {
+              "type": "string"
+             },
+             "at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "merchant_id": {
+              "type": [
+               "string",
+               "null"
+              ]
+             },
+             "actor_type": {
+              "type": "string"
+             },
+             "actor_id": {
+              "type": "string"
+             },
+             "address": {
+              "type": [
+               "string",
+               "null"
+              ]
+             },
+             "action": {
+              "type": "string"
+             },
+             "target_id": {
+              "type": [
+               "string",
+               "null"
+              ]
+             },
+             "outcome": {
+              "type": "string"
+             },
+             "mode": {
+              "type": [
+               "string",
+               "null"
+              ],
+              "enum": [
+               "test",
+               "live",
+               null
+              ]
+             },
+             "previous_hash": {
+              "type": "string"
+             },
+             "hash": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "seq",
+             "id",
+             "at",
+             "actor_type",
+             "actor_id",
+             "action",
+             "outcome",
+             "previous_hash",
+             "hash"
+            ],
+            "description": "An audit entry; merchant_id, address, target_id and mode are null when they do not apply."
+           },
+           "AuditEntryList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/AuditEntry"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "AuthTest": {
+            "type": "object",
+            "properties": {
+             "key_id": {
+              "type": "string"
+             },
+             "merchant_id": {
+              "type": "string"
+             },
+             "mid": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "scheme": {
+              "type": "string",
+              "enum": [
+               "secret_key",
+               "http_signature",
+               "mypos_ipc",
+               "alikassa",
+               "device_session"
+              ]
+             },
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             }
+            },
+            "required": [
+             "key_id",
+             "merchant_id",
+             "mode",
+             "scheme",
+             "permissions"
+            ]
+           },
+           "Certificate": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "certificate"
+             },
+             "id": {
+              "type": "string"
+             },
+             "type": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "subject": {
+              "type": "string"
+             },
+             "issuer": {
+              "type": "string"
+             },
+             "serial": {
+              "type": "string"
+             },
+             "names": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "key_type": {
+              "type": "string"
+             },
+             "sha256_fingerprint": {
+              "type": "string"
+             },
+             "not_before": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "not_after": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "status": {
+              "type": "string",
+              "enum": [
+               "valid",
+               "expiring",
+               "critical",
+               "expired"
+              ]
+             },
+             "days_left": {
+              "type": "integer"
+             },
+             "has_private_key": {
+              "type": "boolean"
+             },
+             "source": {
+              "type": "string"
+             },
+             "channels": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "certificate_pem": {
+              "type": "string"
+             },
+             "chain_pem": {
+              "type": "string"
+             },
+             "findings": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/CertificateFinding"
+              }
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "type",
+             "name",
+             "mode",
+             "subject",
+             "issuer",
+             "serial",
+             "names",
+             "key_type",
+             "sha256_fingerprint",
+             "status",
+             "days_left",
+             "has_private_key",
+             "source"
+            ]
+           },
+           "CertificateFinding": {
+            "type": "object",
+            "properties": {
+             "severity": {
+              "type": "string",
+              "enum": [
+               "error",
+               "warning",
+               "note"
+              ]
+             },
+             "code": {
+              "type": "string"
+             },
+             "message": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "severity",
+             "code",
+             "message"
+            ]
+           },
+           "CertificateList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/Certificate"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "CertificateRequest": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "certificate_request"
+             },
+             "id": {
+              "type": "string"
+             },
+             "type": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "key_type": {
+              "type": "string"
+             },
+             "csr_pem": {
+              "type": "string"
+             },
+             "certificate_id": {
+              "type": "string"
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "type",
+             "name",
+             "key_type",
+             "csr_pem"
+            ]
+           },
+           "CertificateRequestRequest": {
+            "type": "object",
+            "properties": {
+             "type": {
+              "type": "string",
+              "enum": [
+               "apple_pay_merchant_identity",
+               "apple_pay_payment_processing"
+              ]
+             },
+             "name": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "type",
+             "name"
+            ],
+            "additionalProperties": false
+           },
+           "Channel": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "sales_channel"
+             },
+             "id": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "domains": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "ssl_mode": {
+              "type": "string",
+              "enum": [
+               "managed",
+               "uploaded"
+              ]
+             },
+             "status": {
+              "type": "string"
+             },
+             "status_detail": {
+              "type": "string"
+             },
+             "failures": {
+              "type": "integer"
+             },
+             "next_attempt_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "renew_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "certificate": {
+              "$ref": "#/components/schemas/Certificate"
+             },
+             "warnings": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "events": {
+              "type": "array",
+              "items": {
+               "type": "object",
+               "properties": {
+                "at": {
+                 "type": "string",
+                 "format": "date-time"
+                },
+                "kind": {
+                 "type": "string"
+                },
+                "message": {
+                 "type": "string"
+                }
+               },
+               "required": [
+                "kind",
+                "message"
+               ]
+              }
+             },
+             "domain_verification": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/DomainVerification"
+              }
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "name",
+             "mode",
+             "domains",
+             "ssl_mode",
+             "status",
+             "status_detail",
+             "failures",
+             "warnings",
+             "domain_verification"
+            ]
+           },
+           "ChannelList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/Channel"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "CreateChannelRequest": {
+            "type": "object",
+            "properties": {
+             "name": {
+              "type": "string"
+             },
+             "domains": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "ssl_mode": {
+              "type": "string",
+              "enum": [
+               "managed",
+               "uploaded"
+              ]
+             },
+             "certificate_id": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "name",
+             "domains",
+             "ssl_mode"
+            ],
+            "additionalProperties": false
+           },
+           "CreatePaymentKeyRequest": {
+            "type": "object",
+            "properties": {
+             "label": {
+              "type": "string"
+             },
+             "value": {
+              "type": "string",
+              "description": "Import this key value instead of generating one."
+             }
+            },
+            "required": [],
+            "additionalProperties": false
+           },
+           "CreateSecretKeyRequest": {
+            "type": "object",
+            "properties": {
+             "name": {
+              "type": "string"
+             },
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "IP addresses or CIDR networks the credential may be used from."
+             },
+             "expires_at": {
+              "type": "string",
+              "description": "RFC 3339 time after which the credential stops working."
+             }
+            },
+            "required": [],
+            "additionalProperties": false
+           },
+           "CreateStoreRequest": {
+            "type": "object",
+            "properties": {
+             "name": {
+              "type": "string"
+             },
+             "dialect": {
+              "type": "string",
+              "enum": [
+               "mypos",
+               "alikassa"
+              ]
+             },
+             "sid": {
+              "type": "string"
+             },
+             "wallet_number": {
+              "type": "string"
+             },
+             "account": {
+              "type": "string"
+             },
+             "reject_replays": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "dialect"
+            ],
+            "additionalProperties": false
+           },
+           "DeviceSession": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "device_session"
+             },
+             "id": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "jwk_id": {
+              "type": "string"
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "expires_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "status": {
+              "type": "string",
+              "enum": [
+               "active",
+               "revoked",
+               "expired"
+              ]
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "mode",
+             "jwk_id",
+             "status"
+            ]
+           },
+           "DeviceSessionList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/DeviceSession"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "DiagnoseRequest": {
+            "type": "object",
+            "properties": {
+             "dialect": {
+              "type": "string",
+              "enum": [
+               "mypos",
+               "alikassa",
+               "rfc9421"
+              ]
+             },
+             "body": {
+              "type": "string"
+             },
+             "headers": {
+              "type": "object",
+              "additionalProperties": {
+               "type": "string"
+              }
+             },
+             "method": {
+              "type": "string"
+             },
+             "url": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "dialect",
+             "body"
+            ],
+            "additionalProperties": false
+           },
+           "Diagnosis": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "diagnosis"
+             },
+             "dialect": {
+              "type": "string"
+             },
+             "valid": {
+              "type": "boolean"
+             },
+             "code": {
+              "type": "string"
+             },
+             "explanation": {
+              "type": "string"
+             },
+             "steps": {
+              "type": "array",
+              "items": {
+               "type": "object",
+               "properties": {
+                "step": {
+                 "type": "string"
+                },
+                "ok": {
+                 "type": "boolean"
+                },
+                "detail": {
+                 "type": "string"
+                },
+                "code": {
+                 "type": "string"
+                }
+               },
+               "required": [
+                "step",
+                "ok",
+                "detail"
+               ]
+              }
+             }
+            },
+            "required": [
+             "object",
+             "dialect",
+             "valid",
+             "steps"
+            ]
+           },
+           "DomainVerification": {
+            "type": "object",
+            "properties": {
+             "domain": {
+              "type": "string"
+             },
+             "display_name": {
+              "type": "string"
+             },
+             "status": {
+              "type": "string"
+             },
+             "method": {
+              "type": "string"
+             },
+             "failures": {
+              "type": "integer"
+             },
+             "last_error": {
+              "type": "string"
+             },
+             "last_checked_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "next_check_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "verified_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "dns": {
+              "type": "object",
+              "properties": {
+               "type": {
+                "const": "TXT"
+               },
+               "name": {
+                "type": "string"
+               },
+               "value": {
+                "type": "string"
+               }
+              },
+              "required": [
+               "type",
+               "name",
+               "value"
+              ]
+             },
+             "http": {
+              "type": "object",
+              "properties": {
+               "url": {
+                "type": "string"
+               },
+               "body": {
+                "type": "string"
+               }
+              },
+              "required": [
+               "url",
+               "body"
+              ]
+             }
+            },
+            "required": [
+             "domain",
+             "display_name",
+             "status",
+             "failures",
+             "dns"
+            ]
+           },
+           "EmptyRequest": {
+            "type": "object",
+            "properties": {},
+            "required": [],
+            "additionalProperties": false
+           },
+           "ExportPrivateKeyRequest": {
+            "type": "object",
+            "properties": {
+             "passphrase": {
+              "type": "string"
+             }
+            },
+            "required": [],
+            "additionalProperties": false
+           },
+           "GenerateJWKRequest": {
+            "type": "object",
+            "properties": {
+             "name": {
+              "type": "string"
+             },
+             "kid": {
+              "type": "string"
+             },
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "IP addresses or CIDR networks the credential may be used from."
+             },
+             "expires_at": {
+              "type": "string",
+              "description": "RFC 3339 time after which the credential stops working."
+             }
+            },
+            "required": [],
+            "additionalProperties": false
+           },
+           "GenerateSigningKeyRequest": {
+            "type": "object",
+            "properties": {
+             "name": {
+              "type": "string"
+             },
+             "algorithm": {
+              "type": "string",
+              "enum": [
+               "rsa-2048",
+               "rsa-3072",
+               "rsa-4096",
+               "ec-p256",
+               "ec-p384",
+               "ed25519"
+              ]
+             },
+             "passphrase": {
+              "type": "string",
+              "minLength": 12,
+              "description": "12 to 1024 bytes: the private key is returned encrypted under it."
+             },
+             "keep_private_key": {
+              "type": "boolean"
+             },
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "IP addresses or CIDR networks the credential may be used from."
+             },
+             "expires_at": {
+              "type": "string",
+              "description": "RFC 3339 time after which the credential stops working."
+             }
+            },
+            "required": [
+             "algorithm"
+            ],
+            "additionalProperties": false
+           },
+           "GenerateStoreKeyRequest": {
+            "type": "object",
+            "properties": {
+             "name": {
+              "type": "string"
+             },
+             "bits": {
+              "type": "integer",
+              "enum": [
+               2048,
+               3072,
+               4096
+              ]
+             },
+             "key_index": {
+              "type": "integer"
+             },
+             "legacy_sha1": {
+              "type": "boolean"
+             },
+             "passphrase": {
+              "type": "string"
+             },
+             "keep_private_key": {
+              "type": "boolean"
+             },
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "IP addresses or CIDR networks the credential may be used from."
+             },
+             "expires_at": {
+              "type": "string",
+              "description": "RFC 3339 time after which the credential stops working."
+             }
+            },
+            "required": [],
+            "additionalProperties": false
+           },
+           "JWK": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "jwk"
+             },
+             "id": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "kid": {
+              "type": "string"
+             },
+             "thumbprint": {
+              "type": "string"
+             },
+             "algorithm": {
+              "type": "string"
+             },
+             "public_jwk": {
+              "type": "string",
+              "description": "The public JWK as JSON text."
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "status": {
+              "type": "string",
+              "enum": [
+               "active",
+               "revoked",
+               "expired"
+              ]
+             },
+             "limits": {
+              "$ref": "#/components/schemas/Limits"
+             },
+             "private_jwk": {
+              "type": "string",
+              "description": "In the answer to generation only: the private JWK as JSON text."
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "name",
+             "mode",
+             "thumbprint",
+             "algorithm",
+             "public_jwk",
+             "status",
+             "limits"
+            ]
+           },
+           "JWKList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/JWK"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "LeakFeedback": {
+            "type": "object",
+            "properties": {
+             "token_hash": {
+              "type": "string"
+             },
+             "token_type": {
+              "type": "string"
+             },
+             "label": {
+              "type": "string",
+              "enum": [
+               "true_positive",
+               "false_positive"
+              ]
+             }
+            },
+            "required": [
+             "token_hash",
+             "token_type",
+             "label"
+            ]
+           },
+           "LeakReportRequest": {
+            "type": "array",
+            "items": {
+             "type": "object",
+             "properties": {
+              "token": {
+               "type": "string"
+              },
+              "type": {
+               "type": "string"
+              },
+              "url": {
+               "type": "string"
+              },
+              "source": {
+               "type": "string"
+              }
+             },
+             "required": [
+              "token"
+             ]
+            }
+           },
+           "Limits": {
+            "type": "object",
+            "properties": {
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "expires_at": {
+              "type": "string",
+              "format": "date-time"
+             }
+            },
+            "required": [
+             "allowed_ips"
+            ]
+           },
+           "MerchantSettings": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "merchant_settings"
+             },
+             "rotation_days": {
+              "type": "integer"
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "leaked_test_key_grace_seconds": {
+              "type": "integer"
+             },
+             "updated_at": {
+              "type": "string",
+              "format": "date-time"
+             }
+            },
+            "required": [
+             "object",
+             "rotation_days",
+             "allowed_ips",
+             "leaked_test_key_grace_seconds"
+            ]
+           },
+           "OrderHash": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "order_hash"
+             },
+             "hash": {
+              "type": "string"
+             },
+             "path": {
+              "type": "string"
+             },
+             "payment_key_id": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "object",
+             "hash",
+             "path",
+             "payment_key_id"
+            ]
+           },
+           "OrderHashRequest": {
+            "type": "object",
+            "properties": {
+             "payment_key_id": {
+              "type": "string"
+             },
+             "order_id": {
+              "type": "string"
+             },
+             "amount": {
+              "type": "string"
+             },
+             "currency": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "order_id",
+             "amount",
+             "currency"
+            ],
+            "additionalProperties": false
+           },
+           "OrderHashVerification": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "order_hash_verification"
+             },
+             "valid": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "valid"
+            ]
+           },
+           "OrderHashVerifyRequest": {
+            "type": "object",
+            "properties": {
+             "payment_key_id": {
+              "type": "string"
+             },
+             "order_id": {
+              "type": "string"
+             },
+             "amount": {
+              "type": "string"
+             },
+             "currency": {
+              "type": "string"
+             },
+             "hash": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "order_id",
+             "amount",
+             "currency",
+             "hash"
+            ],
+            "additionalProperties": false
+           },
+           "PaymentKey": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "payment_key"
+             },
+             "id": {
+              "type": "string"
+             },
+             "label": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "last4": {
+              "type": "string"
+             },
+             "status": {
+              "type": "string"
+             },
+             "expires_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "revoked_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "replaced_by": {
+              "type": "string"
+             },
+             "secret": {
+              "type": "string",
+              "description": "In the answer to creation or roll only."
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "label",
+             "mode",
+             "last4",
+             "status"
+            ]
+           },
+           "PaymentKeyList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/PaymentKey"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "PrivateJWK": {
+            "type": "object",
+            "additionalProperties": {
+             "type": "string"
+            }
+           },
+           "PrivateKey": {
+            "type": "object",
+            "properties": {
+             "private_key": {
+              "type": "string",
+              "description": "PKCS#8 PEM, encrypted (PBES2) when a passphrase was given."
+             },
+             "private_key_pkcs1": {
+              "type": "string"
+             },
+             "private_jwk": {
+              "$ref": "#/components/schemas/PrivateJWK"
+             }
+            },
+            "required": [
+             "private_key"
+            ]
+           },
+           "Problem": {
+            "type": "object",
+            "properties": {
+             "type": {
+              "type": "string",
+              "description": "urn:keyward:problem:<code>, or https://iana.org/assignments/http-problem-types#quota-exceeded for 429."
+             },
+             "title": {
+              "type": "string"
+             },
+             "status": {
+              "type": "integer"
+             },
+             "detail": {
+              "type": "string"
+             },
+             "code": {
+              "type": "string",
+              "description": "Stable reason code (e.g. missing_credentials, invalid_key, insufficient_permissions, live_key_required, invalid_json, missing_field, unknown_field, resource_missing, not_found, body_too_large)."
+             },
+             "field": {
+              "type": "string",
+              "description": "The request field at fault, when one is."
+             },
+             "request_id": {
+              "type": "string"
+             },
+             "findings": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/CertificateFinding"
+              }
+             }
+            },
+            "required": [
+             "type",
+             "title",
+             "status",
+             "detail",
+             "code",
+             "request_id"
+            ],
+            "description": "RFC 9457 problem details: every error Keyward answers, with a stable `code`."
+           },
+           "RateLimit": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "rate_limit"
+             },
+             "subject": {
+              "type": "string",
+              "description": "`merchant` or a credential's id."
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "quota": {
+              "type": "integer"
+             },
+             "window_seconds": {
+              "type": "integer"
+             },
+             "default": {
+              "type": "boolean",
+              "description": "True for a mode's merchant limit nobody set."
+             },
+             "updated_at": {
+              "type": "string",
+              "format": "date-time"
+             }
+            },
+            "required": [
+             "object",
+             "subject",
+             "mode",
+             "quota",
+             "window_seconds",
+             "default"
+            ]
+           },
+           "RateLimitList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/RateLimit"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "RateLimitRequest": {
+            "type": "object",
+            "properties": {
+             "quota": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000000
+             },
+             "window_seconds": {
+              "type": "integer",
+              "minimum": 1
+             }
+            },
+            "required": [
+             "quota"
+            ],
+            "additionalProperties": false
+           },
+           "RegisterJWKRequest": {
+            "type": "object",
+            "properties": {
+             "name": {
+              "type": "string"
+             },
+             "jwk": {
+              "oneOf": [
+               {
+                "type": "object",
+                "description": "The public JWK (an EC P-384 key: kty, crv, x, y; kid, use and alg optional)."
+               },
+               {
+                "type": "string",
+                "description": "The same JWK as JSON text (accepted for compatibility)."
+               }
+              ]
+             },
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "IP addresses or CIDR networks the credential may be used from."
+             },
+             "expires_at": {
+              "type": "string",
+              "description": "RFC 3339 time after which the credential stops working."
+             }
+            },
+            "required": [
+             "jwk"
+            ],
+            "additionalProperties": false
+           },
+           "RegisterSigningKeyRequest": {
+            "type": "object",
+            "properties": {
+             "name": {
+              "type": "string"
+             },
+             "public_key": {
+              "type": "string",
+              "description": "SPKI PEM"
+             },
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "description": "IP addresses or CIDR networks the credential may be used from."
+             },
+             "expires_at": {
+              "type": "string",
+              "description": "RFC 3339 time after which the credential stops working."
+             }
+            },
+            "required": [
+             "public_key"
+            ],
+            "additionalProperties": false
+           },
+           "RollRequest": {
+            "type": "object",
+            "properties": {
+             "overlap_seconds": {
+              "type": "integer",
+              "description": "How long the old secret keeps working."
+             }
+            },
+            "required": [],
+            "additionalProperties": false
+           },
+           "SecretKey": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "secret_key"
+             },
+             "id": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "redacted": {
+              "type": "string"
+             },
+             "last4": {
+              "type": "string"
+             },
+             "status": {
+              "type": "string"
+             },
+             "permissions": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "expires_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "revoked_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "last_used_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "rolled_from": {
+              "type": "string"
+             },
+             "replaced_by": {
+              "type": "string"
+             },
+             "secret": {
+              "type": "string",
+              "description": "The full secret key: in the answer to creation or roll only."
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "name",
+             "mode",
+             "redacted",
+             "last4",
+             "status",
+             "allowed_ips"
+            ]
+           },
+           "SecretKeyList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/SecretKey"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "ServiceCode": {
+            "type": "object",
+            "properties": {
+             "service_code": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             }
+            },
+            "required": [
+             "service_code",
+             "mode"
+            ]
+           },
+           "SettingsRequest": {
+            "type": "object",
+            "properties": {
+             "rotation_days": {
+              "type": "integer"
+             },
+             "allowed_ips": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              }
+             },
+             "leaked_test_key_grace_seconds": {
+              "type": "integer"
+             }
+            },
+            "required": [],
+            "additionalProperties": false
+           },
+           "SigningKey": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "signing_key"
+             },
+             "id": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "algorithm": {
+              "type": "string"
+             },
+             "public_key": {
+              "type": "string"
+             },
+             "not_after": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "status": {
+              "type": "string",
+              "enum": [
+               "active",
+               "revoked",
+               "expired"
+              ]
+             },
+             "private_key_kept": {
+              "type": "boolean"
+             },
+             "limits": {
+              "$ref": "#/components/schemas/Limits"
+             },
+             "private_key": {
+              "type": "string",
+              "description": "In the answer to generation only."
+             },
+             "private_key_pkcs1": {
+              "type": "string"
+             },
+             "private_jwk": {
+              "$ref": "#/components/schemas/PrivateJWK"
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "name",
+             "mode",
+             "algorithm",
+             "public_key",
+             "status",
+             "private_key_kept",
+             "limits"
+            ]
+           },
+           "SigningKeyList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/SigningKey"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "Store": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "store"
+             },
+             "id": {
+              "type": "string"
+             },
+             "name": {
+              "type": "string"
+             },
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "dialect": {
+              "type": "string",
+              "enum": [
+               "mypos",
+               "alikassa"
+              ]
+             },
+             "sid": {
+              "type": "string"
+             },
+             "wallet_number": {
+              "type": "string"
+             },
+             "account": {
+              "type": "string"
+             },
+             "reject_replays": {
+              "type": "boolean"
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "keys": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/StoreKey"
+              }
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "name",
+             "mode",
+             "dialect",
+             "keys"
+            ]
+           },
+           "StoreKey": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "store_key"
+             },
+             "id": {
+              "type": "string"
+             },
+             "key_index": {
+              "type": "integer"
+             },
+             "name": {
+              "type": "string"
+             },
+             "algorithm": {
+              "type": "string"
+             },
+             "hash": {
+              "type": "string"
+             },
+             "public_key": {
+              "type": "string"
+             },
+             "not_after": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "platform_certificate": {
+              "type": "string"
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "status": {
+              "type": "string",
+              "enum": [
+               "active",
+               "revoked",
+               "expired"
+              ]
+             },
+             "private_key_kept": {
+              "type": "boolean"
+             },
+             "limits": {
+              "$ref": "#/components/schemas/Limits"
+             },
+             "private_key": {
+              "type": "string"
+             },
+             "private_key_pkcs1": {
+              "type": "string"
+             },
+             "private_jwk": {
+              "$ref": "#/components/schemas/PrivateJWK"
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "key_index",
+             "name",
+             "algorithm",
+             "hash",
+             "public_key",
+             "platform_certificate",
+             "status",
+             "private_key_kept",
+             "limits"
+            ]
+           },
+           "StoreKeyList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/StoreKey"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "StoreList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/Store"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "UploadCertificateRequest": {
+            "type": "object",
+            "properties": {
+             "type": {
+              "type": "string",
+              "enum": [
+               "ssl",
+               "apple_pay_merchant_identity",
+               "apple_pay_payment_processing",
+               "apple_pay_identity_proof"
+              ]
+             },
+             "name": {
+              "type": "string"
+             },
+             "files": {
+              "type": "array",
+              "items": {
+               "type": "string"
+              },
+              "minItems": 1,
+              "maxItems": 10,
+              "description": "PEM text, or base64 of DER / PKCS#12 files."
+             },
+             "passphrase": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "type",
+             "files"
+            ],
+            "additionalProperties": false
+           },
+           "Webhook": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "webhook_endpoint"
+             },
+             "id": {
+              "type": "string"
+             },
+             "url": {
+              "type": "string"
+             },
+             "secret": {
+              "type": "string",
+              "description": "The signing secret: in the answer to PUT only."
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "url"
+            ]
+           },
+           "WebhookDelivery": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "webhook_delivery"
+             },
+             "id": {
+              "type": "string"
+             },
+             "event_type": {
+              "type": "string"
+             },
+             "status": {
+              "type": "string"
+             },
+             "attempts": {
+              "type": "integer"
+             },
+             "last_error": {
+              "type": "string"
+             },
+             "payload": {
+              "type": "string"
+             }
+            },
+            "required": [
+             "object",
+             "id",
+             "event_type",
+             "status",
+             "attempts",
+             "payload"
+            ]
+           },
+           "WebhookDeliveryList": {
+            "type": "object",
+            "properties": {
+             "object": {
+              "const": "list"
+             },
+             "data": {
+              "type": "array",
+              "items": {
+               "$ref": "#/components/schemas/WebhookDelivery"
+              }
+             },
+             "has_more": {
+              "type": "boolean"
+             }
+            },
+            "required": [
+             "object",
+             "data",
+             "has_more"
+            ]
+           },
+           "WebhookRequest": {
+            "type": "object",
+            "properties": {
+             "url": {
+              "type": "string",
+              "description": "https:// URL; must resolve to a public address (or a network in webhook_allowed_networks)."
+             }
+            },
+            "required": [
+             "url"
+            ],
+            "additionalProperties": false
+           }
+          }
          }
         }
-       }
-      }
-     },
-     "400": {
-      "$ref": "#/components/responses/BadRequest"
-     },
-     "401": {
-      "$ref": "#/components/responses/Unauthenticated"
-     },
-     "405": {
-      "$ref": "#/components/responses/MethodNotAllowed"
-     },
-     "413": {
-      "$ref": "#/components/responses/TooLarge"
-     },
-     "503": {
-      "$ref": "#/components/responses/Unavailable"
-     }
-    }
-   }
-  }
- },
- "components": {
-  "securitySchemes": {
-   "secretKey": {
-    "type": "http",
-    "scheme": "bearer",
-    "description": "A secret key, `kw_test_…` or `kw_live_…`."
-   },
-   "httpSignature": {
-    "type": "apiKey",
-    "in": "header",
-    "name": "Signature-Input",
-    "description": "RFC 9421 HTTP Message Signature (`Signature-Input` and `Signature`; `Content-Digest` when there is a body) by a signing key registered under /v1/manage/signing-keys, `keyid` = its id. Each signature is accepted once (nonce/created checked)."
-   },
-   "aliKassa": {
-    "type": "apiKey",
-    "in": "header",
-    "name": "Account",
-    "description": "AliKassa: `Account` (the store's account) and `Sign` (base64 RSA SHA-256 signature of the raw body by a store key)."
-   },
-   "deviceSession": {
-    "type": "apiKey",
-    "in": "header",
-    "name": "x-device_id",
-    "description": "Alliance technical session: `x-device_id` and `x-refresh_token`."
-   },
-   "scannerSignature": {
-    "type": "apiKey",
-    "in": "header",
-    "name": "Github-Public-Key-Signature",
-    "description": "ECDSA P-256 SHA-256 signature of the body by a trusted scanner key named by `Github-Public-Key-Identifier`."
-   }
-  },
-  "headers": {
-   "RequestId": {
-    "description": "The request's id (also in the server log line); quote it when asking for help.",
-    "required": true,
-    "schema": {
-     "type": "string"
-    }
-   },
-   "WWWAuthenticate": {
-    "required": true,
-    "schema": {
-     "type": "string"
-    }
-   },
-   "RateLimitPolicy": {
-    "description": "draft-ietf-httpapi-ratelimit-headers: each policy that applied, e.g. `\"merchant\";q=25;w=1`.",
-    "required": true,
-    "schema": {
-     "type": "string"
-    }
-   },
-   "RateLimit": {
-    "description": "draft-ietf-httpapi-ratelimit-headers: the policy with the least room left, e.g. `\"merchant\";r=24;t=1`.",
-    "required": true,
-    "schema": {
-     "type": "string"
-    }
-   }
-  },
-  "responses": {
-   "BadRequest": {
-    "description": "Bad input: invalid JSON, a missing, unknown or invalid field (code and field say which).",
-    "headers": {
-     "Keyward-Request-Id": {
-      "$ref": "#/components/headers/RequestId"
-     }
-    },
-    "content": {
-     "application/problem+json": {
-      "schema": {
-       "$ref": "#/components/schemas/Problem"
-      }
-     }
-    }
-   },
-   "Unauthenticated": {
-    "description": "No credentials, or credentials that are wrong, revoked, expired or used from an address the key does not allow.",
-    "headers": {
-     "Keyward-Request-Id": {
-      "$ref": "#/components/headers/RequestId"
-     },
-     "WWW-Authenticate": {
-      "$ref": "#/components/headers/WWWAuthenticate"
-     }
-    },
-    "content": {
-     "application/problem+json": {
-      "schema": {
-       "$ref": "#/components/schemas/Problem"
-      }
-     }
-    }
-   },
-   "Forbidden": {
-    "description": "The credential lacks the permission (insufficient_permissions), is not a secret key, or is a test-mode key where a live-mode key is required (live_key_required).",
-    "headers": {
-     "Keyward-Request-Id": {
-      "$ref": "#/components/headers/RequestId"
-     }
-    },
-    "content": {
-     "application/problem+json": {
-      "schema": {
-       "$ref": "#/components/schemas/Problem"
-      }
-     }
-    }
-   },
-   "NotFound": {
-    "description": "No such object for this merchant and mode (resource_missing), or no such endpoint (not_found).",
-    "headers": {
-     "Keyward-Request-Id": {
-      "$ref": "#/components/headers/RequestId"
-     }
-    },
-    "content": {
-     "application/problem+json": {
-      "schema": {
-       "$ref": "#/components/schemas/Problem"
-      }
-     }
-    }
-   },
-   "MethodNotAllowed": {
-    "description": "The path exists but not with this method.",
-    "headers": {
-     "Keyward-Request-Id": {
-      "$ref": "#/components/headers/RequestId"
-     }
-    },
-    "content": {
-     "application/problem+json": {
-      "schema": {
-       "$ref": "#/components/schemas/Problem"
-      }
-     }
-    }
-   },
-   "Conflict": {
-    "description": "The change conflicts with the current state (e.g. a key index or domain already taken).",
-    "headers": {
-     "Keyward-Request-Id": {
-      "$ref": "#/components/headers/RequestId"
-     }
-    },
-    "content": {
-     "application/problem+json": {
-      "schema": {
-       "$ref": "#/components/schemas/Problem"
-      }
-     }
-    }
-   },
-   "TooLarge": {
-    "description": "The body is larger than this endpoint accepts (body_too_large).",
-    "headers": {
-     "Keyward-Request-Id": {
-      "$ref": "#/components/headers/RequestId"
-     }
-    },
-    "content": {
-     "application/problem+json": {
-      "schema": {
-       "$ref": "#/components/schemas/Problem"
-      }
-     }
-    }
-   },
-   "TooManyRequests": {
-    "description": "A rate limit of the merchant (per mode) or of the credential is used up: code rate_limited, type https://iana.org/assignments/http-problem-types#quota-exceeded.",
-    "headers": {
-     "Keyward-Request-Id": {
-      "$ref": "#/components/headers/RequestId"
-     },
-     "Retry-After": {
-      "description": "Seconds until the window resets.",
-      "required": true,
-      "schema": {
-       "type": "string"
-      }
-     },
-     "RateLimit-Policy": {
-      "$ref": "#/components/headers/RateLimitPolicy"
-     },
-     "RateLimit": {
-      "$ref": "#/components/headers/RateLimit"
-     }
-    },
-    "content": {
-     "application/problem+json": {
-      "schema": {
-       "$ref": "#/components/schemas/Problem"
-      }
-     }
-    }
-   },
-   "Unavailable": {
-    "description": "The service cannot do this now (e.g. not configured).",
-    "headers": {
-     "Keyward-Request-Id": {
-      "$ref": "#/components/headers/RequestId"
-     }
-    },
-    "content": {
-     "application/problem+json": {
-      "schema": {
-       "$ref": "#/components/schemas/Problem"
-      }
-     }
-    }
-   }
-  },
-  "schemas": {
-   "AddStoreKeyRequest": {
-    "type": "object",
-    "properties": {
-     "name": {
-      "type": "string"
-     },
-     "public_key": {
-      "type": "string",
-      "description": "SPKI PEM or an X.509 certificate PEM"
-     },
-     "key_index": {
-      "type": "integer"
-     },
-     "legacy_sha1": {
-      "type": "boolean"
-     },
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "IP addresses or CIDR networks the credential may be used from."
-     },
-     "expires_at": {
-      "type": "string",
-      "description": "RFC 3339 time after which the credential stops working."
-     }
-    },
-    "required": [
-     "public_key"
-    ],
-    "additionalProperties": false
-   },
-   "AppleCertificateRequest": {
-    "type": "object",
-    "properties": {
-     "certificate": {
-      "type": "string",
-      "description": "The certificate Apple issued: PEM text or base64 of DER."
-     }
-    },
-    "required": [
-     "certificate"
-    ],
-    "additionalProperties": false
-   },
-   "AuditEntry": {
-    "type": "object",
-    "properties": {
-     "seq": {
-      "type": "integer"
-     },
-     "id": {
-      "type": "string"
-     },
-     "at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "merchant_id": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "actor_type": {
-      "type": "string"
-     },
-     "actor_id": {
-      "type": "string"
-     },
-     "address": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "action": {
-      "type": "string"
-     },
-     "target_id": {
-      "type": [
-       "string",
-       "null"
-      ]
-     },
-     "outcome": {
-      "type": "string"
-     },
-     "mode": {
-      "type": [
-       "string",
-       "null"
-      ],
-      "enum": [
-       "test",
-       "live",
-       null
-      ]
-     },
-     "previous_hash": {
-      "type": "string"
-     },
-     "hash": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "seq",
-     "id",
-     "at",
-     "actor_type",
-     "actor_id",
-     "action",
-     "outcome",
-     "previous_hash",
-     "hash"
-    ],
-    "description": "An audit entry; merchant_id, address, target_id and mode are null when they do not apply."
-   },
-   "AuditEntryList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/AuditEntry"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "AuthTest": {
-    "type": "object",
-    "properties": {
-     "key_id": {
-      "type": "string"
-     },
-     "merchant_id": {
-      "type": "string"
-     },
-     "mid": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "scheme": {
-      "type": "string",
-      "enum": [
-       "secret_key",
-       "http_signature",
-       "mypos_ipc",
-       "alikassa",
-       "device_session"
-      ]
-     },
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     }
-    },
-    "required": [
-     "key_id",
-     "merchant_id",
-     "mode",
-     "scheme",
-     "permissions"
-    ]
-   },
-   "Certificate": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "certificate"
-     },
-     "id": {
-      "type": "string"
-     },
-     "type": {
-      "type": "string"
-     },
-     "name": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "subject": {
-      "type": "string"
-     },
-     "issuer": {
-      "type": "string"
-     },
-     "serial": {
-      "type": "string"
-     },
-     "names": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "key_type": {
-      "type": "string"
-     },
-     "sha256_fingerprint": {
-      "type": "string"
-     },
-     "not_before": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "not_after": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "status": {
-      "type": "string",
-      "enum": [
-       "valid",
-       "expiring",
-       "critical",
-       "expired"
-      ]
-     },
-     "days_left": {
-      "type": "integer"
-     },
-     "has_private_key": {
-      "type": "boolean"
-     },
-     "source": {
-      "type": "string"
-     },
-     "channels": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "certificate_pem": {
-      "type": "string"
-     },
-     "chain_pem": {
-      "type": "string"
-     },
-     "findings": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/CertificateFinding"
-      }
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "type",
-     "name",
-     "mode",
-     "subject",
-     "issuer",
-     "serial",
-     "names",
-     "key_type",
-     "sha256_fingerprint",
-     "status",
-     "days_left",
-     "has_private_key",
-     "source"
-    ]
-   },
-   "CertificateFinding": {
-    "type": "object",
-    "properties": {
-     "severity": {
-      "type": "string",
-      "enum": [
-       "error",
-       "warning",
-       "note"
-      ]
-     },
-     "code": {
-      "type": "string"
-     },
-     "message": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "severity",
-     "code",
-     "message"
-    ]
-   },
-   "CertificateList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/Certificate"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "CertificateRequest": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "certificate_request"
-     },
-     "id": {
-      "type": "string"
-     },
-     "type": {
-      "type": "string"
-     },
-     "name": {
-      "type": "string"
-     },
-     "key_type": {
-      "type": "string"
-     },
-     "csr_pem": {
-      "type": "string"
-     },
-     "certificate_id": {
-      "type": "string"
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "type",
-     "name",
-     "key_type",
-     "csr_pem"
-    ]
-   },
-   "CertificateRequestRequest": {
-    "type": "object",
-    "properties": {
-     "type": {
-      "type": "string",
-      "enum": [
-       "apple_pay_merchant_identity",
-       "apple_pay_payment_processing"
-      ]
-     },
-     "name": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "type",
-     "name"
-    ],
-    "additionalProperties": false
-   },
-   "Channel": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "sales_channel"
-     },
-     "id": {
-      "type": "string"
-     },
-     "name": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "domains": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "ssl_mode": {
-      "type": "string",
-      "enum": [
-       "managed",
-       "uploaded"
-      ]
-     },
-     "status": {
-      "type": "string"
-     },
-     "status_detail": {
-      "type": "string"
-     },
-     "failures": {
-      "type": "integer"
-     },
-     "next_attempt_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "renew_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "certificate": {
-      "$ref": "#/components/schemas/Certificate"
-     },
-     "warnings": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "events": {
-      "type": "array",
-      "items": {
-       "type": "object",
-       "properties": {
-        "at": {
-         "type": "string",
-         "format": "date-time"
-        },
-        "kind": {
-         "type": "string"
-        },
-        "message": {
-         "type": "string"
-        }
-       },
-       "required": [
-        "kind",
-        "message"
-       ]
-      }
-     },
-     "domain_verification": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/DomainVerification"
-      }
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "name",
-     "mode",
-     "domains",
-     "ssl_mode",
-     "status",
-     "status_detail",
-     "failures",
-     "warnings",
-     "domain_verification"
-    ]
-   },
-   "ChannelList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/Channel"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "CreateChannelRequest": {
-    "type": "object",
-    "properties": {
-     "name": {
-      "type": "string"
-     },
-     "domains": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "ssl_mode": {
-      "type": "string",
-      "enum": [
-       "managed",
-       "uploaded"
-      ]
-     },
-     "certificate_id": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "name",
-     "domains",
-     "ssl_mode"
-    ],
-    "additionalProperties": false
-   },
-   "CreatePaymentKeyRequest": {
-    "type": "object",
-    "properties": {
-     "label": {
-      "type": "string"
-     },
-     "value": {
-      "type": "string",
-      "description": "Import this key value instead of generating one."
-     }
-    },
-    "required": [],
-    "additionalProperties": false
-   },
-   "CreateSecretKeyRequest": {
-    "type": "object",
-    "properties": {
-     "name": {
-      "type": "string"
-     },
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "IP addresses or CIDR networks the credential may be used from."
-     },
-     "expires_at": {
-      "type": "string",
-      "description": "RFC 3339 time after which the credential stops working."
-     }
-    },
-    "required": [],
-    "additionalProperties": false
-   },
-   "CreateStoreRequest": {
-    "type": "object",
-    "properties": {
-     "name": {
-      "type": "string"
-     },
-     "dialect": {
-      "type": "string",
-      "enum": [
-       "mypos",
-       "alikassa"
-      ]
-     },
-     "sid": {
-      "type": "string"
-     },
-     "wallet_number": {
-      "type": "string"
-     },
-     "account": {
-      "type": "string"
-     },
-     "reject_replays": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "dialect"
-    ],
-    "additionalProperties": false
-   },
-   "DeviceSession": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "device_session"
-     },
-     "id": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "jwk_id": {
-      "type": "string"
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "expires_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "status": {
-      "type": "string",
-      "enum": [
-       "active",
-       "revoked",
-       "expired"
-      ]
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "mode",
-     "jwk_id",
-     "status"
-    ]
-   },
-   "DeviceSessionList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/DeviceSession"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "DiagnoseRequest": {
-    "type": "object",
-    "properties": {
-     "dialect": {
-      "type": "string",
-      "enum": [
-       "mypos",
-       "alikassa",
-       "rfc9421"
-      ]
-     },
-     "body": {
-      "type": "string"
-     },
-     "headers": {
-      "type": "object",
-      "additionalProperties": {
-       "type": "string"
-      }
-     },
-     "method": {
-      "type": "string"
-     },
-     "url": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "dialect",
-     "body"
-    ],
-    "additionalProperties": false
-   },
-   "Diagnosis": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "diagnosis"
-     },
-     "dialect": {
-      "type": "string"
-     },
-     "valid": {
-      "type": "boolean"
-     },
-     "code": {
-      "type": "string"
-     },
-     "explanation": {
-      "type": "string"
-     },
-     "steps": {
-      "type": "array",
-      "items": {
-       "type": "object",
-       "properties": {
-        "step": {
-         "type": "string"
-        },
-        "ok": {
-         "type": "boolean"
-        },
-        "detail": {
-         "type": "string"
-        },
-        "code": {
-         "type": "string"
-        }
-       },
-       "required": [
-        "step",
-        "ok",
-        "detail"
-       ]
-      }
-     }
-    },
-    "required": [
-     "object",
-     "dialect",
-     "valid",
-     "steps"
-    ]
-   },
-   "DomainVerification": {
-    "type": "object",
-    "properties": {
-     "domain": {
-      "type": "string"
-     },
-     "display_name": {
-      "type": "string"
-     },
-     "status": {
-      "type": "string"
-     },
-     "method": {
-      "type": "string"
-     },
-     "failures": {
-      "type": "integer"
-     },
-     "last_error": {
-      "type": "string"
-     },
-     "last_checked_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "next_check_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "verified_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "dns": {
-      "type": "object",
-      "properties": {
-       "type": {
-        "const": "TXT"
-       },
-       "name": {
-        "type": "string"
-       },
-       "value": {
-        "type": "string"
-       }
-      },
-      "required": [
-       "type",
-       "name",
-       "value"
-      ]
-     },
-     "http": {
-      "type": "object",
-      "properties": {
-       "url": {
-        "type": "string"
-       },
-       "body": {
-        "type": "string"
-       }
-      },
-      "required": [
-       "url",
-       "body"
-      ]
-     }
-    },
-    "required": [
-     "domain",
-     "display_name",
-     "status",
-     "failures",
-     "dns"
-    ]
-   },
-   "EmptyRequest": {
-    "type": "object",
-    "properties": {},
-    "required": [],
-    "additionalProperties": false
-   },
-   "ExportPrivateKeyRequest": {
-    "type": "object",
-    "properties": {
-     "passphrase": {
-      "type": "string"
-     }
-    },
-    "required": [],
-    "additionalProperties": false
-   },
-   "GenerateJWKRequest": {
-    "type": "object",
-    "properties": {
-     "name": {
-      "type": "string"
-     },
-     "kid": {
-      "type": "string"
-     },
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "IP addresses or CIDR networks the credential may be used from."
-     },
-     "expires_at": {
-      "type": "string",
-      "description": "RFC 3339 time after which the credential stops working."
-     }
-    },
-    "required": [],
-    "additionalProperties": false
-   },
-   "GenerateSigningKeyRequest": {
-    "type": "object",
-    "properties": {
-     "name": {
-      "type": "string"
-     },
-     "algorithm": {
-      "type": "string",
-      "enum": [
-       "rsa-2048",
-       "rsa-3072",
-       "rsa-4096",
-       "ec-p256",
-       "ec-p384",
-       "ed25519"
-      ]
-     },
-     "passphrase": {
-      "type": "string",
-      "minLength": 12,
-      "description": "12 to 1024 bytes: the private key is returned encrypted under it."
-     },
-     "keep_private_key": {
-      "type": "boolean"
-     },
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "IP addresses or CIDR networks the credential may be used from."
-     },
-     "expires_at": {
-      "type": "string",
-      "description": "RFC 3339 time after which the credential stops working."
-     }
-    },
-    "required": [
-     "algorithm"
-    ],
-    "additionalProperties": false
-   },
-   "GenerateStoreKeyRequest": {
-    "type": "object",
-    "properties": {
-     "name": {
-      "type": "string"
-     },
-     "bits": {
-      "type": "integer",
-      "enum": [
-       2048,
-       3072,
-       4096
-      ]
-     },
-     "key_index": {
-      "type": "integer"
-     },
-     "legacy_sha1": {
-      "type": "boolean"
-     },
-     "passphrase": {
-      "type": "string"
-     },
-     "keep_private_key": {
-      "type": "boolean"
-     },
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "IP addresses or CIDR networks the credential may be used from."
-     },
-     "expires_at": {
-      "type": "string",
-      "description": "RFC 3339 time after which the credential stops working."
-     }
-    },
-    "required": [],
-    "additionalProperties": false
-   },
-   "JWK": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "jwk"
-     },
-     "id": {
-      "type": "string"
-     },
-     "name": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "kid": {
-      "type": "string"
-     },
-     "thumbprint": {
-      "type": "string"
-     },
-     "algorithm": {
-      "type": "string"
-     },
-     "public_jwk": {
-      "type": "string",
-      "description": "The public JWK as JSON text."
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "status": {
-      "type": "string",
-      "enum": [
-       "active",
-       "revoked",
-       "expired"
-      ]
-     },
-     "limits": {
-      "$ref": "#/components/schemas/Limits"
-     },
-     "private_jwk": {
-      "type": "string",
-      "description": "In the answer to generation only: the private JWK as JSON text."
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "name",
-     "mode",
-     "thumbprint",
-     "algorithm",
-     "public_jwk",
-     "status",
-     "limits"
-    ]
-   },
-   "JWKList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/JWK"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "LeakFeedback": {
-    "type": "object",
-    "properties": {
-     "token_hash": {
-      "type": "string"
-     },
-     "token_type": {
-      "type": "string"
-     },
-     "label": {
-      "type": "string",
-      "enum": [
-       "true_positive",
-       "false_positive"
-      ]
-     }
-    },
-    "required": [
-     "token_hash",
-     "token_type",
-     "label"
-    ]
-   },
-   "LeakReportRequest": {
-    "type": "array",
-    "items": {
-     "type": "object",
-     "properties": {
-      "token": {
-       "type": "string"
-      },
-      "type": {
-       "type": "string"
-      },
-      "url": {
-       "type": "string"
-      },
-      "source": {
-       "type": "string"
-      }
-     },
-     "required": [
-      "token"
-     ]
-    }
-   },
-   "Limits": {
-    "type": "object",
-    "properties": {
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "expires_at": {
-      "type": "string",
-      "format": "date-time"
-     }
-    },
-    "required": [
-     "allowed_ips"
-    ]
-   },
-   "MerchantSettings": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "merchant_settings"
-     },
-     "rotation_days": {
-      "type": "integer"
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "leaked_test_key_grace_seconds": {
-      "type": "integer"
-     },
-     "updated_at": {
-      "type": "string",
-      "format": "date-time"
-     }
-    },
-    "required": [
-     "object",
-     "rotation_days",
-     "allowed_ips",
-     "leaked_test_key_grace_seconds"
-    ]
-   },
-   "OrderHash": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "order_hash"
-     },
-     "hash": {
-      "type": "string"
-     },
-     "path": {
-      "type": "string"
-     },
-     "payment_key_id": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "object",
-     "hash",
-     "path",
-     "payment_key_id"
-    ]
-   },
-   "OrderHashRequest": {
-    "type": "object",
-    "properties": {
-     "payment_key_id": {
-      "type": "string"
-     },
-     "order_id": {
-      "type": "string"
-     },
-     "amount": {
-      "type": "string"
-     },
-     "currency": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "order_id",
-     "amount",
-     "currency"
-    ],
-    "additionalProperties": false
-   },
-   "OrderHashVerification": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "order_hash_verification"
-     },
-     "valid": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "valid"
-    ]
-   },
-   "OrderHashVerifyRequest": {
-    "type": "object",
-    "properties": {
-     "payment_key_id": {
-      "type": "string"
-     },
-     "order_id": {
-      "type": "string"
-     },
-     "amount": {
-      "type": "string"
-     },
-     "currency": {
-      "type": "string"
-     },
-     "hash": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "order_id",
-     "amount",
-     "currency",
-     "hash"
-    ],
-    "additionalProperties": false
-   },
-   "PaymentKey": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "payment_key"
-     },
-     "id": {
-      "type": "string"
-     },
-     "label": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "last4": {
-      "type": "string"
-     },
-     "status": {
-      "type": "string"
-     },
-     "expires_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "revoked_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "replaced_by": {
-      "type": "string"
-     },
-     "secret": {
-      "type": "string",
-      "description": "In the answer to creation or roll only."
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "label",
-     "mode",
-     "last4",
-     "status"
-    ]
-   },
-   "PaymentKeyList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/PaymentKey"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "PrivateJWK": {
-    "type": "object",
-    "additionalProperties": {
-     "type": "string"
-    }
-   },
-   "PrivateKey": {
-    "type": "object",
-    "properties": {
-     "private_key": {
-      "type": "string",
-      "description": "PKCS#8 PEM, encrypted (PBES2) when a passphrase was given."
-     },
-     "private_key_pkcs1": {
-      "type": "string"
-     },
-     "private_jwk": {
-      "$ref": "#/components/schemas/PrivateJWK"
-     }
-    },
-    "required": [
-     "private_key"
-    ]
-   },
-   "Problem": {
-    "type": "object",
-    "properties": {
-     "type": {
-      "type": "string",
-      "description": "urn:keyward:problem:<code>, or https://iana.org/assignments/http-problem-types#quota-exceeded for 429."
-     },
-     "title": {
-      "type": "string"
-     },
-     "status": {
-      "type": "integer"
-     },
-     "detail": {
-      "type": "string"
-     },
-     "code": {
-      "type": "string",
-      "description": "Stable reason code (e.g. missing_credentials, invalid_key, insufficient_permissions, live_key_required, invalid_json, missing_field, unknown_field, resource_missing, not_found, body_too_large)."
-     },
-     "field": {
-      "type": "string",
-      "description": "The request field at fault, when one is."
-     },
-     "request_id": {
-      "type": "string"
-     },
-     "findings": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/CertificateFinding"
-      }
-     }
-    },
-    "required": [
-     "type",
-     "title",
-     "status",
-     "detail",
-     "code",
-     "request_id"
-    ],
-    "description": "RFC 9457 problem details: every error Keyward answers, with a stable `code`."
-   },
-   "RateLimit": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "rate_limit"
-     },
-     "subject": {
-      "type": "string",
-      "description": "`merchant` or a credential's id."
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "quota": {
-      "type": "integer"
-     },
-     "window_seconds": {
-      "type": "integer"
-     },
-     "default": {
-      "type": "boolean",
-      "description": "True for a mode's merchant limit nobody set."
-     },
-     "updated_at": {
-      "type": "string",
-      "format": "date-time"
-     }
-    },
-    "required": [
-     "object",
-     "subject",
-     "mode",
-     "quota",
-     "window_seconds",
-     "default"
-    ]
-   },
-   "RateLimitList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/RateLimit"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "RateLimitRequest": {
-    "type": "object",
-    "properties": {
-     "quota": {
-      "type": "integer",
-      "minimum": 1,
-      "maximum": 1000000
-     },
-     "window_seconds": {
-      "type": "integer",
-      "minimum": 1
-     }
-    },
-    "required": [
-     "quota"
-    ],
-    "additionalProperties": false
-   },
-   "RegisterJWKRequest": {
-    "type": "object",
-    "properties": {
-     "name": {
-      "type": "string"
-     },
-     "jwk": {
-      "oneOf": [
-       {
-        "type": "object",
-        "description": "The public JWK (an EC P-384 key: kty, crv, x, y; kid, use and alg optional)."
-       },
-       {
-        "type": "string",
-        "description": "The same JWK as JSON text (accepted for compatibility)."
-       }
-      ]
-     },
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "IP addresses or CIDR networks the credential may be used from."
-     },
-     "expires_at": {
-      "type": "string",
-      "description": "RFC 3339 time after which the credential stops working."
-     }
-    },
-    "required": [
-     "jwk"
-    ],
-    "additionalProperties": false
-   },
-   "RegisterSigningKeyRequest": {
-    "type": "object",
-    "properties": {
-     "name": {
-      "type": "string"
-     },
-     "public_key": {
-      "type": "string",
-      "description": "SPKI PEM"
-     },
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "description": "IP addresses or CIDR networks the credential may be used from."
-     },
-     "expires_at": {
-      "type": "string",
-      "description": "RFC 3339 time after which the credential stops working."
-     }
-    },
-    "required": [
-     "public_key"
-    ],
-    "additionalProperties": false
-   },
-   "RollRequest": {
-    "type": "object",
-    "properties": {
-     "overlap_seconds": {
-      "type": "integer",
-      "description": "How long the old secret keeps working."
-     }
-    },
-    "required": [],
-    "additionalProperties": false
-   },
-   "SecretKey": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "secret_key"
-     },
-     "id": {
-      "type": "string"
-     },
-     "name": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "redacted": {
-      "type": "string"
-     },
-     "last4": {
-      "type": "string"
-     },
-     "status": {
-      "type": "string"
-     },
-     "permissions": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "expires_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "revoked_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "last_used_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "rolled_from": {
-      "type": "string"
-     },
-     "replaced_by": {
-      "type": "string"
-     },
-     "secret": {
-      "type": "string",
-      "description": "The full secret key: in the answer to creation or roll only."
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "name",
-     "mode",
-     "redacted",
-     "last4",
-     "status",
-     "allowed_ips"
-    ]
-   },
-   "SecretKeyList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/SecretKey"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "ServiceCode": {
-    "type": "object",
-    "properties": {
-     "service_code": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     }
-    },
-    "required": [
-     "service_code",
-     "mode"
-    ]
-   },
-   "SettingsRequest": {
-    "type": "object",
-    "properties": {
-     "rotation_days": {
-      "type": "integer"
-     },
-     "allowed_ips": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      }
-     },
-     "leaked_test_key_grace_seconds": {
-      "type": "integer"
-     }
-    },
-    "required": [],
-    "additionalProperties": false
-   },
-   "SigningKey": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "signing_key"
-     },
-     "id": {
-      "type": "string"
-     },
-     "name": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "algorithm": {
-      "type": "string"
-     },
-     "public_key": {
-      "type": "string"
-     },
-     "not_after": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "status": {
-      "type": "string",
-      "enum": [
-       "active",
-       "revoked",
-       "expired"
-      ]
-     },
-     "private_key_kept": {
-      "type": "boolean"
-     },
-     "limits": {
-      "$ref": "#/components/schemas/Limits"
-     },
-     "private_key": {
-      "type": "string",
-      "description": "In the answer to generation only."
-     },
-     "private_key_pkcs1": {
-      "type": "string"
-     },
-     "private_jwk": {
-      "$ref": "#/components/schemas/PrivateJWK"
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "name",
-     "mode",
-     "algorithm",
-     "public_key",
-     "status",
-     "private_key_kept",
-     "limits"
-    ]
-   },
-   "SigningKeyList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/SigningKey"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "Store": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "store"
-     },
-     "id": {
-      "type": "string"
-     },
-     "name": {
-      "type": "string"
-     },
-     "mode": {
-      "type": "string",
-      "enum": [
-       "test",
-       "live"
-      ]
-     },
-     "dialect": {
-      "type": "string",
-      "enum": [
-       "mypos",
-       "alikassa"
-      ]
-     },
-     "sid": {
-      "type": "string"
-     },
-     "wallet_number": {
-      "type": "string"
-     },
-     "account": {
-      "type": "string"
-     },
-     "reject_replays": {
-      "type": "boolean"
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "keys": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/StoreKey"
-      }
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "name",
-     "mode",
-     "dialect",
-     "keys"
-    ]
-   },
-   "StoreKey": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "store_key"
-     },
-     "id": {
-      "type": "string"
-     },
-     "key_index": {
-      "type": "integer"
-     },
-     "name": {
-      "type": "string"
-     },
-     "algorithm": {
-      "type": "string"
-     },
-     "hash": {
-      "type": "string"
-     },
-     "public_key": {
-      "type": "string"
-     },
-     "not_after": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "platform_certificate": {
-      "type": "string"
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     },
-     "status": {
-      "type": "string",
-      "enum": [
-       "active",
-       "revoked",
-       "expired"
-      ]
-     },
-     "private_key_kept": {
-      "type": "boolean"
-     },
-     "limits": {
-      "$ref": "#/components/schemas/Limits"
-     },
-     "private_key": {
-      "type": "string"
-     },
-     "private_key_pkcs1": {
-      "type": "string"
-     },
-     "private_jwk": {
-      "$ref": "#/components/schemas/PrivateJWK"
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "key_index",
-     "name",
-     "algorithm",
-     "hash",
-     "public_key",
-     "platform_certificate",
-     "status",
-     "private_key_kept",
-     "limits"
-    ]
-   },
-   "StoreKeyList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/StoreKey"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "StoreList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/Store"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "UploadCertificateRequest": {
-    "type": "object",
-    "properties": {
-     "type": {
-      "type": "string",
-      "enum": [
-       "ssl",
-       "apple_pay_merchant_identity",
-       "apple_pay_payment_processing",
-       "apple_pay_identity_proof"
-      ]
-     },
-     "name": {
-      "type": "string"
-     },
-     "files": {
-      "type": "array",
-      "items": {
-       "type": "string"
-      },
-      "minItems": 1,
-      "maxItems": 10,
-      "description": "PEM text, or base64 of DER / PKCS#12 files."
-     },
-     "passphrase": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "type",
-     "files"
-    ],
-    "additionalProperties": false
-   },
-   "Webhook": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "webhook_endpoint"
-     },
-     "id": {
-      "type": "string"
-     },
-     "url": {
-      "type": "string"
-     },
-     "secret": {
-      "type": "string",
-      "description": "The signing secret: in the answer to PUT only."
-     },
-     "created_at": {
-      "type": "string",
-      "format": "date-time"
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "url"
-    ]
-   },
-   "WebhookDelivery": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "webhook_delivery"
-     },
-     "id": {
-      "type": "string"
-     },
-     "event_type": {
-      "type": "string"
-     },
-     "status": {
-      "type": "string"
-     },
-     "attempts": {
-      "type": "integer"
-     },
-     "last_error": {
-      "type": "string"
-     },
-     "payload": {
-      "type": "string"
-     }
-    },
-    "required": [
-     "object",
-     "id",
-     "event_type",
-     "status",
-     "attempts",
-     "payload"
-    ]
-   },
-   "WebhookDeliveryList": {
-    "type": "object",
-    "properties": {
-     "object": {
-      "const": "list"
-     },
-     "data": {
-      "type": "array",
-      "items": {
-       "$ref": "#/components/schemas/WebhookDelivery"
-      }
-     },
-     "has_more": {
-      "type": "boolean"
-     }
-    },
-    "required": [
-     "object",
-     "data",
-     "has_more"
-    ]
-   },
-   "WebhookRequest": {
-    "type": "object",
-    "properties": {
-     "url": {
-      "type": "string",
-      "description": "https:// URL; must resolve to a public address (or a network in webhook_allowed_networks)."
-     }
-    },
-    "required": [
-     "url"
-    ],
-    "additionalProperties": false
-   }
-  }
- }
-}
-"""#
+        """#
 }

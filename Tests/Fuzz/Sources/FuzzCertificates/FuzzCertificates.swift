@@ -1,5 +1,5 @@
-import FuzzSupport
 import Foundation
+import FuzzSupport
 import KeywardCrypto
 
 /// Certificate uploads: PEM (certificates, PKCS#7 bundles, private keys), DER certificates, DER PKCS#7

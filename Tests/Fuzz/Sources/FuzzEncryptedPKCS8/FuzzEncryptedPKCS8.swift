@@ -25,7 +25,8 @@ let roundsPath = [0, 1, 0, 1, 1]
 
 func clampRounds(_ der: [UInt8]) -> [UInt8] {
     guard let root = try? DER.parse(der), let rounds = descend(root, at: roundsPath[...]),
-          let value = try? Int(derEncoded: rounds), value > maximumFuzzRounds, value <= productCap else { return der }
+        let value = try? Int(derEncoded: rounds), value > maximumFuzzRounds, value <= productCap
+    else { return der }
     var serializer = DER.Serializer()
     do { try rebuild(root, path: roundsPath[...], into: &serializer) } catch { return der }
     return serializer.serializedBytes
@@ -44,7 +45,10 @@ func rebuild(_ node: ASN1Node, path: ArraySlice<Int>, into serializer: inout DER
         try serializer.serialize(maximumFuzzRounds)
         return
     }
-    guard case .constructed(let children) = node.content else { serializer.serialize(node); return }
+    guard case .constructed(let children) = node.content else {
+        serializer.serialize(node)
+        return
+    }
     try serializer.appendConstructedNode(identifier: node.identifier) { inner in
         for (position, child) in children.enumerated() {
             if position == index { try rebuild(child, path: path.dropFirst(), into: &inner) } else { inner.serialize(child) }

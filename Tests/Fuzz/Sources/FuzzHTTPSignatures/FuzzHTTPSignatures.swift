@@ -21,9 +21,16 @@ public func fuzzHTTPSignatures(_ data: UnsafePointer<UInt8>, _ size: Int) -> CIn
 }
 
 let request = HTTPRequestView(
-    method: "POST", scheme: "https", authority: "gateway.example:8443", path: "/v1/payments", query: "a=1&b=2",
-    fields: [("Content-Type", "application/json"), ("Content-Digest", "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"),
-             ("X-Repeated", "one"), ("x-repeated", " two ")])
+    method: "POST",
+    scheme: "https",
+    authority: "gateway.example:8443",
+    path: "/v1/payments",
+    query: "a=1&b=2",
+    fields: [
+        ("Content-Type", "application/json"), ("Content-Digest", "sha-256=:X48E9qOokqqrvdts8nOJRJN3OWDUoyWxBf7kbu9DBPE=:"),
+        ("X-Repeated", "one"), ("x-repeated", " two "),
+    ]
+)
 
 @_cdecl("FuzzHTTPSignatures_main")
 public func FuzzHTTPSignaturesMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>) -> CInt {

@@ -13,7 +13,8 @@ public func fuzzMyPOSForm(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     _ = MyPOSIPC.verify(pairs, with: FuzzKeys.myPOS)
     // What decodes must encode and decode back to the same pairs.
     guard let again = try? FormEncoding.decode(Array(FormEncoding.encode(pairs).utf8)),
-          again.map(\.name) == pairs.map(\.name), again.map(\.value) == pairs.map(\.value) else {
+        again.map(\.name) == pairs.map(\.name), again.map(\.value) == pairs.map(\.value)
+    else {
         fatalError("FormEncoding round trip lost pairs")
     }
     return 0

@@ -1,6 +1,6 @@
+import FuzzSupport
 import KeywardCrypto
 import KeywardDialects
-import FuzzSupport
 
 /// The order-preserving JSON reader (myPOS answers, JOSE headers, JWKs). Beyond "no trap": a document
 /// that parses must serialize to text that parses back to the same value, and its leaf values (what

@@ -7,7 +7,10 @@ import KeywardCrypto
 public func fuzzPublicKeyImport(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = fuzzBytes(data, size)
     if let keys = try? PublicKeyImport.parse(pem: String(decoding: bytes, as: UTF8.self), minimumRSABits: 1024) {
-        for key in keys { _ = key.key.spkiPEM; _ = key.key.algorithmDescription }
+        for key in keys {
+            _ = key.key.spkiPEM
+            _ = key.key.algorithmDescription
+        }
     }
     if let key = try? PublicKeyImport.spki(der: bytes, minimumRSABits: 1024) { _ = key.spkiPEM }
     return 0
