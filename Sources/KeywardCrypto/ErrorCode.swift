@@ -292,7 +292,7 @@ extension ErrorCode {
     public static let signatureMissing = ErrorCode("signature_missing")
     /// KeywardClient: the request could not be signed (client library, not an HTTP answer).
     public static let signingFailed = ErrorCode("signing_failed")
-    /// The database could not be reached.
+    /// The database could not be reached or was busy; retry (`Retry-After`).
     public static let storageUnavailable = ErrorCode("storage_unavailable")
     /// Another store has this id.
     public static let storeIDTaken = ErrorCode("store_id_taken")

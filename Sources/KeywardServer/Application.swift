@@ -89,9 +89,10 @@ public func buildRouter(
     // Every management route is registered with what it needs (`ManageRoutes`); its handler gets a
     // `ManageContext`, which exists only for a verified key.
     let manage = ManageRoutes(
-        group: v1.group("manage", context: ManageContext.self).add(middleware: AuditMiddleware(audit: services.audit)),
+        group: v1.group("manage", context: ManageContext.self),
         table: table,
-        prefix: "/v1/manage"
+        prefix: "/v1/manage",
+        audit: services.audit
     )
     AuditController(audit: services.audit).addRoutes(to: manage)
     MerchantSettingsController(settings: services.merchantSettings).addRoutes(to: manage)

@@ -101,6 +101,19 @@ enum ProblemMapping {
             var response = Problem.response(mapped, requestID: context.requestID)
             if error.status == .methodNotAllowed { response.status = .methodNotAllowed }
             return response
+        case let error where StorageFailure.transientReason(error) != nil:
+            // The database was busy (a lock, a full pool, a serialization failure): nothing changed, and the
+            // same request a moment later succeeds. A 503 the client retries, not a 500 that looks like a bug.
+            context.logger.warning(
+                "storage busy",
+                metadata: ["reason": "\(StorageFailure.transientReason(error) ?? "")", "request_id": "\(context.requestID)"]
+            )
+            var response = Problem.response(
+                KeywardError(.unavailable, .storageUnavailable, "The database is busy; retry in a second."),
+                requestID: context.requestID
+            )
+            response.headers[.retryAfter] = "1"
+            return response
         default:
             context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
             return Problem.response(

@@ -52,7 +52,12 @@ public struct KeywardServices: Sendable {
     /// Opens the database (migrating it when `migrate`), loads or creates the master key, and builds the services.
     public static func open(settings: Settings, logger: Logger, clock: KeywardClock = .system, migrate: Bool = true) async throws -> KeywardServices {
         let scannerKeys = try SecretScanningController.loadKeys(settings: settings)
-        let store = try KeywardStore(databaseURL: settings.databaseURL, sqlitePath: settings.sqlitePath, logger: logger)
+        let store = try KeywardStore(
+            databaseURL: settings.databaseURL,
+            sqlitePath: settings.sqlitePath,
+            sqliteBusyTimeout: settings.sqliteBusyTimeout,
+            logger: logger
+        )
         let keyring: MasterKeyring
         do {
             if migrate { try await store.migrate() }

@@ -25,15 +25,17 @@ extension CertCommand {
             let contents = try readCertificateFiles(files)
             let passphrase = try SignTools.passphrase(passphraseFile)
             do {
-                let (info, findings) = try await storage.withServices {
-                    try await $0.certificates.upload(
-                        merchantID: merchant,
-                        mode: mode,
-                        type: type,
-                        name: name,
-                        files: contents,
-                        passphrase: passphrase
-                    )
+                let (info, findings) = try await storage.withServices { services in
+                    try await OperatorAudit.run(services, merchantID: merchant, mode: mode, action: .certificateUpload) {
+                        try await services.certificates.upload(
+                            merchantID: merchant,
+                            mode: mode,
+                            type: type,
+                            name: name,
+                            files: contents,
+                            passphrase: passphrase
+                        )
+                    }
                 }
                 if json {
                     printJSON(CertificateLine(info, findings: findings))
@@ -151,7 +153,7 @@ struct ChannelCommand: AsyncParsableCommand {
 
         func run() async throws {
             let records = try await storage.withServices { services in
-                let actor = AuditActor(type: "operator", id: ProcessInfo.processInfo.environment["USER"] ?? "cli")
+                let actor = OperatorAudit.actor
                 if force {
                     return try await services.domainVerifications.force(channelID: id, domains: domains.isEmpty ? nil : domains, actor: actor)
                 }
@@ -174,8 +176,17 @@ struct ChannelCommand: AsyncParsableCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            let channel = try await storage.withServices {
-                try await $0.channels.create(merchantID: merchant, mode: mode, name: name, domains: domains, sslMode: ssl, certificateID: certificate)
+            let channel = try await storage.withServices { services in
+                try await OperatorAudit.run(services, merchantID: merchant, mode: mode, action: .channelCreate) {
+                    try await services.channels.create(
+                        merchantID: merchant,
+                        mode: mode,
+                        name: name,
+                        domains: domains,
+                        sslMode: ssl,
+                        certificateID: certificate
+                    )
+                }
             }
             if json { printJSON(ChannelLine(channel, events: nil)) } else { print(ChannelLine(channel, events: nil).text) }
         }

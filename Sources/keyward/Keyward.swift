@@ -133,7 +133,9 @@ struct MasterKeyCommand: AsyncParsableCommand {
 
         func run() async throws {
             let report = try await storage.withServices { services in
-                try await rotateMasterKey(services)
+                let report = try await rotateMasterKey(services)
+                await OperatorAudit.record(services, merchantID: nil, action: .masterKeyRotate, target: report.newKeyID)
+                return report
             }
             if json {
                 printJSON(report)

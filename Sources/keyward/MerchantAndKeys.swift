@@ -19,7 +19,11 @@ struct MerchantCommand: AsyncParsableCommand {
         @Flag(help: "JSON output.") var json = false
 
         func run() async throws {
-            let merchant = try await storage.withServices { try await $0.merchants.create(name: name, mid: mid) }
+            let merchant = try await storage.withServices { services in
+                let merchant = try await services.merchants.create(name: name, mid: mid)
+                await OperatorAudit.record(services, merchantID: merchant.id, action: .merchantCreate, target: merchant.id)
+                return merchant
+            }
             if json { printJSON(MerchantOutput(merchant)) } else { print("\(merchant.id)  \(merchant.mid)  \(merchant.name)") }
         }
     }
@@ -50,7 +54,13 @@ struct MerchantOutput: Encodable {
     }
 }
 
-enum KeyKind: String, ExpressibleByArgument, CaseIterable { case secret, payment }
+enum KeyKind: String, ExpressibleByArgument, CaseIterable {
+    case secret, payment
+
+    /// The audit actions of this kind's changes, the same names the API and the cabinet record.
+    var rollAction: AuditAction { self == .secret ? .secretKeyRoll : .paymentKeyRoll }
+    var revokeAction: AuditAction { self == .secret ? .secretKeyRevoke : .paymentKeyRevoke }
+}
 
 extension Mode: ExpressibleByArgument {}
 
@@ -93,7 +103,7 @@ struct KeysCommand: AsyncParsableCommand {
                         services,
                         merchantID: selection.merchant,
                         mode: selection.mode,
-                        action: "create payment key"
+                        action: .paymentKeyCreate
                     ) {
                         try await services.paymentKeys.create(
                             merchantID: selection.merchant,
@@ -112,7 +122,8 @@ struct KeysCommand: AsyncParsableCommand {
                         services,
                         merchantID: selection.merchant,
                         mode: selection.mode,
-                        action: "create \(count) secret keys"
+                        action: .secretKeyCreate,
+                        detail: "\(count) keys"
                     ) {
                         try await services.secretKeys.createMany(
                             merchantID: selection.merchant,
@@ -133,7 +144,7 @@ struct KeysCommand: AsyncParsableCommand {
                         services,
                         merchantID: selection.merchant,
                         mode: selection.mode,
-                        action: "create secret key"
+                        action: .secretKeyCreate
                     ) {
                         try await services.secretKeys.create(
                             merchantID: selection.merchant,
@@ -195,7 +206,7 @@ struct KeysCommand: AsyncParsableCommand {
                     services,
                     merchantID: selection.merchant,
                     mode: selection.mode,
-                    action: "roll \(selection.kind.rawValue) key"
+                    action: selection.kind.rollAction
                 ) {
                     switch selection.kind {
                     case .secret:
@@ -235,7 +246,7 @@ struct KeysCommand: AsyncParsableCommand {
                     services,
                     merchantID: selection.merchant,
                     mode: selection.mode,
-                    action: "revoke \(selection.kind.rawValue) key",
+                    action: selection.kind.revokeAction,
                     target: id
                 ) {
                     switch selection.kind {

@@ -21,7 +21,9 @@ struct UserCommand: AsyncParsableCommand {
             let url = try url ?? storage.settings().publicBaseURL
             let (user, setup) = try await storage.withServices { services in
                 let memberRole = try await services.team.role(merchantID: merchant, value: role)
-                return try await services.team.addMember(email: email, merchantID: merchant, role: memberRole)
+                return try await OperatorAudit.run(services, merchantID: merchant, mode: nil, action: .memberInvite, detail: memberRole.name) {
+                    try await services.team.addMember(email: email, merchantID: merchant, role: memberRole)
+                }
             }
             print("\(user.id)  \(user.email)")
             if let setup {
@@ -43,7 +45,12 @@ struct UserCommand: AsyncParsableCommand {
 
         func run() async throws {
             let url = try url ?? storage.settings().publicBaseURL
-            let link = try await storage.withServices { services in try await services.accounts.requestPasswordReset(email: email) }
+            let link = try await storage.withServices { services in
+                // Whoever holds the link owns the account: the operator who made it is on record.
+                try await OperatorAudit.run(services, merchantID: nil, mode: nil, action: .passwordResetLink, detail: email) {
+                    try await services.accounts.requestPasswordReset(email: email)
+                }
+            }
             guard let link else { throw ValidationError("no account with a password has the email \(email)") }
             print("reset link (once, until \(ISO8601DateFormatter().string(from: link.expiresAt))): \(url)/cabinet/reset?token=\(link.token)")
         }

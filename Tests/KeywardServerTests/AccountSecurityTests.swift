@@ -244,7 +244,7 @@ import Testing
             )
             _ = try await client.call(.get, "/v1/auth/test", key: live.secret) { #expect($0.status == .ok) }
             let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
-            #expect(actions.filter { $0 == "cabinet: second factor locked after wrong codes" }.count == 1)
+            #expect(actions.filter { $0 == "second_factor.locked" }.count == 1)
             // After the backoff the owner signs in again.
             clock.advance(61)
             _ = try await CabinetKeysTests.signIn(client, services, email: email, password: password, totp: totp, at: clock.clock.now())
@@ -406,7 +406,7 @@ import Testing
             }
             #expect(alert?.contains("203.0.113.50") == true, "\(alert ?? "no mail")")
         }
-        let entries = try await services.audit.list(merchantID: merchant.id).filter { $0.action == "cabinet: sign-in from a new address" }
+        let entries = try await services.audit.list(merchantID: merchant.id).filter { $0.action == "sign_in.new_address" }
         #expect(entries.count == 1 && entries.first?.address == "203.0.113.50")
     }
 }

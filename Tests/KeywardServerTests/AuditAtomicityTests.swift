@@ -61,7 +61,7 @@ import Testing
             let id = try #require(created.json["id"] as? String)
             let entries = try await services.audit.list(merchantID: merchant)
             #expect(entries.count == 1 && entries.first?.targetID == id && entries.first?.outcome == "ok")
-            #expect(entries.first?.action == "POST /v1/manage/keys" && entries.first?.mode == .live)
+            #expect(entries.first?.action == "secret_key.create" && entries.first?.mode == .live)
         }
         #expect(try await services.audit.verify().firstProblem == nil)
     }
@@ -96,7 +96,12 @@ import Testing
                         return response.json["id"] as? String
                     }
                     group.addTask {
-                        try await services.audit.record(merchantID: tenant.merchant.id, actor: .system, action: "test.other.\(index)", targetID: nil)
+                        try await services.audit.record(
+                            merchantID: tenant.merchant.id,
+                            actor: .system,
+                            action: AuditAction(rawValue: "test.other.\(index)"),
+                            targetID: nil
+                        )
                         return nil
                     }
                 }

@@ -13,7 +13,7 @@ import Testing
 
     static func record(_ services: KeywardServices, _ count: Int) async throws {
         for index in 0..<count {
-            try await services.audit.record(merchantID: nil, actor: .system, action: "test.\(index)", targetID: nil)
+            try await services.audit.record(merchantID: nil, actor: .system, action: AuditAction(rawValue: "test.\(index)"), targetID: nil)
         }
     }
 

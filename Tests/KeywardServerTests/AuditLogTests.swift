@@ -31,7 +31,7 @@ import Testing
             #expect(
                 entries.map { $0["action"] as? String ?? "" }
                     == [
-                        "POST /v1/manage/keys", "POST /v1/manage/keys/\(newKey)/revoke", "POST /v1/manage/keys",
+                        "secret_key.create", "secret_key.revoke", "secret_key.create",
                     ].reversed(),
                 "reads are not recorded; newest first"
             )
@@ -62,7 +62,7 @@ import Testing
                     try await services.audit.record(
                         merchantID: tenant.merchant.id,
                         actor: AuditActor(type: "operator", id: "cli", address: nil),
-                        action: "test.action.\(index)",
+                        action: AuditAction(rawValue: "test.action.\(index)"),
                         targetID: nil
                     )
                 }

@@ -38,8 +38,8 @@ import Testing
         let reopened = try await Harness.services(settings)
         let actions = try await reopened.audit.list(merchantID: merchant.id).map(\.action)
         for action in [
-            "cabinet: create secret key", "cabinet: revoke secret key", "cabinet: upload certificate", "cabinet: create role Auditor",
-            "cabinet: invite member (Auditor)", "cabinet: accept invitation",
+            "secret_key.create", "secret_key.revoke", "certificate.upload", "role.create Auditor",
+            "member.invite Auditor", "invitation.accept",
         ] {
             #expect(actions.contains(action), "\(action)")
         }

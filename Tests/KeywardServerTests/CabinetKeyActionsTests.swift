@@ -87,7 +87,7 @@ import Testing
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.unauthorized, "key_expired") }
             _ = try await client.call(.get, "/v1/auth/test", key: replacement) { #expect($0.status == .ok) }
             let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
-            #expect(actions.contains("cabinet: roll secret key"))
+            #expect(actions.contains("secret_key.roll"))
         }
     }
 
@@ -252,8 +252,8 @@ import Testing
             )
             let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
             #expect(
-                actions.contains("cabinet: create payment key") && actions.contains("cabinet: revoke payment key")
-                    && actions.contains("cabinet: generate signing key")
+                actions.contains("payment_key.create") && actions.contains("payment_key.revoke")
+                    && actions.contains("signing_key.generate")
             )
         }
     }

@@ -91,7 +91,7 @@ import Testing
             #expect(refused.status == .notFound)
             _ = try await client.call(.get, "/v1/auth/test", key: foreign.secret) { #expect($0.status == .ok) }
             let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
-            #expect(actions.contains("cabinet: create secret key") && actions.contains("cabinet: revoke secret key"))
+            #expect(actions.contains("secret_key.create") && actions.contains("secret_key.revoke"))
         }
     }
 

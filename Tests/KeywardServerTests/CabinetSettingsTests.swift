@@ -70,8 +70,8 @@ import Testing
             #expect(try await services.webhooks.endpoint(merchantID: merchant.id) == nil)
             let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
             #expect(
-                actions.contains("cabinet: change settings") && actions.contains("cabinet: set webhook")
-                    && actions.contains("cabinet: remove webhook")
+                actions.contains("settings.change") && actions.contains("webhook.set")
+                    && actions.contains("webhook.remove")
             )
         }
     }
@@ -133,7 +133,7 @@ import Testing
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { #expect($0.status == .ok) }
             _ = try await client.call(.get, "/v1/auth/test", key: key.secret) { $0.expectProblem(.tooManyRequests, "rate_limited") }
             let actions = try await services.audit.list(merchantID: merchant.id).map(\.action)
-            #expect(actions.contains("cabinet: set rate limits") && actions.contains("cabinet: remove a credential's rate limit"))
+            #expect(actions.contains("rate_limits.set") && actions.contains("rate_limit.remove"))
         }
     }
 

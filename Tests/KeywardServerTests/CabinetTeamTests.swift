@@ -84,7 +84,7 @@ import Testing
             // The owner sees it all in the audit page, filterable.
             let audit = try await owner.send(client, .get, "/cabinet/audit?action=invite")
             let auditHTML = String(buffer: audit.body)
-            #expect(audit.status == .ok && auditHTML.contains("cabinet: invite member (Support &lt;desk&gt;)") && !auditHTML.contains("create role"))
+            #expect(audit.status == .ok && auditHTML.contains("member.invite Support &lt;desk&gt;") && !auditHTML.contains("role.create"))
 
             // Nobody grants what they lack: make Sam a team manager without keys.live, then try to invite an owner.
             let managers = try await services.team.createRole(merchantID: merchant.id, name: "Managers", permissions: ["team.manage", "keys.read"])

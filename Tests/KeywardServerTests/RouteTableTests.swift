@@ -21,6 +21,10 @@ import Testing
         #expect(undeclared.isEmpty, "registered without a requirement: \(undeclared)")
         #expect(declared.count == guarded.count, "declared but not registered: \(declared.subtracting(guarded))")
 
+        // Every management route that changes something names its audit action (`ManageAuditActions`).
+        let unaudited = table.all.filter { $0.audit == "MISSING" }.map { "\($0.method) \($0.path)" }
+        #expect(unaudited.isEmpty, "changing routes without an audit action: \(unaudited)")
+
         let reviewed = try? String(contentsOf: Self.fixture, encoding: .utf8)
         if reviewed != table.rendered {
             // Written next to the build so a reviewer can diff it and, once satisfied, copy it over the fixture.

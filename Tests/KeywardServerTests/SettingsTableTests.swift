@@ -36,6 +36,7 @@ import Testing
             "device_session_unused_seconds": "\(s.deviceSessionLimits.unusedLifetime)",
             "signed_form_max_body_bytes": "\(s.signedFormMaxBodyBytes)", "pbkdf2_max_iterations": "\(s.pbkdf2MaxIterations)",
             "heavy_work_threads": "\(s.heavyWorkThreads)", "heavy_work_queue": "\(s.heavyWorkQueue)",
+            "sqlite_busy_timeout_ms": "\(s.sqliteBusyTimeout)",
         ]
     }
 

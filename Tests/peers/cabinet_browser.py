@@ -253,7 +253,7 @@ def team_journey(driver):
     driver.get(BASE + "/cabinet/team")
     shot(driver, "11-team")
     driver.get(BASE + "/cabinet/audit")
-    check("audit lists the invitation", "invite member" in driver.page_source)
+    check("audit lists the invitation", "member.invite Auditor" in driver.page_source)
     shot(driver, "12-audit")
     submit(driver, "header form button")
     check("signed out", driver.current_url.endswith("/cabinet/login"), driver.current_url)

@@ -195,17 +195,17 @@ def check(base, ca, admin, merchant, ledger, binary, env, failures):
     # Every acknowledged change is in the audit log (an answer is sent only after its entry is written).
     export = subprocess.run([binary, "audit", "export", "--merchant", merchant], env=env, capture_output=True, text=True)
     entries = [json.loads(line) for line in export.stdout.splitlines() if line.strip()]
-    audited = {(e["action"].split("/")[-1] if e["action"].endswith(("/roll", "/revoke")) else e["action"], e.get("target_id")) for e in entries}
+    audited = {(e["action"], e.get("target_id")) for e in entries}
     targets = {e.get("target_id") for e in entries}
     rolled_new = {new for new, _ in ledger.rolled.values()}
     for key_id in ledger.created:
-        if key_id not in rolled_new and ("POST /v1/manage/keys", key_id) not in audited:
+        if key_id not in rolled_new and ("secret_key.create", key_id) not in audited:
             failures.append(f"acknowledged creation of {key_id} has no audit entry")
     for key_id in ledger.revoked:
-        if ("revoke", key_id) not in audited:
+        if ("secret_key.revoke", key_id) not in audited:
             failures.append(f"acknowledged revocation of {key_id} has no audit entry")
     for old, (new, _) in ledger.rolled.items():
-        if ("roll", old) not in audited and ("roll", new) not in audited:
+        if ("secret_key.roll", old) not in audited and ("secret_key.roll", new) not in audited:
             failures.append(f"acknowledged roll of {old} has no audit entry")
     for key_id in ledger.payment_keys - targets:
         failures.append(f"acknowledged payment key {key_id} has no audit entry")

@@ -29,7 +29,8 @@ public struct AuditEntry: Sendable, Equatable, Encodable {
     public let actorType: String
     public let actorID: String
     public let address: String?
-    /// What was done, e.g. `POST /v1/manage/keys` or `certificate.renewed`.
+    /// What was done: an `AuditAction` name and any detail (`secret_key.roll`, `member.invite Developer`).
+    /// Entries written before the vocabulary say `POST /v1/manage/keys` or `cabinet: roll secret key`.
     public let action: String
     public let targetID: String?
     public let outcome: String
@@ -182,11 +183,18 @@ public struct AuditLog: Sendable {
         merchantID: String?,
         mode: Mode? = nil,
         actor: AuditActor,
-        action: String,
+        action: AuditAction,
+        detail: String? = nil,
         targetID: String?,
         outcome: String = "ok"
     ) async throws -> AuditEntry {
-        let draft = Draft(merchantID: merchantID, mode: mode, actor: actor, action: action, targetID: targetID, outcome: outcome)
+        try await record(
+            Draft(merchantID: merchantID, mode: mode, actor: actor, action: action, detail: detail, targetID: targetID, outcome: outcome)
+        )
+    }
+
+    /// Appends `draft` in a transaction of its own, retrying when another writer took its sequence number.
+    func record(_ draft: Draft) async throws -> AuditEntry {
         var attempt = 0
         while true {
             attempt += 1

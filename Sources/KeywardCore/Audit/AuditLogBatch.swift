@@ -8,15 +8,34 @@ extension AuditLog {
         public let merchantID: String?
         public let mode: Mode?
         public let actor: AuditActor
+        /// The action's text: its name from the vocabulary and any detail.
         public let action: String
         public let targetID: String?
         public let outcome: String
 
-        public init(merchantID: String?, mode: Mode?, actor: AuditActor, action: String, targetID: String?, outcome: String = "ok") {
+        public init(
+            merchantID: String?,
+            mode: Mode?,
+            actor: AuditActor,
+            action: AuditAction,
+            detail: String? = nil,
+            targetID: String?,
+            outcome: String = "ok"
+        ) {
             self.merchantID = merchantID
             self.mode = mode
             self.actor = actor
-            self.action = action
+            self.action = action.text(detail: detail)
+            self.targetID = targetID
+            self.outcome = outcome
+        }
+
+        /// A draft whose action text was composed already (an `AuditScope`'s).
+        init(merchantID: String?, mode: Mode?, actor: AuditActor, actionText: String, targetID: String?, outcome: String) {
+            self.merchantID = merchantID
+            self.mode = mode
+            self.actor = actor
+            self.action = actionText
             self.targetID = targetID
             self.outcome = outcome
         }

@@ -18,18 +18,28 @@ public final class AuditScope: Sendable {
     public let merchantID: String?
     public let mode: Mode?
     public let actor: AuditActor
+    /// The entry's action text (the vocabulary's name and any detail).
     public let action: String
     let fallbackTarget: String?
     private let recorded = Mutex<AuditEntry?>(nil)
 
-    /// A scope for `action` by `actor` on `merchantID`'s state in `mode` (nil: merchant-wide).
-    /// `target` names the object when the write does not (e.g. the id in the request path).
-    public init(log: AuditLog, merchantID: String?, mode: Mode?, actor: AuditActor, action: String, target: String? = nil) {
+    /// A scope for `action` by `actor` on `merchantID`'s state in `mode` (nil: merchant-wide), with an
+    /// optional `detail` after the action's name. `target` names the object when the write does not
+    /// (e.g. the id in the request path).
+    public init(
+        log: AuditLog,
+        merchantID: String?,
+        mode: Mode?,
+        actor: AuditActor,
+        action: AuditAction,
+        detail: String? = nil,
+        target: String? = nil
+    ) {
         self.log = log
         self.merchantID = merchantID
         self.mode = mode
         self.actor = actor
-        self.action = action
+        self.action = action.text(detail: detail)
         self.fallbackTarget = target
     }
 
@@ -45,16 +55,7 @@ public final class AuditScope: Sendable {
     /// Returns the entry to mark as recorded once the transaction commits.
     func append(target: String?, on sql: any SQLDatabase) async throws -> AuditEntry? {
         guard entry == nil else { return nil }
-        return try await log.append(
-            .init(
-                merchantID: merchantID,
-                mode: mode,
-                actor: actor,
-                action: action,
-                targetID: target ?? fallbackTarget
-            ),
-            on: sql
-        )
+        return try await log.append(draft(target: target ?? fallbackTarget, outcome: "ok"), on: sql)
     }
 
     func committed(_ entry: AuditEntry) { recorded.withLock { if $0 == nil { $0 = entry } } }
@@ -64,15 +65,13 @@ public final class AuditScope: Sendable {
     @discardableResult
     public func finish(outcome: String = "ok", target: String? = nil) async throws -> AuditEntry {
         if let entry { return entry }
-        let entry = try await log.record(
-            merchantID: merchantID,
-            mode: mode,
-            actor: actor,
-            action: action,
-            targetID: target ?? fallbackTarget,
-            outcome: outcome
-        )
+        let draft = draft(target: target ?? fallbackTarget, outcome: outcome)
+        let entry = try await log.record(draft)
         committed(entry)
         return entry
+    }
+
+    private func draft(target: String?, outcome: String) -> AuditLog.Draft {
+        AuditLog.Draft(merchantID: merchantID, mode: mode, actor: actor, actionText: action, targetID: target, outcome: outcome)
     }
 }

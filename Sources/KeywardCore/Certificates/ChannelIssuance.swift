@@ -186,7 +186,7 @@ public struct ChannelIssuance: Sendable {
         try await audit?.record(
             merchantID: channel.merchantID,
             actor: .system,
-            action: renewed ? "channel.certificate_renewed" : "channel.certificate_issued",
+            action: renewed ? .channelCertificateRenewed : .channelCertificateIssued,
             targetID: issued.id
         )
         return issued
@@ -213,7 +213,7 @@ public struct ChannelIssuance: Sendable {
         try await audit?.record(
             merchantID: channel.merchantID,
             actor: .system,
-            action: "channel.order_failed",
+            action: .channelOrderFailed,
             targetID: channel.id,
             outcome: String(reason.prefix(200))
         )

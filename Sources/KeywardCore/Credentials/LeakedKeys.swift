@@ -122,7 +122,7 @@ public struct LeakedKeyService: Sendable {
                     merchantID: $0.merchantID,
                     mode: $0.mode,
                     actor: actor,
-                    action: "key.leaked",
+                    action: .secretKeyLeaked,
                     targetID: $0.keyID,
                     outcome: $0.action.rawValue
                 )

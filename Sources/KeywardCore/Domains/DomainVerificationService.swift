@@ -189,7 +189,8 @@ public struct DomainVerificationService: Sendable {
         try await audit?.record(
             merchantID: row.merchant_id,
             actor: actor,
-            action: "domain.verified \(row.domain) (\(method.rawValue))",
+            action: .domainVerified,
+            detail: "\(row.domain) (\(method.rawValue))",
             targetID: channelID
         )
     }
@@ -245,7 +246,8 @@ public struct DomainVerificationService: Sendable {
         try await audit?.record(
             merchantID: row.merchant_id,
             actor: actor,
-            action: "domain.verification_lapsed \(row.domain)",
+            action: .domainVerificationLapsed,
+            detail: row.domain,
             targetID: channelID,
             outcome: String(reason.prefix(200))
         )

@@ -34,8 +34,13 @@ public final class KeywardStore: Sendable {
     private let databases: Databases
     let logger: Logger
 
-    /// Opens (without migrating) the database at `databaseURL` (`postgres://…`), or the SQLite file at `sqlitePath`.
-    public init(databaseURL: String?, sqlitePath: String, logger: Logger) throws {
+    /// How long a SQLite statement waits for another connection's lock before failing `SQLITE_BUSY`.
+    let sqliteBusyTimeout: Duration
+
+    /// Opens (without migrating) the database at `databaseURL` (`postgres://…`), or the SQLite file at
+    /// `sqlitePath`, whose writers wait up to `sqliteBusyTimeout` for each other's lock.
+    public init(databaseURL: String?, sqlitePath: String, sqliteBusyTimeout: Duration = .seconds(10), logger: Logger) throws {
+        self.sqliteBusyTimeout = sqliteBusyTimeout
         let databases = Databases(threadPool: Self.blockingThreads, on: MultiThreadedEventLoopGroup.singleton)
         if let databaseURL, !databaseURL.isEmpty {
             guard databaseURL.hasPrefix("postgres://") || databaseURL.hasPrefix("postgresql://") else {
@@ -91,15 +96,24 @@ public final class KeywardStore: Sendable {
     /// migration (tests of an upgrade prepare the older schema with it).
     public func migrate(through last: String? = nil) async throws {
         if case .sqlite = engine {
-            // WAL lets the CLI write while a server reads; busy_timeout waits instead of failing on a lock.
+            // WAL lets the CLI write while a server reads.
             try await sql.raw("PRAGMA journal_mode=WAL").run()
             // In WAL mode, NORMAL syncs at checkpoints rather than at every commit: still crash-safe for the
             // process (committed data is in the WAL), and signed requests' nonce inserts stop waiting on
             // fsync. A power cut can lose the last instants of commits; PostgreSQL is the choice when that matters.
+            // busy_timeout replaces the driver's busy handler, which retried a locked write at once and for
+            // ever: a writer behind a long lock (another process, a stuck transaction) spun a thread at full
+            // speed and its request never ended. Now it sleeps between tries and, after the timeout, fails
+            // with SQLITE_BUSY, which the edge answers 503 `storage_unavailable` with Retry-After.
             // Per connection, and SQLite has one connection per event loop.
+            let busyMilliseconds = max(
+                1,
+                Int(sqliteBusyTimeout.components.seconds * 1000 + sqliteBusyTimeout.components.attoseconds / 1_000_000_000_000_000)
+            )
             for loop in MultiThreadedEventLoopGroup.singleton.makeIterator() {
                 guard let database = databases.database(logger: logger, on: loop) as? any SQLDatabase else { continue }
                 try await database.raw("PRAGMA synchronous=NORMAL").run()
+                try await database.raw(SQLQueryString("PRAGMA busy_timeout=\(unsafeRaw: String(busyMilliseconds))")).run()
             }
         }
         let migrations = Migrations()

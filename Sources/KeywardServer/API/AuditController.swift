@@ -2,63 +2,6 @@ import Foundation
 import Hummingbird
 import KeywardCore
 
-/// Records every change made through the management API (any method but GET) in the audit log: which
-/// key, from which address, what (method and path, whose ids are not secrets; never a body), the object
-/// changed, and the outcome (`ok` or the refusal's code).
-///
-/// The handler runs inside an `AuditScope`, so a credential write appends its entry in its own
-/// transaction (the change and its entry commit together). Other changes are recorded after the handler;
-/// if that append fails the change has still happened, so the caller still gets its answer and the
-/// failure is logged rather than turned into an error for a change that committed.
-struct AuditMiddleware: RouterMiddleware {
-    typealias Context = ManageContext
-    let audit: AuditLog
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        guard request.method != .get, request.method != .head else { return try await next(request, context) }
-        let key = context.principal
-        let actor = AuditActor(type: "key", id: key.keyID, address: context.clientAddress.map(Self.describe))
-        let scope = AuditScope(
-            log: audit,
-            merchantID: key.merchantID,
-            mode: key.mode,
-            actor: actor,
-            action: "\(request.method.rawValue) \(request.uri.path)",
-            target: Self.lastIdentifier(in: request.uri.path)
-        )
-        do {
-            let response = try await scope.run { try await next(request, context) }
-            do {
-                try await scope.finish(
-                    outcome: response.status.code < 400 ? "ok" : "status_\(response.status.code)",
-                    target: response.headers[.keywardObjectID]
-                )
-            } catch {
-                context.logger.error(
-                    "audit entry not recorded",
-                    metadata: ["action": "\(scope.action)", "error": "\(String(describing: error).prefix(200))"]
-                )
-            }
-            return response
-        } catch let error as KeywardError {
-            _ = try? await scope.finish(outcome: error.code.rawValue)
-            throw error
-        }
-    }
-
-    /// The last path segment shaped like one of our ids (`prefix_…`).
-    static func lastIdentifier(in path: String) -> String? {
-        path.split(separator: "/").map(String.init).last { segment in
-            guard let prefix = segment.split(separator: "_", maxSplits: 1).first, prefix.count < segment.count else { return false }
-            return (2...5).contains(prefix.count) && segment.count >= 10
-        }
-    }
-
-    static func describe(_ address: [UInt8]) -> String {
-        address.count == 4 ? address.map(String.init).joined(separator: ".") : IPNetwork.formatIPv6(address)
-    }
-}
-
 /// `/v1/manage/audit`: the merchant's audit entries, newest first, and their export as JSON lines.
 struct AuditController {
     let audit: AuditLog

@@ -15,7 +15,7 @@ struct DomainVerificationController {
             let key = context.principal
             _ = try await JSONBody.decode(EmptyBody.self, from: request)
             let id = try context.parameters.require("id")
-            let actor = AuditActor(type: "key", id: key.keyID, address: context.clientAddress.map(AuditMiddleware.describe))
+            let actor = context.auditActor
             _ = try await verifications.checkChannel(merchantID: key.merchantID, mode: key.mode, channelID: id, actor: actor)
             let channel = try await channels.channels.get(merchantID: key.merchantID, mode: key.mode, id: id)
             return try JSONResponse.make(try await channels.resource(channel, detailed: true))

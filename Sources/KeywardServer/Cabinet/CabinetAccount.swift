@@ -48,7 +48,7 @@ extension CabinetController {
                 await recordChange(
                     merchantID: merchantID,
                     actor: principal.auditActor,
-                    action: "cabinet: change password",
+                    action: .passwordChange,
                     targetID: principal.user.id
                 )
             }
@@ -67,7 +67,7 @@ extension CabinetController {
             await recordChange(
                 merchantID: principal.merchant.id,
                 actor: principal.auditActor,
-                action: "cabinet: new recovery codes",
+                action: .recoveryCodesRenew,
                 targetID: principal.user.id
             )
             // The second factor changed: other sessions end, this one starts anew.
@@ -95,7 +95,7 @@ extension CabinetController {
                 await recordChange(
                     merchantID: merchantID,
                     actor: principal.auditActor,
-                    action: "cabinet: sign out everywhere",
+                    action: .sessionsEndAll,
                     targetID: principal.user.id
                 )
             }

@@ -22,7 +22,7 @@ extension CabinetController {
                 merchantID: principal.merchant.id,
                 mode: mode,
                 actor: principal.auditActor,
-                action: "cabinet: create Apple Pay CSR",
+                action: .applePayRequestCreate,
                 targetID: created.id
             )
             return .redirect(to: "/cabinet/apple-pay/requests/\(created.id)?mode=\(mode.rawValue)", type: .normal)
@@ -54,7 +54,7 @@ extension CabinetController {
                     merchantID: principal.merchant.id,
                     mode: mode,
                     actor: principal.auditActor,
-                    action: "cabinet: upload Apple Pay certificate",
+                    action: .applePayCertificateUpload,
                     targetID: stored.info.id
                 )
             } catch let error as KeywardError where error.kind == .invalidInput || error.kind == .conflict {

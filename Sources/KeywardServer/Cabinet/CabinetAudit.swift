@@ -8,8 +8,9 @@ extension CabinetController {
     /// credential (revoking what was already revoked), the entry is recorded after it.
     func audited<T: Sendable>(
         _ context: CabinetContext,
-        _ action: String,
+        _ action: AuditAction,
         mode: Mode?,
+        detail: String? = nil,
         target: String? = nil,
         _ change: () async throws -> T
     ) async throws -> T {
@@ -19,7 +20,8 @@ extension CabinetController {
             merchantID: principal.merchant.id,
             mode: mode,
             actor: principal.auditActor,
-            action: "cabinet: \(action)",
+            action: action,
+            detail: detail,
             target: target
         )
         let result = try await scope.run(change)
@@ -29,9 +31,17 @@ extension CabinetController {
 
     /// Records an entry for a change that has already happened (one that is not a credential write).
     /// A failed append is logged, not thrown: the change is done, and the member must see that it is.
-    func recordChange(merchantID: String?, mode: Mode? = nil, actor: AuditActor, action: String, targetID: String?, outcome: String = "ok") async {
+    func recordChange(
+        merchantID: String?,
+        mode: Mode? = nil,
+        actor: AuditActor,
+        action: AuditAction,
+        detail: String? = nil,
+        targetID: String?,
+        outcome: String = "ok"
+    ) async {
         await finish(
-            AuditScope(log: services.audit, merchantID: merchantID, mode: mode, actor: actor, action: action, target: targetID),
+            AuditScope(log: services.audit, merchantID: merchantID, mode: mode, actor: actor, action: action, detail: detail, target: targetID),
             outcome: outcome
         )
     }

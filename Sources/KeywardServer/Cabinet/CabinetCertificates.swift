@@ -37,7 +37,7 @@ extension CabinetController {
                     merchantID: principal.merchant.id,
                     mode: mode,
                     actor: principal.auditActor,
-                    action: "cabinet: upload certificate",
+                    action: .certificateUpload,
                     targetID: stored.info.id
                 )
                 return .redirect(to: "/cabinet/certificates", type: .normal)

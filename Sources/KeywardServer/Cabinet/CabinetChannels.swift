@@ -37,7 +37,7 @@ extension CabinetController {
                 merchantID: principal.merchant.id,
                 mode: mode,
                 actor: principal.auditActor,
-                action: "cabinet: create sales channel",
+                action: .channelCreate,
                 targetID: channel.id
             )
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)
@@ -70,7 +70,7 @@ extension CabinetController {
                 merchantID: principal.merchant.id,
                 mode: mode,
                 actor: principal.auditActor,
-                action: "cabinet: renew sales channel",
+                action: .channelRenew,
                 targetID: channel.id
             )
             return .redirect(to: "/cabinet/channels/\(channel.id)?mode=\(mode.rawValue)", type: .normal)

@@ -21,12 +21,21 @@ extension CabinetController {
             case .jwks: "JWK"
             }
         }
+
+        /// What revoking one is called in the audit log.
+        var revokeAction: AuditAction {
+            switch self {
+            case .paymentKeys: .paymentKeyRevoke
+            case .signingKeys: .signingKeyRevoke
+            case .jwks: .jwkRevoke
+            }
+        }
     }
 
     func addCredentialRoutes(to cabinet: CabinetRoutes) {
         cabinet.post("credentials/payment-keys", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
-            let created = try await audited(context, "create payment key", mode: mode) {
+            let created = try await audited(context, .paymentKeyCreate, mode: mode) {
                 try await services.paymentKeys.create(merchantID: principal.merchant.id, mode: mode, label: form["name"], by: .member(principal.role))
             }
             return try credentialCreatedPage(
@@ -56,7 +65,7 @@ extension CabinetController {
                     status: refusal.kind == .invalidInput ? .badRequest : .unauthorized
                 )
             }
-            let created = try await audited(context, "roll payment key", mode: mode) {
+            let created = try await audited(context, .paymentKeyRoll, mode: mode) {
                 try await services.paymentKeys.roll(
                     merchantID: principal.merchant.id,
                     mode: mode,
@@ -90,7 +99,7 @@ extension CabinetController {
             }
             let pair = try await services.heavyWork.run { try GeneratedKeyPair.generate(algorithm) }
             let limits = try Self.requestedLimits(form)
-            let info = try await audited(context, "generate signing key", mode: mode) {
+            let info = try await audited(context, .signingKeyGenerate, mode: mode) {
                 try await services.signingKeys.register(
                     merchantID: principal.merchant.id,
                     mode: mode,
@@ -112,7 +121,7 @@ extension CabinetController {
         }
         cabinet.post("credentials/signing-keys/register", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
-            return try await saveCredential("The public key", action: "save signing key", anchor: "signing-keys", context, mode) {
+            return try await saveCredential("The public key", action: .signingKeySave, anchor: "signing-keys", context, mode) {
                 try await services.signingKeys.register(
                     merchantID: principal.merchant.id,
                     mode: mode,
@@ -125,7 +134,7 @@ extension CabinetController {
         }
         cabinet.post("credentials/jwks/register", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
-            return try await saveCredential("The JWK", action: "save JWK", anchor: "jwks", context, mode) {
+            return try await saveCredential("The JWK", action: .jwkSave, anchor: "jwks", context, mode) {
                 try await services.jweKeys.register(
                     merchantID: principal.merchant.id,
                     mode: mode,
@@ -145,7 +154,7 @@ extension CabinetController {
                 alg: JWEAlgorithm.ecdhESA256KW.rawValue
             )
             let limits = try Self.requestedLimits(form)
-            let info = try await audited(context, "generate JWK", mode: mode) {
+            let info = try await audited(context, .jwkGenerate, mode: mode) {
                 try await services.jweKeys.register(
                     merchantID: principal.merchant.id,
                     mode: mode,
@@ -178,7 +187,7 @@ extension CabinetController {
             cabinet.post("credentials/\(kind.rawValue)/:id/revoke", .needs(.write(.credentials))) { _, context -> Response in
                 let (principal, mode) = (context.principal, context.mode)
                 let id = try context.parameters.require("id")
-                try await audited(context, "revoke \(kind.title)", mode: mode, target: id) {
+                try await audited(context, kind.revokeAction, mode: mode, target: id) {
                     switch kind {
                     case .paymentKeys: _ = try await services.paymentKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
                     case .signingKeys: _ = try await services.signingKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
@@ -216,7 +225,7 @@ extension CabinetController {
     /// change is audited with it, and the browser returns to its section of the Keys page.
     func saveCredential(
         _ what: String,
-        action: String,
+        action: AuditAction,
         anchor: String,
         _ context: CabinetContext,
         _ mode: Mode,

@@ -19,7 +19,7 @@ extension CabinetController {
                 merchantID: principal.merchant.id,
                 mode: mode,
                 actor: principal.auditActor,
-                action: "cabinet: check sales channel domains",
+                action: .channelVerifyDomains,
                 targetID: id
             )
             return .redirect(to: "/cabinet/channels/\(id)?mode=\(mode.rawValue)#verification", type: .normal)

@@ -61,7 +61,7 @@ extension CabinetController {
         cabinet.post("keys", .needs(.write(.credentials))) { request, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             let limits = try Self.requestedLimits(form)
-            let created = try await audited(context, "create secret key", mode: mode) {
+            let created = try await audited(context, .secretKeyCreate, mode: mode) {
                 try await services.secretKeys.create(
                     merchantID: principal.merchant.id,
                     mode: mode,
@@ -84,7 +84,7 @@ extension CabinetController {
         cabinet.post("keys/:id/revoke", .needs(.write(.credentials))) { _, context -> Response in
             let (principal, mode) = (context.principal, context.mode)
             let id = try context.parameters.require("id")
-            _ = try await audited(context, "revoke secret key", mode: mode, target: id) {
+            _ = try await audited(context, .secretKeyRevoke, mode: mode, target: id) {
                 try await services.secretKeys.revoke(merchantID: principal.merchant.id, mode: mode, id: id)
             }
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)", type: .normal)
@@ -104,7 +104,7 @@ extension CabinetController {
                     status: refusal.kind == .invalidInput ? .badRequest : .unauthorized
                 )
             }
-            let created = try await audited(context, "roll secret key", mode: mode) {
+            let created = try await audited(context, .secretKeyRoll, mode: mode) {
                 try await services.secretKeys.roll(
                     merchantID: principal.merchant.id,
                     mode: mode,

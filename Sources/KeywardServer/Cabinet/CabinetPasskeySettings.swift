@@ -22,7 +22,8 @@ extension CabinetController {
             await recordChange(
                 merchantID: principal.merchant.id,
                 actor: principal.auditActor,
-                action: required ? "cabinet: require passkeys for live roles" : "cabinet: stop requiring passkeys",
+                action: .passkeyPolicyChange,
+                detail: required ? "required for live roles" : "not required",
                 targetID: nil
             )
             return try await settingsPage(

@@ -15,7 +15,8 @@ extension CabinetController {
                 await recordChange(
                     merchantID: principal.merchant.id,
                     actor: principal.auditActor,
-                    action: "cabinet: add passkey \(passkey.name)",
+                    action: .passkeyAdd,
+                    detail: passkey.name,
                     targetID: passkey.id
                 )
             } catch let error as KeywardError where error.kind != .unavailable {
@@ -28,7 +29,7 @@ extension CabinetController {
             let principal = context.principal
             let id = context.parameters.get("id") ?? ""
             try await services.passkeys.remove(userID: principal.user.id, id: id)
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove passkey", targetID: id)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .passkeyRemove, targetID: id)
             return try await secondFactorChanged(
                 context,
                 request: request,
@@ -70,7 +71,8 @@ extension CabinetController {
                 await recordChange(
                     merchantID: principal.merchant.id,
                     actor: principal.auditActor,
-                    action: "cabinet: add passkey \(passkey.name)",
+                    action: .passkeyAdd,
+                    detail: passkey.name,
                     targetID: passkey.id
                 )
             } catch let error as KeywardError where error.kind != .unavailable {
@@ -113,7 +115,7 @@ extension CabinetController {
             await recordChange(
                 merchantID: merchantID,
                 actor: AuditActor(type: "user", id: principal.user.id, address: context.clientAddressText),
-                action: "cabinet: passkey counter did not advance (possibly cloned authenticator)",
+                action: .passkeyCounterRegressed,
                 targetID: principal.user.id,
                 outcome: "passkey_cloned"
             )

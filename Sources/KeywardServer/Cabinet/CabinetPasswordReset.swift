@@ -59,7 +59,7 @@ extension CabinetController {
                 await recordChange(
                     merchantID: merchantID,
                     actor: AuditActor(type: "user", id: user.id),
-                    action: "cabinet: reset password",
+                    action: .passwordReset,
                     targetID: user.id
                 )
             }

@@ -32,7 +32,7 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set rate limits", targetID: nil)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .rateLimitsSet, targetID: nil)
             return try await settingsPage(context, message: nil, notice: "Rate limits saved.", status: .ok)
         }
         cabinet.post("settings/rate-limits/credential", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
@@ -56,7 +56,7 @@ extension CabinetController {
             await recordChange(
                 merchantID: principal.merchant.id,
                 actor: principal.auditActor,
-                action: "cabinet: set a credential's rate limit",
+                action: .rateLimitSet,
                 targetID: subject
             )
             return try await settingsPage(context, message: nil, notice: "Limit of \(subject) saved.", status: .ok)
@@ -72,7 +72,7 @@ extension CabinetController {
             await recordChange(
                 merchantID: principal.merchant.id,
                 actor: principal.auditActor,
-                action: "cabinet: remove a credential's rate limit",
+                action: .rateLimitRemove,
                 targetID: subject
             )
             return try await settingsPage(context, message: nil, notice: "Limit of \(subject) removed.", status: .ok)

@@ -15,7 +15,7 @@ extension CabinetController {
                 await recordChange(
                     merchantID: merchantID,
                     actor: AuditActor(type: "user", id: principal.user.id, address: address),
-                    action: "cabinet: second factor locked after wrong codes",
+                    action: .secondFactorLocked,
                     targetID: principal.user.id,
                     outcome: "second_factor_locked"
                 )

@@ -44,7 +44,7 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: change settings", targetID: nil)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .settingsChange, targetID: nil)
             return try await settingsPage(context, message: nil, notice: "Settings saved.", status: .ok)
         }
         cabinet.post("settings/webhook", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
@@ -59,7 +59,7 @@ extension CabinetController {
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: set webhook", targetID: endpoint.id)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .webhookSet, targetID: endpoint.id)
             return try await settingsPage(
                 context,
                 message: nil,
@@ -72,7 +72,7 @@ extension CabinetController {
         cabinet.post("settings/webhook/delete", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
             let principal = context.principal
             try await services.webhooks.deleteEndpoint(merchantID: principal.merchant.id)
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove webhook", targetID: nil)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .webhookRemove, targetID: nil)
             return try await settingsPage(context, message: nil, notice: "Webhook removed.", status: .ok)
         }
     }

@@ -19,7 +19,7 @@ extension CabinetController {
             await recordChange(
                 merchantID: merchantID,
                 actor: AuditActor(type: "user", id: user.id, address: address),
-                action: "cabinet: sign-in from a new address",
+                action: .signInNewAddress,
                 targetID: user.id
             )
         }

@@ -12,7 +12,7 @@ extension CabinetController {
             guard let dialect = StoreDialect(rawValue: form["dialect"] ?? "") else {
                 throw KeywardError(.invalidInput, .invalidDialect, "Choose myPOS or AliKassa.", field: "dialect")
             }
-            _ = try await audited(context, "create store", mode: mode) {
+            _ = try await audited(context, .storeCreate, mode: mode) {
                 try await services.stores.create(merchantID: principal.merchant.id, mode: mode, NewStore(name: form["name"], dialect: dialect))
             }
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#stores", type: .normal)
@@ -22,7 +22,7 @@ extension CabinetController {
             let storeID = try context.parameters.require("id")
             let pair = try await services.heavyWork.run { try RSASigningKey.generate(bits: 2048) }
             let limits = try Self.requestedLimits(context.form)
-            let added = try await audited(context, "generate store key", mode: mode, target: storeID) {
+            let added = try await audited(context, .storeKeyGenerate, mode: mode, target: storeID) {
                 try await services.stores.addKeys(
                     merchantID: principal.merchant.id,
                     mode: mode,
@@ -73,7 +73,7 @@ extension CabinetController {
             let (principal, mode) = (context.principal, context.mode)
             let storeID = try context.parameters.require("id")
             let index = try Self.storeKeyIndex(context)
-            _ = try await audited(context, "revoke store key", mode: mode, target: storeID) {
+            _ = try await audited(context, .storeKeyRevoke, mode: mode, target: storeID) {
                 try await services.stores.revokeKey(merchantID: principal.merchant.id, mode: mode, storeID: storeID, keyIndex: index)
             }
             return .redirect(to: "/cabinet/keys?mode=\(mode.rawValue)#stores", type: .normal)
@@ -81,7 +81,7 @@ extension CabinetController {
         cabinet.post("credentials/stores/keys", .needs(.write(.credentials))) { request, context -> Response in
             let (principal, form, mode) = (context.principal, context.form, context.mode)
             let storeID = form["store"] ?? ""
-            return try await saveCredential("The public key", action: "save store key", anchor: "stores", context, mode) {
+            return try await saveCredential("The public key", action: .storeKeySave, anchor: "stores", context, mode) {
                 _ = try await services.stores.addKeys(
                     merchantID: principal.merchant.id,
                     mode: mode,

@@ -34,7 +34,8 @@ extension CabinetController {
             await recordChange(
                 merchantID: principal.merchant.id,
                 actor: principal.auditActor,
-                action: "cabinet: invite member (\(role.name))",
+                action: .memberInvite,
+                detail: role.name,
                 targetID: nil
             )
             var view = CabinetPage(context, title: "Invitation ready")
@@ -66,7 +67,8 @@ extension CabinetController {
             await recordChange(
                 merchantID: principal.merchant.id,
                 actor: principal.auditActor,
-                action: "cabinet: create role \(role.name)",
+                action: .roleCreate,
+                detail: role.name,
                 targetID: role.storedValue
             )
             return .redirect(to: "/cabinet/team", type: .normal)
@@ -80,7 +82,8 @@ extension CabinetController {
             await recordChange(
                 merchantID: principal.merchant.id,
                 actor: principal.auditActor,
-                action: "cabinet: change role to \(role.name)",
+                action: .memberChangeRole,
+                detail: role.name,
                 targetID: userID
             )
             return .redirect(to: "/cabinet/team", type: .normal)
@@ -89,7 +92,7 @@ extension CabinetController {
             let principal = context.principal
             let userID = try context.parameters.require("user")
             try await services.team.remove(merchantID: principal.merchant.id, userID: userID)
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: "cabinet: remove member", targetID: userID)
+            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .memberRemove, targetID: userID)
             return .redirect(to: "/cabinet/team", type: .normal)
         }
         cabinet.get("audit", .needs(.read(.audit, scope: .merchant))) { request, context -> Response in
@@ -145,7 +148,7 @@ extension CabinetController {
                 await recordChange(
                     merchantID: merchantID,
                     actor: AuditActor(type: "user", id: user.id, address: context.clientAddressText),
-                    action: "cabinet: accept invitation",
+                    action: .invitationAccept,
                     targetID: user.id
                 )
             } catch let error as KeywardError

@@ -12,6 +12,11 @@ struct ManageContext: ChildRequestContext {
     let clientAddress: [UInt8]?
     let requestID: String
 
+    /// The caller as the audit log names it: the key, from its address.
+    var auditActor: AuditActor {
+        AuditActor(type: "key", id: principal.keyID, address: clientAddress.map(AuditActor.describe))
+    }
+
     init(context: KeywardRequestContext) throws {
         guard let key = context.key else {
             throw KeywardError(.unauthenticated, .missingCredentials, "This endpoint needs a secret key in the Authorization header.")
@@ -30,6 +35,8 @@ struct ManageRoutes {
     let table: RouteTable
     /// The group's full path, for the route table (`/v1/manage`).
     let prefix: String
+    /// Where every change made through these routes is recorded.
+    let audit: AuditLog
 
     typealias Handler<Output: ResponseGenerator> = @Sendable (Request, ManageContext) async throws -> Output
 
@@ -59,19 +66,54 @@ struct ManageRoutes {
         needs: Authorization.Requirement,
         use handler: @escaping Handler<Output>
     ) {
-        table.record(method: method.rawValue, path: "\(prefix)/\(path)", requirement: needs.description)
+        let fullPath = RouterPath("\(prefix)/\(path)").description
+        guard method != .get, method != .head else {
+            table.record(method: method.rawValue, path: fullPath, requirement: needs.description)
+            group.on(RouterPath(path), method: method) { request, context in
+                try Authorization.authorize(needs, key: context.principal)
+                return try await handler(request, context)
+            }
+            return
+        }
+        let action = ManageAuditActions.byRoute["\(method.rawValue) \(fullPath)"]
+        table.record(method: method.rawValue, path: fullPath, requirement: needs.description, audit: action?.rawValue ?? "MISSING")
+        let audit = self.audit
         group.on(RouterPath(path), method: method) { request, context in
-            try Authorization.authorize(needs, key: context.principal)
-            return try await handler(request, context)
+            // A route missing from the table is caught by the route table test; never unaudited meanwhile.
+            let scope = AuditScope(
+                log: audit,
+                merchantID: context.principal.merchantID,
+                mode: context.principal.mode,
+                actor: context.auditActor,
+                action: action ?? .unknownEndpoint,
+                detail: action == nil ? "\(method.rawValue) \(request.uri.path)" : nil,
+                target: ManageAudit.lastIdentifier(in: request.uri.path)
+            )
+            return try await ManageAudit.run(scope, logger: context.logger) {
+                try Authorization.authorize(needs, key: context.principal)
+                return try await handler(request, context).response(from: request, context: context)
+            }
         }
     }
 
-    /// Management paths are Keyward's own: an unknown one is a 404 here, never forwarded upstream.
+    /// Management paths are Keyward's own: an unknown one is a 404 here, never forwarded upstream. A
+    /// change sent to one is audited (`api.unknown_endpoint`): probing is worth seeing.
     func refuseUnknownPaths() {
+        let audit = self.audit
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             table.record(method: method.rawValue, path: "\(prefix)/**", requirement: "none: 404 not_found")
-            group.on("**", method: method) { _, _ -> Response in
-                throw KeywardError(.notFound, .notFound, "No such management endpoint.")
+            group.on("**", method: method) { request, context -> Response in
+                let refusal = KeywardError(.notFound, .notFound, "No such management endpoint.")
+                guard method != .get else { throw refusal }
+                let scope = AuditScope(
+                    log: audit,
+                    merchantID: context.principal.merchantID,
+                    mode: context.principal.mode,
+                    actor: context.auditActor,
+                    action: .unknownEndpoint,
+                    detail: "\(method.rawValue) \(request.uri.path)"
+                )
+                return try await ManageAudit.run(scope, logger: context.logger) { throw refusal }
             }
         }
     }

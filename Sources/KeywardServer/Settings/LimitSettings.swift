@@ -21,6 +21,7 @@ extension Settings {
         if let bytes = try integer("signed_form_max_body_bytes", 1024...(64 * 1024 * 1024)) { signedFormMaxBodyBytes = bytes }
         if let count = try integer("heavy_work_threads", 1...64) { heavyWorkThreads = count }
         if let count = try integer("heavy_work_queue", 1...10_000) { heavyWorkQueue = count }
+        if let milliseconds = try integer("sqlite_busy_timeout_ms", 10...600_000) { sqliteBusyTimeout = .milliseconds(milliseconds) }
         if let rounds = try integer("pbkdf2_max_iterations", 1000...100_000_000) { pbkdf2MaxIterations = rounds }
         if let seconds = try integer("device_session_unused_seconds", 10...86_400) { deviceSessionLimits.unusedLifetime = TimeInterval(seconds) }
     }

@@ -118,6 +118,9 @@ public struct Settings: Sendable {
     public var heavyWorkThreads: Int = 2
     /// Jobs that pool runs or holds at once; more are answered 503 `server_busy` with Retry-After (`heavy_work_queue`, 32).
     public var heavyWorkQueue: Int = 32
+    /// How long a SQLite write waits for another writer's lock before failing with 503 `storage_unavailable`
+    /// (`sqlite_busy_timeout_ms`, 10 s).
+    public var sqliteBusyTimeout: Duration = .seconds(10)
 
     public init() {}
 

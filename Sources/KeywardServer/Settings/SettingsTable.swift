@@ -70,6 +70,12 @@ extension Settings {
             note: "<data_dir>/master.key",
             "Master key file (the key seals every recoverable secret: back it up)."
         ),
+        SettingSpec(
+            "sqlite_busy_timeout_ms",
+            .integer,
+            "10000",
+            "How long a SQLite write waits for another writer's lock before answering 503 storage_unavailable (10 to 600000)."
+        ),
         SettingSpec("host", .text, "127.0.0.1", "Address both listeners bind to."),
         SettingSpec("https_port", .integer, "8443", "HTTPS listener port."),
         SettingSpec("http_port", .integer, "8080", "Plain HTTP listener port (ACME challenges, /.well-known/, redirects)."),
