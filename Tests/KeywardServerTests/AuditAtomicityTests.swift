@@ -66,20 +66,36 @@ import Testing
         #expect(try await services.audit.verify().firstProblem == nil)
     }
 
-    @Test func aChangeThatIsNotACredentialWriteKeepsItsAnswerWhenItsEntryFails() async throws {
+    /// Merchant-wide changes that redirect alerts or change who may act (the webhook, the team) commit
+    /// with their entry too: before, the webhook was set and its secret handed out while its entry failed.
+    @Test func aWebhookOrTeamChangeWhoseEntryCannotBeWrittenDoesNotHappen() async throws {
         let settings = try Harness.isolatedSettings { Harness.loopbackWebhooks(&$0, names: ["hooks.shop.example"]) }
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
         let app = try await Harness.app(settings)
         try await Self.refuseAppends(services)
         _ = try await app.test(.router) { client in
-            // The webhook is set (a plain write, recorded after it) and its signing secret, shown only in
-            // this answer, reaches the caller: the change happened, so the caller is told it did.
             try await client.call(.put, "/v1/manage/webhook", key: tenant.liveKey.secret, json: #"{"url": "https://hooks.shop.example/keyward"}"#) {
-                #expect($0.status == .created && ($0.json["secret"] as? String)?.isEmpty == false)
+                #expect($0.status.code >= 500 && $0.json["secret"] == nil, "no signing secret for a webhook that was not set")
             }
-            try await client.call(.get, "/v1/manage/webhook", key: tenant.liveKey.secret) { #expect($0.text.contains("hooks.shop.example")) }
+            #expect(try await services.webhooks.endpoint(merchantID: tenant.merchant.id) == nil)
         }
+        // The team, as the cabinet changes it (inside the member's audit scope).
+        let owner = AuditActor(type: "user", id: "usr_owner")
+        let invite = AuditScope(log: services.audit, merchantID: tenant.merchant.id, mode: nil, actor: owner, action: .memberInvite)
+        await #expect(throws: (any Error).self) {
+            try await invite.run {
+                try await services.team.addMember(email: "new@shop.example", merchantID: tenant.merchant.id, role: .builtIn(.developer))
+            }
+        }
+        #expect(try await services.team.members(merchantID: tenant.merchant.id).isEmpty, "no member joined unrecorded")
+
+        try await Self.allowAppends(services)
+        _ = try await invite.run {
+            try await services.team.addMember(email: "new@shop.example", merchantID: tenant.merchant.id, role: .builtIn(.developer))
+        }
+        #expect(try await services.team.members(merchantID: tenant.merchant.id).count == 1)
+        #expect(try await services.audit.list(merchantID: tenant.merchant.id).map(\.action) == ["member.invite"])
     }
 
     @Test func concurrentChangesAndOtherEntriesKeepOneChainWithOneEntryPerChange() async throws {

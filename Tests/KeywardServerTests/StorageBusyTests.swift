@@ -45,7 +45,7 @@ struct StorageBusyTests {
         _ = try await app.test(.router) { client in
             // The lock is held far longer than any request takes, even on a loaded machine, and ended by us.
             let holder = try await Self.holdWriteLock(settings.sqlitePath, seconds: 120)
-            defer { if holder.isRunning { holder.terminate() } }
+            defer { if holder.isRunning { kill(holder.pid, SIGKILL) } }
             let refused = try await client.call(.post, "/v1/manage/keys", key: tenant.testKey.secret, json: #"{"name": "during the lock"}"#)
             refused.expectProblem(.serviceUnavailable, "storage_unavailable")
             #expect(refused.headers[.retryAfter] == "1")
@@ -54,7 +54,8 @@ struct StorageBusyTests {
             // Reads still answer while the lock is held (WAL): the key authenticates.
             _ = try await client.call(.get, "/v1/auth/test", key: tenant.testKey.secret) { #expect($0.status == .ok) }
 
-            holder.terminate()
+            // SIGKILL: the test process may hold SIGTERM blocked, and a spawned child inherits that mask.
+            kill(holder.pid, SIGKILL)
             while holder.isRunning { try await Task.sleep(for: .milliseconds(50)) }
             _ = try await client.call(.post, "/v1/manage/keys", key: tenant.testKey.secret, json: #"{"name": "after the lock"}"#) {
                 #expect($0.status == .created)

@@ -32,15 +32,18 @@ extension TeamService {
         if let user = try await accounts.row(email: email), try await membership(userID: user.id, merchantID: merchantID) != nil {
             throw KeywardError(.conflict, .alreadyMember, "\(email) is already a member.")
         }
-        return try await accounts.issueToken(
-            store.sql,
-            purpose: "invite",
-            email: email,
-            userID: nil,
-            merchantID: merchantID,
-            role: role.storedValue,
-            lifetime: Self.invitationLifetime
-        )
+        let accounts = self.accounts
+        return try await store.auditedTransaction { sql in
+            try await accounts.issueToken(
+                sql,
+                purpose: "invite",
+                email: email,
+                userID: nil,
+                merchantID: merchantID,
+                role: role.storedValue,
+                lifetime: Self.invitationLifetime
+            )
+        }
     }
 
     /// What the invitation behind `token` grants, without using it; `invalid_link` when it cannot be used.

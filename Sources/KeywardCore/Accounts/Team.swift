@@ -59,7 +59,7 @@ public struct TeamService: Sendable {
             permissions: JSONText.encode(set.sorted().map(\.rawValue)),
             created_ms: clock.now().millis
         )
-        try await store.sql.insert(into: "custom_roles").model(row).run()
+        try await store.auditedTransaction(target: row.id) { sql in try await sql.insert(into: "custom_roles").model(row).run() }
         return row.role
     }
 
@@ -121,7 +121,7 @@ public struct TeamService: Sendable {
     public func addMember(email: String, merchantID: String, role: MemberRole) async throws -> (user: UserInfo, setup: OneTimeToken?) {
         _ = try await MerchantService(store: store, clock: clock).get(id: merchantID)
         let email = try AccountService.normalize(email: email)
-        return try await store.transaction { sql in
+        return try await store.auditedTransaction { sql in
             let user = try await accounts.findOrCreate(email: email, on: sql)
             try await sql.insert(into: "memberships").model(
                 MembershipRow(
@@ -164,7 +164,7 @@ public struct TeamService: Sendable {
     /// they may do changed, so they sign in again under the new role.
     public func changeRole(merchantID: String, userID: String, to role: MemberRole) async throws {
         try await keepAnOwner(merchantID: merchantID, losing: userID, unless: role == .builtIn(.owner))
-        try await store.transaction { sql in
+        try await store.auditedTransaction(target: userID) { sql in
             try await sql.update("memberships").set("role", to: role.storedValue).where("merchant_id", .equal, merchantID).where(
                 "user_id",
                 .equal,
@@ -177,7 +177,7 @@ public struct TeamService: Sendable {
     /// Removes a member (and their sessions in this merchant); the last owner cannot be removed.
     public func remove(merchantID: String, userID: String) async throws {
         try await keepAnOwner(merchantID: merchantID, losing: userID, unless: false)
-        try await store.transaction { sql in
+        try await store.auditedTransaction(target: userID) { sql in
             try await sql.delete(from: "memberships").where("merchant_id", .equal, merchantID).where("user_id", .equal, userID).run()
             try await sql.delete(from: "cabinet_sessions").where("merchant_id", .equal, merchantID).where("user_id", .equal, userID).run()
         }

@@ -75,3 +75,18 @@ public final class AuditScope: Sendable {
         AuditLog.Draft(merchantID: merchantID, mode: mode, actor: actor, actionText: action, targetID: target, outcome: outcome)
     }
 }
+
+extension KeywardStore {
+    /// Runs `write` in one transaction together with the current `AuditScope`'s entry, naming `target`:
+    /// a change that is not a credential write (those go through `CredentialChanges.commit`) commits with
+    /// its entry or not at all. Outside a scope it is a plain transaction.
+    func auditedTransaction<T: Sendable>(target: String? = nil, _ write: @escaping @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        let scope = AuditScope.current
+        let (result, entry) = try await transaction { sql in
+            let result = try await write(sql)
+            return (result, try await scope?.append(target: target, on: sql))
+        }
+        if let entry { scope?.committed(entry) }
+        return result
+    }
+}

@@ -70,7 +70,7 @@ public struct WebhookService: Sendable {
             sealed_secret: try keyring.seal(string: secret, context: Self.secretContext(id)),
             created_ms: clock.now().millis
         )
-        try await store.transaction { sql in
+        try await store.auditedTransaction(target: id) { sql in
             try await sql.delete(from: "webhook_endpoints").where("merchant_id", .equal, merchantID).run()
             try await sql.insert(into: "webhook_endpoints").model(row).run()
         }
@@ -85,7 +85,7 @@ public struct WebhookService: Sendable {
 
     /// Removes the endpoint; pending deliveries are dropped with it.
     public func deleteEndpoint(merchantID: String) async throws {
-        try await store.transaction { sql in
+        try await store.auditedTransaction { sql in
             try await sql.delete(from: "webhook_endpoints").where("merchant_id", .equal, merchantID).run()
             try await sql.delete(from: "webhook_deliveries").where("merchant_id", .equal, merchantID).where("status", .equal, "pending").run()
         }

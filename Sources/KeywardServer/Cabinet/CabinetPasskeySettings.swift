@@ -13,19 +13,14 @@ extension CabinetController {
                 throw KeywardError(.forbidden, .ownerRequired, "Only an owner may change whether passkeys are required.")
             }
             let required = context.form["passkeys_required"] == "on"
-            _ = try await services.merchantSettings.update(
-                merchantID: principal.merchant.id,
-                rotationDays: nil,
-                allowedIPs: nil,
-                passkeysRequired: required
-            )
-            await recordChange(
-                merchantID: principal.merchant.id,
-                actor: principal.auditActor,
-                action: .passkeyPolicyChange,
-                detail: required ? "required for live roles" : "not required",
-                targetID: nil
-            )
+            _ = try await audited(context, .passkeyPolicyChange, mode: nil, detail: required ? "required for live roles" : "not required") {
+                try await services.merchantSettings.update(
+                    merchantID: principal.merchant.id,
+                    rotationDays: nil,
+                    allowedIPs: nil,
+                    passkeysRequired: required
+                )
+            }
             return try await settingsPage(
                 context,
                 message: nil,

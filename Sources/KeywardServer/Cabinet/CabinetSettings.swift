@@ -35,16 +35,17 @@ extension CabinetController {
                 )
             }
             do {
-                _ = try await services.merchantSettings.update(
-                    merchantID: principal.merchant.id,
-                    rotationDays: days,
-                    allowedIPs: networks,
-                    leakedTestKeyGraceSeconds: grace
-                )
+                _ = try await audited(context, .settingsChange, mode: nil) {
+                    try await services.merchantSettings.update(
+                        merchantID: principal.merchant.id,
+                        rotationDays: days,
+                        allowedIPs: networks,
+                        leakedTestKeyGraceSeconds: grace
+                    )
+                }
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .settingsChange, targetID: nil)
             return try await settingsPage(context, message: nil, notice: "Settings saved.", status: .ok)
         }
         cabinet.post("settings/webhook", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
@@ -52,14 +53,15 @@ extension CabinetController {
             let endpoint: WebhookEndpointInfo
             let secret: String
             do {
-                (endpoint, secret) = try await services.webhooks.setEndpoint(
-                    merchantID: principal.merchant.id,
-                    url: (form["url"] ?? "").trimmingCharacters(in: .whitespaces)
-                )
+                (endpoint, secret) = try await audited(context, .webhookSet, mode: nil) {
+                    try await services.webhooks.setEndpoint(
+                        merchantID: principal.merchant.id,
+                        url: (form["url"] ?? "").trimmingCharacters(in: .whitespaces)
+                    )
+                }
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
             }
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .webhookSet, targetID: endpoint.id)
             return try await settingsPage(
                 context,
                 message: nil,
@@ -71,8 +73,7 @@ extension CabinetController {
         addPasskeySettingRoutes(to: cabinet)
         cabinet.post("settings/webhook/delete", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
             let principal = context.principal
-            try await services.webhooks.deleteEndpoint(merchantID: principal.merchant.id)
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .webhookRemove, targetID: nil)
+            try await audited(context, .webhookRemove, mode: nil) { try await services.webhooks.deleteEndpoint(merchantID: principal.merchant.id) }
             return try await settingsPage(context, message: nil, notice: "Webhook removed.", status: .ok)
         }
     }

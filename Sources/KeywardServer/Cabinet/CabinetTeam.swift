@@ -30,14 +30,9 @@ extension CabinetController {
             let (principal, form) = (context.principal, context.form)
             let role = try await services.team.role(merchantID: principal.merchant.id, value: form["role"] ?? "")
             try Self.mayGrant(role, principal)
-            let invitation = try await services.team.invite(email: form["email"] ?? "", merchantID: principal.merchant.id, role: role)
-            await recordChange(
-                merchantID: principal.merchant.id,
-                actor: principal.auditActor,
-                action: .memberInvite,
-                detail: role.name,
-                targetID: nil
-            )
+            let invitation = try await audited(context, .memberInvite, mode: nil, detail: role.name) {
+                try await services.team.invite(email: form["email"] ?? "", merchantID: principal.merchant.id, role: role)
+            }
             var view = CabinetPage(context, title: "Invitation ready")
             view.email = form["email"] ?? ""
             let link = "\(services.settings.publicBaseURL)/cabinet/invite?token=\(invitation.token)"
@@ -63,14 +58,10 @@ extension CabinetController {
             let (principal, form) = (context.principal, context.form)
             let chosen = form.keys.filter { $0.hasPrefix("permission.") }.map { String($0.dropFirst("permission.".count)) }
             try Self.mayGrant(.custom(id: "", name: "", permissions: Set(chosen.compactMap(Permission.init))), principal)
-            let role = try await services.team.createRole(merchantID: principal.merchant.id, name: form["name"] ?? "", permissions: chosen)
-            await recordChange(
-                merchantID: principal.merchant.id,
-                actor: principal.auditActor,
-                action: .roleCreate,
-                detail: role.name,
-                targetID: role.storedValue
-            )
+            // The detail is the role's name as asked for: the entry commits with the role, before it has a value.
+            _ = try await audited(context, .roleCreate, mode: nil, detail: form["name"]?.trimmingCharacters(in: .whitespaces)) {
+                try await services.team.createRole(merchantID: principal.merchant.id, name: form["name"] ?? "", permissions: chosen)
+            }
             return .redirect(to: "/cabinet/team", type: .normal)
         }
         cabinet.post("team/:user/role", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
@@ -78,21 +69,17 @@ extension CabinetController {
             let userID = try context.parameters.require("user")
             let role = try await services.team.role(merchantID: principal.merchant.id, value: form["role"] ?? "")
             try Self.mayGrant(role, principal)
-            try await services.team.changeRole(merchantID: principal.merchant.id, userID: userID, to: role)
-            await recordChange(
-                merchantID: principal.merchant.id,
-                actor: principal.auditActor,
-                action: .memberChangeRole,
-                detail: role.name,
-                targetID: userID
-            )
+            try await audited(context, .memberChangeRole, mode: nil, detail: role.name, target: userID) {
+                try await services.team.changeRole(merchantID: principal.merchant.id, userID: userID, to: role)
+            }
             return .redirect(to: "/cabinet/team", type: .normal)
         }
         cabinet.post("team/:user/remove", .needs(.write(.team, scope: .merchant))) { _, context -> Response in
             let principal = context.principal
             let userID = try context.parameters.require("user")
-            try await services.team.remove(merchantID: principal.merchant.id, userID: userID)
-            await recordChange(merchantID: principal.merchant.id, actor: principal.auditActor, action: .memberRemove, targetID: userID)
+            try await audited(context, .memberRemove, mode: nil, target: userID) {
+                try await services.team.remove(merchantID: principal.merchant.id, userID: userID)
+            }
             return .redirect(to: "/cabinet/team", type: .normal)
         }
         cabinet.get("audit", .needs(.read(.audit, scope: .merchant))) { request, context -> Response in
