@@ -228,6 +228,46 @@ import Testing
         }
     }
 
+    /// The body is the caller's to send only once the headers passed: a forged signature is refused
+    /// without the body being asked for, and a well-signed body over `max_body_bytes` is refused (413)
+    /// rather than buffered.
+    @Test func theBodyIsReadOnlyAfterTheHeaderStepsAndWithinTheLimit() async throws {
+        let settings = Harness.settings { $0.maxBodyBytes = 1024 }
+        let services = try await Harness.services(settings)
+        let tenant = try await Harness.tenant(services)
+        let signer = Curve25519.Signing.PrivateKey()
+        let keyID = try await services.signingKeys.register(
+            merchantID: tenant.merchant.id,
+            mode: .test,
+            name: "backend",
+            pem: VerificationKey.ed25519(signer.publicKey).spkiPEM,
+            limits: RequestedLimits(),
+            by: .platformOperator
+        ).id
+        let verification = ProviderVerification(directory: services.storeDirectory, signingKeys: services.signingKeys, clock: services.clock)
+        let now = Int(Date().timeIntervalSince1970)
+        let forged = try Self.sign(key: Curve25519.Signing.PrivateKey(), keyID: keyID, created: now)
+        let view = HTTPRequestView(method: "POST", scheme: "https", authority: "localhost", path: forged.path, query: nil, fields: forged.headers)
+        var bodyRead = false
+        let run = try await verification.httpSignature(request: view, expectsBody: true, audience: .gateway(mode: nil, clientAddress: nil)) {
+            bodyRead = true
+            return Array(forged.body.utf8)
+        }
+        #expect(run.failure?.step == "signature" && run.failure?.error.code == .signatureInvalid)
+        #expect(!bodyRead)
+        await services.store.shutdown()
+
+        let app = try await Harness.app(settings)
+        _ = try await app.test(.router) { client in
+            let large = try Self.sign(#"{"memo":"\#(String(repeating: "x", count: 2000))"}"#, key: signer, keyID: keyID, created: now)
+            var fields: HTTPFields = [.contentType: "application/json"]
+            for header in large.headers { fields[HTTPField.Name(header.name)!] = header.value }
+            try await client.execute(uri: large.path, method: .post, headers: fields, body: ByteBuffer(string: large.body)) {
+                $0.expectProblem(.contentTooLarge, "body_too_large")
+            }
+        }
+    }
+
     @Test func aReplayedNonceIsRefusedByTheGatewayAndByTheDiagnosis() async throws {
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
