@@ -86,7 +86,10 @@ extension ProviderVerification {
                     let result = NativeSignature.checkTime(input, now: state.now, policy: policy)
                     if case .success(let created) = result { state.created = created }
                     let now = state.now
-                    return check(result) { "It was created \(now - $0) s ago, within the \(policy.window) s the server clock allows." }
+                    return check(result) {
+                        let when = now >= $0 ? "\(now - $0) s ago" : "\($0 - now) s ahead of the server clock"
+                        return "It was created \(when), within the \(policy.window) s allowed."
+                    }
                 }
             ),
             (
@@ -126,9 +129,10 @@ extension ProviderVerification {
                     guard let principal = state.principal else { return .notApplicable }
                     guard state.audience.isOwner else { return origin(principal, audience: state.audience) }
                     // A pasted request comes from nowhere: say where the gateway will accept it from.
-                    let networks = (principal.allowedIPs + principal.merchantAllowedIPs).map(\.description)
-                    guard !networks.isEmpty else { return .notApplicable }
-                    return .pass("The gateway accepts this key's calls only from \(networks.joined(separator: ", ")); send it from there.")
+                    let limits = [("the key", principal.allowedIPs), ("the merchant", principal.merchantAllowedIPs)].filter { !$0.1.isEmpty }
+                    guard !limits.isEmpty else { return .notApplicable }
+                    let allowed = limits.map { "\($0.0) allows \($0.1.map(\.description).joined(separator: ", "))" }.joined(separator: " and ")
+                    return .pass("The gateway judges the address this request is sent from: \(allowed).")
                 }
             ),
             ("replay", { state in try await httpSignatureReplay(state) }),
