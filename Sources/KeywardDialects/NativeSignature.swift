@@ -93,83 +93,20 @@ public enum NativeSignature {
         policy: Policy = Policy(),
         resolveKey: (String) -> VerificationKey?
     ) -> Result<Verified, Refusal> {
-        let input = headers.input
-        let signature = headers.signature
-        guard let keyID = input.keyID else {
-            return .failure(Refusal(code: .signatureInvalid, reason: "The signature parameters have no keyid."))
-        }
-        guard let key = resolveKey(keyID) else {
-            return .failure(Refusal(code: .unknownKeyIndex, reason: "No registered key has id '\(keyID.prefix(64))' for this merchant and mode."))
-        }
-        let algorithm: HTTPSignatureAlgorithm
-        if let named = input.algorithm {
-            guard let parsed = HTTPSignatureAlgorithm(rawValue: named), policy.allowedAlgorithms.contains(parsed) else {
-                return .failure(
-                    Refusal(
-                        code: .algorithmNotAllowed,
-                        reason:
-                            "Algorithm '\(named.prefix(40))' is not accepted; use one of \(policy.allowedAlgorithms.map(\.rawValue).sorted().joined(separator: ", "))."
-                    )
-                )
-            }
-            algorithm = parsed
-        } else {
-            algorithm = HTTPMessageSignatures.defaultAlgorithm(for: key)
-            guard policy.allowedAlgorithms.contains(algorithm) else {
-                return .failure(Refusal(code: .algorithmNotAllowed, reason: "Algorithm '\(algorithm.rawValue)' is not accepted."))
-            }
-        }
-        guard
-            HTTPMessageSignatures.defaultAlgorithm(for: key) == algorithm
-                || (algorithm == .rsaV15SHA256 && HTTPMessageSignatures.defaultAlgorithm(for: key) == .rsaPSSSHA512)
-        else {
-            return .failure(
-                Refusal(
-                    code: .algorithmNotAllowed,
-                    reason: "Algorithm '\(algorithm.rawValue)' does not fit key \(keyID.prefix(64)) (\(key.algorithmDescription))."
-                )
-            )
-        }
-        guard let created = input.created else {
-            return .failure(Refusal(code: .signatureInvalid, reason: "The signature parameters have no created time."))
-        }
-        if created > now + policy.window || now - created > policy.window {
-            return .failure(
-                Refusal(
-                    code: .signatureExpired,
-                    reason: "The signature was created \(now - created) s ago; it must be within \(policy.window) s of the server clock."
-                )
-            )
-        }
-        if let expires = input.expires, expires <= now {
-            return .failure(Refusal(code: .signatureExpired, reason: "The signature expired \(now - expires) s ago."))
-        }
-        if policy.requireNonce && (input.nonce ?? "").isEmpty {
-            return .failure(Refusal(code: .signatureInvalid, reason: "The signature parameters need a nonce (replay protection)."))
-        }
-        var required = policy.requiredComponents
-        if expectsBody { required.append("content-digest") }
-        if let missing = required.first(where: { !input.components.contains($0) }) {
-            return .failure(Refusal(code: .signatureInvalid, reason: "The signature must cover \(missing)."))
-        }
-        if expectsBody, field("content-digest", in: request) == nil {
-            return .failure(Refusal(code: .digestMismatch, reason: "A request with a body needs a Content-Digest header (RFC 9530)."))
-        }
-        let base: [UInt8]
-        do {
-            base = try HTTPMessageSignatures.signatureBase(for: request, input: input)
+        // The checks are `NativeSignatureChecks.swift`'s, in the order the gateway's steps run them.
+        do throws(Refusal) {
+            let input = headers.input
+            let keyID = try Self.keyID(of: headers).get()
+            guard let key = resolveKey(keyID) else { throw unknownKey(keyID) }
+            let algorithm = try checkAlgorithm(input, key: key, keyID: keyID, policy: policy).get()
+            let created = try checkTime(input, now: now, policy: policy).get()
+            try checkNonce(input, policy: policy).get()
+            try checkCoverage(request: request, input: input, expectsBody: expectsBody, policy: policy).get()
+            try checkSignature(request: request, headers: headers, key: key, algorithm: algorithm).get()
+            return .success(Verified(keyID: keyID, label: input.label, algorithm: algorithm, created: created, nonce: input.nonce))
         } catch {
-            return .failure(Refusal(code: .signatureInvalid, reason: error.message))
+            return .failure(error)
         }
-        guard HTTPMessageSignatures.verify(signature, base: base, key: key, algorithm: algorithm) else {
-            return .failure(
-                Refusal(
-                    code: .signatureInvalid,
-                    reason: "The signature does not match the covered components; check the method, URL and headers you signed."
-                )
-            )
-        }
-        return .success(Verified(keyID: keyID, label: input.label, algorithm: algorithm, created: created, nonce: input.nonce))
     }
 
     /// The body half of the check: a non-empty body must be covered by a `content-digest` that matches it.

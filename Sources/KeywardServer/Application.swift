@@ -56,6 +56,7 @@ public func buildRouter(
         try JSONResponse.make(["service": "keyward", "auth_test": "/v1/auth/test", "management": "/v1/manage/keys"])
     }
     let signatures = HTTPSignatureAuthenticator(
+        directory: services.storeDirectory,
         signingKeys: services.signingKeys,
         clock: services.clock,
         scheme: listener == .plainHTTP && settings.insecureHTTP ? "http" : "https",

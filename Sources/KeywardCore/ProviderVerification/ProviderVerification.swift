@@ -1,7 +1,7 @@
 import Foundation
 import KeywardCrypto
 
-/// The one place the provider dialects' verification rule lives (myPOS IPC, AliKassa): an ordered list
+/// The one place the signed dialects' verification rule lives (myPOS IPC, AliKassa, RFC 9421): an ordered list
 /// of steps per dialect, run by one function (`VerificationSteps.run`). The gateway and the owner's
 /// diagnosis (`POST /v1/auth/diagnose`, the cabinet's test-request page) both call it, so they cannot
 /// disagree on which step fails or on its code; they differ only in what they say about a failure (the
@@ -42,7 +42,8 @@ public enum VerificationAudience: Sendable {
 
 /// One step as run: passed, or failed with the gateway's stable code.
 public struct VerificationStep: Sendable, Equatable {
-    /// `form`, `account`, `signature_present`, `store`, `key_index`, `signature`, `origin`, `replay`.
+    /// `form`, `account`, `signature_present`, `store`, `key_index`, `signature`, `origin`, `replay`; for RFC 9421
+    /// also `algorithm`, `created`, `nonce`, `covered_components`, `content_digest`, `key_expiry`.
     public let name: String
     public let passed: Bool
     /// The gateway's problem code when the step failed.

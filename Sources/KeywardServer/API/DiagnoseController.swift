@@ -57,51 +57,15 @@ struct DiagnoseController {
             throw KeywardError(.invalidInput, .missingField, "'url' (the URL the request was sent to) is required for rfc9421.", field: "url")
         }
         let headers = (input.headers ?? [:]).map { (name: $0.key, value: $0.value) }
-        let inputHeader = headers.first { $0.name.lowercased() == "signature-input" }?.value ?? ""
-        let signatureInput = (try? HTTPMessageSignatures.parseInputs(inputHeader))?.first
-        guard let keyID = signatureInput?.keyID else {
-            return report.fail("signature_present", .signatureMissing, "No Signature-Input header with a keyid.")
-        }
-        guard let resolved = try await signingKeys.resolve(id: keyID), resolved.owner.merchantID == merchantID, resolved.owner.mode == .test else {
-            return report.fail("key_index", .unknownKeyIndex, "None of your active test-mode signing keys has id '\(keyID.prefix(64))'.")
-        }
-        report.pass("key_index", "keyid '\(keyID)' is your signing key '\(resolved.owner.name)' (\(resolved.owner.algorithm)).")
         let method = input.method ?? (input.body.isEmpty ? "GET" : "POST")
+        guard let view = ManualSigning.requestView(method: method, url: url, headers: headers) else {
+            return report.fail("url", .invalidField, "'url' must be an absolute https URL.")
+        }
         let body = Array(input.body.utf8)
-        let now = Int(clock.now().timeIntervalSince1970)
-        func check(_ url: String, ignoreTime: Bool = false) -> SignatureCheck {
-            (try? ManualSigning.verifyRFC9421(
-                method: method,
-                url: url,
-                body: body,
-                headers: headers,
-                publicKey: resolved.key,
-                now: now,
-                ignoreTime: ignoreTime
-            ))
-                ?? .invalid(code: .invalidField, reason: "'url' must be an absolute https URL.")
-        }
-        switch check(url) {
-        case .valid:
-            // The gateway refuses a nonce it has seen: say so here too (read only: the diagnosis uses nothing up).
-            if let nonce = signatureInput?.nonce, try await signingKeys.nonceWasUsed(keyID: resolved.owner.id, nonce: nonce) {
-                report.pass("signature", "The signature verifies.")
-                return report.fail("replay", .replayedRequest, "This signature's nonce was already used; sign every request anew.")
-            }
-            report.succeed("signature", "The signature verifies (its nonce was not used up by this diagnosis).")
-        case .invalid(let code, let reason) where code == .signatureInvalid:
-            let variants: [(String, String)] = [
-                (
-                    url.replacingOccurrences(of: "https://", with: "http://"),
-                    "The request was signed for an http:// URL; Keyward is reached over https, and @target-uri must say so."
-                ),
-                (url.components(separatedBy: "?").first ?? url, "The signature leaves the query string out of @target-uri; sign the full URL."),
-            ]
-            let hint = variants.first { $0.0 != url && check($0.0, ignoreTime: true) == .valid }?.1
-            report.fail("signature", code, hint ?? reason)
-        case .invalid(let code, let reason):
-            report.fail(code == .digestMismatch ? "content_digest" : "signature", code, reason)
-        }
+        // The gateway's steps for the key's owner: the nonce is looked up, never used up.
+        report.render(
+            try await verification.httpSignature(request: view, expectsBody: !body.isEmpty, audience: .owner(merchantID: merchantID)) { body }
+        )
     }
 }
 
@@ -132,14 +96,6 @@ struct DiagnosisReport: Encodable {
     var steps: [Step] = []
 
     init(dialect: String) { self.dialect = dialect }
-
-    mutating func pass(_ step: String, _ detail: String) { steps.append(Step(step: step, ok: true, detail: detail)) }
-
-    mutating func succeed(_ step: String, _ detail: String) {
-        pass(step, detail)
-        valid = true
-        explanation = detail
-    }
 
     mutating func fail(_ step: String, _ code: ErrorCode, _ detail: String) {
         steps.append(Step(step: step, ok: false, detail: detail, code: code))
