@@ -44,6 +44,8 @@ import Testing
             let active: [String: String] = [
                 "object": "=secret_key", "id": "string", "name": "string", "mode": "=test", "redacted": "string", "last4": "string",
                 "status": "=active", "permissions": "[string]", "allowed_ips": "[string]", "expires_at": "time", "created_at": "time",
+                // Added when the kinds were made to agree: every kind with limits shows them in `limits`.
+                "limits": "{allowed_ips:[string],expires_at:time,permissions:[string]}",
             ]
             #expect(JSONShape.fields(created) == Self.with(active, ["secret": "string"]))
             let id = try #require(created.json["id"] as? String)
@@ -69,6 +71,13 @@ import Testing
             let next = try await client.call(.get, "/v1/manage/keys?limit=2&starting_after=\(last)", key: key)
             #expect(next.json["has_more"] as? Bool == false)
             #expect(JSONShape.list(next).items.count == 1)
+            let document = try await client.call(.get, "/v1/openapi.json", key: nil)
+            let shapes = [
+                active, Self.with(active, ["secret": "string", "rolled_from": "string"]),
+                Self.with(active, ["status": "=rolling", "replaced_by": "string"]),
+                Self.with(active, ["status": "=revoked", "replaced_by": "string", "revoked_at": "time"]),
+            ]
+            JSONShape.expectDocumented(document, "SecretKey", shapes)
         }
     }
 
@@ -99,6 +108,8 @@ import Testing
             #expect(envelope == Self.listEnvelope)
             #expect(list.json["has_more"] as? Bool == false)
             #expect(items == [active, gone])
+            let document = try await client.call(.get, "/v1/openapi.json", key: nil)
+            JSONShape.expectDocumented(document, "PaymentKey", [active, gone, Self.with(active, ["secret": "string"])])
         }
     }
 
@@ -113,13 +124,15 @@ import Testing
             let active: [String: String] = [
                 "object": "=signing_key", "id": "string", "name": "string", "mode": "=test", "algorithm": "string", "public_key": "string",
                 "created_at": "time", "status": "=active", "private_key_kept": "bool", "limits": "{allowed_ips:[],expires_at:time}",
+                // Added: when it stops working by time (here its own expiry), as every kind shows it.
+                "expires_at": "time",
             ]
             #expect(JSONShape.fields(registered) == active)
             let id = try #require(registered.json["id"] as? String)
 
             let generated = try await client.call(.post, "/v1/manage/signing-keys/generate", key: key, json: #"{"algorithm":"ed25519"}"#)
             Self.expectCreated(generated)
-            let unlimited = Self.with(active, ["limits": "{allowed_ips:[]}"])
+            let unlimited = Self.with(active, ["limits": "{allowed_ips:[]}", "expires_at": nil])
             #expect(
                 JSONShape.fields(generated)
                     == Self.with(
@@ -130,7 +143,7 @@ import Testing
 
             let revoked = try await client.call(.post, "/v1/manage/signing-keys/\(id)/revoke", key: key)
             #expect(revoked.status == .ok)
-            let gone = Self.with(active, ["status": "=revoked"])
+            let gone = Self.with(active, ["status": "=revoked", "revoked_at": "time"])
             #expect(JSONShape.fields(revoked) == gone)
 
             let list = try await client.call(.get, "/v1/manage/signing-keys", key: key)
@@ -138,6 +151,8 @@ import Testing
             #expect(envelope == Self.listEnvelope)
             #expect(list.json["has_more"] as? Bool == false)
             #expect(items == [unlimited, gone])
+            let document = try await client.call(.get, "/v1/openapi.json", key: nil)
+            JSONShape.expectDocumented(document, "SigningKey", [active, unlimited, gone])
         }
     }
 
@@ -169,17 +184,20 @@ import Testing
             let device = try #require((sessions.json["data"] as? [[String: Any]])?.first?["id"] as? String)
             let ended = try await client.call(.post, "/v1/manage/device-sessions/\(device)/revoke", key: key)
             #expect(ended.status == .ok)
-            #expect(JSONShape.fields(ended) == Self.with(session, ["status": "=revoked"]))
+            #expect(JSONShape.fields(ended) == Self.with(session, ["status": "=revoked", "revoked_at": "time"]))
 
             let revoked = try await client.call(.post, "/v1/manage/jwks/\(id)/revoke", key: key)
             #expect(revoked.status == .ok)
-            let gone = Self.with(active, ["status": "=revoked"])
+            let gone = Self.with(active, ["status": "=revoked", "revoked_at": "time"])
             #expect(JSONShape.fields(revoked) == gone)
             let list = try await client.call(.get, "/v1/manage/jwks", key: key)
             let (envelope, items) = JSONShape.list(list)
             #expect(envelope == Self.listEnvelope)
             #expect(list.json["has_more"] as? Bool == false)
             #expect(items == [gone])
+            let document = try await client.call(.get, "/v1/openapi.json", key: nil)
+            JSONShape.expectDocumented(document, "JWK", [active, gone, Self.with(active, ["private_jwk": "string"])])
+            JSONShape.expectDocumented(document, "DeviceSession", [session, Self.with(session, ["status": "=revoked", "revoked_at": "time"])])
         }
     }
 
@@ -206,6 +224,8 @@ import Testing
                 "object": "=store_key", "id": "string", "key_index": "int", "name": "string", "algorithm": "string", "hash": "string",
                 "public_key": "string", "platform_certificate": "string", "created_at": "time", "status": "=active",
                 "private_key_kept": "bool", "limits": "{allowed_ips:[]}",
+                // Added: the mode, which every other credential shows (a store key's is its store's).
+                "mode": "=test",
             ]
             #expect(addedItems == [active])
 
@@ -217,7 +237,7 @@ import Testing
 
             let revoked = try await client.call(.post, "/v1/manage/stores/\(id)/keys/1/revoke", key: key)
             #expect(revoked.status == .ok)
-            let gone = Self.with(active, ["status": "=revoked"])
+            let gone = Self.with(active, ["status": "=revoked", "revoked_at": "time"])
             #expect(JSONShape.fields(revoked) == gone)
 
             let fetched = try await client.call(.get, "/v1/manage/stores/\(id)", key: key)
@@ -229,6 +249,9 @@ import Testing
             #expect(envelope == Self.listEnvelope)
             #expect(list.json["has_more"] as? Bool == false)
             #expect(items == [Self.with(store, ["keys": "[object]"])])
+            let document = try await client.call(.get, "/v1/openapi.json", key: nil)
+            JSONShape.expectDocumented(document, "Store", [store, Self.with(store, ["keys": "[object]"])])
+            JSONShape.expectDocumented(document, "StoreKey", [active, withPrivate, gone])
         }
     }
 }

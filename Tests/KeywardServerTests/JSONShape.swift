@@ -99,3 +99,52 @@ enum JSONValue: Decodable {
         }
     }
 }
+
+extension JSONShape {
+    /// Expects every one of `shapes` to fit the schema `name` of the OpenAPI document (`document`, the answer
+    /// to `GET /v1/openapi.json`): no field the schema does not name, every required field present, each
+    /// field of the documented type, `object` its constant and `status` one of its values.
+    static func expectDocumented(
+        _ document: TestResponse,
+        _ name: String,
+        _ shapes: [[String: String]],
+        sourceLocation: SourceLocation = #_sourceLocation
+    ) {
+        let json = (try? JSONSerialization.jsonObject(with: Data(buffer: document.body))) as? [String: Any]
+        let schemas = (json?["components"] as? [String: Any])?["schemas"] as? [String: [String: Any]]
+        guard let schema = schemas?[name], let properties = schema["properties"] as? [String: [String: Any]] else {
+            Issue.record("no schema \(name)", sourceLocation: sourceLocation)
+            return
+        }
+        let required = Set(schema["required"] as? [String] ?? [])
+        for shape in shapes {
+            #expect(
+                Set(shape.keys).subtracting(properties.keys).isEmpty,
+                "\(name) does not document \(shape.keys.sorted())",
+                sourceLocation: sourceLocation
+            )
+            #expect(required.subtracting(shape.keys).isEmpty, "\(name) requires \(required.sorted())", sourceLocation: sourceLocation)
+            for (field, type) in shape {
+                guard let property = properties[field] else { continue }
+                #expect(fits(type, property), "\(name).\(field): \(type) against \(property)", sourceLocation: sourceLocation)
+            }
+        }
+    }
+
+    private static func fits(_ type: String, _ property: [String: Any]) -> Bool {
+        if property["$ref"] != nil { return type.hasPrefix("{") }
+        if let constant = property["const"] as? String { return type == "=" + constant }
+        if type.hasPrefix("="), let values = property["enum"] as? [String] { return values.contains(String(type.dropFirst())) }
+        let documented = property["type"] as? String
+        switch type {
+        case "time": return documented == "string" && property["format"] as? String == "date-time"
+        case "string": return documented == "string" && property["format"] == nil
+        case "int": return documented == "integer"
+        case "bool": return documented == "boolean"
+        default:
+            if type.hasPrefix("=") { return documented == "string" }
+            if type.hasPrefix("[") { return documented == "array" }
+            return documented == "object"
+        }
+    }
+}
