@@ -10,6 +10,11 @@ import Testing
 /// The JSON of every credential answer of the management API (create, get, list, roll, revoke), field by
 /// field: names, types, which are absent. Clients parse these answers, so a field that changes name or type,
 /// or goes missing, breaks them; this suite is where such a change has to be made on purpose.
+///
+/// The common fields come from one place (`CredentialResource`). Where the kinds disagreed, they were made to
+/// agree by adding fields, never by changing one: `revoked_at` on signing keys, store keys, JWKs and device
+/// sessions; `expires_at` (when it stops working by time) on signing keys, store keys and JWKs; `mode` on
+/// store keys; `limits` on secret keys. Each answer is also checked against its OpenAPI schema.
 @Suite(.closesStores) struct CredentialResourceShapeTests {
     static let objectID = HTTPField.Name("Keyward-Object-Id")!
     static let listEnvelope = ["object": "=list", "data": "[object]", "has_more": "bool"]
@@ -252,6 +257,46 @@ import Testing
             let document = try await client.call(.get, "/v1/openapi.json", key: nil)
             JSONShape.expectDocumented(document, "Store", [store, Self.with(store, ["keys": "[object]"])])
             JSONShape.expectDocumented(document, "StoreKey", [active, withPrivate, gone])
+        }
+    }
+
+    /// `expires_at` is the moment `status` turns `expired`, for every kind that expires by time; before, a
+    /// signing key or a JWK answered `expired` with no `expires_at` beside it (only `limits.expires_at`).
+    @Test func expiresAtIsWhenTheStatusTurnsExpired() async throws {
+        let clock = TestClock()
+        let settings = Harness.settings()
+        let services = try await Harness.services(settings)
+        let tenant = try await Harness.tenant(services)
+        await services.store.shutdown()
+        let app = try await Harness.app(settings, clock: clock.clock)
+        let key = tenant.testKey.secret
+        let end = Date().addingTimeInterval(300)
+        let endText = end.formatted(.iso8601)
+        let publicKey = try GeneratedKeyPair.generate(.ed25519).publicKey.spkiPEM
+        try await app.test(.router) { client in
+            let made = [
+                ("keys", try await client.call(.post, "/v1/manage/keys", key: key, json: try Self.body(["expires_at": endText]))),
+                (
+                    "signing-keys",
+                    try await client.call(
+                        .post,
+                        "/v1/manage/signing-keys",
+                        key: key,
+                        json: try Self.body(["public_key": publicKey, "expires_at": endText])
+                    )
+                ),
+                ("jwks", try await client.call(.post, "/v1/manage/jwks/generate", key: key, json: try Self.body(["expires_at": endText]))),
+            ]
+            clock.advance(600)
+            for (collection, created) in made {
+                Self.expectCreated(created)
+                #expect(created.json["expires_at"] as? String == endText, "\(collection)")
+                let id = try #require(created.json["id"] as? String)
+                let list = try await client.call(.get, "/v1/manage/\(collection)", key: key)
+                let item = try #require((list.json["data"] as? [[String: Any]])?.first { $0["id"] as? String == id })
+                #expect(item["status"] as? String == "expired", "\(collection)")
+                #expect(item["expires_at"] as? String == endText, "\(collection)")
+            }
         }
     }
 }
