@@ -55,7 +55,10 @@ import Testing
                 try await client.call(.get, "\(uri)?limit=\(limit)", key: key).expectProblem(.badRequest, "invalid_limit")
             }
             try await client.call(.get, "\(uri)?starting_after=\(othersID)", key: key).expectProblem(.notFound, "resource_missing")
-            try await client.call(.get, "\(uri)?starting_after=nothing", key: key).expectProblem(.notFound, "resource_missing")
+            // Cursors that are no id at all (a NUL byte PostgreSQL refuses in text, a long string) are 404 too, never 500.
+            for cursor in ["nothing", "%00", "key_%00", String(repeating: "x", count: 5000), "%F0%9F%94%91"] {
+                try await client.call(.get, "\(uri)?starting_after=\(cursor)", key: key).expectProblem(.notFound, "resource_missing")
+            }
         }
     }
 

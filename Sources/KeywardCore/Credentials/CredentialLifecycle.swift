@@ -71,7 +71,9 @@ struct CredentialLifecycle: Sendable {
         startingAfter: String? = nil
     ) async throws -> [Row] {
         try await MerchantPage(limit: limit, startingAfter: startingAfter)
-            .rows(Row.self, of: Row.table, noun: Row.noun, in: store.sql, merchantID: merchantID, mode: mode)
+            .rows(Row.self, of: Row.table, noun: Row.noun, in: store.sql, merchantID: merchantID, mode: mode) {
+                Identifier.isWellFormed($0, prefix: Row.idPrefix)
+            }
     }
 
     /// The row `id` of `merchantID` in `mode`; 404 when it is another merchant's, the other mode's, or no one's.

@@ -275,7 +275,9 @@ public final class DeviceSessionService: Sendable {
     /// The merchant's sessions in `mode`, newest first, `limit` at a time after the session `startingAfter`.
     public func list(merchantID: String, mode: Mode, limit: Int = 100, startingAfter: String? = nil) async throws -> [DeviceSessionInfo] {
         try await MerchantPage(limit: limit, startingAfter: startingAfter)
-            .rows(DeviceSessionRow.self, of: DeviceSessionRow.table, noun: "session", in: store.sql, merchantID: merchantID, mode: mode)
+            .rows(DeviceSessionRow.self, of: DeviceSessionRow.table, noun: "session", in: store.sql, merchantID: merchantID, mode: mode) {
+                UUID(uuidString: $0) != nil
+            }
             .map(\.info)
     }
 

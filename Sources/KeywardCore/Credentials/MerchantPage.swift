@@ -18,18 +18,20 @@ struct MerchantPage: Sendable {
     }
 
     /// The page of `table`'s rows of `merchantID` in `mode`. A `startingAfter` that is not one of them
-    /// (another merchant's, the other mode's, no one's) is 404 `resource_missing`, naming `noun`.
+    /// (another merchant's, the other mode's, no one's) is 404 `resource_missing`, naming `noun`; one that
+    /// `isID` rejects is refused before the database sees it (PostgreSQL fails on a NUL byte in text).
     func rows<Row: Decodable>(
         _: Row.Type,
         of table: String,
         noun: String,
         in sql: any SQLDatabase,
         merchantID: String,
-        mode: Mode
+        mode: Mode,
+        isID: (String) -> Bool
     ) async throws -> [Row] {
         var query = sql.select().column("*").from(table).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
         if let startingAfter {
-            guard
+            guard isID(startingAfter),
                 let cursor = try await sql.select().column("created_ms").from(table)
                     .where("id", .equal, startingAfter).where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
                     .first(decoding: Cursor.self)
