@@ -26,6 +26,19 @@ LIMIT_FIELDS = {
     "expires_at": {**S, "description": "RFC 3339 time after which the credential stops working."},
 }
 
+# What every credential answer has (Sources/KeywardServer/API/CredentialResource.swift); absent fields are left out.
+CREDENTIAL_FIELDS = {
+    "id": S, "mode": MODE,
+    "status": {"type": "string", "enum": ["active", "rolling", "expired", "revoked"], "description": "From the credential's own lifecycle: revoked > expired > rolling > active."},
+    "name": {**S, "description": "For the kinds that have a name."},
+    "created_at": TS,
+    "expires_at": {**TS, "description": "When it stops working by time (its own expiry, its certificate's end or a roll's overlap, whichever comes first); absent when never."},
+    "revoked_at": {**TS, "description": "When it was revoked; absent when it was not."},
+    "replaced_by": {**S, "description": "The credential a roll replaced it with (kinds that roll)."},
+    "limits": {"$ref": "#/components/schemas/Limits"},
+}
+def credential(required, props, const):
+    return obj(["id", "mode", "status", "created_at"] + required, {**CREDENTIAL_FIELDS, **props}, const=const)
 schemas = {
   "Problem": {**obj(["type", "title", "status", "detail", "code", "request_id"], {
       "type": {**S, "description": "urn:keyward:problem:<code>, or https://iana.org/assignments/http-problem-types#quota-exceeded for 429."},
@@ -36,36 +49,30 @@ schemas = {
       "findings": arr(ref("CertificateFinding"))}),
       "description": "RFC 9457 problem details: every error Keyward answers, with a stable `code`."},
   "Limits": obj(["allowed_ips"], {"permissions": arr(S), "allowed_ips": arr(S), "expires_at": TS}),
-  "SecretKey": obj(["id", "name", "mode", "redacted", "last4", "status", "allowed_ips"], {
-      "id": S, "name": S, "mode": MODE, "redacted": S, "last4": S, "status": S, "permissions": arr(S), "allowed_ips": arr(S),
-      "expires_at": TS, "revoked_at": TS, "last_used_at": TS, "created_at": TS, "rolled_from": S, "replaced_by": S,
+  "SecretKey": credential(["name", "redacted", "last4", "allowed_ips"], {
+      "redacted": S, "last4": S, "permissions": arr(S), "allowed_ips": arr(S), "last_used_at": TS, "rolled_from": S,
       "secret": {**S, "description": "The full secret key: in the answer to creation or roll only."}}, const="secret_key"),
-  "PaymentKey": obj(["id", "label", "mode", "last4", "status"], {
-      "id": S, "label": S, "mode": MODE, "last4": S, "status": S, "expires_at": TS, "revoked_at": TS, "created_at": TS, "replaced_by": S,
-      "secret": {**S, "description": "In the answer to creation or roll only."}}, const="payment_key"),
+  "PaymentKey": credential(["label", "last4"], {
+      "label": S, "last4": S, "secret": {**S, "description": "In the answer to creation or roll only."}}, const="payment_key"),
   "OrderHash": obj(["hash", "path", "payment_key_id"], {"hash": S, "path": S, "payment_key_id": S}, const="order_hash"),
   "OrderHashVerification": obj(["valid"], {"valid": BOOL}, const="order_hash_verification"),
   "PrivateJWK": {"type": "object", "additionalProperties": S},
   "PrivateKey": obj(["private_key"], {"private_key": {**S, "description": "PKCS#8 PEM, encrypted (PBES2) when a passphrase was given."},
       "private_key_pkcs1": S, "private_jwk": ref("PrivateJWK")}),
-  "SigningKey": obj(["id", "name", "mode", "algorithm", "public_key", "status", "private_key_kept", "limits"], {
-      "id": S, "name": S, "mode": MODE, "algorithm": S, "public_key": S, "not_after": TS, "created_at": TS,
-      "status": {"type": "string", "enum": ["active", "revoked", "expired"]}, "private_key_kept": BOOL, "limits": ref("Limits"),
+  "SigningKey": credential(["name", "algorithm", "public_key", "private_key_kept", "limits"], {
+      "algorithm": S, "public_key": S, "not_after": TS, "private_key_kept": BOOL,
       "private_key": {**S, "description": "In the answer to generation only."}, "private_key_pkcs1": S, "private_jwk": ref("PrivateJWK")}, const="signing_key"),
-  "StoreKey": obj(["id", "key_index", "name", "algorithm", "hash", "public_key", "platform_certificate", "status", "private_key_kept", "limits"], {
-      "id": S, "key_index": INT, "name": S, "algorithm": S, "hash": S, "public_key": S, "not_after": TS, "platform_certificate": S,
-      "created_at": TS, "status": {"type": "string", "enum": ["active", "revoked", "expired"]}, "private_key_kept": BOOL, "limits": ref("Limits"),
+  "StoreKey": credential(["key_index", "name", "algorithm", "hash", "public_key", "platform_certificate", "private_key_kept", "limits"], {
+      "key_index": INT, "algorithm": S, "hash": S, "public_key": S, "not_after": TS, "platform_certificate": S, "private_key_kept": BOOL,
       "private_key": S, "private_key_pkcs1": S, "private_jwk": ref("PrivateJWK")}, const="store_key"),
   "Store": obj(["id", "name", "mode", "dialect", "keys"], {
       "id": S, "name": S, "mode": MODE, "dialect": {"type": "string", "enum": ["mypos", "alikassa"]}, "sid": S, "wallet_number": S,
       "account": S, "reject_replays": BOOL, "created_at": TS, "keys": arr(ref("StoreKey"))}, const="store"),
   "ServiceCode": obj(["service_code", "mode"], {"service_code": S, "mode": MODE}),
-  "JWK": obj(["id", "name", "mode", "thumbprint", "algorithm", "public_jwk", "status", "limits"], {
-      "id": S, "name": S, "mode": MODE, "kid": S, "thumbprint": S, "algorithm": S, "public_jwk": {**S, "description": "The public JWK as JSON text."},
-      "created_at": TS, "status": {"type": "string", "enum": ["active", "revoked", "expired"]}, "limits": ref("Limits"),
+  "JWK": credential(["name", "thumbprint", "algorithm", "public_jwk", "limits"], {
+      "kid": S, "thumbprint": S, "algorithm": S, "public_jwk": {**S, "description": "The public JWK as JSON text."},
       "private_jwk": {**S, "description": "In the answer to generation only: the private JWK as JSON text."}}, const="jwk"),
-  "DeviceSession": obj(["id", "mode", "jwk_id", "status"], {"id": S, "mode": MODE, "jwk_id": S, "created_at": TS, "expires_at": TS,
-      "status": {"type": "string", "enum": ["active", "revoked", "expired"]}}, const="device_session"),
+  "DeviceSession": credential(["jwk_id", "expires_at"], {"jwk_id": S}, const="device_session"),
   "CertificateFinding": obj(["severity", "code", "message"], {"severity": {"type": "string", "enum": ["error", "warning", "note"]}, "code": S, "message": S}),
   "Certificate": obj(["id", "type", "name", "mode", "subject", "issuer", "serial", "names", "key_type", "sha256_fingerprint", "status",
                       "days_left", "has_private_key", "source"], {
@@ -211,6 +218,9 @@ CERT_MW = "certificates.write, merchant-wide (API: live-mode keys only)"
 AUD = "audit.read, per mode"
 M = "/v1/manage"
 def q(name, schema, desc): return {"name": name, "in": "query", "required": False, "schema": schema, "description": desc}
+# Every credential list pages the same way (Sources/KeywardServer/API/ListPage.swift).
+PAGE = [q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "1 to 1000 (default 100)."),
+        q("starting_after", S, "An id from the previous page: the page after it.")]
 
 # auth
 for m in ["get", "post"]:
@@ -231,8 +241,7 @@ op("get", "/v1/openapi.json", "This document", "none: public document",
 
 # secret keys
 op("get", M + "/keys", "List secret keys", R_READ, {"200": ok("Secret keys of the caller's merchant and mode, newest first.", ref("SecretKeyList"))},
-   params=[q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "1 to 1000 (default 100)."), q("starting_after", S, "A key id: the page after it.")],
-   tags=["secret keys"], errors=(400, 401, 403, 404, 405))
+   params=PAGE, tags=["secret keys"], errors=(400, 401, 403, 404, 405))
 op("post", M + "/keys", "Create a secret key", R_WRITE, {"201": ok("The new key; `secret` is shown once.", ref("SecretKey"))}, body="CreateSecretKey",
    body_required=False, tags=["secret keys"], errors=(400, 401, 403, 405, 409, 413))
 op("get", M + "/keys/{id}", "Get a secret key", R_READ, {"200": ok("The key (never its secret).", ref("SecretKey"))}, tags=["secret keys"], errors=(401, 403, 404, 405))
@@ -241,7 +250,7 @@ op("post", M + "/keys/{id}/roll", "Roll a secret key", R_WRITE, {"201": ok("The 
 op("post", M + "/keys/{id}/revoke", "Revoke a secret key", R_WRITE, {"200": ok("The revoked key.", ref("SecretKey"))}, body="Empty", body_required=False,
    tags=["secret keys"], errors=(400, 401, 403, 404, 405, 409, 413))
 # payment keys
-op("get", M + "/payment-keys", "List payment keys", R_READ, {"200": ok("Payment keys.", ref("PaymentKeyList"))}, tags=["payment keys"], errors=(401, 403, 404, 405))
+op("get", M + "/payment-keys", "List payment keys", R_READ, {"200": ok("Payment keys.", ref("PaymentKeyList"))}, tags=["payment keys"], params=PAGE, errors=(400, 401, 403, 404, 405))
 op("post", M + "/payment-keys", "Create or import a payment key", R_WRITE, {"201": ok("The new key; `secret` is shown once.", ref("PaymentKey"))},
    body="CreatePaymentKey", body_required=False, tags=["payment keys"], errors=(400, 401, 403, 405, 409, 413))
 op("post", M + "/payment-keys/{id}/roll", "Roll a payment key", R_WRITE, {"201": ok("The replacement key.", ref("PaymentKey"))}, body="Roll", body_required=False,
@@ -252,7 +261,7 @@ op("post", M + "/order-hash", "Compute an order hash", R_WRITE, {"200": ok("The 
 op("post", M + "/order-hash/verify", "Verify an order hash", R_WRITE, {"200": ok("Whether it matches.", ref("OrderHashVerification"))}, body="OrderHashVerify",
    tags=["payment keys"])
 # signing keys
-op("get", M + "/signing-keys", "List signing keys", R_READ, {"200": ok("Signing keys (RFC 9421 keyids).", ref("SigningKeyList"))}, tags=["signing keys"], errors=(401, 403, 404, 405))
+op("get", M + "/signing-keys", "List signing keys", R_READ, {"200": ok("Signing keys (RFC 9421 keyids).", ref("SigningKeyList"))}, tags=["signing keys"], params=PAGE, errors=(400, 401, 403, 404, 405))
 op("post", M + "/signing-keys", "Register a public signing key", R_WRITE, {"201": ok("The registered key.", ref("SigningKey"))}, body="RegisterSigningKey",
    tags=["signing keys"], errors=(400, 401, 403, 405, 409, 413))
 op("post", M + "/signing-keys/generate", "Generate a signing key pair", R_WRITE, {"201": ok("The key with its private key (shown once unless kept).", ref("SigningKey"))},
@@ -262,7 +271,7 @@ op("post", M + "/signing-keys/{id}/private-key", "Export a kept private key", R_
 op("post", M + "/signing-keys/{id}/revoke", "Revoke a signing key", R_WRITE, {"200": ok("The revoked key.", ref("SigningKey"))}, body="Empty", body_required=False,
    tags=["signing keys"], errors=(400, 401, 403, 404, 405, 409, 413))
 # stores
-op("get", M + "/stores", "List stores", R_READ, {"200": ok("myPOS and AliKassa stores with their keys.", ref("StoreList"))}, tags=["stores"], errors=(401, 403, 404, 405))
+op("get", M + "/stores", "List stores", R_READ, {"200": ok("myPOS and AliKassa stores with their keys.", ref("StoreList"))}, tags=["stores"], params=PAGE, errors=(400, 401, 403, 404, 405))
 op("post", M + "/stores", "Create a store", R_WRITE, {"201": ok("The new store.", ref("Store"))}, body="CreateStore", tags=["stores"], errors=(400, 401, 403, 405, 409, 413))
 op("get", M + "/stores/{id}", "Get a store", R_READ, {"200": ok("The store with its keys.", ref("Store"))}, tags=["stores"], errors=(401, 403, 404, 405))
 op("post", M + "/stores/{id}/keys", "Add a merchant key to a store", R_WRITE, {"201": ok("The keys added.", ref("StoreKeyList"))}, body="AddStoreKey",
@@ -279,14 +288,14 @@ op("post", M + "/stores/{id}/keys/{index}/revoke", "Revoke a store key", R_WRITE
 # JWE
 op("get", M + "/service-code", "Get the Alliance service code", R_READ, {"200": ok("The merchant's service code in this mode.", ref("ServiceCode"))},
    tags=["jwks"], errors=(401, 403, 404, 405))
-op("get", M + "/jwks", "List JWE keys", R_READ, {"200": ok("JWE keys.", ref("JWKList"))}, tags=["jwks"], errors=(401, 403, 404, 405))
+op("get", M + "/jwks", "List JWE keys", R_READ, {"200": ok("JWE keys.", ref("JWKList"))}, tags=["jwks"], params=PAGE, errors=(400, 401, 403, 404, 405))
 op("post", M + "/jwks", "Register a public JWK", R_WRITE, {"201": ok("The registered key.", ref("JWK"))}, body="RegisterJWK", tags=["jwks"], errors=(400, 401, 403, 405, 409, 413))
 op("post", M + "/jwks/generate", "Generate a JWE key pair", R_WRITE, {"201": ok("The key with its private JWK (shown once).", ref("JWK"))}, body="GenerateJWK",
    body_required=False, tags=["jwks"], errors=(400, 401, 403, 405, 409, 413))
 op("post", M + "/jwks/{id}/revoke", "Revoke a JWE key", R_WRITE, {"200": ok("The revoked key.", ref("JWK"))}, body="Empty", body_required=False, tags=["jwks"],
    errors=(400, 401, 403, 404, 405, 409, 413))
 op("get", M + "/device-sessions", "List device sessions", R_READ, {"200": ok("Alliance technical sessions.", ref("DeviceSessionList"))}, tags=["jwks"],
-   errors=(401, 403, 404, 405))
+   params=PAGE, errors=(400, 401, 403, 404, 405))
 op("post", M + "/device-sessions/{id}/revoke", "Revoke a device session", R_WRITE, {"200": ok("The revoked session.", ref("DeviceSession"))}, body="Empty",
    body_required=False, tags=["jwks"], errors=(400, 401, 403, 404, 405, 409, 413))
 # certificates

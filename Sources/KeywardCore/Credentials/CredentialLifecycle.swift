@@ -62,12 +62,18 @@ struct CredentialLifecycle: Sendable {
         }
     }
 
-    /// A merchant's rows in `mode`, newest first, at most 1,000.
-    func list<Row: MerchantScopedRow>(_: Row.Type, merchantID: String, mode: Mode) async throws -> [Row] {
-        try await store.sql.select().column("*").from(Row.table)
-            .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-            .orderBy("created_ms", .descending).orderBy("id", .descending).limit(1000)
-            .all(decoding: Row.self)
+    /// A merchant's rows in `mode`, newest first: `limit` of them after the row `startingAfter` (see `MerchantPage`).
+    func list<Row: MerchantScopedRow>(
+        _: Row.Type,
+        merchantID: String,
+        mode: Mode,
+        limit: Int = 1000,
+        startingAfter: String? = nil
+    ) async throws -> [Row] {
+        try await MerchantPage(limit: limit, startingAfter: startingAfter)
+            .rows(Row.self, of: Row.table, noun: Row.noun, in: store.sql, merchantID: merchantID, mode: mode) {
+                Identifier.isWellFormed($0, prefix: Row.idPrefix)
+            }
     }
 
     /// The row `id` of `merchantID` in `mode`; 404 when it is another merchant's, the other mode's, or no one's.

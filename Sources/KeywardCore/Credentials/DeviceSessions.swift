@@ -272,10 +272,13 @@ public final class DeviceSessionService: Sendable {
         cache.remove(id)
     }
 
-    /// The merchant's sessions in `mode`, newest first.
-    public func list(merchantID: String, mode: Mode, limit: Int = 100) async throws -> [DeviceSessionInfo] {
-        try await store.sql.select().column("*").from("device_sessions").where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-            .orderBy("created_ms", .descending).orderBy("id", .descending).limit(limit).all(decoding: DeviceSessionRow.self).map(\.info)
+    /// The merchant's sessions in `mode`, newest first, `limit` at a time after the session `startingAfter`.
+    public func list(merchantID: String, mode: Mode, limit: Int = 100, startingAfter: String? = nil) async throws -> [DeviceSessionInfo] {
+        try await MerchantPage(limit: limit, startingAfter: startingAfter)
+            .rows(DeviceSessionRow.self, of: DeviceSessionRow.table, noun: "session", in: store.sql, merchantID: merchantID, mode: mode) {
+                UUID(uuidString: $0) != nil
+            }
+            .map(\.info)
     }
 
     /// Ends a session at once, on every instance.

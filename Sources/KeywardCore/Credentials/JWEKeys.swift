@@ -158,9 +158,9 @@ public struct JWEKeyService: Sendable {
         return row.info
     }
 
-    /// The merchant's JWKs in `mode`, newest first.
-    public func list(merchantID: String, mode: Mode) async throws -> [JWEKeyInfo] {
-        try await lifecycle.list(JWEKeyRow.self, merchantID: merchantID, mode: mode).map(\.info)
+    /// The merchant's JWKs in `mode`, newest first, `limit` at a time after the JWK `startingAfter`.
+    public func list(merchantID: String, mode: Mode, limit: Int = 1000, startingAfter: String? = nil) async throws -> [JWEKeyInfo] {
+        try await lifecycle.list(JWEKeyRow.self, merchantID: merchantID, mode: mode, limit: limit, startingAfter: startingAfter).map(\.info)
     }
 
     /// The newest active JWK of the merchant in `mode`: the one new sessions are encrypted to.

@@ -100,9 +100,9 @@ public struct PaymentKeyService: Sendable {
         return CreatedPaymentKey(info: row.info, secret: secret)
     }
 
-    /// Keys of a merchant in one mode, newest first.
-    public func list(merchantID: String, mode: Mode) async throws -> [PaymentKeyInfo] {
-        try await lifecycle.list(PaymentKeyRow.self, merchantID: merchantID, mode: mode).map(\.info)
+    /// Keys of a merchant in one mode, newest first, `limit` at a time after the key `startingAfter`.
+    public func list(merchantID: String, mode: Mode, limit: Int = 1000, startingAfter: String? = nil) async throws -> [PaymentKeyInfo] {
+        try await lifecycle.list(PaymentKeyRow.self, merchantID: merchantID, mode: mode, limit: limit, startingAfter: startingAfter).map(\.info)
     }
 
     /// A new key with the same label (and lifetime, if it had an expiry); the old one keeps working for

@@ -168,17 +168,7 @@ public struct SecretKeyService: Sendable {
 
     /// Keys of a merchant in one mode, newest first, `limit` at a time after the key `startingAfter`.
     public func list(merchantID: String, mode: Mode, limit: Int = 100, startingAfter: String? = nil) async throws -> [SecretKeyInfo] {
-        var query = store.sql.select().column("*").from("secret_keys")
-            .where("merchant_id", .equal, merchantID).where("mode", .equal, mode.rawValue)
-        if let startingAfter {
-            let cursor = try await row(merchantID: merchantID, mode: mode, id: startingAfter)
-            query = query.where {
-                $0.where("created_ms", .lessThan, cursor.created_ms)
-                    .orWhere { $0.where("created_ms", .equal, cursor.created_ms).where("id", .lessThan, cursor.id) }
-            }
-        }
-        return try await query.orderBy("created_ms", .descending).orderBy("id", .descending)
-            .limit(max(1, min(limit, 1000))).all(decoding: SecretKeyRow.self).map(\.info)
+        try await lifecycle.list(SecretKeyRow.self, merchantID: merchantID, mode: mode, limit: limit, startingAfter: startingAfter).map(\.info)
     }
 
     /// One key.

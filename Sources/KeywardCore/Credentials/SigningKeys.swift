@@ -137,9 +137,9 @@ public struct SigningKeyService: Sendable {
         return row.info
     }
 
-    /// Keys of a merchant in one mode, newest first.
-    public func list(merchantID: String, mode: Mode) async throws -> [SigningKeyInfo] {
-        try await lifecycle.list(SigningKeyRow.self, merchantID: merchantID, mode: mode).map(\.info)
+    /// Keys of a merchant in one mode, newest first, `limit` at a time after the key `startingAfter`.
+    public func list(merchantID: String, mode: Mode, limit: Int = 1000, startingAfter: String? = nil) async throws -> [SigningKeyInfo] {
+        try await lifecycle.list(SigningKeyRow.self, merchantID: merchantID, mode: mode, limit: limit, startingAfter: startingAfter).map(\.info)
     }
 
     /// Revokes a key at once, on every instance.

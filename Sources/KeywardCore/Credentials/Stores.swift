@@ -210,9 +210,9 @@ public struct StoreService: Sendable {
         return row.info
     }
 
-    /// The merchant's stores in `mode`, newest first.
-    public func list(merchantID: String, mode: Mode) async throws -> [StoreInfo] {
-        try await lifecycle.list(StoreRow.self, merchantID: merchantID, mode: mode).map(\.info)
+    /// The merchant's stores in `mode`, newest first, `limit` at a time after the store `startingAfter`.
+    public func list(merchantID: String, mode: Mode, limit: Int = 1000, startingAfter: String? = nil) async throws -> [StoreInfo] {
+        try await lifecycle.list(StoreRow.self, merchantID: merchantID, mode: mode, limit: limit, startingAfter: startingAfter).map(\.info)
     }
 
     /// One store of the merchant in `mode`.

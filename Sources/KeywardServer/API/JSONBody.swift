@@ -113,7 +113,9 @@ enum JSONResponse {
         let data = try encoder.encode(value)
         var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
         // A created object names itself, for clients' logs and for the audit log.
-        if status == .created, let id = Mirror(reflecting: value).children.first(where: { $0.label == "id" })?.value as? String {
+        if status == .created,
+            let id = (value as? any IdentifiedResource)?.id ?? Mirror(reflecting: value).children.first(where: { $0.label == "id" })?.value as? String
+        {
             headers[.keywardObjectID] = id
         }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(data: data)))

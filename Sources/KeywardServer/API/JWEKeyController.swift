@@ -18,11 +18,10 @@ struct JWEKeyController {
             json.add("mode", key.mode.rawValue)
             return json.response()
         }
-        manage.get("jwks", needs: .read(.credentials)) { _, context in
-            let key = context.principal
-            let list = try await jweKeys.list(merchantID: key.merchantID, mode: key.mode)
+        manage.listRoute("jwks") { key, page in
             let now = clock.now()
-            return try JSONResponse.make(ListResource(data: list.map { JWEKeyResource($0, now: now) }, has_more: false))
+            return try await jweKeys.list(merchantID: key.merchantID, mode: key.mode, limit: page.fetchLimit, startingAfter: page.startingAfter)
+                .map { JWEKeyResource($0, now: now) }
         }
         manage.post("jwks", needs: .write(.credentials)) { request, context in
             let key = context.principal
@@ -56,10 +55,10 @@ struct JWEKeyController {
         manage.revokeRoute("jwks") { target in
             JWEKeyResource(try await jweKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
         }
-        manage.get("device-sessions", needs: .read(.credentials)) { _, context in
-            let key = context.principal
-            let list = try await sessions.list(merchantID: key.merchantID, mode: key.mode)
-            return try JSONResponse.make(ListResource(data: list.map { DeviceSessionResource($0, now: clock.now()) }, has_more: list.count == 100))
+        manage.listRoute("device-sessions") { key, page in
+            let now = clock.now()
+            return try await sessions.list(merchantID: key.merchantID, mode: key.mode, limit: page.fetchLimit, startingAfter: page.startingAfter)
+                .map { DeviceSessionResource($0, now: now) }
         }
         manage.revokeRoute("device-sessions") { target in
             DeviceSessionResource(
@@ -88,53 +87,4 @@ struct GenerateJWKBody: StrictJSONBody, LimitedCredentialBody {
     let expires_at: String?
     let name: String?
     let kid: String?
-}
-
-struct JWEKeyResource: Encodable {
-    let object = "jwk"
-    let id: String
-    let name: String
-    let mode: String
-    let kid: String?
-    let thumbprint: String
-    let algorithm: String
-    let public_jwk: String
-    let created_at: String?
-    let status: String
-    let limits: LimitsResource
-    /// Only in the answer to a generation.
-    let private_jwk: String?
-
-    init(_ info: JWEKeyInfo, now: Date, privateJWK: String? = nil) {
-        id = info.id
-        name = info.name
-        mode = info.mode.rawValue
-        kid = info.kid
-        thumbprint = info.thumbprint
-        algorithm = info.algorithm
-        public_jwk = info.publicJWK
-        created_at = Timestamp.format(info.createdAt)
-        status = info.status(at: now).rawValue
-        limits = LimitsResource(info.limits)
-        private_jwk = privateJWK
-    }
-}
-
-struct DeviceSessionResource: Encodable {
-    let object = "device_session"
-    let id: String
-    let mode: String
-    let jwk_id: String
-    let created_at: String?
-    let expires_at: String?
-    let status: String
-
-    init(_ info: DeviceSessionInfo, now: Date) {
-        id = info.id
-        mode = info.mode.rawValue
-        jwk_id = info.jweKeyID
-        created_at = Timestamp.format(info.createdAt)
-        expires_at = Timestamp.format(info.expiresAt)
-        status = info.status(at: now).rawValue
-    }
 }

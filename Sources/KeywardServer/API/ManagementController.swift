@@ -10,7 +10,11 @@ struct ManagementController {
     let clock: KeywardClock
 
     func addRoutes(to manage: ManageRoutes) {
-        manage.get("keys", needs: .read(.credentials), use: listKeys)
+        manage.listRoute("keys") { key, page in
+            let now = clock.now()
+            return try await secretKeys.list(merchantID: key.merchantID, mode: key.mode, limit: page.fetchLimit, startingAfter: page.startingAfter)
+                .map { SecretKeyResource($0, now: now) }
+        }
         manage.post("keys", needs: .write(.credentials), use: createKey)
         manage.get("keys/:id", needs: .read(.credentials)) { _, context in
             let key = context.principal
@@ -30,10 +34,10 @@ struct ManagementController {
         manage.revokeRoute("keys") { target in
             SecretKeyResource(try await secretKeys.revoke(merchantID: target.key.merchantID, mode: target.key.mode, id: target.id), now: clock.now())
         }
-        manage.get("payment-keys", needs: .read(.credentials)) { _, context in
-            let key = context.principal
-            let list = try await paymentKeys.list(merchantID: key.merchantID, mode: key.mode)
-            return try JSONResponse.make(ListResource(data: list.map { PaymentKeyResource($0, now: clock.now()) }, has_more: false))
+        manage.listRoute("payment-keys") { key, page in
+            let now = clock.now()
+            return try await paymentKeys.list(merchantID: key.merchantID, mode: key.mode, limit: page.fetchLimit, startingAfter: page.startingAfter)
+                .map { PaymentKeyResource($0, now: now) }
         }
         manage.post("payment-keys", needs: .write(.credentials)) { request, context in
             let key = context.principal
@@ -96,22 +100,6 @@ struct ManagementController {
             )
             return try JSONResponse.make(OrderHashVerification(valid: valid))
         }
-    }
-
-    @Sendable func listKeys(_ request: Request, context: ManageContext) async throws -> Response {
-        let key = context.principal
-        let limitText = request.uri.queryParameters["limit"].map(String.init)
-        let limit =
-            try limitText.map { text -> Int in
-                guard let value = Int(text), (1...1000).contains(value) else {
-                    throw KeywardError(.invalidInput, .invalidLimit, "'limit' must be an integer from 1 to 1000.", field: "limit")
-                }
-                return value
-            } ?? 100
-        let after = request.uri.queryParameters["starting_after"].map(String.init)
-        let page = try await secretKeys.list(merchantID: key.merchantID, mode: key.mode, limit: limit + 1, startingAfter: after)
-        let now = clock.now()
-        return try JSONResponse.make(ListResource(data: page.prefix(limit).map { SecretKeyResource($0, now: now) }, has_more: page.count > limit))
     }
 
     @Sendable func createKey(_ request: Request, context: ManageContext) async throws -> Response {

@@ -11,11 +11,10 @@ struct SigningKeyController {
     var clock: KeywardClock = .system
 
     func addRoutes(to manage: ManageRoutes) {
-        manage.get("signing-keys", needs: .read(.credentials)) { _, context in
-            let key = context.principal
-            let list = try await signingKeys.list(merchantID: key.merchantID, mode: key.mode)
+        manage.listRoute("signing-keys") { key, page in
             let now = clock.now()
-            return try JSONResponse.make(ListResource(data: list.map { SigningKeyResource($0, now: now) }, has_more: false))
+            return try await signingKeys.list(merchantID: key.merchantID, mode: key.mode, limit: page.fetchLimit, startingAfter: page.startingAfter)
+                .map { SigningKeyResource($0, now: now) }
         }
         manage.post("signing-keys", needs: .write(.credentials)) { request, context in
             let key = context.principal
@@ -101,38 +100,4 @@ struct GenerateSigningKeyBody: StrictJSONBody, LimitedCredentialBody {
 struct ExportPrivateKeyBody: StrictJSONBody {
     static let fields: Set<String> = ["passphrase"]
     let passphrase: String?
-}
-
-struct SigningKeyResource: Encodable {
-    let object = "signing_key"
-    let id: String
-    let name: String
-    let mode: String
-    let algorithm: String
-    let public_key: String
-    let not_after: String?
-    let created_at: String?
-    let status: String
-    let private_key_kept: Bool
-    let limits: LimitsResource
-    /// Only in the answer to a generation.
-    let private_key: String?
-    let private_key_pkcs1: String?
-    let private_jwk: [String: String]?
-
-    init(_ info: SigningKeyInfo, now: Date, privateKey: PrivateKeyOutput? = nil) {
-        private_key = privateKey?.private_key
-        private_key_pkcs1 = privateKey?.private_key_pkcs1
-        private_jwk = privateKey?.private_jwk
-        id = info.id
-        name = info.name
-        mode = info.mode.rawValue
-        algorithm = info.algorithm
-        public_key = info.publicKeyPEM
-        not_after = Timestamp.format(info.notAfter)
-        created_at = Timestamp.format(info.createdAt)
-        status = info.status(at: now).rawValue
-        private_key_kept = info.privateKeyKept
-        limits = LimitsResource(info.limits)
-    }
 }

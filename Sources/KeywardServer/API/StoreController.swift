@@ -12,12 +12,11 @@ struct StoreController {
     let clock: KeywardClock
 
     func addRoutes(to manage: ManageRoutes) {
-        manage.get("stores", needs: .read(.credentials)) { _, context in
-            let key = context.principal
-            let list = try await stores.list(merchantID: key.merchantID, mode: key.mode)
+        manage.listRoute("stores") { key, page in
+            let list = try await stores.list(merchantID: key.merchantID, mode: key.mode, limit: page.fetchLimit, startingAfter: page.startingAfter)
             var resources = [StoreResource]()
             for store in list { resources.append(StoreResource(store, keys: try await stores.keys(storeID: store.id), now: clock.now())) }
-            return try JSONResponse.make(ListResource(data: resources, has_more: false))
+            return resources
         }
         manage.post("stores", needs: .write(.credentials)) { request, context in
             let key = context.principal
@@ -60,7 +59,10 @@ struct StoreController {
                 limits: try body.requestedLimits(),
                 by: .key(key)
             )
-            return try JSONResponse.make(ListResource(data: added.map { StoreKeyResource($0, now: clock.now()) }, has_more: false), status: .created)
+            return try JSONResponse.make(
+                ListResource(data: added.map { StoreKeyResource($0, mode: key.mode, now: clock.now()) }, has_more: false),
+                status: .created
+            )
         }
         manage.post("stores/:id/keys/generate", needs: .write(.credentials)) { request, context in
             let key = context.principal
@@ -92,6 +94,7 @@ struct StoreController {
             let resources = try added.map {
                 StoreKeyResource(
                     $0,
+                    mode: key.mode,
                     now: clock.now(),
                     privateKey: try PrivateKeyOutput(
                         pkcs8PEM: pair.pkcs8PEM,
@@ -125,7 +128,7 @@ struct StoreController {
                 storeID: try context.parameters.require("id"),
                 keyIndex: try Self.keyIndex(context)
             )
-            return try JSONResponse.make(StoreKeyResource(info, now: clock.now()))
+            return try JSONResponse.make(StoreKeyResource(info, mode: key.mode, now: clock.now()))
         }
         manage.get("stores/:id/keys/:index/platform-certificate", needs: .read(.credentials)) { _, context in
             let key = context.principal
@@ -185,7 +188,7 @@ struct GenerateStoreKeyBody: StrictJSONBody, LimitedCredentialBody {
     let keep_private_key: Bool?
 }
 
-struct StoreResource: Encodable {
+struct StoreResource: Encodable, Sendable {
     let object = "store"
     let id: String
     let name: String
@@ -208,44 +211,6 @@ struct StoreResource: Encodable {
         account = store.dialect == .alikassa ? store.externalID : nil
         reject_replays = store.rejectReplays
         created_at = Timestamp.format(store.createdAt)
-        self.keys = keys.map { StoreKeyResource($0, now: now) }
-    }
-}
-
-struct StoreKeyResource: Encodable {
-    let object = "store_key"
-    let id: String
-    let key_index: Int
-    let name: String
-    let algorithm: String
-    let hash: String
-    let public_key: String
-    let not_after: String?
-    let platform_certificate: String
-    let created_at: String?
-    let status: String
-    let private_key_kept: Bool
-    let limits: LimitsResource
-    /// Only in the answer to a generation.
-    let private_key: String?
-    let private_key_pkcs1: String?
-    let private_jwk: [String: String]?
-
-    init(_ info: StoreKeyInfo, now: Date, privateKey: PrivateKeyOutput? = nil) {
-        id = info.id
-        key_index = info.keyIndex
-        name = info.name
-        algorithm = info.algorithm
-        hash = info.digest.rawValue
-        public_key = info.publicKeyPEM
-        not_after = Timestamp.format(info.notAfter)
-        platform_certificate = info.platformCertificatePEM
-        created_at = Timestamp.format(info.createdAt)
-        status = info.status(at: now).rawValue
-        private_key_kept = info.privateKeyKept
-        limits = LimitsResource(info.limits)
-        private_key = privateKey?.private_key
-        private_key_pkcs1 = privateKey?.private_key_pkcs1
-        private_jwk = privateKey?.private_jwk
+        self.keys = keys.map { StoreKeyResource($0, mode: store.mode, now: now) }
     }
 }

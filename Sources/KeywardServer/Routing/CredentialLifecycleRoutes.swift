@@ -14,6 +14,18 @@ extension ManageRoutes {
         let id: String
     }
 
+    /// `GET {collection}?limit=&starting_after=`: a page of the caller's credentials of one kind, newest first,
+    /// in the one list envelope. `list` fetches `page.fetchLimit` of them after `page.startingAfter`.
+    func listRoute<Resource: Encodable & Sendable>(
+        _ collection: String,
+        _ list: @escaping @Sendable (AuthenticatedKey, PageRequest) async throws -> [Resource]
+    ) {
+        get(collection, needs: .read(.credentials)) { request, context in
+            let page = try PageRequest(request)
+            return try JSONResponse.make(page.envelope(try await list(context.principal, page)))
+        }
+    }
+
     /// `POST {collection}/:id/revoke`: revokes one of the caller's credentials and answers with it.
     func revokeRoute<Resource: Encodable & Sendable>(
         _ collection: String,

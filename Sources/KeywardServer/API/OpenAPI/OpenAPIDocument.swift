@@ -1332,6 +1332,28 @@ enum OpenAPIDocument {
             "tags": [
              "jwks"
             ],
+            "parameters": [
+             {
+              "name": "limit",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "integer",
+               "minimum": 1,
+               "maximum": 1000
+              },
+              "description": "1 to 1000 (default 100)."
+             },
+             {
+              "name": "starting_after",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "string"
+              },
+              "description": "An id from the previous page: the page after it."
+             }
+            ],
             "responses": {
              "200": {
               "description": "Alliance technical sessions.",
@@ -1353,6 +1375,9 @@ enum OpenAPIDocument {
                 }
                }
               }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
              },
              "401": {
               "$ref": "#/components/responses/Unauthenticated"
@@ -1467,6 +1492,28 @@ enum OpenAPIDocument {
             "tags": [
              "jwks"
             ],
+            "parameters": [
+             {
+              "name": "limit",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "integer",
+               "minimum": 1,
+               "maximum": 1000
+              },
+              "description": "1 to 1000 (default 100)."
+             },
+             {
+              "name": "starting_after",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "string"
+              },
+              "description": "An id from the previous page: the page after it."
+             }
+            ],
             "responses": {
              "200": {
               "description": "JWE keys.",
@@ -1488,6 +1535,9 @@ enum OpenAPIDocument {
                 }
                }
               }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
              },
              "401": {
               "$ref": "#/components/responses/Unauthenticated"
@@ -1757,7 +1807,7 @@ enum OpenAPIDocument {
               "schema": {
                "type": "string"
               },
-              "description": "A key id: the page after it."
+              "description": "An id from the previous page: the page after it."
              }
             ],
             "responses": {
@@ -2248,6 +2298,28 @@ enum OpenAPIDocument {
             "tags": [
              "payment keys"
             ],
+            "parameters": [
+             {
+              "name": "limit",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "integer",
+               "minimum": 1,
+               "maximum": 1000
+              },
+              "description": "1 to 1000 (default 100)."
+             },
+             {
+              "name": "starting_after",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "string"
+              },
+              "description": "An id from the previous page: the page after it."
+             }
+            ],
             "responses": {
              "200": {
               "description": "Payment keys.",
@@ -2269,6 +2341,9 @@ enum OpenAPIDocument {
                 }
                }
               }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
              },
              "401": {
               "$ref": "#/components/responses/Unauthenticated"
@@ -2912,6 +2987,28 @@ enum OpenAPIDocument {
             "tags": [
              "signing keys"
             ],
+            "parameters": [
+             {
+              "name": "limit",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "integer",
+               "minimum": 1,
+               "maximum": 1000
+              },
+              "description": "1 to 1000 (default 100)."
+             },
+             {
+              "name": "starting_after",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "string"
+              },
+              "description": "An id from the previous page: the page after it."
+             }
+            ],
             "responses": {
              "200": {
               "description": "Signing keys (RFC 9421 keyids).",
@@ -2933,6 +3030,9 @@ enum OpenAPIDocument {
                 }
                }
               }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
              },
              "401": {
               "$ref": "#/components/responses/Unauthenticated"
@@ -3265,6 +3365,28 @@ enum OpenAPIDocument {
             "tags": [
              "stores"
             ],
+            "parameters": [
+             {
+              "name": "limit",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "integer",
+               "minimum": 1,
+               "maximum": 1000
+              },
+              "description": "1 to 1000 (default 100)."
+             },
+             {
+              "name": "starting_after",
+              "in": "query",
+              "required": false,
+              "schema": {
+               "type": "string"
+              },
+              "description": "An id from the previous page: the page after it."
+             }
+            ],
             "responses": {
              "200": {
               "description": "myPOS and AliKassa stores with their keys.",
@@ -3286,6 +3408,9 @@ enum OpenAPIDocument {
                 }
                }
               }
+             },
+             "400": {
+              "$ref": "#/components/responses/BadRequest"
              },
              "401": {
               "$ref": "#/components/responses/Unauthenticated"
@@ -5050,8 +5175,19 @@ enum OpenAPIDocument {
                "live"
               ]
              },
-             "jwk_id": {
-              "type": "string"
+             "status": {
+              "type": "string",
+              "enum": [
+               "active",
+               "rolling",
+               "expired",
+               "revoked"
+              ],
+              "description": "From the credential's own lifecycle: revoked > expired > rolling > active."
+             },
+             "name": {
+              "type": "string",
+              "description": "For the kinds that have a name."
              },
              "created_at": {
               "type": "string",
@@ -5059,23 +5195,33 @@ enum OpenAPIDocument {
              },
              "expires_at": {
               "type": "string",
-              "format": "date-time"
+              "format": "date-time",
+              "description": "When it stops working by time (its own expiry, its certificate's end or a roll's overlap, whichever comes first); absent when never."
              },
-             "status": {
+             "revoked_at": {
               "type": "string",
-              "enum": [
-               "active",
-               "revoked",
-               "expired"
-              ]
+              "format": "date-time",
+              "description": "When it was revoked; absent when it was not."
+             },
+             "replaced_by": {
+              "type": "string",
+              "description": "The credential a roll replaced it with (kinds that roll)."
+             },
+             "limits": {
+              "$ref": "#/components/schemas/Limits"
+             },
+             "jwk_id": {
+              "type": "string"
              }
             },
             "required": [
              "object",
              "id",
              "mode",
+             "status",
+             "created_at",
              "jwk_id",
-             "status"
+             "expires_at"
             ]
            },
            "DeviceSessionList": {
@@ -5413,15 +5559,47 @@ enum OpenAPIDocument {
              "id": {
               "type": "string"
              },
-             "name": {
-              "type": "string"
-             },
              "mode": {
               "type": "string",
               "enum": [
                "test",
                "live"
               ]
+             },
+             "status": {
+              "type": "string",
+              "enum": [
+               "active",
+               "rolling",
+               "expired",
+               "revoked"
+              ],
+              "description": "From the credential's own lifecycle: revoked > expired > rolling > active."
+             },
+             "name": {
+              "type": "string",
+              "description": "For the kinds that have a name."
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "expires_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it stops working by time (its own expiry, its certificate's end or a roll's overlap, whichever comes first); absent when never."
+             },
+             "revoked_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it was revoked; absent when it was not."
+             },
+             "replaced_by": {
+              "type": "string",
+              "description": "The credential a roll replaced it with (kinds that roll)."
+             },
+             "limits": {
+              "$ref": "#/components/schemas/Limits"
              },
              "kid": {
               "type": "string"
@@ -5436,21 +5614,6 @@ enum OpenAPIDocument {
               "type": "string",
               "description": "The public JWK as JSON text."
              },
-             "created_at": {
-              "type": "string",
-              "format": "date-time"
-             },
-             "status": {
-              "type": "string",
-              "enum": [
-               "active",
-               "revoked",
-               "expired"
-              ]
-             },
-             "limits": {
-              "$ref": "#/components/schemas/Limits"
-             },
              "private_jwk": {
               "type": "string",
               "description": "In the answer to generation only: the private JWK as JSON text."
@@ -5459,12 +5622,13 @@ enum OpenAPIDocument {
             "required": [
              "object",
              "id",
-             "name",
              "mode",
+             "status",
+             "created_at",
+             "name",
              "thumbprint",
              "algorithm",
              "public_jwk",
-             "status",
              "limits"
             ]
            },
@@ -5687,9 +5851,6 @@ enum OpenAPIDocument {
              "id": {
               "type": "string"
              },
-             "label": {
-              "type": "string"
-             },
              "mode": {
               "type": "string",
               "enum": [
@@ -5697,25 +5858,45 @@ enum OpenAPIDocument {
                "live"
               ]
              },
-             "last4": {
-              "type": "string"
-             },
              "status": {
-              "type": "string"
-             },
-             "expires_at": {
               "type": "string",
-              "format": "date-time"
+              "enum": [
+               "active",
+               "rolling",
+               "expired",
+               "revoked"
+              ],
+              "description": "From the credential's own lifecycle: revoked > expired > rolling > active."
              },
-             "revoked_at": {
+             "name": {
               "type": "string",
-              "format": "date-time"
+              "description": "For the kinds that have a name."
              },
              "created_at": {
               "type": "string",
               "format": "date-time"
              },
+             "expires_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it stops working by time (its own expiry, its certificate's end or a roll's overlap, whichever comes first); absent when never."
+             },
+             "revoked_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it was revoked; absent when it was not."
+             },
              "replaced_by": {
+              "type": "string",
+              "description": "The credential a roll replaced it with (kinds that roll)."
+             },
+             "limits": {
+              "$ref": "#/components/schemas/Limits"
+             },
+             "label": {
+              "type": "string"
+             },
+             "last4": {
               "type": "string"
              },
              "secret": {
@@ -5726,10 +5907,11 @@ enum OpenAPIDocument {
             "required": [
              "object",
              "id",
-             "label",
              "mode",
-             "last4",
-             "status"
+             "status",
+             "created_at",
+             "label",
+             "last4"
             ]
            },
            "PaymentKeyList": {
@@ -5999,9 +6181,6 @@ enum OpenAPIDocument {
              "id": {
               "type": "string"
              },
-             "name": {
-              "type": "string"
-             },
              "mode": {
               "type": "string",
               "enum": [
@@ -6009,13 +6188,45 @@ enum OpenAPIDocument {
                "live"
               ]
              },
+             "status": {
+              "type": "string",
+              "enum": [
+               "active",
+               "rolling",
+               "expired",
+               "revoked"
+              ],
+              "description": "From the credential's own lifecycle: revoked > expired > rolling > active."
+             },
+             "name": {
+              "type": "string",
+              "description": "For the kinds that have a name."
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "expires_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it stops working by time (its own expiry, its certificate's end or a roll's overlap, whichever comes first); absent when never."
+             },
+             "revoked_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it was revoked; absent when it was not."
+             },
+             "replaced_by": {
+              "type": "string",
+              "description": "The credential a roll replaced it with (kinds that roll)."
+             },
+             "limits": {
+              "$ref": "#/components/schemas/Limits"
+             },
              "redacted": {
               "type": "string"
              },
              "last4": {
-              "type": "string"
-             },
-             "status": {
               "type": "string"
              },
              "permissions": {
@@ -6030,26 +6241,11 @@ enum OpenAPIDocument {
                "type": "string"
               }
              },
-             "expires_at": {
-              "type": "string",
-              "format": "date-time"
-             },
-             "revoked_at": {
-              "type": "string",
-              "format": "date-time"
-             },
              "last_used_at": {
               "type": "string",
               "format": "date-time"
              },
-             "created_at": {
-              "type": "string",
-              "format": "date-time"
-             },
              "rolled_from": {
-              "type": "string"
-             },
-             "replaced_by": {
               "type": "string"
              },
              "secret": {
@@ -6060,11 +6256,12 @@ enum OpenAPIDocument {
             "required": [
              "object",
              "id",
-             "name",
              "mode",
+             "status",
+             "created_at",
+             "name",
              "redacted",
              "last4",
-             "status",
              "allowed_ips"
             ]
            },
@@ -6137,15 +6334,47 @@ enum OpenAPIDocument {
              "id": {
               "type": "string"
              },
-             "name": {
-              "type": "string"
-             },
              "mode": {
               "type": "string",
               "enum": [
                "test",
                "live"
               ]
+             },
+             "status": {
+              "type": "string",
+              "enum": [
+               "active",
+               "rolling",
+               "expired",
+               "revoked"
+              ],
+              "description": "From the credential's own lifecycle: revoked > expired > rolling > active."
+             },
+             "name": {
+              "type": "string",
+              "description": "For the kinds that have a name."
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "expires_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it stops working by time (its own expiry, its certificate's end or a roll's overlap, whichever comes first); absent when never."
+             },
+             "revoked_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it was revoked; absent when it was not."
+             },
+             "replaced_by": {
+              "type": "string",
+              "description": "The credential a roll replaced it with (kinds that roll)."
+             },
+             "limits": {
+              "$ref": "#/components/schemas/Limits"
              },
              "algorithm": {
               "type": "string"
@@ -6157,23 +6386,8 @@ enum OpenAPIDocument {
               "type": "string",
               "format": "date-time"
              },
-             "created_at": {
-              "type": "string",
-              "format": "date-time"
-             },
-             "status": {
-              "type": "string",
-              "enum": [
-               "active",
-               "revoked",
-               "expired"
-              ]
-             },
              "private_key_kept": {
               "type": "boolean"
-             },
-             "limits": {
-              "$ref": "#/components/schemas/Limits"
              },
              "private_key": {
               "type": "string",
@@ -6189,11 +6403,12 @@ enum OpenAPIDocument {
             "required": [
              "object",
              "id",
-             "name",
              "mode",
+             "status",
+             "created_at",
+             "name",
              "algorithm",
              "public_key",
-             "status",
              "private_key_kept",
              "limits"
             ]
@@ -6287,11 +6502,50 @@ enum OpenAPIDocument {
              "id": {
               "type": "string"
              },
-             "key_index": {
-              "type": "integer"
+             "mode": {
+              "type": "string",
+              "enum": [
+               "test",
+               "live"
+              ]
+             },
+             "status": {
+              "type": "string",
+              "enum": [
+               "active",
+               "rolling",
+               "expired",
+               "revoked"
+              ],
+              "description": "From the credential's own lifecycle: revoked > expired > rolling > active."
              },
              "name": {
-              "type": "string"
+              "type": "string",
+              "description": "For the kinds that have a name."
+             },
+             "created_at": {
+              "type": "string",
+              "format": "date-time"
+             },
+             "expires_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it stops working by time (its own expiry, its certificate's end or a roll's overlap, whichever comes first); absent when never."
+             },
+             "revoked_at": {
+              "type": "string",
+              "format": "date-time",
+              "description": "When it was revoked; absent when it was not."
+             },
+             "replaced_by": {
+              "type": "string",
+              "description": "The credential a roll replaced it with (kinds that roll)."
+             },
+             "limits": {
+              "$ref": "#/components/schemas/Limits"
+             },
+             "key_index": {
+              "type": "integer"
              },
              "algorithm": {
               "type": "string"
@@ -6309,23 +6563,8 @@ enum OpenAPIDocument {
              "platform_certificate": {
               "type": "string"
              },
-             "created_at": {
-              "type": "string",
-              "format": "date-time"
-             },
-             "status": {
-              "type": "string",
-              "enum": [
-               "active",
-               "revoked",
-               "expired"
-              ]
-             },
              "private_key_kept": {
               "type": "boolean"
-             },
-             "limits": {
-              "$ref": "#/components/schemas/Limits"
              },
              "private_key": {
               "type": "string"
@@ -6340,13 +6579,15 @@ enum OpenAPIDocument {
             "required": [
              "object",
              "id",
+             "mode",
+             "status",
+             "created_at",
              "key_index",
              "name",
              "algorithm",
              "hash",
              "public_key",
              "platform_certificate",
-             "status",
              "private_key_kept",
              "limits"
             ]
