@@ -98,9 +98,8 @@ enum ProblemMapping {
                 case .methodNotAllowed: KeywardError(.invalidInput, .methodNotAllowed, "This endpoint does not accept that HTTP method.")
                 default: KeywardError(.invalidInput, .badRequest, error.body ?? "The request could not be read.")
                 }
-            var response = Problem.response(mapped, requestID: context.requestID)
-            if error.status == .methodNotAllowed { response.status = .methodNotAllowed }
-            return response
+            // The body's `status` is the one sent (RFC 9457 §3.1.3), 405 included.
+            return Problem.response(mapped, requestID: context.requestID, status: error.status == .methodNotAllowed ? .methodNotAllowed : nil)
         case let error where StorageFailure.transientReason(error) != nil:
             // The database was busy (a lock, a full pool, a serialization failure): nothing changed, and the
             // same request a moment later succeeds. A 503 the client retries, not a 500 that looks like a bug.
@@ -118,16 +117,9 @@ enum ProblemMapping {
             context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
             return Problem.response(
                 KeywardError(.unavailable, .internalError, "Something went wrong on our side; quote the request id when asking for help."),
-                requestID: context.requestID
-            ).withStatus(.internalServerError)
+                requestID: context.requestID,
+                status: .internalServerError
+            )
         }
-    }
-}
-
-extension Response {
-    func withStatus(_ status: HTTPResponse.Status) -> Response {
-        var copy = self
-        copy.status = status
-        return copy
     }
 }

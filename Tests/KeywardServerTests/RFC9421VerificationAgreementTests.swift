@@ -272,15 +272,7 @@ import Testing
         let settings = Harness.settings()
         let services = try await Harness.services(settings)
         let tenant = try await Harness.tenant(services)
-        let privateKey = Curve25519.Signing.PrivateKey()
-        let registered = try await services.signingKeys.register(
-            merchantID: tenant.merchant.id,
-            mode: .test,
-            name: "backend",
-            pem: VerificationKey.ed25519(privateKey.publicKey).spkiPEM,
-            limits: RequestedLimits(),
-            by: .platformOperator
-        )
+        let (privateKey, registered) = try await Harness.ed25519SigningKey(services, tenant)
         await services.store.shutdown()
         let headers = try ManualSigning.signRFC9421(
             method: "GET",
