@@ -189,7 +189,7 @@ def check(base, ca, admin, merchant, ledger, binary, env, failures):
             predecessor = keys.get(key["rolled_from"])
             if predecessor is None or predecessor.get("replaced_by") != key["id"]:
                 failures.append(f"key {key['id']} says it replaced {key['rolled_from']}, which does not say so")
-    payment = {k["id"] for k in session.get(base + "/v1/manage/payment-keys", timeout=30).json()["data"]}
+    payment = {k["id"] for k in list_all(session, base, "/v1/manage/payment-keys")}
     for missing in ledger.payment_keys - payment:
         failures.append(f"acknowledged payment key {missing} is gone after the crash")
     # Every acknowledged change is in the audit log (an answer is sent only after its entry is written).

@@ -124,8 +124,8 @@ public struct SalesChannelService: Sendable {
         try await checkNotTaken(merchantID: merchantID, domains: normalized)
         let now = clock.now()
         // Pending until every domain is verified (DomainClaims.refreshChannel moves it on).
-        var status = "pending"
-        var detail = DomainClaims.waitingDetail(normalized)
+        let status = "pending"
+        let detail = DomainClaims.waitingDetail(normalized)
         switch sslMode {
         case .uploaded:
             guard let certificateID else {

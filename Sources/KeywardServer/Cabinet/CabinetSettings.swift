@@ -50,14 +50,13 @@ extension CabinetController {
         }
         cabinet.post("settings/webhook", .needs(.write(.settings, scope: .merchant))) { _, context -> Response in
             let (principal, form) = (context.principal, context.form)
-            let endpoint: WebhookEndpointInfo
             let secret: String
             do {
-                (endpoint, secret) = try await audited(context, .webhookSet, mode: nil) {
+                secret = try await audited(context, .webhookSet, mode: nil) {
                     try await services.webhooks.setEndpoint(
                         merchantID: principal.merchant.id,
                         url: (form["url"] ?? "").trimmingCharacters(in: .whitespaces)
-                    )
+                    ).secret
                 }
             } catch let error as KeywardError where error.kind == .invalidInput {
                 return try await settingsPage(context, message: error.message, notice: nil, status: .badRequest)
