@@ -71,7 +71,11 @@ enum LogLine {
         metadata: Logger.Metadata
     ) -> String {
         let timestamp = Date.ISO8601FormatStyle(includingFractionalSeconds: true).format(time)
-        let fields = metadata.map { (renamed[$0.key] ?? $0.key, $0.value) }.sorted { $0.0 < $1.0 }
+        // One field per name: a line that names the request id itself as well as through the request's
+        // logger (`hb.request.id`) prints it once.
+        var byName: [String: Logger.MetadataValue] = [:]
+        for (key, value) in metadata { byName[renamed[key] ?? key] = value }
+        let fields = byName.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         switch format {
         case .text:
             var line = "\(timestamp) \(level) \(label): \(message)"

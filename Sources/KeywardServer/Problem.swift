@@ -105,7 +105,7 @@ enum ProblemMapping {
             // same request a moment later succeeds. A 503 the client retries, not a 500 that looks like a bug.
             context.logger.warning(
                 "storage busy",
-                metadata: ["reason": "\(StorageFailure.transientReason(error) ?? "")", "request_id": "\(context.requestID)"]
+                metadata: ["reason": "\(StorageFailure.transientReason(error) ?? "")"]
             )
             var response = Problem.response(
                 KeywardError(.unavailable, .storageUnavailable, "The database is busy; retry in a second."),
@@ -114,7 +114,7 @@ enum ProblemMapping {
             response.headers[.retryAfter] = "1"
             return response
         default:
-            context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
+            context.logger.error("unexpected error", metadata: ["error_type": "\(type(of: error))"])
             return Problem.response(
                 KeywardError(.unavailable, .internalError, "Something went wrong on our side; quote the request id when asking for help."),
                 requestID: context.requestID,

@@ -27,6 +27,31 @@ struct LogOutputTests {
         #expect(!line.contains("hb.request.id"))
     }
 
+    /// A line whose code names the request id itself, as well as through the request's logger, prints it once.
+    @Test func aRequestIdGivenTwiceIsPrintedOnce() {
+        let metadata: Logger.Metadata = ["hb.request.id": "req_abc", "request_id": "req_abc", "error_type": "SQLiteError"]
+        let text = LogLine.render(
+            format: .text,
+            time: Self.time,
+            level: .error,
+            label: "keyward",
+            message: "unexpected error",
+            source: "KeywardServer",
+            metadata: metadata
+        )
+        #expect(text.components(separatedBy: "request_id=").count == 2, "\(text)")
+        let json = LogLine.render(
+            format: .json,
+            time: Self.time,
+            level: .error,
+            label: "keyward",
+            message: "unexpected error",
+            source: "KeywardServer",
+            metadata: metadata
+        )
+        #expect(json.components(separatedBy: "\"request_id\"").count == 2, "\(json)")
+    }
+
     @Test func jsonLinesAreOneObjectEachWithNestedMetadataKept() throws {
         let line = LogLine.render(
             format: .json,

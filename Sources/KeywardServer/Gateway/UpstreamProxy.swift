@@ -115,7 +115,7 @@ final class UpstreamProxy: Service, Sendable {
         } catch let error as KeywardError {
             throw error
         } catch {
-            context.logger.warning("upstream call failed", metadata: ["error_type": "\(type(of: error))", "request_id": "\(context.requestID)"])
+            context.logger.warning("upstream call failed", metadata: ["error_type": "\(type(of: error))"])
             throw KeywardError(.badGateway, .upstreamUnavailable, "The upstream API did not answer; retry later.")
         }
     }
