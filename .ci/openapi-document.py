@@ -21,10 +21,13 @@ def obj(required, props, extra=True, const=None):
     return o
 MODE = {"type": "string", "enum": ["test", "live"]}
 LIMIT_FIELDS = {
-    "permissions": {**arr(S), "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."},
+    "permissions": {**arr(S), "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage) and API scopes. `[\"*\"]` is every permission (an unrestricted credential), in answers and requests; left out of a request, the caller's own."},
     "allowed_ips": {**arr(S), "description": "IP addresses or CIDR networks the credential may be used from."},
     "expires_at": {**S, "description": "RFC 3339 time after which the credential stops working."},
 }
+
+# How every answer shows a credential's permissions (Sources/KeywardServer/API/CredentialLimitsAPI.swift, PermissionList).
+PERMISSIONS = {**arr(S), "description": "The credential's permission names; `[\"*\"]` when it is unrestricted (every answer shows it this way)."}
 
 # What every credential answer has (Sources/KeywardServer/API/CredentialResource.swift); absent fields are left out.
 CREDENTIAL_FIELDS = {
@@ -48,9 +51,9 @@ schemas = {
       "request_id": S,
       "findings": arr(ref("CertificateFinding"))}),
       "description": "RFC 9457 problem details: every error Keyward answers, with a stable `code`."},
-  "Limits": obj(["allowed_ips"], {"permissions": arr(S), "allowed_ips": arr(S), "expires_at": TS}),
-  "SecretKey": credential(["name", "redacted", "last4", "allowed_ips"], {
-      "redacted": S, "last4": S, "permissions": arr(S), "allowed_ips": arr(S), "last_used_at": TS, "rolled_from": S,
+  "Limits": obj(["permissions", "allowed_ips"], {"permissions": PERMISSIONS, "allowed_ips": arr(S), "expires_at": TS}),
+  "SecretKey": credential(["name", "redacted", "last4", "permissions", "allowed_ips"], {
+      "redacted": S, "last4": S, "permissions": PERMISSIONS, "allowed_ips": arr(S), "last_used_at": TS, "rolled_from": S,
       "secret": {**S, "description": "The full secret key: in the answer to creation or roll only."}}, const="secret_key"),
   "PaymentKey": credential(["label", "last4"], {
       "label": S, "last4": S, "secret": {**S, "description": "In the answer to creation or roll only."}}, const="payment_key"),
@@ -102,7 +105,7 @@ schemas = {
       "outcome": S, "mode": {"type": ["string", "null"], "enum": ["test", "live", None]}, "previous_hash": S, "hash": S},
       ) | {"description": "An audit entry; merchant_id, address, target_id and mode are null when they do not apply."},
   "AuthTest": obj(["key_id", "merchant_id", "mode", "scheme", "permissions"], {"key_id": S, "merchant_id": S, "mid": S, "mode": MODE,
-      "scheme": {"type": "string", "enum": ["secret_key", "http_signature", "mypos_ipc", "alikassa", "device_session"]}, "permissions": arr(S)}),
+      "scheme": {"type": "string", "enum": ["secret_key", "http_signature", "mypos_ipc", "alikassa", "device_session"]}, "permissions": PERMISSIONS}),
   "Diagnosis": obj(["dialect", "valid", "steps"], {"dialect": S, "valid": BOOL, "code": S, "explanation": S,
       "steps": arr(obj(["step", "ok", "detail"], {"step": S, "ok": BOOL, "detail": S, "code": S}))}, const="diagnosis"),
   "RateLimit": obj(["subject", "mode", "quota", "window_seconds", "default"], {"subject": {**S, "description": "`merchant` or a credential's id."},
@@ -164,7 +167,9 @@ responses = {
                              {"WWW-Authenticate": {"$ref": "#/components/headers/WWWAuthenticate"}}),
   "Forbidden": problem("The credential lacks the permission (insufficient_permissions), is not a secret key, or is a test-mode key where a live-mode key is required (live_key_required)."),
   "NotFound": problem("No such object for this merchant and mode (resource_missing), or no such endpoint (not_found)."),
-  "MethodNotAllowed": problem("The path exists but not with this method."),
+  "MethodNotAllowed": problem("The path exists but not with this method (method_not_allowed); `Allow` lists the methods it takes.",
+      {"Allow": {"description": "The methods the path takes, e.g. `GET, POST`.", "schema": S}}),
+  "UnsupportedMediaType": problem("The body is not JSON (unsupported_media_type): send it as application/json."),
   "Conflict": problem("The change conflicts with the current state (e.g. a key index or domain already taken)."),
   "TooLarge": problem("The body is larger than this endpoint accepts (body_too_large)."),
   "TooManyRequests": problem("A rate limit of the merchant (per mode) or of the credential is used up: code rate_limited, type https://iana.org/assignments/http-problem-types#quota-exceeded.",
@@ -198,7 +203,9 @@ def op(method, path, summary, requirement, success, body=None, security=KEY_ONLY
     if body is not None:
         o["requestBody"] = {"required": body_required, "content": body_content or {"application/json": {"schema": ref(body + "Request")}}}
     rs = dict(success)
-    names = {429: "TooManyRequests", 400: "BadRequest", 401: "Unauthenticated", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict", 413: "TooLarge", 503: "Unavailable"}
+    names = {429: "TooManyRequests", 400: "BadRequest", 401: "Unauthenticated", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed", 409: "Conflict", 413: "TooLarge", 415: "UnsupportedMediaType", 503: "Unavailable"}
+    # Every JSON body is refused 415 in another media type.
+    if body is not None and body_content is None and security != [{"scannerSignature": []}]: errors = tuple(errors) + (415,)
     if security and security != [{"scannerSignature": []}]:
         errors = tuple(errors) + (429,)
         for r in success.values():
@@ -360,11 +367,11 @@ doc = {
   "openapi": "3.1.0",
   "info": {"title": "Keyward API", "version": "1",
     "description": ("Keyward's own `/v1` API: credential checks, management of keys, stores, certificates, channels, webhooks, settings and the audit log (`/v1/manage/...`), and the secret scanning partner endpoint.\n\n"
-      "**Any other `/v1/...` path is forwarded to the upstream payment API** (`KEYWARD_UPSTREAM_URL`) after the caller is authenticated, with the verified merchant, mode, key id and permissions in `Keyward-*` headers; Keyward cannot list the upstream's paths. Without credentials such a call is answered 401; with no upstream configured, 404 `not_found`. Unknown paths under `/v1/manage/` are answered 404 and never forwarded.\n\n"
+      "**Any other `/v1/...` path is forwarded to the upstream payment API** (`KEYWARD_UPSTREAM_URL`) after the caller is authenticated, with the verified merchant, mode, key id and permissions in `Keyward-*` headers; Keyward cannot list the upstream's paths. Without credentials such a call is answered 401; with no upstream configured, 404 `not_found`. Unknown paths under `/v1/manage/` are answered 404 and never forwarded; a known one asked with a method it does not take is 405 `method_not_allowed` with `Allow` listing the methods it takes.\n\n"
       "**Authentication.** The management API takes a secret key (`Authorization: Bearer kw_test_…` or `kw_live_…`). A key acts in its own mode: a test key sees and changes test-mode objects only. Merchant-wide state (webhook, settings, Apple Pay domain association) applies to live traffic and needs a live-mode key: a test key is answered 403 `live_key_required`. `/v1/auth/test` and the forwarded paths also accept RFC 9421 HTTP Message Signatures by a registered signing key (`Signature-Input` + `Signature`, with `Content-Digest` over a body), AliKassa (`Account` + `Sign`), myPOS IPC forms and Alliance device sessions; these credentials are refused by the management API (403 `insufficient_permissions`).\n\n"
       "**Permissions.** Each operation's `x-keyward-requirement` names what it needs, as checked by the server: e.g. `keys.write (+keys.live in live mode), per mode`. Restricted keys hold only the permissions listed on them.\n\n"
       "**Rate limits.** Every verified call counts against its merchant's limit for the key's mode and the credential's own limit (`/v1/manage/rate-limits`); answers carry `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers), and a used-up limit is 429 with `Retry-After`.\n\n"
-      "**Errors** are RFC 9457 `application/problem+json` with a stable `code` (see the `Problem` schema); every answer carries `Keyward-Request-Id`. Request bodies are strict JSON: an unknown field is 400 `unknown_field`.")},
+      "**Errors** are RFC 9457 `application/problem+json` with a stable `code` (see the `Problem` schema); every answer carries `Keyward-Request-Id`. Request bodies are strict JSON: an unknown field is 400 `unknown_field`; a body that is not JSON is 400 `invalid_json` naming the line, column and byte where it broke and what was expected there (never the body's text); a body of another media type is 415 `unsupported_media_type`.")},
   "servers": [{"url": "/"}],
   "tags": [{"name": t} for t in ["auth", "secret keys", "payment keys", "signing keys", "stores", "jwks", "certificates", "apple pay", "channels", "webhook", "settings", "rate limits", "audit", "secret scanning", "meta"]],
   "paths": dict(sorted(paths.items())),

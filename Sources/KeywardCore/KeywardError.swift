@@ -6,6 +6,8 @@ public struct KeywardError: CodedError, Equatable {
     /// Broad classes of failure; the server maps each to one HTTP status.
     public enum Kind: Sendable, Equatable {
         case unauthenticated, forbidden, notFound, invalidInput, conflict, tooLarge, unavailable, badGateway
+        /// A body in a format the endpoint does not read (a form sent to a JSON endpoint).
+        case unsupportedMediaType
     }
 
     /// What class of failure this is.

@@ -30,6 +30,7 @@ struct Problem: Encodable {
         case .invalidInput: .badRequest
         case .conflict: .conflict
         case .tooLarge: .contentTooLarge
+        case .unsupportedMediaType: .unsupportedMediaType
         case .unavailable: .serviceUnavailable
         case .badGateway: .badGateway
         }
@@ -83,6 +84,10 @@ enum ProblemMapping {
         case let paused as PausedRefusal:
             var response = Problem.response(paused.refusal, requestID: context.requestID)
             response.headers[.retryAfter] = String(paused.retryAfterSeconds)
+            return response
+        case let wrong as MethodNotAllowed:
+            var response = Problem.response(wrong.refusal, requestID: context.requestID, status: .methodNotAllowed)
+            response.headers[.allow] = wrong.allow
             return response
         case let exceeded as RateLimitExceeded:
             return RateLimitGate.response(exceeded, requestID: context.requestID)

@@ -128,7 +128,8 @@ import Testing
             Self.expectCreated(registered)
             let active: [String: String] = [
                 "object": "=signing_key", "id": "string", "name": "string", "mode": "=test", "algorithm": "string", "public_key": "string",
-                "created_at": "time", "status": "=active", "private_key_kept": "bool", "limits": "{allowed_ips:[],expires_at:time}",
+                "created_at": "time", "status": "=active", "private_key_kept": "bool",
+                "limits": "{allowed_ips:[],expires_at:time,permissions:[string]}",
                 // Added: when it stops working by time (here its own expiry), as every kind shows it.
                 "expires_at": "time",
             ]
@@ -137,7 +138,7 @@ import Testing
 
             let generated = try await client.call(.post, "/v1/manage/signing-keys/generate", key: key, json: #"{"algorithm":"ed25519"}"#)
             Self.expectCreated(generated)
-            let unlimited = Self.with(active, ["limits": "{allowed_ips:[]}", "expires_at": nil])
+            let unlimited = Self.with(active, ["limits": "{allowed_ips:[],permissions:[string]}", "expires_at": nil])
             #expect(
                 JSONShape.fields(generated)
                     == Self.with(
@@ -169,7 +170,8 @@ import Testing
             Self.expectCreated(generated)
             let active: [String: String] = [
                 "object": "=jwk", "id": "string", "name": "string", "mode": "=test", "kid": "string", "thumbprint": "string",
-                "algorithm": "string", "public_jwk": "string", "created_at": "time", "status": "=active", "limits": "{allowed_ips:[]}",
+                "algorithm": "string", "public_jwk": "string", "created_at": "time", "status": "=active",
+                "limits": "{allowed_ips:[],permissions:[string]}",
             ]
             #expect(JSONShape.fields(generated) == Self.with(active, ["private_jwk": "string"]))
             let id = try #require(generated.json["id"] as? String)
@@ -228,7 +230,7 @@ import Testing
             let active: [String: String] = [
                 "object": "=store_key", "id": "string", "key_index": "int", "name": "string", "algorithm": "string", "hash": "string",
                 "public_key": "string", "platform_certificate": "string", "created_at": "time", "status": "=active",
-                "private_key_kept": "bool", "limits": "{allowed_ips:[]}",
+                "private_key_kept": "bool", "limits": "{allowed_ips:[],permissions:[string]}",
                 // Added: the mode, which every other credential shows (a store key's is its store's).
                 "mode": "=test",
             ]

@@ -148,7 +148,7 @@ import Testing
                 try await client.call(.post, "/v1/manage/keys", key: tenant.testKey.secret, json: body) { $0.expectProblem(status, code) }
             }
             try await client.call(.post, "/v1/manage/keys", key: tenant.testKey.secret, json: "{}", headers: [.contentType: "text/plain"]) {
-                $0.expectProblem(.badRequest, "unsupported_media_type")
+                $0.expectProblem(.unsupportedMediaType, "unsupported_media_type")
             }
             for overlap in ["-1", "604801", "\"1h\"", "1.5"] {
                 try await client.call(

@@ -13,11 +13,12 @@ extension SecretKeyInfo: APICredential {
 }
 
 /// A secret key's own fields; `secret` only in the creation/roll answer. `permissions` and `allowed_ips` are
-/// also in `limits`: they were here first, and clients read them here.
+/// also in `limits`: they were here first, and clients read them here. An unrestricted key's permissions
+/// are `["*"]` (`PermissionList`), as everywhere.
 struct SecretKeyFields: Encodable, Sendable {
     let redacted: String
     let last4: String
-    let permissions: [String]?
+    let permissions: [String]
     let allowed_ips: [String]
     let last_used_at: String?
     let rolled_from: String?
@@ -31,7 +32,7 @@ extension CredentialResource where Fields == SecretKeyFields {
         let fields = SecretKeyFields(
             redacted: info.prefix + "…" + info.last4,
             last4: info.last4,
-            permissions: info.permissions,
+            permissions: info.permissions ?? PermissionList.unrestricted,
             allowed_ips: info.allowedIPs.map(\.description),
             last_used_at: Timestamp.format(info.lastUsedAt),
             rolled_from: info.rolledFrom,

@@ -22,7 +22,7 @@ enum JSONBody {
 
     static func decode<T: StrictJSONBody>(_ type: T.Type, from request: Request) async throws -> T {
         if let contentType = request.headers[.contentType]?.lowercased(), !contentType.hasPrefix("application/json") {
-            throw KeywardError(.invalidInput, .unsupportedMediaType, "Send the body as application/json.")
+            throw unsupported(contentType)
         }
         var request = request
         let buffer: ByteBuffer
@@ -33,8 +33,24 @@ enum JSONBody {
         }
         var data = Data(buffer: buffer)
         if data.allSatisfy({ $0 == 0x20 || $0 == 0x0a || $0 == 0x0d || $0 == 0x09 }) { data = Data("{}".utf8) }
-        guard let object = try? JSONSerialization.jsonObject(with: data), let dictionary = object as? [String: Any] else {
-            throw KeywardError(.invalidInput, .invalidJSON, "The body must be a JSON object.")
+        // Strict RFC 8259 first: Foundation's parser lets a trailing comma through, and cannot say where a body broke.
+        if let error = JSONSyntax.firstError(in: Array(data)) {
+            throw KeywardError(.invalidInput, .invalidJSON, "The body is not valid JSON \(error).")
+        }
+        guard let object = try? JSONSerialization.jsonObject(with: data) else {
+            // Syntactically JSON, yet refused by the parser (nesting too deep, a number out of range).
+            throw KeywardError(
+                .invalidInput,
+                .invalidJSON,
+                "The body could not be read as a JSON object (too deeply nested, or a number out of range)."
+            )
+        }
+        guard let dictionary = object as? [String: Any] else {
+            throw KeywardError(
+                .invalidInput,
+                .invalidJSON,
+                "The body must be a JSON object ({…}), not \(object is [Any] ? "an array" : "a single value")."
+            )
         }
         if let unknown = dictionary.keys.sorted().first(where: { !T.fields.contains($0) }) {
             throw KeywardError(
@@ -59,6 +75,17 @@ enum JSONBody {
         } catch let error as DecodingError {
             throw describe(error)
         }
+    }
+
+    /// 415: this endpoint reads JSON. The media type is named only when it looks like one (it is the
+    /// caller's own header, echoed to the caller alone).
+    static func unsupported(_ contentType: String) -> KeywardError {
+        let mediaType = contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let looksLikeOne =
+            mediaType.utf8.count <= 64 && mediaType.allSatisfy { $0.isLetter || $0.isNumber || "/.+-_".contains($0) }
+            && mediaType.allSatisfy(\.isASCII)
+        let named = looksLikeOne && !mediaType.isEmpty ? " (not \(mediaType))" : ""
+        return KeywardError(.unsupportedMediaType, .unsupportedMediaType, "This endpoint reads JSON: send the body as application/json\(named).")
     }
 
     static func describe(_ error: DecodingError) -> KeywardError {

@@ -31,7 +31,7 @@ struct JWEKeyController {
                 mode: key.mode,
                 name: body.name,
                 jwk: body.jwk,
-                limits: try body.requestedLimits(),
+                limits: try body.requestedLimits(for: key),
                 by: .key(key)
             )
             return try JSONResponse.make(JWEKeyResource(info, now: clock.now()), status: .created)
@@ -46,7 +46,7 @@ struct JWEKeyController {
                 mode: key.mode,
                 name: body.name,
                 jwk: pair.publicJWK.json(),
-                limits: try body.requestedLimits(),
+                limits: try body.requestedLimits(for: key),
                 by: .key(key)
             )
             // The private JWK is in this answer only: Keyward keeps the public part.

@@ -108,7 +108,7 @@ struct ManagementController {
         let options = SecretKeyOptions(
             name: body.name,
             expiresAt: try Timestamp.parse(body.expires_at, field: "expires_at"),
-            permissions: body.permissions,
+            permissions: try PermissionList.requested(body.permissions, by: key),
             allowedIPs: body.allowed_ips
         )
         // Never wider than the caller: a restricted caller's limits are the default and the ceiling.

@@ -24,7 +24,7 @@ struct SigningKeyController {
                 mode: key.mode,
                 name: body.name,
                 pem: body.public_key,
-                limits: try body.requestedLimits(),
+                limits: try body.requestedLimits(for: key),
                 by: .key(key)
             )
             return try JSONResponse.make(SigningKeyResource(info, now: clock.now()), status: .created)

@@ -56,7 +56,7 @@ struct StoreController {
                 keyIndex: body.key_index,
                 name: body.name,
                 legacySHA1: body.legacy_sha1 ?? false,
-                limits: try body.requestedLimits(),
+                limits: try body.requestedLimits(for: key),
                 by: .key(key)
             )
             return try JSONResponse.make(

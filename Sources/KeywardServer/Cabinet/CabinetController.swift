@@ -416,6 +416,15 @@ struct CabinetErrorPages: RouterMiddleware {
             return try await next(request, context)
         } catch let redirect as CabinetRedirect {
             return .redirect(to: redirect.to, type: .normal)
+        } catch let wrong as MethodNotAllowed {
+            let status = HTTPResponse.Status.methodNotAllowed
+            let message = wrong.refusal.message
+            var response = CabinetHTML.response(
+                library.render(CabinetPage(context, title: status.reasonPhrase, message: message), withTemplate: "error") ?? message,
+                status: status
+            )
+            response.headers[.allow] = wrong.allow
+            return response
         } catch let error as KeywardError {
             let status: HTTPResponse.Status =
                 switch error.kind {

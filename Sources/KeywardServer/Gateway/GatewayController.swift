@@ -22,7 +22,7 @@ struct GatewayController {
                 json.add("mid", key.mid)
                 json.add("mode", key.mode.rawValue)
                 json.add("scheme", key.scheme.rawValue)
-                json.add("permissions", key.permissions ?? ["*"])
+                json.add("permissions", key.permissions ?? PermissionList.unrestricted)
                 return json.response()
             }
         }

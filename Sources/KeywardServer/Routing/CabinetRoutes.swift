@@ -69,6 +69,8 @@ struct CabinetRoutes {
     /// What a page answers when its second-factor step locked (ends the session; alerts once).
     let secondFactorLocked: @Sendable (SecondFactorLockout, CabinetContext) async throws -> Response
     let prefix = "/cabinet"
+    /// The methods each page takes, for the 405 of the others (`refuseWrongMethods`).
+    let registered = RegisteredMethods()
 
     typealias OpenHandler<Output: ResponseGenerator> = @Sendable (Request, KeywardRequestContext) async throws -> Output
     typealias Handler<Output: ResponseGenerator> = @Sendable (Request, CabinetContext) async throws -> Output
@@ -76,6 +78,7 @@ struct CabinetRoutes {
     /// A page anyone may open.
     func open<Output: ResponseGenerator>(_ path: String, method: HTTPRequest.Method, use handler: @escaping OpenHandler<Output>) {
         table.record(method: method.rawValue, path: full(path), requirement: CabinetAccess.anyone.description)
+        registered.add(method, path)
         self.open.on(RouterPath(path), method: method, use: handler)
     }
 
@@ -90,6 +93,7 @@ struct CabinetRoutes {
     func on<Output: ResponseGenerator>(_ path: String, method: HTTPRequest.Method, _ access: CabinetAccess, use handler: @escaping Handler<Output>) {
         precondition(!isAnyone(access), "pages anyone may open are registered with open(_:method:use:)")
         table.record(method: method.rawValue, path: full(path), requirement: access.description)
+        registered.add(method, path)
         members.on(RouterPath(path), method: method) { [secondFactorLocked] request, context -> Response in
             var request = request
             let context = try await Self.admit(&request, context, access)
@@ -103,6 +107,8 @@ struct CabinetRoutes {
 
     /// Unknown cabinet pages are cabinet pages too (HTML, with the navigation), not API problems.
     func refuseUnknownPages() {
+        // A known page asked with another method is a 405 page with `Allow`, not "no such page".
+        refuseWrongMethods()
         table.record(method: "GET", path: full("**"), requirement: "none: 404 page")
         open.get("**") { _, _ -> Response in throw KeywardError(.notFound, .notFound, "There is no such page in the cabinet.") }
     }

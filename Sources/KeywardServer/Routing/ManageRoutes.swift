@@ -37,6 +37,8 @@ struct ManageRoutes {
     let prefix: String
     /// Where every change made through these routes is recorded.
     let audit: AuditLog
+    /// The methods each path takes, for the 405 of the others (`refuseWrongMethods`).
+    let registered = RegisteredMethods()
 
     typealias Handler<Output: ResponseGenerator> = @Sendable (Request, ManageContext) async throws -> Output
 
@@ -67,6 +69,7 @@ struct ManageRoutes {
         use handler: @escaping Handler<Output>
     ) {
         let fullPath = RouterPath("\(prefix)/\(path)").description
+        registered.add(method, path)
         guard method != .get, method != .head else {
             table.record(method: method.rawValue, path: fullPath, requirement: needs.description)
             group.on(RouterPath(path), method: method) { request, context in
@@ -99,6 +102,8 @@ struct ManageRoutes {
     /// Management paths are Keyward's own: an unknown one is a 404 here, never forwarded upstream. A
     /// change sent to one is audited (`api.unknown_endpoint`): probing is worth seeing.
     func refuseUnknownPaths() {
+        // A known path with another method is a 405 with `Allow`, not an unknown path.
+        refuseWrongMethods()
         let audit = self.audit
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {
             table.record(method: method.rawValue, path: "\(prefix)/**", requirement: "none: 404 not_found")

@@ -10,7 +10,7 @@ enum OpenAPIDocument {
          "info": {
           "title": "Keyward API",
           "version": "1",
-          "description": "Keyward's own `/v1` API: credential checks, management of keys, stores, certificates, channels, webhooks, settings and the audit log (`/v1/manage/...`), and the secret scanning partner endpoint.\n\n**Any other `/v1/...` path is forwarded to the upstream payment API** (`KEYWARD_UPSTREAM_URL`) after the caller is authenticated, with the verified merchant, mode, key id and permissions in `Keyward-*` headers; Keyward cannot list the upstream's paths. Without credentials such a call is answered 401; with no upstream configured, 404 `not_found`. Unknown paths under `/v1/manage/` are answered 404 and never forwarded.\n\n**Authentication.** The management API takes a secret key (`Authorization: Bearer kw_test_…` or `kw_live_…`). A key acts in its own mode: a test key sees and changes test-mode objects only. Merchant-wide state (webhook, settings, Apple Pay domain association) applies to live traffic and needs a live-mode key: a test key is answered 403 `live_key_required`. `/v1/auth/test` and the forwarded paths also accept RFC 9421 HTTP Message Signatures by a registered signing key (`Signature-Input` + `Signature`, with `Content-Digest` over a body), AliKassa (`Account` + `Sign`), myPOS IPC forms and Alliance device sessions; these credentials are refused by the management API (403 `insufficient_permissions`).\n\n**Permissions.** Each operation's `x-keyward-requirement` names what it needs, as checked by the server: e.g. `keys.write (+keys.live in live mode), per mode`. Restricted keys hold only the permissions listed on them.\n\n**Rate limits.** Every verified call counts against its merchant's limit for the key's mode and the credential's own limit (`/v1/manage/rate-limits`); answers carry `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers), and a used-up limit is 429 with `Retry-After`.\n\n**Errors** are RFC 9457 `application/problem+json` with a stable `code` (see the `Problem` schema); every answer carries `Keyward-Request-Id`. Request bodies are strict JSON: an unknown field is 400 `unknown_field`."
+          "description": "Keyward's own `/v1` API: credential checks, management of keys, stores, certificates, channels, webhooks, settings and the audit log (`/v1/manage/...`), and the secret scanning partner endpoint.\n\n**Any other `/v1/...` path is forwarded to the upstream payment API** (`KEYWARD_UPSTREAM_URL`) after the caller is authenticated, with the verified merchant, mode, key id and permissions in `Keyward-*` headers; Keyward cannot list the upstream's paths. Without credentials such a call is answered 401; with no upstream configured, 404 `not_found`. Unknown paths under `/v1/manage/` are answered 404 and never forwarded; a known one asked with a method it does not take is 405 `method_not_allowed` with `Allow` listing the methods it takes.\n\n**Authentication.** The management API takes a secret key (`Authorization: Bearer kw_test_…` or `kw_live_…`). A key acts in its own mode: a test key sees and changes test-mode objects only. Merchant-wide state (webhook, settings, Apple Pay domain association) applies to live traffic and needs a live-mode key: a test key is answered 403 `live_key_required`. `/v1/auth/test` and the forwarded paths also accept RFC 9421 HTTP Message Signatures by a registered signing key (`Signature-Input` + `Signature`, with `Content-Digest` over a body), AliKassa (`Account` + `Sign`), myPOS IPC forms and Alliance device sessions; these credentials are refused by the management API (403 `insufficient_permissions`).\n\n**Permissions.** Each operation's `x-keyward-requirement` names what it needs, as checked by the server: e.g. `keys.write (+keys.live in live mode), per mode`. Restricted keys hold only the permissions listed on them.\n\n**Rate limits.** Every verified call counts against its merchant's limit for the key's mode and the credential's own limit (`/v1/manage/rate-limits`); answers carry `RateLimit-Policy` and `RateLimit` (draft-ietf-httpapi-ratelimit-headers), and a used-up limit is 429 with `Retry-After`.\n\n**Errors** are RFC 9457 `application/problem+json` with a stable `code` (see the `Problem` schema); every answer carries `Keyward-Request-Id`. Request bodies are strict JSON: an unknown field is 400 `unknown_field`; a body that is not JSON is 400 `invalid_json` naming the line, column and byte where it broke and what was expected there (never the body's text); a body of another media type is 415 `unsupported_media_type`."
          },
          "servers": [
           {
@@ -128,6 +128,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -328,6 +331,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -472,6 +478,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -856,6 +865,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -1041,6 +1053,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -1313,6 +1328,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -1473,6 +1491,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -1618,6 +1639,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -1686,6 +1710,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -1768,6 +1795,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -1914,6 +1944,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -2059,6 +2092,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -2141,6 +2177,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -2210,6 +2249,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -2278,6 +2320,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -2424,6 +2469,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -2506,6 +2554,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -2587,6 +2638,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -2729,6 +2783,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -2968,6 +3025,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -3113,6 +3173,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -3181,6 +3244,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -3264,6 +3330,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -3345,6 +3414,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -3491,6 +3563,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -3636,6 +3711,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -3717,6 +3795,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -3881,6 +3962,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -3972,6 +4056,9 @@ enum OpenAPIDocument {
              "413": {
               "$ref": "#/components/responses/TooLarge"
              },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
+             },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
              }
@@ -4038,6 +4125,9 @@ enum OpenAPIDocument {
              },
              "413": {
               "$ref": "#/components/responses/TooLarge"
+             },
+             "415": {
+              "$ref": "#/components/responses/UnsupportedMediaType"
              },
              "429": {
               "$ref": "#/components/responses/TooManyRequests"
@@ -4433,7 +4523,28 @@ enum OpenAPIDocument {
             }
            },
            "MethodNotAllowed": {
-            "description": "The path exists but not with this method.",
+            "description": "The path exists but not with this method (method_not_allowed); `Allow` lists the methods it takes.",
+            "headers": {
+             "Keyward-Request-Id": {
+              "$ref": "#/components/headers/RequestId"
+             },
+             "Allow": {
+              "description": "The methods the path takes, e.g. `GET, POST`.",
+              "schema": {
+               "type": "string"
+              }
+             }
+            },
+            "content": {
+             "application/problem+json": {
+              "schema": {
+               "$ref": "#/components/schemas/Problem"
+              }
+             }
+            }
+           },
+           "UnsupportedMediaType": {
+            "description": "The body is not JSON (unsupported_media_type): send it as application/json.",
             "headers": {
              "Keyward-Request-Id": {
               "$ref": "#/components/headers/RequestId"
@@ -4543,7 +4654,7 @@ enum OpenAPIDocument {
               "items": {
                "type": "string"
               },
-              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage) and API scopes. `[\"*\"]` is every permission (an unrestricted credential), in answers and requests; left out of a request, the caller's own."
              },
              "allowed_ips": {
               "type": "array",
@@ -4704,7 +4815,8 @@ enum OpenAPIDocument {
               "type": "array",
               "items": {
                "type": "string"
-              }
+              },
+              "description": "The credential's permission names; `[\"*\"]` when it is unrestricted (every answer shows it this way)."
              }
             },
             "required": [
@@ -5111,7 +5223,7 @@ enum OpenAPIDocument {
               "items": {
                "type": "string"
               },
-              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage) and API scopes. `[\"*\"]` is every permission (an unrestricted credential), in answers and requests; left out of a request, the caller's own."
              },
              "allowed_ips": {
               "type": "array",
@@ -5436,7 +5548,7 @@ enum OpenAPIDocument {
               "items": {
                "type": "string"
               },
-              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage) and API scopes. `[\"*\"]` is every permission (an unrestricted credential), in answers and requests; left out of a request, the caller's own."
              },
              "allowed_ips": {
               "type": "array",
@@ -5483,7 +5595,7 @@ enum OpenAPIDocument {
               "items": {
                "type": "string"
               },
-              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage) and API scopes. `[\"*\"]` is every permission (an unrestricted credential), in answers and requests; left out of a request, the caller's own."
              },
              "allowed_ips": {
               "type": "array",
@@ -5533,7 +5645,7 @@ enum OpenAPIDocument {
               "items": {
                "type": "string"
               },
-              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage) and API scopes. `[\"*\"]` is every permission (an unrestricted credential), in answers and requests; left out of a request, the caller's own."
              },
              "allowed_ips": {
               "type": "array",
@@ -5707,7 +5819,8 @@ enum OpenAPIDocument {
               "type": "array",
               "items": {
                "type": "string"
-              }
+              },
+              "description": "The credential's permission names; `[\"*\"]` when it is unrestricted (every answer shows it this way)."
              },
              "allowed_ips": {
               "type": "array",
@@ -5721,6 +5834,7 @@ enum OpenAPIDocument {
              }
             },
             "required": [
+             "permissions",
              "allowed_ips"
             ]
            },
@@ -6108,7 +6222,7 @@ enum OpenAPIDocument {
               "items": {
                "type": "string"
               },
-              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage) and API scopes. `[\"*\"]` is every permission (an unrestricted credential), in answers and requests; left out of a request, the caller's own."
              },
              "allowed_ips": {
               "type": "array",
@@ -6142,7 +6256,7 @@ enum OpenAPIDocument {
               "items": {
                "type": "string"
               },
-              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage); absent = unrestricted within the caller's own limits."
+              "description": "Permission names (keys.read, keys.write, keys.live, certificates.read, certificates.write, audit.read, settings.write, team.manage) and API scopes. `[\"*\"]` is every permission (an unrestricted credential), in answers and requests; left out of a request, the caller's own."
              },
              "allowed_ips": {
               "type": "array",
@@ -6233,7 +6347,8 @@ enum OpenAPIDocument {
               "type": "array",
               "items": {
                "type": "string"
-              }
+              },
+              "description": "The credential's permission names; `[\"*\"]` when it is unrestricted (every answer shows it this way)."
              },
              "allowed_ips": {
               "type": "array",
@@ -6262,6 +6377,7 @@ enum OpenAPIDocument {
              "name",
              "redacted",
              "last4",
+             "permissions",
              "allowed_ips"
             ]
            },
