@@ -13,7 +13,7 @@ import Testing
 /// reached through challtestsrv's DNS, which answers 127.0.0.1 for every name), its outbound policy
 /// and redirects; re-checks that unverify a domain after repeated failures; several instances sharing
 /// the work.
-@Suite(.closesStores, .enabled(if: ChallengeDNS.isInstalled, "pebble-challtestsrv is installed by .ci/run (Debian's pebble)"))
+@Suite(.closesStores)
 struct DomainCheckTests {
     /// A merchant's current web server on a loopback port: answers `routes` and counts requests.
     final class WebHost: Sendable {
