@@ -129,4 +129,15 @@ for expected in [("merchant.create", "operator"), ("secret_key.create", "operato
     assert expected in seen, (expected, sorted(seen))
 '
 "$bin" audit verify
+
+# What the server said at start (README, Logs): each listener's address as people type it, what plain HTTP
+# is for; and on SIGTERM a graceful stop with a line as it begins and one when it is over.
+grep -q "serving HTTPS on 127.0.0.1:18443;" serve.log || { echo "no HTTPS start line:"; cat serve.log; exit 1; }
+grep -q "plain HTTP listener is on 127.0.0.1:18080: ACME HTTP-01" serve.log || { echo "no plain HTTP start line:"; cat serve.log; exit 1; }
+if grep -q "\[IPv4\]" serve.log; then echo "an address printed in NIO's form:"; grep "\[IPv4\]" serve.log; exit 1; fi
+kill -TERM "$server"
+stopped=0
+wait "$server" || stopped=$?
+[ "$stopped" = 0 ] || { echo "keyward serve exited $stopped on SIGTERM"; cat serve.log; exit 1; }
+grep -q "is shutting down" serve.log && grep -q "Keyward stopped gracefully in " serve.log || { echo "no shutdown lines:"; tail serve.log; exit 1; }
 echo "README walkthrough OK"

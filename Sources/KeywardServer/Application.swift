@@ -168,10 +168,14 @@ public func buildApplication(settings: Settings, logger: Logger? = nil, clock: K
             "--insecure-http: the whole API, keys included, is served on plain HTTP port \(settings.httpPort). For tests and benchmarks only."
         )
     }
+    let (plainLogger, httpPort, insecureHTTP) = (logger, settings.httpPort, settings.insecureHTTP)
     let plainHTTP = Application(
         router: buildRouter(services, listener: .plainHTTP, proxy: proxy),
         server: try limitedHTTPServer(limits: settings.listenerLimits, tls: nil, name: "HTTP", logger: logger),
         configuration: .init(address: .hostname(settings.host, port: settings.httpPort), serverName: "Keyward"),
+        onServerRunning: { channel in
+            plainLogger.notice("\(plainHTTPListenerLine(listeningAddress(channel.localAddress, port: httpPort), insecureHTTP: insecureHTTP))")
+        },
         logger: logger
     )
 

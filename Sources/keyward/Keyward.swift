@@ -85,7 +85,8 @@ struct Serve: AsyncParsableCommand {
         var logger = Logger(label: "keyward")
         logger.logLevel = Logger.Level(rawValue: settings.logLevel) ?? .info
         let app = try await buildApplication(settings: settings, logger: logger)
-        try await app.runService()
+        // Graceful on SIGTERM and SIGINT, with a line as the shutdown begins and one when it is over.
+        try await ServerRun(app, logger: logger).run()
     }
 }
 

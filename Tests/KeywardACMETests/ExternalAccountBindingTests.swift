@@ -5,7 +5,7 @@ import KeywardTestSupport
 import Testing
 
 /// The ACME client against pebble when the CA requires external account binding (RFC 8555 §7.3.4).
-@Suite(.enabled(if: Pebble.isInstalled, "pebble is installed by .ci/run")) struct ExternalAccountBindingTests {
+@Suite struct ExternalAccountBindingTests {
     @Test func externalAccountBindingIsSentWhenTheCAAsksForIt() async throws {
         let pebble = try await Pebble.start(eab: true)
         defer { pebble.stop() }

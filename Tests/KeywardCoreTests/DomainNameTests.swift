@@ -27,7 +27,7 @@ import Testing
         let names = [
             "bücher.example", "müller.example", "παράδειγμα.δοκιμή", "例え.テスト", "straße.example", "ǅemal.example", "шоп.пример.рф", "ＳＨＯＰ.example",
         ]
-        // Python's `idna` (UTS #46, IDNA 2008; installed with `requests` by .ci/run) as the reference.
+        // Python's `idna` (UTS #46, IDNA 2008; installed by scripts/test) as the reference.
         let python = try Shell.run(
             "/usr/bin/env",
             ["python3", "-c", "import idna,sys\nfor n in sys.argv[1:]: print(idna.encode(n, uts46=True).decode())"] + names

@@ -4,8 +4,8 @@ import KeywardTestSupport
 @testable import KeywardQR
 
 /// Runs the independent peers these tests check against: Python's segno (an encoder),
-/// zbarimg (a decoder) and rsvg-convert (an SVG renderer). All are required; CI installs
-/// them with `pip install segno` and `apt-get install -y zbar-tools librsvg2-bin`.
+/// zbarimg (a decoder) and rsvg-convert (an SVG renderer). All are required; `scripts/test` (the
+/// README's test command, which CI runs) installs them: `segno`, `zbar-tools`, `librsvg2-bin`.
 enum ExternalTools {
     struct Failure: Error, CustomStringConvertible {
         let description: String
@@ -52,7 +52,7 @@ enum ExternalTools {
                 import segno
                 from segno import encoder
             except ImportError:
-                sys.exit("segno is missing: install it with `pip install segno`")
+                sys.exit("segno is missing: `scripts/test` (the README's test command) installs it")
 
             def write_padding_bits(buff, version, length):
                 buff.extend([0] * (-length % 8))
@@ -171,7 +171,7 @@ enum ExternalTools {
             let error = String(decoding: errors, as: UTF8.self)
             let hint =
                 status == 127
-                ? "\(tool) is not installed (`pip install segno`; `apt-get install -y zbar-tools librsvg2-bin`)"
+                ? "\(tool) is not installed. \(Shell.installHint)"
                 : "\(tool) exited with status \(status)"
             throw Failure(description: "\(hint): \(error.suffix(2_000))")
         }

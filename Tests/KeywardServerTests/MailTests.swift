@@ -44,7 +44,7 @@ import Testing
             close(input.readEnd)
             var waited = 0
             while !FileManager.default.fileExists(atPath: portFile) {
-                guard process.isRunning, waited < 200 else { throw SMTPError(description: "aiosmtpd did not start (pip install aiosmtpd)") }
+                guard process.isRunning, waited < 200 else { throw SMTPError(description: "aiosmtpd did not start. \(Shell.installHint)") }
                 Thread.sleep(forTimeInterval: 0.05)
                 waited += 1
             }

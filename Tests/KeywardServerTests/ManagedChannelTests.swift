@@ -11,7 +11,7 @@ import Testing
 /// Managed channels against a real ACME CA (pebble): issuance answered by Keyward's own HTTP listener,
 /// SNI serving of the result without a restart, renewal by itself when the clock reaches 2/3 of the
 /// lifetime, backoff after failures, and EAB.
-@Suite(.closesStores, .enabled(if: Pebble.isInstalled, "pebble is installed by .ci/run")) struct ManagedChannelTests {
+@Suite(.closesStores) struct ManagedChannelTests {
     static func settings(_ pebble: Pebble) throws -> Settings {
         try Harness.isolatedSettings {
             $0.httpPort = pebble.httpPort

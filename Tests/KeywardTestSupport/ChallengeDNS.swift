@@ -13,6 +13,7 @@ public struct ChallengeDNS: Sendable {
 
     /// Starts challtestsrv (DNS only) and waits until its management API answers.
     public static func start(log: String? = nil) async throws -> ChallengeDNS {
+        guard isInstalled else { throw Shell.Failure(description: "pebble-challtestsrv is not installed. \(Shell.installHint)") }
         let ports = try Pebble.freePorts(2)
         let logPath = log ?? FileManager.default.temporaryDirectory.appendingPathComponent("challtestsrv-\(UUID().uuidString).log").path
         let pid = try Pebble.launch(

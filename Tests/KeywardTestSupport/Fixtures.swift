@@ -13,9 +13,18 @@ public enum Shell {
     public static func run(_ executable: String, _ arguments: [String], stdin: Data? = nil) throws -> String {
         let (status, output, errors) = try capture(executable, arguments, stdin: stdin)
         guard status == 0 else {
-            throw Failure(description: "\(executable) exited \(status): \(String(decoding: errors, as: UTF8.self))")
+            let text = String(decoding: errors, as: UTF8.self)
+            throw Failure(description: "\(executable) exited \(status): \(text)\(missingPeerHint(status: status, errors: text))")
         }
         return String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Every peer a test runs is required (a test never skips for want of one): this says how to get them.
+    public static let installHint = "`scripts/test` (the README's test command) installs every program and Python package the tests run."
+
+    /// A hint for a peer that could not run: `env` found no such program (127), or Python lacks a package.
+    static func missingPeerHint(status: Int32, errors: String) -> String {
+        status == 127 || errors.contains("ModuleNotFoundError") || errors.contains("No module named") ? "\n" + installHint : ""
     }
 
     /// Runs `executable` to its end: its exit status, standard output and standard error. Standard input
@@ -37,6 +46,9 @@ public enum Shell {
             )
         } catch {
             for fd in [input.readEnd, input.writeEnd, output.readEnd, output.writeEnd, errors.readEnd, errors.writeEnd] { close(fd) }
+            guard FileManager.default.isExecutableFile(atPath: executable) else {
+                throw Failure(description: "\(executable) is not installed. \(installHint)")
+            }
             throw error
         }
         for fd in [input.readEnd, output.writeEnd, errors.writeEnd] { close(fd) }

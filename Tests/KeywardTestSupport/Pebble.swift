@@ -15,7 +15,7 @@ public struct Pebble: Sendable {
     let pids: [Int32]
     let directory: String
 
-    /// Whether pebble is installed (CI installs it; a bare machine may not have it).
+    /// Whether pebble and challtestsrv are installed (`scripts/test` installs them; the tests require them).
     public static var isInstalled: Bool {
         FileManager.default.isExecutableFile(atPath: "/usr/bin/pebble")
             && FileManager.default.isExecutableFile(atPath: "/usr/bin/pebble-challtestsrv")
@@ -24,6 +24,7 @@ public struct Pebble: Sendable {
     /// Starts challtestsrv and pebble and waits for the directory. `eab` makes pebble require external
     /// account binding with key id `kid-1` and `eabHMACKey`.
     public static func start(eab: Bool = false, extraEnvironment: [String: String] = [:]) async throws -> Pebble {
+        guard isInstalled else { throw Shell.Failure(description: "pebble is not installed. \(Shell.installHint)") }
         // The ports are free when picked but released before pebble binds them, so a test running at the
         // same moment can take one; pebble then exits with "address already in use". Pick again then.
         var lastFailure: Error?

@@ -50,6 +50,9 @@ def check(name, condition, detail=""):
 
 
 def browser():
+    for program in ("/usr/bin/chromium", "/usr/bin/chromedriver"):
+        if not os.access(program, os.X_OK):
+            sys.exit(f"{program} is not installed: scripts/test (the README's test command) installs it")
     options = webdriver.ChromeOptions()
     options.binary_location = "/usr/bin/chromium"
     for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,1000",
